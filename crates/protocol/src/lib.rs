@@ -1,1 +1,26 @@
-//! Placeholder: built by its own issue.
+//! RocketMQ's remoting protocol as a pure codec.
+//!
+//! This crate turns bytes into typed values and back: [`frame`] (length-
+//! prefixed frames, decoded in two bounded steps), [`RemotingCommand`] with
+//! both header encodings (JSON and ROCKETMQ binary), the [`RequestCode`] and
+//! [`ResponseCode`] enums, typed custom headers ([`header`]) and the JSON
+//! bodies ([`body`]). It does no I/O and knows nothing of sockets, tasks or the
+//! store, so the server, the client, tools, fuzzers and benchmarks share it.
+//!
+//! Layout of a frame and every field's meaning: `rocketmq-protocol.md` §1-§3.
+
+mod binary_header;
+pub mod body;
+pub mod code;
+#[cfg(feature = "tokio-codec")]
+pub mod codec;
+pub mod command;
+pub mod error;
+pub mod frame;
+pub mod header;
+mod json_header;
+
+pub use code::{RequestCode, ResponseCode};
+pub use command::{Body, ExtFields, LanguageCode, RMQ_VERSION, RemotingCommand, SerializeType};
+pub use error::{DEFAULT_MAX_FRAME, FrameError};
+pub use header::{CommandHeader, HeaderError};

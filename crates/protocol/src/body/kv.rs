@@ -1,0 +1,1 @@
+//! Placeholder: written with the issue that needs it.

@@ -1,0 +1,12 @@
+//! JSON bodies of requests and responses, in the exact shapes Java's fastjson
+//! writes and reads (§3). Encode with [`rmq_model::fastjson`] unless a body
+//! needs standard JSON (route data for new clients).
+
+pub mod admin;
+pub mod cluster;
+pub mod heartbeat;
+pub mod kv;
+pub mod lock;
+pub mod register;
+pub mod route;
+pub mod topic_list;

@@ -1,0 +1,191 @@
+//! Typed custom headers and their conversion to and from `extFields`.
+//!
+//! Java flattens a header object into string ext fields keyed by field name and
+//! parses them back leniently. [`command_header!`](crate::command_header)
+//! declares a struct with its wire keys; fields typed `Option<_>` are optional,
+//! all others are required. A missing required field, or one that does not
+//! parse, is a [`HeaderError`] naming the key — the dispatcher answers it with
+//! SYSTEM_ERROR and that remark, where Java would answer with a
+//! NullPointerException. An optional field that does not parse counts as absent.
+
+mod admin;
+mod client;
+mod namesrv;
+mod offset;
+mod pull;
+mod send;
+
+pub use admin::*;
+pub use client::*;
+pub use namesrv::*;
+pub use offset::*;
+pub use pull::*;
+pub use send::*;
+
+use crate::ExtFields;
+
+/// A custom header that travels in a command's ext fields.
+pub trait CommandHeader: Sized {
+    /// Writes the header's fields; `None` fields are left out, as Java does.
+    fn write_ext(&self, ext: &mut ExtFields);
+    /// Reads the header, failing only on a missing or unreadable required field.
+    fn read_ext(ext: &ExtFields) -> Result<Self, HeaderError>;
+}
+
+/// The empty header, for requests and responses that carry none.
+impl CommandHeader for () {
+    fn write_ext(&self, _: &mut ExtFields) {}
+    fn read_ext(_: &ExtFields) -> Result<(), HeaderError> {
+        Ok(())
+    }
+}
+
+/// A required header field that is missing or unreadable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    #[error("the custom header field '{0}' is missing")]
+    Missing(&'static str),
+    #[error("the custom header field '{key}' has an illegal value '{value}'")]
+    Illegal { key: &'static str, value: String },
+}
+
+/// A type that can be a header field. Implemented for the scalar types Java
+/// headers use and for `Option` of them.
+pub trait ExtValue: Sized {
+    fn write(&self, key: &str, ext: &mut ExtFields);
+    fn read(ext: &ExtFields, key: &'static str) -> Result<Self, HeaderError>;
+}
+
+/// A scalar with Java's text form.
+pub trait ExtScalar: Sized {
+    fn to_text(&self) -> String;
+    /// Parses Java's text form; `None` if it does not parse.
+    fn from_text(text: &str) -> Option<Self>;
+}
+
+impl ExtScalar for String {
+    fn to_text(&self) -> String {
+        self.clone()
+    }
+    fn from_text(text: &str) -> Option<String> {
+        Some(text.to_owned())
+    }
+}
+
+/// Java's `Boolean.parseBoolean`: `true` in any case is true, anything else false.
+impl ExtScalar for bool {
+    fn to_text(&self) -> String {
+        self.to_string()
+    }
+    fn from_text(text: &str) -> Option<bool> {
+        Some(text.trim().eq_ignore_ascii_case("true"))
+    }
+}
+
+macro_rules! numeric_scalar {
+    ($($t:ty),*) => {$(
+        impl ExtScalar for $t {
+            fn to_text(&self) -> String {
+                self.to_string()
+            }
+            fn from_text(text: &str) -> Option<$t> {
+                text.trim().parse().ok()
+            }
+        }
+    )*};
+}
+numeric_scalar!(i32, i64, u32, u64, f64);
+
+impl<T: ExtScalar> ExtValue for T {
+    fn write(&self, key: &str, ext: &mut ExtFields) {
+        ext.insert(key.to_owned(), self.to_text());
+    }
+    fn read(ext: &ExtFields, key: &'static str) -> Result<T, HeaderError> {
+        let text = ext.get(key).ok_or(HeaderError::Missing(key))?;
+        T::from_text(text).ok_or_else(|| HeaderError::Illegal { key, value: text.clone() })
+    }
+}
+
+impl<T: ExtScalar> ExtValue for Option<T> {
+    fn write(&self, key: &str, ext: &mut ExtFields) {
+        if let Some(v) = self {
+            ext.insert(key.to_owned(), v.to_text());
+        }
+    }
+    fn read(ext: &ExtFields, key: &'static str) -> Result<Option<T>, HeaderError> {
+        Ok(ext.get(key).and_then(|text| T::from_text(text)))
+    }
+}
+
+/// Declares a custom header struct and its ext-field conversion.
+///
+/// ```
+/// rmq_protocol::command_header! {
+///     /// Asks for a topic's route.
+///     pub struct RouteRequest {
+///         topic: String => "topic",
+///         accept_standard_json_only: Option<bool> => "acceptStandardJsonOnly",
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! command_header {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$fmeta:meta])* $field:ident : $ty:ty => $key:literal ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, Default, PartialEq)]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $ty, )*
+        }
+
+        impl $crate::header::CommandHeader for $name {
+            fn write_ext(&self, ext: &mut $crate::ExtFields) {
+                $( $crate::header::ExtValue::write(&self.$field, $key, ext); )*
+                let _ = ext;
+            }
+
+            fn read_ext(ext: &$crate::ExtFields) -> ::std::result::Result<Self, $crate::header::HeaderError> {
+                let _ = ext;
+                Ok($name { $( $field: $crate::header::ExtValue::read(ext, $key)?, )* })
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    crate::command_header! {
+        pub struct Sample {
+            topic: String => "topic",
+            queue_id: i32 => "queueId",
+            order: bool => "order",
+            offset: Option<i64> => "offset",
+        }
+    }
+
+    #[test]
+    fn round_trip_and_leniency() {
+        let s = Sample { topic: "t".into(), queue_id: 3, order: true, offset: None };
+        let mut ext = ExtFields::new();
+        s.write_ext(&mut ext);
+        assert_eq!(ext.len(), 3);
+        assert_eq!(Sample::read_ext(&ext), Ok(s));
+
+        ext.insert("queueId".into(), " 4 ".into());
+        ext.insert("order".into(), "TRUE".into());
+        ext.insert("offset".into(), "not-a-number".into());
+        let lenient = Sample::read_ext(&ext).unwrap();
+        assert_eq!((lenient.queue_id, lenient.order, lenient.offset), (4, true, None));
+
+        ext.insert("queueId".into(), "x".into());
+        assert_eq!(Sample::read_ext(&ext), Err(HeaderError::Illegal { key: "queueId", value: "x".into() }));
+        ext.remove("topic");
+        assert_eq!(Sample::read_ext(&ext), Err(HeaderError::Missing("topic")));
+    }
+}
