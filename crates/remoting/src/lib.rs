@@ -1,1 +1,59 @@
-//! Placeholder: built by its own issue.
+//! The tokio transport of the remoting protocol.
+//!
+//! * [`Server`]: an accept loop with a connection limit and graceful shutdown
+//!   by a [`CancellationToken`] passed in; one task per connection reading
+//!   frames, each request handled in its own task (bounded per connection) by
+//!   the [`Service`] given to the server, its response written back in the
+//!   request's header encoding with the request's opaque.
+//! * [`Connection`]: a cheap, cloneable handle to one live connection, on
+//!   either side. Both peers may send requests over it (the broker sends
+//!   NOTIFY_CONSUMER_IDS_CHANGED or CHECK_TRANSACTION_STATE to clients); the
+//!   handle matches responses to requests by opaque, with a timeout.
+//! * [`Client`]: connections to many servers by address, opened lazily and
+//!   reopened after failures; `invoke`, `invoke_oneway`.
+//!
+//! This crate knows frames and commands, nothing of NameServer or broker
+//! semantics: which code means what is the service's business.
+
+mod client;
+mod connection;
+mod error;
+mod server;
+
+pub use client::{Client, ClientConfig};
+pub use connection::{Connection, ConnectionId};
+pub use error::RemotingError;
+pub use server::{Server, ServerConfig};
+pub use tokio_util::sync::CancellationToken;
+
+use rmq_protocol::{RemotingCommand, ResponseCode};
+use std::future::Future;
+
+/// What a server (or a client, for requests its peer sends it) does with
+/// incoming requests. The service dispatches on the request code itself.
+pub trait Service: Send + Sync + 'static {
+    /// Handles one request. The returned response gets the request's opaque
+    /// and header encoding filled in by the transport; `None` sends nothing
+    /// (oneway requests never get a response, whatever is returned).
+    fn handle(
+        &self,
+        conn: &Connection,
+        request: RemotingCommand,
+    ) -> impl Future<Output = Option<RemotingCommand>> + Send;
+
+    /// Called once when a connection is established.
+    fn on_connected(&self, _conn: &Connection) {}
+
+    /// Called once when a connection is gone (closed by either side, broken,
+    /// idle too long, or at shutdown).
+    fn on_disconnected(&self, _conn: &Connection) {}
+}
+
+/// The answer to a request whose code the service does not know, exactly as
+/// Java words it (note the leading space).
+pub fn not_supported(request: &RemotingCommand) -> RemotingCommand {
+    RemotingCommand::response(
+        ResponseCode::RequestCodeNotSupported,
+        Some(format!(" request type {} not supported", request.code)),
+    )
+}
