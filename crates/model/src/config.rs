@@ -1,0 +1,208 @@
+//! Configuration structs keyed by RocketMQ's property names.
+//!
+//! [`config_struct!`](crate::config_struct) declares a struct whose fields carry
+//! their Java key and default. The generated code applies `key=value` pairs as
+//! Java's `MixAll.properties2Object` does (same names, case-sensitive), but
+//! refuses a value it cannot parse with a message naming the key, instead of
+//! silently keeping the default as Java does, and reports keys it does not know
+//! so the caller can warn about each by name.
+
+use std::fmt;
+
+/// A value a config key can hold, parsed from and printed as properties text.
+pub trait ConfigValue: Sized {
+    /// Parses the text of a property (already trimmed).
+    fn parse_value(text: &str) -> Result<Self, String>;
+    /// The text `-p` prints and UPDATE/GET config bodies carry.
+    fn to_value(&self) -> String;
+}
+
+impl ConfigValue for String {
+    fn parse_value(text: &str) -> Result<String, String> {
+        Ok(text.to_owned())
+    }
+    fn to_value(&self) -> String {
+        self.clone()
+    }
+}
+
+/// Optional strings: an empty value means unset.
+impl ConfigValue for Option<String> {
+    fn parse_value(text: &str) -> Result<Option<String>, String> {
+        Ok((!text.is_empty()).then(|| text.to_owned()))
+    }
+    fn to_value(&self) -> String {
+        self.clone().unwrap_or_default()
+    }
+}
+
+/// Java's `Boolean.parseBoolean` would read anything but `true` as false; we
+/// accept `true`/`false` in any case and refuse the rest.
+impl ConfigValue for bool {
+    fn parse_value(text: &str) -> Result<bool, String> {
+        match text.to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err("expected true or false".to_owned()),
+        }
+    }
+    fn to_value(&self) -> String {
+        self.to_string()
+    }
+}
+
+macro_rules! numeric_value {
+    ($($t:ty),*) => {$(
+        impl ConfigValue for $t {
+            fn parse_value(text: &str) -> Result<$t, String> {
+                text.parse().map_err(|_| format!("expected a number ({})", stringify!($t)))
+            }
+            fn to_value(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+numeric_value!(i32, i64, u16, u32, u64, usize, f64);
+
+impl ConfigValue for crate::BrokerRole {
+    fn parse_value(text: &str) -> Result<Self, String> {
+        text.parse().map_err(|e: crate::role::UnknownName| e.to_string())
+    }
+    fn to_value(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl ConfigValue for crate::FlushDiskType {
+    fn parse_value(text: &str) -> Result<Self, String> {
+        text.parse().map_err(|e: crate::role::UnknownName| e.to_string())
+    }
+    fn to_value(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// What happened to one `key=value` pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// The key is known and its value was set.
+    Set,
+    /// The key is not one of this struct's; the caller warns about it.
+    Unknown,
+}
+
+/// A value that did not parse, naming the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadValue {
+    pub key: String,
+    pub value: String,
+    pub reason: String,
+}
+
+impl fmt::Display for BadValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "config key '{}' has an illegal value '{}': {}", self.key, self.value, self.reason)
+    }
+}
+
+impl std::error::Error for BadValue {}
+
+/// Declares a config struct of RocketMQ keys.
+///
+/// Each field is `name: Type = "javaKey" [| "alias" ...] => default_expr`. The
+/// generated struct implements `Default`, `apply(key, value)`, `get(key)` and
+/// `entries()` (every key with its current value, in declaration order, for
+/// `-p` and GET_*_CONFIG). Aliases accept old spellings such as
+/// `mapedFileSizeCommitLog`.
+#[macro_export]
+macro_rules! config_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(
+                $(#[$fmeta:meta])*
+                $field:ident : $ty:ty = $key:literal $(| $alias:literal)* => $default:expr
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $ty, )*
+        }
+
+        impl Default for $name {
+            fn default() -> $name {
+                $name { $( $field: $default, )* }
+            }
+        }
+
+        impl $name {
+            /// Every key this struct knows, in declaration order.
+            pub const KEYS: &'static [&'static str] = &[$($key),*];
+
+            /// Sets the field named by `key` from its properties text.
+            pub fn apply(&mut self, key: &str, value: &str) -> Result<$crate::config::Applied, $crate::config::BadValue> {
+                let text = value.trim();
+                match key {
+                    $(
+                        $key $(| $alias)* => {
+                            self.$field = <$ty as $crate::config::ConfigValue>::parse_value(text).map_err(|reason| {
+                                $crate::config::BadValue { key: key.to_owned(), value: value.to_owned(), reason }
+                            })?;
+                            Ok($crate::config::Applied::Set)
+                        }
+                    )*
+                    _ => Ok($crate::config::Applied::Unknown),
+                }
+            }
+
+            /// The current value of `key` as properties text.
+            pub fn get(&self, key: &str) -> Option<String> {
+                match key {
+                    $( $key $(| $alias)* => Some($crate::config::ConfigValue::to_value(&self.$field)), )*
+                    _ => None,
+                }
+            }
+
+            /// Every key with its current value, in declaration order.
+            pub fn entries(&self) -> Vec<(&'static str, String)> {
+                vec![$( ($key, $crate::config::ConfigValue::to_value(&self.$field)) ),*]
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BrokerRole;
+
+    crate::config_struct! {
+        /// A sample.
+        pub struct Sample {
+            /// The port.
+            listen_port: u16 = "listenPort" => 10911,
+            role: BrokerRole = "brokerRole" => BrokerRole::AsyncMaster,
+            size: u64 = "mappedFileSizeCommitLog" | "mapedFileSizeCommitLog" => 1 << 30,
+            addr: Option<String> = "namesrvAddr" => None,
+        }
+    }
+
+    #[test]
+    fn applies_known_keys_and_reports_unknown() {
+        let mut s = Sample::default();
+        assert_eq!(s.apply("listenPort", " 10921 "), Ok(Applied::Set));
+        assert_eq!(s.apply("brokerRole", "SLAVE"), Ok(Applied::Set));
+        assert_eq!(s.apply("mapedFileSizeCommitLog", "1024"), Ok(Applied::Set));
+        assert_eq!(s.apply("sendMessageThreadPoolNums", "4"), Ok(Applied::Unknown));
+        assert_eq!((s.listen_port, s.role, s.size), (10921, BrokerRole::Slave, 1024));
+        let err = s.apply("listenPort", "abc").unwrap_err();
+        assert_eq!(err.key, "listenPort");
+        assert!(err.to_string().contains("'abc'"));
+        assert_eq!(s.get("brokerRole").as_deref(), Some("SLAVE"));
+        assert_eq!(s.entries()[3], ("namesrvAddr", String::new()));
+        assert_eq!(Sample::KEYS.len(), 4);
+    }
+}
