@@ -26,13 +26,13 @@ impl ConfigValue for String {
     }
 }
 
-/// Optional strings: an empty value means unset.
-impl ConfigValue for Option<String> {
-    fn parse_value(text: &str) -> Result<Option<String>, String> {
-        Ok((!text.is_empty()).then(|| text.to_owned()))
+/// Optional values: an empty value means unset.
+impl<T: ConfigValue> ConfigValue for Option<T> {
+    fn parse_value(text: &str) -> Result<Option<T>, String> {
+        if text.is_empty() { Ok(None) } else { T::parse_value(text).map(Some) }
     }
     fn to_value(&self) -> String {
-        self.clone().unwrap_or_default()
+        self.as_ref().map(T::to_value).unwrap_or_default()
     }
 }
 

@@ -1,0 +1,355 @@
+//! The broker's configuration: RocketMQ's property names and defaults (4.9.8),
+//! for the features rmq implements.
+//!
+//! Values come, in order of precedence, from the defaults here, `NAMESRV_ADDR`,
+//! the `-c` properties file, then the command line. Keys rmq does not know are
+//! reported by [`BrokerConfig::apply_all`] so that startup can warn about each
+//! by name; a value that does not parse is refused with the key's name.
+//! [`JAVA_ONLY_KEYS`] lists keys of Java's thread pools and JVM that have no
+//! meaning here: they are accepted with a note rather than a warning.
+
+use rmq_model::config::{Applied, BadValue};
+use rmq_model::{BrokerRole, FlushDiskType, config_struct};
+use std::time::Duration;
+
+config_struct! {
+    /// Every key of `broker.conf` that rmq acts on.
+    pub struct BrokerConfig {
+        // --- Identity and network ---
+        /// Cluster this broker belongs to; routes and `clusterList` group by it.
+        broker_cluster_name: String = "brokerClusterName" => "DefaultCluster".to_owned(),
+        /// The broker group: a master and its slaves share it. Defaults to the host name.
+        broker_name: Option<String> = "brokerName" => None,
+        /// 0 for the master; slaves use 1, 2, … Masters are forced to 0.
+        broker_id: u64 = "brokerId" => 0,
+        /// NameServers, `host:port;host:port`.
+        namesrv_addr: Option<String> = "namesrvAddr" => None,
+        /// Address advertised to clients and written into message ids.
+        /// Defaults to the first non-loopback IPv4 address of this host.
+        broker_ip1: Option<String> = "brokerIP1" => None,
+        /// Address advertised to slaves for replication; defaults to `brokerIP1`.
+        broker_ip2: Option<String> = "brokerIP2" => None,
+        /// The main remoting port. The VIP port is `listenPort - 2`.
+        listen_port: u16 = "listenPort" => 10911,
+        /// The replication port; defaults to `listenPort + 1`.
+        ha_listen_port: Option<u16> = "haListenPort" => None,
+        /// Broker-wide permission (2 write, 4 read, 6 both). Without read or
+        /// write every topic is registered with this permission.
+        broker_permission: u32 = "brokerPermission" => 6,
+        /// Returned to producers as `MSG_REGION`.
+        region_id: String = "regionId" => "DefaultRegion".to_owned(),
+        /// Returned to producers as `TRACE_ON`.
+        trace_on: bool = "traceOn" => true,
+        /// Installation directory (for `conf/plain_acl.yml`); from `ROCKETMQ_HOME` when unset.
+        rocketmq_home: Option<String> = "rocketmqHome" => None,
+
+        // --- Role and storage ---
+        /// `ASYNC_MASTER`, `SYNC_MASTER` or `SLAVE`.
+        broker_role: BrokerRole = "brokerRole" => BrokerRole::AsyncMaster,
+        /// `ASYNC_FLUSH` or `SYNC_FLUSH` (the send waits for the disk).
+        flush_disk_type: FlushDiskType = "flushDiskType" => FlushDiskType::AsyncFlush,
+        /// Store root; defaults to `~/store`.
+        store_path_root_dir: Option<String> = "storePathRootDir" => None,
+        /// CommitLog directory; defaults to `<storePathRootDir>/commitlog`.
+        store_path_commit_log: Option<String> = "storePathCommitLog" => None,
+        /// Size of each CommitLog file, bytes.
+        mapped_file_size_commit_log: u64 = "mappedFileSizeCommitLog" | "mapedFileSizeCommitLog" => 1024 * 1024 * 1024,
+        /// Size of each ConsumeQueue file, bytes (a multiple of 20).
+        mapped_file_size_consume_queue: u64 = "mappedFileSizeConsumeQueue" | "mapedFileSizeConsumeQueue" => 300_000 * 20,
+        /// Hours of the day (`;`-separated) when expired CommitLog files are deleted.
+        delete_when: String = "deleteWhen" => "04".to_owned(),
+        /// Hours a CommitLog file is kept after its last write.
+        file_reserved_time: u64 = "fileReservedTime" => 72,
+        /// Disk use (%) above which expired files are deleted at any hour.
+        disk_max_used_space_ratio: u32 = "diskMaxUsedSpaceRatio" => 75,
+        /// Delete unexpired files too when the disk is nearly full.
+        clean_file_forcibly_enable: bool = "cleanFileForciblyEnable" => true,
+        /// Period of the retention check, ms.
+        clean_resource_interval: u64 = "cleanResourceInterval" => 10_000,
+        /// Largest message body accepted, bytes.
+        max_message_size: usize = "maxMessageSize" => 4 * 1024 * 1024,
+        /// Delay of each level, 1-based: `1s 5s 10s 30s 1m …`.
+        message_delay_level: String = "messageDelayLevel" => "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h".to_owned(),
+        /// How long a SYNC_FLUSH send waits for the disk before FLUSH_DISK_TIMEOUT, ms.
+        sync_flush_timeout: u64 = "syncFlushTimeout" => 5_000,
+        /// ASYNC_FLUSH: period of the background flush, ms.
+        flush_interval_commit_log: u64 = "flushIntervalCommitLog" => 500,
+        /// ASYNC_FLUSH: flush only when this many 4 KiB pages are dirty…
+        flush_commit_log_least_pages: u32 = "flushCommitLogLeastPages" => 4,
+        /// …or when this long has passed since the last full flush, ms.
+        flush_commit_log_thorough_interval: u64 = "flushCommitLogThoroughInterval" => 10_000,
+        flush_interval_consume_queue: u64 = "flushIntervalConsumeQueue" => 1_000,
+        flush_consume_queue_least_pages: u32 = "flushConsumeQueueLeastPages" => 2,
+        flush_consume_queue_thorough_interval: u64 = "flushConsumeQueueThoroughInterval" => 60_000,
+        /// Period of writing `delayOffset.json`, ms.
+        flush_delay_offset_interval: u64 = "flushDelayOffsetInterval" => 10_000,
+        /// Period of writing `consumerOffset.json`, ms.
+        flush_consumer_offset_interval: u64 = "flushConsumerOffsetInterval" => 5_000,
+        /// Index messages by key and unique key (QUERY_MESSAGE).
+        message_index_enable: bool = "messageIndexEnable" => true,
+        max_hash_slot_num: u32 = "maxHashSlotNum" => 5_000_000,
+        max_index_num: u32 = "maxIndexNum" => 20_000_000,
+        /// Results of a unique-key query.
+        default_query_max_num: u32 = "defaultQueryMaxNum" => 32,
+        /// Check every record's body CRC while recovering.
+        check_crc_on_recover: bool = "checkCRCOnRecover" => true,
+        /// % of RAM within which data counts as "in memory" for pull caps and
+        /// reading from slaves.
+        access_message_in_memory_max_ratio: u32 = "accessMessageInMemoryMaxRatio" => 40,
+        max_transfer_bytes_on_message_in_memory: u64 = "maxTransferBytesOnMessageInMemory" => 256 * 1024,
+        max_transfer_count_on_message_in_memory: u32 = "maxTransferCountOnMessageInMemory" => 32,
+        max_transfer_bytes_on_message_in_disk: u64 = "maxTransferBytesOnMessageInDisk" => 64 * 1024,
+        max_transfer_count_on_message_in_disk: u32 = "maxTransferCountOnMessageInDisk" => 8,
+        /// A put waiting longer than this for the CommitLog answers OS_PAGECACHE_BUSY, ms.
+        os_page_cache_busy_time_out_mills: u64 = "osPageCacheBusyTimeOutMills" => 1_000,
+
+        // --- Replication ---
+        /// Fixed master HA address for a slave; otherwise learned from the NameServer.
+        ha_master_address: Option<String> = "haMasterAddress" => None,
+        /// SYNC_MASTER: how long a send waits for the slave, ms.
+        slave_timeout: u64 = "slaveTimeout" => 3_000,
+        ha_send_heartbeat_interval: u64 = "haSendHeartbeatInterval" => 5_000,
+        ha_housekeeping_interval: u64 = "haHousekeepingInterval" => 20_000,
+        ha_transfer_batch_size: usize = "haTransferBatchSize" => 32 * 1024,
+        /// SYNC_MASTER: a slave further behind than this (bytes) is not in sync.
+        ha_slave_fallbehind_max: u64 = "haSlaveFallbehindMax" => 256 * 1024 * 1024,
+        /// Let consumers that lag beyond memory read from a slave.
+        slave_read_enable: bool = "slaveReadEnable" => false,
+        offset_check_in_slave: bool = "offsetCheckInSlave" => false,
+
+        // --- Topics and groups ---
+        /// Create TBW102 so producers can create topics by sending to them.
+        auto_create_topic_enable: bool = "autoCreateTopicEnable" => true,
+        /// Queues of TBW102 and so of auto-created topics.
+        default_topic_queue_nums: u32 = "defaultTopicQueueNums" => 8,
+        cluster_topic_enable: bool = "clusterTopicEnable" => true,
+        broker_topic_enable: bool = "brokerTopicEnable" => true,
+        /// Create subscription groups on first use.
+        auto_create_subscription_group: bool = "autoCreateSubscriptionGroup" => true,
+        trace_topic_enable: bool = "traceTopicEnable" => false,
+        msg_trace_topic_name: String = "msgTraceTopicName" => "RMQ_SYS_TRACE_TOPIC".to_owned(),
+
+        // --- Consumers ---
+        /// Hold pulls that find nothing until a message arrives.
+        long_polling_enable: bool = "longPollingEnable" => true,
+        /// Hold time of pulls when long polling is off, ms.
+        short_polling_time_mills: u64 = "shortPollingTimeMills" => 1_000,
+        notify_consumer_ids_changed_enable: bool = "notifyConsumerIdsChangedEnable" => true,
+        /// Filter by SQL92 expressions on message properties.
+        enable_property_filter: bool = "enablePropertyFilter" => false,
+        filter_support_retry: bool = "filterSupportRetry" => false,
+
+        // --- NameServer registration ---
+        /// Period of full registration with every NameServer, ms (10 s to 60 s).
+        register_name_server_period: u64 = "registerNameServerPeriod" => 30_000,
+        register_broker_timeout_mills: u64 = "registerBrokerTimeoutMills" => 6_000,
+        /// Register every period even when nothing changed.
+        force_register: bool = "forceRegister" => true,
+        /// Send registration bodies zlib-compressed.
+        compressed_register: bool = "compressedRegister" => false,
+
+        // --- Transactions ---
+        reject_transaction_message: bool = "rejectTransactionMessage" => false,
+        /// A half message younger than this is not checked back yet, ms.
+        transaction_time_out: u64 = "transactionTimeOut" => 6_000,
+        /// Check-backs before a half message is given up.
+        transaction_check_max: u32 = "transactionCheckMax" => 15,
+        /// Period of the check-back scan, ms.
+        transaction_check_interval: u64 = "transactionCheckInterval" => 60_000,
+
+        // --- Security ---
+        /// Check ACL 1.0 signatures and permissions (`conf/plain_acl.yml`).
+        acl_enable: bool = "aclEnable" => false,
+
+        // --- Flow control ---
+        /// Sends waiting or running at once; beyond it senders get SYSTEM_BUSY.
+        send_thread_pool_queue_capacity: usize = "sendThreadPoolQueueCapacity" => 10_000,
+        /// Pulls waiting or running at once (held pulls included).
+        pull_thread_pool_queue_capacity: usize = "pullThreadPoolQueueCapacity" => 100_000,
+        /// Answer sends that waited too long with SYSTEM_BUSY.
+        broker_fast_failure_enable: bool = "brokerFastFailureEnable" => true,
+        /// How long a send may wait for its turn before SYSTEM_BUSY, ms.
+        wait_time_mills_in_send_queue: u64 = "waitTimeMillsInSendQueue" => 200,
+        /// Refuse sends before this time (ms since the epoch).
+        start_accept_send_request_time_stamp: i64 = "startAcceptSendRequestTimeStamp" => 0,
+        /// Close connections idle this long, seconds.
+        server_channel_max_idle_time_seconds: u64 = "serverChannelMaxIdleTimeSeconds" => 120,
+
+        // --- Logs ---
+        /// Log into `~/logs/rocketmqlogs/<brokerName>_<brokerId>/`.
+        isolate_log_enable: bool = "isolateLogEnable" => false,
+    }
+}
+
+/// Keys of Java's thread pools, Netty and JVM tuning. They configure nothing
+/// in rmq (tokio schedules all work), so they are noted, not warned about.
+pub const JAVA_ONLY_KEYS: &[&str] = &[
+    "sendMessageThreadPoolNums",
+    "pullMessageThreadPoolNums",
+    "litePullMessageThreadPoolNums",
+    "ackMessageThreadPoolNums",
+    "processReplyMessageThreadPoolNums",
+    "queryMessageThreadPoolNums",
+    "adminBrokerThreadPoolNums",
+    "clientManageThreadPoolNums",
+    "consumerManageThreadPoolNums",
+    "loadBalanceProcessorThreadPoolNums",
+    "heartbeatThreadPoolNums",
+    "endTransactionThreadPoolNums",
+    "serverWorkerThreads",
+    "serverCallbackExecutorThreads",
+    "serverSelectorThreads",
+    "serverOnewaySemaphoreValue",
+    "serverAsyncSemaphoreValue",
+    "serverSocketSndBufSize",
+    "serverSocketRcvBufSize",
+    "serverPooledByteBufAllocatorEnable",
+    "useEpollNativeSelector",
+    "clientWorkerThreads",
+    "clientCallbackExecutorThreads",
+    "transientStorePoolEnable",
+    "transientStorePoolSize",
+    "transferMsgByHeap",
+    "useReentrantLockWhenPutMessage",
+    "warmMapedFileEnable",
+    "flushLeastPagesWhenWarmMapedFile",
+];
+
+/// What loading a properties source found besides the values it set.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Keys rmq does not know: startup warns about each by name.
+    pub unknown: Vec<String>,
+    /// Java-only tuning keys: accepted, noted once, no effect.
+    pub java_only: Vec<String>,
+}
+
+impl BrokerConfig {
+    /// Applies every pair, collecting unknown and Java-only keys; the first
+    /// value that does not parse stops with an error naming its key.
+    pub fn apply_all<'a>(
+        &mut self,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<LoadReport, BadValue> {
+        let mut report = LoadReport::default();
+        for (key, value) in pairs {
+            if self.apply(key, value)? == Applied::Unknown {
+                if JAVA_ONLY_KEYS.contains(&key) {
+                    report.java_only.push(key.to_owned());
+                } else {
+                    report.unknown.push(key.to_owned());
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// The HA port: `haListenPort`, or `listenPort + 1`.
+    pub fn ha_port(&self) -> u16 {
+        self.ha_listen_port.unwrap_or(self.listen_port.saturating_add(1))
+    }
+
+    /// The VIP ("fast") port Java clients may send to: `listenPort - 2`.
+    pub fn vip_port(&self) -> u16 {
+        self.listen_port.saturating_sub(2)
+    }
+
+    /// Masters are always broker id 0, as Java forces it.
+    pub fn effective_broker_id(&self) -> u64 {
+        if self.broker_role.is_master() { 0 } else { self.broker_id }
+    }
+
+    /// The NameServer addresses, split on `;` with blanks dropped.
+    pub fn namesrv_list(&self) -> Vec<String> {
+        split_namesrv_addr(self.namesrv_addr.as_deref().unwrap_or(""))
+    }
+
+    pub fn sync_flush_timeout(&self) -> Duration {
+        Duration::from_millis(self.sync_flush_timeout)
+    }
+
+    /// The registration period clamped to [10 s, 60 s] as Java does.
+    pub fn register_period(&self) -> Duration {
+        Duration::from_millis(self.register_name_server_period.clamp(10_000, 60_000))
+    }
+
+    /// Checks combinations no single key can be wrong about.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.broker_role == BrokerRole::Slave && self.broker_id == 0 {
+            return Err("Slave's brokerId must be > 0".to_owned());
+        }
+        if self.listen_port < 3 {
+            return Err(format!("listenPort {} leaves no room for the VIP port listenPort-2", self.listen_port));
+        }
+        if self.mapped_file_size_consume_queue % 20 != 0 || self.mapped_file_size_consume_queue == 0 {
+            return Err(format!(
+                "mappedFileSizeConsumeQueue {} must be a positive multiple of 20",
+                self.mapped_file_size_consume_queue
+            ));
+        }
+        for addr in self.namesrv_list() {
+            validate_namesrv_addr(&addr)?;
+        }
+        Ok(())
+    }
+}
+
+/// Splits a `;`-separated NameServer list.
+pub fn split_namesrv_addr(list: &str) -> Vec<String> {
+    list.split(';').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect()
+}
+
+/// Java's check of a NameServer address, with its message.
+pub fn validate_namesrv_addr(addr: &str) -> Result<(), String> {
+    let ok = addr.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "The Name Server Address[{addr}] illegal, please set it as follows, \"127.0.0.1:9876;192.168.0.1:9876\""
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distribution_broker_conf_loads() {
+        let conf = "brokerClusterName = DefaultCluster\nbrokerName = broker-a\nbrokerId = 0\ndeleteWhen = 04\n\
+                    fileReservedTime = 48\nbrokerRole = ASYNC_MASTER\nflushDiskType = ASYNC_FLUSH\n";
+        let pairs: Vec<(String, String)> = conf
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect();
+        let mut c = BrokerConfig::default();
+        let report = c.apply_all(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap();
+        assert!(report.unknown.is_empty());
+        assert_eq!(c.broker_name.as_deref(), Some("broker-a"));
+        assert_eq!(c.file_reserved_time, 48);
+        assert_eq!(c.ha_port(), 10912);
+        assert_eq!(c.vip_port(), 10909);
+    }
+
+    #[test]
+    fn unknown_and_java_only_keys_are_sorted_out() {
+        let mut c = BrokerConfig::default();
+        let r = c.apply_all([("sendMessageThreadPoolNums", "4"), ("fancyKey", "1")]).unwrap();
+        assert_eq!(r.java_only, vec!["sendMessageThreadPoolNums"]);
+        assert_eq!(r.unknown, vec!["fancyKey"]);
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        let mut c = BrokerConfig { broker_role: BrokerRole::Slave, ..BrokerConfig::default() };
+        assert_eq!(c.validate(), Err("Slave's brokerId must be > 0".to_owned()));
+        c.broker_id = 1;
+        c.namesrv_addr = Some("127.0.0.1:9876; nohost".into());
+        assert!(c.validate().unwrap_err().contains("The Name Server Address[nohost] illegal"));
+        c.namesrv_addr = Some("127.0.0.1:9876;10.0.0.2:9876".into());
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(c.namesrv_list().len(), 2);
+    }
+}
