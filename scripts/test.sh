@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The project's test command: everything CI checks, in order, stopping at the
+# first failure. Run it from anywhere inside the checkout.
+#
+#   scripts/test.sh            formatting, lints, every Rust test
+#
+# CARGO_TARGET_DIR may point outside the checkout to keep builds warm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked
