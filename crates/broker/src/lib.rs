@@ -7,6 +7,7 @@
 //! binaries. One composition root builds every part once and hands each its
 //! dependencies explicitly.
 
+pub mod clients;
 pub mod config;
 pub mod groups;
 pub mod offsets;
