@@ -106,7 +106,12 @@ impl Clients {
 
     /// UNREGISTER_CLIENT: removes the connection from the named groups.
     /// Returns the consumer groups whose membership changed.
-    pub fn unregister(&self, conn: ConnectionId, producer_group: Option<&str>, consumer_group: Option<&str>) -> Vec<String> {
+    pub fn unregister(
+        &self,
+        conn: ConnectionId,
+        producer_group: Option<&str>,
+        consumer_group: Option<&str>,
+    ) -> Vec<String> {
         let mut tables = self.lock();
         if let Some(group) = producer_group {
             remove_producer(&mut tables, group, conn);
@@ -176,7 +181,11 @@ impl Clients {
 
     /// Connections of a group's consumers, for notifications.
     pub fn consumer_connections(&self, group: &str) -> Vec<Connection> {
-        self.lock().consumers.get(group).map(|g| g.channels.values().map(|c| c.conn.clone()).collect()).unwrap_or_default()
+        self.lock()
+            .consumers
+            .get(group)
+            .map(|g| g.channels.values().map(|c| c.conn.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// The channel of one client of a consumer group (relayed admin calls).
@@ -227,12 +236,17 @@ fn register_consumer(tables: &mut Tables, data: &ConsumerData, id: ConnectionId,
         // Tag codes are recomputed from the expression: a client that hashed
         // tags with surrounding spaces still gets the messages it asked for.
         let normalized = if sub.is_tag_type() {
-            SubscriptionData { class_filter_mode: sub.class_filter_mode, ..SubscriptionData::tags(&sub.topic, &sub.sub_string, sub.sub_version) }
+            SubscriptionData {
+                class_filter_mode: sub.class_filter_mode,
+                ..SubscriptionData::tags(&sub.topic, &sub.sub_string, sub.sub_version)
+            }
         } else {
             sub.clone()
         };
         match group.subscriptions.get(&sub.topic) {
-            Some(old) if old.sub_string == normalized.sub_string && old.expression_type == normalized.expression_type => {
+            Some(old)
+                if old.sub_string == normalized.sub_string && old.expression_type == normalized.expression_type =>
+            {
                 if normalized.sub_version > old.sub_version {
                     group.subscriptions.insert(sub.topic.clone(), normalized);
                 }

@@ -1,0 +1,181 @@
+//! Registration with the NameServers: every broker registers its whole topic
+//! table with every NameServer at boot, every `registerNameServerPeriod`, and
+//! (oneway) right after a topic change; it unregisters at shutdown. A slave
+//! learns its master's addresses from the answers.
+
+use rmq_model::perm;
+use rmq_model::tables::TopicConfigSerializeWrapper;
+use rmq_protocol::body::kv::KvTable;
+use rmq_protocol::body::register::RegisterBrokerBody;
+use rmq_protocol::header::{RegisterBrokerRequestHeader, RegisterBrokerResponseHeader, UnregisterBrokerRequestHeader};
+use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use rmq_remoting::Client;
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+
+/// How this broker names itself to NameServers and clients.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerIdentity {
+    pub cluster_name: String,
+    pub broker_name: String,
+    pub broker_id: u64,
+    /// `brokerIP1:listenPort`, the address clients use.
+    pub broker_addr: String,
+    /// `brokerIP2:haListenPort`, the address slaves replicate from.
+    pub ha_server_addr: String,
+}
+
+/// What one NameServer answered to a registration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Registered {
+    pub namesrv: String,
+    /// For a slave: its master's client address, if the master is registered.
+    pub master_addr: Option<String>,
+    /// For a slave: its master's HA address.
+    pub ha_server_addr: Option<String>,
+    /// The NameServer's ORDER_TOPIC_CONFIG table, if it has one.
+    pub order_topics: Option<BTreeMap<String, String>>,
+}
+
+/// Why one NameServer did not take a registration.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("register to {namesrv} failed: {source}")]
+    Transport { namesrv: String, source: rmq_remoting::RemotingError },
+    #[error("register to {namesrv} refused: code {code}, {remark}")]
+    Refused { namesrv: String, code: i32, remark: String },
+}
+
+/// Talks to every NameServer in the list.
+#[derive(Debug)]
+pub struct Registrar {
+    client: Client,
+    namesrvs: RwLock<Vec<String>>,
+    identity: BrokerIdentity,
+    timeout: Duration,
+    compressed: bool,
+}
+
+impl Registrar {
+    pub fn new(
+        client: Client,
+        namesrvs: Vec<String>,
+        identity: BrokerIdentity,
+        timeout: Duration,
+        compressed: bool,
+    ) -> Registrar {
+        Registrar { client, namesrvs: RwLock::new(namesrvs), identity, timeout, compressed }
+    }
+
+    pub fn identity(&self) -> &BrokerIdentity {
+        &self.identity
+    }
+
+    pub fn namesrvs(&self) -> Vec<String> {
+        self.namesrvs.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the NameServer list (UPDATE_BROKER_CONFIG of `namesrvAddr`).
+    pub fn set_namesrvs(&self, list: Vec<String>) {
+        *self.namesrvs.write().unwrap_or_else(|e| e.into_inner()) = list;
+    }
+
+    fn request(&self, topics: &TopicConfigSerializeWrapper, broker_permission: u32) -> RemotingCommand {
+        let body = registration_body(topics, broker_permission);
+        let (bytes, compressed) =
+            if self.compressed { (body.encode_compressed(), true) } else { (body.encode(), false) };
+        let header = RegisterBrokerRequestHeader {
+            broker_name: self.identity.broker_name.clone(),
+            broker_addr: self.identity.broker_addr.clone(),
+            cluster_name: self.identity.cluster_name.clone(),
+            ha_server_addr: Some(self.identity.ha_server_addr.clone()),
+            broker_id: self.identity.broker_id as i64,
+            heartbeat_timeout_millis: None,
+            enable_acting_master: None,
+            compressed: Some(compressed),
+            body_crc32: Some(crc32fast::hash(&bytes) as i32),
+        };
+        RemotingCommand::request(RequestCode::RegisterBroker, &header).with_body(bytes)
+    }
+
+    /// Registers with every NameServer at once and waits for all answers.
+    pub async fn register_all(
+        &self,
+        topics: &TopicConfigSerializeWrapper,
+        broker_permission: u32,
+    ) -> Vec<Result<Registered, RegisterError>> {
+        let request = self.request(topics, broker_permission);
+        let calls = self.namesrvs().into_iter().map(|namesrv| {
+            let request = request.clone();
+            async move {
+                match self.client.invoke(&namesrv, request, self.timeout).await {
+                    Ok(resp) => answer(namesrv, resp),
+                    Err(source) => Err(RegisterError::Transport { namesrv, source }),
+                }
+            }
+        });
+        join_all(calls).await
+    }
+
+    /// Registers oneway (after a topic was created on the fly), not waiting.
+    pub async fn register_all_oneway(&self, topics: &TopicConfigSerializeWrapper, broker_permission: u32) {
+        let request = self.request(topics, broker_permission);
+        for namesrv in self.namesrvs() {
+            if let Err(e) = self.client.invoke_oneway(&namesrv, request.clone()).await {
+                tracing::warn!("oneway register to {namesrv} failed: {e}");
+            }
+        }
+    }
+
+    /// Unregisters from every NameServer (at shutdown), 3 s each at most.
+    pub async fn unregister_all(&self) {
+        let header = UnregisterBrokerRequestHeader {
+            broker_name: self.identity.broker_name.clone(),
+            broker_addr: self.identity.broker_addr.clone(),
+            cluster_name: self.identity.cluster_name.clone(),
+            broker_id: self.identity.broker_id as i64,
+        };
+        let request = RemotingCommand::request(RequestCode::UnregisterBroker, &header);
+        let calls = self.namesrvs().into_iter().map(|namesrv| {
+            let request = request.clone();
+            async move {
+                match self.client.invoke(&namesrv, request, Duration::from_secs(3)).await {
+                    Ok(resp) if resp.code == 0 => tracing::info!("unregister broker from name server {namesrv} OK"),
+                    Ok(resp) => tracing::warn!("unregister from {namesrv} refused: {:?}", resp.remark),
+                    Err(e) => tracing::warn!("unregister from {namesrv} failed: {e}"),
+                }
+            }
+        });
+        join_all(calls).await;
+    }
+}
+
+fn answer(namesrv: String, resp: RemotingCommand) -> Result<Registered, RegisterError> {
+    if resp.response_code() != ResponseCode::Success {
+        return Err(RegisterError::Refused { namesrv, code: resp.code, remark: resp.remark.unwrap_or_default() });
+    }
+    let header: RegisterBrokerResponseHeader = resp.header().unwrap_or_default();
+    let order_topics =
+        (!resp.body.is_empty()).then(|| KvTable::decode(&resp.body.to_bytes()).ok()).flatten().map(|kv| kv.table);
+    Ok(Registered {
+        namesrv,
+        master_addr: header.master_addr.filter(|a| !a.is_empty()),
+        ha_server_addr: header.ha_server_addr.filter(|a| !a.is_empty()),
+        order_topics,
+    })
+}
+
+/// The registration body: every topic, with the broker-wide permission applied
+/// when the broker is not both readable and writable (§3.7).
+pub fn registration_body(topics: &TopicConfigSerializeWrapper, broker_permission: u32) -> RegisterBrokerBody {
+    let mut wrapper = topics.clone();
+    if !perm::is_readable(broker_permission) || !perm::is_writeable(broker_permission) {
+        for config in wrapper.topic_config_table.values_mut() {
+            config.perm = broker_permission;
+        }
+    }
+    RegisterBrokerBody { topic_config_serialize_wrapper: wrapper, filter_server_list: Vec::new() }
+}
