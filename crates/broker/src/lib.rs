@@ -10,6 +10,7 @@
 pub mod clients;
 pub mod config;
 pub mod groups;
+pub mod long_poll;
 pub mod namesrv;
 pub mod offsets;
 pub mod topics;
