@@ -1,0 +1,411 @@
+//! The CommitLog: every message of every topic, appended to a chain of
+//! fixed-size files named by their start offset (protocol doc §5.2).
+//!
+//! Offsets: `min ≤ flushed ≤ written`. `written` is the CommitLog's max offset,
+//! published after the bytes below it are complete; `flushed` is what reached
+//! the disk. Puts hold the writer lock only to place, encode and publish.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use bytes::Bytes;
+use rmq_model::record::{self, BLANK_LEN, Decoded, NewMessage, Placement, RecordError};
+use rmq_model::sysflag::message as sysflag;
+
+use crate::error::{Result, StoreError};
+use crate::segment::{self, Segment};
+use crate::signal::OffsetSignal;
+
+pub(crate) struct CommitLog {
+    dir: PathBuf,
+    file_size: u64,
+    /// Contiguous segments, oldest first. Readers clone an `Arc` out and drop
+    /// the lock before touching bytes.
+    segments: RwLock<Vec<Arc<Segment>>>,
+    writer: Mutex<Writer>,
+    pub written: OffsetSignal,
+    pub flushed: OffsetSignal,
+    /// Milliseconds since the epoch when the current put took the lock, 0 if free.
+    locked_since: AtomicU64,
+}
+
+/// State only the put path changes, under the writer lock.
+#[derive(Debug, Default)]
+pub(crate) struct Writer {
+    /// Next byte to write; equals the published `written` between puts.
+    pos: u64,
+    /// `topic → queue id → next queue offset`.
+    pub queue_offsets: HashMap<String, HashMap<i32, u64>>,
+    /// Store timestamps never go backwards in file order.
+    last_store_timestamp: i64,
+}
+
+impl CommitLog {
+    /// Opens the files in `dir` (created if missing). The last file may be
+    /// short (a crash while it was created or a truncated copy); it is extended
+    /// with zeros and recovery decides what in it is valid. Any other file of
+    /// the wrong size, a gap in the chain or a foreign file is an error.
+    pub fn load(dir: &Path, file_size: u64) -> Result<CommitLog> {
+        let segments = load_segments(dir, file_size, "CommitLog")?;
+        let written = segments.last().map_or(0, |s| s.end());
+        Ok(CommitLog {
+            dir: dir.to_owned(),
+            file_size,
+            segments: RwLock::new(segments),
+            writer: Mutex::new(Writer { pos: written, ..Writer::default() }),
+            written: OffsetSignal::new(written),
+            flushed: OffsetSignal::new(written),
+            locked_since: AtomicU64::new(0),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A snapshot of the segment list.
+    pub fn segments(&self) -> Vec<Arc<Segment>> {
+        self.segments.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The first offset still stored (start of the oldest file).
+    pub fn min_offset(&self) -> u64 {
+        let segs = self.segments.read().unwrap_or_else(|p| p.into_inner());
+        segs.first().map_or_else(|| self.written.get(), |s| s.base())
+    }
+
+    /// The segment holding `offset`, if it is still stored.
+    pub fn segment_for(&self, offset: u64) -> Option<Arc<Segment>> {
+        let segs = self.segments.read().unwrap_or_else(|p| p.into_inner());
+        let first = segs.first()?.base();
+        let idx = usize::try_from(offset.checked_sub(first)? / self.file_size).ok()?;
+        segs.get(idx).filter(|s| s.base() <= offset && offset < s.end()).cloned()
+    }
+
+    /// Start of the file after the one holding `offset` (Java's `rollNextFile`).
+    pub fn roll_next_file(&self, offset: u64) -> u64 {
+        offset - offset % self.file_size + self.file_size
+    }
+
+    pub fn lock_writer(&self, now_ms: u64) -> WriterGuard<'_> {
+        let guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        self.locked_since.store(now_ms.max(1), Ordering::Relaxed);
+        WriterGuard { log: self, guard }
+    }
+
+    /// How long the current put has held the lock, in ms (0 if none).
+    pub fn lock_held_ms(&self, now_ms: u64) -> u64 {
+        match self.locked_since.load(Ordering::Relaxed) {
+            0 => 0,
+            since => now_ms.saturating_sub(since),
+        }
+    }
+
+    /// Up to `max_len` published bytes starting at `offset`, within one file.
+    pub fn read_raw(&self, offset: u64, max_len: usize) -> Option<Bytes> {
+        let seg = self.segment_for(offset)?;
+        let end = self.written.get().min(seg.end());
+        let len = (end.checked_sub(offset)? as usize).min(max_len);
+        if len == 0 {
+            return None;
+        }
+        // SAFETY: [offset, offset + len) is below the published written offset.
+        Some(unsafe { seg.bytes(offset - seg.base(), len) })
+    }
+
+    /// The record starting at `offset`, sized by its TOTALSIZE, if it is stored
+    /// and complete.
+    pub fn record_at(&self, offset: u64) -> Option<Bytes> {
+        let seg = self.segment_for(offset)?;
+        let avail = self.written.get().min(seg.end()).checked_sub(offset)?;
+        if avail < 8 {
+            return None;
+        }
+        // SAFETY: the 8 bytes are below the published written offset.
+        let (size, magic) = unsafe {
+            let pos = offset - seg.base();
+            (seg.read_u32(pos) as u64, seg.read_u32(pos + 4) as i32)
+        };
+        if (magic != record::MAGIC_V1 && magic != record::MAGIC_V2) || size < 8 || size > avail {
+            return None;
+        }
+        // SAFETY: the whole record is below the published written offset.
+        Some(unsafe { seg.bytes(offset - seg.base(), size as usize) })
+    }
+
+    /// Like [`CommitLog::record_at`], but trusting a size known from elsewhere
+    /// (a consume-queue entry) and skipping the header read.
+    pub fn record_sized(&self, offset: u64, size: u32) -> Option<Bytes> {
+        let seg = self.segment_for(offset)?;
+        let end = offset.checked_add(u64::from(size))?;
+        if end > self.written.get() || end > seg.end() || size == 0 {
+            return None;
+        }
+        // SAFETY: the range is below the published written offset.
+        Some(unsafe { seg.bytes(offset - seg.base(), size as usize) })
+    }
+
+    /// Decodes what lies at `offset` (a record, a blank or garbage) using the
+    /// published bytes only. `None` when `offset` is not stored.
+    pub fn decode_at<T>(
+        &self,
+        offset: u64,
+        check_crc: bool,
+        f: impl FnOnce(std::result::Result<Decoded<'_>, RecordError>, &Segment) -> T,
+    ) -> Option<T> {
+        let seg = self.segment_for(offset)?;
+        let end = self.written.get().min(seg.end());
+        let len = end.checked_sub(offset)? as usize;
+        // SAFETY: [offset, end) is below the published written offset.
+        let bytes = unsafe { seg.slice(offset - seg.base(), len) };
+        Some(f(record::decode(bytes, check_crc), &seg))
+    }
+
+    /// Forces everything written up to `target` to disk and publishes it.
+    /// Only the flusher (and shutdown, after it stopped) call this.
+    pub fn flush_to(&self, target: u64) -> Result<u64> {
+        let from = self.flushed.get();
+        let target = target.min(self.written.get());
+        if target <= from {
+            return Ok(from);
+        }
+        for seg in self.segments() {
+            let (lo, hi) = (from.max(seg.base()), target.min(seg.end()));
+            if lo < hi {
+                seg.flush(lo - seg.base(), hi - seg.base())?;
+            }
+        }
+        debug_assert!(target <= self.written.get(), "flushed must not pass written");
+        self.flushed.publish(target);
+        Ok(target)
+    }
+
+    /// Sets the end after recovery: files past `end` are deleted, the tail of
+    /// the file holding it is zeroed, and written = flushed = `end`.
+    ///
+    /// Must run before any reader exists.
+    pub fn truncate_after_recovery(&self, end: u64) -> Result<()> {
+        let mut segs = self.segments.write().unwrap_or_else(|p| p.into_inner());
+        while let Some(last) = segs.last() {
+            if last.base() >= end {
+                tracing::warn!(file = %last.path().display(), "deleting CommitLog file past the recovered end {end}");
+                last.delete_file()?;
+                segs.pop();
+            } else {
+                break;
+            }
+        }
+        if let Some(last) = segs.last().filter(|s| end < s.end()) {
+            // SAFETY: recovery runs before the store serves any reader.
+            unsafe { last.zero_from(end - last.base())? };
+        }
+        drop(segs);
+        self.writer.lock().unwrap_or_else(|p| p.into_inner()).pos = end;
+        self.written.publish(end);
+        self.flushed.publish(end);
+        Ok(())
+    }
+
+    /// Removes the oldest segment from the chain (its mapping lives on in
+    /// outstanding readers) and deletes its file.
+    pub fn delete_oldest(&self) -> Result<Option<Arc<Segment>>> {
+        let mut segs = self.segments.write().unwrap_or_else(|p| p.into_inner());
+        if segs.len() <= 1 {
+            return Ok(None);
+        }
+        let seg = segs.remove(0);
+        drop(segs);
+        seg.delete_file()?;
+        Ok(Some(seg))
+    }
+
+    /// Appends bytes a master wrote at the same offsets (replication).
+    pub fn append_raw(&self, offset: u64, mut data: &[u8], now_ms: u64) -> Result<u64> {
+        let mut w = self.lock_writer(now_ms);
+        if offset != w.guard.pos {
+            return Err(StoreError::MessageIllegal(format!(
+                "replicated bytes start at {offset}, but the CommitLog ends at {}",
+                w.guard.pos
+            )));
+        }
+        while !data.is_empty() {
+            let seg = w.segment_at_pos()?;
+            let pos = w.guard.pos - seg.base();
+            let n = ((seg.size() - pos) as usize).min(data.len());
+            // SAFETY: single writer under the lock, above the published offset.
+            unsafe { seg.slice_mut(pos, n) }.copy_from_slice(&data[..n]);
+            w.guard.pos += n as u64;
+            data = &data[n..];
+        }
+        let end = w.guard.pos;
+        self.written.publish(end);
+        Ok(end)
+    }
+}
+
+/// The put lock. Placing, encoding and publishing happen through it.
+pub(crate) struct WriterGuard<'a> {
+    log: &'a CommitLog,
+    pub guard: MutexGuard<'a, Writer>,
+}
+
+impl Drop for WriterGuard<'_> {
+    fn drop(&mut self) {
+        self.log.locked_since.store(0, Ordering::Relaxed);
+    }
+}
+
+impl WriterGuard<'_> {
+    /// Store timestamp for the next put: `now`, never older than the last one.
+    pub fn store_timestamp(&mut self, now: i64) -> i64 {
+        let ts = now.max(self.guard.last_store_timestamp);
+        self.guard.last_store_timestamp = ts;
+        ts
+    }
+
+    /// Assigns `count` consecutive queue offsets, or 0 without advancing for
+    /// prepared/rollback transaction records (§5.2).
+    pub fn next_queue_offset(&mut self, topic: &str, queue_id: i32, sys_flag: i32, count: u64) -> u64 {
+        let kind = sysflag::transaction_type(sys_flag);
+        if kind == sysflag::TRANSACTION_PREPARED_TYPE || kind == sysflag::TRANSACTION_ROLLBACK_TYPE {
+            return 0;
+        }
+        let queues = match self.guard.queue_offsets.get_mut(topic) {
+            Some(q) => q,
+            None => self.guard.queue_offsets.entry(topic.to_owned()).or_default(),
+        };
+        let next = queues.entry(queue_id).or_insert(0);
+        let first = *next;
+        *next += count;
+        first
+    }
+
+    /// The segment holding the write position, creating it at a file boundary.
+    fn segment_at_pos(&mut self) -> Result<Arc<Segment>> {
+        let pos = self.guard.pos;
+        if let Some(seg) = self.log.segment_for(pos) {
+            return Ok(seg);
+        }
+        debug_assert_eq!(pos % self.log.file_size, 0, "new files start at file boundaries");
+        let path = self.log.dir.join(segment::file_name(pos));
+        let seg = Arc::new(Segment::create(path, pos, self.log.file_size)?);
+        self.log.segments.write().unwrap_or_else(|p| p.into_inner()).push(seg.clone());
+        Ok(seg)
+    }
+
+    /// Reserves `len` bytes in one file for one record or one whole batch,
+    /// writing the end-of-file blank and moving to a new file when the current
+    /// one cannot hold them plus a blank marker. Returns the segment and the
+    /// global offset of the reserved bytes.
+    pub fn reserve(&mut self, len: usize) -> Result<(Arc<Segment>, u64)> {
+        if len as u64 + BLANK_LEN as u64 > self.log.file_size {
+            return Err(StoreError::MessageIllegal(format!(
+                "a record of {len} bytes does not fit into a CommitLog file of {} bytes",
+                self.log.file_size
+            )));
+        }
+        let seg = self.segment_at_pos()?;
+        let pos = self.guard.pos - seg.base();
+        let left = seg.size() - pos;
+        if len as u64 + BLANK_LEN as u64 <= left {
+            return Ok((seg, self.guard.pos));
+        }
+        let blank = record::encode_blank(left as u32);
+        // SAFETY: single writer under the lock, above the published offset.
+        unsafe { seg.slice_mut(pos, BLANK_LEN) }.copy_from_slice(&blank);
+        self.guard.pos = seg.end();
+        let next = self.segment_at_pos()?;
+        Ok((next, self.guard.pos))
+    }
+
+    /// Encodes `msgs` back to back at the reserved `offset`, advances the write
+    /// position and publishes it. `crcs[i]` is the body CRC of `msgs[i]`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write_records(
+        &mut self,
+        seg: &Segment,
+        offset: u64,
+        msgs: &[NewMessage<'_>],
+        crcs: &[i32],
+        first_queue_offset: u64,
+        store_timestamp: i64,
+        store_host: std::net::SocketAddr,
+    ) -> Result<u64> {
+        let mut at = offset;
+        let transactional = msgs.first().is_some_and(|m| {
+            let kind = sysflag::transaction_type(m.sys_flag);
+            kind == sysflag::TRANSACTION_PREPARED_TYPE || kind == sysflag::TRANSACTION_ROLLBACK_TYPE
+        });
+        for (i, (msg, crc)) in msgs.iter().zip(crcs).enumerate() {
+            let len = msg.record_len(store_host);
+            let placement = Placement {
+                queue_offset: if transactional { 0 } else { (first_queue_offset + i as u64) as i64 },
+                physical_offset: at as i64,
+                store_timestamp,
+                store_host,
+            };
+            // SAFETY: the range was reserved above the published offset and the
+            // lock makes us the only writer.
+            let out = unsafe { seg.slice_mut(at - seg.base(), len) };
+            record::encode_into(msg, &placement, *crc, out)?;
+            at += len as u64;
+        }
+        self.guard.pos = at;
+        self.log.written.publish(at);
+        Ok(at)
+    }
+}
+
+/// Lists, validates and maps the segment files of one stream directory.
+pub(crate) fn load_segments(dir: &Path, file_size: u64, what: &str) -> Result<Vec<Arc<Segment>>> {
+    std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, "create directory", e))?;
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| StoreError::io(dir, "list directory", e))? {
+        let entry = entry.map_err(|e| StoreError::io(dir, "list directory", e))?;
+        let name = entry.file_name();
+        let path = entry.path();
+        match name.to_str().and_then(segment::parse_file_name) {
+            Some(base) => found.push((base, path)),
+            None => {
+                return Err(StoreError::bad_file(
+                    path,
+                    format!("foreign file in the {what} directory: names must be 20-digit offsets"),
+                ));
+            }
+        }
+    }
+    found.sort();
+    let mut segments: Vec<Arc<Segment>> = Vec::with_capacity(found.len());
+    let count = found.len();
+    for (i, (base, path)) in found.into_iter().enumerate() {
+        if base % file_size != 0 {
+            return Err(StoreError::bad_file(path, format!("start offset is not a multiple of {file_size}")));
+        }
+        if let Some(prev) = segments.last()
+            && prev.end() != base
+        {
+            let missing = dir.join(segment::file_name(prev.end()));
+            return Err(StoreError::bad_file(missing, format!("{what} file missing: the chain has a gap")));
+        }
+        let len = std::fs::metadata(&path).map_err(|e| StoreError::io(&path, "stat", e))?.len();
+        if len != file_size {
+            if i + 1 == count && len < file_size {
+                tracing::warn!(file = %path.display(), len, "last {what} file is short; extending it with zeros");
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|f| f.set_len(file_size))
+                    .map_err(|e| StoreError::io(&path, "extend", e))?;
+            } else {
+                return Err(StoreError::bad_file(
+                    path,
+                    format!("{what} file has {len} bytes, expected {file_size} (mappedFileSize changed or file damaged)"),
+                ));
+            }
+        }
+        segments.push(Arc::new(Segment::open(path, base)?));
+    }
+    Ok(segments)
+}

@@ -1,0 +1,148 @@
+//! Dispatch ("reput"): follows the CommitLog and turns each record into a
+//! consume-queue entry and index keys, then tells the listener so that held
+//! pulls wake up. Recovery uses the same code to rebuild what a crash lost.
+
+use std::sync::Arc;
+
+use rmq_model::java::string_hash_code;
+use rmq_model::properties::keys;
+use rmq_model::record::{Decoded, RecordView};
+use rmq_model::sysflag::message as sysflag;
+
+use crate::commitlog::CommitLog;
+use crate::consume_queue::{CqEntry, QueueTable};
+use crate::error::{Result, StoreError};
+use crate::hooks::{Clock, DispatchListener, Dispatched};
+use crate::index::IndexService;
+
+/// The topic delayed messages wait in; its tag codes are delivery times.
+pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+
+/// What the dispatcher needs, shared with recovery.
+pub(crate) struct Dispatch {
+    pub commitlog: Arc<CommitLog>,
+    pub queues: Arc<QueueTable>,
+    pub index: Option<Arc<IndexService>>,
+    pub listener: Option<Arc<dyn DispatchListener>>,
+    pub clock: Arc<dyn Clock>,
+    pub cq_root: std::path::PathBuf,
+    pub cq_file_size: u64,
+    /// Delay of levels 1..=n in ms.
+    pub delay_ms: Vec<i64>,
+}
+
+/// Where dispatch stopped and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// Everything up to the written offset is dispatched.
+    CaughtUp,
+    /// The bytes at this offset do not decode (logged).
+    Broken,
+}
+
+/// Progress of the last dispatched record: its end and store time.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Progress {
+    pub offset: u64,
+    pub last_end: u64,
+    pub last_store_timestamp: i64,
+}
+
+impl Dispatch {
+    /// The consume-queue tag code of a record.
+    pub fn tags_code(&self, view: &RecordView<'_>) -> i64 {
+        if view.topic == SCHEDULE_TOPIC {
+            let level = view
+                .property(keys::DELAY_TIME_LEVEL)
+                .and_then(|v| std::str::from_utf8(v).ok()?.parse::<usize>().ok())
+                .filter(|l| *l > 0)
+                .unwrap_or(view.queue_id.max(0) as usize + 1);
+            let level = level.min(self.delay_ms.len());
+            let delay = level.checked_sub(1).and_then(|i| self.delay_ms.get(i)).copied().unwrap_or(0);
+            return view.store_timestamp + delay;
+        }
+        match view.property(keys::TAGS) {
+            Some(tags) => string_hash_code(&String::from_utf8_lossy(tags)).into(),
+            None => 0,
+        }
+    }
+
+    /// Dispatches one record found at `offset`.
+    pub fn record(&self, view: &RecordView<'_>, offset: u64) -> Result<()> {
+        let kind = sysflag::transaction_type(view.sys_flag);
+        if kind == sysflag::TRANSACTION_NOT_TYPE || kind == sysflag::TRANSACTION_COMMIT_TYPE {
+            let tags_code = self.tags_code(view);
+            let cq = self.queues.get_or_create(&self.cq_root, view.topic, view.queue_id, self.cq_file_size);
+            let q = view.queue_offset.max(0) as u64;
+            let entry = CqEntry { physical_offset: offset, size: view.total_size, tags_code };
+            if cq.put(q, entry)?
+                && let Some(listener) = &self.listener
+            {
+                listener.on_dispatch(&Dispatched {
+                    topic: view.topic,
+                    queue_id: view.queue_id,
+                    queue_offset: q,
+                    next_queue_offset: q + 1,
+                    tags_code,
+                    store_timestamp: view.store_timestamp,
+                    physical_offset: offset,
+                    size: view.total_size,
+                    properties: view.properties,
+                });
+            }
+        }
+        if let Some(index) = &self.index
+            && kind != sysflag::TRANSACTION_ROLLBACK_TYPE
+        {
+            let uniq = view.property(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX).and_then(|v| std::str::from_utf8(v).ok());
+            let keys_value = view.property(keys::KEYS).and_then(|v| std::str::from_utf8(v).ok()).unwrap_or("");
+            let all = uniq.into_iter().chain(keys_value.split(' ').filter(|k| !k.is_empty()));
+            index.add(view.topic, all, offset, view.store_timestamp, self.clock.now_millis())?;
+        }
+        Ok(())
+    }
+
+    /// Dispatches records from `progress.offset` up to `limit` (at most the
+    /// written offset), at most `max_records` of them.
+    pub fn run(&self, progress: &mut Progress, limit: u64, max_records: usize) -> Result<Stop> {
+        for _ in 0..max_records {
+            let offset = progress.offset;
+            if offset >= limit.min(self.commitlog.written.get()) {
+                return Ok(Stop::CaughtUp);
+            }
+            let step = self.commitlog.decode_at(offset, false, |decoded, seg| match decoded {
+                Ok(Decoded::Message(view)) => self.record(&view, offset).map(|()| {
+                    Some((offset + u64::from(view.total_size), view.store_timestamp))
+                }),
+                Ok(Decoded::EndOfFile { .. }) => Ok(Some((seg.end(), 0))),
+                Err(rmq_model::record::RecordError::Truncated { .. }) => Ok(None),
+                Err(source) => Err(StoreError::Corrupt { path: seg.path().to_owned(), offset: offset - seg.base(), source }),
+            });
+            match step {
+                None => {
+                    // Below the CommitLog's first file: retention moved on.
+                    let min = self.commitlog.min_offset();
+                    if offset < min {
+                        progress.offset = min;
+                        continue;
+                    }
+                    return Ok(Stop::CaughtUp);
+                }
+                // A record not yet complete (replicated bytes arrive in pieces).
+                Some(Ok(None)) => return Ok(Stop::CaughtUp),
+                Some(Ok(Some((end, ts)))) => {
+                    progress.offset = end;
+                    if ts != 0 {
+                        progress.last_end = end;
+                        progress.last_store_timestamp = ts;
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::error!(error = %e, "dispatch stopped at an undecodable record");
+                    return Ok(Stop::Broken);
+                }
+            }
+        }
+        Ok(Stop::CaughtUp)
+    }
+}

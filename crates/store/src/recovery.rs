@@ -1,0 +1,167 @@
+//! Recovery at open (protocol doc §5.6): find the end of the valid CommitLog,
+//! cut what follows, and make consume queues and index agree with it.
+//!
+//! * Normal (no `abort` file): scan from the third-last CommitLog file.
+//! * Abnormal (`abort` left behind): scan from the newest file whose first
+//!   record is older than the checkpoint, and re-dispatch every valid record
+//!   from there, since consume queues and index may have lost their tails.
+//!
+//! A record is valid when its magic, length, CRC (with `checkCRCOnRecover`)
+//! and physical offset field all check out. The first invalid record ends the
+//! log: it and everything after it are zeroed, unless a later file starts with
+//! a valid record — then the damage is not a torn tail and the store refuses to
+//! open rather than silently drop acknowledged data.
+
+use std::sync::Arc;
+
+use rmq_model::record::{Decoded, MAGIC_V1, MAGIC_V2};
+
+use crate::checkpoint::Checkpoint;
+use crate::commitlog::CommitLog;
+use crate::config::StoreConfig;
+use crate::dispatch::{Dispatch, Progress, Stop};
+use crate::error::{Result, StoreError};
+use crate::segment::Segment;
+
+/// What recovery decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Recovered {
+    /// End of the valid CommitLog: the new written and flushed offset.
+    pub end: u64,
+    /// Where the dispatcher resumes.
+    pub dispatch_from: u64,
+    /// Store time of the last valid record, 0 if none was scanned.
+    pub last_store_timestamp: i64,
+}
+
+enum Step {
+    Next(u64, i64),
+    Invalid(StoreError),
+}
+
+pub(crate) fn recover(d: &Dispatch, cfg: &StoreConfig, abnormal: bool, cp: &Checkpoint) -> Result<Recovered> {
+    let cl = &d.commitlog;
+    let segs = cl.segments();
+    if segs.is_empty() {
+        for cq in d.queues.remove_all() {
+            cq.destroy()?;
+        }
+        if let Some(index) = &d.index {
+            index.destroy()?;
+        }
+        cl.truncate_after_recovery(0)?;
+        return Ok(Recovered { end: 0, dispatch_from: 0, last_store_timestamp: 0 });
+    }
+    let start = if abnormal { abnormal_start(cl, &segs, cfg, cp) } else { segs.len().saturating_sub(3) };
+    let from = segs[start].base();
+    let (end, last_ts) = scan(cl, &segs, from, cfg.check_crc_on_recover)?;
+    tracing::info!(abnormal, from, end, "CommitLog recovered");
+    cl.truncate_after_recovery(end)?;
+    let min = cl.min_offset();
+    for cq in d.queues.all() {
+        cq.truncate_dirty(end)?;
+        cq.correct_min(min);
+    }
+    let dispatch_from = if abnormal {
+        let mut progress = Progress { offset: from, ..Progress::default() };
+        if d.run(&mut progress, end, usize::MAX)? == Stop::Broken {
+            return Err(StoreError::bad_file(cl.dir(), format!("re-dispatch stopped at offset {}", progress.offset)));
+        }
+        end
+    } else {
+        d.queues.all().iter().map(|q| q.max_physical_end()).max().unwrap_or(0).clamp(min, end)
+    };
+    Ok(Recovered { end, dispatch_from, last_store_timestamp: last_ts })
+}
+
+/// The newest file whose first record was stored before the checkpoint.
+fn abnormal_start(cl: &CommitLog, segs: &[Arc<Segment>], cfg: &StoreConfig, cp: &Checkpoint) -> usize {
+    let min_ts = if cfg.message_index_enable && cfg.message_index_safe {
+        cp.min_timestamp_index()
+    } else {
+        cp.min_timestamp()
+    };
+    (0..segs.len())
+        .rev()
+        .find(|&i| {
+            cl.decode_at(segs[i].base(), false, |decoded, _| match decoded {
+                Ok(Decoded::Message(v)) => {
+                    (v.magic == MAGIC_V1 || v.magic == MAGIC_V2) && v.store_timestamp != 0 && v.store_timestamp <= min_ts
+                }
+                _ => false,
+            })
+            .unwrap_or(false)
+        })
+        .unwrap_or(0)
+}
+
+/// Scans forward from `from`; returns the end of the last valid record and its
+/// store time.
+fn scan(cl: &CommitLog, segs: &[Arc<Segment>], from: u64, check_crc: bool) -> Result<(u64, i64)> {
+    let mut offset = from;
+    let mut last_ts = 0;
+    loop {
+        let step = cl.decode_at(offset, check_crc, |decoded, seg| {
+            let pos = offset - seg.base();
+            let invalid = |reason: String| Step::Invalid(StoreError::bad_file(seg.path(), reason));
+            match decoded {
+                Ok(Decoded::Message(v)) if v.physical_offset == offset as i64 => {
+                    Step::Next(offset + u64::from(v.total_size), v.store_timestamp)
+                }
+                Ok(Decoded::Message(v)) => invalid(format!(
+                    "record at file offset {pos} claims physical offset {}, expected {offset}",
+                    v.physical_offset
+                )),
+                Ok(Decoded::EndOfFile { len }) if offset + u64::from(len) == seg.end() => Step::Next(seg.end(), 0),
+                Ok(Decoded::EndOfFile { len }) => {
+                    invalid(format!("blank marker at file offset {pos} covers {len} bytes, not the file's rest"))
+                }
+                Err(source) => Step::Invalid(StoreError::Corrupt { path: seg.path().to_owned(), offset: pos, source }),
+            }
+        });
+        match step {
+            None => return Ok((offset, last_ts)),
+            Some(Step::Next(next, ts)) => {
+                offset = next;
+                if ts != 0 {
+                    last_ts = ts;
+                }
+            }
+            Some(Step::Invalid(err)) => {
+                refuse_if_valid_data_follows(cl, segs, offset, check_crc, &err)?;
+                if !is_zero_at(cl, offset) {
+                    tracing::warn!(error = %err, "CommitLog tail cut");
+                }
+                return Ok((offset, last_ts));
+            }
+        }
+    }
+}
+
+fn is_zero_at(cl: &CommitLog, offset: u64) -> bool {
+    cl.read_raw(offset, 8).is_some_and(|b| b.iter().all(|x| *x == 0))
+}
+
+/// Damage followed by a valid later file is not a torn tail.
+fn refuse_if_valid_data_follows(
+    cl: &CommitLog,
+    segs: &[Arc<Segment>],
+    offset: u64,
+    check_crc: bool,
+    err: &StoreError,
+) -> Result<()> {
+    for later in segs.iter().filter(|s| s.base() > offset) {
+        let valid = cl
+            .decode_at(later.base(), check_crc, |d, _| {
+                matches!(d, Ok(Decoded::Message(v)) if v.physical_offset == later.base() as i64)
+            })
+            .unwrap_or(false);
+        if valid {
+            return Err(StoreError::bad_file(
+                later.path(),
+                format!("holds valid records after damaged data ({err}); refusing to cut them: repair or remove the damaged file"),
+            ));
+        }
+    }
+    Ok(())
+}

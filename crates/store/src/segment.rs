@@ -1,0 +1,243 @@
+//! A fixed-size file mapped into memory: the unit CommitLog and consume-queue
+//! streams are made of.
+//!
+//! # Invariants (why the unsafe code here is sound)
+//!
+//! A segment is shared (`Arc`) between one writer and many readers. The owner
+//! of the stream (CommitLog or ConsumeQueue) publishes a *written* position with
+//! release ordering, and:
+//!
+//! * the writer only touches bytes at or above the published position, through
+//!   raw pointers or a short-lived `&mut [u8]` over exactly the bytes it is about
+//!   to publish, while it holds the stream's write lock;
+//! * readers only form `&[u8]` (or [`Bytes`]) over bytes below a position they
+//!   loaded with acquire ordering, and those bytes are never written again;
+//! * the only writes below a published position happen in recovery, before any
+//!   reader exists.
+//!
+//! A mapping stays valid while any `Arc<Segment>` lives, even after the file was
+//! deleted, so zero-copy [`Bytes`] handed to the network outlive retention.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use memmap2::{MmapOptions, MmapRaw};
+
+use crate::error::{Result, StoreError};
+
+/// Width of the zero-padded decimal offsets that name segment files.
+pub const FILE_NAME_DIGITS: usize = 20;
+
+/// The file name of the segment starting at `offset`: 20 decimal digits.
+pub fn file_name(offset: u64) -> String {
+    format!("{offset:020}")
+}
+
+/// The start offset encoded in a segment file name, if it is one.
+pub fn parse_file_name(name: &str) -> Option<u64> {
+    (name.len() == FILE_NAME_DIGITS && name.bytes().all(|b| b.is_ascii_digit())).then(|| name.parse().ok())?
+}
+
+pub(crate) struct Segment {
+    path: PathBuf,
+    base: u64,
+    map: MmapRaw,
+    _file: File,
+}
+
+impl std::fmt::Debug for Segment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segment").field("path", &self.path).field("base", &self.base).finish()
+    }
+}
+
+impl Segment {
+    /// Creates a new zero-filled file of `size` bytes with its blocks reserved,
+    /// so that later writes through the mapping cannot fail for lack of space.
+    pub fn create(path: PathBuf, base: u64, size: u64) -> Result<Segment> {
+        let fail = |source: io::Error| StoreError::CreateMappedFileFailed { path: path.clone(), source };
+        let file = OpenOptions::new().read(true).write(true).create_new(true).open(&path).map_err(fail)?;
+        file.set_len(size).map_err(fail)?;
+        reserve(&file, size).map_err(|e| {
+            let _ = std::fs::remove_file(&path);
+            fail(e)
+        })?;
+        let map = MmapOptions::new().len(size as usize).map_raw(&file).map_err(fail)?;
+        Ok(Segment { path, base, map, _file: file })
+    }
+
+    /// Maps an existing file; the caller has checked its size.
+    pub fn open(path: PathBuf, base: u64) -> Result<Segment> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| StoreError::io(&path, "open", e))?;
+        let map = MmapOptions::new().map_raw(&file).map_err(|e| StoreError::io(&path, "mmap", e))?;
+        Ok(Segment { path, base, map, _file: file })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Offset of the segment's first byte in its stream.
+    pub fn base(&self) -> u64 {
+        self.base
+    }
+
+    pub fn size(&self) -> u64 {
+        self.map.len() as u64
+    }
+
+    /// Offset one past the segment's last byte.
+    pub fn end(&self) -> u64 {
+        self.base + self.size()
+    }
+
+    fn check(&self, pos: u64, len: usize) {
+        assert!(pos.checked_add(len as u64).is_some_and(|e| e <= self.size()), "range outside {self:?}");
+    }
+
+    /// Bytes `[pos, pos + len)` of the file.
+    ///
+    /// # Safety
+    /// The range must be published (below the owner's written position) or
+    /// otherwise not written while the returned slice lives.
+    pub unsafe fn slice(&self, pos: u64, len: usize) -> &[u8] {
+        self.check(pos, len);
+        // SAFETY: in bounds (checked); no concurrent writer by the caller's contract.
+        unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(pos as usize), len) }
+    }
+
+    /// Mutable bytes `[pos, pos + len)`.
+    ///
+    /// # Safety
+    /// The caller is the stream's single writer, the range is above the
+    /// published position, and nothing else reads or writes it meanwhile.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn slice_mut(&self, pos: u64, len: usize) -> &mut [u8] {
+        self.check(pos, len);
+        // SAFETY: in bounds (checked); exclusive by the caller's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(pos as usize), len) }
+    }
+
+    /// Zero-copy bytes `[pos, pos + len)` that keep the mapping alive.
+    ///
+    /// # Safety
+    /// As [`Segment::slice`], for as long as the returned `Bytes` lives: the range
+    /// must be published and immutable.
+    pub unsafe fn bytes(self: &Arc<Segment>, pos: u64, len: usize) -> Bytes {
+        self.check(pos, len);
+        Bytes::from_owner(SegmentSlice { segment: self.clone(), pos: pos as usize, len })
+    }
+
+    /// Reads a big-endian integer from a published range.
+    ///
+    /// # Safety
+    /// As [`Segment::slice`].
+    pub unsafe fn read_u32(&self, pos: u64) -> u32 {
+        // SAFETY: forwarded contract.
+        u32::from_be_bytes(unsafe { self.slice(pos, 4) }.try_into().unwrap_or([0; 4]))
+    }
+
+    /// Forces `[from, to)` to disk (msync).
+    pub fn flush(&self, from: u64, to: u64) -> Result<()> {
+        if to <= from {
+            return Ok(());
+        }
+        self.map
+            .flush_range(from as usize, (to - from) as usize)
+            .map_err(|e| StoreError::io(&self.path, "msync", e))
+    }
+
+    /// Zeroes the file from `pos` to its end: a cut tail can never be mistaken
+    /// for records later.
+    ///
+    /// # Safety
+    /// No reader may hold a slice of `[pos, size)`: call during recovery only.
+    pub unsafe fn zero_from(&self, pos: u64) -> Result<()> {
+        let mut at = pos;
+        while at < self.size() {
+            let len = (self.size() - at).min(1 << 20) as usize;
+            // SAFETY: exclusive by the caller's contract.
+            let chunk = unsafe { self.slice_mut(at, len) };
+            if chunk.iter().any(|b| *b != 0) {
+                chunk.fill(0);
+            }
+            at += len as u64;
+        }
+        self.flush(pos, self.size())
+    }
+
+    /// Removes the file; the mapping stays valid for outstanding readers.
+    pub fn delete_file(&self) -> Result<()> {
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(StoreError::io(&self.path, "delete", e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+struct SegmentSlice {
+    segment: Arc<Segment>,
+    pos: usize,
+    len: usize,
+}
+
+impl AsRef<[u8]> for SegmentSlice {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: built by `Segment::bytes`, whose caller promised the range is
+        // published and immutable; the Arc keeps the mapping alive.
+        unsafe { self.segment.slice(self.pos as u64, self.len) }
+    }
+}
+
+/// Reserves the file's blocks so writes through the mapping cannot hit ENOSPC
+/// (which would be a SIGBUS). Filesystems without fallocate stay sparse.
+fn reserve(file: &File, size: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: plain syscall on an open descriptor.
+    let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, size as libc::off_t) };
+    match rc {
+        0 | libc::EOPNOTSUPP | libc::EINVAL => Ok(()),
+        errno => Err(io::Error::from_raw_os_error(errno)),
+    }
+}
+
+/// Fsyncs a directory so that created, renamed or deleted entries persist.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| StoreError::io(dir, "fsync directory", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_twenty_digits() {
+        assert_eq!(file_name(1073741824), "00000000001073741824");
+        assert_eq!(parse_file_name("00000000001073741824"), Some(1073741824));
+        assert_eq!(parse_file_name("0000000000107374182"), None);
+        assert_eq!(parse_file_name("0000000000107374182x"), None);
+    }
+
+    #[test]
+    fn write_read_and_outlive_deletion() {
+        let dir = tempfile::tempdir().unwrap();
+        let seg = Arc::new(Segment::create(dir.path().join(file_name(0)), 0, 4096).unwrap());
+        // SAFETY: single-threaded test, nothing reads the range while writing.
+        unsafe { seg.slice_mut(10, 3) }.copy_from_slice(b"abc");
+        // SAFETY: written above, no writer afterwards.
+        let b = unsafe { seg.bytes(10, 3) };
+        seg.delete_file().unwrap();
+        drop(seg);
+        assert_eq!(&b[..], b"abc");
+        assert!(Segment::create(dir.path().join("x"), 0, 4096).is_ok());
+        let again = Segment::create(dir.path().join("x"), 0, 4096);
+        assert!(matches!(again, Err(StoreError::CreateMappedFileFailed { .. })));
+    }
+}

@@ -1,0 +1,75 @@
+//! A published offset that async and blocking code can wait on.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use rmq_model::PhysicalOffset;
+use tokio::sync::watch;
+
+/// A monotonically growing offset (written, flushed, dispatched). Readers load
+/// it with acquire ordering; async waiters use a `watch` receiver, blocking
+/// waiters a condvar that is only signalled while someone waits.
+#[derive(Debug)]
+pub(crate) struct OffsetSignal {
+    value: AtomicU64,
+    tx: watch::Sender<PhysicalOffset>,
+    lock: Mutex<()>,
+    cond: Condvar,
+    blocked: AtomicUsize,
+}
+
+impl OffsetSignal {
+    pub fn new(v: u64) -> OffsetSignal {
+        OffsetSignal {
+            value: AtomicU64::new(v),
+            tx: watch::Sender::new(PhysicalOffset(v)),
+            lock: Mutex::new(()),
+            cond: Condvar::new(),
+            blocked: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn get(&self) -> u64 {
+        self.value.load(Ordering::Acquire)
+    }
+
+    /// Publishes a new value. Callers serialize their publishes (one writer).
+    pub fn publish(&self, v: u64) {
+        // SeqCst pairs with the waiter's `blocked` increment: one of the two
+        // always sees the other, so no wakeup is lost.
+        self.value.store(v, Ordering::SeqCst);
+        self.tx.send_replace(PhysicalOffset(v));
+        if self.blocked.load(Ordering::SeqCst) > 0 {
+            let _g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+            self.cond.notify_all();
+        }
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<PhysicalOffset> {
+        self.tx.subscribe()
+    }
+
+    /// Blocks until the value reaches `target` or `timeout` passes.
+    pub fn wait_for(&self, target: u64, timeout: Duration) -> bool {
+        if self.get() >= target {
+            return true;
+        }
+        let deadline = Instant::now() + timeout;
+        self.blocked.fetch_add(1, Ordering::SeqCst);
+        let mut guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let reached = loop {
+            if self.value.load(Ordering::SeqCst) >= target {
+                break true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break false;
+            }
+            guard = self.cond.wait_timeout(guard, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+        };
+        drop(guard);
+        self.blocked.fetch_sub(1, Ordering::SeqCst);
+        reached
+    }
+}
