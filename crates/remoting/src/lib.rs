@@ -17,8 +17,10 @@
 
 mod client;
 mod connection;
+mod driver;
 mod error;
 mod server;
+mod writer;
 
 pub use client::{Client, ClientConfig};
 pub use connection::{Connection, ConnectionId};
@@ -47,6 +49,18 @@ pub trait Service: Send + Sync + 'static {
     /// Called once when a connection is gone (closed by either side, broken,
     /// idle too long, or at shutdown).
     fn on_disconnected(&self, _conn: &Connection) {}
+}
+
+/// A service for peers that serve nothing: every request is answered
+/// REQUEST_CODE_NOT_SUPPORTED (oneway ones are dropped). For clients whose
+/// servers never call them (a NameServer client, an admin tool).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RejectAll;
+
+impl Service for RejectAll {
+    async fn handle(&self, _conn: &Connection, request: RemotingCommand) -> Option<RemotingCommand> {
+        Some(not_supported(&request))
+    }
 }
 
 /// The answer to a request whose code the service does not know, exactly as

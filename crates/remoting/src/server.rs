@@ -1,40 +1,215 @@
-//! TODO(remoting helper): implement. Signatures are the contract others code against.
+//! The accept loop: a connection limit, one task per connection, graceful
+//! shutdown by a token passed in.
 
-use std::net::SocketAddr;
+use rmq_protocol::DEFAULT_MAX_FRAME;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::Service;
+use crate::driver::{self, Context, Settings};
 
-/// Limits and timeouts of a server.
+/// Limits and timeouts of a server. [`ServerConfig::new`] (or `Default`, which
+/// listens on an ephemeral port of every interface) gives the defaults below.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
+    /// Connections served at once; the next one is accepted when one closes
+    /// (it waits in the kernel's backlog until then). Default 10 000.
     pub max_connections: usize,
+    /// Largest frame accepted, length prefix included; a larger one closes
+    /// the connection (Java's `com.rocketmq.remoting.frameMaxLength`).
+    /// Default 16 MiB.
     pub max_frame: usize,
+    /// Requests of one connection being handled at once, oneway ones and
+    /// long-polling pulls parked in the service included. Beyond it a request
+    /// is answered SYSTEM_BUSY (`[OVERLOAD]…`) and a oneway one dropped.
+    /// A consumer keeps one pull parked per queue it owns, so leave room for
+    /// that. Default 4096.
     pub max_in_flight_per_connection: usize,
     /// Close a connection with no traffic either way for this long (Java: 120 s).
     pub idle_timeout: Duration,
-    /// At shutdown, how long in-flight requests may still finish.
+    /// At shutdown, how long in-flight requests may still finish. Default 5 s.
     pub shutdown_grace: Duration,
 }
 
+impl ServerConfig {
+    /// The defaults, listening on `listen`.
+    pub fn new(listen: SocketAddr) -> ServerConfig {
+        ServerConfig {
+            listen,
+            max_connections: 10_000,
+            max_frame: DEFAULT_MAX_FRAME,
+            max_in_flight_per_connection: 4096,
+            idle_timeout: Duration::from_secs(120),
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+
+    /// Says which limit is unusable, and why.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_connections == 0 || self.max_connections > Semaphore::MAX_PERMITS {
+            return Err(format!(
+                "max_connections {} must be between 1 and {}",
+                self.max_connections,
+                Semaphore::MAX_PERMITS
+            ));
+        }
+        if self.max_in_flight_per_connection == 0 {
+            return Err("max_in_flight_per_connection must be at least 1".into());
+        }
+        if self.max_frame < 8 {
+            return Err(format!("max_frame {} cannot hold the 8-byte frame prefix", self.max_frame));
+        }
+        if self.idle_timeout.is_zero() {
+            return Err("idle_timeout must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig::new(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)))
+    }
+}
+
 /// A bound listener, ready to run.
+///
+/// ```no_run
+/// # async fn demo<S: rmq_remoting::Service>(service: std::sync::Arc<S>) -> std::io::Result<()> {
+/// use rmq_remoting::{CancellationToken, Server, ServerConfig};
+/// let server = Server::bind(ServerConfig::new("0.0.0.0:9876".parse().unwrap())).await?;
+/// let shutdown = CancellationToken::new();
+/// let running = tokio::spawn(server.run(service, shutdown.clone()));
+/// // ... on SIGTERM:
+/// shutdown.cancel();
+/// running.await.ok(); // every connection closed, every task ended
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
-pub struct Server {}
+pub struct Server {
+    listener: TcpListener,
+    config: ServerConfig,
+    local: SocketAddr,
+}
 
 impl Server {
-    pub async fn bind(_config: ServerConfig) -> std::io::Result<Server> {
-        todo!()
+    /// Binds the listen address; fails on an invalid config too
+    /// (`InvalidInput`, naming the field).
+    pub async fn bind(config: ServerConfig) -> io::Result<Server> {
+        config.validate().map_err(|why| io::Error::new(io::ErrorKind::InvalidInput, why))?;
+        let listener = TcpListener::bind(config.listen).await?;
+        let local = listener.local_addr()?;
+        Ok(Server { listener, config, local })
     }
+
     pub fn local_addr(&self) -> SocketAddr {
-        todo!()
+        self.local
     }
+
     /// Serves until `shutdown` is cancelled, then stops accepting, lets
     /// in-flight requests finish within the grace period and returns once
     /// every task it spawned has ended.
-    pub async fn run<S: Service>(self, _service: Arc<S>, _shutdown: CancellationToken) {
-        todo!()
+    ///
+    /// After the grace period, requests still running are dropped (their
+    /// futures are cancelled) and their connections closed.
+    pub async fn run<S: Service>(self, service: Arc<S>, shutdown: CancellationToken) {
+        let Server { listener, config, local } = self;
+        let ctx = Arc::new(Context {
+            settings: Settings {
+                max_frame: config.max_frame,
+                max_in_flight: config.max_in_flight_per_connection,
+                idle_timeout: Some(config.idle_timeout),
+            },
+            tracker: TaskTracker::new(),
+            stop: shutdown.clone(),
+            abort: CancellationToken::new(),
+        });
+        let limit = Arc::new(Semaphore::new(config.max_connections));
+        let mut backoff = Backoff::default();
+        tracing::debug!("remoting server listening on {local}");
+        loop {
+            let permit = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                permit = Arc::clone(&limit).acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break, // never closed
+                },
+            };
+            let stream = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        backoff.reset();
+                        stream
+                    }
+                    Err(error) => {
+                        // Out of descriptors or memory: wait a little rather
+                        // than spin; a connection aborted before we got to it
+                        // is harmless.
+                        let pause = backoff.next();
+                        tracing::warn!("accept on {local} failed: {error}; retrying in {pause:?}");
+                        tokio::select! {
+                            _ = shutdown.cancelled() => break,
+                            _ = tokio::time::sleep(pause) => continue,
+                        }
+                    }
+                },
+            };
+            ctx.tracker.spawn(serve_connection(stream, Arc::clone(&service), Arc::clone(&ctx), permit));
+        }
+        drop(listener);
+        ctx.tracker.close();
+        if tokio::time::timeout(config.shutdown_grace, ctx.tracker.wait()).await.is_err() {
+            tracing::warn!(
+                "remoting server on {local}: {} tasks still running after the {:?} grace period; dropping them",
+                ctx.tracker.len(),
+                config.shutdown_grace
+            );
+            ctx.abort.cancel();
+            ctx.tracker.wait().await;
+        }
+        tracing::debug!("remoting server on {local} stopped");
+    }
+}
+
+async fn serve_connection<S: Service>(
+    stream: TcpStream,
+    service: Arc<S>,
+    ctx: Arc<Context>,
+    _permit: OwnedSemaphorePermit,
+) {
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!("TCP_NODELAY not set: {error}");
+    }
+    match driver::start(stream, service, ctx) {
+        Ok((_conn, drive)) => drive.await,
+        Err(error) => tracing::debug!("dropping an accepted connection: {error}"),
+    }
+}
+
+/// Pause after a failed accept: 5 ms doubling up to 1 s.
+#[derive(Debug, Default)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    fn next(&mut self) -> Duration {
+        let pause = Duration::from_millis(5u64 << self.failures.min(8)).min(Duration::from_secs(1));
+        self.failures += 1;
+        pause
+    }
+
+    fn reset(&mut self) {
+        self.failures = 0;
     }
 }

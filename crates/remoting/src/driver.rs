@@ -1,0 +1,272 @@
+//! The task behind every connection, on the server and the client alike.
+//!
+//! It reads frames (two-step decode, bounded by `max_frame`), completes our
+//! own pending requests with the responses among them, and runs every
+//! incoming request in a task of its own so a long-held request (the broker
+//! parking a pull) never delays the next one. Responses go to the writer task
+//! ([`crate::writer`]) through the connection's bounded queue.
+//!
+//! Shutdown comes in two strengths, both owned by whoever spawned the
+//! connection ([`Context`]): `stop` (graceful: read no more requests, let the
+//! in-flight ones finish and their responses be written, then close) and
+//! `abort` (drop what is still running and close now).
+
+use bytes::BytesMut;
+use rmq_protocol::command::FLAG_RESPONSE;
+use rmq_protocol::{RemotingCommand, ResponseCode, frame};
+use std::any::Any;
+use std::future::{Future, poll_fn};
+use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::{Connection, Service, writer};
+
+/// Frames a connection's write queue holds before senders wait.
+pub(crate) const WRITE_QUEUE_FRAMES: usize = 1024;
+
+/// Java's remark when the request executor's queue is full (§1.7).
+pub(crate) const OVERLOAD_REMARK: &str = "[OVERLOAD]system busy, start flow control for a while";
+
+/// Read buffer sizing: a read asks for at least `MIN_READ` bytes of room, and
+/// the room offered adapts between `MIN_READ` and `MAX_READ` to the traffic.
+/// A frame larger than that grows the buffer by doubling what has actually
+/// arrived, never by trusting the length the peer claims.
+const MIN_READ: usize = 4 * 1024;
+const MAX_READ: usize = 64 * 1024;
+
+/// Limits every connection of one server (or client) shares.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub max_frame: usize,
+    pub max_in_flight: usize,
+    /// `None`: never close for idleness.
+    pub idle_timeout: Option<Duration>,
+}
+
+/// What the connections of one server (or client) share: limits, the tracker
+/// their tasks are spawned on, and the two shutdown signals.
+#[derive(Debug)]
+pub(crate) struct Context {
+    pub settings: Settings,
+    pub tracker: TaskTracker,
+    /// Graceful stop: no new requests are read; in-flight ones finish.
+    pub stop: CancellationToken,
+    /// Forced stop: running requests are dropped and connections closed.
+    /// Every connection's `closed` token is a child of this one.
+    pub abort: CancellationToken,
+}
+
+/// Why a connection's read loop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    /// The owner asked for a graceful stop.
+    Stopped,
+    /// `Connection::close`, a write failure, or a forced stop.
+    Closed,
+    PeerClosed,
+    Idle,
+    BadFrame,
+    ReadFailed,
+}
+
+/// Sets up a connection over `stream`: the handle, its writer task (spawned),
+/// and the future that reads and dispatches until the connection ends, for
+/// the caller to spawn.
+pub(crate) fn start<S: Service>(
+    stream: TcpStream,
+    service: Arc<S>,
+    ctx: Arc<Context>,
+) -> io::Result<(Connection, impl Future<Output = ()> + Send + 'static)> {
+    let remote = stream.peer_addr()?;
+    let local = stream.local_addr()?;
+    let (reader, writer) = stream.into_split();
+    let (queue, frames) = mpsc::channel(WRITE_QUEUE_FRAMES);
+    let conn = Connection::new(remote, local, queue, ctx.abort.child_token());
+    let finish = CancellationToken::new();
+    let writing = ctx.tracker.spawn(writer::run(writer, frames, conn.clone(), finish.clone()));
+    let handle = conn.clone();
+    let drive = async move {
+        service.on_connected(&conn);
+        let requests = TaskTracker::new();
+        let end = read_loop(reader, &conn, &service, &ctx, &requests).await;
+        if end == End::Stopped {
+            requests.close();
+            tokio::select! {
+                _ = requests.wait() => {}
+                _ = conn.closed() => {}
+            }
+        } else {
+            conn.close();
+        }
+        // Lets the writer send what is queued (nothing, if closed) and end.
+        finish.cancel();
+        let _ = writing.await;
+        conn.shut();
+        tracing::debug!(conn = %conn.id(), "connection with {} ended: {end:?}", conn.remote_addr());
+        service.on_disconnected(&conn);
+    };
+    Ok((handle, drive))
+}
+
+async fn read_loop<S: Service>(
+    mut socket: OwnedReadHalf,
+    conn: &Connection,
+    service: &Arc<S>,
+    ctx: &Arc<Context>,
+    requests: &TaskTracker,
+) -> End {
+    let mut closed = pin!(conn.closed_token().cancelled());
+    let mut stop = pin!(ctx.stop.cancelled());
+    let idle = ctx.settings.idle_timeout;
+    let mut idle_check = pin!(tokio::time::sleep(idle.unwrap_or(Duration::from_secs(3600))));
+    conn.touch();
+    let mut buf = BytesMut::new();
+    let mut room = MIN_READ * 2;
+    loop {
+        loop {
+            match frame::decode(&mut buf, ctx.settings.max_frame) {
+                Ok(Some(cmd)) => dispatch(cmd, conn, service, ctx, requests),
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::warn!(conn = %conn.id(), "closing the connection from {}: bad frame: {error}", conn.remote_addr());
+                    return End::BadFrame;
+                }
+            }
+        }
+        if buf.capacity() - buf.len() < MIN_READ {
+            buf.reserve(room.max(buf.len()));
+        }
+        let offered = buf.capacity() - buf.len();
+        tokio::select! {
+            biased;
+            _ = &mut closed => return End::Closed,
+            _ = &mut stop => return End::Stopped,
+            _ = &mut idle_check, if idle.is_some() => {
+                let due = conn.last_io() + idle.unwrap_or_default();
+                if Instant::now() >= due {
+                    tracing::info!(conn = %conn.id(), "closing the connection from {}: idle for {:?}", conn.remote_addr(), idle.unwrap_or_default());
+                    return End::Idle;
+                }
+                idle_check.as_mut().reset(due);
+            }
+            read = socket.read_buf(&mut buf) => match read {
+                Ok(0) => {
+                    if !buf.is_empty() {
+                        tracing::debug!(conn = %conn.id(), "{} hung up in the middle of a frame ({} bytes buffered)", conn.remote_addr(), buf.len());
+                    }
+                    return End::PeerClosed;
+                }
+                Ok(n) => {
+                    conn.touch();
+                    if n == offered {
+                        room = (room * 2).min(MAX_READ);
+                    } else if n < room / 4 {
+                        room = (room / 2).max(MIN_READ);
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(conn = %conn.id(), "read from {} failed: {error}", conn.remote_addr());
+                    return End::ReadFailed;
+                }
+            }
+        }
+    }
+}
+
+/// Routes one decoded frame: responses to their waiting request, requests to
+/// a task of their own (or a SYSTEM_BUSY answer beyond the in-flight limit).
+fn dispatch<S: Service>(
+    cmd: RemotingCommand,
+    conn: &Connection,
+    service: &Arc<S>,
+    ctx: &Arc<Context>,
+    requests: &TaskTracker,
+) {
+    if cmd.is_response() {
+        conn.complete(cmd);
+        return;
+    }
+    if requests.len() >= ctx.settings.max_in_flight {
+        tracing::debug!(conn = %conn.id(), "{} requests in flight from {}: refusing code {}", requests.len(), conn.remote_addr(), cmd.code);
+        if !cmd.is_oneway() {
+            let busy = RemotingCommand::response(ResponseCode::SystemBusy, Some(OVERLOAD_REMARK.to_owned()));
+            // Never wait here: with the write queue full too, the peer is
+            // not reading and will time out anyway.
+            let _ = conn.outbound().try_send(answer(busy, &cmd));
+        }
+        return;
+    }
+    let work = serve(cmd, conn.clone(), Arc::clone(service), Arc::clone(ctx));
+    ctx.tracker.spawn(requests.track_future(work));
+}
+
+/// Runs one request through the service and queues its response.
+async fn serve<S: Service>(request: RemotingCommand, conn: Connection, service: Arc<S>, ctx: Arc<Context>) {
+    let work = async {
+        let oneway = request.is_oneway();
+        let code = request.code;
+        let head = RemotingCommand {
+            opaque: request.opaque,
+            serialize_type: request.serialize_type,
+            ..RemotingCommand::default()
+        };
+        let response = match catch_panic(service.handle(&conn, request)).await {
+            Ok(response) => response,
+            Err(panic) => {
+                let what = panic_message(&*panic);
+                tracing::error!(conn = %conn.id(), "the handler of code {code} from {} panicked: {what}", conn.remote_addr());
+                Some(RemotingCommand::response(ResponseCode::SystemError, Some(format!("handler panicked: {what}"))))
+            }
+        };
+        if let Some(response) = response.filter(|_| !oneway) {
+            // Fails only if the connection is gone; the response goes with it.
+            let _ = conn.outbound().send(answer(response, &head)).await;
+        }
+    };
+    tokio::select! {
+        biased;
+        _ = work => {}
+        _ = ctx.abort.cancelled() => {}
+    }
+}
+
+/// Ties `response` to `request`: its opaque, its header encoding, the
+/// response flag.
+fn answer(mut response: RemotingCommand, request: &RemotingCommand) -> RemotingCommand {
+    response.opaque = request.opaque;
+    response.serialize_type = request.serialize_type;
+    response.flag |= FLAG_RESPONSE;
+    response
+}
+
+/// Polls `fut`, turning a panic into an error instead of losing the task.
+async fn catch_panic<F: Future>(fut: F) -> Result<F::Output, Box<dyn Any + Send>> {
+    let mut fut = pin!(fut);
+    poll_fn(|cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+        Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+        Ok(Poll::Pending) => Poll::Pending,
+        Err(panic) => Poll::Ready(Err(panic)),
+    })
+    .await
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    if let Some(s) = panic.downcast_ref::<&'static str>() {
+        s
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s
+    } else {
+        "unknown panic"
+    }
+}
