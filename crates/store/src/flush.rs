@@ -28,7 +28,6 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>
 
 pub(crate) fn spawn_commitlog_flusher(inner: Arc<Inner>) -> Result<JoinHandle<()>> {
     spawn("rmq-flush-commitlog", move || {
-        let _ = inner.flusher.set(std::thread::current());
         match inner.cfg.flush_disk_type {
             FlushDiskType::SyncFlush => group_commit_loop(&inner),
             FlushDiskType::AsyncFlush => async_flush_loop(&inner),
@@ -92,7 +91,6 @@ fn async_flush_loop(inner: &Inner) {
 
 pub(crate) fn spawn_dispatcher(inner: Arc<Inner>, last_store_timestamp: i64) -> Result<JoinHandle<()>> {
     spawn("rmq-dispatch", move || {
-        let _ = inner.dispatcher.set(std::thread::current());
         let mut progress = Progress {
             offset: inner.dispatched.get(),
             last_end: inner.dispatched.get(),

@@ -26,7 +26,6 @@ pub(crate) fn spawn_cleaner(inner: Arc<Inner>) -> Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("rmq-clean".into())
         .spawn(move || {
-            let _ = inner.cleaner.set(std::thread::current());
             loop {
                 std::thread::park_timeout(Duration::from_millis(inner.cfg.clean_resource_interval.max(1)));
                 if inner.stop.load(Ordering::SeqCst) {

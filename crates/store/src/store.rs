@@ -202,11 +202,13 @@ impl MessageStore {
             index,
             dispatch,
         });
-        let threads = vec![
-            flush::spawn_commitlog_flusher(inner.clone())?,
-            flush::spawn_dispatcher(inner.clone(), recovered.last_store_timestamp)?,
-            retention::spawn_cleaner(inner.clone())?,
-        ];
+        let flusher = flush::spawn_commitlog_flusher(inner.clone())?;
+        let _ = inner.flusher.set(flusher.thread().clone());
+        let dispatcher = flush::spawn_dispatcher(inner.clone(), recovered.last_store_timestamp)?;
+        let _ = inner.dispatcher.set(dispatcher.thread().clone());
+        let cleaner = retention::spawn_cleaner(inner.clone())?;
+        let _ = inner.cleaner.set(cleaner.thread().clone());
+        let threads = vec![flusher, dispatcher, cleaner];
         Ok(MessageStore { inner, threads: Mutex::new(threads) })
     }
 
