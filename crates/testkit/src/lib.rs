@@ -1,1 +1,7 @@
-//! Placeholder: built by its own issue.
+//! Dev-only helpers for tests across the workspace: servers started
+//! in-process on `127.0.0.1:0` with a temporary home, and builders for the
+//! requests their peers send. Never a dependency of production code.
+//!
+//! One module per server: [`namesrv`] now; the broker adds its own.
+
+pub mod namesrv;

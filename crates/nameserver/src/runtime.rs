@@ -1,0 +1,89 @@
+//! Running a NameServer: bind the port, serve, scan for silent brokers, stop
+//! when the shutdown token fires.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmq_protocol::DEFAULT_MAX_FRAME;
+use rmq_remoting::{CancellationToken, Server, ServerConfig};
+
+use crate::config::NamesrvConfig;
+use crate::error::{NamesrvError, Result};
+use crate::kv::KvStore;
+use crate::namesrv::NameServer;
+
+/// Connections served at once. Java has no limit; this one only guards
+/// against running out of file descriptors.
+const MAX_CONNECTIONS: usize = 10_000;
+/// Requests of one connection handled at once.
+const MAX_IN_FLIGHT_PER_CONNECTION: usize = 64;
+/// How long in-flight requests may finish at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// A NameServer whose port is bound (so a port in use fails before anything
+/// is announced) and whose KV config is loaded, ready to serve.
+#[derive(Debug)]
+pub struct BoundNameServer {
+    server: Server,
+    state: Arc<NameServer>,
+    scan_interval: Duration,
+}
+
+/// Loads the KV config and binds `bindAddress:listenPort`.
+pub async fn bind(config: NamesrvConfig) -> Result<BoundNameServer> {
+    let kv = KvStore::load(PathBuf::from(&config.kv_config_path))?;
+    let listen = config.listen_addr();
+    let addr: SocketAddr =
+        tokio::net::lookup_host(&listen).await.ok().and_then(|mut addrs| addrs.next()).ok_or_else(|| {
+            NamesrvError::Bind {
+                addr: listen.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a bindable address"),
+            }
+        })?;
+    let server_config = ServerConfig {
+        listen: addr,
+        max_connections: MAX_CONNECTIONS,
+        max_frame: DEFAULT_MAX_FRAME,
+        max_in_flight_per_connection: MAX_IN_FLIGHT_PER_CONNECTION,
+        idle_timeout: config.idle_timeout(),
+        shutdown_grace: SHUTDOWN_GRACE,
+    };
+    let server = Server::bind(server_config).await.map_err(|source| NamesrvError::Bind { addr: listen, source })?;
+    let scan_interval = config.scan_interval();
+    Ok(BoundNameServer { server, state: Arc::new(NameServer::new(config, kv)), scan_interval })
+}
+
+impl BoundNameServer {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// The state requests work on, for in-process inspection.
+    pub fn state(&self) -> Arc<NameServer> {
+        Arc::clone(&self.state)
+    }
+
+    /// Serves until `shutdown` fires, then waits for in-flight requests (up
+    /// to a grace period) and for the expiry scan to stop.
+    pub async fn serve(self, shutdown: CancellationToken) {
+        let scan = tokio::spawn(scan_loop(Arc::clone(&self.state), self.scan_interval, shutdown.clone()));
+        self.server.run(self.state, shutdown).await;
+        let _ = scan.await;
+    }
+}
+
+/// Every `period` (the first time after half of it, as Java's 5 s of 10 s),
+/// removes brokers silent for longer than their timeout.
+async fn scan_loop(state: Arc<NameServer>, period: Duration, shutdown: CancellationToken) {
+    let start = tokio::time::Instant::now() + period / 2;
+    let mut ticks = tokio::time::interval_at(start, period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            _ = ticks.tick() => state.scan_not_active_brokers(),
+        }
+    }
+}
