@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Builds the rmq image with no registry: static binaries from this checkout,
+# busybox from Debian's busybox-static, the bin/ scripts and conf/, staged in
+# docker/context/ and packaged by docker/Dockerfile (FROM scratch).
+#
+#   scripts/build-image.sh [--tag NAME:TAG] [--bin-dir DIR]
+#
+#   --tag      image name (default rmq:local; rmq:<version> is tagged as well)
+#   --bin-dir  take mqnamesrv/mqbroker/mqadmin from DIR instead of building
+#              them (they must be statically linked)
+#
+# Environment: RMQ_STATIC_TARGET_DIR (cargo target dir of the static build;
+# default "${CARGO_TARGET_DIR:-target}-static", kept apart from debug builds).
+# Prints the image's size on its last line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+tag=rmq:local
+bin_dir=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --tag) tag=$2; shift 2 ;;
+    --bin-dir) bin_dir=$2; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "build-image.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'build-image.sh: %s\n' "$*" >&2; exit 1; }
+
+version=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -1)
+[ -n "$version" ] || die "cannot read the workspace version from Cargo.toml"
+servers="mqnamesrv mqbroker mqadmin"
+
+# --- binaries ------------------------------------------------------------------
+
+# Names of the binaries rmq-cli declares today (the image carries whatever exists).
+declared_bins() {
+  cargo metadata --no-deps --format-version 1 --locked 2>/dev/null | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["packages"]:
+    if p["name"] == "rmq-cli":
+        for t in p["targets"]:
+            if "bin" in t["kind"]:
+                print(t["name"])'
+}
+
+if [ -z "$bin_dir" ]; then
+  arch=$(uname -m)
+  case $arch in
+    x86_64|aarch64) triple=$arch-unknown-linux-gnu ;;
+    *) die "no static build recipe for $arch" ;;
+  esac
+  target_dir=${RMQ_STATIC_TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}-static}
+  bins=$(declared_bins | tr '\n' ' ')
+  if [ -z "$bins" ]; then
+    say "rmq-cli declares no binaries yet: the image gets the scripts only"
+  else
+    say "static release build of rmq-cli ($bins) for $triple into $target_dir"
+    # --target keeps RUSTFLAGS away from build scripts and proc-macros.
+    RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" CARGO_TARGET_DIR=$target_dir \
+      cargo build --release --locked --target "$triple" -p rmq-cli --bins
+  fi
+  bin_dir=$target_dir/$triple/release
+fi
+
+# --- busybox -------------------------------------------------------------------
+
+busybox=$(command -v busybox || true)
+if [ -z "$busybox" ] || ! file -L "$busybox" 2>/dev/null | grep -q 'statically linked\|static-pie'; then
+  [ -x /bin/busybox ] && busybox=/bin/busybox
+fi
+if [ -z "$busybox" ] || ! file -L "$busybox" 2>/dev/null | grep -q 'statically linked\|static-pie'; then
+  die "a statically linked busybox is needed: apt-get install busybox-static (scripts/ci-deps.sh does it)"
+fi
+
+# --- staging -------------------------------------------------------------------
+
+ctx=docker/context
+say "staging $ctx"
+rm -rf "$ctx"
+mkdir -p "$ctx"/rootfs/{bin,etc,tmp,opt,usr/bin} "$ctx"/home/rocketmq/{logs,store,namesrv}
+home=$ctx/home/rocketmq/rocketmq
+mkdir -p "$home"/{bin,lib,conf}
+
+cp "$busybox" "$ctx/rootfs/bin/busybox"
+for applet in $("$busybox" --list); do
+  [ "$applet" = busybox ] || ln -s busybox "$ctx/rootfs/bin/$applet"
+done
+ln -s ../../bin/env "$ctx/rootfs/usr/bin/env"
+chmod 1777 "$ctx/rootfs/tmp"
+cat >"$ctx/rootfs/etc/passwd" <<'EOF'
+root:x:0:0:root:/root:/bin/sh
+rocketmq:x:3000:3000:rocketmq:/home/rocketmq:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+EOF
+cat >"$ctx/rootfs/etc/group" <<'EOF'
+root:x:0:
+rocketmq:x:3000:
+nogroup:x:65534:
+EOF
+printf 'hosts: files dns\n' >"$ctx/rootfs/etc/nsswitch.conf"
+# The paths other images and guides use for the installation.
+ln -s /home/rocketmq/rocketmq "$ctx/rootfs/opt/rocketmq"
+ln -s rocketmq "$ctx/home/rocketmq/rocketmq-$version"
+
+cp bin/mqnamesrv bin/mqbroker bin/mqshutdown bin/mqadmin bin/rmq-common.sh "$home/bin/"
+cp docker/docker-entrypoint.sh "$home/bin/docker-entrypoint.sh"
+cp docker/healthcheck.sh "$home/bin/docker-healthcheck.sh"
+chmod 755 "$home"/bin/*
+cp -R conf/. "$home/conf/"
+
+staged=
+for b in $servers; do
+  if [ -f "$bin_dir/$b" ]; then
+    if ! file -L "$bin_dir/$b" | grep -q 'statically linked\|static-pie'; then
+      die "$bin_dir/$b is not statically linked; the image has no C library"
+    fi
+    cp "$bin_dir/$b" "$home/lib/$b"
+    staged="$staged $b"
+  fi
+done
+say "binaries in the image:${staged:- none}"
+printf '%s\n' $staged >"$ctx/binaries.txt"
+
+# --- image ---------------------------------------------------------------------
+
+say "docker build -t $tag"
+docker build -q -f docker/Dockerfile -t "$tag" \
+  --label "org.opencontainers.image.version=$version" \
+  --label "rmq.binaries=${staged# }" "$ctx" >/dev/null
+docker tag "$tag" "${tag%%:*}:$version"
+size=$(docker image inspect -f '{{.Size}}' "$tag")
+echo "image $tag (${tag%%:*}:$version): $size bytes ($(( (size + 524288) / 1048576 )) MiB), binaries:${staged:- none}"
