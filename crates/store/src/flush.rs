@@ -76,7 +76,9 @@ fn async_flush_loop(inner: &Inner) {
         let stop = inner.stop.load(Ordering::SeqCst);
         let written = cl.written.get();
         let dirty_pages = (written - cl.flushed.get()) / PAGE;
-        let thorough = last_thorough.elapsed() >= Duration::from_millis(cfg.flush_commit_log_thorough_interval);
+        let requested = inner.flush_requested.swap(false, Ordering::SeqCst);
+        let thorough = requested
+            || last_thorough.elapsed() >= Duration::from_millis(cfg.flush_commit_log_thorough_interval);
         if thorough {
             last_thorough = Instant::now();
         }
