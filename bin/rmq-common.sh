@@ -50,9 +50,9 @@ rmq_translate_java_env() {
   set -f
   for rmq_w in ${JAVA_OPT:-} ${JAVA_OPT_EXT:-}; do
     case $rmq_w in
-      -Duser.home=?*) HOME=${rmq_w#-Duser.home=}; export HOME ;;
-      -Drocketmq.namesrv.addr=?*) NAMESRV_ADDR=${rmq_w#-Drocketmq.namesrv.addr=}; export NAMESRV_ADDR ;;
-      -Drocketmq.home.dir=?*) ROCKETMQ_HOME=${rmq_w#-Drocketmq.home.dir=}; export ROCKETMQ_HOME ;;
+      -Duser.home=?*) HOME=$(rmq_unquote "${rmq_w#-Duser.home=}"); export HOME ;;
+      -Drocketmq.namesrv.addr=?*) NAMESRV_ADDR=$(rmq_unquote "${rmq_w#-Drocketmq.namesrv.addr=}"); export NAMESRV_ADDR ;;
+      -Drocketmq.home.dir=?*) ROCKETMQ_HOME=$(rmq_unquote "${rmq_w#-Drocketmq.home.dir=}"); export ROCKETMQ_HOME ;;
       *) rmq_ignored="$rmq_ignored $rmq_w" ;;
     esac
   done
@@ -65,6 +65,9 @@ rmq_translate_java_env() {
     rmq_say "note: ignoring Java-only settings (rmq runs no JVM):$rmq_ignored"
   fi
 }
+
+# $1 without the quotes around it, as the binaries read -D values.
+rmq_unquote() { printf '%s' "$1" | sed "s/^[\"']*//; s/[\"']*\$//"; }
 
 # --- the binary --------------------------------------------------------------
 

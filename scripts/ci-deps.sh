@@ -4,11 +4,12 @@ set -euo pipefail
 need=()
 # Distribution (scripts/build-image.sh, scripts/test-dist.sh): a static busybox
 # for the image, `file` to check binaries are static, Nix to evaluate flake.nix,
-# dash to run the bin/ scripts under a strict POSIX shell.
+# dash and shellcheck to hold the bin/ scripts to POSIX sh.
 [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
 command -v file >/dev/null || need+=(file)
 command -v nix >/dev/null || need+=(nix-bin)
 command -v dash >/dev/null || need+=(dash)
+command -v shellcheck >/dev/null || need+=(shellcheck)
 command -v rustfmt >/dev/null || rustup component add rustfmt
 cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 if [ ${#need[@]} -gt 0 ]; then
