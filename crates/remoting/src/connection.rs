@@ -232,9 +232,10 @@ impl Connection {
         match waiter {
             // The requester may have just given up; nothing to do then.
             Some(waiter) => drop(waiter.send(Ok(response))),
-            None => tracing::debug!(
+            // Java logs these as warnings too; they follow timeouts.
+            None => tracing::warn!(
                 conn = %self.inner.id,
-                "dropping a response from {} with opaque {} (code {}) nobody waits for",
+                "dropping a response from {} with opaque {} (code {}) nobody waits for (timed out?)",
                 self.inner.remote,
                 response.opaque,
                 response.code

@@ -7,7 +7,7 @@
 //! ([`crate::writer`]) through the connection's bounded queue.
 //!
 //! Shutdown comes in two strengths, both owned by whoever spawned the
-//! connection ([`Context`]): `stop` (graceful: read no more requests, let the
+//! connection ([`Context`]): `stop` (graceful: take no more requests, let the
 //! in-flight ones finish and their responses be written, then close) and
 //! `abort` (drop what is still running and close now).
 
@@ -43,7 +43,7 @@ pub(crate) const OVERLOAD_REMARK: &str = "[OVERLOAD]system busy, start flow cont
 /// A frame larger than that grows the buffer by doubling what has actually
 /// arrived, never by trusting the length the peer claims.
 const MIN_READ: usize = 4 * 1024;
-const MAX_READ: usize = 64 * 1024;
+const MAX_READ: usize = 32 * 1024;
 
 /// Limits every connection of one server (or client) shares.
 #[derive(Clone, Debug)]
@@ -60,7 +60,7 @@ pub(crate) struct Settings {
 pub(crate) struct Context {
     pub settings: Settings,
     pub tracker: TaskTracker,
-    /// Graceful stop: no new requests are read; in-flight ones finish.
+    /// Graceful stop: no new requests are taken; in-flight ones finish.
     pub stop: CancellationToken,
     /// Forced stop: running requests are dropped and connections closed.
     /// Every connection's `closed` token is a child of this one.
@@ -70,8 +70,8 @@ pub(crate) struct Context {
 /// Why a connection's read loop ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum End {
-    /// The owner asked for a graceful stop.
-    Stopped,
+    /// Graceful stop: every request taken in has been answered.
+    Drained,
     /// `Connection::close`, a write failure, or a forced stop.
     Closed,
     PeerClosed,
@@ -98,15 +98,8 @@ pub(crate) fn start<S: Service>(
     let handle = conn.clone();
     let drive = async move {
         service.on_connected(&conn);
-        let requests = TaskTracker::new();
-        let end = read_loop(reader, &conn, &service, &ctx, &requests).await;
-        if end == End::Stopped {
-            requests.close();
-            tokio::select! {
-                _ = requests.wait() => {}
-                _ = conn.closed() => {}
-            }
-        } else {
+        let end = read_loop(reader, &conn, &service, &ctx).await;
+        if end != End::Drained {
             conn.close();
         }
         // Lets the writer send what is queued (nothing, if closed) and end.
@@ -119,15 +112,23 @@ pub(crate) fn start<S: Service>(
     Ok((handle, drive))
 }
 
+/// Reads and dispatches frames until the connection ends.
+///
+/// After a graceful stop the loop goes on reading, so that the responses to
+/// requests our side sent still arrive, but takes no new request (the peer
+/// sees the connection close and tries elsewhere); it ends once the requests
+/// it took in are answered.
 async fn read_loop<S: Service>(
     mut socket: OwnedReadHalf,
     conn: &Connection,
     service: &Arc<S>,
     ctx: &Arc<Context>,
-    requests: &TaskTracker,
 ) -> End {
+    let requests = TaskTracker::new();
     let mut closed = pin!(conn.closed_token().cancelled());
     let mut stop = pin!(ctx.stop.cancelled());
+    let mut drained = pin!(requests.wait());
+    let mut draining = false;
     let idle = ctx.settings.idle_timeout;
     let mut idle_check = pin!(tokio::time::sleep(idle.unwrap_or(Duration::from_secs(3600))));
     conn.touch();
@@ -136,7 +137,11 @@ async fn read_loop<S: Service>(
     loop {
         loop {
             match frame::decode(&mut buf, ctx.settings.max_frame) {
-                Ok(Some(cmd)) => dispatch(cmd, conn, service, ctx, requests),
+                Ok(Some(cmd)) if cmd.is_response() => conn.complete(cmd),
+                Ok(Some(cmd)) if draining => {
+                    tracing::debug!(conn = %conn.id(), "shutting down: ignoring a request (code {}) from {}", cmd.code, conn.remote_addr());
+                }
+                Ok(Some(cmd)) => dispatch(cmd, conn, service, ctx, &requests),
                 Ok(None) => break,
                 Err(error) => {
                     tracing::warn!(conn = %conn.id(), "closing the connection from {}: bad frame: {error}", conn.remote_addr());
@@ -151,7 +156,11 @@ async fn read_loop<S: Service>(
         tokio::select! {
             biased;
             _ = &mut closed => return End::Closed,
-            _ = &mut stop => return End::Stopped,
+            _ = &mut stop, if !draining => {
+                draining = true;
+                requests.close();
+            }
+            _ = &mut drained, if draining => return End::Drained,
             _ = &mut idle_check, if idle.is_some() => {
                 let due = conn.last_io() + idle.unwrap_or_default();
                 if Instant::now() >= due {
@@ -184,8 +193,8 @@ async fn read_loop<S: Service>(
     }
 }
 
-/// Routes one decoded frame: responses to their waiting request, requests to
-/// a task of their own (or a SYSTEM_BUSY answer beyond the in-flight limit).
+/// Runs a request in a task of its own, or answers SYSTEM_BUSY beyond the
+/// in-flight limit.
 fn dispatch<S: Service>(
     cmd: RemotingCommand,
     conn: &Connection,
@@ -193,10 +202,6 @@ fn dispatch<S: Service>(
     ctx: &Arc<Context>,
     requests: &TaskTracker,
 ) {
-    if cmd.is_response() {
-        conn.complete(cmd);
-        return;
-    }
     if requests.len() >= ctx.settings.max_in_flight {
         tracing::debug!(conn = %conn.id(), "{} requests in flight from {}: refusing code {}", requests.len(), conn.remote_addr(), cmd.code);
         if !cmd.is_oneway() {

@@ -131,7 +131,7 @@ async fn server_sends_requests_to_the_client_over_the_same_connection() {
     client.close_all();
     server.service.until(|s| s.disconnected.load(Ordering::SeqCst) == 1).await;
     server.stop().await;
-    assert_eq!(client_side.disconnected.load(Ordering::SeqCst), 1);
+    eventually(|| client_side.disconnected.load(Ordering::SeqCst) == 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -257,6 +257,21 @@ async fn idle_connection_is_closed_busy_one_is_not() {
     server.stop().await;
 }
 
+/// Java's default: `serverChannelMaxIdleTimeSeconds` = 120, with no read
+/// and no write (`IdleStateHandler(0, 0, 120)`). Paused time jumps there.
+#[tokio::test(start_paused = true)]
+async fn idle_timeout_default_is_120_seconds() {
+    let server = start(config()).await;
+    let conn = client().connection(&server.addr()).await.unwrap();
+    conn.request(req(ECHO), WAIT).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(119)).await;
+    conn.request(req(ECHO), WAIT).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(119)).await;
+    assert!(!conn.is_closed(), "the request 119 s ago counts as traffic");
+    tokio::time::timeout(Duration::from_secs(2), conn.closed()).await.expect("closed 120 s after the last traffic");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_shutdown_lets_in_flight_requests_finish() {
     let server = start(config()).await;
@@ -272,6 +287,19 @@ async fn graceful_shutdown_lets_in_flight_requests_finish() {
     assert_eq!(response.remark.as_deref(), Some("300"));
     assert!(started.elapsed() < Duration::from_secs(2));
     tokio::time::timeout(WAIT, conn.closed()).await.expect("closed after shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_still_reads_responses_to_the_servers_own_requests() {
+    let server = start(config()).await;
+    let client = Client::new(ClientConfig::default(), Arc::new(ClientSide::default()));
+    let conn = client.connection(&server.addr()).await.unwrap();
+    // The handler waits for the client's answer, which comes after the stop.
+    let in_flight = tokio::spawn(async move { conn.request(req(CALLBACK).with_ext("ms", "300"), WAIT).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    server.stop().await;
+    let response = in_flight.await.unwrap().unwrap();
+    assert_eq!(response.body.to_bytes(), Bytes::from_static(b"from client"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -336,12 +364,20 @@ async fn connect_and_disconnect_callbacks_run_once_each() {
     conn.close();
     assert!(matches!(conn.request(req(ECHO), WAIT).await, Err(RemotingError::Closed(_))));
     server.service.until(|s| s.disconnected.load(Ordering::SeqCst) == 1).await;
+    let service = Arc::clone(&server.service);
     server.stop().await;
-    assert_eq!(server_counts(&client_side), (1, 1));
+    eventually(|| client_side.disconnected.load(Ordering::SeqCst) == 1).await;
+    assert_eq!(client_side.connected.load(Ordering::SeqCst), 1);
+    assert_eq!(service.connected.load(Ordering::SeqCst), 1);
 }
 
-fn server_counts(side: &ClientSide) -> (usize, usize) {
-    (side.connected.load(Ordering::SeqCst), side.disconnected.load(Ordering::SeqCst))
+/// Polls `check` until it holds (or fails the test after a while).
+async fn eventually(check: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < WAIT, "condition not reached in time");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,8 +22,8 @@ pub const SLEEP: i32 = 1001;
 pub const HOLD: i32 = 1002;
 /// Counts the request, answers (the answer must not be sent if oneway).
 pub const COUNT: i32 = 1003;
-/// Asks the peer `CALLBACK_TO_CLIENT` over the same connection and answers
-/// with the body of the peer's answer.
+/// Asks the peer `CALLBACK_TO_CLIENT` (passing ext `ms` on) over the same
+/// connection and answers with the body and code of the peer's answer.
 pub const CALLBACK: i32 = 1004;
 pub const PANIC: i32 = 1005;
 /// The code the server sends the client in `CALLBACK`.
@@ -98,7 +98,11 @@ impl Service for TestService {
                 Some(RemotingCommand::success())
             }
             CALLBACK => {
-                let answer = conn.request(req(CALLBACK_TO_CLIENT), WAIT).await;
+                let mut callback = req(CALLBACK_TO_CLIENT);
+                if let Some(ms) = request.ext("ms") {
+                    callback = callback.with_ext("ms", ms);
+                }
+                let answer = conn.request(callback, WAIT).await;
                 Some(match answer {
                     Ok(answer) => RemotingCommand::success()
                         .with_body(answer.body.to_bytes())
@@ -122,7 +126,7 @@ impl Service for TestService {
     }
 }
 
-/// What a client serves: `CALLBACK_TO_CLIENT`.
+/// What a client serves: `CALLBACK_TO_CLIENT`, after sleeping ext `ms`.
 #[derive(Debug, Default)]
 pub struct ClientSide {
     pub connected: AtomicUsize,
@@ -132,7 +136,11 @@ pub struct ClientSide {
 impl Service for ClientSide {
     async fn handle(&self, _conn: &Connection, request: RemotingCommand) -> Option<RemotingCommand> {
         match request.code {
-            CALLBACK_TO_CLIENT => Some(RemotingCommand::success().with_body(Bytes::from_static(b"from client"))),
+            CALLBACK_TO_CLIENT => {
+                let ms: u64 = request.ext("ms").and_then(|v| v.parse().ok()).unwrap_or(0);
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                Some(RemotingCommand::success().with_body(Bytes::from_static(b"from client")))
+            }
             _ => Some(not_supported(&request)),
         }
     }
