@@ -44,6 +44,8 @@ pub(crate) const OVERLOAD_REMARK: &str = "[OVERLOAD]system busy, start flow cont
 /// arrived, never by trusting the length the peer claims.
 const MIN_READ: usize = 4 * 1024;
 const MAX_READ: usize = 32 * 1024;
+/// An empty read buffer larger than this is given back.
+const RETAIN_READ: usize = 4 * MAX_READ;
 
 /// Limits every connection of one server (or client) shares.
 #[derive(Clone, Debug)]
@@ -148,6 +150,11 @@ async fn read_loop<S: Service>(
                     return End::BadFrame;
                 }
             }
+        }
+        if buf.is_empty() && buf.capacity() > RETAIN_READ {
+            // After a large frame: let go of its allocation (the body may
+            // still use it) instead of reading every later frame into it.
+            buf = BytesMut::new();
         }
         if buf.capacity() - buf.len() < MIN_READ {
             buf.reserve(room.max(buf.len()));

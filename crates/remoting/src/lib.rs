@@ -13,7 +13,24 @@
 //!   reopened after failures; `invoke`, `invoke_oneway`.
 //!
 //! This crate knows frames and commands, nothing of NameServer or broker
-//! semantics: which code means what is the service's business.
+//! semantics: which code means what is the service's business. It depends on
+//! `rmq-protocol` for the codec and must never depend on the store, the
+//! NameServer or the broker.
+//!
+//! # Invariants worth naming
+//! * Everything that can grow has a bound: connections (a semaphore permit
+//!   taken before `accept`), requests in flight per connection (beyond it:
+//!   SYSTEM_BUSY), the write queue per connection (senders wait, or
+//!   [`Connection::try_oneway`] says `Busy`), the frame size (checked before
+//!   anything is reserved; the read buffer grows with the bytes that actually
+//!   arrive).
+//! * A connection's socket is written by its writer task only, read by its
+//!   reader only; a bad frame closes that connection and no other.
+//! * `Service::on_connected` and `on_disconnected` run exactly once per
+//!   connection, in that order; when `on_disconnected` runs, the socket is
+//!   closed and every request still waiting on it has failed with `Closed`.
+//! * `Server::run` returns only when every task it spawned has ended; after
+//!   `shutdown_grace`, requests still running are dropped, not awaited.
 
 mod client;
 mod connection;

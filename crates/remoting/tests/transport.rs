@@ -182,6 +182,25 @@ async fn malformed_frame_closes_only_its_connection() {
     server.stop().await;
 }
 
+/// Java's cap (`NettyDecoder`, `frameMaxLength`) counts the length prefix too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_frame_is_inclusive_of_the_length_prefix() {
+    let mut config = config();
+    config.max_frame = 1024;
+    let server = start(config).await;
+    let frame_of = |total: usize| {
+        let mut head = bytes::BytesMut::new();
+        rmq_protocol::frame::encode(&req(COUNT).with_opaque(5), &mut head).unwrap();
+        req(COUNT).with_opaque(5).with_body(vec![7u8; total - head.len()])
+    };
+    let mut raw = Raw::connect(server.addr).await;
+    raw.send(&frame_of(1024)).await;
+    assert_eq!(raw.recv().await.map(|r| r.opaque), Some(5), "a frame of exactly max_frame bytes is served");
+    raw.send(&frame_of(1025)).await;
+    assert!(raw.recv().await.is_none(), "one byte more closes the connection");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_limit_holds_until_one_closes() {
     let mut config = config();
