@@ -18,6 +18,11 @@ use crate::error::{Result, StoreError};
 use crate::segment::{self, Segment};
 use crate::signal::OffsetSignal;
 
+/// How far ahead of the writer pages are pre-faulted.
+pub(crate) const PREPARE_AHEAD: u64 = 16 << 20;
+/// Pre-fault step, so the writer never waits long for the preparing thread.
+const PREPARE_CHUNK: u64 = 2 << 20;
+
 pub(crate) struct CommitLog {
     dir: PathBuf,
     file_size: u64,
@@ -25,6 +30,13 @@ pub(crate) struct CommitLog {
     /// the lock before touching bytes.
     segments: RwLock<Vec<Arc<Segment>>>,
     writer: Mutex<Writer>,
+    /// The next file, created ahead of need by [`CommitLog::prepare_ahead`].
+    next: Mutex<Option<Arc<Segment>>>,
+    /// Bytes below this offset are pre-faulted.
+    populated: AtomicU64,
+    populate_supported: std::sync::atomic::AtomicBool,
+    /// Start of the file prepared ahead (0 when none).
+    prepared_next: AtomicU64,
     pub written: OffsetSignal,
     pub flushed: OffsetSignal,
     /// Milliseconds since the epoch when the current put took the lock, 0 if free.
@@ -36,6 +48,8 @@ pub(crate) struct CommitLog {
 pub(crate) struct Writer {
     /// Next byte to write; equals the published `written` between puts.
     pos: u64,
+    /// The segment holding `pos` (saves a lookup per put).
+    current: Option<Arc<Segment>>,
     /// `topic → queue id → next queue offset`.
     pub queue_offsets: HashMap<String, HashMap<i32, u64>>,
     /// Store timestamps never go backwards in file order.
@@ -55,6 +69,10 @@ impl CommitLog {
             file_size,
             segments: RwLock::new(segments),
             writer: Mutex::new(Writer { pos: written, ..Writer::default() }),
+            next: Mutex::new(None),
+            populated: AtomicU64::new(written),
+            populate_supported: std::sync::atomic::AtomicBool::new(true),
+            prepared_next: AtomicU64::new(0),
             written: OffsetSignal::new(written),
             flushed: OffsetSignal::new(written),
             locked_since: AtomicU64::new(0),
@@ -202,9 +220,89 @@ impl CommitLog {
             unsafe { last.zero_from(end - last.base())? };
         }
         drop(segs);
-        self.writer.lock().unwrap_or_else(|p| p.into_inner()).pos = end;
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        w.pos = end;
+        w.current = None;
+        drop(w);
+        self.populated.store(end, Ordering::Release);
         self.written.publish(end);
         self.flushed.publish(end);
+        Ok(())
+    }
+
+    /// Whether the writer is within half a window of the pre-faulted range
+    /// (or near a file end), so the preparing thread should run.
+    pub fn needs_preparing(&self) -> bool {
+        let written = self.written.get();
+        let in_file = written % self.file_size;
+        let current_end = written - in_file + self.file_size;
+        let next_ready = self.prepared_next.load(Ordering::Relaxed) == current_end;
+        if in_file >= self.file_size / 4 * 3 && !next_ready {
+            return true;
+        }
+        // Pages can be pre-faulted up to the end of the current file, or of
+        // the next one once it exists.
+        let limit = if next_ready { current_end + self.file_size } else { current_end };
+        let populated = self.populated.load(Ordering::Acquire);
+        self.populate_supported.load(Ordering::Relaxed) && written + PREPARE_AHEAD / 2 > populated && populated < limit
+    }
+
+    /// Keeps the writer's path free of slow work: creates the next file once
+    /// the writer is in the last quarter of the current one, and pre-faults up
+    /// to [`PREPARE_AHEAD`] bytes past the written offset. Run by one thread.
+    pub fn prepare_ahead(&self) -> Result<()> {
+        let written = self.written.get();
+        let Some(current) = self.segment_for(written) else {
+            return Ok(());
+        };
+        if written - current.base() >= self.file_size / 4 * 3 {
+            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            if next.as_ref().is_none_or(|n| n.base() < current.end()) && self.segment_for(current.end()).is_none() {
+                self.prepared_next.store(current.end(), Ordering::Relaxed);
+                let path = self.dir.join(segment::file_name(current.end()));
+                match Segment::create(path, current.end(), self.file_size) {
+                    Ok(seg) => {
+                        *next = Some(Arc::new(seg));
+                        self.prepared_next.store(current.end(), Ordering::Relaxed);
+                    }
+                    // Leave it to the writer, which reports the error to a put.
+                    Err(e) => tracing::warn!(error = %e, "could not create the next CommitLog file ahead"),
+                }
+            }
+        }
+        if !self.populate_supported.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let mut from = self.populated.load(Ordering::Acquire).max(written);
+        let target = written + PREPARE_AHEAD;
+        while from < target {
+            let seg = match self.segment_for(from) {
+                Some(s) => s,
+                None => match self.next.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+                    Some(n) if n.base() <= from && from < n.end() => n,
+                    _ => break,
+                },
+            };
+            let to = target.min(seg.end()).min(from + PREPARE_CHUNK);
+            if !seg.populate(from - seg.base(), to - seg.base()) {
+                self.populate_supported.store(false, Ordering::Relaxed);
+                break;
+            }
+            from = to;
+            self.populated.store(from, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// Deletes the file prepared ahead if the writer never reached it
+    /// (shutdown; recovery would delete it anyway).
+    pub fn discard_prepared(&self) -> Result<()> {
+        if let Some(seg) = self.next.lock().unwrap_or_else(|p| p.into_inner()).take()
+            && self.segment_for(seg.base()).is_none()
+        {
+            seg.delete_file()?;
+        }
+        self.prepared_next.store(0, Ordering::Relaxed);
         Ok(())
     }
 
@@ -282,16 +380,30 @@ impl WriterGuard<'_> {
         first
     }
 
-    /// The segment holding the write position, creating it at a file boundary.
+    /// The segment holding the write position, creating it at a file boundary
+    /// (or taking the one prepared ahead).
     fn segment_at_pos(&mut self) -> Result<Arc<Segment>> {
         let pos = self.guard.pos;
-        if let Some(seg) = self.log.segment_for(pos) {
-            return Ok(seg);
+        if let Some(seg) = self.guard.current.as_ref().filter(|s| s.base() <= pos && pos < s.end()) {
+            return Ok(seg.clone());
         }
-        debug_assert_eq!(pos % self.log.file_size, 0, "new files start at file boundaries");
-        let path = self.log.dir.join(segment::file_name(pos));
-        let seg = Arc::new(Segment::create(path, pos, self.log.file_size)?);
-        self.log.segments.write().unwrap_or_else(|p| p.into_inner()).push(seg.clone());
+        let seg = match self.log.segment_for(pos) {
+            Some(seg) => seg,
+            None => {
+                debug_assert_eq!(pos % self.log.file_size, 0, "new files start at file boundaries");
+                let prepared = self.log.next.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let seg = match prepared.filter(|s| s.base() == pos) {
+                    Some(seg) => seg,
+                    None => {
+                        let path = self.log.dir.join(segment::file_name(pos));
+                        Arc::new(Segment::create(path, pos, self.log.file_size)?)
+                    }
+                };
+                self.log.segments.write().unwrap_or_else(|p| p.into_inner()).push(seg.clone());
+                seg
+            }
+        };
+        self.guard.current = Some(seg.clone());
         Ok(seg)
     }
 

@@ -61,7 +61,9 @@ fn group_commit_loop(inner: &Inner) {
         if stop {
             return;
         }
-        std::thread::park_timeout(Duration::from_millis(10));
+        inner.flusher.sleep(Duration::from_millis(10), || {
+            cl.written.get() > cl.flushed.get() || inner.stop.load(Ordering::SeqCst)
+        });
     }
 }
 
@@ -72,7 +74,9 @@ fn async_flush_loop(inner: &Inner) {
     let cfg = &inner.cfg;
     let mut last_thorough = Instant::now();
     loop {
-        std::thread::park_timeout(Duration::from_millis(cfg.flush_interval_commit_log.max(1)));
+        inner.flusher.sleep(Duration::from_millis(cfg.flush_interval_commit_log.max(1)), || {
+            inner.flush_requested.load(Ordering::SeqCst) || inner.stop.load(Ordering::SeqCst)
+        });
         let stop = inner.stop.load(Ordering::SeqCst);
         let written = cl.written.get();
         let dirty_pages = (written - cl.flushed.get()) / PAGE;
@@ -89,6 +93,25 @@ fn async_flush_loop(inner: &Inner) {
             return;
         }
     }
+}
+
+/// The thread that creates the next CommitLog file and pre-faults pages
+/// ahead of the writer, so puts never wait for either.
+pub(crate) fn spawn_preparer(inner: Arc<Inner>) -> Result<JoinHandle<()>> {
+    spawn("rmq-prepare", move || {
+        loop {
+            inner.preparer.sleep(Duration::from_millis(100), || {
+                inner.commitlog.needs_preparing() || inner.stop.load(Ordering::SeqCst)
+            });
+            if inner.stop.load(Ordering::SeqCst) {
+                return;
+            }
+            if let Err(e) = inner.commitlog.prepare_ahead() {
+                tracing::warn!(error = %e, "preparing CommitLog pages failed");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    })
 }
 
 pub(crate) fn spawn_dispatcher(inner: Arc<Inner>, last_store_timestamp: i64) -> Result<JoinHandle<()>> {
@@ -152,7 +175,10 @@ fn dispatch_loop(inner: &Inner, progress: &mut Progress) {
             }
         }
         if caught_up {
-            std::thread::park_timeout(Duration::from_millis(cfg.flush_interval_consume_queue.clamp(1, 100)));
+            let offset = progress.offset;
+            inner.dispatcher.sleep(Duration::from_millis(cfg.flush_interval_consume_queue.clamp(1, 100)), || {
+                inner.commitlog.written.get() > offset || inner.stop.load(Ordering::SeqCst)
+            });
         }
     }
 }

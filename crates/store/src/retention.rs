@@ -27,7 +27,9 @@ pub(crate) fn spawn_cleaner(inner: Arc<Inner>) -> Result<JoinHandle<()>> {
         .name("rmq-clean".into())
         .spawn(move || {
             loop {
-                std::thread::park_timeout(Duration::from_millis(inner.cfg.clean_resource_interval.max(1)));
+                inner.cleaner.sleep(Duration::from_millis(inner.cfg.clean_resource_interval.max(1)), || {
+                    inner.stop.load(Ordering::SeqCst) || inner.clean_now.load(Ordering::SeqCst)
+                });
                 if inner.stop.load(Ordering::SeqCst) {
                     return;
                 }

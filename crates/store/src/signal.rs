@@ -73,3 +73,43 @@ impl OffsetSignal {
         reached
     }
 }
+
+/// Wakes one background thread without a syscall per call: the thread marks
+/// itself idle before parking, and only a caller that finds it idle unparks it.
+#[derive(Debug, Default)]
+pub(crate) struct Wake {
+    idle: std::sync::atomic::AtomicBool,
+    thread: std::sync::OnceLock<std::thread::Thread>,
+}
+
+impl Wake {
+    /// Registers the thread to wake (its spawner does, before any put).
+    pub fn register(&self, thread: std::thread::Thread) {
+        let _ = self.thread.set(thread);
+    }
+
+    /// Wakes the thread if it sleeps (or is about to).
+    pub fn notify(&self) {
+        if self.idle.load(Ordering::SeqCst) && self.idle.swap(false, Ordering::SeqCst) {
+            self.force();
+        }
+    }
+
+    /// Wakes the thread unconditionally.
+    pub fn force(&self) {
+        if let Some(t) = self.thread.get() {
+            t.unpark();
+        }
+    }
+
+    /// Sleeps up to `timeout` unless `has_work` says otherwise once the thread
+    /// is marked idle (so a notify between the check and the park is not lost:
+    /// the unpark token makes the park return at once).
+    pub fn sleep(&self, timeout: Duration, has_work: impl Fn() -> bool) {
+        self.idle.store(true, Ordering::SeqCst);
+        if !has_work() {
+            std::thread::park_timeout(timeout);
+        }
+        self.idle.store(false, Ordering::SeqCst);
+    }
+}

@@ -5,8 +5,8 @@ use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::{JoinHandle, Thread};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rmq_model::record::{self, NewMessage};
@@ -21,7 +21,7 @@ use crate::dispatch::Dispatch;
 use crate::error::{Result, StoreError, Unavailable};
 use crate::hooks::StoreHooks;
 use crate::index::IndexService;
-use crate::signal::OffsetSignal;
+use crate::signal::{OffsetSignal, Wake};
 use crate::stats::Stats;
 use crate::{flush, recovery, retention};
 
@@ -91,9 +91,10 @@ pub(crate) struct Inner {
     pub disk_full: AtomicBool,
     read_only: AtomicBool,
     pub stop: AtomicBool,
-    pub flusher: OnceLock<Thread>,
-    pub dispatcher: OnceLock<Thread>,
-    pub cleaner: OnceLock<Thread>,
+    pub flusher: Wake,
+    pub dispatcher: Wake,
+    pub cleaner: Wake,
+    pub preparer: Wake,
     /// Set when retention should run at once (manual trigger or tests).
     pub clean_now: AtomicBool,
     /// A caller waits for the flush: the ASYNC_FLUSH flusher ignores its page minimum.
@@ -190,9 +191,10 @@ impl MessageStore {
             disk_full: AtomicBool::new(false),
             read_only: AtomicBool::new(read_only),
             stop: AtomicBool::new(false),
-            flusher: OnceLock::new(),
-            dispatcher: OnceLock::new(),
-            cleaner: OnceLock::new(),
+            flusher: Wake::default(),
+            dispatcher: Wake::default(),
+            cleaner: Wake::default(),
+            preparer: Wake::default(),
             clean_now: AtomicBool::new(false),
             flush_requested: AtomicBool::new(false),
             memory_window,
@@ -206,12 +208,14 @@ impl MessageStore {
             dispatch,
         });
         let flusher = flush::spawn_commitlog_flusher(inner.clone())?;
-        let _ = inner.flusher.set(flusher.thread().clone());
+        inner.flusher.register(flusher.thread().clone());
         let dispatcher = flush::spawn_dispatcher(inner.clone(), recovered.last_store_timestamp)?;
-        let _ = inner.dispatcher.set(dispatcher.thread().clone());
+        inner.dispatcher.register(dispatcher.thread().clone());
         let cleaner = retention::spawn_cleaner(inner.clone())?;
-        let _ = inner.cleaner.set(cleaner.thread().clone());
-        let threads = vec![flusher, dispatcher, cleaner];
+        inner.cleaner.register(cleaner.thread().clone());
+        let preparer = flush::spawn_preparer(inner.clone())?;
+        inner.preparer.register(preparer.thread().clone());
+        let threads = vec![flusher, dispatcher, cleaner, preparer];
         Ok(MessageStore { inner, threads: Mutex::new(threads) })
     }
 
@@ -314,13 +318,12 @@ impl MessageStore {
     }
 
     fn wake_after_put(&self) {
-        if let Some(t) = self.inner.dispatcher.get() {
-            t.unpark();
+        self.inner.dispatcher.notify();
+        if self.inner.cfg.flush_disk_type == FlushDiskType::SyncFlush {
+            self.inner.flusher.notify();
         }
-        if self.inner.cfg.flush_disk_type == FlushDiskType::SyncFlush
-            && let Some(t) = self.inner.flusher.get()
-        {
-            t.unpark();
+        if self.inner.commitlog.needs_preparing() {
+            self.inner.preparer.notify();
         }
     }
 
@@ -342,9 +345,7 @@ impl MessageStore {
             return Ok(());
         }
         self.inner.flush_requested.store(true, Ordering::SeqCst);
-        if let Some(t) = self.inner.flusher.get() {
-            t.unpark();
-        }
+        self.inner.flusher.force();
         if self.inner.commitlog.flushed.wait_for(end.0, timeout) {
             Ok(())
         } else {
@@ -446,10 +447,8 @@ impl MessageStore {
             return Ok(());
         }
         self.inner.stop.store(true, Ordering::SeqCst);
-        for t in [&self.inner.flusher, &self.inner.dispatcher, &self.inner.cleaner] {
-            if let Some(t) = t.get() {
-                t.unpark();
-            }
+        for wake in [&self.inner.flusher, &self.inner.dispatcher, &self.inner.cleaner, &self.inner.preparer] {
+            wake.force();
         }
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
         let mut clean = true;
@@ -457,6 +456,7 @@ impl MessageStore {
             clean &= t.join().is_ok();
         }
         let inner = &self.inner;
+        inner.commitlog.discard_prepared()?;
         let written = inner.commitlog.written.get();
         inner.commitlog.flush_to(written)?;
         flush::flush_consume_queues_and_checkpoint(inner, 0, true)?;

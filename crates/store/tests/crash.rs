@@ -96,7 +96,8 @@ fn sigkill_at_random_points_loses_nothing_acknowledged() {
             let previous = acked.insert((f[0] as i32, f[1]), (f[2] as u32, f[3]));
             assert!(previous.is_none(), "queue offset {:?} acknowledged twice", (f[0], f[1]));
         }
-        assert!(dir.path().join("abort").exists(), "a killed store leaves abort behind");
+        // A child killed before it finished opening may not have created it yet.
+        assert!(lines.is_empty() || dir.path().join("abort").exists(), "a killed store leaves abort behind");
         verify(&root, &acked, round);
     }
     eprintln!("{} acknowledged messages checked over {rounds} kills", acked.len());
