@@ -9,7 +9,7 @@
 //! meaning here: they are accepted with a note rather than a warning.
 
 use rmq_model::config::{Applied, BadValue};
-use rmq_model::{BrokerRole, FlushDiskType, config_struct};
+use rmq_model::{BrokerRole, config_struct};
 use std::time::Duration;
 
 config_struct! {
@@ -43,65 +43,14 @@ config_struct! {
         /// Installation directory (for `conf/plain_acl.yml`); from `ROCKETMQ_HOME` when unset.
         rocketmq_home: Option<String> = "rocketmqHome" => None,
 
-        // --- Role and storage ---
-        /// `ASYNC_MASTER`, `SYNC_MASTER` or `SLAVE`.
-        broker_role: BrokerRole = "brokerRole" => BrokerRole::AsyncMaster,
-        /// `ASYNC_FLUSH` or `SYNC_FLUSH` (the send waits for the disk).
-        flush_disk_type: FlushDiskType = "flushDiskType" => FlushDiskType::AsyncFlush,
-        /// Store root; defaults to `~/store`.
-        store_path_root_dir: Option<String> = "storePathRootDir" => None,
-        /// CommitLog directory; defaults to `<storePathRootDir>/commitlog`.
-        store_path_commit_log: Option<String> = "storePathCommitLog" => None,
-        /// Size of each CommitLog file, bytes.
-        mapped_file_size_commit_log: u64 = "mappedFileSizeCommitLog" | "mapedFileSizeCommitLog" => 1024 * 1024 * 1024,
-        /// Size of each ConsumeQueue file, bytes (a multiple of 20).
-        mapped_file_size_consume_queue: u64 = "mappedFileSizeConsumeQueue" | "mapedFileSizeConsumeQueue" => 300_000 * 20,
-        /// Hours of the day (`;`-separated) when expired CommitLog files are deleted.
-        delete_when: String = "deleteWhen" => "04".to_owned(),
-        /// Hours a CommitLog file is kept after its last write.
-        file_reserved_time: u64 = "fileReservedTime" => 72,
-        /// Disk use (%) above which expired files are deleted at any hour.
-        disk_max_used_space_ratio: u32 = "diskMaxUsedSpaceRatio" => 75,
-        /// Delete unexpired files too when the disk is nearly full.
-        clean_file_forcibly_enable: bool = "cleanFileForciblyEnable" => true,
-        /// Period of the retention check, ms.
-        clean_resource_interval: u64 = "cleanResourceInterval" => 10_000,
-        /// Largest message body accepted, bytes.
-        max_message_size: usize = "maxMessageSize" => 4 * 1024 * 1024,
-        /// Delay of each level, 1-based: `1s 5s 10s 30s 1m …`.
-        message_delay_level: String = "messageDelayLevel" => "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h".to_owned(),
-        /// How long a SYNC_FLUSH send waits for the disk before FLUSH_DISK_TIMEOUT, ms.
-        sync_flush_timeout: u64 = "syncFlushTimeout" => 5_000,
-        /// ASYNC_FLUSH: period of the background flush, ms.
-        flush_interval_commit_log: u64 = "flushIntervalCommitLog" => 500,
-        /// ASYNC_FLUSH: flush only when this many 4 KiB pages are dirty…
-        flush_commit_log_least_pages: u32 = "flushCommitLogLeastPages" => 4,
-        /// …or when this long has passed since the last full flush, ms.
-        flush_commit_log_thorough_interval: u64 = "flushCommitLogThoroughInterval" => 10_000,
-        flush_interval_consume_queue: u64 = "flushIntervalConsumeQueue" => 1_000,
-        flush_consume_queue_least_pages: u32 = "flushConsumeQueueLeastPages" => 2,
-        flush_consume_queue_thorough_interval: u64 = "flushConsumeQueueThoroughInterval" => 60_000,
+        // --- Storage: the store's keys (storePathRootDir, flushDiskType,
+        // brokerRole, …) live in rmq_store::StoreConfig; see `settings`. ---
         /// Period of writing `delayOffset.json`, ms.
         flush_delay_offset_interval: u64 = "flushDelayOffsetInterval" => 10_000,
         /// Period of writing `consumerOffset.json`, ms.
         flush_consumer_offset_interval: u64 = "flushConsumerOffsetInterval" => 5_000,
-        /// Index messages by key and unique key (QUERY_MESSAGE).
-        message_index_enable: bool = "messageIndexEnable" => true,
-        max_hash_slot_num: u32 = "maxHashSlotNum" => 5_000_000,
-        max_index_num: u32 = "maxIndexNum" => 20_000_000,
         /// Results of a unique-key query.
         default_query_max_num: u32 = "defaultQueryMaxNum" => 32,
-        /// Check every record's body CRC while recovering.
-        check_crc_on_recover: bool = "checkCRCOnRecover" => true,
-        /// % of RAM within which data counts as "in memory" for pull caps and
-        /// reading from slaves.
-        access_message_in_memory_max_ratio: u32 = "accessMessageInMemoryMaxRatio" => 40,
-        max_transfer_bytes_on_message_in_memory: u64 = "maxTransferBytesOnMessageInMemory" => 256 * 1024,
-        max_transfer_count_on_message_in_memory: u32 = "maxTransferCountOnMessageInMemory" => 32,
-        max_transfer_bytes_on_message_in_disk: u64 = "maxTransferBytesOnMessageInDisk" => 64 * 1024,
-        max_transfer_count_on_message_in_disk: u32 = "maxTransferCountOnMessageInDisk" => 8,
-        /// A put waiting longer than this for the CommitLog answers OS_PAGECACHE_BUSY, ms.
-        os_page_cache_busy_time_out_mills: u64 = "osPageCacheBusyTimeOutMills" => 1_000,
 
         // --- Replication ---
         /// Fixed master HA address for a slave; otherwise learned from the NameServer.
@@ -255,17 +204,13 @@ impl BrokerConfig {
     }
 
     /// Masters are always broker id 0, as Java forces it.
-    pub fn effective_broker_id(&self) -> u64 {
-        if self.broker_role.is_master() { 0 } else { self.broker_id }
+    pub fn effective_broker_id(&self, role: BrokerRole) -> u64 {
+        if role.is_master() { 0 } else { self.broker_id }
     }
 
     /// The NameServer addresses, split on `;` with blanks dropped.
     pub fn namesrv_list(&self) -> Vec<String> {
         split_namesrv_addr(self.namesrv_addr.as_deref().unwrap_or(""))
-    }
-
-    pub fn sync_flush_timeout(&self) -> Duration {
-        Duration::from_millis(self.sync_flush_timeout)
     }
 
     /// The registration period clamped to [10 s, 60 s] as Java does.
@@ -274,18 +219,12 @@ impl BrokerConfig {
     }
 
     /// Checks combinations no single key can be wrong about.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.broker_role == BrokerRole::Slave && self.broker_id == 0 {
+    pub fn validate(&self, role: BrokerRole) -> Result<(), String> {
+        if role == BrokerRole::Slave && self.broker_id == 0 {
             return Err("Slave's brokerId must be > 0".to_owned());
         }
         if self.listen_port < 3 {
             return Err(format!("listenPort {} leaves no room for the VIP port listenPort-2", self.listen_port));
-        }
-        if self.mapped_file_size_consume_queue % 20 != 0 || self.mapped_file_size_consume_queue == 0 {
-            return Err(format!(
-                "mappedFileSizeConsumeQueue {} must be a positive multiple of 20",
-                self.mapped_file_size_consume_queue
-            ));
         }
         for addr in self.namesrv_list() {
             validate_namesrv_addr(&addr)?;
@@ -317,8 +256,7 @@ mod tests {
 
     #[test]
     fn distribution_broker_conf_loads() {
-        let conf = "brokerClusterName = DefaultCluster\nbrokerName = broker-a\nbrokerId = 0\ndeleteWhen = 04\n\
-                    fileReservedTime = 48\nbrokerRole = ASYNC_MASTER\nflushDiskType = ASYNC_FLUSH\n";
+        let conf = "brokerClusterName = DefaultCluster\nbrokerName = broker-a\nbrokerId = 0\n";
         let pairs: Vec<(String, String)> = conf
             .lines()
             .filter_map(|l| l.split_once('='))
@@ -328,7 +266,6 @@ mod tests {
         let report = c.apply_all(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap();
         assert!(report.unknown.is_empty());
         assert_eq!(c.broker_name.as_deref(), Some("broker-a"));
-        assert_eq!(c.file_reserved_time, 48);
         assert_eq!(c.ha_port(), 10912);
         assert_eq!(c.vip_port(), 10909);
     }
@@ -343,13 +280,13 @@ mod tests {
 
     #[test]
     fn validation_names_the_problem() {
-        let mut c = BrokerConfig { broker_role: BrokerRole::Slave, ..BrokerConfig::default() };
-        assert_eq!(c.validate(), Err("Slave's brokerId must be > 0".to_owned()));
+        let mut c = BrokerConfig::default();
+        assert_eq!(c.validate(BrokerRole::Slave), Err("Slave's brokerId must be > 0".to_owned()));
         c.broker_id = 1;
         c.namesrv_addr = Some("127.0.0.1:9876; nohost".into());
-        assert!(c.validate().unwrap_err().contains("The Name Server Address[nohost] illegal"));
+        assert!(c.validate(BrokerRole::Slave).unwrap_err().contains("The Name Server Address[nohost] illegal"));
         c.namesrv_addr = Some("127.0.0.1:9876;10.0.0.2:9876".into());
-        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(c.validate(BrokerRole::Slave), Ok(()));
         assert_eq!(c.namesrv_list().len(), 2);
     }
 }

@@ -4,15 +4,44 @@
 //!
 //! It depends on the store (messages on disk), the protocol (what requests
 //! mean) and the remoting transport (sockets); nothing depends on it but the
-//! binaries. One composition root builds every part once and hands each its
-//! dependencies explicitly.
+//! binaries. [`Broker::open`] builds every part once; [`run`] serves it.
 
+mod broker;
 pub mod clients;
 pub mod config;
+mod delay;
+mod filter;
 pub mod groups;
+mod handlers;
 pub mod long_poll;
 pub mod namesrv;
 pub mod offsets;
+mod run;
+pub mod runtime_info;
+mod schedule;
+mod service;
+pub mod settings;
+pub mod stats;
 pub mod topics;
 
+pub use broker::Broker;
 pub use config::BrokerConfig;
+pub use run::{BootInfo, run};
+pub use runtime_info::store_config_entries;
+pub use settings::Settings;
+
+/// Errors that stop a broker from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error(transparent)]
+    Store(#[from] rmq_store::StoreError),
+    #[error(transparent)]
+    Settings(#[from] settings::SettingsError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: std::net::SocketAddr, source: std::io::Error },
+}
+
+/// Wall-clock milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

@@ -96,7 +96,8 @@ impl Registrar {
             heartbeat_timeout_millis: None,
             enable_acting_master: None,
             compressed: Some(compressed),
-            body_crc32: Some(crc32fast::hash(&bytes) as i32),
+            // Java's `UtilAll.crc32`: the CRC32 with its sign bit cleared.
+            body_crc32: Some((crc32fast::hash(&bytes) & 0x7FFF_FFFF) as i32),
         };
         RemotingCommand::request(RequestCode::RegisterBroker, &header).with_body(bytes)
     }

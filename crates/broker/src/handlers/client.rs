@@ -1,0 +1,88 @@
+//! Client management: HEART_BEAT (34), UNREGISTER_CLIENT (35),
+//! GET_CONSUMER_LIST_BY_GROUP (38), CHECK_CLIENT_CONFIG (46).
+
+use rmq_model::{fastjson, perm, topic as topics};
+use rmq_protocol::body::heartbeat::{CheckClientRequestBody, ConsumerIdList, HeartbeatData};
+use rmq_protocol::header::{ConsumerGroupRequestHeader, UnregisterClientRequestHeader};
+use rmq_protocol::{RemotingCommand, ResponseCode};
+use rmq_remoting::Connection;
+use std::sync::Arc;
+
+use super::{header_or_reply, reply};
+use crate::broker::Broker;
+use crate::clients::ClientOrigin;
+use crate::now_ms;
+
+pub(crate) fn heartbeat(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> RemotingCommand {
+    let data: HeartbeatData = match fastjson::from_slice(&req.body.to_bytes()) {
+        Ok(d) => d,
+        Err(e) => return reply(ResponseCode::SystemError, format!("the heartbeat body is not valid: {e}")),
+    };
+    let now = now_ms();
+    let auto_group = b.config().auto_create_subscription_group;
+    let mut topics_changed = false;
+    let mut groups_changed = false;
+    for consumer in &data.consumer_data_set {
+        let Some((group, created)) = b.groups.find_or_create(&consumer.group_name, auto_group, now) else {
+            continue;
+        };
+        groups_changed |= created;
+        // Retry topics are made here so that a consumer group is routable
+        // (mqadmin finds groups through their retry topic) before any retry.
+        let queues = group.retry_queue_nums.max(1);
+        let (_, new) =
+            b.topics.get_or_create(&topics::retry_topic(&consumer.group_name), queues, perm::READ_WRITE, now);
+        topics_changed |= new;
+    }
+    if groups_changed {
+        b.persist_groups();
+    }
+    if topics_changed {
+        b.topics_changed();
+    }
+    let origin = ClientOrigin { conn: conn.clone(), language: req.language, version: req.version };
+    for group in b.clients.heartbeat(&origin, &data, now) {
+        tracing::info!("consumer group {group} changed: client {} joined or changed its subscription", data.client_id);
+        b.notify_consumers_changed(&group);
+    }
+    RemotingCommand::success()
+}
+
+pub(crate) fn unregister(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> RemotingCommand {
+    let h = header_or_reply!(req, UnregisterClientRequestHeader);
+    let producer = h.producer_group.as_deref().filter(|g| !g.is_empty());
+    let consumer = h.consumer_group.as_deref().filter(|g| !g.is_empty());
+    for group in b.clients.unregister(conn.id(), producer, consumer) {
+        tracing::info!("client {} left consumer group {group}", h.client_id);
+        b.notify_consumers_changed(&group);
+    }
+    RemotingCommand::success()
+}
+
+pub(crate) fn consumer_list(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+    let h = header_or_reply!(req, ConsumerGroupRequestHeader);
+    let ids = b.clients.consumer_ids(&h.consumer_group);
+    if ids.is_empty() {
+        return reply(ResponseCode::SystemError, format!("no consumer for this group, {}", h.consumer_group));
+    }
+    RemotingCommand::success().with_body(fastjson::to_vec(&ConsumerIdList { consumer_id_list: ids }))
+}
+
+/// CHECK_CLIENT_CONFIG: tag subscriptions are always fine; others need
+/// `enablePropertyFilter` and an expression that parses.
+pub(crate) fn check_client_config(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+    let body: CheckClientRequestBody = match fastjson::from_slice(&req.body.to_bytes()) {
+        Ok(body) => body,
+        Err(e) => return reply(ResponseCode::SystemError, format!("the request body is not valid: {e}")),
+    };
+    let Some(sub) = body.subscription_data.filter(|s| !s.is_tag_type()) else {
+        return RemotingCommand::success();
+    };
+    if !b.config().enable_property_filter {
+        return reply(
+            ResponseCode::SystemError,
+            format!("The broker does not support consumer to filter message by {}", sub.expression_type),
+        );
+    }
+    RemotingCommand::success()
+}

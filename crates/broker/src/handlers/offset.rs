@@ -1,0 +1,58 @@
+//! Offsets: QUERY_CONSUMER_OFFSET (14), UPDATE_CONSUMER_OFFSET (15),
+//! SEARCH_OFFSET_BY_TIMESTAMP (29), GET_MAX_OFFSET (30), GET_MIN_OFFSET (31),
+//! GET_EARLIEST_MSG_STORETIME (32).
+
+use rmq_protocol::header::{
+    OffsetResponseHeader, QueryConsumerOffsetRequestHeader, QueueRequestHeader, SearchOffsetRequestHeader,
+    TimestampResponseHeader, UpdateConsumerOffsetRequestHeader,
+};
+use rmq_protocol::{RemotingCommand, ResponseCode};
+
+use super::{header_or_reply, reply};
+use crate::broker::Broker;
+
+fn offset_response(offset: i64) -> RemotingCommand {
+    RemotingCommand::success().with_header(&OffsetResponseHeader { offset })
+}
+
+/// A group's committed offset; for a group with none, 0 if the queue still
+/// starts at 0 (a new group reads from the start while the data is young),
+/// else QUERY_NOT_FOUND so the client picks its own starting point.
+pub(crate) fn query_consumer_offset(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+    let h = header_or_reply!(req, QueryConsumerOffsetRequestHeader);
+    if let Some(offset) = b.offsets.query(&h.consumer_group, &h.topic, h.queue_id) {
+        return offset_response(offset);
+    }
+    let min = b.store.min_offset_in_queue(&h.topic, h.queue_id);
+    if min.0 == 0 || h.set_zero_if_not_found == Some(true) {
+        return offset_response(0);
+    }
+    reply(ResponseCode::QueryNotFound, "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first")
+}
+
+pub(crate) fn update_consumer_offset(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+    let h = header_or_reply!(req, UpdateConsumerOffsetRequestHeader);
+    b.offsets.commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+    RemotingCommand::success()
+}
+
+pub(crate) fn max_offset(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+    let h = header_or_reply!(req, QueueRequestHeader);
+    offset_response(b.store.max_offset_in_queue(&h.topic, h.queue_id).as_i64())
+}
+
+pub(crate) fn min_offset(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+    let h = header_or_reply!(req, QueueRequestHeader);
+    offset_response(b.store.min_offset_in_queue(&h.topic, h.queue_id).as_i64())
+}
+
+pub(crate) fn earliest_store_time(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+    let h = header_or_reply!(req, QueueRequestHeader);
+    let timestamp = b.store.earliest_message_time_in_queue(&h.topic, h.queue_id).unwrap_or(-1);
+    RemotingCommand::success().with_header(&TimestampResponseHeader { timestamp })
+}
+
+pub(crate) fn search_offset(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+    let h = header_or_reply!(req, SearchOffsetRequestHeader);
+    offset_response(b.store.offset_by_time(&h.topic, h.queue_id, h.timestamp).as_i64())
+}

@@ -1,0 +1,219 @@
+//! PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361): checks in Java's order
+//! (§4.8), the store lookup with the subscription's filter, offset commits
+//! piggy-backed on pulls, and long polling.
+
+use rmq_model::sysflag::pull as pull_flag;
+use rmq_model::{QueueOffset, perm};
+use rmq_protocol::body::heartbeat::SubscriptionData;
+use rmq_protocol::header::{PullMessageRequestHeader, PullMessageResponseHeader};
+use rmq_protocol::{Body, RemotingCommand, ResponseCode};
+use rmq_remoting::Connection;
+use rmq_store::{GetMessageResult, GetMessageStatus, MessageFilter};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{bad_header, reply};
+use crate::broker::Broker;
+use crate::filter::TagFilter;
+use crate::now_ms;
+
+pub(crate) async fn handle(b: &Arc<Broker>, _conn: &Connection, req: RemotingCommand) -> Option<RemotingCommand> {
+    let h: PullMessageRequestHeader = match req.header() {
+        Ok(h) => h,
+        Err(e) => return Some(bad_header(e)),
+    };
+    let Ok(_permit) = b.pull_permits.try_acquire() else {
+        return Some(reply(ResponseCode::SystemBusy, "[OVERLOAD]system busy, start flow control for a while"));
+    };
+    let filter = match check(b, &h) {
+        Ok(filter) => filter,
+        Err(refusal) => return Some(refusal),
+    };
+    let result = lookup(b, &h, filter.as_ref());
+    let may_hold =
+        pull_flag::has_suspend(h.sys_flag) && code_of(result.status, h.queue_offset) == ResponseCode::PullNotFound;
+    let result = if may_hold { hold(b, &h, filter.as_ref()).await.unwrap_or(result) } else { result };
+    commit_offset(b, &h);
+    Some(respond(b, &h, result))
+}
+
+/// The checks before the store is asked (§4.8 "Broker checks"), returning the
+/// filter the pull uses.
+fn check(
+    b: &Arc<Broker>,
+    h: &PullMessageRequestHeader,
+) -> Result<Box<dyn MessageFilter + Send + Sync>, RemotingCommand> {
+    let (broker_permission, auto_group) = {
+        let c = b.config();
+        (c.broker_permission, c.auto_create_subscription_group)
+    };
+    if !perm::is_readable(broker_permission) {
+        return Err(reply(
+            ResponseCode::NoPermission,
+            format!("the broker[{}] pulling message is forbidden", b.identity.broker_addr),
+        ));
+    }
+    let Some((group, created)) = b.groups.find_or_create(&h.consumer_group, auto_group, now_ms()) else {
+        return Err(reply(
+            ResponseCode::SubscriptionGroupNotExist,
+            format!("subscription group [{}] does not exist, {}", h.consumer_group, FAQ),
+        ));
+    };
+    if created {
+        b.persist_groups();
+    }
+    if !group.consume_enable {
+        return Err(reply(
+            ResponseCode::NoPermission,
+            format!("subscription group no permission, {}", h.consumer_group),
+        ));
+    }
+    let Some(topic) = b.topics.get(&h.topic) else {
+        return Err(reply(
+            ResponseCode::TopicNotExist,
+            format!("topic[{}] not exist, apply first please! {}", h.topic, FAQ),
+        ));
+    };
+    if !perm::is_readable(topic.perm) {
+        return Err(reply(ResponseCode::NoPermission, format!("the topic[{}] pulling message is forbidden", h.topic)));
+    }
+    if h.queue_id < 0 || h.queue_id >= topic.read_queue_nums as i32 {
+        return Err(reply(
+            ResponseCode::SystemError,
+            format!(
+                "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",
+                h.queue_id, h.topic, topic.read_queue_nums, h.consumer_group
+            ),
+        ));
+    }
+    let subscription = subscription(b, h)?;
+    if !subscription.is_tag_type() {
+        return Err(reply(
+            ResponseCode::SystemError,
+            format!("The broker does not support consumer to filter message by {}", subscription.expression_type),
+        ));
+    }
+    Ok(Box::new(TagFilter::new(&subscription)))
+}
+
+/// The subscription the pull filters with: carried in the header, or the one
+/// the group registered by heartbeat.
+fn subscription(b: &Broker, h: &PullMessageRequestHeader) -> Result<SubscriptionData, RemotingCommand> {
+    if pull_flag::has_subscription(h.sys_flag) {
+        let expression = h.subscription.as_deref().unwrap_or("*");
+        let mut sub = SubscriptionData::tags(&h.topic, expression, h.sub_version.unwrap_or(0));
+        if let Some(kind) = h.expression_type.as_deref().filter(|k| !k.is_empty()) {
+            sub.expression_type = kind.to_owned();
+        }
+        return Ok(sub);
+    }
+    let Some(group) = b.clients.consumer_group(&h.consumer_group) else {
+        return Err(reply(ResponseCode::SubscriptionNotExist, format!("the consumer's group info not exist {}", FAQ)));
+    };
+    let Some(sub) = group.subscriptions.get(&h.topic) else {
+        return Err(reply(
+            ResponseCode::SubscriptionNotExist,
+            format!("the consumer's subscription not exist {}", FAQ),
+        ));
+    };
+    if sub.sub_version < h.sub_version.unwrap_or(0) {
+        return Err(reply(ResponseCode::SubscriptionNotLatest, "the consumer's subscription not latest"));
+    }
+    Ok(sub.clone())
+}
+
+fn lookup(b: &Broker, h: &PullMessageRequestHeader, filter: &(dyn MessageFilter + Send + Sync)) -> GetMessageResult {
+    let offset = QueueOffset(h.queue_offset.max(0) as u64);
+    let max = h.max_msg_nums.clamp(1, 1024) as u32;
+    b.store.get_messages(&h.topic, h.queue_id, offset, max, filter)
+}
+
+/// Long polling: parks the pull until a message for its queue is dispatched or
+/// its suspend time runs out, then looks again once. `None` if nothing came.
+async fn hold(
+    b: &Arc<Broker>,
+    h: &PullMessageRequestHeader,
+    filter: &(dyn MessageFilter + Send + Sync),
+) -> Option<GetMessageResult> {
+    let (long_polling, short_ms) = {
+        let c = b.config();
+        (c.long_polling_enable, c.short_polling_time_mills)
+    };
+    let wait_ms =
+        if long_polling { h.suspend_timeout_millis.unwrap_or(15_000).clamp(0, 60_000) as u64 } else { short_ms };
+    let notify = b.pulls.notifier(&h.topic, h.queue_id);
+    let arrived = notify.notified();
+    tokio::pin!(arrived);
+    arrived.as_mut().enable();
+    let requested = QueueOffset(h.queue_offset.max(0) as u64);
+    if b.store.max_offset_in_queue(&h.topic, h.queue_id) <= requested {
+        // Timed out or woken: either way, look again and answer what is there.
+        let _ = tokio::time::timeout(Duration::from_millis(wait_ms), arrived).await;
+    }
+    Some(lookup(b, h, filter))
+}
+
+/// Stores the consumer offset carried by the pull, on masters only.
+fn commit_offset(b: &Broker, h: &PullMessageRequestHeader) {
+    if pull_flag::has_commit_offset(h.sys_flag)
+        && b.is_master()
+        && let Some(offset) = h.commit_offset.filter(|o| *o >= 0)
+    {
+        b.offsets.commit(&h.consumer_group, &h.topic, h.queue_id, offset);
+    }
+}
+
+/// The response code of a store status (§4.8's table).
+fn code_of(status: GetMessageStatus, requested: i64) -> ResponseCode {
+    use GetMessageStatus::*;
+    match status {
+        Found => ResponseCode::Success,
+        NoMatchedMessage | MessageWasRemoving => ResponseCode::PullRetryImmediately,
+        OffsetOverflowOne | OffsetFoundNull => ResponseCode::PullNotFound,
+        NoMatchedLogicQueue | NoMessageInQueue if requested == 0 => ResponseCode::PullNotFound,
+        NoMatchedLogicQueue | NoMessageInQueue | OffsetTooSmall | OffsetOverflowBadly => ResponseCode::PullOffsetMoved,
+    }
+}
+
+fn respond(b: &Broker, h: &PullMessageRequestHeader, r: GetMessageResult) -> RemotingCommand {
+    let code = code_of(r.status, h.queue_offset);
+    let mut next = r.next_begin_offset.as_i64();
+    // A slave does not correct offsets unless told to (offsetCheckInSlave).
+    let code = if !b.is_master() && code == ResponseCode::PullOffsetMoved && !b.config().offset_check_in_slave {
+        next = h.queue_offset;
+        ResponseCode::PullRetryImmediately
+    } else {
+        code
+    };
+    let suggest = suggest_broker(b, h, r.suggest_pulling_from_slave);
+    let header = PullMessageResponseHeader {
+        suggest_which_broker_id: suggest as i64,
+        next_begin_offset: next,
+        min_offset: r.min_offset.as_i64(),
+        max_offset: r.max_offset.as_i64(),
+    };
+    if code == ResponseCode::Success {
+        b.stats.get_found.add(1);
+        b.stats.get_transferred.add(r.messages.len() as u64);
+    } else {
+        b.stats.get_miss.add(1);
+    }
+    let response = RemotingCommand::response(code, Some(r.status.as_str().to_owned())).with_header(&header);
+    if code == ResponseCode::Success { response.with_body(Body::Chunks(r.messages)) } else { response }
+}
+
+/// `suggestWhichBrokerId` (§4.8): the master, unless slave reads are enabled,
+/// in which case a lagging consumer is sent to `whichBrokerWhenConsumeSlowly`
+/// and a caught-up one to the group's `brokerId`.
+fn suggest_broker(b: &Broker, h: &PullMessageRequestHeader, lagging: bool) -> u64 {
+    if !b.config().slave_read_enable {
+        return 0;
+    }
+    match b.groups.get(&h.consumer_group) {
+        Some(g) if lagging => g.which_broker_when_consume_slowly,
+        Some(g) => g.broker_id,
+        None => 0,
+    }
+}
+
+const FAQ: &str = "\nSee http://rocketmq.apache.org/docs/faq/ for further details.";

@@ -1,0 +1,339 @@
+//! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320): checks
+//! in Java's order (§2.8), topic auto-creation, retry/DLQ redirection, delay
+//! and transaction rewrites, the put, then the waits the message asked for
+//! (SYNC_FLUSH), and the response with msgId, queue id and offset.
+
+use bytes::Bytes;
+use rmq_model::properties::keys;
+use rmq_model::record::{self, NewMessage};
+use rmq_model::sysflag::message as sysflag;
+use rmq_model::topic::{self as topics, TopicFilterType};
+use rmq_model::{FlushDiskType, Properties, TopicConfig, perm};
+use rmq_protocol::header::{SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader};
+use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use rmq_remoting::Connection;
+use rmq_store::{PutMessageStatus, PutResult, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{bad_header, reply};
+use crate::broker::Broker;
+use crate::delay;
+use crate::now_ms;
+
+/// What Java answers when its send queue is full.
+const OVERLOAD: &str = "[OVERLOAD]system busy, start flow control for a while";
+
+pub(crate) async fn handle(b: &Arc<Broker>, conn: &Connection, req: RemotingCommand) -> RemotingCommand {
+    let header = match req.request_code() {
+        RequestCode::SendMessage => req.header::<SendMessageRequestHeader>(),
+        _ => req.header::<SendMessageRequestHeaderV2>().map(|h| h.0),
+    };
+    let header = match header {
+        Ok(h) => h,
+        Err(e) => return bad_header(e),
+    };
+    let Ok(_permit) = b.send_permits.try_acquire() else {
+        return reply(ResponseCode::SystemBusy, OVERLOAD);
+    };
+    let batch = req.request_code() == RequestCode::SendBatchMessage || header.batch == Some(true);
+    let response = match prepare(b, conn, &header) {
+        Ok(target) if batch => send_batch(b, conn, &header, target, req.body.to_bytes()).await,
+        Ok(target) => send_one(b, conn, &header, target, req.body.to_bytes()).await,
+        Err(refusal) => refusal,
+    };
+    if response.code != 0 {
+        b.stats.put_failures.add(1);
+    }
+    response
+        .with_ext(keys::MSG_REGION, b.config().region_id.clone())
+        .with_ext(keys::TRACE_SWITCH, b.config().trace_on.to_string())
+}
+
+/// Where a send goes once the checks passed.
+struct Target {
+    topic: Arc<TopicConfig>,
+    queue_id: i32,
+}
+
+/// Java's `msgCheck` and the topic handling of §2.8 steps 2-6.
+fn prepare(b: &Arc<Broker>, conn: &Connection, h: &SendMessageRequestHeader) -> Result<Target, RemotingCommand> {
+    let now = now_ms();
+    let (start_accept, broker_permission) = {
+        let c = b.config();
+        (c.start_accept_send_request_time_stamp, c.broker_permission)
+    };
+    if now < start_accept {
+        return Err(reply(ResponseCode::SystemError, format!("broker unable to service, until {start_accept}")));
+    }
+    if !perm::is_writeable(broker_permission) && b.topics.get(&h.topic).is_some_and(|t| t.order) {
+        return Err(reply(
+            ResponseCode::NoPermission,
+            format!("the broker[{}] sending message is forbidden", b.identity.broker_addr),
+        ));
+    }
+    if let Err(e) = topics::validate_topic_name(&h.topic) {
+        return Err(reply(ResponseCode::SystemError, e.to_string()));
+    }
+    if topics::is_not_allowed_send_topic(&h.topic) {
+        return Err(reply(ResponseCode::NoPermission, format!("Sending message to topic[{}] is forbidden.", h.topic)));
+    }
+    let topic = match b.topics.get(&h.topic) {
+        Some(t) => t,
+        None => create_topic(b, conn, h, now)?,
+    };
+    let queues = topic.read_queue_nums.max(topic.write_queue_nums) as i32;
+    if h.queue_id >= queues {
+        return Err(reply(
+            ResponseCode::SystemError,
+            format!(
+                "request queueId[{}] is illegal, {} Producer: {}",
+                h.queue_id,
+                topic.topic_name,
+                conn.remote_addr()
+            ),
+        ));
+    }
+    let queue_id = if h.queue_id < 0 { fastrand::i32(0..topic.write_queue_nums.max(1) as i32) } else { h.queue_id };
+    Ok(Target { topic, queue_id })
+}
+
+/// §2.8 step 5: creates an unknown topic from its default topic, or refuses.
+fn create_topic(
+    b: &Arc<Broker>,
+    conn: &Connection,
+    h: &SendMessageRequestHeader,
+    now: i64,
+) -> Result<Arc<TopicConfig>, RemotingCommand> {
+    let not_exist = || {
+        reply(
+            ResponseCode::TopicNotExist,
+            format!("topic[{}] not exist, apply first please! {}", h.topic, FAQ_NO_TOPIC),
+        )
+    };
+    let created = if topics::is_retry_topic(&h.topic) {
+        Some(b.topics.get_or_create(&h.topic, 1, perm::READ_WRITE, now))
+    } else {
+        let default_topic = h.default_topic.as_deref().unwrap_or(topics::AUTO_CREATE_TOPIC_KEY_TOPIC);
+        let queues = h.default_topic_queue_nums.unwrap_or(4).max(1) as u32;
+        let sys_flag = if h.unit_mode == Some(true) { rmq_model::sysflag::topic::UNIT } else { 0 };
+        b.topics.create_on_send(&h.topic, default_topic, queues, sys_flag, now).ok()
+    };
+    let Some((topic, new)) = created else {
+        tracing::warn!("send to unknown topic {} from {} refused", h.topic, conn.remote_addr());
+        return Err(not_exist());
+    };
+    if new {
+        tracing::info!("create new topic {} by default topic, producer {}", h.topic, conn.remote_addr());
+        b.topics_changed();
+    }
+    Ok(topic)
+}
+
+const FAQ_NO_TOPIC: &str = "\nSee http://rocketmq.apache.org/docs/faq/ for further details.";
+
+/// The message as it will be stored, after the broker's rewrites.
+struct Prepared {
+    topic: String,
+    queue_id: i32,
+    properties: String,
+    sys_flag: i32,
+    wait: bool,
+}
+
+/// Applies the retry/DLQ rules (§2.8 step 7), the broker's properties
+/// (CLUSTER in, WAIT out), and the delay and transaction rewrites (§8.1, §8.4).
+fn rewrite(
+    b: &Arc<Broker>,
+    h: &SendMessageRequestHeader,
+    target: &Target,
+    mut props: Properties,
+) -> Result<Prepared, RemotingCommand> {
+    let mut topic = target.topic.topic_name.clone();
+    let mut queue_id = target.queue_id;
+    let mut sys_flag = h.sys_flag.unwrap_or(0);
+    if target.topic.topic_filter_type == TopicFilterType::MultiTag {
+        sys_flag |= sysflag::MULTI_TAGS;
+    }
+    if topics::is_retry_topic(&topic) {
+        let group = &topic[topics::RETRY_GROUP_TOPIC_PREFIX.len()..];
+        let Some(config) = b.groups.get(group) else {
+            return Err(reply(
+                ResponseCode::SubscriptionGroupNotExist,
+                format!("subscription group not exist, {group} {}", FAQ_NO_GROUP),
+            ));
+        };
+        // Java honours the header's value from clients ≥ V3_4_9, i.e. all
+        // that send it.
+        let max = h.max_reconsume_times.unwrap_or(config.retry_max_times);
+        if h.reconsume_times.unwrap_or(0) >= max {
+            let dlq = topics::dlq_topic(group);
+            let (_, new) = b.topics.get_or_create(&dlq, 1, perm::READ_WRITE, now_ms());
+            if new {
+                b.topics_changed();
+            }
+            topic = dlq;
+            queue_id = 0;
+            props.remove(keys::DELAY_TIME_LEVEL);
+        }
+    }
+    props.insert(keys::CLUSTER, b.identity.cluster_name.clone());
+    let wait = props.wait_store_msg_ok();
+    props.remove(keys::WAIT_STORE_MSG_OK);
+    if props.get(keys::TRANSACTION_PREPARED).is_some_and(|v| v == "true") {
+        if b.config().reject_transaction_message {
+            return Err(reply(
+                ResponseCode::NoPermission,
+                format!("the broker[{}] sending transaction message is forbidden", b.identity.broker_addr),
+            ));
+        }
+        props.insert(keys::REAL_TOPIC, topic);
+        props.insert(keys::REAL_QUEUE_ID, queue_id.to_string());
+        sys_flag = sysflag::with_transaction_type(sys_flag, sysflag::TRANSACTION_NOT_TYPE);
+        topic = topics::TRANS_HALF_TOPIC.to_owned();
+        queue_id = 0;
+    } else {
+        let kind = sysflag::transaction_type(sys_flag);
+        if (kind == sysflag::TRANSACTION_NOT_TYPE || kind == sysflag::TRANSACTION_COMMIT_TYPE)
+            && let Some(parked) = delay::park(&mut props, &topic, queue_id, b.delay_level_count())
+        {
+            topic = parked.topic;
+            queue_id = parked.queue_id;
+        }
+    }
+    Ok(Prepared { topic, queue_id, properties: props.encode(), sys_flag, wait })
+}
+
+const FAQ_NO_GROUP: &str = "\nSee http://rocketmq.apache.org/docs/faq/ for further details.";
+
+async fn send_one(
+    b: &Arc<Broker>,
+    conn: &Connection,
+    h: &SendMessageRequestHeader,
+    target: Target,
+    body: Bytes,
+) -> RemotingCommand {
+    let props = Properties::decode(h.properties.as_deref().unwrap_or(""));
+    let p = match rewrite(b, h, &target, props) {
+        Ok(p) => p,
+        Err(refusal) => return refusal,
+    };
+    let msg = NewMessage {
+        topic: &p.topic,
+        queue_id: p.queue_id,
+        flag: h.flag.unwrap_or(0),
+        body: &body,
+        properties: p.properties.as_bytes(),
+        sys_flag: p.sys_flag,
+        born_timestamp: h.born_timestamp.unwrap_or(0),
+        born_host: conn.remote_addr(),
+        reconsume_times: h.reconsume_times.unwrap_or(0),
+        prepared_transaction_offset: 0,
+    };
+    let put = b.store.put(&msg);
+    finish(b, put, target.queue_id, p.wait).await
+}
+
+async fn send_batch(
+    b: &Arc<Broker>,
+    conn: &Connection,
+    h: &SendMessageRequestHeader,
+    target: Target,
+    body: Bytes,
+) -> RemotingCommand {
+    let sys_flag = h.sys_flag.unwrap_or(0);
+    let batch_props = Properties::decode(h.properties.as_deref().unwrap_or(""));
+    if sysflag::transaction_type(sys_flag) != sysflag::TRANSACTION_NOT_TYPE || batch_props.delay_level().is_some() {
+        return reply(ResponseCode::MessageIllegal, "batch message does not support delay or transaction messages");
+    }
+    let p = match rewrite(b, h, &target, batch_props) {
+        Ok(p) => p,
+        Err(refusal) => return refusal,
+    };
+    let mut items = Vec::new();
+    for item in record::decode_batch(&body) {
+        match item {
+            Ok(item) => items.push(item),
+            Err(e) => return reply(ResponseCode::MessageIllegal, format!("the batch body is malformed: {e}")),
+        }
+    }
+    if items.is_empty() {
+        return reply(ResponseCode::MessageIllegal, "the batch body holds no message");
+    }
+    let properties: Vec<Vec<u8>> =
+        items.iter().map(|i| record::merge_batch_properties(i.properties, p.properties.as_bytes())).collect();
+    let born_host = conn.remote_addr();
+    let msgs: Vec<NewMessage<'_>> = items
+        .iter()
+        .zip(&properties)
+        .map(|(item, props)| NewMessage {
+            topic: &p.topic,
+            queue_id: p.queue_id,
+            flag: item.flag,
+            body: item.body,
+            properties: props,
+            sys_flag: p.sys_flag,
+            born_timestamp: h.born_timestamp.unwrap_or(0),
+            born_host,
+            reconsume_times: h.reconsume_times.unwrap_or(0),
+            prepared_transaction_offset: 0,
+        })
+        .collect();
+    let put = b.store.put_batch(&msgs);
+    finish(b, put, target.queue_id, p.wait).await
+}
+
+/// Waits for what the message asked for and builds the response.
+async fn finish(b: &Arc<Broker>, put: Result<PutResult, StoreError>, queue_id: i32, wait: bool) -> RemotingCommand {
+    let put = match put {
+        Ok(put) => put,
+        Err(e) => return put_error(b, &e),
+    };
+    b.stats.put_nums.add(u64::from(put.count));
+    b.stats.put_size.add(put.bytes);
+    let mut status = ResponseCode::Success;
+    if wait && b.store.config().flush_disk_type == FlushDiskType::SyncFlush {
+        let timeout = Duration::from_millis(b.store.config().sync_flush_timeout);
+        let mut flushed = b.store.flushed_watch();
+        let reached = tokio::time::timeout(timeout, flushed.wait_for(|f| *f >= put.end_offset)).await;
+        if !matches!(reached, Ok(Ok(_))) {
+            tracing::warn!("flush to disk did not reach {} within {timeout:?}", put.end_offset);
+            status = ResponseCode::FlushDiskTimeout;
+        }
+    }
+    let header = SendMessageResponseHeader {
+        msg_id: put.msg_ids(),
+        queue_id,
+        queue_offset: put.queue_offset.as_i64(),
+        transaction_id: None,
+        batch_uniq_id: None,
+    };
+    RemotingCommand::response(status, None).with_header(&header)
+}
+
+/// The response code and remark of a failed put, as Java words them.
+fn put_error(b: &Broker, e: &StoreError) -> RemotingCommand {
+    let status = e.put_status();
+    match status {
+        PutMessageStatus::MessageIllegal | PutMessageStatus::PropertiesSizeExceeded => reply(
+            ResponseCode::MessageIllegal,
+            format!(
+                "the message is illegal, maybe msg body or properties length not matched. msg body length limit {} bytes, msg properties length limit 32k ({e})",
+                b.store.config().max_message_size
+            ),
+        ),
+        PutMessageStatus::ServiceNotAvailable => reply(
+            ResponseCode::ServiceNotAvailable,
+            format!(
+                "service not available now. It may be caused by one of the following reasons: the broker's disk is full, messages are put to the slave, message store has been shut down, etc. ({e})"
+            ),
+        ),
+        PutMessageStatus::CreateMappedFileFailed => {
+            reply(ResponseCode::SystemError, format!("create mapped file failed, server is busy or broken. ({e})"))
+        }
+        PutMessageStatus::OsPageCacheBusy => {
+            reply(ResponseCode::SystemError, "[PC_SYNCHRONIZED]broker busy, start flow control for a while")
+        }
+        _ => reply(ResponseCode::SystemError, format!("{} ({e})", status.as_str())),
+    }
+}

@@ -1,0 +1,145 @@
+//! GET_BROKER_RUNTIME_INFO's table (§3.6) and GET_BROKER_CONFIG's text.
+
+use std::collections::BTreeMap;
+
+use crate::broker::Broker;
+use crate::now_ms;
+
+/// The version this broker reports, as Java's `MQVersion` names it.
+pub const BROKER_VERSION_DESC: &str = "V4_9_8";
+
+impl Broker {
+    /// Every key `mqadmin clusterList` and `brokerStatus` read, as strings.
+    pub(crate) fn runtime_info(&self) -> BTreeMap<String, String> {
+        let now = now_ms();
+        let s = &self.stats;
+        let store = self.store.stats();
+        let marks = s.day_marks();
+        let mut t = BTreeMap::new();
+        let mut put = |k: &str, v: String| {
+            t.insert(k.to_owned(), v);
+        };
+        put("brokerVersionDesc", BROKER_VERSION_DESC.to_owned());
+        put("brokerVersion", rmq_protocol::RMQ_VERSION.to_string());
+        put("bootTimestamp", self.boot_ms.to_string());
+        put("runtime", runtime_text(now - self.boot_ms));
+        put("putTps", s.put_nums.tps_text(now));
+        let get_tps = s.get_transferred.tps_text(now);
+        put("getTransferedTps", get_tps.clone());
+        put("getTransferredTps", get_tps);
+        put("getFoundTps", s.get_found.tps_text(now));
+        put("getMissTps", s.get_miss.tps_text(now));
+        put("getTotalTps", format!("{:.2}", s.get_found.rate(now, 10_000) + s.get_miss.rate(now, 10_000)));
+        put("putMessageTimesTotal", s.put_nums.total().to_string());
+        put("putMessageSizeTotal", s.put_size.total().to_string());
+        put("putMessageFailedTimes", s.put_failures.total().to_string());
+        let avg = if s.put_nums.total() == 0 { 0.0 } else { s.put_size.total() as f64 / s.put_nums.total() as f64 };
+        put("putMessageAverageSize", format!("{avg:.2}"));
+        put("putMessageEntireTimeMax", (store.put_latency_max_us / 1000).to_string());
+        put("msgPutTotalYesterdayMorning", marks.put_yesterday_morning.to_string());
+        put("msgPutTotalTodayMorning", marks.put_today_morning.to_string());
+        put("msgPutTotalTodayNow", s.put_nums.total().to_string());
+        put("msgGetTotalYesterdayMorning", marks.get_yesterday_morning.to_string());
+        put("msgGetTotalTodayMorning", marks.get_today_morning.to_string());
+        put("msgGetTotalTodayNow", s.get_transferred.total().to_string());
+        put("commitLogMinOffset", self.store.min_physical_offset().to_string());
+        put("commitLogMaxOffset", self.store.max_physical_offset().to_string());
+        put("dispatchBehindBytes", self.store.dispatch_behind_bytes().to_string());
+        put("remainHowManyDataToFlush", (self.store.max_physical_offset() - self.store.flushed_offset()).to_string());
+        put("commitLogDiskRatio", format!("{:.4}", store.disk_ratio));
+        put("earliestMessageTimeStamp", self.store.earliest_message_time().unwrap_or(0).to_string());
+        put("startAcceptSendRequestTimeStamp", self.config().start_accept_send_request_time_stamp.to_string());
+        put("pageCacheLockTimeMills", "0".to_owned());
+        let send_in_flight = self.config().send_thread_pool_queue_capacity - self.send_permits.available_permits();
+        put("sendThreadPoolQueueSize", send_in_flight.to_string());
+        put("sendThreadPoolQueueCapacity", self.config().send_thread_pool_queue_capacity.to_string());
+        let pull_in_flight = self.config().pull_thread_pool_queue_capacity - self.pull_permits.available_permits();
+        put("pullThreadPoolQueueSize", pull_in_flight.to_string());
+        put("pullThreadPoolQueueCapacity", self.config().pull_thread_pool_queue_capacity.to_string());
+        for k in [
+            "sendThreadPoolQueueHeadWaitTimeMills",
+            "pullThreadPoolQueueHeadWaitTimeMills",
+            "queryThreadPoolQueueHeadWaitTimeMills",
+        ] {
+            put(k, "0".to_owned());
+        }
+        for (level, offset, max) in self.schedule_progress() {
+            put(&format!("scheduleMessageOffset_{level}"), format!("{offset},{max}"));
+        }
+        put("queryThreadPoolQueueSize", "0".to_owned());
+        put("queryThreadPoolQueueCapacity", "20000".to_owned());
+        t
+    }
+
+    /// Every configuration key with its value, one `key=value` per line.
+    pub(crate) fn config_text(&self) -> String {
+        let mut text = String::new();
+        for (key, value) in self.config().entries() {
+            text.push_str(key);
+            text.push('=');
+            text.push_str(&value);
+            text.push('\n');
+        }
+        for (key, value) in store_config_entries(self.store.config()) {
+            text.push_str(key);
+            text.push('=');
+            text.push_str(&value);
+            text.push('\n');
+        }
+        text
+    }
+
+    /// Number of delay levels configured.
+    pub(crate) fn delay_level_count(&self) -> u32 {
+        self.store.config().delay_levels().map(|l| l.len() as u32).unwrap_or(18)
+    }
+}
+
+/// The store's keys and values, for GET_BROKER_CONFIG and `-p`.
+pub fn store_config_entries(c: &rmq_store::StoreConfig) -> Vec<(&'static str, String)> {
+    vec![
+        ("brokerRole", c.broker_role.to_string()),
+        ("flushDiskType", c.flush_disk_type.to_string()),
+        ("storePathRootDir", c.store_path_root_dir.display().to_string()),
+        ("storePathCommitLog", c.store_path_commit_log.display().to_string()),
+        ("mappedFileSizeCommitLog", c.mapped_file_size_commit_log.to_string()),
+        ("mappedFileSizeConsumeQueue", c.mapped_file_size_consume_queue.to_string()),
+        ("flushIntervalCommitLog", c.flush_interval_commit_log.to_string()),
+        ("flushCommitLogLeastPages", c.flush_commit_log_least_pages.to_string()),
+        ("flushCommitLogThoroughInterval", c.flush_commit_log_thorough_interval.to_string()),
+        ("flushIntervalConsumeQueue", c.flush_interval_consume_queue.to_string()),
+        ("flushConsumeQueueLeastPages", c.flush_consume_queue_least_pages.to_string()),
+        ("flushConsumeQueueThoroughInterval", c.flush_consume_queue_thorough_interval.to_string()),
+        ("syncFlushTimeout", c.sync_flush_timeout.to_string()),
+        ("maxMessageSize", c.max_message_size.to_string()),
+        ("messageDelayLevel", c.message_delay_level.clone()),
+        ("messageIndexEnable", c.message_index_enable.to_string()),
+        ("messageIndexSafe", c.message_index_safe.to_string()),
+        ("maxHashSlotNum", c.max_hash_slot_num.to_string()),
+        ("maxIndexNum", c.max_index_num.to_string()),
+        ("checkCRCOnRecover", c.check_crc_on_recover.to_string()),
+        ("fileReservedTime", c.file_reserved_time.to_string()),
+        ("deleteWhen", c.delete_when.clone()),
+        ("diskMaxUsedSpaceRatio", c.disk_max_used_space_ratio.to_string()),
+        ("cleanFileForciblyEnable", c.clean_file_forcibly_enable.to_string()),
+        ("cleanResourceInterval", c.clean_resource_interval.to_string()),
+        ("deleteCommitLogFilesInterval", c.delete_commit_log_files_interval.to_string()),
+        ("osPageCacheBusyTimeOutMills", c.os_page_cache_busy_timeout_mills.to_string()),
+        ("maxTransferBytesOnMessageInMemory", c.max_transfer_bytes_on_message_in_memory.to_string()),
+        ("maxTransferCountOnMessageInMemory", c.max_transfer_count_on_message_in_memory.to_string()),
+        ("maxTransferBytesOnMessageInDisk", c.max_transfer_bytes_on_message_in_disk.to_string()),
+        ("maxTransferCountOnMessageInDisk", c.max_transfer_count_on_message_in_disk.to_string()),
+        ("accessMessageInMemoryMaxRatio", c.access_message_in_memory_max_ratio.to_string()),
+    ]
+}
+
+fn runtime_text(ms: i64) -> String {
+    let secs = ms.max(0) / 1000;
+    format!(
+        "[ {} days, {} hours, {} minutes, {} seconds ]",
+        secs / 86_400,
+        secs % 86_400 / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}

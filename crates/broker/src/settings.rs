@@ -1,0 +1,171 @@
+//! Everything a broker process is configured with: the broker's own keys
+//! ([`BrokerConfig`]) and the store's ([`StoreConfig`]), loaded from one
+//! properties source as Java applies one `Properties` object to all its config
+//! classes, plus the values resolved at startup (broker name, advertised
+//! addresses, store root under the user's home).
+
+use rmq_model::BrokerRole;
+use rmq_store::StoreConfig;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+
+use crate::config::{BrokerConfig, JAVA_ONLY_KEYS, LoadReport};
+use crate::namesrv::BrokerIdentity;
+
+/// The broker's and the store's configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub broker: BrokerConfig,
+    pub store: StoreConfig,
+}
+
+/// A key whose value does not parse, or a combination that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingsError(pub String);
+
+impl Settings {
+    /// Defaults, with the store under `<home>/store`.
+    pub fn new(home: &Path) -> Settings {
+        Settings { broker: BrokerConfig::default(), store: StoreConfig::new(home.join("store")) }
+    }
+
+    /// Applies `key=value` pairs to whichever config knows each key.
+    pub fn apply_all<'a>(
+        &mut self,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<LoadReport, SettingsError> {
+        let mut report = LoadReport::default();
+        for (key, value) in pairs {
+            let broker = self.broker.apply(key, value).map_err(|e| SettingsError(e.to_string()))?;
+            if broker == rmq_model::config::Applied::Set {
+                continue;
+            }
+            let store = self.store.apply(key, value).map_err(|e| SettingsError(e.to_string()))?;
+            if store {
+                continue;
+            }
+            if JAVA_ONLY_KEYS.contains(&key) {
+                report.java_only.push(key.to_owned());
+            } else {
+                report.unknown.push(key.to_owned());
+            }
+        }
+        Ok(report)
+    }
+
+    pub fn role(&self) -> BrokerRole {
+        self.store.broker_role
+    }
+
+    /// Fills in what Java computes at startup: the broker name (host name),
+    /// the advertised addresses (first non-loopback IPv4), the store host, and
+    /// forces a master's id to 0. Then checks the whole.
+    pub fn resolve(&mut self) -> Result<(), SettingsError> {
+        if self.broker.broker_name.is_none() {
+            self.broker.broker_name = Some(host_name());
+        }
+        if self.broker.broker_ip1.is_none() {
+            self.broker.broker_ip1 = Some(local_ip().to_string());
+        }
+        if self.broker.broker_ip2.is_none() {
+            self.broker.broker_ip2 = self.broker.broker_ip1.clone();
+        }
+        self.broker.broker_id = self.broker.effective_broker_id(self.role());
+        self.broker.validate(self.role()).map_err(SettingsError)?;
+        let ip = self.advertised_ip()?;
+        self.store.store_host = SocketAddr::new(ip, self.broker.listen_port);
+        self.store.validate().map_err(|e| SettingsError(e.to_string()))?;
+        Ok(())
+    }
+
+    fn advertised_ip(&self) -> Result<IpAddr, SettingsError> {
+        let ip1 = self.broker.broker_ip1.as_deref().unwrap_or_default();
+        if let Ok(ip) = ip1.parse() {
+            return Ok(ip);
+        }
+        // A host name: resolve it once, as the store host must be an address.
+        std::net::ToSocketAddrs::to_socket_addrs(&(ip1, 0))
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .map(|a| a.ip())
+            .ok_or_else(|| SettingsError(format!("brokerIP1 '{ip1}' is neither an IP address nor a resolvable host")))
+    }
+
+    /// The name, id and addresses this broker registers with.
+    pub fn identity(&self) -> BrokerIdentity {
+        Settings::identity_of(&self.broker)
+    }
+}
+
+/// This host's name, as Java's default `brokerName`.
+pub fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into buf.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc == 0 {
+        let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+        if let Ok(name) = std::str::from_utf8(&buf[..end])
+            && !name.is_empty()
+        {
+            return name.to_owned();
+        }
+    }
+    "DEFAULT_BROKER".to_owned()
+}
+
+/// The first non-loopback IPv4 address of this host (Java's
+/// `RemotingUtil.getLocalAddress`), or 127.0.0.1 if there is none.
+pub fn local_ip() -> IpAddr {
+    if_addrs::get_if_addrs()
+        .ok()
+        .and_then(|ifs| {
+            ifs.into_iter().filter(|i| !i.is_loopback()).map(|i| i.ip()).find(|ip| ip.is_ipv4() && !ip.is_unspecified())
+        })
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_go_to_their_config() {
+        let mut s = Settings::new(Path::new("/home/rocketmq"));
+        let report = s
+            .apply_all([
+                ("brokerName", "broker-a"),
+                ("flushDiskType", "SYNC_FLUSH"),
+                ("brokerRole", "SLAVE"),
+                ("brokerId", "1"),
+                ("storePathRootDir", "/data/store"),
+                ("serverWorkerThreads", "8"),
+                ("noSuchKey", "x"),
+            ])
+            .unwrap();
+        assert_eq!(report.java_only, vec!["serverWorkerThreads"]);
+        assert_eq!(report.unknown, vec!["noSuchKey"]);
+        assert_eq!(s.role(), BrokerRole::Slave);
+        assert_eq!(s.store.store_path_commit_log, Path::new("/data/store/commitlog"));
+        s.broker.broker_ip1 = Some("10.0.0.5".into());
+        s.resolve().unwrap();
+        assert_eq!(s.store.store_host, "10.0.0.5:10911".parse().unwrap());
+        let id = s.identity();
+        assert_eq!(
+            (id.broker_addr.as_str(), id.ha_server_addr.as_str(), id.broker_id),
+            ("10.0.0.5:10911", "10.0.0.5:10912", 1)
+        );
+    }
+
+    #[test]
+    fn masters_are_id_zero_and_bad_values_name_the_key() {
+        let mut s = Settings::new(Path::new("/tmp"));
+        s.apply_all([("brokerId", "3")]).unwrap();
+        s.resolve().unwrap();
+        assert_eq!(s.broker.broker_id, 0);
+        let err = Settings::new(Path::new("/tmp")).apply_all([("listenPort", "ten")]).unwrap_err();
+        assert!(err.0.contains("listenPort"), "{err}");
+        let err = Settings::new(Path::new("/tmp")).apply_all([("flushDiskType", "FAST")]).unwrap_err();
+        assert!(err.0.contains("flushDiskType"), "{err}");
+    }
+}
