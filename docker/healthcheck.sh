@@ -36,7 +36,9 @@ be32() {
 rmq_opaque=$(( $$ % 100000 + 1 ))
 rmq_header="{\"code\":$rmq_code,\"flag\":0,\"language\":\"JAVA\",\"opaque\":$rmq_opaque,\"serializeTypeCurrentRPC\":\"JSON\",\"version\":401}"
 # Frame: total length, header length (top byte 0 = JSON), header, no body.
-rmq_answer=$({ be32 $((${#rmq_header} + 4)); be32 ${#rmq_header}; printf '%s' "$rmq_header"; } |
+# The sleep keeps our side open while the answer comes back: a server may drop
+# a connection whose client has finished writing, answer or not.
+rmq_answer=$({ be32 $((${#rmq_header} + 4)); be32 ${#rmq_header}; printf '%s' "$rmq_header"; sleep 1; } |
   nc -w 2 "$rmq_host" "$rmq_port" 2>&1 | tr -d '\000')
 case $rmq_answer in
   *"\"opaque\":$rmq_opaque,"* | *"\"opaque\":$rmq_opaque}"*)

@@ -9,8 +9,9 @@
 #   --bin-dir  take mqnamesrv/mqbroker/mqadmin from DIR instead of building
 #              them (they must be statically linked)
 #
-# Environment: RMQ_STATIC_TARGET_DIR (cargo target dir of the static build;
-# default "${CARGO_TARGET_DIR:-target}-static", kept apart from debug builds).
+# Environment: RMQ_STATIC_TARGET_DIR, the cargo target dir of the static build
+# (default "$CARGO_TARGET_DIR-static", or target/static without CARGO_TARGET_DIR;
+# kept apart from the ordinary builds, whose RUSTFLAGS differ).
 # Prints the image's size on its last line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,7 +54,9 @@ if [ -z "$bin_dir" ]; then
     x86_64|aarch64) triple=$arch-unknown-linux-gnu ;;
     *) die "no static build recipe for $arch" ;;
   esac
-  target_dir=${RMQ_STATIC_TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}-static}
+  if [ -n "${RMQ_STATIC_TARGET_DIR:-}" ]; then target_dir=$RMQ_STATIC_TARGET_DIR
+  elif [ -n "${CARGO_TARGET_DIR:-}" ]; then target_dir=$CARGO_TARGET_DIR-static
+  else target_dir=$root/target/static; fi
   bins=$(declared_bins | tr '\n' ' ')
   if [ -z "$bins" ]; then
     say "rmq-cli declares no binaries yet: the image gets the scripts only"

@@ -327,8 +327,10 @@ test_image() {
       "a root-owned bind mount on logs: one line, exit 253" -- \
       docker run --rm -v "$tmp/rootowned:/home/rocketmq/logs" "$image" nameserver
   fi
-  expect 0 "The Name Server boot success" "NODE_ROLE=nameserver starts the NameServer" -- \
-    timeout 5 sh -c "docker run --rm --name $c-role -e NODE_ROLE=nameserver $image | head -1"
+  containers+=("$c-role")
+  docker run -d --name "$c-role" -e NODE_ROLE=nameserver "$image" >/dev/null
+  for _ in $(seq 1 100); do docker logs "$c-role" 2>&1 | grep -q "boot success" && break; sleep 0.05; done
+  expect 0 "The Name Server boot success" "NODE_ROLE=nameserver starts the NameServer" -- docker logs "$c-role"
   docker rm -f "$c-role" >/dev/null 2>&1
 
   if [[ $image_bins == *" mqbroker "* ]]; then
