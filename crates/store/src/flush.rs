@@ -55,6 +55,7 @@ fn group_commit_loop(inner: &Inner) {
         let stop = inner.stop.load(Ordering::SeqCst);
         let written = cl.written.get();
         if written > cl.flushed.get() {
+            let written = if stop { written } else { gather(inner, written) };
             flush_once(inner, written);
             continue;
         }
@@ -65,6 +66,24 @@ fn group_commit_loop(inner: &Inner) {
             cl.written.get() > cl.flushed.get() || inner.stop.load(Ordering::SeqCst)
         });
     }
+}
+
+/// Waits while the log keeps growing, briefly, so that writers released by
+/// the previous flush can add their records and share the next fsync (which
+/// costs milliseconds on most disks). A lone writer pays one short pause.
+fn gather(inner: &Inner, mut written: u64) -> u64 {
+    const STEP: Duration = Duration::from_micros(20);
+    const MAX: Duration = Duration::from_micros(500);
+    let started = Instant::now();
+    while started.elapsed() < MAX {
+        std::thread::sleep(STEP);
+        let now = inner.commitlog.written.get();
+        if now == written {
+            break;
+        }
+        written = now;
+    }
+    written
 }
 
 /// ASYNC_FLUSH: every `flushIntervalCommitLog`, flush when enough pages are
