@@ -287,7 +287,9 @@ pub fn property_value<'a>(properties: &'a [u8], name: &str) -> Option<&'a [u8]> 
 pub enum Decoded<'a> {
     Message(RecordView<'a>),
     /// The blank marker: the file's remaining `len` bytes hold no record.
-    EndOfFile { len: u32 },
+    EndOfFile {
+        len: u32,
+    },
 }
 
 /// Decodes the record at the start of `buf`. With `check_crc` the body CRC is

@@ -61,9 +61,7 @@ fn append_sync(c: &mut Criterion) {
         let s = Arc::new(store(dir.path(), FlushDiskType::SyncFlush));
         let body = Arc::new(vec![b'x'; size]);
         g.throughput(Throughput::Elements(1));
-        g.bench_function(BenchmarkId::new("one_writer", size), |b| {
-            b.iter(|| s.put_and_wait(&message(&body)).unwrap())
-        });
+        g.bench_function(BenchmarkId::new("one_writer", size), |b| b.iter(|| s.put_and_wait(&message(&body)).unwrap()));
         // 64 writers each waiting for its own flush: group commit shares fsyncs.
         g.bench_function(BenchmarkId::new("64_writers", size), |b| {
             b.iter_custom(|iters| {

@@ -70,7 +70,11 @@ impl CheckpointFile {
             file.set_len(CHECKPOINT_FILE_LEN).map_err(|e| StoreError::io(path, "extend", e))?;
         }
         let field = |i: usize| i64::from_be_bytes(buf[i * 8..i * 8 + 8].try_into().unwrap_or_default());
-        let cp = Checkpoint { physic_msg_timestamp: field(0), logics_msg_timestamp: field(1), index_msg_timestamp: field(2) };
+        let cp = Checkpoint {
+            physic_msg_timestamp: field(0),
+            logics_msg_timestamp: field(1),
+            index_msg_timestamp: field(2),
+        };
         Ok((CheckpointFile { path: path.to_owned(), file }, cp))
     }
 

@@ -513,7 +513,9 @@ pub(crate) fn load_segments(dir: &Path, file_size: u64, what: &str) -> Result<Ve
             } else {
                 return Err(StoreError::bad_file(
                     path,
-                    format!("{what} file has {len} bytes, expected {file_size} (mappedFileSize changed or file damaged)"),
+                    format!(
+                        "{what} file has {len} bytes, expected {file_size} (mappedFileSize changed or file damaged)"
+                    ),
                 ));
             }
         }

@@ -168,17 +168,16 @@ impl StoreConfig {
             }
             "storePathCommitLog" => self.store_path_commit_log = PathBuf::from(v.trim()),
             "mappedFileSizeCommitLog" => self.mapped_file_size_commit_log = num("mappedFileSizeCommitLog", v)?,
-            "mappedFileSizeConsumeQueue" => {
-                self.mapped_file_size_consume_queue = num("mappedFileSizeConsumeQueue", v)?
-            }
+            "mappedFileSizeConsumeQueue" => self.mapped_file_size_consume_queue = num("mappedFileSizeConsumeQueue", v)?,
             "flushDiskType" => {
                 self.flush_disk_type = v.trim().parse().map_err(|e: rmq_model::role::UnknownName| {
                     StoreError::Config { key: "flushDiskType", reason: e.to_string() }
                 })?
             }
             "brokerRole" => {
-                self.broker_role = v.trim().parse().map_err(|e: rmq_model::role::UnknownName| {
-                    StoreError::Config { key: "brokerRole", reason: e.to_string() }
+                self.broker_role = v.trim().parse().map_err(|e: rmq_model::role::UnknownName| StoreError::Config {
+                    key: "brokerRole",
+                    reason: e.to_string(),
                 })?
             }
             "flushIntervalCommitLog" => self.flush_interval_commit_log = num("flushIntervalCommitLog", v)?,

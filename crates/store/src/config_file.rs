@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 
 use rmq_model::fastjson;
 use rmq_model::tables::{
-    ConsumerOffsetSerializeWrapper, DelayOffsetSerializeWrapper, SubscriptionGroupWrapper,
-    TopicConfigSerializeWrapper,
+    ConsumerOffsetSerializeWrapper, DelayOffsetSerializeWrapper, SubscriptionGroupWrapper, TopicConfigSerializeWrapper,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -48,7 +48,11 @@ impl CqEntry {
         s.copy_from_slice(&b[8..12]);
         let mut t = [0; 8];
         t.copy_from_slice(&b[12..20]);
-        CqEntry { physical_offset: u64::from_be_bytes(p), size: u32::from_be_bytes(s), tags_code: i64::from_be_bytes(t) }
+        CqEntry {
+            physical_offset: u64::from_be_bytes(p),
+            size: u32::from_be_bytes(s),
+            tags_code: i64::from_be_bytes(t),
+        }
     }
 
     /// Java's recovery test: offset ≥ 0 and size > 0.

@@ -111,12 +111,14 @@ impl Dispatch {
                 return Ok(Stop::CaughtUp);
             }
             let step = self.commitlog.decode_at(offset, false, |decoded, seg| match decoded {
-                Ok(Decoded::Message(view)) => self.record(&view, offset).map(|()| {
-                    Some((offset + u64::from(view.total_size), view.store_timestamp))
-                }),
+                Ok(Decoded::Message(view)) => self
+                    .record(&view, offset)
+                    .map(|()| Some((offset + u64::from(view.total_size), view.store_timestamp))),
                 Ok(Decoded::EndOfFile { .. }) => Ok(Some((seg.end(), 0))),
                 Err(rmq_model::record::RecordError::Truncated { .. }) => Ok(None),
-                Err(source) => Err(StoreError::Corrupt { path: seg.path().to_owned(), offset: offset - seg.base(), source }),
+                Err(source) => {
+                    Err(StoreError::Corrupt { path: seg.path().to_owned(), offset: offset - seg.base(), source })
+                }
             });
             match step {
                 None => {

@@ -20,18 +20,13 @@ use crate::store::Inner;
 const PAGE: u64 = 4096;
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(f)
-        .map_err(|e| StoreError::io(name, "spawn thread", e))
+    std::thread::Builder::new().name(name.to_owned()).spawn(f).map_err(|e| StoreError::io(name, "spawn thread", e))
 }
 
 pub(crate) fn spawn_commitlog_flusher(inner: Arc<Inner>) -> Result<JoinHandle<()>> {
-    spawn("rmq-flush-commitlog", move || {
-        match inner.cfg.flush_disk_type {
-            FlushDiskType::SyncFlush => group_commit_loop(&inner),
-            FlushDiskType::AsyncFlush => async_flush_loop(&inner),
-        }
+    spawn("rmq-flush-commitlog", move || match inner.cfg.flush_disk_type {
+        FlushDiskType::SyncFlush => group_commit_loop(&inner),
+        FlushDiskType::AsyncFlush => async_flush_loop(&inner),
     })
 }
 
@@ -100,8 +95,8 @@ fn async_flush_loop(inner: &Inner) {
         let written = cl.written.get();
         let dirty_pages = (written - cl.flushed.get()) / PAGE;
         let requested = inner.flush_requested.swap(false, Ordering::SeqCst);
-        let thorough = requested
-            || last_thorough.elapsed() >= Duration::from_millis(cfg.flush_commit_log_thorough_interval);
+        let thorough =
+            requested || last_thorough.elapsed() >= Duration::from_millis(cfg.flush_commit_log_thorough_interval);
         if thorough {
             last_thorough = Instant::now();
         }
@@ -135,11 +130,8 @@ pub(crate) fn spawn_preparer(inner: Arc<Inner>) -> Result<JoinHandle<()>> {
 
 pub(crate) fn spawn_dispatcher(inner: Arc<Inner>, last_store_timestamp: i64) -> Result<JoinHandle<()>> {
     spawn("rmq-dispatch", move || {
-        let mut progress = Progress {
-            offset: inner.dispatched.get(),
-            last_end: inner.dispatched.get(),
-            last_store_timestamp,
-        };
+        let mut progress =
+            Progress { offset: inner.dispatched.get(), last_end: inner.dispatched.get(), last_store_timestamp };
         dispatch_loop(&inner, &mut progress);
     })
 }

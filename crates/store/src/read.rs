@@ -143,8 +143,9 @@ impl MessageStore {
             return GetMessageResult::empty(OffsetOverflowOne, offset, min, max);
         }
         if offset > max {
-            let next = if min == 0 { min } else { max };
-            return GetMessageResult::empty(OffsetOverflowBadly, next, min, max);
+            // §4.8 (and Java 5.x): back to max. Some 4.x releases sent a queue
+            // whose min is 0 back to 0 instead, re-delivering everything.
+            return GetMessageResult::empty(OffsetOverflowBadly, max, min, max);
         }
         let Some(entries) = cq.entries_from(offset) else {
             return GetMessageResult::empty(OffsetFoundNull, cq.roll_next_file(offset), min, max);

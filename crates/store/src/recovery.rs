@@ -76,17 +76,16 @@ pub(crate) fn recover(d: &Dispatch, cfg: &StoreConfig, abnormal: bool, cp: &Chec
 
 /// The newest file whose first record was stored before the checkpoint.
 fn abnormal_start(cl: &CommitLog, segs: &[Arc<Segment>], cfg: &StoreConfig, cp: &Checkpoint) -> usize {
-    let min_ts = if cfg.message_index_enable && cfg.message_index_safe {
-        cp.min_timestamp_index()
-    } else {
-        cp.min_timestamp()
-    };
+    let min_ts =
+        if cfg.message_index_enable && cfg.message_index_safe { cp.min_timestamp_index() } else { cp.min_timestamp() };
     (0..segs.len())
         .rev()
         .find(|&i| {
             cl.decode_at(segs[i].base(), false, |decoded, _| match decoded {
                 Ok(Decoded::Message(v)) => {
-                    (v.magic == MAGIC_V1 || v.magic == MAGIC_V2) && v.store_timestamp != 0 && v.store_timestamp <= min_ts
+                    (v.magic == MAGIC_V1 || v.magic == MAGIC_V2)
+                        && v.store_timestamp != 0
+                        && v.store_timestamp <= min_ts
                 }
                 _ => false,
             })
@@ -152,14 +151,18 @@ fn refuse_if_valid_data_follows(
 ) -> Result<()> {
     for later in segs.iter().filter(|s| s.base() > offset) {
         let valid = cl
-            .decode_at(later.base(), check_crc, |d, _| {
-                matches!(d, Ok(Decoded::Message(v)) if v.physical_offset == later.base() as i64)
-            })
+            .decode_at(
+                later.base(),
+                check_crc,
+                |d, _| matches!(d, Ok(Decoded::Message(v)) if v.physical_offset == later.base() as i64),
+            )
             .unwrap_or(false);
         if valid {
             return Err(StoreError::bad_file(
                 later.path(),
-                format!("holds valid records after damaged data ({err}); refusing to cut them: repair or remove the damaged file"),
+                format!(
+                    "holds valid records after damaged data ({err}); refusing to cut them: repair or remove the damaged file"
+                ),
             ));
         }
     }

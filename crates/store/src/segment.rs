@@ -71,11 +71,8 @@ impl Segment {
 
     /// Maps an existing file; the caller has checked its size.
     pub fn open(path: PathBuf, base: u64) -> Result<Segment> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(|e| StoreError::io(&path, "open", e))?;
+        let file =
+            OpenOptions::new().read(true).write(true).open(&path).map_err(|e| StoreError::io(&path, "open", e))?;
         let map = MmapOptions::new().map_raw(&file).map_err(|e| StoreError::io(&path, "mmap", e))?;
         Ok(Segment { path, base, map, _file: file })
     }
@@ -149,9 +146,7 @@ impl Segment {
         if to <= from {
             return Ok(());
         }
-        self.map
-            .flush_range(from as usize, (to - from) as usize)
-            .map_err(|e| StoreError::io(&self.path, "msync", e))
+        self.map.flush_range(from as usize, (to - from) as usize).map_err(|e| StoreError::io(&self.path, "msync", e))
     }
 
     /// Pre-faults `[from, to)` writable (`MADV_POPULATE_WRITE`) so that the

@@ -71,7 +71,11 @@ impl crate::MessageStore {
             put_bytes: load(&s.put_bytes),
             put_failures: load(&s.put_failures),
             put_latency_max_us: load(&s.put_latency_max_ns) / 1000,
-            put_latency_avg_us: if puts == 0 { 0.0 } else { load(&s.put_latency_total_ns) as f64 / puts as f64 / 1000.0 },
+            put_latency_avg_us: if puts == 0 {
+                0.0
+            } else {
+                load(&s.put_latency_total_ns) as f64 / puts as f64 / 1000.0
+            },
             gets: load(&s.gets),
             get_found: load(&s.get_found),
             get_messages: load(&s.get_messages),

@@ -157,7 +157,12 @@ impl MessageStore {
         let (cp_file, cp) = CheckpointFile::open(&root.join("checkpoint"))?;
         let index = if cfg.message_index_enable {
             let delete_after = abnormal.then_some(cp.index_msg_timestamp);
-            Some(Arc::new(IndexService::load(&cfg.index_dir(), cfg.max_hash_slot_num, cfg.max_index_num, delete_after)?))
+            Some(Arc::new(IndexService::load(
+                &cfg.index_dir(),
+                cfg.max_hash_slot_num,
+                cfg.max_index_num,
+                delete_after,
+            )?))
         } else {
             None
         };
@@ -416,9 +421,20 @@ impl MessageStore {
         Ok(PhysicalOffset(end))
     }
 
-    /// Refuse (true) or accept client puts, e.g. on a role change.
+    /// Refuse (true) or accept client puts, e.g. on a role change. A store
+    /// that turns writable takes its queue counters from the consume queues,
+    /// which may have grown by replication meanwhile.
     pub fn set_read_only(&self, read_only: bool) {
-        self.inner.read_only.store(read_only, Ordering::Relaxed);
+        if !read_only && self.inner.read_only.load(Ordering::SeqCst) {
+            self.wait_dispatched(self.max_physical_offset(), Duration::from_secs(5));
+            let now = self.inner.hooks.clock.now_millis().max(1) as u64;
+            let mut w = self.inner.commitlog.lock_writer(now);
+            w.guard.queue_offsets.clear();
+            for cq in self.inner.queues.all() {
+                w.guard.queue_offsets.entry(cq.topic.clone()).or_default().insert(cq.queue_id, cq.max_offset());
+            }
+        }
+        self.inner.read_only.store(read_only, Ordering::SeqCst);
     }
 
     /// Whether the disk passed `diskSpaceWarningLevelRatio` (puts refused).

@@ -48,7 +48,7 @@ fn check_read(store: &MessageStore, model: &[Vec<Vec<u8>>], queue: i32, offset: 
     match offset.cmp(&len) {
         std::cmp::Ordering::Equal => assert_eq!(r.status, GetMessageStatus::OffsetOverflowOne),
         std::cmp::Ordering::Greater => {
-            assert_eq!((r.status, r.next_begin_offset), (GetMessageStatus::OffsetOverflowBadly, QueueOffset(0)))
+            assert_eq!((r.status, r.next_begin_offset), (GetMessageStatus::OffsetOverflowBadly, QueueOffset(len)))
         }
         std::cmp::Ordering::Less => {
             assert_eq!(r.status, GetMessageStatus::Found);
@@ -57,7 +57,11 @@ fn check_read(store: &MessageStore, model: &[Vec<Vec<u8>>], queue: i32, offset: 
             for (i, m) in r.messages.iter().enumerate() {
                 let view = decode(m);
                 assert_eq!(view.queue_offset as u64, offset + i as u64);
-                assert!(view.body == expected[(offset as usize) + i].as_slice(), "body of {queue}/{}", offset + i as u64);
+                assert!(
+                    view.body == expected[(offset as usize) + i].as_slice(),
+                    "body of {queue}/{}",
+                    offset + i as u64
+                );
             }
         }
     }
