@@ -65,6 +65,10 @@ import json, sys
 for p in json.load(sys.stdin)["packages"]:
     if p["name"] == "rmq-cli":
         print(" ".join(t["name"] for t in p["targets"] if "bin" in t["kind"]))' 2>/dev/null)
+if [ -z "$declared" ]; then
+  echo "FAIL - cargo metadata could not list rmq-cli's binaries; refusing to skip tests on that basis"
+  exit 1
+fi
 declared=" $declared "
 declares() { [[ $declared == *" $1 "* ]]; }
 
@@ -283,13 +287,13 @@ test_image() {
   expect 1 "docker-entrypoint: role 'controller' is not part of rmq" "NODE_ROLE=controller is refused in one line" -- \
     docker run --rm -e NODE_ROLE=controller "$image"
 
-  if [[ $image_bins != *" mqadmin "* ]]; then
+  if ! declares mqadmin; then
     expect 1 "^mqadmin: the rmq binary 'mqadmin' is not built yet" "./mqadmin without the binary: one line, exit 1" -- \
       docker run --rm "$image" ./mqadmin clusterList -n 127.0.0.1:9876
   fi
 
   if [[ $image_bins != *" mqnamesrv "* ]]; then
-    skip "mqnamesrv not built yet: image boot, health and SIGTERM tests"
+    fail "the image has no mqnamesrv: boot, health and SIGTERM tests cannot run"
     return
   fi
   local c=rmqtest-ns-$$ t0 t1
@@ -333,7 +337,8 @@ test_image() {
   expect 0 "The Name Server boot success" "NODE_ROLE=nameserver starts the NameServer" -- docker logs "$c-role"
   docker rm -f "$c-role" >/dev/null 2>&1
 
-  if [[ $image_bins == *" mqbroker "* ]]; then
+  # ESCAPE HATCH until mqbroker lands: delete the condition and its else branch then.
+  if declares mqbroker; then
     expect 253 "^mqbroker: the NameServer address nowhere:9876 does not resolve" "broker with an unresolvable NameServer: one line, exit 253" -- \
       docker run --rm -e NAMESRV_ADDR=nowhere:9876 -e RMQ_RESOLVE_TIMEOUT=2 "$image" broker
     expect 255 "^mqbroker: config file ../conf/nope.conf not found" "sh mqbroker -c <missing file>: one line, exit 255" -- \
@@ -365,6 +370,10 @@ test_nix() {
     expect 0 "^/nix/store/.*/bin/$app$" "nix app $app points at bin/$app" -- \
       "${nixf[@]}" eval --raw "$ref#apps.$sys.$app.program" "${stub[@]}"
   done
+  # Nix 2.8's flake check does not look at an app's type; ask for it.
+  expect 0 "^default=app mqadmin=app mqbroker=app mqnamesrv=app mqshutdown=app$" "every app has type \"app\"" -- \
+    "${nixf[@]}" eval --raw "$ref#apps.$sys" "${stub[@]}" --apply \
+    'apps: builtins.concatStringsSep " " (builtins.attrValues (builtins.mapAttrs (n: v: "${n}=${v.type}") apps))'
   expect 0 "^/nix/store/.*\.drv$" "packages.default evaluates to a derivation" -- \
     "${nixf[@]}" eval --raw "$ref#packages.$sys.default.drvPath" "${stub[@]}"
   expect 0 "" "devShells.default evaluates" -- "${nixf[@]}" eval --raw "$ref#devShells.$sys.default.drvPath" "${stub[@]}"
@@ -396,6 +405,7 @@ test_compose_mode() {
   local f=compose/$mode.yml p=rmqtest-$mode-$$ brokers
   section "compose $mode"
   brokers=$(docker-compose -f "$f" config --services | grep '^broker' | tr '\n' ' ')
+  # ESCAPE HATCH until mqbroker lands: delete this block then.
   if ! declares mqbroker; then
     # Only the NameServer can run; the brokers would exit "not built yet".
     skip "mqbroker not built yet: compose $mode runs its NameServer only (brokers, clusterList, produce/consume skipped)"
@@ -438,7 +448,7 @@ test_compose_mode() {
 
   if [ -z "$brokers" ]; then
     :
-  elif ! declares mqadmin; then
+  elif ! declares mqadmin; then   # ESCAPE HATCH until mqadmin lands: delete this branch then.
     skip "mqadmin not built yet: compose $mode clusterList and host produce/consume"
   else
     local admin=(env RMQ_BIN_DIR="$root/docker/context/home/rocketmq/rocketmq/lib" bin/mqadmin) n_brokers
@@ -486,7 +496,7 @@ test_compose() {
   fi
   [ -n "$image_bins" ] || image_bins=" $(tr '\n' ' ' <docker/context/binaries.txt 2>/dev/null) "
   if [[ $image_bins != *" mqnamesrv "* ]]; then
-    skip "mqnamesrv not built yet: compose smoke tests (${modes[*]})"
+    fail "the image has no mqnamesrv: no compose smoke test can run"
     return
   fi
   for m in "${modes[@]}"; do
