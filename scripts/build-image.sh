@@ -5,7 +5,7 @@
 #
 #   scripts/build-image.sh [--tag NAME:TAG] [--bin-dir DIR]
 #
-#   --tag      image name (default rmq:local; rmq:<version> is tagged as well)
+#   --tag      image name (default rmq:local, which is also tagged rmq:<version>)
 #   --bin-dir  take mqnamesrv/mqbroker/mqadmin from DIR instead of building
 #              them (they must be statically linked)
 #
@@ -134,6 +134,7 @@ say "docker build -t $tag"
 docker build -q -f docker/Dockerfile -t "$tag" \
   --label "org.opencontainers.image.version=$version" \
   --label "rmq.binaries=${staged# }" "$ctx" >/dev/null
-docker tag "$tag" "${tag%%:*}:$version"
+also=
+if [ "$tag" = rmq:local ]; then docker tag "$tag" "rmq:$version"; also=" (also rmq:$version)"; fi
 size=$(docker image inspect -f '{{.Size}}' "$tag")
-echo "image $tag (${tag%%:*}:$version): $size bytes ($(( (size + 524288) / 1048576 )) MiB), binaries:${staged:- none}"
+echo "image $tag$also: $size bytes ($(( (size + 524288) / 1048576 )) MiB), binaries:${staged:- none}"
