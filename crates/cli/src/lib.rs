@@ -1,1 +1,19 @@
-//! Placeholder: built by its own issue.
+//! What the rmq binaries share, kept thin so that each binary is argument
+//! parsing plus a call into its server crate:
+//!
+//! * [`java_opts`]: the few JVM-style settings the RocketMQ scripts pass in
+//!   `JAVA_OPT`/`JAVA_OPT_EXT` that matter here (`-Duser.home=`, the
+//!   serialize type);
+//! * [`logging`]: tracing to stdout and `<home>/logs/rocketmqlogs/<name>.log`,
+//!   and [`logging::announce`] for boot lines that must appear verbatim;
+//! * [`properties`]: reading a Java `.properties` file, reporting its keys;
+//! * [`signals`]: SIGTERM/SIGINT to a [`rmq_remoting::CancellationToken`];
+//! * [`exit`]: RocketMQ's exit codes.
+//!
+//! Servers never depend on this crate; `anyhow` stops here.
+
+pub mod exit;
+pub mod java_opts;
+pub mod logging;
+pub mod properties;
+pub mod signals;

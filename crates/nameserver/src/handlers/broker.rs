@@ -53,10 +53,9 @@ pub(crate) fn register(ns: &NameServer, conn: Option<ConnectionId>, req: &Remoti
         ha_server_addr: outcome.ha_server_addr,
         master_addr: outcome.master_addr,
     });
-    if ns.config().return_order_topic_config_to_broker {
-        if let Some(order) = ns.kv().namespace(ORDER_TOPIC_CONFIG) {
-            response = response.with_body(KvTable::from(order.clone()).encode());
-        }
+    let order = ns.config().return_order_topic_config_to_broker.then(|| ns.kv().namespace(ORDER_TOPIC_CONFIG).cloned());
+    if let Some(order) = order.flatten() {
+        response = response.with_body(KvTable::from(order).encode());
     }
     Ok(response)
 }

@@ -17,8 +17,10 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 /// A registration of `name`/`id` at `addr` in `DefaultCluster`, hosting
 /// `topics` (name, perm) with DataVersion counter `version`.
 fn reg(name: &str, addr: &str, id: i64, topics: &[(&str, u32)], version: i64) -> Registration {
-    let mut wrapper = TopicConfigSerializeWrapper::default();
-    wrapper.data_version = DataVersion { timestamp: 1, counter: version, state_version: None };
+    let mut wrapper = TopicConfigSerializeWrapper {
+        data_version: DataVersion { timestamp: 1, counter: version, state_version: None },
+        ..TopicConfigSerializeWrapper::default()
+    };
     for (topic, perm) in topics {
         wrapper.topic_config_table.insert((*topic).to_owned(), TopicConfig::new(*topic, 4).with_perm(*perm));
     }
@@ -44,8 +46,13 @@ fn three_brokers(now: Instant) -> RouteTable {
     t
 }
 
+/// Each group of a route with its members' (id, address).
+type Groups = Vec<(String, Vec<(i64, String)>)>;
+/// Each group of a route with the topic's perm on it.
+type Perms = Vec<(String, u32)>;
+
 /// The addresses of each group in `topic`'s route, and each group's perm.
-fn summary(t: &RouteTable, topic: &str) -> Option<(Vec<(String, Vec<(i64, String)>)>, Vec<(String, u32)>)> {
+fn summary(t: &RouteTable, topic: &str) -> Option<(Groups, Perms)> {
     let route = t.route(topic)?;
     let groups = route
         .broker_datas
@@ -109,7 +116,8 @@ fn only_masters_write_topics_and_only_when_their_version_changes() {
     let now = Instant::now();
     let mut t = three_brokers(now);
     // Rows: (registration, topic to look at, expected perms of its queue data).
-    let steps: Vec<(Registration, &str, Option<Vec<(&str, u32)>>)> = vec![
+    type Step<'a> = (Registration, &'a str, Option<Vec<(&'a str, u32)>>);
+    let steps: Vec<Step<'_>> = vec![
         // A slave's topics never reach the table.
         (reg("broker-a", A1, 1, &[("SlaveOnly", 6)], 7), "SlaveOnly", None),
         // Same DataVersion: the body is not looked at.
