@@ -115,7 +115,11 @@ impl Dispatch {
                     .record(&view, offset)
                     .map(|()| Some((offset + u64::from(view.total_size), view.store_timestamp))),
                 Ok(Decoded::EndOfFile { .. }) => Ok(Some((seg.end(), 0))),
-                Err(rmq_model::record::RecordError::Truncated { .. }) => Ok(None),
+                // Incomplete: replicated bytes arrive in pieces. Unless the
+                // file is complete, in which case it never will be.
+                Err(rmq_model::record::RecordError::Truncated { .. }) if self.commitlog.written.get() < seg.end() => {
+                    Ok(None)
+                }
                 Err(source) => {
                     Err(StoreError::Corrupt { path: seg.path().to_owned(), offset: offset - seg.base(), source })
                 }

@@ -218,12 +218,12 @@ fn flush_queues(inner: &Inner, least_pages: u64, logics_timestamp: Option<i64>) 
 
 /// Shutdown: everything dispatched is flushed and the checkpoint brought up
 /// to the last dispatched record.
-pub(crate) fn flush_consume_queues_and_checkpoint(inner: &Inner, least_pages: u64, _final: bool) -> Result<()> {
+pub(crate) fn flush_consume_queues_and_checkpoint(inner: &Inner) -> Result<()> {
     let last_ts = last_dispatched_timestamp(inner);
     if last_ts > 0 && inner.commitlog.flushed.get() >= inner.dispatched.get() {
         inner.checkpoint.lock().unwrap_or_else(|p| p.into_inner()).1.physic_msg_timestamp = last_ts;
     }
-    flush_queues(inner, least_pages, Some(last_ts))
+    flush_queues(inner, 0, Some(last_ts))
 }
 
 /// Store time of the last record below the dispatched offset (0 if none).

@@ -154,7 +154,8 @@ impl Segment {
     /// it is a hint to the kernel, not a write, and so races with nothing.
     pub fn populate(&self, from: u64, to: u64) -> bool {
         const MADV_POPULATE_WRITE: libc::c_int = 23;
-        let (from, to) = (from - from % 4096, to.min(self.size()));
+        let page = page_size();
+        let (from, to) = (from - from % page, to.min(self.size()));
         if to <= from {
             return true;
         }
@@ -206,6 +207,12 @@ impl AsRef<[u8]> for SegmentSlice {
         // published and immutable; the Arc keeps the mapping alive.
         unsafe { self.segment.slice(self.pos as u64, self.len) }
     }
+}
+
+fn page_size() -> u64 {
+    static PAGE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    // SAFETY: sysconf has no preconditions.
+    *PAGE.get_or_init(|| u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096).max(1))
 }
 
 /// Reserves the file's blocks so writes through the mapping cannot hit ENOSPC

@@ -291,6 +291,11 @@ impl MessageStore {
         let started = Instant::now();
         let now = self.inner.hooks.clock.now_millis();
         let mut w = self.inner.commitlog.lock_writer(now.max(1) as u64);
+        // Shutdown takes this lock after refusing new puts: a put that got
+        // here first completes before the final flush, none starts after.
+        if self.inner.state.load(Ordering::Acquire) != RUNNING {
+            return Err(StoreError::ServiceNotAvailable(Unavailable::ShutDown));
+        }
         let ts = w.store_timestamp(now);
         let (seg, offset) = w.reserve(total)?;
         let q = w.next_queue_offset(first.topic, first.queue_id, first.sys_flag, msgs.len() as u64);
@@ -462,6 +467,7 @@ impl MessageStore {
         if self.inner.state.swap(SHUT_DOWN, Ordering::AcqRel) == SHUT_DOWN {
             return Ok(());
         }
+        drop(self.inner.commitlog.lock_writer(1));
         self.inner.stop.store(true, Ordering::SeqCst);
         for wake in [&self.inner.flusher, &self.inner.dispatcher, &self.inner.cleaner, &self.inner.preparer] {
             wake.force();
@@ -475,7 +481,7 @@ impl MessageStore {
         inner.commitlog.discard_prepared()?;
         let written = inner.commitlog.written.get();
         inner.commitlog.flush_to(written)?;
-        flush::flush_consume_queues_and_checkpoint(inner, 0, true)?;
+        flush::flush_consume_queues_and_checkpoint(inner)?;
         clean &= !inner.background_failed.load(Ordering::SeqCst);
         if clean && inner.dispatched.get() >= written && inner.commitlog.flushed.get() >= written {
             let abort = abort_path(&inner.cfg);
