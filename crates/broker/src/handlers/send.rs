@@ -260,8 +260,8 @@ async fn send_batch(
     if items.is_empty() {
         return reply(ResponseCode::MessageIllegal, "the batch body holds no message");
     }
-    let properties: Vec<Vec<u8>> =
-        items.iter().map(|i| record::merge_batch_properties(i.properties, p.properties.as_bytes())).collect();
+    let batch_level = Properties::decode(&p.properties);
+    let properties: Vec<Vec<u8>> = items.iter().map(|i| merge_batch_properties(i.properties, &batch_level)).collect();
     let born_host = conn.remote_addr();
     let msgs: Vec<NewMessage<'_>> = items
         .iter()
@@ -281,6 +281,29 @@ async fn send_batch(
         .collect();
     let put = b.store.put_batch(&msgs);
     finish(b, put, target.queue_id, p.wait).await
+}
+
+/// The properties stored for one message of a batch: its own, plus those of
+/// the batch (CLUSTER, the producer's batch-level keys) that it does not set
+/// itself. The batch's own `UNIQ_KEY` is never copied: Java brokers before
+/// apache/rocketmq#9416 appended it after each message's, so every message of
+/// a batch was consumed under one id.
+fn merge_batch_properties(item: &[u8], batch: &Properties) -> Vec<u8> {
+    let mut out = Vec::with_capacity(item.len() + batch.encoded_len() + 1);
+    out.extend_from_slice(item);
+    for (name, value) in batch.iter() {
+        if name == keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX || record::property_value(item, name).is_some() {
+            continue;
+        }
+        if out.last().is_some_and(|b| *b != 2) {
+            out.push(2);
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.push(1);
+        out.extend_from_slice(value.as_bytes());
+        out.push(2);
+    }
+    out
 }
 
 /// Waits for what the message asked for and builds the response.
@@ -335,5 +358,23 @@ fn put_error(b: &Broker, e: &StoreError) -> RemotingCommand {
             reply(ResponseCode::SystemError, "[PC_SYNCHRONIZED]broker busy, start flow control for a while")
         }
         _ => reply(ResponseCode::SystemError, format!("{} ({e})", status.as_str())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_items_keep_their_own_ids_and_gain_the_batch_keys() {
+        let batch = Properties::decode("UNIQ_KEY\u{1}BATCH\u{2}CLUSTER\u{1}DefaultCluster\u{2}TAGS\u{1}B\u{2}");
+        let merged = merge_batch_properties(b"UNIQ_KEY\x01ITEM\x02TAGS\x01A\x02", &batch);
+        let props = Properties::decode(std::str::from_utf8(&merged).unwrap());
+        assert_eq!(props.unique_key(), Some("ITEM"));
+        assert_eq!(props.tags(), Some("A"));
+        assert_eq!(props.get("CLUSTER"), Some("DefaultCluster"));
+        assert_eq!(props.len(), 3);
+        let no_separator = merge_batch_properties(b"K\x01V", &batch);
+        assert_eq!(no_separator, b"K\x01V\x02CLUSTER\x01DefaultCluster\x02TAGS\x01B\x02");
     }
 }
