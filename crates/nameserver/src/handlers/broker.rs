@@ -17,6 +17,9 @@ use crate::kv::ORDER_TOPIC_CONFIG;
 use crate::namesrv::NameServer;
 use crate::route::Registration;
 
+/// 5.x `MixAll.ZONE_NAME`: the ext field a broker names its zone in.
+const ZONE_NAME: &str = "__ZONE_NAME";
+
 /// `UtilAll.crc32`: CRC32 with the sign bit cleared.
 fn java_crc32(bytes: &[u8]) -> i32 {
     (crc32fast::hash(bytes) & 0x7FFF_FFFF) as i32
@@ -46,6 +49,7 @@ pub(crate) fn register(ns: &NameServer, conn: Option<ConnectionId>, req: &Remoti
         timeout: header.heartbeat_timeout_millis.filter(|ms| *ms > 0).map(|ms| Duration::from_millis(ms as u64)),
         topics: parsed.topic_config_serialize_wrapper,
         filter_servers: parsed.filter_server_list,
+        zone_name: req.ext(ZONE_NAME).map(str::to_owned),
         connection: conn,
     };
     let outcome = ns.routes().register(registration, NameServer::now());

@@ -78,7 +78,10 @@ fn register_answers_slaves_with_their_master() {
     let slave = register("broker-a", "10.0.0.2:10911", 1, &[], 1);
     let first = ns.process(None, &slave);
     assert_eq!(ok(&first).header::<RegisterBrokerResponseHeader>().unwrap(), RegisterBrokerResponseHeader::default());
-    ok(&ns.process(None, &register("broker-a", "10.0.0.1:10911", 0, &["T"], 1)));
+    let zoned = register("broker-a", "10.0.0.1:10911", 0, &["T"], 1).with_ext("__ZONE_NAME", "zone-1");
+    ok(&ns.process(None, &zoned));
+    let route = TopicRouteData::decode(&ns.process(None, &route_request("T", 409)).body.to_bytes()).unwrap();
+    assert_eq!(route.broker_datas[0].zone_name.as_deref(), Some("zone-1"));
     let again = ns.process(None, &slave);
     let h: RegisterBrokerResponseHeader = ok(&again).header().unwrap();
     assert_eq!(h.master_addr.as_deref(), Some("10.0.0.1:10911"));

@@ -41,6 +41,8 @@ pub struct Registration {
     pub timeout: Option<Duration>,
     pub topics: TopicConfigSerializeWrapper,
     pub filter_servers: Vec<String>,
+    /// 5.x `__ZONE_NAME` ext field: the group's zone, shown in routes.
+    pub zone_name: Option<String>,
     /// The connection it came over: closing it removes the broker.
     pub connection: Option<ConnectionId>,
 }
@@ -110,6 +112,9 @@ impl RouteTable {
             .entry(reg.broker_name.clone())
             .or_insert_with(|| BrokerData::new(&reg.cluster, &reg.broker_name));
         group.cluster.clone_from(&reg.cluster);
+        if reg.zone_name.is_some() {
+            group.zone_name.clone_from(&reg.zone_name);
+        }
         // One address holds one id: a slave promoted to master (or renumbered)
         // leaves its old id behind.
         group.broker_addrs.retain(|id, addr| *addr != reg.broker_addr || *id == reg.broker_id);
