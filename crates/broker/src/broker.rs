@@ -10,9 +10,12 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
+use crate::acl::Acl;
 use crate::clients::Clients;
 use crate::config::BrokerConfig;
 use crate::groups::SubscriptionGroups;
+use crate::ha::Replication;
+use crate::lock::QueueLocks;
 use crate::long_poll::PullWaiters;
 use crate::namesrv::{BrokerIdentity, Registrar};
 use crate::offsets::ConsumerOffsets;
@@ -20,6 +23,7 @@ use crate::schedule::DelayOffsets;
 use crate::settings::Settings;
 use crate::stats::BrokerStats;
 use crate::topics::{TopicDefaults, TopicTable};
+use crate::transaction::Transactions;
 use crate::{BrokerError, now_ms};
 
 /// The shared state of one broker process.
@@ -39,6 +43,18 @@ pub struct Broker {
     pub(crate) stats: BrokerStats,
     /// Delivery progress of delayed messages, per level.
     pub(crate) delay_offsets: DelayOffsets,
+    /// Queue locks of orderly consumers.
+    #[allow(dead_code)] // read once issues 5 and 6 land
+    pub(crate) locks: QueueLocks,
+    /// Transaction check-back state.
+    #[allow(dead_code)] // read once issues 5 and 6 land
+    pub(crate) transactions: Transactions,
+    /// ACL rules.
+    #[allow(dead_code)] // read once issues 5 and 6 land
+    pub(crate) acl: Acl,
+    /// Master/slave replication.
+    #[allow(dead_code)] // read once issues 5 and 6 land
+    pub(crate) ha: Replication,
     /// Sends in progress; past `sendThreadPoolQueueCapacity` senders get SYSTEM_BUSY.
     pub(crate) send_permits: Semaphore,
     /// Pulls in progress, held ones included.
@@ -65,6 +81,10 @@ impl Broker {
         let pulls = Arc::new(PullWaiters::new());
         let files = ConfigFiles::new(store_config.config_dir());
         let hooks = StoreHooks { listener: Some(Arc::new(WakePulls(pulls.clone()))), ..StoreHooks::default() };
+        let locks = QueueLocks::new(&config, &store_config);
+        let transactions = Transactions::new(&config, &store_config);
+        let acl = Acl::new(&config, &store_config);
+        let ha = Replication::new(&config, &store_config);
         let store = Arc::new(MessageStore::open(store_config, hooks)?);
         let now = now_ms();
         let topics = TopicTable::new(
@@ -119,6 +139,10 @@ impl Broker {
             files,
             stats: BrokerStats::new(),
             delay_offsets,
+            locks,
+            transactions,
+            acl,
+            ha,
             boot_ms: now,
         })
     }

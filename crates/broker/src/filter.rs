@@ -2,7 +2,37 @@
 //! `enablePropertyFilter`, SQL92 expressions).
 
 use rmq_protocol::body::heartbeat::SubscriptionData;
+use rmq_protocol::{RemotingCommand, ResponseCode};
 use rmq_store::MessageFilter;
+
+use crate::broker::Broker;
+use crate::handlers::reply;
+
+/// The filter a pull with `sub` uses, or the refusal Java answers when the
+/// subscription's expression type is not served.
+pub(crate) fn for_subscription(
+    _broker: &Broker,
+    sub: &SubscriptionData,
+) -> Result<Box<dyn MessageFilter + Send + Sync>, RemotingCommand> {
+    if sub.is_tag_type() {
+        return Ok(Box::new(TagFilter::new(sub)));
+    }
+    Err(reply(
+        ResponseCode::SystemError,
+        format!("The broker does not support consumer to filter message by {}", sub.expression_type),
+    ))
+}
+
+/// CHECK_CLIENT_CONFIG's verdict on a subscription: `None` if it is fine.
+pub(crate) fn check_subscription(_broker: &Broker, sub: &SubscriptionData) -> Option<RemotingCommand> {
+    if sub.is_tag_type() {
+        return None;
+    }
+    Some(reply(
+        ResponseCode::SystemError,
+        format!("The broker does not support consumer to filter message by {}", sub.expression_type),
+    ))
+}
 
 /// Accepts messages whose consume-queue tag code is one of the subscription's
 /// codes, or every message for `*`. Clients re-check the tag string itself,

@@ -6,13 +6,16 @@
 //! mean) and the remoting transport (sockets); nothing depends on it but the
 //! binaries. [`Broker::open`] builds every part once; [`run`] serves it.
 
+mod acl;
 mod broker;
 pub mod clients;
 pub mod config;
 mod delay;
 mod filter;
 pub mod groups;
+mod ha;
 mod handlers;
+mod lock;
 pub mod long_poll;
 pub mod namesrv;
 pub mod offsets;
@@ -23,6 +26,7 @@ mod service;
 pub mod settings;
 pub mod stats;
 pub mod topics;
+mod transaction;
 
 pub use broker::Broker;
 pub use config::BrokerConfig;

@@ -72,6 +72,8 @@ pub async fn run(
     register(&broker).await;
     let background = shutdown.child_token();
     spawn_periodic_tasks(&broker, &background, &mut tasks);
+    crate::ha::spawn(&broker, &background, &mut tasks);
+    crate::transaction::spawn(&broker, &background, &mut tasks);
     if broker.is_master() {
         let b = broker.clone();
         let stop = background.clone();
@@ -104,6 +106,7 @@ async fn register(broker: &Arc<Broker>) {
                 if let Some(order) = &registered.order_topics {
                     broker.topics.apply_order_topics(order);
                 }
+                broker.on_registered(&registered);
             }
             Err(e) => tracing::warn!("{e}"),
         }

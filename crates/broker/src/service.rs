@@ -6,7 +6,7 @@ use rmq_remoting::{Connection, Service, not_supported};
 use std::sync::Arc;
 
 use crate::broker::Broker;
-use crate::handlers::{admin, client, offset, pull, query, send, send_back};
+use crate::handlers::{admin, admin_ext, client, lock, offset, pull, query, send, send_back, transaction};
 
 /// Serves one listening port: the main one, or the VIP port (`listenPort - 2`)
 /// on which, as in Java, pulls are not served.
@@ -20,6 +20,9 @@ impl Service for BrokerService {
     async fn handle(&self, conn: &Connection, req: RemotingCommand) -> Option<RemotingCommand> {
         use RequestCode::*;
         let b = &self.broker;
+        if let Some(denied) = crate::acl::check(b, conn, &req) {
+            return Some(denied);
+        }
         let response = match req.request_code() {
             SendMessage | SendMessageV2 | SendBatchMessage => send::handle(b, conn, req).await,
             PullMessage | LitePullMessage if !self.vip => return pull::handle(b, conn, req).await,
@@ -48,7 +51,11 @@ impl Service for BrokerService {
             UpdateBrokerConfig => admin::update_broker_config(b, &req),
             GetBrokerRuntimeInfo => admin::runtime_info(b),
             GetSystemTopicListFromBroker => admin::system_topics(b),
-            _ => not_supported(&req),
+            LockBatchMq => lock::lock(b, conn, &req),
+            UnlockBatchMq => lock::unlock(b, conn, &req),
+            EndTransaction => return transaction::end_transaction(b, conn, &req),
+            PullMessage | LitePullMessage => not_supported(&req),
+            _ => admin_ext::handle(b, conn, req).await,
         };
         Some(response)
     }

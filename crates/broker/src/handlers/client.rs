@@ -69,20 +69,14 @@ pub(crate) fn consumer_list(b: &Broker, req: &RemotingCommand) -> RemotingComman
 }
 
 /// CHECK_CLIENT_CONFIG: tag subscriptions are always fine; others need
-/// `enablePropertyFilter` and an expression that parses.
+/// `enablePropertyFilter` and an expression that parses (see `filter`).
 pub(crate) fn check_client_config(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
     let body: CheckClientRequestBody = match fastjson::from_slice(&req.body.to_bytes()) {
         Ok(body) => body,
         Err(e) => return reply(ResponseCode::SystemError, format!("the request body is not valid: {e}")),
     };
-    let Some(sub) = body.subscription_data.filter(|s| !s.is_tag_type()) else {
-        return RemotingCommand::success();
-    };
-    if !b.config().enable_property_filter {
-        return reply(
-            ResponseCode::SystemError,
-            format!("The broker does not support consumer to filter message by {}", sub.expression_type),
-        );
+    match body.subscription_data.and_then(|sub| crate::filter::check_subscription(b, &sub)) {
+        Some(refusal) => refusal,
+        None => RemotingCommand::success(),
     }
-    RemotingCommand::success()
 }

@@ -3,12 +3,15 @@
 //! nothing, for requests answered later or never).
 
 pub(crate) mod admin;
+pub(crate) mod admin_ext;
 pub(crate) mod client;
+pub(crate) mod lock;
 pub(crate) mod offset;
 pub(crate) mod pull;
 pub(crate) mod query;
 pub(crate) mod send;
 pub(crate) mod send_back;
+pub(crate) mod transaction;
 
 use rmq_protocol::{HeaderError, RemotingCommand, ResponseCode};
 

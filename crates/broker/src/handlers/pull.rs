@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use super::{bad_header, reply};
 use crate::broker::Broker;
-use crate::filter::TagFilter;
+use crate::filter;
 use crate::now_ms;
 
 pub(crate) async fn handle(b: &Arc<Broker>, _conn: &Connection, req: RemotingCommand) -> Option<RemotingCommand> {
@@ -87,13 +87,7 @@ fn check(
         ));
     }
     let subscription = subscription(b, h)?;
-    if !subscription.is_tag_type() {
-        return Err(reply(
-            ResponseCode::SystemError,
-            format!("The broker does not support consumer to filter message by {}", subscription.expression_type),
-        ));
-    }
-    Ok(Box::new(TagFilter::new(&subscription)))
+    filter::for_subscription(b, &subscription)
 }
 
 /// The subscription the pull filters with: carried in the header, or the one

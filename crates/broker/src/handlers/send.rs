@@ -324,6 +324,9 @@ async fn finish(b: &Arc<Broker>, put: Result<PutResult, StoreError>, queue_id: i
             status = ResponseCode::FlushDiskTimeout;
         }
     }
+    if wait && status == ResponseCode::Success {
+        status = b.wait_replicated(&put).await;
+    }
     let header = SendMessageResponseHeader {
         msg_id: put.msg_ids(),
         queue_id,
