@@ -189,11 +189,12 @@ impl CommitLog {
         if target <= from {
             return Ok(from);
         }
-        for seg in self.segments() {
-            let (lo, hi) = (from.max(seg.base()), target.min(seg.end()));
-            if lo < hi {
-                seg.flush(lo - seg.base(), hi - seg.base())?;
-            }
+        let mut at = from.max(self.min_offset());
+        while at < target {
+            let Some(seg) = self.segment_for(at) else { break };
+            let hi = target.min(seg.end());
+            seg.flush(at - seg.base(), hi - seg.base())?;
+            at = hi;
         }
         debug_assert!(target <= self.written.get(), "flushed must not pass written");
         self.flushed.publish(target);

@@ -454,10 +454,17 @@ impl MessageStore {
         self.inner.commitlog.lock_held_ms(now) > self.inner.cfg.os_page_cache_busy_timeout_mills
     }
 
-    /// Runs retention (and the disk check) now instead of at the next
-    /// `cleanResourceInterval`: DELETE_EXPIRED_COMMITLOG, and tests.
+    /// Runs retention (and the disk check) now, on the calling thread, as if
+    /// it were a `deleteWhen` hour; returns the CommitLog files deleted.
     pub fn run_retention_now(&self) -> Result<usize> {
         retention::run_once(&self.inner, true)
+    }
+
+    /// Asks the cleaner thread for a retention round at once, whatever the
+    /// hour (DELETE_EXPIRED_COMMITLOG); returns without waiting.
+    pub fn request_retention(&self) {
+        self.inner.clean_now.store(true, Ordering::SeqCst);
+        self.inner.cleaner.force();
     }
 
     /// Stops the threads, flushes everything, writes the checkpoint and, if

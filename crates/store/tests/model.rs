@@ -68,7 +68,7 @@ fn check_read(store: &MessageStore, model: &[Vec<Vec<u8>>], queue: i32, offset: 
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn store_behaves_like_the_model(ops in proptest::collection::vec(op(), 1..40)) {

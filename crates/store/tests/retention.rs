@@ -52,7 +52,12 @@ fn expired_files_are_deleted_and_queues_follow() {
     assert_eq!(store.run_retention_now().unwrap(), 0);
     clock.advance(2 * 3_600_000);
     let deleted = store.run_retention_now().unwrap();
-    assert_eq!(deleted, before - 1, "all but the newest file expire");
+    assert_eq!(deleted, (before - 1).min(10), "all but the newest file expire, ten per round");
+    store.request_retention();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while files(&store) > 1 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert_eq!(files(&store), 1);
     // Zero-copy bytes taken before the deletion stay readable.
     assert!(decode(&held).body.starts_with(b"rrr"));
