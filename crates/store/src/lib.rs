@@ -32,7 +32,7 @@ mod stats;
 mod store;
 
 pub use config::StoreConfig;
-pub use consume_queue::{CQ_UNIT, CqEntry};
+pub use consume_queue::CQ_UNIT;
 pub use dispatch::SCHEDULE_TOPIC;
 pub use error::{PutMessageStatus, Result, StoreError, Unavailable};
 pub use hooks::{Clock, DiskUsage, DispatchListener, Dispatched, FixedDiskUsage, ManualClock, StoreHooks, SystemClock};

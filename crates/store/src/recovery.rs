@@ -8,9 +8,10 @@
 //!
 //! A record is valid when its magic, length, CRC (with `checkCRCOnRecover`)
 //! and physical offset field all check out. The first invalid record ends the
-//! log: it and everything after it are zeroed, unless a later file starts with
-//! a valid record — then the damage is not a torn tail and the store refuses to
-//! open rather than silently drop acknowledged data.
+//! log: it and everything after it are zeroed, unless a valid record follows
+//! (later in the same file, or at the start of a later file) — then the damage
+//! is not a torn tail and the store refuses to open, naming the file and
+//! offsets, rather than silently drop acknowledged data.
 
 use std::sync::Arc;
 
@@ -137,11 +138,32 @@ fn scan(cl: &CommitLog, segs: &[Arc<Segment>], from: u64, check_crc: bool) -> Re
     }
 }
 
+/// Searches the rest of the file holding `offset` for a record that checks
+/// out completely (magic, its own physical offset, length, CRC). Zeros are
+/// skipped quickly; this runs only after damage was found.
+fn valid_record_after(cl: &CommitLog, offset: u64, check_crc: bool) -> Option<(std::path::PathBuf, u64)> {
+    let seg = cl.segment_for(offset)?;
+    let rest = cl.read_raw(offset, usize::MAX)?;
+    let magics = [MAGIC_V1.to_be_bytes(), MAGIC_V2.to_be_bytes()];
+    (1..rest.len().saturating_sub(32)).find_map(|i| {
+        let magic: [u8; 4] = rest[i + 4..i + 8].try_into().ok()?;
+        if !magics.contains(&magic) {
+            return None;
+        }
+        let at = offset + i as u64;
+        match rmq_model::record::decode(&rest[i..], check_crc) {
+            Ok(Decoded::Message(v)) if v.physical_offset == at as i64 => Some((seg.path().to_owned(), at - seg.base())),
+            _ => None,
+        }
+    })
+}
+
 fn is_zero_at(cl: &CommitLog, offset: u64) -> bool {
     cl.read_raw(offset, 8).is_some_and(|b| b.iter().all(|x| *x == 0))
 }
 
-/// Damage followed by a valid later file is not a torn tail.
+/// Damage followed by a valid record — later in the same file or at the start
+/// of a later file — is not a torn tail: refuse rather than cut it.
 fn refuse_if_valid_data_follows(
     cl: &CommitLog,
     segs: &[Arc<Segment>],
@@ -149,6 +171,14 @@ fn refuse_if_valid_data_follows(
     check_crc: bool,
     err: &StoreError,
 ) -> Result<()> {
+    if let Some((seg, found)) = valid_record_after(cl, offset, check_crc) {
+        return Err(StoreError::bad_file(
+            seg,
+            format!(
+                "a valid record at file offset {found} follows damaged data ({err}); refusing to cut it: repair or remove the damaged record"
+            ),
+        ));
+    }
     for later in segs.iter().filter(|s| s.base() > offset) {
         let valid = cl
             .decode_at(

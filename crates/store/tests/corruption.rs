@@ -71,6 +71,22 @@ fn corrupted_last_record_is_cut_and_its_offsets_reused() {
 }
 
 #[test]
+fn damage_before_valid_records_in_the_same_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let puts = fill(dir.path(), 60);
+    let last = puts.last().unwrap();
+    let victim = &puts[puts.len() - 3];
+    assert_eq!(file_of(dir.path(), victim.offset.0).0, file_of(dir.path(), last.offset.0).0);
+    let (path, pos) = file_of(dir.path(), victim.offset.0);
+    poke(&path, pos + 300, b"BITROT");
+    let err = MessageStore::open(small_config(dir.path()), StoreHooks::default()).unwrap_err().to_string();
+    let (_, next_pos) = file_of(dir.path(), puts[puts.len() - 2].offset.0);
+    assert!(err.contains(path.to_str().unwrap()), "{err}");
+    assert!(err.contains(&format!("file offset {pos}")), "names the damage: {err}");
+    assert!(err.contains(&format!("valid record at file offset {next_pos}")), "names what follows: {err}");
+}
+
+#[test]
 fn torn_tail_of_a_truncated_last_file_is_cut() {
     let dir = tempfile::tempdir().unwrap();
     let puts = fill(dir.path(), 60);
@@ -104,7 +120,9 @@ fn damage_before_valid_later_files_is_refused_not_cut() {
     let files = commitlog_files(dir.path());
     assert!(files.len() >= 3, "need several files");
     // Damage a record in the second-last file; the last file stays valid.
-    let victim = puts.iter().find(|p| file_of(dir.path(), p.offset.0).0 == files[files.len() - 2]).unwrap();
+    // Its last record: only the blank follows in that file, so the valid data
+    // that follows is the next file's.
+    let victim = puts.iter().rev().find(|p| file_of(dir.path(), p.offset.0).0 == files[files.len() - 2]).unwrap();
     let (path, pos) = file_of(dir.path(), victim.offset.0);
     poke(&path, pos + 100, b"BITROT");
     let err = MessageStore::open(small_config(dir.path()), StoreHooks::default()).unwrap_err();
