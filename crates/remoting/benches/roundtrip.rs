@@ -138,14 +138,31 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
+/// User and system CPU time of this process so far, in clock ticks (Linux).
+fn cpu_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
+}
+
 fn latency_report(bench: &Bench) {
     println!("\nlatency per request (1 KiB request and response bodies, loopback):");
     for (in_flight, total) in [(1usize, 30_000u64), (64, 192_000)] {
         run(bench, in_flight, total / 10, false); // warm-up
+        let before = cpu_ticks();
         let (elapsed, mut latencies) = run(bench, in_flight, total, true);
+        let cpu = match (before, cpu_ticks()) {
+            // Clock ticks are 10 ms on Linux.
+            (Some((u0, s0)), Some((u1, s1))) => format!(
+                "  cpu/round trip {:.1} µs ({:.0}% system)",
+                (u1 + s1 - u0 - s0) as f64 * 10_000.0 / latencies.len() as f64,
+                100.0 * (s1 - s0) as f64 / ((u1 + s1 - u0 - s0).max(1)) as f64
+            ),
+            _ => String::new(),
+        };
         latencies.sort_unstable();
         println!(
-            "  {in_flight:>2} in flight: {:>7.0} req/s  p50 {:>7.1?}  p99 {:>7.1?}  p99.9 {:>7.1?}  max {:>7.1?}",
+            "  {in_flight:>2} in flight: {:>7.0} req/s  p50 {:>7.1?}  p99 {:>7.1?}  p99.9 {:>7.1?}  max {:>7.1?}{cpu}",
             latencies.len() as f64 / elapsed.as_secs_f64(),
             percentile(&latencies, 0.50),
             percentile(&latencies, 0.99),
