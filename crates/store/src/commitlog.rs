@@ -320,6 +320,33 @@ impl CommitLog {
         Ok(Some(seg))
     }
 
+    /// Replication into an empty CommitLog: moves its (empty) end to
+    /// `offset`, the start of one of the master's files, so that the master's
+    /// bytes can be appended at their own offsets. Refused unless no file
+    /// exists and nothing was written.
+    pub fn start_empty_at(&self, offset: u64) -> Result<()> {
+        if offset % self.file_size != 0 {
+            return Err(StoreError::MessageIllegal(format!(
+                "a replica can only start at a file boundary, {offset} is not a multiple of {}",
+                self.file_size
+            )));
+        }
+        let mut w = self.lock_writer(1);
+        let empty = self.segments.read().unwrap_or_else(|p| p.into_inner()).is_empty();
+        if !empty || w.guard.pos != 0 {
+            return Err(StoreError::MessageIllegal(format!(
+                "a replica can only move the start of an empty CommitLog (it ends at {})",
+                w.guard.pos
+            )));
+        }
+        w.guard.pos = offset;
+        w.guard.current = None;
+        self.populated.store(offset, Ordering::Release);
+        self.flushed.publish(offset);
+        self.written.publish(offset);
+        Ok(())
+    }
+
     /// Appends bytes a master wrote at the same offsets (replication).
     pub fn append_raw(&self, offset: u64, mut data: &[u8], now_ms: u64) -> Result<u64> {
         let mut w = self.lock_writer(now_ms);

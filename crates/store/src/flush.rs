@@ -46,12 +46,16 @@ fn flush_once(inner: &Inner, target: u64) {
 /// SYNC_FLUSH: flush as soon as anything is unflushed.
 fn group_commit_loop(inner: &Inner) {
     let cl = &inner.commitlog;
+    // Whether puts arrived while the last fsync ran: then several writers are
+    // active and gathering pays; a lone writer is flushed at once.
+    let mut concurrent = false;
     loop {
         let stop = inner.stop.load(Ordering::SeqCst);
         let written = cl.written.get();
         if written > cl.flushed.get() {
-            let written = if stop { written } else { gather(inner, written) };
-            flush_once(inner, written);
+            let target = if stop || !concurrent { written } else { gather(inner, written) };
+            flush_once(inner, target);
+            concurrent = cl.written.get() > target;
             continue;
         }
         if stop {
@@ -65,7 +69,7 @@ fn group_commit_loop(inner: &Inner) {
 
 /// Waits while the log keeps growing, briefly, so that writers released by
 /// the previous flush can add their records and share the next fsync (which
-/// costs milliseconds on most disks). A lone writer pays one short pause.
+/// costs milliseconds on most disks).
 fn gather(inner: &Inner, mut written: u64) -> u64 {
     const STEP: Duration = Duration::from_micros(20);
     const MAX: Duration = Duration::from_micros(500);

@@ -426,6 +426,17 @@ impl MessageStore {
         Ok(PhysicalOffset(end))
     }
 
+    /// Replication addition: lets an empty slave store begin at `offset` (the
+    /// start of the master's file it is sent first) instead of 0, as Java's
+    /// slave creates its first file where the master's bytes start. Refused
+    /// unless the CommitLog is empty and `offset` is a file boundary.
+    pub fn begin_replica_at(&self, offset: PhysicalOffset) -> Result<()> {
+        if self.inner.state.load(Ordering::Acquire) != RUNNING {
+            return Err(StoreError::ServiceNotAvailable(Unavailable::ShutDown));
+        }
+        self.inner.commitlog.start_empty_at(offset.0)
+    }
+
     /// Refuse (true) or accept client puts, e.g. on a role change. A store
     /// that turns writable takes its queue counters from the consume queues,
     /// which may have grown by replication meanwhile.
