@@ -30,8 +30,11 @@ impl OffsetSignal {
         }
     }
 
+    /// The current value. SeqCst (free on x86) so that a thread that marks
+    /// itself idle and then checks the value cannot miss a publish whose
+    /// writer then found it not idle (see [`Wake`]).
     pub fn get(&self) -> u64 {
-        self.value.load(Ordering::Acquire)
+        self.value.load(Ordering::SeqCst)
     }
 
     /// Publishes a new value. Callers serialize their publishes (one writer).
