@@ -325,7 +325,7 @@ impl CommitLog {
     /// bytes can be appended at their own offsets. Refused unless no file
     /// exists and nothing was written.
     pub fn start_empty_at(&self, offset: u64) -> Result<()> {
-        if offset % self.file_size != 0 {
+        if !offset.is_multiple_of(self.file_size) {
             return Err(StoreError::MessageIllegal(format!(
                 "a replica can only start at a file boundary, {offset} is not a multiple of {}",
                 self.file_size
