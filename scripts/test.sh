@@ -18,3 +18,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test"
 cargo test --workspace --locked
+
+step "distribution: bin/, image, nix, compose"
+scripts/test-dist.sh

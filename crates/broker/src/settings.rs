@@ -72,6 +72,7 @@ impl Settings {
             self.broker.broker_ip2 = self.broker.broker_ip1.clone();
         }
         self.broker.broker_id = self.broker.effective_broker_id(self.role());
+        self.broker.ha_listen_port = Some(self.broker.ha_port());
         self.broker.validate(self.role()).map_err(SettingsError)?;
         let ip = self.advertised_ip()?;
         self.store.store_host = SocketAddr::new(ip, self.broker.listen_port);
