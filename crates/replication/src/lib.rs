@@ -1,1 +1,68 @@
-//! Placeholder: built by its own issue.
+//! Classic RocketMQ master/slave replication (protocol doc §6): a slave
+//! connects to its master's HA port and reports its CommitLog end; the master
+//! streams raw CommitLog bytes from there; the slave appends them verbatim and
+//! its store dispatches them like its own writes. SYNC_MASTER sends wait for a
+//! slave's acknowledgement.
+//!
+//! Layout:
+//! * [`codec`]: the wire format, pure;
+//! * [`master`], [`slave`], [`sync`]: the state machines, pure — events in
+//!   (a report, a transfer, bytes sent, time passed), decisions out (what to
+//!   send, what to append, which SYNC waiters to release, when to close);
+//! * [`server`], [`client`]: the tokio tasks that drive them over sockets;
+//! * [`log`]: the few store operations they need, as a trait ([`ReplicaLog`]),
+//!   implemented for [`rmq_store::MessageStore`].
+//!
+//! It depends on the store and the model; it knows nothing of the broker or
+//! the remoting protocol.
+
+pub mod client;
+pub mod codec;
+pub mod log;
+pub mod master;
+pub mod server;
+pub mod slave;
+pub mod sync;
+mod timing;
+
+pub use client::{Slave, SlaveStatus};
+pub use log::ReplicaLog;
+pub use server::{Master, MasterStatus, SyncOutcome};
+pub use sync::Lag;
+pub use timing::HaConfig;
+
+/// Why a driver dropped a connection: one log line each.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("peer sent garbage: {0}")]
+    Garbage(codec::WireError),
+    #[error("{0}")]
+    Master(master::MasterClose),
+    #[error("{0}")]
+    Slave(slave::SlaveClose),
+    #[error("store refused replicated bytes: {0}")]
+    Store(#[from] rmq_store::StoreError),
+    #[error("peer did not take our bytes for {ms} ms (haHousekeepingInterval)")]
+    WriteStalled { ms: u64 },
+}
+
+/// Milliseconds since a start instant, on tokio's clock (so paused-time tests
+/// move it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock(tokio::time::Instant);
+
+impl Clock {
+    pub(crate) fn new() -> Clock {
+        Clock(tokio::time::Instant::now())
+    }
+
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.0.elapsed().as_millis() as u64
+    }
+
+    pub(crate) fn instant_at(&self, ms: u64) -> tokio::time::Instant {
+        self.0 + std::time::Duration::from_millis(ms)
+    }
+}

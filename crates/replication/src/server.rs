@@ -1,0 +1,275 @@
+//! The master's tokio side: accepts slaves on the HA port, runs one
+//! [`MasterSession`] per connection, and settles SYNC_MASTER waits through
+//! the shared [`Replicas`].
+//!
+//! Each connection is one task: it streams while there is data (checking for
+//! reports between frames without blocking), otherwise it waits for a report,
+//! new data, or the session's next deadline. Every write is bounded by
+//! `haHousekeepingInterval`, so a slave that stops reading is dropped too.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use rmq_model::PhysicalOffset;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::codec::{self, WireError};
+use crate::log::ReplicaLog;
+use crate::master::{MasterClose, MasterSession, Send};
+use crate::sync::{Lag, Replicas, SlaveId, Wait};
+use crate::timing::HaConfig;
+use crate::{Clock, DriverError};
+
+/// How a SYNC_MASTER send's wait for a slave ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncOutcome {
+    /// A slave holds the records (SEND_OK).
+    Replicated,
+    /// No slave in sync (SLAVE_NOT_AVAILABLE).
+    NotAvailable,
+    /// The slave did not confirm within the timeout (FLUSH_SLAVE_TIMEOUT).
+    Timeout,
+    /// Too many sends were already waiting.
+    Busy,
+}
+
+/// What the master reports about replication (GET_BROKER_RUNTIME_INFO).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MasterStatus {
+    pub connections: usize,
+    /// Highest offset a connected slave holds.
+    pub replicated: Option<PhysicalOffset>,
+    pub lag: Option<Lag>,
+    /// SYNC sends waiting for a slave.
+    pub waiting: usize,
+}
+
+/// The master's replication state, shared by the HA server task, its
+/// connections and the send path.
+#[derive(Debug)]
+pub struct Master {
+    config: HaConfig,
+    replicas: Mutex<Replicas<oneshot::Sender<()>>>,
+    clock: Clock,
+    next_id: AtomicU64,
+}
+
+impl Master {
+    pub fn new(config: HaConfig) -> Master {
+        Master {
+            config,
+            replicas: Mutex::new(Replicas::new(config.slave_fallbehind_max, config.max_waiters)),
+            clock: Clock::new(),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    fn replicas(&self) -> MutexGuard<'_, Replicas<oneshot::Sender<()>>> {
+        self.replicas.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// SYNC_MASTER: waits until a slave holds everything below `end`, at most
+    /// `timeout`. `master_max` is the CommitLog end now (for the in-sync rule).
+    pub async fn wait_for_slave(
+        &self,
+        end: PhysicalOffset,
+        master_max: PhysicalOffset,
+        timeout: Duration,
+    ) -> SyncOutcome {
+        let (tx, rx) = oneshot::channel();
+        let deadline = self.clock.now_ms() + timeout.as_millis() as u64;
+        match self.replicas().wait(end, master_max, deadline, tx) {
+            Wait::Done(_) => return SyncOutcome::Replicated,
+            Wait::NotAvailable(_) => return SyncOutcome::NotAvailable,
+            Wait::Busy(_) => return SyncOutcome::Busy,
+            Wait::Parked => {}
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(())) => SyncOutcome::Replicated,
+            _ => {
+                // Drop this and any other stale waiter.
+                let now = self.clock.now_ms();
+                drop(self.replicas().expire(now));
+                SyncOutcome::Timeout
+            }
+        }
+    }
+
+    /// Connections, replicated offset and lag against `master_max`.
+    pub fn status(&self, master_max: PhysicalOffset) -> MasterStatus {
+        let r = self.replicas();
+        MasterStatus {
+            connections: r.connections(),
+            replicated: r.replicated(),
+            lag: r.lag(master_max, self.clock.now_ms()),
+            waiting: r.waiting(),
+        }
+    }
+
+    fn ack(&self, id: SlaveId, offset: PhysicalOffset) {
+        let released = self.replicas().on_ack(id, offset);
+        for waiter in released {
+            let _ = waiter.send(());
+        }
+    }
+
+    /// Serves slaves on `listener` until `stop`; returns once every
+    /// connection task has ended.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener, log: Arc<dyn ReplicaLog>, stop: CancellationToken) {
+        let tracker = TaskTracker::new();
+        let slots = Arc::new(Semaphore::new(self.config.max_slaves.max(1)));
+        tracker.spawn(self.clone().follow_writes(log.clone(), stop.clone()));
+        loop {
+            let accepted = tokio::select! {
+                _ = stop.cancelled() => break,
+                a = listener.accept() => a,
+            };
+            let (stream, peer) = match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!("HA accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                tracing::warn!("HA connection from {peer} refused: already {} slaves", self.config.max_slaves);
+                continue;
+            };
+            let master = self.clone();
+            let log = log.clone();
+            let stop = stop.clone();
+            tracker.spawn(async move {
+                let _permit = permit;
+                master.run_connection(stream, peer, log, stop).await;
+            });
+        }
+        tracker.close();
+        tracker.wait().await;
+    }
+
+    /// Records when the CommitLog grew, for the lag in ms.
+    async fn follow_writes(self: Arc<Self>, log: Arc<dyn ReplicaLog>, stop: CancellationToken) {
+        let mut written = log.written();
+        loop {
+            let max = *written.borrow_and_update();
+            self.replicas().on_written(max, self.clock.now_ms());
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                changed = written.changed() => if changed.is_err() { return },
+            }
+        }
+    }
+
+    async fn run_connection(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        log: Arc<dyn ReplicaLog>,
+        stop: CancellationToken,
+    ) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let _ = stream.set_nodelay(true);
+        tracing::info!("HA: slave {peer} connected");
+        self.replicas().attach(id);
+        let result = self.stream_to(id, stream, &*log, &stop).await;
+        self.replicas().detach(id);
+        match result {
+            Ok(()) => tracing::info!("HA: connection of slave {peer} closed"),
+            Err(e) => tracing::warn!("HA: dropping slave {peer}: {e}"),
+        }
+    }
+
+    async fn stream_to(
+        &self,
+        id: SlaveId,
+        stream: TcpStream,
+        log: &dyn ReplicaLog,
+        stop: &CancellationToken,
+    ) -> Result<(), DriverError> {
+        let (mut rd, mut wr) = stream.into_split();
+        let now = self.clock.now_ms();
+        let mut session = MasterSession::new(self.config, now);
+        let mut written = log.written();
+        let mut inbox = BytesMut::with_capacity(64);
+        let mut frame = BytesMut::with_capacity(codec::TRANSFER_HEADER_LEN + self.config.batch());
+        let write_limit = Duration::from_millis(self.config.housekeeping_interval_ms.max(1));
+        loop {
+            written.borrow_and_update();
+            while let Some(send) = session.poll_send(log.max_offset(), self.clock.now_ms()) {
+                let (offset, data) = match send {
+                    Send::Data { offset, max_len } => match log.read(offset, max_len) {
+                        Some(data) => (offset, data),
+                        None => {
+                            let bounds = log.bounds();
+                            return Err(MasterClose::NotInLog { slave: offset, min: bounds.min }.into());
+                        }
+                    },
+                    Send::Heartbeat { offset } => (offset, bytes::Bytes::new()),
+                };
+                frame.clear();
+                frame.extend_from_slice(&codec::transfer_header(offset, data.len()));
+                frame.extend_from_slice(&data);
+                match tokio::time::timeout(write_limit, wr.write_all(&frame)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return Err(DriverError::Io(e)),
+                    Err(_) => return Err(DriverError::WriteStalled { ms: write_limit.as_millis() as u64 }),
+                }
+                session.on_sent(offset, data.len(), self.clock.now_ms());
+                // Take in reports that arrived meanwhile, without waiting.
+                match rd.try_read_buf(&mut inbox) {
+                    Ok(0) => return Ok(()),
+                    Ok(_) => self.take_reports(id, &mut session, &mut inbox, log)?,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(DriverError::Io(e)),
+                }
+            }
+            let deadline = self.clock.instant_at(session.next_deadline());
+            tokio::select! {
+                _ = stop.cancelled() => return Ok(()),
+                read = rd.read_buf(&mut inbox) => match read {
+                    Ok(0) => return Ok(()),
+                    Ok(_) => self.take_reports(id, &mut session, &mut inbox, log)?,
+                    Err(e) => return Err(DriverError::Io(e)),
+                },
+                changed = written.changed() => if changed.is_err() { return Ok(()) },
+                _ = tokio::time::sleep_until(deadline) => session.tick(self.clock.now_ms())?,
+            }
+        }
+    }
+
+    fn take_reports(
+        &self,
+        id: SlaveId,
+        session: &mut MasterSession,
+        inbox: &mut BytesMut,
+        log: &dyn ReplicaLog,
+    ) -> Result<(), DriverError> {
+        let now = self.clock.now_ms();
+        session.on_read(now);
+        if let Some(offset) = codec::decode_reports(inbox)? {
+            let acked = session.on_report(offset, log.bounds(), now)?;
+            self.ack(id, acked);
+        }
+        Ok(())
+    }
+}
+
+impl From<MasterClose> for DriverError {
+    fn from(e: MasterClose) -> DriverError {
+        DriverError::Master(e)
+    }
+}
+
+impl From<WireError> for DriverError {
+    fn from(e: WireError) -> DriverError {
+        DriverError::Garbage(e)
+    }
+}

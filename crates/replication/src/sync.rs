@@ -1,0 +1,336 @@
+//! What the master knows of all its slaves together, with no I/O: their
+//! acknowledged offsets, the SYNC_MASTER sends waiting for one of them, and
+//! how far behind they are (protocol doc §6.6).
+//!
+//! Rules (4.9.8 `CommitLog.submitReplicaRequest`, `HAService.isSlaveOK`):
+//! * a slave counts once it has reported; the master's replicated offset is
+//!   the highest report among connected slaves;
+//! * a SYNC send is refused at once (SLAVE_NOT_AVAILABLE) when no slave
+//!   counts, or the best one is `haSlaveFallbehindMax` bytes or more behind;
+//! * otherwise it waits until the replicated offset reaches the end of its
+//!   records; waiters are released in offset order, and each is answered
+//!   exactly once (released, or expired at its deadline).
+//!
+//! A slave acknowledges what it has appended to its page cache, not what it
+//! has flushed: "held by a slave" means in the slave process's memory-mapped
+//! CommitLog, as in Java.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rmq_model::PhysicalOffset;
+
+/// Identifies one slave connection.
+pub type SlaveId = u64;
+
+/// How a SYNC_MASTER wait was settled when it was asked for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Wait<T> {
+    /// A slave already holds the records: answer SEND_OK now.
+    Done(T),
+    /// No slave in sync: answer SLAVE_NOT_AVAILABLE now.
+    NotAvailable(T),
+    /// Too many sends already wait: answer at once (the caller picks the code).
+    Busy(T),
+    /// Parked; it will come out of [`Replicas::on_ack`] or [`Replicas::expire`].
+    Parked,
+}
+
+#[derive(Debug)]
+struct Waiter<T> {
+    deadline_ms: u64,
+    token: T,
+}
+
+/// Replication lag of the best slave, for the broker's runtime info.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Lag {
+    /// Master max offset minus the best slave's acknowledged offset.
+    pub bytes: u64,
+    /// Age of the oldest write no slave has acknowledged yet (0 when caught up).
+    pub ms: u64,
+}
+
+/// Slave acknowledgements and SYNC_MASTER waiters of one master.
+#[derive(Debug)]
+pub struct Replicas<T> {
+    /// Connected slaves and what each last acknowledged (None before its first report).
+    slaves: BTreeMap<SlaveId, Option<PhysicalOffset>>,
+    /// Waiters by (end offset, arrival), so release is in offset order.
+    waiters: BTreeMap<(PhysicalOffset, u64), Waiter<T>>,
+    seq: u64,
+    max_waiters: usize,
+    fallbehind_max: u64,
+    timeline: Timeline,
+}
+
+impl<T> Replicas<T> {
+    pub fn new(fallbehind_max: u64, max_waiters: usize) -> Replicas<T> {
+        Replicas {
+            slaves: BTreeMap::new(),
+            waiters: BTreeMap::new(),
+            seq: 0,
+            max_waiters,
+            fallbehind_max,
+            timeline: Timeline::new(TIMELINE_CAPACITY),
+        }
+    }
+
+    /// A slave connected; it counts once it reports.
+    pub fn attach(&mut self, id: SlaveId) {
+        self.slaves.insert(id, None);
+    }
+
+    /// A slave's connection closed. Its waiters keep waiting for another
+    /// slave, or their deadline.
+    pub fn detach(&mut self, id: SlaveId) {
+        self.slaves.remove(&id);
+    }
+
+    /// Connected slaves.
+    pub fn connections(&self) -> usize {
+        self.slaves.len()
+    }
+
+    /// The highest offset a connected slave holds.
+    pub fn replicated(&self) -> Option<PhysicalOffset> {
+        self.slaves.values().flatten().max().copied()
+    }
+
+    /// Whether a SYNC send may wait for a slave (Java's `isSlaveOK`).
+    pub fn in_sync(&self, master_max: PhysicalOffset) -> bool {
+        self.replicated().is_some_and(|r| master_max.0.saturating_sub(r.0) < self.fallbehind_max)
+    }
+
+    /// A slave acknowledged `offset`: returns the waiters it releases, lowest
+    /// end offset first.
+    pub fn on_ack(&mut self, id: SlaveId, offset: PhysicalOffset) -> Vec<T> {
+        if let Some(acked) = self.slaves.get_mut(&id) {
+            *acked = Some(acked.map_or(offset, |a| a.max(offset)));
+        }
+        let Some(replicated) = self.replicated() else {
+            return Vec::new();
+        };
+        self.timeline.acked(replicated);
+        let mut released = Vec::new();
+        while let Some(entry) = self.waiters.first_entry() {
+            if entry.key().0 > replicated {
+                break;
+            }
+            released.push(entry.remove().token);
+        }
+        released
+    }
+
+    /// A SYNC send whose records end at `end` asks to wait until `deadline_ms`.
+    pub fn wait(&mut self, end: PhysicalOffset, master_max: PhysicalOffset, deadline_ms: u64, token: T) -> Wait<T> {
+        if !self.in_sync(master_max) {
+            return Wait::NotAvailable(token);
+        }
+        if self.replicated().is_some_and(|r| r >= end) {
+            return Wait::Done(token);
+        }
+        if self.waiters.len() >= self.max_waiters {
+            return Wait::Busy(token);
+        }
+        self.seq += 1;
+        self.waiters.insert((end, self.seq), Waiter { deadline_ms, token });
+        Wait::Parked
+    }
+
+    /// Takes out every waiter whose deadline has passed.
+    pub fn expire(&mut self, now_ms: u64) -> Vec<T> {
+        let due: Vec<(PhysicalOffset, u64)> =
+            self.waiters.iter().filter(|(_, w)| w.deadline_ms <= now_ms).map(|(k, _)| *k).collect();
+        due.into_iter().filter_map(|k| self.waiters.remove(&k)).map(|w| w.token).collect()
+    }
+
+    /// Sends waiting.
+    pub fn waiting(&self) -> usize {
+        self.waiters.len()
+    }
+
+    /// The master's CommitLog grew to `max` at `now_ms` (feeds [`Replicas::lag`]).
+    pub fn on_written(&mut self, max: PhysicalOffset, now_ms: u64) {
+        self.timeline.written(max, now_ms);
+    }
+
+    /// How far the best slave is behind; `None` with no slave that reported.
+    pub fn lag(&self, master_max: PhysicalOffset, now_ms: u64) -> Option<Lag> {
+        let replicated = self.replicated()?;
+        let bytes = master_max.0.saturating_sub(replicated.0);
+        let ms = if bytes == 0 { 0 } else { self.timeline.age_of_first_after(replicated, now_ms) };
+        Some(Lag { bytes, ms })
+    }
+}
+
+/// Entries kept of the write history; past it the history is thinned (half
+/// the entries dropped), which makes the lag in ms coarser, never unbounded.
+const TIMELINE_CAPACITY: usize = 4096;
+
+/// When the master's CommitLog reached which offset: `(max offset, time)`
+/// pairs, oldest first, both increasing. Entries a slave has acknowledged
+/// are dropped.
+#[derive(Debug)]
+struct Timeline {
+    entries: VecDeque<(PhysicalOffset, u64)>,
+    capacity: usize,
+}
+
+impl Timeline {
+    fn new(capacity: usize) -> Timeline {
+        Timeline { entries: VecDeque::new(), capacity: capacity.max(2) }
+    }
+
+    fn written(&mut self, max: PhysicalOffset, now_ms: u64) {
+        match self.entries.back_mut() {
+            Some((offset, _)) if max <= *offset => return,
+            // Several writes in one millisecond share an entry.
+            Some((offset, at)) if *at == now_ms => *offset = max,
+            _ => self.entries.push_back((max, now_ms)),
+        }
+        if self.entries.len() > self.capacity {
+            let mut i = 0;
+            self.entries.retain(|_| {
+                i += 1;
+                i % 2 == 0
+            });
+        }
+    }
+
+    fn acked(&mut self, replicated: PhysicalOffset) {
+        while self.entries.front().is_some_and(|(offset, _)| *offset <= replicated) {
+            self.entries.pop_front();
+        }
+    }
+
+    /// Age of the first write that took the log past `replicated`.
+    fn age_of_first_after(&self, replicated: PhysicalOffset, now_ms: u64) -> u64 {
+        self.entries.iter().find(|(offset, _)| *offset > replicated).map_or(0, |(_, at)| now_ms.saturating_sub(*at))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn o(v: u64) -> PhysicalOffset {
+        PhysicalOffset(v)
+    }
+
+    /// The in-sync rule of `HAService.isSlaveOK`, table-driven.
+    #[test]
+    fn in_sync_rules() {
+        struct Case {
+            name: &'static str,
+            slaves: &'static [Option<u64>],
+            master_max: u64,
+            in_sync: bool,
+        }
+        let cases = [
+            Case { name: "no slave", slaves: &[], master_max: 0, in_sync: false },
+            Case { name: "a slave that never reported", slaves: &[None], master_max: 0, in_sync: false },
+            Case { name: "caught up", slaves: &[Some(500)], master_max: 500, in_sync: true },
+            Case { name: "behind by less than the max", slaves: &[Some(401)], master_max: 500, in_sync: true },
+            Case { name: "behind by exactly the max", slaves: &[Some(400)], master_max: 500, in_sync: false },
+            Case { name: "the best slave counts", slaves: &[Some(10), Some(450)], master_max: 500, in_sync: true },
+        ];
+        for c in cases {
+            let mut r: Replicas<()> = Replicas::new(100, 10);
+            for (id, ack) in c.slaves.iter().enumerate() {
+                r.attach(id as u64);
+                if let Some(a) = ack {
+                    r.on_ack(id as u64, o(*a));
+                }
+            }
+            assert_eq!(r.in_sync(o(c.master_max)), c.in_sync, "{}", c.name);
+        }
+    }
+
+    #[test]
+    fn waiters_are_released_in_offset_order_and_once() {
+        let mut r = Replicas::new(1 << 30, 10);
+        r.attach(1);
+        r.on_ack(1, o(0));
+        for (end, name) in [(300, "c"), (100, "a"), (200, "b"), (200, "b2"), (400, "d")] {
+            assert_eq!(r.wait(o(end), o(400), 3_000, name), Wait::Parked);
+        }
+        assert_eq!(r.on_ack(1, o(99)), Vec::<&str>::new());
+        assert_eq!(r.on_ack(1, o(200)), vec!["a", "b", "b2"]);
+        assert_eq!(r.on_ack(1, o(200)), Vec::<&str>::new(), "nobody is released twice");
+        assert_eq!(r.on_ack(1, o(400)), vec!["c", "d"]);
+        assert_eq!(r.waiting(), 0);
+    }
+
+    #[test]
+    fn wait_is_settled_at_once_when_it_can_be() {
+        let mut r = Replicas::new(100, 1);
+        assert_eq!(r.wait(o(50), o(50), 10, "x"), Wait::NotAvailable("x"), "no slave");
+        r.attach(7);
+        assert_eq!(r.wait(o(50), o(50), 10, "x"), Wait::NotAvailable("x"), "slave has not reported");
+        r.on_ack(7, o(60));
+        assert_eq!(r.wait(o(50), o(70), 10, "x"), Wait::Done("x"), "already held");
+        assert_eq!(r.wait(o(80), o(80), 10, "p"), Wait::Parked);
+        assert_eq!(r.wait(o(90), o(90), 10, "y"), Wait::Busy("y"), "bounded");
+        assert_eq!(r.wait(o(200), o(200), 10, "z"), Wait::NotAvailable("z"), "too far behind");
+    }
+
+    #[test]
+    fn a_slave_going_away_leaves_waiters_to_their_deadline() {
+        let mut r = Replicas::new(1000, 10);
+        r.attach(1);
+        r.on_ack(1, o(10));
+        assert_eq!(r.wait(o(20), o(20), 3_000, "w"), Wait::Parked);
+        r.detach(1);
+        assert_eq!(r.replicated(), None);
+        assert_eq!(r.expire(2_999), Vec::<&str>::new());
+        // Another slave may still save it before the deadline.
+        r.attach(2);
+        assert_eq!(r.on_ack(2, o(20)), vec!["w"]);
+        assert_eq!(r.wait(o(30), o(30), 3_000, "v"), Wait::Parked);
+        assert_eq!(r.expire(3_000), vec!["v"]);
+        assert_eq!(r.expire(9_000), Vec::<&str>::new(), "expired once");
+    }
+
+    #[test]
+    fn acks_of_unknown_slaves_are_ignored() {
+        let mut r: Replicas<()> = Replicas::new(1000, 10);
+        assert!(r.on_ack(5, o(10)).is_empty());
+        assert_eq!(r.replicated(), None);
+    }
+
+    #[test]
+    fn lag_in_bytes_and_ms() {
+        let mut r: Replicas<()> = Replicas::new(1 << 30, 10);
+        assert_eq!(r.lag(o(0), 0), None, "no slave, no lag figure");
+        r.attach(1);
+        r.on_ack(1, o(0));
+        r.on_written(o(100), 1_000);
+        r.on_written(o(200), 1_010);
+        r.on_written(o(300), 1_020);
+        assert_eq!(r.lag(o(300), 1_050), Some(Lag { bytes: 300, ms: 50 }));
+        r.on_ack(1, o(100));
+        assert_eq!(r.lag(o(300), 1_050), Some(Lag { bytes: 200, ms: 40 }));
+        r.on_ack(1, o(250));
+        assert_eq!(r.lag(o(300), 1_050), Some(Lag { bytes: 50, ms: 30 }));
+        r.on_ack(1, o(300));
+        assert_eq!(r.lag(o(300), 1_050), Some(Lag { bytes: 0, ms: 0 }));
+    }
+
+    #[test]
+    fn the_timeline_stays_bounded() {
+        let mut t = Timeline::new(8);
+        for i in 1..=1000u64 {
+            t.written(o(i * 10), i);
+        }
+        assert!(t.entries.len() <= 8);
+        // Coarser, but still an age within the history.
+        let age = t.age_of_first_after(o(0), 1000);
+        assert!(age > 0 && age < 1000, "{age}");
+        // Same-millisecond writes share an entry; going back is ignored.
+        let mut t = Timeline::new(8);
+        t.written(o(10), 5);
+        t.written(o(20), 5);
+        t.written(o(15), 6);
+        assert_eq!(t.entries, VecDeque::from(vec![(o(20), 5)]));
+    }
+}
