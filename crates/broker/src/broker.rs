@@ -44,7 +44,6 @@ pub struct Broker {
     /// Delivery progress of delayed messages, per level.
     pub(crate) delay_offsets: DelayOffsets,
     /// Queue locks of orderly consumers.
-    #[allow(dead_code)] // read once issues 5 and 6 land
     pub(crate) locks: QueueLocks,
     /// Transaction check-back state.
     #[allow(dead_code)] // read once issues 5 and 6 land
