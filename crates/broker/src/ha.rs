@@ -1,37 +1,195 @@
-//! Master/slave replication as the broker uses it (issue 6): the HA server on
-//! masters, the HA client and metadata sync on slaves, and SYNC_MASTER waits.
+//! Master/slave replication as the broker uses it (protocol doc §6): the HA
+//! server on masters, the HA client and the metadata sync on slaves, and the
+//! SYNC_MASTER wait of the send path. The protocol and its state machines live
+//! in `rmq_replication`; this module wires them to the broker's config, store,
+//! NameServer answers and runtime info.
+//!
+//! SYNC_MASTER follows 4.9.8: a send whose message asks to wait (`WAIT`, the
+//! default) is answered SEND_OK once a slave has acknowledged the end of its
+//! records, FLUSH_SLAVE_TIMEOUT after `slaveTimeout`, and SLAVE_NOT_AVAILABLE
+//! at once when no slave is connected or the best one is `haSlaveFallbehindMax`
+//! or more behind. A slave acknowledges what it has appended to its
+//! memory-mapped CommitLog (the page cache), not what it has flushed — as
+//! Java's slave does. The message is stored on the master in every case.
 
+mod slave_sync;
+
+use rmq_model::BrokerRole;
 use rmq_protocol::ResponseCode;
 use rmq_remoting::CancellationToken;
+use rmq_replication::{HaConfig, Master, Slave, SyncOutcome};
 use rmq_store::{PutResult, StoreConfig};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::task::JoinSet;
 
 use crate::broker::Broker;
 use crate::config::BrokerConfig;
 use crate::namesrv::Registered;
 
-/// Replication state of this broker.
-#[derive(Debug, Default)]
-pub struct Replication {}
+pub(crate) use slave_sync::MetadataSync;
+
+/// Replication state of this broker: one side or the other, fixed by its role.
+#[derive(Debug)]
+pub struct Replication {
+    side: Side,
+    /// SYNC_MASTER only: how long a send waits for a slave.
+    slave_timeout: Duration,
+    ha_port: u16,
+    /// `haMasterAddress`, when set: overrides what NameServers say.
+    fixed_master: Option<String>,
+}
+
+#[derive(Debug)]
+enum Side {
+    Master { master: Arc<Master>, sync: bool },
+    Slave { slave: Arc<Slave>, metadata: Arc<MetadataSync> },
+}
 
 impl Replication {
-    pub fn new(_config: &BrokerConfig, _store: &StoreConfig) -> Replication {
-        Replication {}
+    pub fn new(config: &BrokerConfig, store: &StoreConfig) -> Replication {
+        let ha = HaConfig {
+            heartbeat_interval_ms: config.ha_send_heartbeat_interval.max(1),
+            housekeeping_interval_ms: config.ha_housekeeping_interval.max(1),
+            transfer_batch_size: config.ha_transfer_batch_size,
+            slave_fallbehind_max: config.ha_slave_fallbehind_max,
+            max_waiters: config.send_thread_pool_queue_capacity.max(1),
+            ..HaConfig::default()
+        };
+        let side = match store.broker_role {
+            BrokerRole::Slave => {
+                Side::Slave { slave: Arc::new(Slave::new(ha)), metadata: Arc::new(MetadataSync::new()) }
+            }
+            role => Side::Master { master: Arc::new(Master::new(ha)), sync: role == BrokerRole::SyncMaster },
+        };
+        // Java takes `haMasterAddress` only when it looks like an address.
+        let fixed_master =
+            config.ha_master_address.clone().filter(|a| a.trim().len() >= 6).map(|a| a.trim().to_owned());
+        Replication {
+            side,
+            slave_timeout: Duration::from_millis(config.slave_timeout),
+            ha_port: config.ha_port(),
+            fixed_master,
+        }
+    }
+
+    /// The metadata sync of a slave.
+    pub(crate) fn metadata(&self) -> Option<&Arc<MetadataSync>> {
+        match &self.side {
+            Side::Slave { metadata, .. } => Some(metadata),
+            Side::Master { .. } => None,
+        }
+    }
+
+    /// The HA address of the master a slave is connected to.
+    pub(crate) fn following(&self) -> Option<String> {
+        match &self.side {
+            Side::Slave { slave, .. } => slave.status().following,
+            Side::Master { .. } => None,
+        }
+    }
+
+    /// GET_BROKER_RUNTIME_INFO keys about replication.
+    pub(crate) fn runtime_entries(&self, store: &rmq_store::MessageStore) -> Vec<(&'static str, String)> {
+        match &self.side {
+            Side::Master { master, .. } => {
+                let max = store.max_physical_offset();
+                let status = master.status(max);
+                let (bytes, ms) = status.lag.map_or((-1, -1), |l| (l.bytes as i64, l.ms as i64));
+                vec![
+                    ("haConnectionCount", status.connections.to_string()),
+                    ("haReplicatedOffset", status.replicated.map_or(-1, |o| o.as_i64()).to_string()),
+                    ("haReplicationLagBytes", bytes.to_string()),
+                    ("haReplicationLagMs", ms.to_string()),
+                    ("haSyncWaiting", status.waiting.to_string()),
+                ]
+            }
+            Side::Slave { slave, .. } => {
+                let status = slave.status();
+                let behind =
+                    status.master_position.map_or(-1, |p| p.0.saturating_sub(store.max_physical_offset().0) as i64);
+                vec![
+                    ("haMasterAddress", status.master.unwrap_or_default()),
+                    ("haConnectionCount", u8::from(status.connected).to_string()),
+                    ("haMasterTransferOffset", status.master_position.map_or(-1, |o| o.as_i64()).to_string()),
+                    ("haSlaveBehindBytes", behind.to_string()),
+                ]
+            }
+        }
     }
 }
 
 impl Broker {
     /// For SYNC_MASTER: waits until a slave holds `put`, answering
     /// FLUSH_SLAVE_TIMEOUT or SLAVE_NOT_AVAILABLE when it does not.
-    pub(crate) async fn wait_replicated(&self, _put: &PutResult) -> ResponseCode {
-        ResponseCode::Success
+    pub(crate) async fn wait_replicated(&self, put: &PutResult) -> ResponseCode {
+        let Side::Master { master, sync: true } = &self.ha.side else {
+            return ResponseCode::Success;
+        };
+        let outcome =
+            master.wait_for_slave(put.end_offset, self.store.max_physical_offset(), self.ha.slave_timeout).await;
+        match outcome {
+            SyncOutcome::Replicated => ResponseCode::Success,
+            SyncOutcome::NotAvailable => ResponseCode::SlaveNotAvailable,
+            SyncOutcome::Timeout | SyncOutcome::Busy => {
+                tracing::warn!(
+                    "SYNC_MASTER: no slave confirmed offset {} within {:?} ({outcome:?})",
+                    put.end_offset,
+                    self.ha.slave_timeout
+                );
+                ResponseCode::FlushSlaveTimeout
+            }
+        }
     }
 
     /// What a NameServer answered to a registration: a slave learns its
     /// master's addresses from it.
-    pub(crate) fn on_registered(&self, _answer: &Registered) {}
+    pub(crate) fn on_registered(&self, answer: &Registered) {
+        let Side::Slave { slave, metadata } = &self.ha.side else {
+            return;
+        };
+        if let Some(master_addr) = &answer.master_addr {
+            metadata.set_master(answer.ha_server_addr.as_deref(), master_addr);
+        }
+        if self.ha.fixed_master.is_none()
+            && let Some(ha) = &answer.ha_server_addr
+            && slave.set_master(ha)
+        {
+            tracing::info!(
+                "HA: master of {} is at {ha} (from name server {})",
+                self.identity.broker_name,
+                answer.namesrv
+            );
+        }
+    }
 }
 
 /// Starts the HA server (masters) or the HA client and metadata sync (slaves).
-pub(crate) fn spawn(_broker: &Arc<Broker>, _stop: &CancellationToken, _tasks: &mut JoinSet<()>) {}
+pub(crate) fn spawn(broker: &Arc<Broker>, stop: &CancellationToken, tasks: &mut JoinSet<()>) {
+    match &broker.ha.side {
+        Side::Master { master, .. } => {
+            let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, broker.ha.ha_port));
+            let listener = std::net::TcpListener::bind(addr)
+                .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                .and_then(tokio::net::TcpListener::from_std);
+            match listener {
+                Ok(listener) => {
+                    tracing::info!("HA: serving slaves on {addr}");
+                    tasks.spawn(master.clone().serve(listener, broker.store.clone(), stop.clone()));
+                }
+                // Java fails to start here; the seam gives us no error path, so
+                // say it loudly: this master replicates to no one.
+                Err(e) => tracing::error!("HA: cannot listen on {addr} (haListenPort): {e}; no slave can replicate"),
+            }
+        }
+        Side::Slave { slave, metadata } => {
+            if let Some(fixed) = &broker.ha.fixed_master {
+                slave.set_master(fixed);
+                tracing::info!("HA: master fixed by haMasterAddress at {fixed}");
+            }
+            tasks.spawn(slave.clone().run(broker.store.clone(), stop.clone()));
+            tasks.spawn(slave_sync::run(broker.clone(), metadata.clone(), stop.clone()));
+        }
+    }
+}

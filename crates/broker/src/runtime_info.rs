@@ -66,6 +66,9 @@ impl Broker {
         for (level, offset, max) in self.schedule_progress() {
             put(&format!("scheduleMessageOffset_{level}"), format!("{offset},{max}"));
         }
+        for (k, v) in self.ha.runtime_entries(&self.store) {
+            put(k, v);
+        }
         put("queryThreadPoolQueueSize", "0".to_owned());
         put("queryThreadPoolQueueCapacity", "20000".to_owned());
         t

@@ -52,6 +52,11 @@ impl DelayOffsets {
     pub fn is_empty(&self) -> bool {
         self.lock().is_empty()
     }
+
+    /// Replaces every level's offset with the master's (a slave's metadata sync).
+    pub fn replace_all(&self, from_master: DelayOffsetSerializeWrapper) {
+        *self.lock() = from_master.offset_table;
+    }
 }
 
 /// Outcome of one look at a level.

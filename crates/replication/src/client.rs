@@ -37,6 +37,8 @@ pub struct SlaveStatus {
     /// The master's HA address being followed (or to be followed).
     pub master: Option<String>,
     pub connected: bool,
+    /// The master address of the live connection, if any.
+    pub following: Option<String>,
     /// The master's transfer position as last seen.
     pub master_position: Option<PhysicalOffset>,
     /// Why the last connection ended, if it failed.
@@ -109,11 +111,16 @@ impl Slave {
             let received = match connected {
                 Ok(Ok(stream)) => {
                     tracing::info!("HA: connected to master {addr}");
-                    self.state().connected = true;
+                    {
+                        let mut state = self.state();
+                        state.connected = true;
+                        state.following = Some(addr.clone());
+                    }
                     let mut received = false;
                     let outcome = self.follow(stream, &addr, &*log, &stop, &mut target, &mut received).await;
                     let mut state = self.state();
                     state.connected = false;
+                    state.following = None;
                     match outcome {
                         Ok(()) if stop.is_cancelled() => return,
                         Ok(()) => {

@@ -33,6 +33,11 @@ pub(crate) fn query_consumer_offset(b: &Broker, req: &RemotingCommand) -> Remoti
 pub(crate) fn update_consumer_offset(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, UpdateConsumerOffsetRequestHeader);
     b.offsets.commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+    // A client commits to a slave only while its master is away: remember it
+    // for the master (see ha/slave_sync.rs).
+    if let Some(sync) = b.ha.metadata() {
+        sync.note_commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+    }
     RemotingCommand::success()
 }
 
