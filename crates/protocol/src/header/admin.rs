@@ -135,3 +135,30 @@ command_header! {
         msg_id: Option<String> => "msgId",
     }
 }
+
+command_header! {
+    /// INVOKE_BROKER_TO_GET_CONSUMER_STATUS (223) and, broker to client,
+    /// GET_CONSUMER_STATUS_FROM_CLIENT (221).
+    pub struct GetConsumerStatusRequestHeader {
+        topic: String => "topic",
+        group: String => "group",
+        /// Only this client (Java compares it with the client id).
+        client_addr: Option<String> => "clientAddr",
+    }
+}
+
+command_header! {
+    /// GET_TOPIC_CONFIG (351, 5.x).
+    pub struct GetTopicConfigRequestHeader {
+        topic: String => "topic",
+        /// Static topics: also the logical queue mapping.
+        lo: Option<bool> => "lo",
+    }
+}
+
+command_header! {
+    /// GET_SUBSCRIPTIONGROUP_CONFIG (352, 5.x).
+    pub struct GetSubscriptionGroupConfigRequestHeader {
+        group: String => "group",
+    }
+}
