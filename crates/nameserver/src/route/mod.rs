@@ -275,12 +275,17 @@ impl RouteTable {
         if cluster_emptied {
             self.clusters.remove(cluster);
         }
+        let mut removed = 0usize;
         self.topics.retain(|topic, queues| {
             if queues.remove(broker_name).is_some() {
-                tracing::info!("removeTopicByBrokerName, remove one broker's topic {broker_name} {topic}");
+                tracing::debug!("removeTopicByBrokerName, remove one broker's topic {broker_name} {topic}");
+                removed += 1;
             }
             !queues.is_empty()
         });
+        tracing::info!(
+            "broker group {broker_name} left cluster {cluster}, its queue data removed from {removed} topics"
+        );
     }
 }
 
