@@ -46,10 +46,8 @@ pub struct Broker {
     /// Queue locks of orderly consumers.
     pub(crate) locks: QueueLocks,
     /// Transaction check-back state.
-    #[allow(dead_code)] // read once issues 5 and 6 land
     pub(crate) transactions: Transactions,
     /// ACL rules.
-    #[allow(dead_code)] // read once issues 5 and 6 land
     pub(crate) acl: Acl,
     /// Master/slave replication.
     #[allow(dead_code)] // read once issues 5 and 6 land

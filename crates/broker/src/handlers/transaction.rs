@@ -1,12 +1,13 @@
-//! END_TRANSACTION (37). Issue 5 fills this in.
+//! END_TRANSACTION (37): see [`crate::transaction`]. Java producers send it
+//! oneway; a response is still built so that callers that wait learn why a
+//! request was refused (the transport drops it for oneway requests).
 
 use rmq_protocol::RemotingCommand;
-use rmq_remoting::{Connection, not_supported};
+use rmq_remoting::Connection;
 use std::sync::Arc;
 
 use crate::broker::Broker;
 
-/// Java producers send it oneway; `None` when nothing is to be answered.
-pub(crate) fn end_transaction(_b: &Arc<Broker>, _conn: &Connection, req: &RemotingCommand) -> Option<RemotingCommand> {
-    Some(not_supported(req))
+pub(crate) fn end_transaction(b: &Arc<Broker>, conn: &Connection, req: &RemotingCommand) -> Option<RemotingCommand> {
+    crate::transaction::end_transaction(b, conn, req)
 }
