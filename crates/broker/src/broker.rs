@@ -48,6 +48,7 @@ pub struct Broker {
     /// Transaction check-back state.
     pub(crate) transactions: Transactions,
     /// ACL rules.
+    #[allow(dead_code)] // read once issues 5 and 6 land
     pub(crate) acl: Acl,
     /// Master/slave replication.
     #[allow(dead_code)] // read once issues 5 and 6 land
@@ -57,6 +58,8 @@ pub struct Broker {
     /// Pulls in progress, held ones included.
     pub(crate) pull_permits: Semaphore,
     pub(crate) boot_ms: i64,
+    /// The offsets' change count at their last successful write.
+    offsets_persisted: std::sync::atomic::AtomicU64,
 }
 
 /// Tells the broker's long-polling waiters about every dispatched message.
@@ -141,6 +144,7 @@ impl Broker {
             acl,
             ha,
             boot_ms: now,
+            offsets_persisted: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -180,8 +184,18 @@ impl Broker {
     }
 
     pub(crate) fn persist_offsets(&self) {
+        let version = self.offsets.change_count();
         if let Err(e) = self.files.save_consumer_offsets(&self.offsets.snapshot()) {
             tracing::error!("persist consumerOffset.json failed: {e}");
+            return;
+        }
+        self.offsets_persisted.store(version, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Writes `consumerOffset.json` if offsets changed since the last write.
+    pub(crate) fn persist_offsets_if_changed(&self) {
+        if self.offsets.change_count() != self.offsets_persisted.load(std::sync::atomic::Ordering::Acquire) {
+            self.persist_offsets();
         }
     }
 

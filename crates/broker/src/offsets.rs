@@ -20,6 +20,8 @@ fn split_key(key: &str) -> Option<(&str, &str)> {
 #[derive(Debug, Default)]
 pub struct ConsumerOffsets {
     table: Mutex<HashMap<String, HashMap<i32, i64>>>,
+    /// Bumped by every change, so persisting can skip unchanged tables.
+    changes: std::sync::atomic::AtomicU64,
 }
 
 impl ConsumerOffsets {
@@ -31,7 +33,17 @@ impl ConsumerOffsets {
         self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A counter that moves whenever the table changes.
+    pub fn change_count(&self) -> u64 {
+        self.changes.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn changed(&self) {
+        self.changes.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
     pub fn commit(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        self.changed();
         let mut table = self.lock();
         match table.get_mut(&key(topic, group)) {
             Some(queues) => {
@@ -76,16 +88,19 @@ impl ConsumerOffsets {
 
     /// Forgets a group's offsets on every topic.
     pub fn remove_group(&self, group: &str) {
+        self.changed();
         self.lock().retain(|k, _| split_key(k).is_none_or(|(_, g)| g != group));
     }
 
     /// Forgets every group's offsets on a topic.
     pub fn remove_topic(&self, topic: &str) {
+        self.changed();
         self.lock().retain(|k, _| split_key(k).is_none_or(|(t, _)| t != topic));
     }
 
     /// Copies `src`'s offsets to `dest` (CLONE_GROUP_OFFSET); one topic or all.
     pub fn clone_group(&self, src: &str, dest: &str, topic: Option<&str>) {
+        self.changed();
         let mut table = self.lock();
         let copies: Vec<(String, HashMap<i32, i64>)> = table
             .iter()
@@ -99,6 +114,7 @@ impl ConsumerOffsets {
 
     /// Loads `consumerOffset.json` (or a master's table) over what is there.
     pub fn put_all(&self, stored: ConsumerOffsetSerializeWrapper) {
+        self.changed();
         let mut table = self.lock();
         for (k, queues) in stored.offset_table {
             table.insert(k, queues.into_iter().collect());

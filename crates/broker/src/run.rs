@@ -126,7 +126,7 @@ fn spawn_periodic_tasks(broker: &Arc<Broker>, stop: &CancellationToken, tasks: &
     let b = broker.clone();
     tasks.spawn(every(stop.clone(), offsets_period, offsets_period, move || {
         let b = b.clone();
-        async move { b.persist_offsets() }
+        async move { b.persist_offsets_if_changed() }
     }));
     let b = broker.clone();
     tasks.spawn(every(stop.clone(), Duration::from_secs(10), Duration::from_secs(10), move || {

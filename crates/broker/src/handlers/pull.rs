@@ -29,11 +29,12 @@ pub(crate) async fn handle(b: &Arc<Broker>, _conn: &Connection, req: RemotingCom
         Ok(filter) => filter,
         Err(refusal) => return Some(refusal),
     };
+    // Java stores the piggy-backed offset before the pull is answered or held.
+    commit_offset(b, &h);
     let result = lookup(b, &h, filter.as_ref());
     let may_hold =
         pull_flag::has_suspend(h.sys_flag) && code_of(result.status, h.queue_offset) == ResponseCode::PullNotFound;
     let result = if may_hold { hold(b, &h, filter.as_ref()).await.unwrap_or(result) } else { result };
-    commit_offset(b, &h);
     Some(respond(b, &h, result))
 }
 

@@ -2,5 +2,6 @@
 //! free loopback ports, and the third-party client's runtime.
 #![allow(dead_code)]
 
+pub mod bin;
 pub mod client;
 pub mod servers;
