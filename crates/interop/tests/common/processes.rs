@@ -1,0 +1,372 @@
+//! Real `mqnamesrv` / `mqbroker` processes on loopback, each with its own
+//! ports and store, for tests that SIGKILL and restart them.
+//!
+//! The binaries come from `cargo build -p rmq-cli` (the same target
+//! directory as the test executable). Every process gets `-Duser.home` in
+//! `JAVA_OPT` pointing into the test's temp dir, so logs stay there; its
+//! stdout and stderr lines are kept for assertions (boot lines, log lines).
+//! Processes are killed when dropped: a failing test leaves nothing behind.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// `<target>/debug/<name>`, next to the test executable's `deps/`.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    let bin = dir.join(name);
+    assert!(bin.exists(), "{} is missing: run `cargo build -p rmq-cli` first", bin.display());
+    bin
+}
+
+/// A port p with p-2 (VIP), p and p+1 (HA) free now.
+pub fn free_broker_port() -> u16 {
+    for _ in 0..500 {
+        let probe = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let p = probe.local_addr().expect("addr").port();
+        drop(probe);
+        if !(1026..=65000).contains(&p) {
+            continue;
+        }
+        if [p - 2, p, p + 1].iter().all(|q| TcpListener::bind(("0.0.0.0", *q)).is_ok()) {
+            return p;
+        }
+    }
+    panic!("no free port triple found");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// One running (or dead) server process.
+pub struct Process {
+    name: String,
+    bin: PathBuf,
+    args: Vec<String>,
+    home: PathBuf,
+    child: Option<Child>,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Process {
+    fn spawn(name: &str, bin: PathBuf, args: Vec<String>, home: &Path, boot_line: &str) -> Process {
+        let mut p =
+            Process { name: name.to_owned(), bin, args, home: home.to_owned(), child: None, lines: Arc::default() };
+        p.start(boot_line);
+        p
+    }
+
+    fn start(&mut self, boot_line: &str) {
+        assert!(self.child.is_none(), "{} is running", self.name);
+        let mut child = Command::new(&self.bin)
+            .args(&self.args)
+            .env("JAVA_OPT", format!("-Duser.home={}", self.home.display()))
+            .env_remove("JAVA_OPT_EXT")
+            .env_remove("NAMESRV_ADDR")
+            .env("RUST_LOG", std::env::var("RMQ_TEST_LOG").unwrap_or_else(|_| "info".to_owned()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", self.name));
+        let echo = std::env::var_os("RMQ_TEST_ECHO").is_some();
+        for stream in [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let lines = self.lines.clone();
+            let name = self.name.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if echo {
+                        eprintln!("[{name}] {line}");
+                    }
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        let started = self.lines.lock().unwrap().len();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if self.lines.lock().unwrap()[started..].iter().any(|l| l.contains(boot_line)) {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("{} exited with {status} before booting:\n{}", self.name, self.output());
+            }
+            assert!(Instant::now() < deadline, "{} did not boot in 30 s:\n{}", self.name, self.output());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything the process printed so far.
+    pub fn output(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// Whether some output line contains `text`.
+    pub fn printed(&self, text: &str) -> bool {
+        self.lines.lock().unwrap().iter().any(|l| l.contains(text))
+    }
+
+    /// SIGKILL, and reap.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, and wait up to 20 s for a clean exit (then SIGKILL).
+    pub fn terminate(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: plain syscall on a child we own and have not reaped.
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{} did not exit within 20 s of SIGTERM", self.name);
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A NameServer process.
+pub struct Namesrv {
+    pub addr: String,
+    pub process: Process,
+}
+
+impl Namesrv {
+    pub fn start(home: &Path) -> Namesrv {
+        let port = free_port();
+        let dir = home.join(format!("namesrv-{port}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("namesrv.properties");
+        std::fs::write(&conf, format!("listenPort={port}\nkvConfigPath={}\n", dir.join("kvConfig.json").display()))
+            .unwrap();
+        let args = vec!["-c".to_owned(), conf.display().to_string()];
+        let process = Process::spawn(&format!("namesrv:{port}"), binary("mqnamesrv"), args, &dir, "boot success");
+        Namesrv { addr: format!("127.0.0.1:{port}"), process }
+    }
+}
+
+/// A broker process started from one of the repository's `conf/` files, with
+/// this process's own ports and store appended.
+pub struct Broker {
+    /// `127.0.0.1:listenPort`.
+    pub addr: String,
+    pub port: u16,
+    pub store: PathBuf,
+    pub conf: PathBuf,
+    pub process: Process,
+}
+
+/// `conf/<set>/<file>` of the repository.
+pub fn repo_conf(set_and_file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conf").join(set_and_file)
+}
+
+impl Broker {
+    /// Starts `mqbroker -c <copy of base>` with, appended: its ports, store
+    /// root, `brokerIP1=127.0.0.1`, the NameServer list, small CommitLog
+    /// files, and `extra` (later keys win, as in a properties file).
+    pub fn start(home: &Path, base: &Path, namesrv: &str, extra: &[(&str, &str)]) -> Broker {
+        let port = free_broker_port();
+        let dir = home.join(format!("broker-{port}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = dir.join("store");
+        let mut text = std::fs::read_to_string(base).unwrap_or_else(|e| panic!("{}: {e}", base.display()));
+        text.push_str(&format!(
+            "\n# added by the test\nlistenPort={port}\nstorePathRootDir={}\nbrokerIP1=127.0.0.1\nnamesrvAddr={namesrv}\n\
+             mappedFileSizeCommitLog=67108864\nmappedFileSizeConsumeQueue=600000\nmaxIndexNum=100000\nmaxHashSlotNum=20000\n",
+            store.display()
+        ));
+        for (k, v) in extra {
+            text.push_str(&format!("{k}={v}\n"));
+        }
+        let conf = dir.join("broker.properties");
+        std::fs::write(&conf, text).unwrap();
+        let name = format!("{}:{port}", base.file_stem().and_then(|s| s.to_str()).unwrap_or("broker"));
+        let args = vec!["-c".to_owned(), conf.display().to_string()];
+        let process = Process::spawn(&name, binary("mqbroker"), args, &dir, "boot success");
+        Broker { addr: format!("127.0.0.1:{port}"), port, store, conf, process }
+    }
+
+    /// Starts the same broker again (same config, ports and store).
+    pub fn restart(&mut self) {
+        self.process.start("boot success");
+    }
+}
+
+/// Admin requests the tests send with rmq's own remoting client.
+pub mod admin {
+    use rmq_protocol::body::kv::KvTable;
+    use rmq_protocol::header::CreateTopicRequestHeader;
+    use rmq_protocol::{RemotingCommand, RequestCode};
+    use rmq_remoting::{Client, ClientConfig, RejectAll};
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    pub fn client() -> Client {
+        Client::new(ClientConfig::default(), Arc::new(RejectAll))
+    }
+
+    /// UPDATE_AND_CREATE_TOPIC on one broker (read/write queues `queues`, perm 6).
+    pub async fn create_topic(client: &Client, broker: &str, topic: &str, queues: i32) {
+        let header = CreateTopicRequestHeader {
+            topic: topic.to_owned(),
+            default_topic: Some("TBW102".to_owned()),
+            read_queue_nums: queues,
+            write_queue_nums: queues,
+            perm: 6,
+            topic_filter_type: Some("SINGLE_TAG".to_owned()),
+            topic_sys_flag: Some(0),
+            order: Some(false),
+            attributes: None,
+            force: None,
+        };
+        let request = RemotingCommand::request(RequestCode::UpdateAndCreateTopic, &header);
+        let response = client.invoke(broker, request, Duration::from_secs(5)).await.expect("create topic");
+        assert_eq!(response.code, 0, "create topic on {broker}: {:?}", response.remark);
+    }
+
+    /// GET_BROKER_RUNTIME_INFO as a map; empty if the broker does not answer.
+    pub async fn runtime_info(client: &Client, broker: &str) -> BTreeMap<String, String> {
+        let request = RemotingCommand::bare_request(RequestCode::GetBrokerRuntimeInfo);
+        match client.invoke(broker, request, Duration::from_secs(3)).await {
+            Ok(r) if r.code == 0 => {
+                KvTable::decode(&r.body.to_bytes()).map(|t| t.table.into_iter().collect()).unwrap_or_default()
+            }
+            _ => BTreeMap::new(),
+        }
+    }
+
+    /// One runtime-info value as a number (-1 if missing).
+    pub async fn info_i64(client: &Client, broker: &str, key: &str) -> i64 {
+        runtime_info(client, broker).await.get(key).and_then(|v| v.parse().ok()).unwrap_or(-1)
+    }
+
+    /// Whether `broker` knows `topic` (GET_ALL_TOPIC_CONFIG).
+    pub async fn has_topic(client: &Client, broker: &str, topic: &str) -> bool {
+        let request = RemotingCommand::bare_request(RequestCode::GetAllTopicConfig);
+        match client.invoke(broker, request, Duration::from_secs(3)).await {
+            Ok(r) if r.code == 0 => String::from_utf8_lossy(&r.body.to_bytes()).contains(&format!("\"{topic}\"")),
+            _ => false,
+        }
+    }
+
+    /// Polls `check` every 100 ms until it holds, panicking after `within`.
+    pub async fn wait_until<F, Fut>(what: &str, within: Duration, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = Instant::now() + within;
+        while !check().await {
+            assert!(Instant::now() < deadline, "timed out after {within:?} waiting for: {what}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A slave is attached to `master` and `slave` knows `topic`.
+    pub async fn wait_replicating(client: &Client, master: &str, slave: &str, topic: &str) {
+        wait_until("slave attached", Duration::from_secs(20), || async {
+            info_i64(client, master, "haConnectionCount").await >= 1
+        })
+        .await;
+        wait_until("slave synced the topic", Duration::from_secs(20), || async {
+            has_topic(client, slave, topic).await
+        })
+        .await;
+    }
+}
+
+/// rocketmq-client-rust producers and consumers as the HA tests use them:
+/// route polling at the client's 10 s minimum so failovers show quickly.
+pub mod clients {
+    use crate::common::client::Harness;
+    use rocketmq_client_rust::ClientConfig;
+    use rocketmq_client_rust::{
+        ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, DefaultMQProducer, DefaultMQPushConsumer, MQPushConsumer,
+    };
+    use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
+    use rocketmq_model::common::message::MessageTrait;
+    use rocketmq_model::common::message::message_ext::MessageExt;
+    use std::collections::BTreeSet;
+    use std::sync::{Arc, Mutex};
+
+    /// UNIQ_KEYs a consumer received.
+    pub type Inbox = Arc<Mutex<BTreeSet<String>>>;
+
+    fn config() -> ClientConfig {
+        ClientConfig::builder().poll_name_server_interval(10_000).build_unvalidated()
+    }
+
+    pub async fn producer(harness: &Harness, ns: &str, group: &str) -> DefaultMQProducer {
+        let mut producer = DefaultMQProducer::builder(harness.client_runtime())
+            .client_config(config())
+            .producer_group(group)
+            .name_server_addr(ns)
+            .send_msg_timeout(3_000)
+            .build();
+        producer.start().await.expect("producer start");
+        producer
+    }
+
+    /// A push consumer from the first offset, recording UNIQ_KEYs.
+    pub async fn consumer(
+        harness: &Harness,
+        ns: &str,
+        group: &str,
+        topic: &str,
+        inbox: &Inbox,
+    ) -> DefaultMQPushConsumer {
+        let sink = inbox.clone();
+        let mut consumer = DefaultMQPushConsumer::builder(harness.client_runtime())
+            .client_config(config())
+            .consumer_group(group)
+            .name_server_addr(ns)
+            .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
+            .build();
+        consumer.subscribe(topic, "*").await.expect("subscribe");
+        consumer.register_message_listener_concurrently(move |msgs: &[&MessageExt], _: &ConsumeConcurrentlyContext| {
+            let mut inbox = sink.lock().unwrap();
+            for m in msgs {
+                if let Some(k) = m.property(&"UNIQ_KEY".into()) {
+                    inbox.insert(k.to_string());
+                }
+            }
+            Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
+        });
+        consumer.start().await.expect("consumer start");
+        consumer
+    }
+}

@@ -1,0 +1,117 @@
+//! 2m-2s-sync (conf/2m-2s-sync): SYNC_MASTER brokers with their slaves as
+//! real processes. A send is acknowledged only once a slave holds it, so
+//! SIGKILLing a master mid-stream loses no acknowledged message: all of them
+//! are consumed from its slave, by a consumer that finds the master gone.
+//!
+//! Needs the binaries: `cargo build -p rmq-cli`, then
+//! `cargo test -p rmq-interop --test ha_sync`.
+#![recursion_limit = "256"]
+
+mod common;
+#[path = "common/processes.rs"]
+mod processes;
+
+use common::client::Harness;
+use processes::{Broker, Namesrv, admin, clients, repo_conf};
+use rocketmq_client_rust::SendStatus;
+use rocketmq_model::common::message::message_single::Message;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TOPIC: &str = "HaSyncTopic";
+const ACKED_TARGET: usize = 10_000;
+const KILL_AFTER: usize = 3_000;
+const SENDERS: usize = 8;
+
+/// 10,000 acknowledged sends over two SYNC_MASTER groups; broker-a's master
+/// is SIGKILLed after 3,000; every message acknowledged by broker-a is then
+/// consumed from broker-a's slave (and broker-b's from broker-b).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_master_killed_mid_stream_loses_no_acknowledged_message() {
+    let home = tempfile::tempdir().unwrap();
+    let ns = Namesrv::start(home.path());
+    let mut a = Broker::start(home.path(), &repo_conf("2m-2s-sync/broker-a.properties"), &ns.addr, &[]);
+    let a_s = Broker::start(home.path(), &repo_conf("2m-2s-sync/broker-a-s.properties"), &ns.addr, &[]);
+    let b = Broker::start(home.path(), &repo_conf("2m-2s-sync/broker-b.properties"), &ns.addr, &[]);
+    let b_s = Broker::start(home.path(), &repo_conf("2m-2s-sync/broker-b-s.properties"), &ns.addr, &[]);
+    let admin = admin::client();
+    for master in [&a.addr, &b.addr] {
+        admin::create_topic(&admin, master, TOPIC, 4).await;
+    }
+    admin::wait_replicating(&admin, &a.addr, &a_s.addr, TOPIC).await;
+    admin::wait_replicating(&admin, &b.addr, &b_s.addr, TOPIC).await;
+
+    let harness = Harness::new_tuned("ha-sync").expect("client runtime");
+    let producer = Arc::new(clients::producer(&harness, &ns.addr, "ha-sync-pg").await);
+    // UNIQ_KEY → broker name, for every SEND_OK.
+    let acked: Arc<Mutex<BTreeMap<String, String>>> = Arc::default();
+    let failures = Arc::new(AtomicUsize::new(0));
+    let not_ok = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut senders = tokio::task::JoinSet::new();
+    for s in 0..SENDERS {
+        let (producer, acked, failures, not_ok) = (producer.clone(), acked.clone(), failures.clone(), not_ok.clone());
+        senders.spawn(async move {
+            let mut i = 0;
+            while acked.lock().unwrap().len() < ACKED_TARGET && Instant::now() < deadline {
+                i += 1;
+                let body = format!("sender {s} message {i} {}", "x".repeat(100));
+                let msg = Message::builder().topic(TOPIC).tags("TagA").body_slice(body.as_bytes()).build_unchecked();
+                match producer.send(msg).await {
+                    Ok(Some(r)) if r.send_status == SendStatus::SendOk => {
+                        let broker = r.message_queue.map(|q| q.broker_name().to_string()).unwrap_or_default();
+                        acked.lock().unwrap().insert(r.msg_id.expect("msg id").to_string(), broker);
+                    }
+                    Ok(_) => {
+                        not_ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(_) => {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        });
+    }
+    admin::wait_until("acknowledged sends before the kill", Duration::from_secs(60), || async {
+        acked.lock().unwrap().len() >= KILL_AFTER
+    })
+    .await;
+    a.process.kill();
+    let killed_at = acked.lock().unwrap().len();
+    while senders.join_next().await.is_some() {}
+    let acked = acked.lock().unwrap().clone();
+    eprintln!(
+        "sent: {} SEND_OK ({} when broker-a's master was killed), {} other statuses, {} errors",
+        acked.len(),
+        killed_at,
+        not_ok.load(Ordering::Relaxed),
+        failures.load(Ordering::Relaxed)
+    );
+    assert!(acked.len() >= ACKED_TARGET, "sends did not go on after the kill");
+    let on_a: BTreeSet<&String> = acked.iter().filter(|(_, b)| *b == "broker-a").map(|(k, _)| k).collect();
+    assert!(on_a.len() > 100, "broker-a took part ({} messages)", on_a.len());
+
+    let inbox: clients::Inbox = Arc::default();
+    let mut consumer = clients::consumer(&harness, &ns.addr, "ha-sync-cg", TOPIC, &inbox).await;
+    let wanted: BTreeSet<String> = acked.keys().cloned().collect();
+    let consume_deadline = Instant::now() + Duration::from_secs(90);
+    while !wanted.is_subset(&inbox.lock().unwrap()) && Instant::now() < consume_deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let got = inbox.lock().unwrap().clone();
+    let missing: Vec<&String> = wanted.difference(&got).collect();
+    let missing_on_a = missing.iter().filter(|k| on_a.contains(*k)).count();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged messages not consumed ({missing_on_a} of them from broker-a), e.g. {:?}",
+        missing.len(),
+        missing.iter().take(5).collect::<Vec<_>>()
+    );
+    consumer.shutdown().await;
+    Arc::try_unwrap(producer).ok().expect("sole owner").shutdown().await;
+    harness.shutdown_async().await;
+    drop((a_s, b, b_s, ns));
+}
