@@ -48,7 +48,6 @@ pub struct Broker {
     /// Transaction check-back state.
     pub(crate) transactions: Transactions,
     /// ACL rules.
-    #[allow(dead_code)] // read once issues 5 and 6 land
     pub(crate) acl: Acl,
     /// Master/slave replication.
     #[allow(dead_code)] // read once issues 5 and 6 land

@@ -8,7 +8,9 @@ mod common;
 
 use common::*;
 use rmq_model::record;
-use rmq_protocol::header::{CheckTransactionStateRequestHeader, EndTransactionRequestHeader, SendMessageResponseHeader};
+use rmq_protocol::header::{
+    CheckTransactionStateRequestHeader, EndTransactionRequestHeader, SendMessageResponseHeader,
+};
 use rmq_protocol::{RemotingCommand, RequestCode};
 use rmq_remoting::Client;
 use std::time::Duration;
@@ -61,7 +63,10 @@ async fn commit_delivers_rollback_discards_and_bad_requests_are_refused() {
 
     // Bad input first: nothing may be settled by it.
     let r = invoke(&client, &addr, end(q1, c1 + 1, 8, GROUP, false)).await;
-    assert_eq!((r.code, r.remark.as_deref().unwrap_or("").starts_with("Find prepared transaction message failed")), (1, true));
+    assert_eq!(
+        (r.code, r.remark.as_deref().unwrap_or("").starts_with("Find prepared transaction message failed")),
+        (1, true)
+    );
     let r = invoke(&client, &addr, end(q1, 1 << 40, 8, GROUP, false)).await;
     assert_eq!(r.remark.as_deref(), Some("Find prepared transaction message failed"));
     let r = invoke(&client, &addr, end(q1, c1, 8, "another-group", false)).await;
@@ -92,8 +97,13 @@ async fn commit_delivers_rollback_discards_and_bad_requests_are_refused() {
 }
 
 /// Waits for a CHECK_TRANSACTION_STATE and returns its header and message.
-async fn next_check(inbox: &mut tokio::sync::mpsc::UnboundedReceiver<RemotingCommand>) -> (CheckTransactionStateRequestHeader, String, String) {
-    let request = tokio::time::timeout(Duration::from_secs(10), inbox.recv()).await.expect("a check-back in time").expect("inbox open");
+async fn next_check(
+    inbox: &mut tokio::sync::mpsc::UnboundedReceiver<RemotingCommand>,
+) -> (CheckTransactionStateRequestHeader, String, String) {
+    let request = tokio::time::timeout(Duration::from_secs(10), inbox.recv())
+        .await
+        .expect("a check-back in time")
+        .expect("inbox open");
     assert_eq!(request.code, RequestCode::CheckTransactionState.to_i32());
     assert!(request.is_oneway());
     let header: CheckTransactionStateRequestHeader = request.header().unwrap();
@@ -142,7 +152,8 @@ async fn unknown_transactions_are_checked_back_across_a_restart_and_given_up_at_
     let got = pull_all(&client, &addr, TOPIC, 0, "*", "TAG", 3, Duration::from_secs(3)).await;
     assert_eq!(got, vec!["plain", "settled-before-restart", "unknown"]);
     // Given up: moved to TRANS_CHECK_MAX_TIME_TOPIC, and no further checks.
-    let given_up = pull_all(&client, &addr, "TRANS_CHECK_MAX_TIME_TOPIC", 0, "*", "TAG", 1, Duration::from_secs(5)).await;
+    let given_up =
+        pull_all(&client, &addr, "TRANS_CHECK_MAX_TIME_TOPIC", 0, "*", "TAG", 1, Duration::from_secs(5)).await;
     assert_eq!(given_up, vec!["never-answered"]);
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert!(inbox.try_recv().is_err(), "no check after giving up");

@@ -112,13 +112,19 @@ pub async fn heartbeat_producer(client: &Client, addr: &str, client_id: &str, gr
         producer_data_set: vec![ProducerData { group_name: group.to_owned() }],
         ..HeartbeatData::default()
     };
-    let request =
-        RemotingCommand::bare_request(RequestCode::HeartBeat).with_body(rmq_model::fastjson::to_vec(&data));
+    let request = RemotingCommand::bare_request(RequestCode::HeartBeat).with_body(rmq_model::fastjson::to_vec(&data));
     assert_eq!(invoke(client, addr, request).await.code, 0);
 }
 
 /// A SEND_MESSAGE request of `body` with `properties` (name, value) pairs.
-pub fn send_request(group: &str, topic: &str, queue_id: i32, sys_flag: i32, properties: &[(&str, &str)], body: &[u8]) -> RemotingCommand {
+pub fn send_request(
+    group: &str,
+    topic: &str,
+    queue_id: i32,
+    sys_flag: i32,
+    properties: &[(&str, &str)],
+    body: &[u8],
+) -> RemotingCommand {
     let mut props = String::new();
     for (k, v) in properties {
         props.push_str(&format!("{k}\u{1}{v}\u{2}"));
@@ -147,7 +153,14 @@ pub fn rmq_now() -> i64 {
 }
 
 /// A non-blocking pull carrying its subscription (as mqadmin's pulls do).
-pub fn pull_request(group: &str, topic: &str, queue_id: i32, offset: i64, expression: &str, kind: &str) -> RemotingCommand {
+pub fn pull_request(
+    group: &str,
+    topic: &str,
+    queue_id: i32,
+    offset: i64,
+    expression: &str,
+    kind: &str,
+) -> RemotingCommand {
     let header = PullMessageRequestHeader {
         consumer_group: group.to_owned(),
         topic: topic.to_owned(),
@@ -173,7 +186,16 @@ pub fn pulled_bodies(response: &RemotingCommand) -> Vec<String> {
 
 /// Pulls `topic` queue `queue_id` from 0 with `expression` until `want`
 /// bodies came or `within` passed (dispatch is asynchronous).
-pub async fn pull_all(client: &Client, addr: &str, topic: &str, queue_id: i32, expression: &str, kind: &str, want: usize, within: Duration) -> Vec<String> {
+pub async fn pull_all(
+    client: &Client,
+    addr: &str,
+    topic: &str,
+    queue_id: i32,
+    expression: &str,
+    kind: &str,
+    want: usize,
+    within: Duration,
+) -> Vec<String> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let mut bodies = Vec::new();
