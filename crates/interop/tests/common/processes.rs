@@ -228,7 +228,10 @@ impl Broker {
 /// Admin requests the tests send with rmq's own remoting client.
 pub mod admin {
     use rmq_protocol::body::kv::KvTable;
-    use rmq_protocol::header::CreateTopicRequestHeader;
+    use rmq_protocol::header::{
+        CreateTopicRequestHeader, OffsetResponseHeader, QueryConsumerOffsetRequestHeader, QueueRequestHeader,
+        SendMessageRequestHeader, SendMessageRequestHeaderV2,
+    };
     use rmq_protocol::{RemotingCommand, RequestCode};
     use rmq_remoting::{Client, ClientConfig, RejectAll};
     use std::collections::BTreeMap;
@@ -280,6 +283,101 @@ pub mod admin {
         match client.invoke(broker, request, Duration::from_secs(3)).await {
             Ok(r) if r.code == 0 => String::from_utf8_lossy(&r.body.to_bytes()).contains(&format!("\"{topic}\"")),
             _ => false,
+        }
+    }
+
+    /// SEND_MESSAGE_V2 of one message straight to `broker` (no route
+    /// lookup); returns the response code, or -1 if there was no response.
+    pub async fn send(client: &Client, broker: &str, topic: &str, queue_id: i32, key: &str, body: &[u8]) -> i32 {
+        let header = SendMessageRequestHeader {
+            producer_group: "ha-load-pg".to_owned(),
+            topic: topic.to_owned(),
+            default_topic: Some("TBW102".to_owned()),
+            default_topic_queue_nums: Some(4),
+            queue_id,
+            sys_flag: Some(0),
+            born_timestamp: Some(0),
+            flag: Some(0),
+            properties: Some(format!("UNIQ_KEY\u{1}{key}\u{2}WAIT\u{1}true\u{2}")),
+            reconsume_times: Some(0),
+            unit_mode: Some(false),
+            batch: Some(false),
+            max_reconsume_times: None,
+            broker_name: None,
+        };
+        let request = RemotingCommand::request(RequestCode::SendMessageV2, &SendMessageRequestHeaderV2(header))
+            .with_body(body.to_vec());
+        match client.invoke(broker, request, Duration::from_secs(5)).await {
+            Ok(r) => r.code,
+            Err(_) => -1,
+        }
+    }
+
+    /// What [`load`] did.
+    #[derive(Debug, Default, Clone)]
+    pub struct Load {
+        pub ok: u64,
+        pub not_ok: u64,
+        pub elapsed: Duration,
+    }
+
+    impl Load {
+        pub fn rate(&self) -> f64 {
+            self.ok as f64 / self.elapsed.as_secs_f64()
+        }
+    }
+
+    /// `concurrency` senders, each sending one message at a time to `broker`
+    /// (bodies of `body_len` bytes, queues 0-3), for `duration`.
+    pub async fn load(client: &Client, broker: &str, topic: &str, concurrency: usize, body_len: usize, duration: Duration) -> Load {
+        let started = Instant::now();
+        let deadline = started + duration;
+        let mut tasks = tokio::task::JoinSet::new();
+        for t in 0..concurrency {
+            let (client, broker, topic) = (client.clone(), broker.to_owned(), topic.to_owned());
+            tasks.spawn(async move {
+                let body = vec![b'l'; body_len];
+                let mut load = Load::default();
+                let mut i = 0u64;
+                while Instant::now() < deadline {
+                    i += 1;
+                    let code = send(&client, &broker, &topic, (i % 4) as i32, &format!("L{t}-{i}"), &body).await;
+                    if code == 0 { load.ok += 1 } else { load.not_ok += 1 }
+                }
+                load
+            });
+        }
+        let mut total = Load::default();
+        while let Some(Ok(l)) = tasks.join_next().await {
+            total.ok += l.ok;
+            total.not_ok += l.not_ok;
+        }
+        total.elapsed = started.elapsed();
+        total
+    }
+
+    /// GET_MAX_OFFSET of one queue; -1 if the broker does not answer.
+    pub async fn max_offset(client: &Client, broker: &str, topic: &str, queue_id: i32) -> i64 {
+        let header = QueueRequestHeader { topic: topic.to_owned(), queue_id, committed: None };
+        let request = RemotingCommand::request(RequestCode::GetMaxOffset, &header);
+        match client.invoke(broker, request, Duration::from_secs(3)).await {
+            Ok(r) if r.code == 0 => r.header::<OffsetResponseHeader>().map(|h| h.offset).unwrap_or(-1),
+            _ => -1,
+        }
+    }
+
+    /// QUERY_CONSUMER_OFFSET of one queue; -1 if none or no answer.
+    pub async fn consumer_offset(client: &Client, broker: &str, group: &str, topic: &str, queue_id: i32) -> i64 {
+        let header = QueryConsumerOffsetRequestHeader {
+            consumer_group: group.to_owned(),
+            topic: topic.to_owned(),
+            queue_id,
+            set_zero_if_not_found: None,
+        };
+        let request = RemotingCommand::request(RequestCode::QueryConsumerOffset, &header);
+        match client.invoke(broker, request, Duration::from_secs(3)).await {
+            Ok(r) if r.code == 0 => r.header::<OffsetResponseHeader>().map(|h| h.offset).unwrap_or(-1),
+            _ => -1,
         }
     }
 
