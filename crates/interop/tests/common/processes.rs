@@ -229,8 +229,8 @@ impl Broker {
 pub mod admin {
     use rmq_protocol::body::kv::KvTable;
     use rmq_protocol::header::{
-        CreateTopicRequestHeader, OffsetResponseHeader, QueryConsumerOffsetRequestHeader, QueueRequestHeader,
-        SendMessageRequestHeader, SendMessageRequestHeaderV2,
+        CreateTopicRequestHeader, OffsetResponseHeader, PullMessageRequestHeader, PullMessageResponseHeader,
+        QueryConsumerOffsetRequestHeader, QueueRequestHeader, SendMessageRequestHeader, SendMessageRequestHeaderV2,
     };
     use rmq_protocol::{RemotingCommand, RequestCode};
     use rmq_remoting::{Client, ClientConfig, RejectAll};
@@ -378,6 +378,30 @@ pub mod admin {
         match client.invoke(broker, request, Duration::from_secs(3)).await {
             Ok(r) if r.code == 0 => r.header::<OffsetResponseHeader>().map(|h| h.offset).unwrap_or(-1),
             _ => -1,
+        }
+    }
+
+    /// A non-blocking PULL_MESSAGE (subscription `*` in the header) of one
+    /// message: `(code, suggestWhichBrokerId)`, or `(-1, -1)` without an answer.
+    pub async fn pull_one(client: &Client, broker: &str, group: &str, topic: &str, queue_id: i32, offset: i64) -> (i32, i64) {
+        let header = PullMessageRequestHeader {
+            consumer_group: group.to_owned(),
+            topic: topic.to_owned(),
+            queue_id,
+            queue_offset: offset,
+            max_msg_nums: 1,
+            sys_flag: 0x4,
+            commit_offset: Some(0),
+            suspend_timeout_millis: Some(0),
+            subscription: Some("*".to_owned()),
+            sub_version: Some(0),
+            expression_type: Some("TAG".to_owned()),
+            max_msg_bytes: None,
+        };
+        let request = RemotingCommand::request(RequestCode::PullMessage, &header);
+        match client.invoke(broker, request, Duration::from_secs(5)).await {
+            Ok(r) => (r.code, r.header::<PullMessageResponseHeader>().map(|h| h.suggest_which_broker_id).unwrap_or(-1)),
+            Err(_) => (-1, -1),
         }
     }
 
