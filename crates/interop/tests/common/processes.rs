@@ -16,10 +16,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// `<target>/debug/<name>`, next to the test executable's `deps/`.
+/// `$RMQ_BIN_DIR/<name>` if set (e.g. release binaries for benchmarks),
+/// else `<target>/<profile>/<name>`, next to the test executable's `deps/`.
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    let dir = match std::env::var_os("RMQ_BIN_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>").to_owned(),
+    };
     let bin = dir.join(name);
     assert!(bin.exists(), "{} is missing: run `cargo build -p rmq-cli` first", bin.display());
     bin
@@ -217,6 +221,47 @@ impl Broker {
         let args = vec!["-c".to_owned(), conf.display().to_string()];
         let process = Process::spawn(&name, binary("mqbroker"), args, &dir, "boot success");
         Broker { addr: format!("127.0.0.1:{port}"), port, store, conf, process }
+    }
+
+    /// Runs `mqbroker -c <copy of base + extra>` expecting it to exit within
+    /// 20 s; returns its exit code and output.
+    pub fn run_to_exit(home: &Path, base: &Path, namesrv: &str, extra: &[(&str, &str)]) -> (Option<i32>, String) {
+        let port = free_broker_port();
+        let dir = home.join(format!("broker-{port}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut text = std::fs::read_to_string(base).unwrap();
+        text.push_str(&format!(
+            "\nlistenPort={port}\nstorePathRootDir={}\nbrokerIP1=127.0.0.1\nnamesrvAddr={namesrv}\n",
+            dir.join("store").display()
+        ));
+        for (k, v) in extra {
+            text.push_str(&format!("{k}={v}\n"));
+        }
+        let conf = dir.join("broker.properties");
+        std::fs::write(&conf, text).unwrap();
+        let mut child = Command::new(binary("mqbroker"))
+            .args(["-c", &conf.display().to_string()])
+            .env("JAVA_OPT", format!("-Duser.home={}", dir.display()))
+            .env_remove("NAMESRV_ADDR")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("mqbroker did not exit within 20 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let out = child.wait_with_output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (status.code(), text)
     }
 
     /// Starts the same broker again (same config, ports and store).
