@@ -8,10 +8,12 @@
 //!   and [`logging::announce`] for boot lines that must appear verbatim;
 //! * [`properties`]: reading a Java `.properties` file, reporting its keys;
 //! * [`signals`]: SIGTERM/SIGINT to a [`rmq_remoting::CancellationToken`];
-//! * [`exit`]: RocketMQ's exit codes.
+//! * [`exit`]: RocketMQ's exit codes;
+//! * [`admin`]: `mqadmin`'s sub-commands, over `rmq-client`.
 //!
 //! Servers never depend on this crate; `anyhow` stops here.
 
+pub mod admin;
 pub mod exit;
 pub mod java_opts;
 pub mod logging;

@@ -238,6 +238,11 @@ impl Client {
     pub fn close(&self) {
         self.inner.transport.close_all();
     }
+
+    /// Closes every connection at the end of a tool's run (same as [`Client::close`]).
+    pub fn shutdown(&self) {
+        self.close();
+    }
 }
 
 /// The answer if it is SUCCESS, else the refusal as an error.

@@ -15,7 +15,7 @@ pub enum ClientError {
     Refused { addr: String, code: i32, remark: String },
     #[error("no NameServer address: give -n, or set NAMESRV_ADDR")]
     NoNameServer,
-    #[error("No route info of this topic: {0}")]
+    #[error("No topic route info in name server for the topic: {0}")]
     NoRoute(String),
     #[error("the {what} answer of {addr} does not decode: {reason}")]
     Decode { what: &'static str, addr: String, reason: String },
