@@ -1,0 +1,68 @@
+//! Single master (`conf/broker.conf`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rmq_integration::{Cluster, Options, SendLoop, Tally, Topology, case};
+
+use crate::common::{missing_after, round_trip, sample};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
+async fn single_round_trip() {
+    case::run("single: round trip of every send kind", Duration::from_secs(150), |case| async move {
+        round_trip(case, Topology::Single).await
+    })
+    .await;
+}
+
+/// A SYNC_FLUSH broker SIGKILLed mid-stream and started again keeps every
+/// message it acknowledged, and takes sends again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
+async fn single_sync_flush_broker_restart_loses_no_acknowledged_message() {
+    case::run("single: SYNC_FLUSH broker SIGKILLed and restarted", Duration::from_secs(180), |case| async move {
+        let options = Options { broker_props: vec!["flushDiskType=SYNC_FLUSH".to_owned()], ..Options::default() };
+        let cluster = Cluster::start_with(&case, Topology::Single, options).await;
+        let topic = "SyncFlushRestart";
+        cluster.create_topic(topic, 4).await;
+        let ns = cluster.namesrv_addr();
+        let client = rmq_integration::Client::new(case.name());
+        let producer = Arc::new(client.producer(&ns, "restart-pg").await);
+
+        let sends = SendLoop::start(producer.clone(), topic, "restart", 4);
+        assert!(sends.wait_acked(1_000, Duration::from_secs(60)).await, "1,000 sends acknowledged before the kill");
+        let broker = cluster.broker("broker-a");
+        broker.kill().await;
+        let acked_at_kill = sends.ledger().acked_count();
+        let down = Instant::now();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        broker.start().await;
+        // Sends go on once the client sees the broker again (route refresh ≤ 10 s).
+        let resumed = sends.wait_acked(acked_at_kill + 500, Duration::from_secs(60)).await;
+        let back_after = down.elapsed();
+        let ledger = sends.finish().await;
+        assert!(resumed, "sends did not resume within 60 s of the restart:\n{}", cluster.logs().await);
+
+        let (mut consumer, inbox) = client.consumer(&ns, "restart-cg", topic).await;
+        let acked = ledger.acked();
+        let missing = missing_after(&inbox, &acked, Duration::from_secs(90)).await;
+        let tally = Tally {
+            sent: ledger.attempts(),
+            acked: acked.len(),
+            received: inbox.len(),
+            lost: missing.len(),
+            note: format!(
+                "killed after {acked_at_kill} acks; sends resumed {:.0} s after the kill; {} send errors meanwhile",
+                back_after.as_secs_f64(),
+                ledger.errors()
+            ),
+        };
+        assert!(missing.is_empty(), "{} acknowledged messages lost, e.g. {:?}", missing.len(), sample(&missing));
+        consumer.shutdown().await;
+        Arc::try_unwrap(producer).ok().expect("sole owner").shutdown().await;
+        client.shutdown().await;
+        tally
+    })
+    .await;
+}
