@@ -61,7 +61,11 @@ async fn signatures_and_permissions_are_enforced_and_the_file_reloads() {
         (signed(send("ReadOnly"), "RocketMQ", "12345678"), "No default permission for topic:ReadOnly"),
         (signed(send("Elsewhere"), "RocketMQ", "12345678"), "No default permission for topic:Elsewhere"),
         (
-            signed(RemotingCommand::bare_request(rmq_protocol::RequestCode::UpdateAndCreateTopic), "RocketMQ", "12345678"),
+            signed(
+                RemotingCommand::bare_request(rmq_protocol::RequestCode::UpdateAndCreateTopic),
+                "RocketMQ",
+                "12345678",
+            ),
             "Need admin permission for request code=17, but accessKey=RocketMQ is not",
         ),
     ];

@@ -34,14 +34,23 @@ async fn a_queue_is_locked_by_one_client_at_a_time() {
     let unlock = |id: &str, q: &[i32]| RemotingCommand::bare_request(RequestCode::UnlockBatchMq).with_body(body(id, q));
     assert_eq!(held(&invoke(&client, &addr, lock("A", &[0, 1])).await), vec![0, 1]);
     assert_eq!(held(&invoke(&client, &addr, lock("B", &[0, 1, 2, 3])).await), vec![2, 3]);
-    assert_eq!(held(&invoke(&client, &addr, lock("A", &[0, 1, 2])).await), vec![0, 1], "renewal keeps, others' stay theirs");
+    assert_eq!(
+        held(&invoke(&client, &addr, lock("A", &[0, 1, 2])).await),
+        vec![0, 1],
+        "renewal keeps, others' stay theirs"
+    );
     // Unlocking someone else's queue does nothing; one's own frees it.
     assert_eq!(invoke(&client, &addr, unlock("B", &[0])).await.code, 0);
     assert_eq!(held(&invoke(&client, &addr, lock("B", &[0])).await), Vec::<i32>::new());
     assert_eq!(invoke(&client, &addr, unlock("A", &[0])).await.code, 0);
     assert_eq!(held(&invoke(&client, &addr, lock("B", &[0])).await), vec![0]);
     // Bad bodies get a remark, not a dropped connection.
-    let r = invoke(&client, &addr, RemotingCommand::bare_request(RequestCode::LockBatchMq).with_body(b"{not json".to_vec())).await;
+    let r = invoke(
+        &client,
+        &addr,
+        RemotingCommand::bare_request(RequestCode::LockBatchMq).with_body(b"{not json".to_vec()),
+    )
+    .await;
     assert_eq!(r.code, 1);
     assert!(r.remark.unwrap().contains("not valid"));
     broker.stop().await;

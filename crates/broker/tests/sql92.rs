@@ -47,7 +47,7 @@ async fn sql92_pulls_return_exactly_the_matching_messages() {
     ];
     for (expression, want) in cases {
         let want: Vec<String> = want.iter().map(|i| format!("m{i}")).collect();
-        let got = pull_all(&client, &addr, TOPIC, 0, expression, "SQL92", want.len(), Duration::from_secs(3)).await;
+        let got = pull_all(&client, &addr, TOPIC, 0, (expression, "SQL92"), want.len(), Duration::from_secs(3)).await;
         assert_eq!(got, want, "{expression}");
     }
     // Refused when pulling and when subscribing, with Java's codes.
@@ -70,7 +70,10 @@ async fn without_enable_property_filter_sql92_is_refused() {
     let (client, _) = client();
     assert_eq!(invoke(&client, &addr, send_request("sql-pg", TOPIC, 0, 0, &[("a", "1")], b"m")).await.code, 0);
     let r = invoke(&client, &addr, check_client("a > 1", "SQL92")).await;
-    assert_eq!((r.code, r.remark.as_deref()), (1, Some("The broker does not support consumer to filter message by SQL92")));
+    assert_eq!(
+        (r.code, r.remark.as_deref()),
+        (1, Some("The broker does not support consumer to filter message by SQL92"))
+    );
     let r = invoke(&client, &addr, pull_request("g", TOPIC, 0, 0, "a > 0", "SQL92")).await;
     assert_eq!(r.code, 1);
     broker.stop().await;

@@ -59,7 +59,7 @@ async fn commit_delivers_rollback_discards_and_bad_requests_are_refused() {
 
     let (q1, c1, _) = send_half(&client, &addr, "committed").await;
     let (q2, c2, _) = send_half(&client, &addr, "rolled-back").await;
-    assert_eq!(pull_all(&client, &addr, TOPIC, 0, "*", "TAG", 1, Duration::from_millis(300)).await, vec!["plain"]);
+    assert_eq!(pull_all(&client, &addr, TOPIC, 0, ("*", "TAG"), 1, Duration::from_millis(300)).await, vec!["plain"]);
 
     // Bad input first: nothing may be settled by it.
     let r = invoke(&client, &addr, end(q1, c1 + 1, 8, GROUP, false)).await;
@@ -81,7 +81,7 @@ async fn commit_delivers_rollback_discards_and_bad_requests_are_refused() {
     // Commit delivers, rollback does not; the real topic sees one commit.
     assert_eq!(invoke(&client, &addr, end(q1, c1, 8, GROUP, false)).await.code, 0);
     assert_eq!(invoke(&client, &addr, end(q2, c2, 12, GROUP, false)).await.code, 0);
-    let got = pull_all(&client, &addr, TOPIC, 0, "*", "TAG", 2, Duration::from_secs(3)).await;
+    let got = pull_all(&client, &addr, TOPIC, 0, ("*", "TAG"), 2, Duration::from_secs(3)).await;
     assert_eq!(got, vec!["plain", "committed"]);
 
     // Settled twice: refused, and nothing more is stored.
@@ -91,7 +91,7 @@ async fn commit_delivers_rollback_discards_and_bad_requests_are_refused() {
         assert!(r.remark.as_deref().unwrap_or("").contains("already committed or rolled back"), "{:?}", r.remark);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let got = pull_all(&client, &addr, TOPIC, 0, "*", "TAG", 3, Duration::from_millis(200)).await;
+    let got = pull_all(&client, &addr, TOPIC, 0, ("*", "TAG"), 3, Duration::from_millis(200)).await;
     assert_eq!(got, vec!["plain", "committed"]);
     broker.stop().await;
 }
@@ -149,11 +149,11 @@ async fn unknown_transactions_are_checked_back_across_a_restart_and_given_up_at_
     }
     assert_eq!(asked.get("unknown"), Some(&1), "{asked:?}");
     assert_eq!(asked.get("never-answered"), Some(&3), "checked transactionCheckMax times: {asked:?}");
-    let got = pull_all(&client, &addr, TOPIC, 0, "*", "TAG", 3, Duration::from_secs(3)).await;
+    let got = pull_all(&client, &addr, TOPIC, 0, ("*", "TAG"), 3, Duration::from_secs(3)).await;
     assert_eq!(got, vec!["plain", "settled-before-restart", "unknown"]);
     // Given up: moved to TRANS_CHECK_MAX_TIME_TOPIC, and no further checks.
     let given_up =
-        pull_all(&client, &addr, "TRANS_CHECK_MAX_TIME_TOPIC", 0, "*", "TAG", 1, Duration::from_secs(5)).await;
+        pull_all(&client, &addr, "TRANS_CHECK_MAX_TIME_TOPIC", 0, ("*", "TAG"), 1, Duration::from_secs(5)).await;
     assert_eq!(given_up, vec!["never-answered"]);
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert!(inbox.try_recv().is_err(), "no check after giving up");

@@ -31,7 +31,10 @@ pub enum AddressPattern {
     Everything,
     List(Vec<IpAddr>),
     /// Four segments for IPv4, eight for IPv6.
-    Segments { v6: bool, segments: Vec<Segment> },
+    Segments {
+        v6: bool,
+        segments: Vec<Segment>,
+    },
 }
 
 impl AddressPattern {

@@ -301,7 +301,10 @@ accounts:
         let ip = "127.0.0.1".parse().unwrap();
         assert_eq!(acl.validate(ip, &pull("topicA", "g")), Err("No accessKey is configured".into()));
         assert_eq!(acl.validate("10.10.103.5".parse().unwrap(), &pull("topicA", "g")), Ok(()));
-        assert_eq!(acl.validate(ip, &signed(pull("topicA", "g"), "Nobody12", "12345678")), Err("No acl config for Nobody12".into()));
+        assert_eq!(
+            acl.validate(ip, &signed(pull("topicA", "g"), "Nobody12", "12345678")),
+            Err("No acl config for Nobody12".into())
+        );
         assert_eq!(
             acl.validate(ip, &signed(pull("topicA", "g"), "RocketMQ", "wrong-secret")),
             Err("Check signature failed for accessKey=RocketMQ".into())
@@ -326,7 +329,10 @@ accounts:
         );
         assert_eq!(acl.validate(ip, &signed(create, "AdminUser", "87654321")), Ok(()));
         // The admin's white address skips the signature.
-        assert_eq!(acl.validate("192.168.1.9".parse().unwrap(), &signed(pull("x", "g"), "AdminUser", "bad-secret")), Ok(()));
+        assert_eq!(
+            acl.validate("192.168.1.9".parse().unwrap(), &signed(pull("x", "g"), "AdminUser", "bad-secret")),
+            Ok(())
+        );
     }
 
     #[test]

@@ -249,7 +249,8 @@ impl Builder {
                     Kind::Scalar(key) => *pending = Some(key),
                     Kind::Null => *pending = Some(String::new()),
                     _ => {
-                        self.error = Some(RulesError { line: node.line, message: "mapping keys must be plain values".into() })
+                        self.error =
+                            Some(RulesError { line: node.line, message: "mapping keys must be plain values".into() })
                     }
                 },
             },
@@ -263,7 +264,8 @@ impl MarkedEventReceiver for Builder {
         let line = mark.line();
         match ev {
             Event::Scalar(value, style, anchor, _) => {
-                let null = style == TScalarStyle::Plain && matches!(value.as_str(), "~" | "null" | "Null" | "NULL" | "");
+                let null =
+                    style == TScalarStyle::Plain && matches!(value.as_str(), "~" | "null" | "Null" | "NULL" | "");
                 let node = Node { line, kind: if null { Kind::Null } else { Kind::Scalar(value) } };
                 if anchor > 0 {
                     self.anchors.insert(anchor, node.clone());
@@ -362,7 +364,8 @@ accounts:
     fn errors_name_their_line() {
         let broken = DISTRIBUTION.replace("  - 192.168.0.*", "  - 192.168.0.*\n  bad: [");
         assert_eq!(Rules::parse(&broken).unwrap_err().line, 4, "{:?}", Rules::parse(&broken));
-        let short = DISTRIBUTION.replace("secretKey: 12345678\n    whiteRemoteAddress: 192", "secretKey: 123\n    whiteRemoteAddress: 192");
+        let short = DISTRIBUTION
+            .replace("secretKey: 12345678\n    whiteRemoteAddress: 192", "secretKey: 123\n    whiteRemoteAddress: 192");
         assert_eq!(Rules::parse(&short).unwrap_err().line, 22, "the account's first line");
         let perm = DISTRIBUTION.replace("topicC=SUB", "topicC");
         let e = Rules::parse(&perm).unwrap_err();

@@ -61,7 +61,11 @@ pub enum Expr {
     BoolCast(Box<Expr>),
     Compare(Ordering, Box<Expr>, Box<Expr>),
     Equal(Box<Expr>, Box<Expr>),
-    In { property: String, values: Vec<String>, negated: bool },
+    In {
+        property: String,
+        values: Vec<String>,
+        negated: bool,
+    },
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
 }
@@ -495,9 +499,8 @@ impl Parser {
 /// A decimal literal: `Integer` when it fits in 32 bits, else `Long`.
 fn decimal(text: &str, at: usize) -> Result<Value, ParseError> {
     let digits = text.trim_end_matches(['l', 'L']);
-    let n: i64 = digits
-        .parse()
-        .map_err(|_| ParseError { message: format!("{text} is out of the range of a long"), at })?;
+    let n: i64 =
+        digits.parse().map_err(|_| ParseError { message: format!("{text} is out of the range of a long"), at })?;
     Ok(i32::try_from(n).map_or(Value::Long(n), Value::Int))
 }
 

@@ -120,7 +120,10 @@ fn decide(b: &Broker, half: &RecordView<'_>, now: i64, checks: &mut Vec<CheckBac
         return match give_up(b, half) {
             Ok(()) => Step::Next,
             Err(e) => {
-                tracing::error!("moving half message {} to {TRANS_CHECK_MAX_TIME_TOPIC} failed: {e}", half.offset_msg_id());
+                tracing::error!(
+                    "moving half message {} to {TRANS_CHECK_MAX_TIME_TOPIC} failed: {e}",
+                    half.offset_msg_id()
+                );
                 Step::Stop
             }
         };
@@ -204,8 +207,7 @@ fn give_up(b: &Broker, half: &RecordView<'_>) -> Result<(), rmq_store::StoreErro
 /// pulled message, under its real topic and queue.
 fn check_back(b: &Broker, half: &RecordView<'_>, props: &Properties, put: &PutResult) -> Option<CheckBack> {
     let group = props.get(keys::PRODUCER_GROUP)?;
-    let mut channels: Vec<_> =
-        b.clients.producer_channels(group).into_iter().filter(|c| !c.conn.is_closed()).collect();
+    let mut channels: Vec<_> = b.clients.producer_channels(group).into_iter().filter(|c| !c.conn.is_closed()).collect();
     if channels.is_empty() {
         return None;
     }

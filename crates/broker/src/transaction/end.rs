@@ -164,9 +164,9 @@ fn store_committed(b: &Broker, half: &RecordView<'_>) -> Result<PutResult, Remot
         reconsume_times: half.reconsume_times,
         prepared_transaction_offset: half.physical_offset,
     };
-    b.store.put(&msg).map_err(|e| {
-        reply(ResponseCode::SystemError, format!("storing the committed message in {topic} failed: {e}"))
-    })
+    b.store
+        .put(&msg)
+        .map_err(|e| reply(ResponseCode::SystemError, format!("storing the committed message in {topic} failed: {e}")))
 }
 
 /// Writes the op message that settles `half` (tag `d`, body = its queue
@@ -177,11 +177,8 @@ fn write_op(b: &Broker, half: &RecordView<'_>, origin: i64) -> Result<PutResult,
         b.persist_topics();
     }
     let body = half.queue_offset.to_string();
-    let properties = format!(
-        "{}\u{1}{OP_REMOVE_TAG}\u{2}{}\u{1}{origin}\u{2}",
-        keys::TAGS,
-        keys::TRANSACTION_PREPARED_QUEUE_OFFSET
-    );
+    let properties =
+        format!("{}\u{1}{OP_REMOVE_TAG}\u{2}{}\u{1}{origin}\u{2}", keys::TAGS, keys::TRANSACTION_PREPARED_QUEUE_OFFSET);
     let store_host = b.store.config().store_host;
     b.store.put(&NewMessage {
         topic: TRANS_OP_HALF_TOPIC,

@@ -35,12 +35,6 @@ pub(crate) struct Ledger {
     progress: Progress,
 }
 
-impl Default for Progress {
-    fn default() -> Progress {
-        Progress { half: 0, op: 0 }
-    }
-}
-
 impl Ledger {
     pub fn is_loaded(&self) -> bool {
         self.loaded
@@ -68,8 +62,13 @@ impl Ledger {
     /// Reads op messages dispatched since the last read.
     pub fn sync_ops(&mut self, store: &MessageStore) {
         loop {
-            let got =
-                store.get_messages(TRANS_OP_HALF_TOPIC, HALF_QUEUE, QueueOffset(self.op_read as u64), BATCH, &AcceptAll);
+            let got = store.get_messages(
+                TRANS_OP_HALF_TOPIC,
+                HALF_QUEUE,
+                QueueOffset(self.op_read as u64),
+                BATCH,
+                &AcceptAll,
+            );
             match got.status {
                 GetMessageStatus::Found => {}
                 GetMessageStatus::OffsetTooSmall | GetMessageStatus::NoMatchedMessage => {

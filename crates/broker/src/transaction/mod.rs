@@ -70,7 +70,7 @@ impl Transactions {
 
 /// Where the checker stands: the next half and op queue offsets it has not
 /// dealt with (`CID_RMQ_SYS_TRANS`'s offsets, or the queues' minimum).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Progress {
     pub half: i64,
     pub op: i64,

@@ -191,8 +191,7 @@ pub async fn pull_all(
     addr: &str,
     topic: &str,
     queue_id: i32,
-    expression: &str,
-    kind: &str,
+    (expression, kind): (&str, &str),
     want: usize,
     within: Duration,
 ) -> Vec<String> {

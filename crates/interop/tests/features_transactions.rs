@@ -1,0 +1,128 @@
+//! Transactional messages (issue 5) through rocketmq-client-rust's
+//! TransactionMQProducer: committed messages are delivered, rolled back ones
+//! are not, and ones left unknown are checked back (CHECK_TRANSACTION_STATE)
+//! and then resolved by the producer's answer.
+#![recursion_limit = "256"]
+// The third-party client's futures are large; boxing every call would only add noise here.
+#![allow(clippy::large_futures)]
+
+mod common;
+
+use common::client::Harness;
+use common::servers::Cluster;
+use rocketmq_client_rust::{
+    ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, DefaultMQPushConsumer, LocalTransactionState,
+    MQPushConsumer, TransactionListener, TransactionMQProducer,
+};
+use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
+use rocketmq_model::common::message::MessageTrait;
+use rocketmq_model::common::message::message_ext::MessageExt;
+use rocketmq_model::common::message::message_single::Message;
+use std::any::Any;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TOPIC: &str = "TxTopic";
+
+/// Decides by the message body; counts the check-backs per body.
+#[derive(Default, Clone)]
+struct Listener {
+    checks: Arc<Mutex<BTreeMap<String, u32>>>,
+}
+
+fn body_of(msg: &dyn MessageTrait) -> String {
+    String::from_utf8_lossy(msg.get_body().map(|b| b.to_vec()).unwrap_or_default().as_slice()).into_owned()
+}
+
+impl TransactionListener for Listener {
+    fn execute_local_transaction(
+        &self,
+        msg: &dyn MessageTrait,
+        _arg: Option<&(dyn Any + Send + Sync)>,
+    ) -> LocalTransactionState {
+        match body_of(msg).as_str() {
+            b if b.starts_with("commit") => LocalTransactionState::CommitMessage,
+            b if b.starts_with("rollback") => LocalTransactionState::RollbackMessage,
+            _ => LocalTransactionState::Unknown,
+        }
+    }
+
+    fn check_local_transaction(&self, msg: &MessageExt) -> LocalTransactionState {
+        let body = body_of(msg);
+        *self.checks.lock().unwrap().entry(body.clone()).or_default() += 1;
+        if body.ends_with("then-commit") {
+            LocalTransactionState::CommitMessage
+        } else {
+            LocalTransactionState::RollbackMessage
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_delivered_rolled_back_dropped_unknown_checked_back() {
+    let cluster = Cluster::start(&[("transactionCheckInterval", "1000"), ("transactionTimeOut", "1000")]).await;
+    let ns = cluster.namesrv_addr();
+    let harness = Harness::new_tuned("transactions").expect("client runtime");
+    let listener = Listener::default();
+    let mut producer = TransactionMQProducer::builder(harness.client_runtime())
+        .producer_group("tx-pg")
+        .name_server_addr(&ns)
+        .topics(vec![TOPIC])
+        .transaction_listener(listener.clone())
+        .check_thread_pool_min_size(1)
+        .check_thread_pool_max_size(2)
+        .check_request_hold_max(100)
+        .build();
+    producer.start().await.expect("producer start");
+
+    let bodies = ["commit-1", "rollback-1", "unknown-then-commit", "unknown-then-rollback", "commit-2"];
+    for body in bodies {
+        let msg = Message::builder().topic(TOPIC).tags("Tx").body_slice(body.as_bytes()).build_unchecked();
+        let r = producer.send_message_in_transaction(msg, None::<()>).await.expect("transactional send");
+        assert!(r.send_result.is_some(), "{body}: half message stored");
+    }
+
+    let received = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = received.clone();
+    let mut consumer = DefaultMQPushConsumer::builder(harness.client_runtime())
+        .consumer_group("tx-cg")
+        .name_server_addr(&ns)
+        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
+        .build();
+    consumer.subscribe(TOPIC, "*").await.expect("subscribe");
+    consumer.register_message_listener_concurrently(move |msgs: &[&MessageExt], _: &ConsumeConcurrentlyContext| {
+        sink.lock().unwrap().extend(msgs.iter().map(|m| body_of(*m)));
+        Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
+    });
+    consumer.start().await.expect("consumer start");
+
+    let want: BTreeSet<String> =
+        ["commit-1", "commit-2", "unknown-then-commit"].iter().map(|s| s.to_string()).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let checked_both = || {
+        let checks = listener.checks.lock().unwrap();
+        checks.contains_key("unknown-then-commit") && checks.contains_key("unknown-then-rollback")
+    };
+    while (received.lock().unwrap().iter().cloned().collect::<BTreeSet<_>>() != want || !checked_both())
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A little longer: nothing else may arrive, and resolved ones are not checked again.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let got = received.lock().unwrap().clone();
+    let checks = listener.checks.lock().unwrap().clone();
+    assert_eq!(got.iter().cloned().collect::<BTreeSet<_>>(), want, "delivered: {got:?}");
+    assert_eq!(got.len(), 3, "each committed message once: {got:?}");
+    assert_eq!(checks.get("unknown-then-commit"), Some(&1), "{checks:?}");
+    assert_eq!(checks.get("unknown-then-rollback"), Some(&1), "{checks:?}");
+    assert!(
+        !checks.keys().any(|k| k.starts_with("commit") || k.starts_with("rollback")),
+        "decided ones are never checked: {checks:?}"
+    );
+
+    consumer.shutdown().await;
+    producer.shutdown().await;
+    harness.shutdown_async().await;
+}
