@@ -14,7 +14,7 @@ pub fn free_broker_port() -> u16 {
         let probe = TcpListener::bind("127.0.0.1:0").expect("bind");
         let p = probe.local_addr().expect("addr").port();
         drop(probe);
-        if p < 1026 || p > 65000 {
+        if !(1026..=65000).contains(&p) {
             continue;
         }
         let all_free = [p - 2, p, p + 1].iter().all(|q| TcpListener::bind(("0.0.0.0", *q)).is_ok());
