@@ -92,11 +92,11 @@ impl TopicRoute {
     }
 }
 
-/// A start position that differs between processes, so that many short-lived
-/// producers (mqadmin calls) do not all hit queue 0.
+/// A random start position, so that many short-lived producers (mqadmin
+/// calls) do not all begin with the same queue.
 fn fastrand_seed() -> usize {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    (nanos as usize) ^ (std::process::id() as usize)
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one(std::process::id()) as usize
 }
 
 #[derive(Debug, Clone)]
