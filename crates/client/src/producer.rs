@@ -9,7 +9,7 @@ use rmq_model::record::{BatchItem, encode_batch_item};
 use rmq_model::sysflag::message::COMPRESSED;
 use rmq_model::topic::AUTO_CREATE_TOPIC_KEY_TOPIC;
 use rmq_model::{MessageQueue, Properties};
-use rmq_protocol::header::{SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader};
+use rmq_protocol::header::SendMessageResponseHeader;
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,6 +20,7 @@ use crate::message::{Message, deflate};
 use crate::route::TopicRoute;
 
 /// Response codes after which Java's producer tries another queue.
+/// (The request header is [`rmq_protocol::header::SendMessageRequestHeaderV2`]'s.)
 pub const RETRY_CODES: [i32; 6] = [17, 14, 1, 16, 204, 205];
 
 /// How a send ended, by response code (Java's `SendStatus`).
@@ -186,25 +187,30 @@ impl Producer {
         Prepared { topic: msg.topic.clone(), body, flag: msg.flag, sys_flag, properties, batch: false, msg_id }
     }
 
+    /// SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE with the V2 header's one-letter
+    /// keys, written straight into the ext fields: one allocation per value.
     fn command(&self, p: &Prepared, mq: &MessageQueue) -> RemotingCommand {
-        let header = SendMessageRequestHeaderV2(SendMessageRequestHeader {
-            producer_group: self.group.to_string(),
-            topic: p.topic.clone(),
-            default_topic: Some(AUTO_CREATE_TOPIC_KEY_TOPIC.to_owned()),
-            default_topic_queue_nums: Some(self.options.default_topic_queue_nums as i32),
-            queue_id: mq.queue_id,
-            sys_flag: Some(p.sys_flag),
-            born_timestamp: Some(now_ms()),
-            flag: Some(p.flag),
-            properties: Some(p.properties.clone()),
-            reconsume_times: Some(0),
-            unit_mode: Some(false),
-            batch: Some(p.batch),
-            max_reconsume_times: None,
-            broker_name: Some(mq.broker_name.clone()),
-        });
         let code = if p.batch { RequestCode::SendBatchMessage } else { RequestCode::SendMessageV2 };
-        RemotingCommand::request(code, &header).with_body(p.body.clone())
+        let mut cmd = RemotingCommand::bare_request(code);
+        let ext = &mut cmd.ext_fields;
+        let mut put = |key: &str, value: String| {
+            ext.insert(key.to_owned(), value);
+        };
+        put("a", self.group.to_string());
+        put("b", p.topic.clone());
+        put("c", AUTO_CREATE_TOPIC_KEY_TOPIC.to_owned());
+        put("d", self.options.default_topic_queue_nums.to_string());
+        put("e", mq.queue_id.to_string());
+        put("f", p.sys_flag.to_string());
+        put("g", now_ms().to_string());
+        put("h", p.flag.to_string());
+        put("i", p.properties.clone());
+        put("j", "0".to_owned());
+        put("k", "false".to_owned());
+        put("m", p.batch.to_string());
+        put("n", mq.broker_name.clone());
+        cmd.body = p.body.clone().into();
+        cmd
     }
 
     /// Sends one message and waits for the broker's answer, retrying on
@@ -332,4 +338,34 @@ fn send_result(
 
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ClientOptions;
+    use rmq_protocol::CommandHeader;
+    use rmq_protocol::header::SendMessageRequestHeaderV2;
+
+    #[test]
+    fn send_command_reads_back_as_the_v2_header() {
+        let producer = Producer::new(Client::new(ClientOptions::new("127.0.0.1:9876")), "pg");
+        let msg = Message::new("T", &b"hi"[..]).with_tags("A").with_keys("k1 k2");
+        let prepared = producer.prepare(&msg);
+        let cmd = producer.command(&prepared, &MessageQueue::new("T", "broker-a", 3));
+        assert_eq!(cmd.request_code(), RequestCode::SendMessageV2);
+        let h = SendMessageRequestHeaderV2::read_ext(&cmd.ext_fields).unwrap().0;
+        assert_eq!((h.producer_group.as_str(), h.topic.as_str(), h.queue_id), ("pg", "T", 3));
+        assert_eq!(h.default_topic.as_deref(), Some("TBW102"));
+        assert_eq!(h.broker_name.as_deref(), Some("broker-a"));
+        assert_eq!(h.batch, Some(false));
+        let props = Properties::decode(h.properties.as_deref().unwrap());
+        assert_eq!(props.tags(), Some("A"));
+        assert_eq!(props.unique_key(), Some(prepared.msg_id.as_str()));
+        assert_eq!(props.get("WAIT"), Some("true"));
+        assert_eq!(cmd.body.to_bytes(), &b"hi"[..]);
+        let big = producer.prepare(&Message::new("T", vec![b'x'; 5000]));
+        assert_eq!(big.sys_flag, COMPRESSED);
+        assert!(big.body.len() < 100);
+    }
 }
