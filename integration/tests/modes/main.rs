@@ -7,5 +7,8 @@
 //! `cargo test -p rmq-integration -- --ignored --test-threads=1`.
 #![recursion_limit = "256"]
 
+mod async_pairs;
 mod common;
 mod single;
+mod sync_pairs;
+mod two_masters;
