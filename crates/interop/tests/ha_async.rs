@@ -41,20 +41,22 @@ impl Group {
     }
 
     /// The slave's CommitLog ends where the master's does, and every queue
-    /// has the same max offset on both.
+    /// has the same max offset on both (once both dispatchers caught up).
     async fn wait_in_step(&self, within: Duration) {
         admin::wait_until("slave in step with master", within, || async {
             let m = self.max(&self.master.addr).await;
-            m > 0 && self.max(&self.slave.addr).await == m
+            if m <= 0 || self.max(&self.slave.addr).await != m {
+                return false;
+            }
+            for q in 0..4 {
+                let master = admin::max_offset(&self.client, &self.master.addr, TOPIC, q).await;
+                if master < 0 || admin::max_offset(&self.client, &self.slave.addr, TOPIC, q).await != master {
+                    return false;
+                }
+            }
+            true
         })
         .await;
-        for q in 0..4 {
-            let (m, s) = (
-                admin::max_offset(&self.client, &self.master.addr, TOPIC, q).await,
-                admin::max_offset(&self.client, &self.slave.addr, TOPIC, q).await,
-            );
-            assert_eq!(m, s, "queue {q}: consume queue max offsets differ (master {m}, slave {s})");
-        }
     }
 
     async fn send(&self, n: usize, tag: &str) {
@@ -152,6 +154,44 @@ async fn a_restarted_master_is_reattached() {
     g.wait_in_step(Duration::from_secs(20)).await;
     assert_eq!(admin::info_i64(&g.client, &g.master.addr, "haConnectionCount").await, 1);
     drop(g.ns);
+}
+
+/// The slave's metadata sync (every 10 s from its master's VIP port): topic
+/// configs, subscription groups, consumer offsets and delay offsets all
+/// arrive on the slave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_follows_the_master() {
+    use rmq_protocol::header::UpdateConsumerOffsetRequestHeader;
+    use rmq_protocol::{RemotingCommand, RequestCode};
+    let home = tempfile::tempdir().unwrap();
+    let g = group(home.path(), "2m-2s-async", &[]).await;
+    let (master, slave) = (g.master.addr.as_str(), g.slave.addr.as_str());
+    let group_json = r#"{"groupName":"ha-meta-cg","consumeEnable":true,"retryQueueNums":1,"retryMaxTimes":16}"#;
+    let create = RemotingCommand::bare_request(RequestCode::UpdateAndCreateSubscriptionGroup).with_body(group_json.as_bytes().to_vec());
+    assert_eq!(admin::call(&g.client, master, create).await, 0);
+    g.send(10, "m").await;
+    let header = UpdateConsumerOffsetRequestHeader {
+        consumer_group: "ha-meta-cg".to_owned(),
+        topic: TOPIC.to_owned(),
+        queue_id: 1,
+        commit_offset: 2,
+    };
+    let commit = RemotingCommand::request(RequestCode::UpdateConsumerOffset, &header);
+    assert_eq!(admin::call(&g.client, master, commit).await, 0);
+    // Delay level 1 (1 s): once delivered, the master's level-1 offset is 1.
+    let code = admin::send_with(&g.client, master, TOPIC, 0, "delayed", "DELAY\u{1}1\u{2}", b"later").await;
+    assert_eq!(code, 0);
+    admin::wait_until("the master delivered the delayed message", Duration::from_secs(10), || async {
+        admin::all_of(&g.client, master, RequestCode::GetAllDelayOffset).await.contains("1:1")
+    })
+    .await;
+    admin::wait_until("the slave synced groups, offsets and delay offsets", Duration::from_secs(25), || async {
+        let groups = admin::all_of(&g.client, slave, RequestCode::GetAllSubscriptionGroupConfig).await;
+        let offsets = admin::consumer_offset(&g.client, slave, "ha-meta-cg", TOPIC, 1).await;
+        let delay = admin::all_of(&g.client, slave, RequestCode::GetAllDelayOffset).await;
+        groups.contains("ha-meta-cg") && offsets == 2 && delay.contains("1:1")
+    })
+    .await;
 }
 
 /// The benchmark of docs/benchmarks.md "## Replication": the same load (16

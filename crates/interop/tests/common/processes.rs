@@ -334,6 +334,19 @@ pub mod admin {
     /// SEND_MESSAGE_V2 of one message straight to `broker` (no route
     /// lookup); returns the response code, or -1 if there was no response.
     pub async fn send(client: &Client, broker: &str, topic: &str, queue_id: i32, key: &str, body: &[u8]) -> i32 {
+        send_with(client, broker, topic, queue_id, key, "", body).await
+    }
+
+    /// [`send`] with extra properties, encoded (`NAME\u{1}VALUE\u{2}`…).
+    pub async fn send_with(
+        client: &Client,
+        broker: &str,
+        topic: &str,
+        queue_id: i32,
+        key: &str,
+        extra_properties: &str,
+        body: &[u8],
+    ) -> i32 {
         let header = SendMessageRequestHeader {
             producer_group: "ha-load-pg".to_owned(),
             topic: topic.to_owned(),
@@ -343,7 +356,7 @@ pub mod admin {
             sys_flag: Some(0),
             born_timestamp: Some(0),
             flag: Some(0),
-            properties: Some(format!("UNIQ_KEY\u{1}{key}\u{2}WAIT\u{1}true\u{2}")),
+            properties: Some(format!("UNIQ_KEY\u{1}{key}\u{2}WAIT\u{1}true\u{2}{extra_properties}")),
             reconsume_times: Some(0),
             unit_mode: Some(false),
             batch: Some(false),
@@ -448,6 +461,19 @@ pub mod admin {
             Ok(r) => (r.code, r.header::<PullMessageResponseHeader>().map(|h| h.suggest_which_broker_id).unwrap_or(-1)),
             Err(_) => (-1, -1),
         }
+    }
+
+    /// The body of a `GET_ALL_*` request (`code`) to `broker`, as text; empty on error.
+    pub async fn all_of(client: &Client, broker: &str, code: RequestCode) -> String {
+        match client.invoke(broker, RemotingCommand::bare_request(code), Duration::from_secs(3)).await {
+            Ok(r) if r.code == 0 => String::from_utf8_lossy(&r.body.to_bytes()).into_owned(),
+            _ => String::new(),
+        }
+    }
+
+    /// Sends `request` and returns its response code (-1 without an answer).
+    pub async fn call(client: &Client, broker: &str, request: RemotingCommand) -> i32 {
+        client.invoke(broker, request, Duration::from_secs(3)).await.map_or(-1, |r| r.code)
     }
 
     /// Polls `check` every 100 ms until it holds, panicking after `within`.
