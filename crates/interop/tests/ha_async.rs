@@ -61,7 +61,9 @@ impl Group {
 
     async fn send(&self, n: usize, tag: &str) {
         for i in 0..n {
-            let code = admin::send(&self.client, &self.master.addr, TOPIC, (i % 4) as i32, &format!("{tag}-{i}"), b"payload").await;
+            let code =
+                admin::send(&self.client, &self.master.addr, TOPIC, (i % 4) as i32, &format!("{tag}-{i}"), b"payload")
+                    .await;
             assert_eq!(code, 0, "send {tag}-{i}");
         }
     }
@@ -167,7 +169,8 @@ async fn metadata_follows_the_master() {
     let g = group(home.path(), "2m-2s-async", &[]).await;
     let (master, slave) = (g.master.addr.as_str(), g.slave.addr.as_str());
     let group_json = r#"{"groupName":"ha-meta-cg","consumeEnable":true,"retryQueueNums":1,"retryMaxTimes":16}"#;
-    let create = RemotingCommand::bare_request(RequestCode::UpdateAndCreateSubscriptionGroup).with_body(group_json.as_bytes().to_vec());
+    let create = RemotingCommand::bare_request(RequestCode::UpdateAndCreateSubscriptionGroup)
+        .with_body(group_json.as_bytes().to_vec());
     assert_eq!(admin::call(&g.client, master, create).await, 0);
     g.send(10, "m").await;
     let header = UpdateConsumerOffsetRequestHeader {
@@ -210,7 +213,13 @@ async fn sync_against_async_throughput() {
         // Warm up: files mapped, connections open.
         admin::load(&g.client, &g.master.addr, TOPIC, senders, 1024, Duration::from_secs(2)).await;
         let load = admin::load(&g.client, &g.master.addr, TOPIC, senders, 1024, Duration::from_secs(secs)).await;
-        eprintln!("{set}: {} msgs in {:?}: {:.0} msg/s ({} not SEND_OK)", load.ok, load.elapsed, load.rate(), load.not_ok);
+        eprintln!(
+            "{set}: {} msgs in {:?}: {:.0} msg/s ({} not SEND_OK)",
+            load.ok,
+            load.elapsed,
+            load.rate(),
+            load.not_ok
+        );
         results.push((set, load.rate()));
         g.wait_in_step(Duration::from_secs(30)).await;
     }

@@ -111,6 +111,9 @@ async fn two_masters_claiming_one_broker_name() {
     })
     .await;
     assert_eq!(max(slave.addr.clone()).await, first_end, "the slave's store is untouched");
-    assert!(slave.process.printed("HA: dropping the connection to master") || slave.process.printed("closed the connection"));
+    assert!(
+        slave.process.printed("HA: dropping the connection to master")
+            || slave.process.printed("closed the connection")
+    );
     drop(ns);
 }

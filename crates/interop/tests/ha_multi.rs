@@ -55,7 +55,7 @@ async fn one_master_of_two_down_sends_go_on_through_the_other() {
                 i += 1;
                 let body = format!("sender {s} message {i}");
                 let msg = Message::builder().topic(TOPIC).body_slice(body.as_bytes()).build_unchecked();
-                match producer.send(msg).await {
+                match Box::pin(producer.send(msg)).await {
                     Ok(Some(r)) if r.send_status == SendStatus::SendOk => {
                         let broker = r.message_queue.map(|q| q.broker_name().to_string()).unwrap_or_default();
                         acked.lock().unwrap().push((since_kill(), broker, r.msg_id.expect("id").to_string()));

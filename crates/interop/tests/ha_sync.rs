@@ -59,7 +59,7 @@ async fn sync_master_killed_mid_stream_loses_no_acknowledged_message() {
                 i += 1;
                 let body = format!("sender {s} message {i} {}", "x".repeat(100));
                 let msg = Message::builder().topic(TOPIC).tags("TagA").body_slice(body.as_bytes()).build_unchecked();
-                match producer.send(msg).await {
+                match Box::pin(producer.send(msg)).await {
                     Ok(Some(r)) if r.send_status == SendStatus::SendOk => {
                         let broker = r.message_queue.map(|q| q.broker_name().to_string()).unwrap_or_default();
                         acked.lock().unwrap().insert(r.msg_id.expect("msg id").to_string(), broker);

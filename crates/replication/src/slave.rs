@@ -141,10 +141,13 @@ mod tests {
         s
     }
 
+    /// (name, local end, transfer offset, transfer length, expected).
+    type Case = (&'static str, u64, u64, usize, Result<Apply, SlaveClose>);
+
     /// Java's `HAClient.dispatchReadRequest` rule, table-driven.
     #[test]
     fn transfers_must_meet_the_local_end() {
-        let cases: [(&str, u64, u64, usize, Result<Apply, SlaveClose>); 7] = [
+        let cases: [Case; 7] = [
             ("empty slave, master from 0", 0, 0, 10, Ok(Apply::Append { offset: o(0) })),
             ("empty slave, master from its last file", 0, 4096, 10, Ok(Apply::BeginAndAppend { offset: o(4096) })),
             ("empty slave, heartbeat", 0, 4096, 0, Ok(Apply::Nothing)),
@@ -175,7 +178,7 @@ mod tests {
     fn a_silent_master_is_dropped() {
         let mut s = session(0);
         s.on_read(1_000);
-        assert!(matches!(s.tick(o(0), 20_999), Ok(_)));
+        assert!(s.tick(o(0), 20_999).is_ok());
         assert_eq!(s.tick(o(0), 21_000), Err(SlaveClose::Stalled { silent_ms: 20_000 }));
     }
 }

@@ -387,7 +387,14 @@ pub mod admin {
 
     /// `concurrency` senders, each sending one message at a time to `broker`
     /// (bodies of `body_len` bytes, queues 0-3), for `duration`.
-    pub async fn load(client: &Client, broker: &str, topic: &str, concurrency: usize, body_len: usize, duration: Duration) -> Load {
+    pub async fn load(
+        client: &Client,
+        broker: &str,
+        topic: &str,
+        concurrency: usize,
+        body_len: usize,
+        duration: Duration,
+    ) -> Load {
         let started = Instant::now();
         let deadline = started + duration;
         let mut tasks = tokio::task::JoinSet::new();
@@ -441,7 +448,14 @@ pub mod admin {
 
     /// A non-blocking PULL_MESSAGE (subscription `*` in the header) of one
     /// message: `(code, suggestWhichBrokerId)`, or `(-1, -1)` without an answer.
-    pub async fn pull_one(client: &Client, broker: &str, group: &str, topic: &str, queue_id: i32, offset: i64) -> (i32, i64) {
+    pub async fn pull_one(
+        client: &Client,
+        broker: &str,
+        group: &str,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+    ) -> (i32, i64) {
         let header = PullMessageRequestHeader {
             consumer_group: group.to_owned(),
             topic: topic.to_owned(),
