@@ -115,3 +115,42 @@ async fn sync_master_killed_mid_stream_loses_no_acknowledged_message() {
     harness.shutdown_async().await;
     drop((a_s, b, b_s, ns));
 }
+
+/// The other SYNC_MASTER answers (4.9.8 `CommitLog.submitReplicaRequest`):
+/// SLAVE_NOT_AVAILABLE (11) with no slave, FLUSH_SLAVE_TIMEOUT (12) when the
+/// slave does not confirm within `slaveTimeout`; the message is stored either
+/// way. SEND_OK once a real slave follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_master_answers_slave_not_available_and_flush_slave_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let home = tempfile::tempdir().unwrap();
+    let ns = Namesrv::start(home.path());
+    let extra = [("slaveTimeout", "500")];
+    let master = Broker::start(home.path(), &repo_conf("2m-2s-sync/broker-a.properties"), &ns.addr, &extra);
+    let client = admin::client();
+    admin::create_topic(&client, &master.addr, TOPIC, 4).await;
+    assert_eq!(admin::send(&client, &master.addr, TOPIC, 0, "k0", b"no slave").await, 11);
+    assert_eq!(admin::max_offset(&client, &master.addr, TOPIC, 0).await, 1, "stored all the same");
+
+    // A "slave" that reports the master's end once and then says nothing.
+    let end = admin::info_i64(&client, &master.addr, "commitLogMaxOffset").await;
+    let mut mute = tokio::net::TcpStream::connect(("127.0.0.1", master.port + 1)).await.unwrap();
+    mute.write_all(&end.to_be_bytes()).await.unwrap();
+    admin::wait_until("mute slave counted", Duration::from_secs(5), || async {
+        admin::info_i64(&client, &master.addr, "haReplicatedOffset").await == end
+    })
+    .await;
+    let started = Instant::now();
+    assert_eq!(admin::send(&client, &master.addr, TOPIC, 0, "k1", b"mute slave").await, 12);
+    assert!(started.elapsed() >= Duration::from_millis(450), "waited slaveTimeout");
+    drop(mute);
+
+    let slave = Broker::start(home.path(), &repo_conf("2m-2s-sync/broker-a-s.properties"), &ns.addr, &extra);
+    admin::wait_until("real slave in step", Duration::from_secs(20), || async {
+        let m = admin::info_i64(&client, &master.addr, "commitLogMaxOffset").await;
+        admin::info_i64(&client, &master.addr, "haReplicatedOffset").await == m
+    })
+    .await;
+    assert_eq!(admin::send(&client, &master.addr, TOPIC, 0, "k2", b"slave").await, 0);
+    drop((slave, master, ns));
+}
