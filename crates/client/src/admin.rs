@@ -17,7 +17,7 @@ use rmq_protocol::header::{
     DeleteTopicFromNamesrvRequestHeader, GetConsumeStatsRequestHeader, GetConsumerRunningInfoRequestHeader,
     GetKvConfigResponseHeader, KvConfigKeyRequestHeader, ProducerGroupRequestHeader, PutKvConfigRequestHeader,
     QueryMessageRequestHeader, ResetOffsetRequestHeader, TopicRequestHeader, UNIQUE_KEY_QUERY,
-    ViewMessageRequestHeader, WipeWritePermResponseHeader,
+    ViewMessageRequestHeader,
 };
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use std::collections::BTreeMap;
@@ -100,8 +100,8 @@ impl Admin {
         let code = if wipe { RequestCode::WipeWritePermOfBroker } else { RequestCode::AddWritePermOfBroker };
         let header = BrokerPermRequestHeader { broker_name: broker_name.to_owned() };
         let resp = self.client.call(namesrv, RemotingCommand::request(code, &header)).await?;
+        // WipeWritePermResponseHeader / AddWritePermResponseHeader.
         let key = if wipe { "wipeTopicCount" } else { "addTopicCount" };
-        let _ = WipeWritePermResponseHeader::default();
         Ok(resp.ext(key).and_then(|v| v.trim().parse().ok()).unwrap_or(0))
     }
 
