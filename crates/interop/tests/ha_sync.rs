@@ -130,7 +130,10 @@ async fn sync_master_answers_slave_not_available_and_flush_slave_timeout() {
     let client = admin::client();
     admin::create_topic(&client, &master.addr, TOPIC, 4).await;
     assert_eq!(admin::send(&client, &master.addr, TOPIC, 0, "k0", b"no slave").await, 11);
-    assert_eq!(admin::max_offset(&client, &master.addr, TOPIC, 0).await, 1, "stored all the same");
+    admin::wait_until("stored all the same", Duration::from_secs(5), || async {
+        admin::max_offset(&client, &master.addr, TOPIC, 0).await == 1
+    })
+    .await;
 
     // A "slave" that reports the master's end once and then says nothing.
     let end = admin::info_i64(&client, &master.addr, "commitLogMaxOffset").await;
