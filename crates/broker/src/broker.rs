@@ -50,7 +50,6 @@ pub struct Broker {
     /// ACL rules.
     pub(crate) acl: Acl,
     /// Master/slave replication.
-    #[allow(dead_code)] // read once issues 5 and 6 land
     pub(crate) ha: Replication,
     /// Sends in progress; past `sendThreadPoolQueueCapacity` senders get SYSTEM_BUSY.
     pub(crate) send_permits: Semaphore,
