@@ -1,0 +1,107 @@
+//! The consumer benchmark: pulls every queue of a topic with long polling,
+//! from the queues' current ends (new messages only) unless told to start at
+//! the beginning, and measures end-to-end latency: born (producer clock) to
+//! consumed, and stored (broker clock) to consumed.
+
+use rmq_client::{Client, ClientOptions, PullConsumer};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::stats::{Meter, delta};
+use super::{Limit, timestamp};
+
+#[derive(Clone, Debug)]
+pub struct ConsumerRun {
+    pub namesrv: String,
+    pub topic: String,
+    pub group: String,
+    /// Tag expression (`*`, `TagA||TagB`).
+    pub expression: String,
+    /// Start at each queue's first message instead of its end.
+    pub from_start: bool,
+    pub limit: Limit,
+}
+
+/// Runs the benchmark, printing a line every second; returns the born-to-
+/// consumed latency meter.
+pub async fn run(r: ConsumerRun) -> anyhow::Result<Arc<Meter>> {
+    let consumer = PullConsumer::new(Client::new(ClientOptions::new(&r.namesrv)), &r.group);
+    let queues = consumer.queues(&r.topic).await?;
+    if queues.is_empty() {
+        anyhow::bail!("topic {} has no readable queue", r.topic);
+    }
+    let born_to_consumed = Arc::new(Meter::new());
+    let stored_to_consumed = Arc::new(Meter::new());
+    let started = Instant::now();
+    let mut pullers = tokio::task::JoinSet::new();
+    for mq in queues {
+        let offset = if r.from_start { consumer.min_offset(&mq).await? } else { consumer.max_offset(&mq).await? };
+        let mut puller =
+            consumer.puller(mq, &r.expression, offset).with_long_polling(Duration::from_secs(15)).with_batch_size(32);
+        let (b2c, s2c) = (born_to_consumed.clone(), stored_to_consumed.clone());
+        pullers.spawn(async move {
+            loop {
+                match puller.next_batch().await {
+                    Ok(batch) => {
+                        let now = now_ms();
+                        for m in &batch {
+                            b2c.success(1, ms(now - m.born_timestamp));
+                            s2c.success(1, ms(now - m.store_timestamp));
+                        }
+                    }
+                    Err(e) => {
+                        if b2c.first_failure() {
+                            eprintln!("pull failed: {e}");
+                        }
+                        b2c.failure(1);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        });
+    }
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    ticks.tick().await;
+    let (mut b_before, mut s_before) = (born_to_consumed.take(), stored_to_consumed.take());
+    loop {
+        ticks.tick().await;
+        let (b_now, s_now) = (born_to_consumed.take(), stored_to_consumed.take());
+        let (b, s) = (delta(b_now, b_before), delta(s_now, s_before));
+        println!(
+            "Current Time: {} Consume TPS: {} Average(B2C) RT(ms): {:7.3} Average(S2C) RT(ms): {:7.3} MAX(B2C) RT(ms): {:.3} MAX(S2C) RT(ms): {:.3}",
+            timestamp(),
+            b.ok,
+            b.avg_ms(),
+            s.avg_ms(),
+            b.latency_max_us as f64 / 1000.0,
+            s.latency_max_us as f64 / 1000.0
+        );
+        (b_before, s_before) = (b_now, s_now);
+        if r.limit.reached(started.elapsed(), b_now.ok) {
+            break;
+        }
+    }
+    pullers.abort_all();
+    let secs = started.elapsed().as_secs_f64();
+    let total = born_to_consumed.take();
+    println!(
+        "Summary: consumed {} in {secs:.1} s, {:.0} msg/s; B2C RT(ms) p50 {:.3} p99 {:.3} p99.9 {:.3} max {:.3}; S2C p99 {:.3}",
+        total.ok,
+        total.ok as f64 / secs.max(1e-9),
+        born_to_consumed.percentile_ms(0.50),
+        born_to_consumed.percentile_ms(0.99),
+        born_to_consumed.percentile_ms(0.999),
+        born_to_consumed.max_ms(),
+        stored_to_consumed.percentile_ms(0.99)
+    );
+    consumer.client().shutdown();
+    Ok(born_to_consumed)
+}
+
+fn ms(v: i64) -> Duration {
+    Duration::from_millis(v.max(0) as u64)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

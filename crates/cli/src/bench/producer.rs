@@ -1,0 +1,167 @@
+//! The producer benchmark: `-w` workers each keep one send (or one batch of
+//! `-b` messages) in flight, so `-w` is the number of sends in flight.
+
+use bytes::Bytes;
+use rmq_client::{Client, ClientOptions, Message, Producer, ProducerOptions};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::stats::{Meter, delta};
+use super::{Limit, timestamp};
+
+/// What to send and how.
+#[derive(Clone, Debug)]
+pub struct ProducerRun {
+    pub namesrv: String,
+    pub topic: String,
+    pub group: String,
+    /// Sends in flight (Java's `-w` thread count).
+    pub workers: usize,
+    /// Body size in bytes.
+    pub size: usize,
+    /// Messages per send: 1 for single sends, more for SEND_BATCH_MESSAGE.
+    pub batch: usize,
+    /// Give every message a distinct `KEYS` (indexed by the broker).
+    pub keys: bool,
+    /// Tags cycle over this many values (`Tag0`…); 0 sends none.
+    pub tag_count: usize,
+    /// Oneway sends: no answer awaited (latency is then the write only).
+    pub oneway: bool,
+    pub limit: Limit,
+}
+
+/// Runs the benchmark, printing a line every second; returns the meter.
+pub async fn run(r: ProducerRun) -> anyhow::Result<Arc<Meter>> {
+    let client = Client::new(ClientOptions::new(&r.namesrv));
+    // Java's benchmark does not compress; nor do we, so the broker stores
+    // exactly `-s` bytes per body.
+    let options = ProducerOptions { compress_over: None, ..ProducerOptions::default() };
+    let producer = Producer::with_options(client, &r.group, options);
+    warm_up(&producer, &r).await?;
+
+    let meter = Arc::new(Meter::new());
+    let stop = Arc::new(AtomicBool::new(false));
+    let sequence = Arc::new(AtomicU64::new(0));
+    let body = Bytes::from(vec![b'a'; r.size]);
+    let started = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..r.workers.max(1) {
+        let (producer, meter, stop, sequence, body, r) =
+            (producer.clone(), meter.clone(), stop.clone(), sequence.clone(), body.clone(), r.clone());
+        workers.spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let first = sequence.fetch_add(r.batch as u64, Ordering::Relaxed);
+                if r.limit.messages.is_some_and(|m| first >= m) {
+                    break;
+                }
+                let msgs: Vec<Message> = (0..r.batch as u64).map(|i| message(&r, &body, first + i)).collect();
+                let sent = Instant::now();
+                let outcome = if r.oneway {
+                    producer.send_oneway(&msgs[0]).await.map(|_| ())
+                } else if r.batch > 1 {
+                    producer.send_batch(&msgs).await.map(|_| ())
+                } else {
+                    producer.send(&msgs[0]).await.map(|_| ())
+                };
+                match outcome {
+                    Ok(()) => meter.success(msgs.len() as u64, sent.elapsed()),
+                    Err(e) => {
+                        if meter.first_failure() {
+                            eprintln!("send failed: {e}");
+                        }
+                        meter.failure(msgs.len() as u64);
+                    }
+                }
+            }
+        });
+    }
+    let reporter = tokio::spawn(report_every_second(meter.clone()));
+    let all_done = async { while workers.join_next().await.is_some() {} };
+    tokio::pin!(all_done);
+    match r.limit.duration {
+        Some(d) => {
+            tokio::select! {
+                _ = tokio::time::sleep(d) => {}
+                _ = &mut all_done => {}
+            }
+        }
+        None => (&mut all_done).await,
+    }
+    stop.store(true, Ordering::Relaxed);
+    all_done.await;
+    let elapsed = started.elapsed();
+    reporter.abort();
+    summary(&meter, elapsed);
+    producer.client().shutdown();
+    Ok(meter)
+}
+
+fn message(r: &ProducerRun, body: &Bytes, n: u64) -> Message {
+    let mut msg = Message::new(r.topic.clone(), body.clone());
+    if r.tag_count > 0 {
+        msg = msg.with_tags(format!("Tag{}", n % r.tag_count as u64));
+    }
+    if r.keys {
+        msg = msg.with_keys(format!("bench-{n}"));
+    }
+    msg
+}
+
+/// One send first, so that the route (and the topic, if it is new) exists
+/// before the clock starts.
+async fn warm_up(producer: &Producer, r: &ProducerRun) -> anyhow::Result<()> {
+    let body = Bytes::from(vec![b'a'; r.size]);
+    let mut last = None;
+    for _ in 0..10 {
+        match producer.send(&message(r, &body, 0)).await {
+            Ok(_) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    anyhow::bail!(
+        "cannot send to topic {} through {}: {}",
+        r.topic,
+        r.namesrv,
+        last.map(|e| e.to_string()).unwrap_or_default()
+    )
+}
+
+/// Prints Java's per-second line until aborted.
+async fn report_every_second(meter: Arc<Meter>) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    ticks.tick().await;
+    let mut before = meter.take();
+    loop {
+        ticks.tick().await;
+        let now = meter.take();
+        let d = delta(now, before);
+        println!(
+            "Current Time: {} Send TPS: {} Max RT(ms): {:.3} Average RT(ms): {:7.3} Send Failed: {} Response Failed: 0",
+            timestamp(),
+            d.ok,
+            d.latency_max_us as f64 / 1000.0,
+            d.avg_ms(),
+            d.failed
+        );
+        before = now;
+    }
+}
+
+fn summary(meter: &Meter, elapsed: Duration) {
+    let total = meter.take();
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    println!(
+        "Summary: sent {} in {:.1} s, {:.0} msg/s, failed {}; RT(ms) avg {:.3} p50 {:.3} p99 {:.3} p99.9 {:.3} max {:.3}",
+        total.ok,
+        secs,
+        total.ok as f64 / secs,
+        total.failed,
+        total.avg_ms(),
+        meter.percentile_ms(0.50),
+        meter.percentile_ms(0.99),
+        meter.percentile_ms(0.999),
+        meter.max_ms()
+    );
+}
