@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Broker benchmarks of docs/benchmarks.md ("Broker"): starts a release
+# NameServer and broker on loopback in a temporary home, runs mqbench for each
+# case, prints the summary lines, and stops everything. Every case is bounded
+# by --duration; the whole run takes about (cases x DURATION) seconds.
+#
+#   scripts/bench-broker.sh               # all cases, 10 s each
+#   DURATION=30 scripts/bench-broker.sh   # longer runs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10}
+target=${CARGO_TARGET_DIR:-$PWD/target}
+cargo build --release --locked -p rmq-cli --bin mqnamesrv --bin mqbroker --bin mqbench >&2
+bin=$target/release
+
+home=$(mktemp -d)
+ns_port=39876
+broker_port=39911
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$home"
+}
+trap cleanup EXIT
+
+printf 'listenPort=%s\n' "$ns_port" >"$home/namesrv.conf"
+HOME=$home "$bin/mqnamesrv" -c "$home/namesrv.conf" >"$home/namesrv.out" 2>&1 &
+pids+=($!)
+
+start_broker() { # $1 = flushDiskType
+  printf 'listenPort=%s\nbrokerIP1=127.0.0.1\nflushDiskType=%s\n' "$broker_port" "$1" >"$home/broker.conf"
+  HOME=$home "$bin/mqbroker" -n "127.0.0.1:$ns_port" -c "$home/broker.conf" >"$home/broker.out" 2>&1 &
+  broker_pid=$!
+  for _ in $(seq 1 100); do grep -q "boot success" "$home/broker.out" && return 0; sleep 0.1; done
+  echo "broker did not boot: $(tail -n 3 "$home/broker.out")" >&2
+  exit 1
+}
+stop_broker() { kill "$broker_pid"; wait "$broker_pid" || true; rm -rf "$home/store"; }
+
+run() { # $1 = label, rest = mqbench producer options
+  local label=$1; shift
+  local line
+  line=$("$bin/mqbench" producer -n "127.0.0.1:$ns_port" --duration "$DURATION" "$@" | tail -n 1)
+  printf '%-44s %s\n' "$label" "${line#Summary: }"
+}
+
+echo "date: $(date -u +%FT%TZ)  load: $(cut -d' ' -f1-3 /proc/loadavg)  duration: ${DURATION}s per case"
+for flush in ASYNC_FLUSH SYNC_FLUSH; do
+  start_broker "$flush"
+  for size in 128 1024; do
+    for w in 1 64; do
+      run "$flush ${size} B, $w in flight" -t "Bench$flush$size" -s "$size" -w "$w"
+    done
+  done
+  run "$flush 1024 B, batches of 16, 16 in flight" -t "Bench${flush}Batch" -s 1024 -w 16 -b 16
+  stop_broker
+done
