@@ -383,3 +383,57 @@ async fn both_sides_restart_and_replication_resumes() {
     m_stop.cancel();
     task.await.unwrap();
 }
+
+/// A slave store whose appends fail after a while (a full or broken disk):
+/// the slave drops the connection with the store's error and keeps what it
+/// had; once appends work again it resumes from its own end.
+struct FailingAppends {
+    store: Arc<MessageStore>,
+    fail: std::sync::atomic::AtomicBool,
+}
+
+impl ReplicaLog for FailingAppends {
+    fn bounds(&self) -> LogBounds {
+        self.store.bounds()
+    }
+    fn read(&self, offset: PhysicalOffset, max_len: usize) -> Option<Bytes> {
+        self.store.read(offset, max_len)
+    }
+    fn append(&self, offset: PhysicalOffset, data: &[u8]) -> Result<PhysicalOffset, StoreError> {
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::MessageIllegal("injected: the disk refuses writes".into()));
+        }
+        self.store.append(offset, data)
+    }
+    fn begin_at(&self, offset: PhysicalOffset) -> Result<(), StoreError> {
+        self.store.begin_at(offset)
+    }
+    fn written(&self) -> tokio::sync::watch::Receiver<PhysicalOffset> {
+        self.store.written()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_slave_store_drops_the_connection_and_resumes_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let master_store = open(&dir.path().join("m"), BrokerRole::AsyncMaster);
+    put(&master_store, 50, 100);
+    let m = serve(master_store.clone(), fast()).await;
+    let slave_store = open(&dir.path().join("s"), BrokerRole::Slave);
+    let failing = Arc::new(FailingAppends { store: slave_store.clone(), fail: false.into() });
+    let (slave, stop) = follow(failing.clone(), m.addr, fast());
+    let end = master_store.max_physical_offset();
+    wait_until("first sync", Duration::from_secs(10), || slave_store.max_physical_offset() == end).await;
+    failing.fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    let later = put(&master_store, 50, 100);
+    wait_until("store error reported", Duration::from_secs(5), || {
+        slave.status().last_error.is_some_and(|e| e.contains("injected"))
+    })
+    .await;
+    assert_eq!(slave_store.max_physical_offset(), end, "nothing half-written");
+    failing.fail.store(false, std::sync::atomic::Ordering::SeqCst);
+    wait_until("resumed", Duration::from_secs(15), || slave_store.max_physical_offset() == later).await;
+    assert!(same_bytes(&master_store, &slave_store, 0, later.0));
+    stop.cancel();
+    m.shutdown().await;
+}
