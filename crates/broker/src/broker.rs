@@ -53,6 +53,10 @@ pub struct Broker {
     pub(crate) ha: Replication,
     /// Sends in progress; past `sendThreadPoolQueueCapacity` senders get SYSTEM_BUSY.
     pub(crate) send_permits: Semaphore,
+    /// KiB of message bodies held by sends in progress, at most
+    /// [`SEND_BYTES_IN_FLIGHT_PER_MAX_MESSAGE`] × `maxMessageSize`: a flood of
+    /// large messages gets SYSTEM_BUSY instead of growing memory.
+    pub(crate) send_bytes: Semaphore,
     /// Pulls in progress, held ones included.
     pub(crate) pull_permits: Semaphore,
     pub(crate) boot_ms: i64,
@@ -83,6 +87,7 @@ impl Broker {
         let transactions = Transactions::new(&config, &store_config);
         let acl = Acl::new(&config, &store_config);
         let ha = Replication::new(&config, &store_config);
+        let max_message_size = store_config.max_message_size;
         let store = Arc::new(MessageStore::open(store_config, hooks)?);
         let now = now_ms();
         let topics = TopicTable::new(
@@ -123,6 +128,7 @@ impl Broker {
         );
         Ok(Broker {
             send_permits: Semaphore::new(config.send_thread_pool_queue_capacity.max(1)),
+            send_bytes: Semaphore::new(send_budget_kib(max_message_size)),
             pull_permits: Semaphore::new(config.pull_thread_pool_queue_capacity.max(1)),
             config: RwLock::new(config),
             identity,
@@ -224,6 +230,14 @@ impl Broker {
             notify_oneway(conn, request);
         }
     }
+}
+
+/// How many maximum-size messages may be in flight at once, in bytes: with
+/// the default 4 MiB `maxMessageSize`, 256 MiB of bodies.
+pub(crate) const SEND_BYTES_IN_FLIGHT_PER_MAX_MESSAGE: usize = 64;
+
+fn send_budget_kib(max_message_size: usize) -> usize {
+    (max_message_size.saturating_mul(SEND_BYTES_IN_FLIGHT_PER_MAX_MESSAGE) / 1024).clamp(1024, Semaphore::MAX_PERMITS)
 }
 
 fn notify_oneway(conn: Connection, request: rmq_protocol::RemotingCommand) {

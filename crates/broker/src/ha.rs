@@ -166,22 +166,22 @@ impl Broker {
 }
 
 /// Starts the HA server (masters) or the HA client and metadata sync (slaves).
-pub(crate) fn spawn(broker: &Arc<Broker>, stop: &CancellationToken, tasks: &mut JoinSet<()>) {
+pub(crate) fn spawn(
+    broker: &Arc<Broker>,
+    stop: &CancellationToken,
+    tasks: &mut JoinSet<()>,
+) -> Result<(), crate::BrokerError> {
     match &broker.ha.side {
         Side::Master { master, .. } => {
             let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, broker.ha.ha_port));
+            // As Java, a master whose HA port is taken does not start: its
+            // slaves could never replicate.
             let listener = std::net::TcpListener::bind(addr)
                 .and_then(|l| l.set_nonblocking(true).map(|()| l))
-                .and_then(tokio::net::TcpListener::from_std);
-            match listener {
-                Ok(listener) => {
-                    tracing::info!("HA: serving slaves on {addr}");
-                    tasks.spawn(master.clone().serve(listener, broker.store.clone(), stop.clone()));
-                }
-                // Java fails to start here; the seam gives us no error path, so
-                // say it loudly: this master replicates to no one.
-                Err(e) => tracing::error!("HA: cannot listen on {addr} (haListenPort): {e}; no slave can replicate"),
-            }
+                .and_then(tokio::net::TcpListener::from_std)
+                .map_err(|source| crate::BrokerError::Listen { addr, source })?;
+            tracing::info!("HA: serving slaves on {addr}");
+            tasks.spawn(master.clone().serve(listener, broker.store.clone(), stop.clone()));
         }
         Side::Slave { slave, metadata } => {
             if let Some(fixed) = &broker.ha.fixed_master {
@@ -192,4 +192,5 @@ pub(crate) fn spawn(broker: &Arc<Broker>, stop: &CancellationToken, tasks: &mut 
             tasks.spawn(slave_sync::run(broker.clone(), metadata.clone(), stop.clone()));
         }
     }
+    Ok(())
 }

@@ -72,7 +72,7 @@ pub async fn run(
     register(&broker).await;
     let background = shutdown.child_token();
     spawn_periodic_tasks(&broker, &background, &mut tasks);
-    crate::ha::spawn(&broker, &background, &mut tasks);
+    crate::ha::spawn(&broker, &background, &mut tasks)?;
     crate::transaction::spawn(&broker, &background, &mut tasks);
     if broker.is_master() {
         let b = broker.clone();

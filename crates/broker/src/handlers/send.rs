@@ -36,6 +36,10 @@ pub(crate) async fn handle(b: &Arc<Broker>, conn: &Connection, req: RemotingComm
     let Ok(_permit) = b.send_permits.try_acquire() else {
         return reply(ResponseCode::SystemBusy, OVERLOAD);
     };
+    let kib = u32::try_from(req.body.len().div_ceil(1024)).unwrap_or(u32::MAX);
+    let Ok(_bytes) = b.send_bytes.try_acquire_many(kib) else {
+        return reply(ResponseCode::SystemBusy, OVERLOAD);
+    };
     let batch = req.request_code() == RequestCode::SendBatchMessage || header.batch == Some(true);
     let response = match prepare(b, conn, &header) {
         Ok(target) if batch => send_batch(b, conn, &header, target, req.body.to_bytes()).await,
