@@ -81,6 +81,9 @@ where
     };
     let elapsed = started.elapsed();
     let leftovers = docker::sweep(&docker::docker(), docker::LABEL_RUN, &run).await;
+    if leftovers > 0 {
+        eprintln!("[rmq-it] {name}: the sweep removed {leftovers} leftover container(s)/network(s) of run {run}");
+    }
     match outcome {
         Ok(tally) => {
             record(name, "passed", Some(&tally), elapsed);
@@ -113,10 +116,10 @@ fn record(name: &str, status: &str, tally: Option<&Tally>, elapsed: Duration) {
         None => format!("{name}\t{status}\t-\t-\t-\t-\t{secs:.0}\t"),
     };
     eprintln!("[rmq-it] RESULT {}", line.replace('\t', " | "));
-    if let Ok(path) = std::env::var("RMQ_IT_RESULTS") {
-        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&path) {
-            let _ = writeln!(f, "{line}");
-        }
+    if let Ok(path) = std::env::var("RMQ_IT_RESULTS")
+        && let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&path)
+    {
+        let _ = writeln!(f, "{line}");
     }
 }
 

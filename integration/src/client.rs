@@ -225,7 +225,8 @@ impl Ledger {
     /// Sends one message synchronously and records the outcome; true on SEND_OK.
     pub async fn send(&self, producer: &Producer, topic: &str, body: String) -> bool {
         self.0.lock().unwrap().attempts += 1;
-        match producer.send(message(topic, &body)).await {
+        // Boxed: the client's send future is ~33 KB.
+        match Box::pin(producer.send(message(topic, &body))).await {
             Ok(Some(r)) if r.send_status == SendStatus::SendOk => {
                 let uniq = r.msg_id.map(|id| id.to_string()).unwrap_or_default();
                 let broker = r.message_queue.map(|q| q.broker_name().to_string()).unwrap_or_default();

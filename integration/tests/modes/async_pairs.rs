@@ -13,7 +13,7 @@ use crate::common::{missing_after, round_trip, sample};
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
 async fn async_pairs_round_trip() {
     case::run("2m-2s-async: round trip of every send kind", Duration::from_secs(150), |case| async move {
-        round_trip(case, Topology::TwoMastersTwoSlavesAsync).await
+        Box::pin(round_trip(case, Topology::TwoMastersTwoSlavesAsync)).await
     })
     .await;
 }

@@ -34,7 +34,7 @@ pub async fn round_trip(case: Case, topology: Topology) -> Tally {
     for i in 0..PER_KIND {
         let body = format!("sync-{i}");
         sent += 1;
-        let r = producer.send(message(topic, &body)).await.expect("sync send").expect("a result");
+        let r = Box::pin(producer.send(message(topic, &body))).await.expect("sync send").expect("a result");
         assert_eq!(r.send_status, SendStatus::SendOk, "sync send {i}");
         *groups.entry(r.message_queue.map(|q| q.broker_name().to_string()).unwrap_or_default()).or_default() += 1;
         acked.insert(r.msg_id.expect("msg id").to_string(), body);
@@ -49,19 +49,18 @@ pub async fn round_trip(case: Case, topology: Topology) -> Tally {
         let permit = in_flight.clone().acquire_owned().await.expect("semaphore");
         let (ok, failed) = (async_acked.clone(), async_failed.clone());
         sent += 1;
-        producer
-            .send_with_callback(message(topic, &body), move |result, error| {
-                let _release = &permit;
-                match result {
-                    Some(r) if r.send_status == SendStatus::SendOk => {
-                        let id = r.msg_id.as_ref().map(|id| id.to_string()).unwrap_or_default();
-                        ok.lock().unwrap().insert(id, body.clone());
-                    }
-                    _ => failed.lock().unwrap().push(format!("{body}: {result:?} {error:?}")),
+        Box::pin(producer.send_with_callback(message(topic, &body), move |result, error| {
+            let _release = &permit;
+            match result {
+                Some(r) if r.send_status == SendStatus::SendOk => {
+                    let id = r.msg_id.as_ref().map(|id| id.to_string()).unwrap_or_default();
+                    ok.lock().unwrap().insert(id, body.clone());
                 }
-            })
-            .await
-            .expect("async send accepted");
+                _ => failed.lock().unwrap().push(format!("{body}: {result:?} {error:?}")),
+            }
+        }))
+        .await
+        .expect("async send accepted");
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     while async_acked.lock().unwrap().len() + async_failed.lock().unwrap().len() < PER_KIND {
@@ -74,10 +73,10 @@ pub async fn round_trip(case: Case, topology: Topology) -> Tally {
     for b in 0..PER_KIND / BATCH {
         let bodies: Vec<String> = (0..BATCH).map(|j| format!("batch-{}", b * BATCH + j)).collect();
         sent += BATCH;
-        let r =
-            producer.send_batch(bodies.iter().map(|body| message(topic, body)).collect()).await.expect("batch send");
+        let batch = bodies.iter().map(|body| message(topic, body)).collect();
+        let r = Box::pin(producer.send_batch(batch)).await.expect("batch send");
         assert_eq!(r.send_status, SendStatus::SendOk, "batch {b}");
-        let ids: Vec<String> = r.msg_id.expect("msg ids").to_string().split(',').map(str::to_owned).collect();
+        let ids: Vec<String> = r.msg_id.expect("msg ids").split_char(',').map(str::to_owned).collect();
         assert_eq!(ids.len(), BATCH, "one msg id per batch item");
         acked.extend(ids.into_iter().zip(bodies));
     }
@@ -87,7 +86,7 @@ pub async fn round_trip(case: Case, topology: Topology) -> Tally {
     for i in 0..PER_KIND {
         let body = format!("oneway-{i}");
         sent += 1;
-        producer.send_oneway(message(topic, &body)).await.expect("oneway send");
+        Box::pin(producer.send_oneway(message(topic, &body))).await.expect("oneway send");
         oneway.insert(body);
     }
 

@@ -9,6 +9,7 @@
 
 mod async_pairs;
 mod common;
+mod namesrv;
 mod single;
 mod sync_pairs;
 mod two_masters;

@@ -11,7 +11,7 @@ use crate::common::{missing_after, round_trip, sample};
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
 async fn single_round_trip() {
     case::run("single: round trip of every send kind", Duration::from_secs(150), |case| async move {
-        round_trip(case, Topology::Single).await
+        Box::pin(round_trip(case, Topology::Single)).await
     })
     .await;
 }
@@ -56,6 +56,57 @@ async fn single_sync_flush_broker_restart_loses_no_acknowledged_message() {
                 "killed after {acked_at_kill} acks; sends resumed {:.0} s after the kill; {} send errors meanwhile",
                 back_after.as_secs_f64(),
                 ledger.errors()
+            ),
+        };
+        assert!(missing.is_empty(), "{} acknowledged messages lost, e.g. {:?}", missing.len(), sample(&missing));
+        consumer.shutdown().await;
+        Arc::try_unwrap(producer).ok().expect("sole owner").shutdown().await;
+        client.shutdown().await;
+        tally
+    })
+    .await;
+}
+
+/// The broker is frozen (docker pause) for 5 s mid-stream: sends stall and
+/// time out, then go on once it is thawed; nothing acknowledged is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
+async fn single_broker_paused_and_resumed() {
+    case::run("single: broker paused 5 s and resumed", Duration::from_secs(150), |case| async move {
+        let cluster = Cluster::start(&case, Topology::Single).await;
+        let topic = "Paused";
+        cluster.create_topic(topic, 4).await;
+        let ns = cluster.namesrv_addr();
+        let client = rmq_integration::Client::new(case.name());
+        let producer = Arc::new(client.producer(&ns, "paused-pg").await);
+        let (mut consumer, inbox) = client.consumer(&ns, "paused-cg", topic).await;
+
+        let sends = SendLoop::start(producer.clone(), topic, "paused", 4);
+        assert!(sends.wait_acked(500, Duration::from_secs(60)).await, "500 sends acknowledged before the pause");
+        let broker = cluster.broker("broker-a");
+        broker.pause().await;
+        let acked_at_pause = sends.ledger().acked_count();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let acked_while_paused = sends.ledger().acked_count() - acked_at_pause;
+        broker.unpause().await;
+        let thawed = Instant::now();
+        let resumed = sends.wait_acked(acked_at_pause + 500, Duration::from_secs(60)).await;
+        let resumed_after = thawed.elapsed();
+        let ledger = sends.finish().await;
+        assert!(resumed, "sends did not resume within 60 s of the unpause");
+        assert_eq!(acked_while_paused, 0, "a frozen broker acknowledges nothing");
+
+        let acked = ledger.acked();
+        let missing = missing_after(&inbox, &acked, Duration::from_secs(60)).await;
+        let tally = Tally {
+            sent: ledger.attempts(),
+            acked: acked.len(),
+            received: inbox.len(),
+            lost: missing.len(),
+            note: format!(
+                "{} send errors during the pause; 500 more acks {:.1} s after the unpause",
+                ledger.errors(),
+                resumed_after.as_secs_f64()
             ),
         };
         assert!(missing.is_empty(), "{} acknowledged messages lost, e.g. {:?}", missing.len(), sample(&missing));

@@ -13,7 +13,7 @@ use crate::common::{missing_after, round_trip, sample};
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
 async fn sync_pairs_round_trip() {
     case::run("2m-2s-sync: round trip of every send kind", Duration::from_secs(150), |case| async move {
-        round_trip(case, Topology::TwoMastersTwoSlavesSync).await
+        Box::pin(round_trip(case, Topology::TwoMastersTwoSlavesSync)).await
     })
     .await;
 }

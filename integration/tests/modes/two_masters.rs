@@ -11,7 +11,7 @@ use crate::common::{missing_after, round_trip, sample};
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
 async fn two_masters_round_trip() {
     case::run("2m-noslave: round trip of every send kind", Duration::from_secs(150), |case| async move {
-        round_trip(case, Topology::TwoMastersNoSlave).await
+        Box::pin(round_trip(case, Topology::TwoMastersNoSlave)).await
     })
     .await;
 }
