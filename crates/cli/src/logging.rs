@@ -20,9 +20,10 @@ use tracing_subscriber::prelude::*;
 /// off stdout (where the line is printed bare).
 const ANNOUNCE_TARGET: &str = "rmq::announce";
 
-/// Keeps the file writer running; drop it last (it flushes on drop).
+/// Keeps the writer threads running; drop it last (it flushes on drop).
 #[derive(Debug)]
 pub struct LogGuard {
+    _stdout: WorkerGuard,
     _file: Option<WorkerGuard>,
     /// Where the log file is, if it could be opened.
     pub file: Option<PathBuf>,
@@ -53,10 +54,14 @@ fn open_append(path: &Path) -> io::Result<fs::File> {
 pub fn init(name: &str, home: &Path) -> LogGuard {
     let path = log_file(home, name);
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Through a writer thread too: a stdout nobody drains (a full pipe) drops
+    // log lines instead of stalling the server.
+    let (stdout_writer, stdout_guard) = tracing_appender::non_blocking(io::stdout());
     let stdout = tracing_subscriber::fmt::layer()
         .with_timer(JavaTime)
         .with_target(false)
         .with_ansi(false)
+        .with_writer(stdout_writer)
         .with_filter(filter_fn(|meta| meta.target() != ANNOUNCE_TARGET))
         .with_filter(filter());
     let (file_layer, guard, file) = match open_append(&path) {
@@ -76,7 +81,7 @@ pub fn init(name: &str, home: &Path) -> LogGuard {
         }
     };
     let _ = tracing_subscriber::registry().with(stdout).with(file_layer).try_init();
-    LogGuard { _file: guard, file }
+    LogGuard { _stdout: stdout_guard, _file: guard, file }
 }
 
 /// Prints `line` to stdout exactly as given (tools wait for boot lines such as
