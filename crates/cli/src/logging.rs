@@ -10,7 +10,7 @@ use std::fs::{self, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::filter::{EnvFilter, filter_fn};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
@@ -19,6 +19,10 @@ use tracing_subscriber::prelude::*;
 /// Target of [`announce`]'s and [`fail`]'s events: written to the file, kept
 /// off stdout (where the line is printed bare).
 const ANNOUNCE_TARGET: &str = "rmq::announce";
+
+/// Lines queued per writer thread. The queue is allocated up front (32 bytes
+/// a line), so tracing-appender's default of 128,000 would cost 4 MiB each.
+const BUFFERED_LINES: usize = 8_192;
 
 /// Keeps the writer threads running; drop it last (it flushes on drop).
 #[derive(Debug)]
@@ -56,7 +60,8 @@ pub fn init(name: &str, home: &Path) -> LogGuard {
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // Through a writer thread too: a stdout nobody drains (a full pipe) drops
     // log lines instead of stalling the server.
-    let (stdout_writer, stdout_guard) = tracing_appender::non_blocking(io::stdout());
+    let (stdout_writer, stdout_guard) =
+        NonBlockingBuilder::default().buffered_lines_limit(BUFFERED_LINES).lossy(true).finish(io::stdout());
     let stdout = tracing_subscriber::fmt::layer()
         .with_timer(JavaTime)
         .with_target(false)
@@ -66,7 +71,9 @@ pub fn init(name: &str, home: &Path) -> LogGuard {
         .with_filter(filter());
     let (file_layer, guard, file) = match open_append(&path) {
         Ok(file) => {
-            let (writer, guard) = tracing_appender::non_blocking(file);
+            // The disk keeps up: wait rather than lose file lines in a burst.
+            let (writer, guard) =
+                NonBlockingBuilder::default().buffered_lines_limit(BUFFERED_LINES).lossy(false).finish(file);
             let layer = tracing_subscriber::fmt::layer()
                 .with_timer(JavaTime)
                 .with_target(false)
