@@ -9,8 +9,8 @@
 #   FILTER      run only the cases whose name contains FILTER (cargo's filter)
 #
 # Environment: RMQ_IMAGE (default rmq:local; with another name nothing is
-# built), RMQ_IT_TIMEOUT (seconds for the whole run, default 1800),
-# CARGO_TARGET_DIR.
+# built), RMQ_IT_TIMEOUT (seconds for running the cases once built, default
+# 900; each case has its own bound too), CARGO_TARGET_DIR.
 # Prints a table of the cases (messages sent, acknowledged, received, lost,
 # seconds) at the end. Whatever happens, every container and network the
 # suites labelled is removed before it exits.
@@ -57,17 +57,25 @@ trap 'exit 130' INT TERM
 
 if [ -z "${RMQ_IMAGE:-}" ] && [ "$build" = 1 ]; then
   say "building the image (scripts/build-image.sh)"
-  scripts/build-image.sh | tail -1 || { echo "test-integration.sh: the image build failed" >&2; exit 1; }
+  if ! out=$(scripts/build-image.sh 2>&1); then
+    tail -40 <<<"$out"
+    echo "test-integration.sh: the image build failed" >&2
+    exit 1
+  fi
+  tail -1 <<<"$out"
 fi
 export RMQ_IMAGE=${RMQ_IMAGE:-rmq:local}
 export RMQ_IT_RESULTS=$results
 
-say "cargo test -p rmq-integration (image $RMQ_IMAGE, cases one at a time)"
+say "building the suites"
+cargo test -p rmq-integration --locked --no-run || exit 1
+
+limit=${RMQ_IT_TIMEOUT:-900}
+say "cargo test -p rmq-integration (image $RMQ_IMAGE, cases one at a time, at most $limit s)"
 start=$(date +%s)
-timeout --kill-after=30 "${RMQ_IT_TIMEOUT:-1800}" \
-  cargo test -p rmq-integration --locked -- --ignored --test-threads=1 "${filter[@]}"
+timeout --kill-after=30 "$limit" cargo test -p rmq-integration --locked -- --ignored --test-threads=1 "${filter[@]}"
 rc=$?
-[ "$rc" = 124 ] && echo "test-integration.sh: the suites ran past ${RMQ_IT_TIMEOUT:-1800} s and were stopped"
+[ "$rc" = 124 ] && echo "test-integration.sh: the suites ran past $limit s and were stopped"
 
 printf '\n| Case | Result | Sent | Acknowledged | Received | Lost | Seconds | Notes |\n'
 printf '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |\n'

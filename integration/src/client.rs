@@ -222,8 +222,8 @@ impl Ledger {
         state.acked.iter().filter(|(_, (_, b))| b == broker).map(|(k, (body, _))| (k.clone(), body.clone())).collect()
     }
 
-    /// Sends one message synchronously and records the outcome; true on SEND_OK.
-    pub async fn send(&self, producer: &Producer, topic: &str, body: String) -> bool {
+    /// Sends one message synchronously and records the outcome.
+    pub async fn send(&self, producer: &Producer, topic: &str, body: String) -> Sent {
         self.0.lock().unwrap().attempts += 1;
         // Boxed: the client's send future is ~33 KB.
         match Box::pin(producer.send(message(topic, &body))).await {
@@ -231,19 +231,30 @@ impl Ledger {
                 let uniq = r.msg_id.map(|id| id.to_string()).unwrap_or_default();
                 let broker = r.message_queue.map(|q| q.broker_name().to_string()).unwrap_or_default();
                 self.0.lock().unwrap().acked.insert(uniq, (body, broker));
-                true
+                Sent::Ok
             }
             Ok(r) => {
                 let uniq = r.and_then(|r| r.msg_id).map(|id| id.to_string()).unwrap_or_default();
                 self.0.lock().unwrap().not_ok.insert(uniq, body);
-                false
+                Sent::NotOk
             }
             Err(_) => {
                 self.0.lock().unwrap().errors += 1;
-                false
+                Sent::Failed
             }
         }
     }
+}
+
+/// The outcome of one send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// SEND_OK.
+    Ok,
+    /// Another status (the broker answered, e.g. SLAVE_NOT_AVAILABLE).
+    NotOk,
+    /// No answer: a timeout, a refused connection, no route.
+    Failed,
 }
 
 /// Producers sending without pause in the background, for cases that inject a
@@ -256,8 +267,8 @@ pub struct SendLoop {
 }
 
 impl SendLoop {
-    /// `lanes` concurrent senders on `producer`; after an error a lane waits
-    /// 100 ms before its next attempt.
+    /// `lanes` concurrent senders on `producer`; after a send that got no
+    /// answer a lane waits 100 ms before its next attempt.
     pub fn start(producer: Arc<Producer>, topic: &str, prefix: &str, lanes: usize) -> SendLoop {
         let ledger = Ledger::default();
         let stop = Arc::new(AtomicBool::new(false));
@@ -269,7 +280,7 @@ impl SendLoop {
                 let mut n = 0;
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;
-                    if !ledger.send(&producer, &topic, format!("{prefix}-{lane}-{n}")).await {
+                    if ledger.send(&producer, &topic, format!("{prefix}-{lane}-{n}")).await == Sent::Failed {
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 }

@@ -87,6 +87,26 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// `conf/broker.conf`: a NameServer and broker-a.
+    pub async fn single(case: &Case) -> Cluster {
+        Cluster::start(case, Topology::Single).await
+    }
+
+    /// `conf/2m-noslave/`: a NameServer, broker-a and broker-b.
+    pub async fn two_masters_no_slave(case: &Case) -> Cluster {
+        Cluster::start(case, Topology::TwoMastersNoSlave).await
+    }
+
+    /// `conf/2m-2s-async/`: a NameServer, broker-a, broker-b, broker-a-s, broker-b-s.
+    pub async fn two_masters_two_slaves_async(case: &Case) -> Cluster {
+        Cluster::start(case, Topology::TwoMastersTwoSlavesAsync).await
+    }
+
+    /// `conf/2m-2s-sync/`: a NameServer, broker-a, broker-b, broker-a-s, broker-b-s.
+    pub async fn two_masters_two_slaves_sync(case: &Case) -> Cluster {
+        Cluster::start(case, Topology::TwoMastersTwoSlavesSync).await
+    }
+
     /// Starts `topology` with one NameServer.
     pub async fn start(case: &Case, topology: Topology) -> Cluster {
         Cluster::start_with(case, topology, Options::default()).await

@@ -25,7 +25,7 @@ async fn async_pairs_round_trip() {
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
 async fn async_pairs_master_killed_consumers_go_on_from_the_slave() {
     case::run("2m-2s-async: master killed, consumers go on from the slave", Duration::from_secs(180), |case| async move {
-        let cluster = Cluster::start(&case, Topology::TwoMastersTwoSlavesAsync).await;
+        let cluster = Cluster::two_masters_two_slaves_async(&case).await;
         let topic = "AsyncFailover";
         cluster.create_topic(topic, 4).await;
         let ns = cluster.namesrv_addr();
@@ -90,7 +90,7 @@ async fn async_pairs_master_killed_consumers_go_on_from_the_slave() {
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
 async fn async_pairs_slave_cut_off_and_reconnected_catches_up() {
     case::run("2m-2s-async: slave cut off and reconnected catches up", Duration::from_secs(180), |case| async move {
-        let cluster = Cluster::start(&case, Topology::TwoMastersTwoSlavesAsync).await;
+        let cluster = Cluster::two_masters_two_slaves_async(&case).await;
         let topic = "SlaveCutOff";
         cluster.create_topic(topic, 4).await;
         let ns = cluster.namesrv_addr();

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use rmq_integration::admin::eventually;
+use rmq_integration::client::Sent;
 use rmq_integration::cluster::NAMESRV_PORT;
 use rmq_integration::{Client, Cluster, Ledger, Options, Tally, Topology, case};
 
@@ -11,8 +12,8 @@ use crate::common::{missing_after, sample};
 
 /// Brokers register every `registerNameServerPeriod` (30 s).
 const REREGISTER_WITHIN: Duration = Duration::from_secs(30);
-/// The polling step of the check, allowed on top.
-const POLL_SLACK: Duration = Duration::from_millis(500);
+/// Allowed on top: the 200 ms polling step and the registration round trip.
+const POLL_SLACK: Duration = Duration::from_secs(1);
 
 /// Sends `n` messages one by one; every one must be acknowledged.
 async fn send_all(ledger: &Ledger, producer: &rmq_integration::client::Producer, topic: &str, prefix: &str, n: usize) {
@@ -20,7 +21,7 @@ async fn send_all(ledger: &Ledger, producer: &rmq_integration::client::Producer,
         // A send may fail while the client moves to the other NameServer or
         // sees a broker again; it must succeed within a few tries.
         let mut tries = 0;
-        while !ledger.send(producer, topic, format!("{prefix}-{i}")).await {
+        while ledger.send(producer, topic, format!("{prefix}-{i}")).await != Sent::Ok {
             tries += 1;
             assert!(tries < 50, "send {prefix}-{i} failed 50 times");
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -34,7 +35,7 @@ async fn send_all(ledger: &Ledger, producer: &rmq_integration::client::Producer,
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
 async fn namesrv_restarted_brokers_reregister_within_30s() {
     case::run("NameServer restarted: brokers re-register within 30 s", Duration::from_secs(150), |case| async move {
-        let cluster = Cluster::start(&case, Topology::TwoMastersNoSlave).await;
+        let cluster = Cluster::two_masters_no_slave(&case).await;
         let topic = "NamesrvRestart";
         cluster.create_topic(topic, 4).await;
         let (namesrv, _) = cluster.namesrv(0);

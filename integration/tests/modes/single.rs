@@ -73,7 +73,7 @@ async fn single_sync_flush_broker_restart_loses_no_acknowledged_message() {
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
 async fn single_broker_paused_and_resumed() {
     case::run("single: broker paused 5 s and resumed", Duration::from_secs(150), |case| async move {
-        let cluster = Cluster::start(&case, Topology::Single).await;
+        let cluster = Cluster::single(&case).await;
         let topic = "Paused";
         cluster.create_topic(topic, 4).await;
         let ns = cluster.namesrv_addr();

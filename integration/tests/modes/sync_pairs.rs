@@ -24,7 +24,7 @@ async fn sync_pairs_round_trip() {
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
 async fn sync_pairs_master_killed_mid_stream_loses_no_acknowledged_message() {
     case::run("2m-2s-sync: master killed mid-stream", Duration::from_secs(180), |case| async move {
-        let cluster = Cluster::start(&case, Topology::TwoMastersTwoSlavesSync).await;
+        let cluster = Cluster::two_masters_two_slaves_sync(&case).await;
         let topic = "SyncFailover";
         cluster.create_topic(topic, 4).await;
         let ns = cluster.namesrv_addr();
@@ -82,7 +82,7 @@ async fn sync_pairs_master_killed_mid_stream_loses_no_acknowledged_message() {
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
 async fn sync_pairs_slave_restarted_catches_up() {
     case::run("2m-2s-sync: slave restarted catches up", Duration::from_secs(180), |case| async move {
-        let cluster = Cluster::start(&case, Topology::TwoMastersTwoSlavesSync).await;
+        let cluster = Cluster::two_masters_two_slaves_sync(&case).await;
         let topic = "SlaveRestart";
         cluster.create_topic(topic, 4).await;
         let ns = cluster.namesrv_addr();

@@ -23,7 +23,7 @@ async fn two_masters_round_trip() {
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
 async fn two_masters_one_killed_sends_go_on_and_its_messages_come_back() {
     case::run("2m-noslave: master killed, sends go on, its messages come back", Duration::from_secs(180), |case| async move {
-        let cluster = Cluster::start(&case, Topology::TwoMastersNoSlave).await;
+        let cluster = Cluster::two_masters_no_slave(&case).await;
         let topic = "MasterKilled";
         cluster.create_topic(topic, 4).await;
         let ns = cluster.namesrv_addr();
