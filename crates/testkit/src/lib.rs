@@ -2,6 +2,8 @@
 //! in-process on `127.0.0.1:0` with a temporary home, and builders for the
 //! requests their peers send. Never a dependency of production code.
 //!
-//! One module per server: [`namesrv`] now; the broker adds its own.
+//! One module per server ([`namesrv`], [`broker`]), and [`ports`].
 
+pub mod broker;
 pub mod namesrv;
+pub mod ports;

@@ -8,7 +8,6 @@ use rmq_protocol::body::heartbeat::{HeartbeatData, ProducerData};
 use rmq_protocol::header::{PullMessageRequestHeader, SendMessageRequestHeader};
 use rmq_protocol::{RemotingCommand, RequestCode};
 use rmq_remoting::{CancellationToken, Client, ClientConfig, Connection, Service};
-use std::net::TcpListener;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,21 +16,7 @@ use tokio::task::JoinHandle;
 
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A port p such that p-2 (VIP), p and p+1 (HA) are all free now.
-pub fn free_broker_port() -> u16 {
-    for _ in 0..200 {
-        let probe = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let p = probe.local_addr().expect("addr").port();
-        drop(probe);
-        if !(1026..=65000).contains(&p) {
-            continue;
-        }
-        if [p - 2, p, p + 1].iter().all(|q| TcpListener::bind(("0.0.0.0", *q)).is_ok()) {
-            return p;
-        }
-    }
-    panic!("no free port triple found");
-}
+pub use rmq_testkit::ports::free_broker_port;
 
 pub struct TestBroker {
     pub addr: String,

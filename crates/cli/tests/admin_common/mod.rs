@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -14,19 +13,7 @@ pub const MQADMIN: &str = env!("CARGO_BIN_EXE_mqadmin");
 pub const MQNAMESRV: &str = env!("CARGO_BIN_EXE_mqnamesrv");
 pub const MQBROKER: &str = env!("CARGO_BIN_EXE_mqbroker");
 
-/// A port p with p-2 (VIP), p and p+1 (HA) free now.
-pub fn free_broker_port() -> u16 {
-    for _ in 0..200 {
-        let p = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0);
-        if !(1026..=65000).contains(&p) {
-            continue;
-        }
-        if [p - 2, p, p + 1].iter().all(|q| TcpListener::bind(("0.0.0.0", *q)).is_ok()) {
-            return p;
-        }
-    }
-    panic!("no free port triple");
-}
+pub use rmq_testkit::ports::free_broker_port;
 
 /// Reads a child's stdout in a thread; lines arrive on the channel.
 fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
@@ -74,7 +61,7 @@ impl Servers {
         let home = tempfile::tempdir().expect("home");
         let java_opt = format!("-Duser.home={}", home.path().display());
         let ns_conf = home.path().join("namesrv.properties");
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let port = rmq_testkit::ports::free_port();
         std::fs::write(&ns_conf, format!("listenPort={port}\nbindAddress=127.0.0.1\n")).unwrap();
         let mut ns = Command::new(MQNAMESRV)
             .args(["-c", ns_conf.to_str().unwrap()])

@@ -10,7 +10,6 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -29,25 +28,7 @@ pub fn binary(name: &str) -> PathBuf {
     bin
 }
 
-/// A port p with p-2 (VIP), p and p+1 (HA) free now.
-pub fn free_broker_port() -> u16 {
-    for _ in 0..500 {
-        let probe = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let p = probe.local_addr().expect("addr").port();
-        drop(probe);
-        if !(1026..=65000).contains(&p) {
-            continue;
-        }
-        if [p - 2, p, p + 1].iter().all(|q| TcpListener::bind(("0.0.0.0", *q)).is_ok()) {
-            return p;
-        }
-    }
-    panic!("no free port triple found");
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
+pub use rmq_testkit::ports::{free_broker_port, free_port};
 
 /// One running (or dead) server process.
 pub struct Process {
