@@ -2,7 +2,8 @@
 # The project's test command: everything CI checks, in order, stopping at the
 # first failure. Run it from anywhere inside the checkout.
 #
-#   scripts/test.sh            formatting, lints, every Rust test
+#   scripts/test.sh    formatting, lints, every Rust test, then the distribution
+#                      (bin/, image, nix, compose) and the container suites
 #
 # CARGO_TARGET_DIR may point outside the checkout to keep builds warm.
 set -euo pipefail
@@ -21,3 +22,6 @@ cargo test --workspace --locked
 
 step "distribution: bin/, image, nix, compose"
 scripts/test-dist.sh
+
+step "integration: every documented mode in containers (docs/integration.md)"
+scripts/test-integration.sh
