@@ -9,8 +9,6 @@
 #   scripts/test-dist.sh nix                  nix flake check against integration/nix-stub
 #   scripts/test-dist.sh compose [MODE...]    single 2m-noslave 2m-2s-async 2m-2s-sync (needs the image)
 #
-# Parts that need a binary the workspace does not declare yet print
-# "SKIPPED: <binary> not built yet" and count as skipped, never as passed.
 # Last line: "dist: N passed, N failed, N skipped"; exit status 1 on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -287,15 +285,6 @@ test_image() {
   expect 1 "docker-entrypoint: role 'controller' is not part of rmq" "NODE_ROLE=controller is refused in one line" -- \
     docker run --rm -e NODE_ROLE=controller "$image"
 
-  if ! declares mqadmin; then
-    expect 1 "^mqadmin: the rmq binary 'mqadmin' is not built yet" "./mqadmin without the binary: one line, exit 1" -- \
-      docker run --rm "$image" ./mqadmin clusterList -n 127.0.0.1:9876
-  fi
-
-  if ! declares mqnamesrv; then   # ESCAPE HATCH until mqnamesrv is committed: delete this branch then.
-    skip "mqnamesrv not built yet: image boot, health and SIGTERM tests"
-    return
-  fi
   local c=rmqtest-ns-$$ t0 t1
   containers+=("$c")
   t0=$(date +%s%N)
@@ -337,17 +326,12 @@ test_image() {
   expect 0 "The Name Server boot success" "NODE_ROLE=nameserver starts the NameServer" -- docker logs "$c-role"
   docker rm -f "$c-role" >/dev/null 2>&1
 
-  # ESCAPE HATCH until mqbroker lands: delete the condition and its else branch then.
-  if declares mqbroker; then
-    expect 253 "^mqbroker: the NameServer address nowhere:9876 does not resolve" "broker with an unresolvable NameServer: one line, exit 253" -- \
-      docker run --rm -e NAMESRV_ADDR=nowhere:9876 -e RMQ_RESOLVE_TIMEOUT=2 "$image" broker
-    expect 255 "^mqbroker: config file ../conf/nope.conf not found" "sh mqbroker -c <missing file>: one line, exit 255" -- \
-      docker run --rm "$image" sh mqbroker -c ../conf/nope.conf
-    expect 253 "cannot write to the store directory /home/rocketmq/store" "a root-owned bind mount on the store: exit 253" -- \
-      docker run --rm -v "$tmp/rootowned:/home/rocketmq/store" "$image" broker
-  else
-    skip "mqbroker not built yet: broker refusal tests in the image"
-  fi
+  expect 253 "^mqbroker: the NameServer address nowhere:9876 does not resolve" "broker with an unresolvable NameServer: one line, exit 253" -- \
+    docker run --rm -e NAMESRV_ADDR=nowhere:9876 -e RMQ_RESOLVE_TIMEOUT=2 "$image" broker
+  expect 255 "^mqbroker: config file ../conf/nope.conf not found" "sh mqbroker -c <missing file>: one line, exit 255" -- \
+    docker run --rm "$image" sh mqbroker -c ../conf/nope.conf
+  expect 253 "cannot write to the store directory /home/rocketmq/store" "a root-owned bind mount on the store: exit 253" -- \
+    docker run --rm -v "$tmp/rootowned:/home/rocketmq/store" "$image" broker
 }
 
 # --- nix -----------------------------------------------------------------------
@@ -405,12 +389,6 @@ test_compose_mode() {
   local f=compose/$mode.yml p=rmqtest-$mode-$$ brokers
   section "compose $mode"
   brokers=$(docker-compose -f "$f" config --services | grep '^broker' | tr '\n' ' ')
-  # ESCAPE HATCH until mqbroker lands: delete this block then.
-  if ! declares mqbroker; then
-    # Only the NameServer can run; the brokers would exit "not built yet".
-    skip "mqbroker not built yet: compose $mode runs its NameServer only (brokers, clusterList, produce/consume skipped)"
-    brokers=
-  fi
   local ip_env=() how="brokers advertise their container address"
   if [ "$mode" = 2m-2s-async ] || [ "$mode" = 2m-2s-sync ]; then
     local hip; hip=$(host_ip)
@@ -440,7 +418,7 @@ test_compose_mode() {
   done
 
   # Bad input through compose: one line, and the status compose reports.
-  if declares mqbroker && [ -n "$brokers" ]; then
+  if [ -n "$brokers" ]; then
     expect 253 "^mqbroker: the NameServer address nowhere:9876 does not resolve" \
       "compose $mode: unresolvable NameServer: one line, status 253 from docker-compose run" -- \
       env RMQ_IMAGE="$image" docker-compose -p "$p" -f "$f" run --rm --no-deps -T -e NAMESRV_ADDR=nowhere:9876 -e RMQ_RESOLVE_TIMEOUT=2 broker-a
@@ -448,8 +426,6 @@ test_compose_mode() {
 
   if [ -z "$brokers" ]; then
     :
-  elif ! declares mqadmin; then   # ESCAPE HATCH until mqadmin lands: delete this branch then.
-    skip "mqadmin not built yet: compose $mode clusterList and host produce/consume"
   else
     local admin=(env RMQ_BIN_DIR="$root/docker/context/home/rocketmq/rocketmq/lib" bin/mqadmin) n_brokers
     n_brokers=$(wc -w <<<"$brokers")
@@ -465,16 +441,18 @@ test_compose_mode() {
     expect 0 "$body" "compose $mode: a client on the host consumes it" -- \
       "${admin[@]}" consumeMessage -n 127.0.0.1:9876 -t "$topic" -g "DistSmokeGroup$$" -c 8
     if [[ $brokers == *broker-a-s* ]]; then
-      # The slave replicated when its commit log reaches the master's.
-      local m s
+      # Each slave replicated when its commit log reaches its master's; the
+      # message went to one of the two masters, so check both pairs.
+      local ma sa mb sb offset_of
+      offset_of() { "${admin[@]}" brokerStatus -n 127.0.0.1:9876 -b "127.0.0.1:$1" 2>/dev/null | sed -n 's/^commitLogMaxOffset *: *//p'; }
       for _ in $(seq 1 40); do
-        m=$("${admin[@]}" brokerStatus -n 127.0.0.1:9876 -b 127.0.0.1:10911 2>/dev/null | sed -n 's/^commitLogMaxOffset *: *//p')
-        s=$("${admin[@]}" brokerStatus -n 127.0.0.1:9876 -b 127.0.0.1:10931 2>/dev/null | sed -n 's/^commitLogMaxOffset *: *//p')
-        [ -n "$m" ] && [ "$m" != 0 ] && [ "$m" = "$s" ] && break
+        ma=$(offset_of 10911) sa=$(offset_of 10931) mb=$(offset_of 10921) sb=$(offset_of 10941)
+        [ -n "$ma" ] && [ -n "$mb" ] && [ "$ma" = "$sa" ] && [ "$mb" = "$sb" ] && [ $((ma + mb)) -gt 0 ] && break
         sleep 0.5
       done
-      [ -n "$m" ] && [ "$m" != 0 ] && [ "$m" = "$s" ] && ok "compose $mode: slave broker-a-s caught up with its master (offset $m)" \
-        || fail "compose $mode: slave offset '$s', master '$m'"
+      [ -n "$ma" ] && [ -n "$mb" ] && [ "$ma" = "$sa" ] && [ "$mb" = "$sb" ] && [ $((ma + mb)) -gt 0 ] \
+        && ok "compose $mode: slaves caught up with their masters (broker-a $ma, broker-b $mb)" \
+        || fail "compose $mode: slaves behind: broker-a $ma / slave $sa, broker-b $mb / slave $sb"
     fi
   fi
 
@@ -492,10 +470,6 @@ test_compose() {
   [ ${#modes[@]} -gt 0 ] || read -r -a modes <<<"$all_modes"
   if ! docker image inspect "$image" >/dev/null 2>&1; then
     fail "compose: image $image missing (scripts/build-image.sh, or run '$0 image' first)"
-    return
-  fi
-  if ! declares mqnamesrv; then   # ESCAPE HATCH until mqnamesrv is committed: delete this branch then.
-    skip "mqnamesrv not built yet: compose smoke tests (${modes[*]})"
     return
   fi
   for m in "${modes[@]}"; do
