@@ -77,19 +77,15 @@ pub async fn run(r: ProducerRun) -> anyhow::Result<Arc<Meter>> {
         });
     }
     let reporter = tokio::spawn(report_every_second(meter.clone()));
-    let all_done = async { while workers.join_next().await.is_some() {} };
-    tokio::pin!(all_done);
-    match r.limit.duration {
-        Some(d) => {
-            tokio::select! {
-                _ = tokio::time::sleep(d) => {}
-                _ = &mut all_done => {}
-            }
+    // Workers end by themselves at the message count; the duration stops them.
+    let deadline = tokio::time::sleep(r.limit.duration.unwrap_or(Duration::MAX));
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            done = workers.join_next() => if done.is_none() { break },
+            _ = &mut deadline, if !stop.load(Ordering::Relaxed) => stop.store(true, Ordering::Relaxed),
         }
-        None => (&mut all_done).await,
     }
-    stop.store(true, Ordering::Relaxed);
-    all_done.await;
     let elapsed = started.elapsed();
     reporter.abort();
     summary(&meter, elapsed);
