@@ -37,17 +37,6 @@ servers="mqnamesrv mqbroker mqadmin"
 
 # --- binaries ------------------------------------------------------------------
 
-# Names of the binaries rmq-cli declares today (the image carries whatever exists).
-declared_bins() {
-  cargo metadata --no-deps --format-version 1 --locked 2>/dev/null | python3 -c '
-import json, sys
-for p in json.load(sys.stdin)["packages"]:
-    if p["name"] == "rmq-cli":
-        for t in p["targets"]:
-            if "bin" in t["kind"]:
-                print(t["name"])'
-}
-
 if [ -z "$bin_dir" ]; then
   arch=$(uname -m)
   case $arch in
@@ -57,15 +46,12 @@ if [ -z "$bin_dir" ]; then
   if [ -n "${RMQ_STATIC_TARGET_DIR:-}" ]; then target_dir=$RMQ_STATIC_TARGET_DIR
   elif [ -n "${CARGO_TARGET_DIR:-}" ]; then target_dir=$CARGO_TARGET_DIR-static
   else target_dir=$root/target/static; fi
-  bins=$(declared_bins | tr '\n' ' ')
-  if [ -z "$bins" ]; then
-    say "rmq-cli declares no binaries yet: the image gets the scripts only"
-  else
-    say "static release build of rmq-cli ($bins) for $triple into $target_dir"
-    # --target keeps RUSTFLAGS away from build scripts and proc-macros.
-    RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" CARGO_TARGET_DIR=$target_dir \
-      cargo build --release --locked --target "$triple" -p rmq-cli --bins
-  fi
+  # One multi-call binary, `rmq`, is all three servers/tools by the name it
+  # runs under: shipping it once keeps the image small.
+  say "static release build of rmq (multi-call: $servers) for $triple into $target_dir"
+  # --target keeps RUSTFLAGS away from build scripts and proc-macros.
+  RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" CARGO_TARGET_DIR=$target_dir \
+    cargo build --release --locked --target "$triple" -p rmq-cli --bin rmq
   bin_dir=$target_dir/$triple/release
 fi
 
@@ -116,15 +102,24 @@ chmod 755 "$home"/bin/*
 cp -R conf/. "$home/conf/"
 
 staged=
-for b in $servers; do
-  if [ -f "$bin_dir/$b" ]; then
-    if ! file -L "$bin_dir/$b" | grep -q 'statically linked\|static-pie'; then
-      die "$bin_dir/$b is not statically linked; the image has no C library"
+if [ -f "$bin_dir/rmq" ]; then
+  # The multi-call binary once, and a link under each program's name.
+  file -L "$bin_dir/rmq" | grep -q 'statically linked\|static-pie' \
+    || die "$bin_dir/rmq is not statically linked; the image has no C library"
+  cp "$bin_dir/rmq" "$home/lib/rmq"
+  for b in $servers; do ln -s rmq "$home/lib/$b"; staged="$staged $b"; done
+else
+  # --bin-dir with separate binaries.
+  for b in $servers; do
+    if [ -f "$bin_dir/$b" ]; then
+      if ! file -L "$bin_dir/$b" | grep -q 'statically linked\|static-pie'; then
+        die "$bin_dir/$b is not statically linked; the image has no C library"
+      fi
+      cp "$bin_dir/$b" "$home/lib/$b"
+      staged="$staged $b"
     fi
-    cp "$bin_dir/$b" "$home/lib/$b"
-    staged="$staged $b"
-  fi
-done
+  done
+fi
 say "binaries in the image:${staged:- none}"
 printf '%s\n' $staged >"$ctx/binaries.txt"
 

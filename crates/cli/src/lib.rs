@@ -14,6 +14,7 @@
 //! Servers never depend on this crate; `anyhow` stops here.
 
 pub mod admin;
+pub mod apps;
 pub mod bench;
 pub mod exit;
 pub mod java_opts;

@@ -1,0 +1,172 @@
+//! `mqbroker`: RocketMQ's broker, started the way `BrokerStartup` is.
+//!
+//! ```text
+//! mqbroker [-c broker.conf] [-n 'host:9876;host2:9876'] [-p] [-m] [-h]
+//! ```
+//!
+//! Configuration precedence, as Java's: defaults, then `NAMESRV_ADDR`, then
+//! the `-c` file, then the command line. Prints
+//! `The broker[<name>, <ip:port>] boot success. serializeType=JSON and name server is <addrs>`
+//! once it serves, and exits 0 after SIGTERM or SIGINT having unregistered,
+//! flushed and closed its store. Exit codes as Java's (§11.2).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::{exit, java_opts, logging, properties, signals};
+use clap::Parser;
+use rmq_broker::config::LoadReport;
+use rmq_broker::{BootInfo, Settings};
+
+#[derive(Parser, Debug)]
+#[command(name = "mqbroker", about = "RocketMQ broker (rmq)", disable_version_flag = true)]
+struct Args {
+    /// Broker config properties file
+    #[arg(short = 'c', long = "configFile", value_name = "file")]
+    config_file: Option<PathBuf>,
+    /// Print all config items
+    #[arg(short = 'p', long = "printConfigItem")]
+    print_config_item: bool,
+    /// Print important config items
+    #[arg(short = 'm', long = "printImportantConfig")]
+    print_important_config: bool,
+    /// Name server address list, eg: '192.168.0.1:9876;192.168.0.2:9876'
+    #[arg(short = 'n', long = "namesrvAddr", value_name = "addr")]
+    namesrv_addr: Option<String>,
+}
+
+/// The keys `-m` prints: those that decide who the broker is and where it listens.
+const IMPORTANT_KEYS: &[&str] = &[
+    "brokerClusterName",
+    "brokerName",
+    "brokerId",
+    "brokerRole",
+    "flushDiskType",
+    "namesrvAddr",
+    "brokerIP1",
+    "brokerIP2",
+    "listenPort",
+    "haListenPort",
+    "storePathRootDir",
+    "storePathCommitLog",
+    "autoCreateTopicEnable",
+];
+
+/// Runs `mqbroker` with `args` (the program name first, as `std::env::args_os`).
+pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
+    ExitCode::from(run(args) as u8)
+}
+
+fn run(args: Vec<std::ffi::OsString>) -> i32 {
+    let args = match Args::try_parse_from(args) {
+        Ok(args) => args,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::BAD_ARGUMENTS } else { exit::OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let home = java_opts::user_home();
+    let mut settings = Settings::new(&home);
+    let mut report = LoadReport::default();
+    let env_namesrv = std::env::var("NAMESRV_ADDR").ok().or_else(|| java_opts::property("rocketmq.namesrv.addr"));
+    if let Some(addr) = env_namesrv.filter(|a| !a.trim().is_empty()) {
+        settings.broker.namesrv_addr = Some(addr);
+    }
+    if let Some(file) = &args.config_file {
+        let loaded = properties::load(file).and_then(|map| {
+            settings.apply_all(properties::pairs(&map)).map_err(|bad| anyhow::anyhow!("{}: {bad}", file.display()))
+        });
+        match loaded {
+            Ok(r) => report = r,
+            Err(e) => {
+                eprintln!("load config properties file failed, {e}");
+                return exit::START_FAILED;
+            }
+        }
+        println!("load config properties file OK, {}", file.display());
+    }
+    if let Some(addr) = &args.namesrv_addr {
+        settings.broker.namesrv_addr = Some(addr.clone());
+    }
+    if let Err(e) = settings.resolve() {
+        eprintln!("{e}");
+        return exit::INIT_FAILED;
+    }
+    if args.print_config_item || args.print_important_config {
+        print_config(&settings, args.print_important_config.then_some(IMPORTANT_KEYS));
+        return exit::OK;
+    }
+
+    let log_name = if settings.broker.isolate_log_enable {
+        format!("{}_{}/broker", settings.identity().broker_name, settings.broker.broker_id)
+    } else {
+        "broker".to_owned()
+    };
+    let log = logging::init(&log_name, &home);
+    for key in &report.unknown {
+        tracing::warn!("config key '{key}' is not supported by rmq and is ignored");
+    }
+    if !report.java_only.is_empty() {
+        tracing::info!("JVM/thread-pool keys accepted with no effect in rmq: {}", report.java_only.join(", "));
+    }
+    for (key, value) in all_entries(&settings) {
+        tracing::info!("{key}={value}");
+    }
+    let code = serve(settings);
+    drop(log);
+    code
+}
+
+fn all_entries(settings: &Settings) -> Vec<(&'static str, String)> {
+    let mut entries = settings.broker.entries();
+    entries.extend(rmq_broker::store_config_entries(&settings.store));
+    entries
+}
+
+fn print_config(settings: &Settings, only: Option<&[&str]>) {
+    for (key, value) in all_entries(settings) {
+        if only.is_none_or(|keys| keys.contains(&key)) {
+            println!("{key}={value}");
+        }
+    }
+}
+
+fn serve(settings: Settings) -> i32 {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return exit::START_FAILED;
+        }
+    };
+    runtime.block_on(async {
+        let shutdown = match signals::shutdown_token() {
+            Ok(token) => token,
+            Err(e) => {
+                eprintln!("cannot install signal handlers: {e}");
+                return exit::START_FAILED;
+            }
+        };
+        let serialize_type = java_opts::serialize_type();
+        let ready = move |info: &BootInfo| {
+            let mut line = format!(
+                "The broker[{}, {}] boot success. serializeType={serialize_type}",
+                info.broker_name, info.broker_addr
+            );
+            if let Some(ns) = &info.namesrv_addr {
+                line.push_str(&format!(" and name server is {ns}"));
+            }
+            logging::announce(&line);
+        };
+        match rmq_broker::run(settings, shutdown, ready).await {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("{e}");
+                exit::START_FAILED
+            }
+        }
+    })
+}

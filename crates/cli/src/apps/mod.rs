@@ -1,0 +1,41 @@
+//! The programs of the distribution, callable from their own binaries
+//! (`mqnamesrv`, `mqbroker`, `mqadmin`) and from the multi-call `rmq`, which
+//! the image ships once under all three names to keep it small.
+
+pub mod admin;
+pub mod broker;
+pub mod namesrv;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+/// The programs `rmq` can be, by name.
+pub const PROGRAMS: [&str; 3] = ["mqnamesrv", "mqbroker", "mqadmin"];
+
+/// Runs the program named by `args[0]`'s file name (a link named `mqbroker`),
+/// or by `args[1]` (`rmq mqbroker -c …`).
+pub fn dispatch(args: Vec<OsString>) -> ExitCode {
+    let called = args.first().map(std::path::Path::new).and_then(|p| p.file_name()).and_then(|n| n.to_str());
+    if let Some(program) = called.filter(|n| PROGRAMS.contains(n)) {
+        let program = program.to_owned();
+        return run(&program, args);
+    }
+    match args.get(1).and_then(|a| a.to_str()).filter(|n| PROGRAMS.contains(n)) {
+        Some(program) => {
+            let program = program.to_owned();
+            run(&program, args.into_iter().skip(1).collect())
+        }
+        None => {
+            eprintln!("usage: rmq <{}> [options]   (or run it under one of those names)", PROGRAMS.join("|"));
+            ExitCode::from(crate::exit::BAD_ARGUMENTS as u8)
+        }
+    }
+}
+
+fn run(program: &str, args: Vec<OsString>) -> ExitCode {
+    match program {
+        "mqnamesrv" => namesrv::main(args),
+        "mqbroker" => broker::main(args),
+        _ => admin::main(args),
+    }
+}

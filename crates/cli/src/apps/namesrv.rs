@@ -1,0 +1,126 @@
+//! `mqnamesrv`: RocketMQ's NameServer, started the way `NamesrvStartup` is.
+//!
+//! ```text
+//! mqnamesrv [-c namesrv.properties] [-p] [-n addr] [-h]
+//! ```
+//!
+//! Prints `load config properties file OK, <file>` for `-c`, then
+//! `The Name Server boot success. serializeType=JSON` once it listens, and
+//! exits 0 after SIGTERM or SIGINT. Exit codes as Java's (§11.2): 1 for a
+//! command line that does not parse, 255 (-1) for any failure to start.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use crate::{exit, java_opts, logging, properties, signals};
+use clap::Parser;
+use rmq_nameserver::config::{ApplyReport, JAVA_ONLY_KEYS};
+use rmq_nameserver::{NamesrvConfig, runtime};
+
+#[derive(Parser, Debug)]
+#[command(name = "mqnamesrv", about = "RocketMQ NameServer (rmq)", disable_version_flag = true)]
+struct Args {
+    /// Name server config properties file
+    #[arg(short = 'c', long = "configFile", value_name = "file")]
+    config_file: Option<PathBuf>,
+    /// Print all config items
+    #[arg(short = 'p', long = "printConfigItem")]
+    print_config_item: bool,
+    /// Name server address list, eg: '192.168.0.1:9876;192.168.0.2:9876' (accepted, unused, as in Java)
+    #[arg(short = 'n', long = "namesrvAddr", value_name = "addr")]
+    namesrv_addr: Option<String>,
+}
+
+/// Runs `mqnamesrv` with `args` (the program name first, as `std::env::args_os`).
+pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
+    ExitCode::from(run(args) as u8)
+}
+
+fn run(args: Vec<std::ffi::OsString>) -> i32 {
+    let args = match Args::try_parse_from(args) {
+        Ok(args) => args,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::BAD_ARGUMENTS } else { exit::OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let home = java_opts::user_home();
+    let mut config = NamesrvConfig::with_home(&home);
+    let mut report = ApplyReport::default();
+    if let Some(file) = &args.config_file {
+        let loaded = properties::load(file).and_then(|map| {
+            config.apply_all(properties::pairs(&map)).map_err(|bad| anyhow::anyhow!("{}: {bad}", file.display()))
+        });
+        match loaded {
+            Ok(r) => report = r,
+            Err(e) => {
+                eprintln!("load config properties file failed, {e}");
+                return exit::START_FAILED;
+            }
+        }
+        config.config_store_path = file.to_string_lossy().into_owned();
+        println!("load config properties file OK, {}", file.display());
+    }
+
+    if args.print_config_item {
+        print!("{}", config.to_properties_text());
+        let noted: Vec<&str> = JAVA_ONLY_KEYS.iter().map(|(k, _)| *k).collect();
+        println!("# accepted for compatibility, no effect in rmq: {}", noted.join(", "));
+        for key in &report.unknown {
+            eprintln!("unknown config key '{key}' ignored");
+        }
+        return exit::OK;
+    }
+
+    let log = logging::init("namesrv", &home);
+    report.log(&args.config_file.as_ref().map_or("defaults".to_owned(), |f| f.display().to_string()));
+    for (key, value) in config.entries() {
+        tracing::info!("{key}={value}");
+    }
+    let code = serve(config);
+    drop(log);
+    code
+}
+
+fn serve(config: NamesrvConfig) -> i32 {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return exit::START_FAILED;
+        }
+    };
+    runtime.block_on(async {
+        let bound = match runtime::bind(config).await {
+            Ok(bound) => bound,
+            Err(e) => {
+                logging::fail(&e.to_string());
+                return exit::START_FAILED;
+            }
+        };
+        let shutdown = match signals::shutdown_token() {
+            Ok(token) => token,
+            Err(e) => {
+                logging::fail(&format!("cannot install signal handlers: {e}"));
+                return exit::START_FAILED;
+            }
+        };
+        tracing::info!("listening on {}", bound.local_addr());
+        logging::announce(&format!("The Name Server boot success. serializeType={}", java_opts::serialize_type()));
+        let serving = bound.serve(shutdown.clone());
+        tokio::pin!(serving);
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => {
+                let started = Instant::now();
+                serving.await;
+                tracing::info!("shutdown complete, cost {} ms", started.elapsed().as_millis());
+            }
+            () = &mut serving => {}
+        }
+        exit::OK
+    })
+}
