@@ -88,6 +88,8 @@ pub async fn run(r: ProducerRun) -> anyhow::Result<Arc<Meter>> {
     }
     let elapsed = started.elapsed();
     reporter.abort();
+    // Wait for the reporter to be gone, so no per-second line follows the summary.
+    let _ = reporter.await;
     summary(&meter, elapsed);
     producer.client().shutdown();
     Ok(meter)
