@@ -2,70 +2,32 @@
 //! raw remoting client to drive it request by request.
 #![allow(dead_code)]
 
-use rmq_broker::Settings;
 use rmq_model::record;
 use rmq_protocol::body::heartbeat::{HeartbeatData, ProducerData};
 use rmq_protocol::header::{PullMessageRequestHeader, SendMessageRequestHeader};
 use rmq_protocol::{RemotingCommand, RequestCode};
-use rmq_remoting::{CancellationToken, Client, ClientConfig, Connection, Service};
+use rmq_remoting::{Client, ClientConfig, Connection, Service};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
-pub use rmq_testkit::ports::free_broker_port;
-
-pub struct TestBroker {
-    pub addr: String,
-    shutdown: CancellationToken,
-    task: Option<JoinHandle<Result<(), rmq_broker::BrokerError>>>,
-}
+/// A broker with no NameServer, its store under `home`, small files.
+pub struct TestBroker;
 
 impl TestBroker {
     /// Starts a broker with its store under `home`; `configure` sets keys.
-    pub async fn start(home: &Path, configure: &[(&str, &str)]) -> TestBroker {
-        let port = free_broker_port();
-        let port_text = port.to_string();
-        let mut settings = Settings::new(home);
+    pub async fn start(home: &Path, configure: &[(&str, &str)]) -> rmq_testkit::broker::TestBroker {
         let mut pairs = vec![
-            ("brokerName", "broker-a"),
-            ("brokerIP1", "127.0.0.1"),
-            ("listenPort", port_text.as_str()),
             ("mappedFileSizeCommitLog", "16777216"),
             ("mappedFileSizeConsumeQueue", "60000"),
             ("maxIndexNum", "10000"),
             ("maxHashSlotNum", "2000"),
         ];
         pairs.extend_from_slice(configure);
-        settings.apply_all(pairs).expect("test settings");
-        settings.resolve().expect("resolve");
-        let shutdown = CancellationToken::new();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let token = shutdown.clone();
-        let task = tokio::spawn(async move {
-            rmq_broker::run(settings, token, move |_| {
-                let _ = tx.send(());
-            })
-            .await
-        });
-        tokio::time::timeout(Duration::from_secs(30), rx).await.expect("broker boots in time").expect("broker boots");
-        TestBroker { addr: format!("127.0.0.1:{port}"), shutdown, task: Some(task) }
-    }
-
-    pub async fn stop(mut self) {
-        self.shutdown.cancel();
-        if let Some(task) = self.task.take() {
-            task.await.expect("broker task").expect("clean broker shutdown");
-        }
-    }
-}
-
-impl Drop for TestBroker {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+        rmq_testkit::broker::TestBroker::start("", home, &pairs).await
     }
 }
 

@@ -58,13 +58,9 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
 }
 
 fn run(args: Vec<std::ffi::OsString>) -> i32 {
-    let args = match Args::try_parse_from(args) {
+    let args: Args = match super::parse_args(args) {
         Ok(args) => args,
-        Err(e) => {
-            let code = if e.use_stderr() { exit::BAD_ARGUMENTS } else { exit::OK };
-            let _ = e.print();
-            return code;
-        }
+        Err(code) => return code,
     };
     let home = java_opts::user_home();
     let mut settings = Settings::new(&home);

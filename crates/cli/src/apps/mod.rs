@@ -32,6 +32,17 @@ pub fn dispatch(args: Vec<OsString>) -> ExitCode {
     }
 }
 
+/// Parses a server's command line as Java's `ServerUtil.parseCmdLine` answers
+/// it: `-h` prints usage and exits 0, anything unparsable prints usage and
+/// exits 1. `Err` holds that exit status.
+pub(crate) fn parse_args<A: clap::Parser>(args: Vec<OsString>) -> Result<A, i32> {
+    A::try_parse_from(args).map_err(|e| {
+        let code = if e.use_stderr() { crate::exit::BAD_ARGUMENTS } else { crate::exit::OK };
+        let _ = e.print();
+        code
+    })
+}
+
 fn run(program: &str, args: Vec<OsString>) -> ExitCode {
     match program {
         "mqnamesrv" => namesrv::main(args),
