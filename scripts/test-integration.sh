@@ -67,13 +67,16 @@ fi
 export RMQ_IMAGE=${RMQ_IMAGE:-rmq:local}
 export RMQ_IT_RESULTS=$results
 
+# --workspace resolves features as the workspace's own test build does, so
+# the suite reuses those artifacts instead of rebuilding its dependencies.
+suite=(cargo test --workspace --locked --test modes)
 say "building the suites"
-cargo test -p rmq-integration --locked --no-run || exit 1
+"${suite[@]}" --no-run || exit 1
 
 limit=${RMQ_IT_TIMEOUT:-900}
 say "cargo test -p rmq-integration (image $RMQ_IMAGE, cases one at a time, at most $limit s)"
 start=$(date +%s)
-timeout --kill-after=30 "$limit" cargo test -p rmq-integration --locked -- --ignored --test-threads=1 "${filter[@]}"
+timeout --kill-after=30 "$limit" "${suite[@]}" -- --ignored --test-threads=1 "${filter[@]}"
 rc=$?
 [ "$rc" = 124 ] && echo "test-integration.sh: the suites ran past $limit s and were stopped"
 
