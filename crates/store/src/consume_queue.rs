@@ -195,19 +195,27 @@ impl ConsumeQueue {
     }
 
     /// Writes the entry for queue offset `q`. Entries already present (a
-    /// re-dispatch after recovery) are skipped; a gap is filled with blanks.
-    /// Returns whether the entry was new. Dispatcher thread only.
-    pub fn put(&self, q: u64, entry: CqEntry) -> Result<bool> {
+    /// re-dispatch after recovery) are skipped; a gap of up to one file's
+    /// units is filled with blanks. A wider gap can only come from a broken
+    /// or hostile source (a replicated record's claim): the entry is then
+    /// appended at the queue's end, as Java does, rather than writing blanks
+    /// without bound. Returns the queue offset written, `None` if the entry
+    /// was already there. Dispatcher thread only.
+    pub fn put(&self, q: u64, entry: CqEntry) -> Result<Option<u64>> {
         let max = self.max_offset();
         if q < max || (max > 0 && entry.physical_offset < self.max_physical_end()) {
-            return Ok(false);
+            return Ok(None);
         }
+        let per_file = self.file_size / CQ_UNIT;
+        let mut q = q;
         let mut at = max;
         if q > max {
             if self.segments.read().unwrap_or_else(|p| p.into_inner()).is_empty() {
-                let per_file = self.file_size / CQ_UNIT;
                 at = q - q % per_file;
                 self.min.store(q, Ordering::Release);
+            } else if q - max > per_file {
+                tracing::error!(queue = ?self, expected = max, got = q, "consume queue order wrong: entry appended at the end");
+                q = max;
             } else {
                 tracing::error!(queue = ?self, expected = max, got = q, "consume queue gap filled with blanks");
             }
@@ -219,7 +227,7 @@ impl ConsumeQueue {
         self.write_at(q, entry)?;
         self.max_physical_end.store(entry.physical_offset + u64::from(entry.size), Ordering::Release);
         self.max.store(q + 1, Ordering::Release);
-        Ok(true)
+        Ok(Some(q))
     }
 
     fn write_at(&self, q: u64, entry: CqEntry) -> Result<()> {
@@ -434,5 +442,28 @@ impl QueueTable {
     pub fn remove_all(&self) -> Vec<Arc<ConsumeQueue>> {
         let mut map = self.queues.write().unwrap_or_else(|p| p.into_inner());
         map.drain().flat_map(|(_, q)| q.into_values()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(physical_offset: u64) -> CqEntry {
+        CqEntry { physical_offset, size: 100, tags_code: 0 }
+    }
+
+    #[test]
+    fn small_gaps_are_blanked_and_wild_offsets_append_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let cq = ConsumeQueue::new(dir.path(), "T", 0, 3_000 * CQ_UNIT);
+        assert_eq!(cq.put(0, entry(0)).unwrap(), Some(0));
+        assert_eq!(cq.put(0, entry(0)).unwrap(), None, "already there");
+        assert_eq!(cq.put(5, entry(100)).unwrap(), Some(5), "a gap within a file is blanked");
+        assert_eq!(cq.entry(3).map(|e| e.physical_offset), Some(CqEntry::BLANK.physical_offset));
+        // A claim of offset 2^60 would otherwise write blanks for ever.
+        assert_eq!(cq.put(1 << 60, entry(200)).unwrap(), Some(6));
+        assert_eq!(cq.max_offset(), 7);
+        assert_eq!(cq.entry(6).map(|e| e.physical_offset), Some(200));
     }
 }

@@ -70,12 +70,17 @@ impl Dispatch {
     /// Dispatches one record found at `offset`.
     pub fn record(&self, view: &RecordView<'_>, offset: u64) -> Result<()> {
         let kind = sysflag::transaction_type(view.sys_flag);
+        if !is_path_safe(view.topic) {
+            // Only a broken or hostile replication source writes such a
+            // record; its topic must not name a path outside the store.
+            tracing::error!(offset, topic = view.topic, "record with a topic unfit for a file name not dispatched");
+            return Ok(());
+        }
         if kind == sysflag::TRANSACTION_NOT_TYPE || kind == sysflag::TRANSACTION_COMMIT_TYPE {
             let tags_code = self.tags_code(view);
             let cq = self.queues.get_or_create(&self.cq_root, view.topic, view.queue_id, self.cq_file_size);
-            let q = view.queue_offset.max(0) as u64;
             let entry = CqEntry { physical_offset: offset, size: view.total_size, tags_code };
-            if cq.put(q, entry)?
+            if let Some(q) = cq.put(view.queue_offset.max(0) as u64, entry)?
                 && let Some(listener) = &self.listener
             {
                 listener.on_dispatch(&Dispatched {
@@ -150,5 +155,27 @@ impl Dispatch {
             }
         }
         Ok(Stop::CaughtUp)
+    }
+}
+
+/// Whether `topic` can name a consume-queue directory: not empty, not `.` or
+/// `..`, no path separator or NUL. Looser than the send path's validation on
+/// purpose: records written by other brokers are taken as they are.
+fn is_path_safe(topic: &str) -> bool {
+    !topic.is_empty() && topic != "." && topic != ".." && !topic.contains(['/', '\\', '\0'])
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::is_path_safe;
+
+    #[test]
+    fn topics_that_would_leave_the_store_are_unsafe() {
+        for ok in ["T", "%RETRY%g", "rmq_sys_x", "a.b", "odd name"] {
+            assert!(is_path_safe(ok), "{ok}");
+        }
+        for bad in ["", ".", "..", "/etc/x", "../x", "a/b", "a\\b", "a\0b"] {
+            assert!(!is_path_safe(bad), "{bad:?}");
+        }
     }
 }

@@ -81,7 +81,9 @@ pub struct GetMessageResult {
 }
 
 impl GetMessageResult {
-    fn empty(status: GetMessageStatus, next: u64, min: u64, max: u64) -> GetMessageResult {
+    /// An answer with no messages: `status`, the next offset to ask for and
+    /// the queue's bounds.
+    pub fn empty(status: GetMessageStatus, next: u64, min: u64, max: u64) -> GetMessageResult {
         GetMessageResult {
             status,
             next_begin_offset: QueueOffset(next),
@@ -228,6 +230,16 @@ impl MessageStore {
     pub fn commitlog_offset_in_queue(&self, topic: &str, queue_id: i32, offset: QueueOffset) -> Option<PhysicalOffset> {
         let e = self.inner.queues.get(topic, queue_id)?.entry(offset.0)?;
         Some(PhysicalOffset(e.physical_offset))
+    }
+
+    /// Whether the message at a queue offset lies within the newest
+    /// `accessMessageInMemoryMaxRatio` of memory's worth of CommitLog (Java's
+    /// in-memory test); false when there is no such message. A new consumer
+    /// group starts from 0 only while the queue's first message is this young.
+    pub fn is_in_memory_window(&self, topic: &str, queue_id: i32, offset: QueueOffset) -> bool {
+        let inner = &self.inner;
+        self.commitlog_offset_in_queue(topic, queue_id, offset)
+            .is_some_and(|phy| inner.commitlog.written.get().saturating_sub(phy.0) <= inner.memory_window)
     }
 
     /// Store time of the message at a queue offset.

@@ -42,14 +42,13 @@ pub(crate) fn spawn_cleaner(inner: Arc<Inner>) -> Result<JoinHandle<()>> {
         .map_err(|e| StoreError::io("rmq-clean", "spawn thread", e))
 }
 
-/// One retention round; returns the CommitLog files deleted.
-pub(crate) fn run_once(inner: &Inner, manual: bool) -> Result<usize> {
-    let cfg = &inner.cfg;
-    let cl = &inner.commitlog;
-    let now = inner.hooks.clock.now_millis();
-    let ratio = inner.hooks.disk.used_ratio(cl.dir()).unwrap_or(0.0);
+/// Measures the CommitLog disk's use for the stats and marks the store full
+/// (or no longer full) by `diskSpaceWarningLevelRatio`. Run at open too, so
+/// that a store opened on a full disk refuses puts from the start.
+pub(crate) fn measure_disk(inner: &Inner) -> f64 {
+    let ratio = inner.hooks.disk.used_ratio(inner.commitlog.dir()).unwrap_or(0.0);
     inner.stats.disk_ratio_per_mille.store((ratio * 1000.0) as u64, Ordering::Relaxed);
-    let full = ratio > cfg.disk_space_warning_level_ratio;
+    let full = ratio > inner.cfg.disk_space_warning_level_ratio;
     if inner.disk_full.swap(full, Ordering::Relaxed) != full {
         if full {
             tracing::error!(ratio, "disk full: puts refused until space is freed");
@@ -57,6 +56,15 @@ pub(crate) fn run_once(inner: &Inner, manual: bool) -> Result<usize> {
             tracing::info!(ratio, "disk space back to normal: puts accepted");
         }
     }
+    ratio
+}
+
+/// One retention round; returns the CommitLog files deleted.
+pub(crate) fn run_once(inner: &Inner, manual: bool) -> Result<usize> {
+    let cfg = &inner.cfg;
+    let cl = &inner.commitlog;
+    let now = inner.hooks.clock.now_millis();
+    let ratio = measure_disk(inner);
     let forcibly = cfg.clean_file_forcibly_enable && ratio > cfg.disk_space_clean_forcibly_ratio;
     let space = forcibly || ratio > f64::from(cfg.disk_max_used_space_ratio) / 100.0;
     let hour = chrono::Local.timestamp_millis_opt(now).single().map(|t| t.hour());

@@ -216,6 +216,7 @@ impl MessageStore {
         inner.flusher.register(flusher.thread().clone());
         let dispatcher = flush::spawn_dispatcher(inner.clone(), recovered.last_store_timestamp)?;
         inner.dispatcher.register(dispatcher.thread().clone());
+        retention::measure_disk(&inner);
         let cleaner = retention::spawn_cleaner(inner.clone())?;
         inner.cleaner.register(cleaner.thread().clone());
         let preparer = flush::spawn_preparer(inner.clone())?;

@@ -130,6 +130,17 @@ fn full_disk_refuses_puts_and_keeps_reads() {
 }
 
 #[test]
+fn a_store_opened_on_a_full_disk_refuses_puts_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let hooks = StoreHooks { disk: FixedDiskUsage::new(0.95), ..StoreHooks::default() };
+    let store = MessageStore::open(config(dir.path()), hooks).unwrap();
+    assert!(store.is_disk_full(), "measured at open, not at the first retention round");
+    assert!((store.stats().disk_ratio - 0.95).abs() < 0.01);
+    let err = store.put(&msg("T", 0, b"x", b"")).unwrap_err();
+    assert_eq!(err.put_status(), PutMessageStatus::ServiceNotAvailable);
+}
+
+#[test]
 fn above_the_force_ratio_young_files_go_too() {
     let dir = tempfile::tempdir().unwrap();
     let disk = FixedDiskUsage::new(0.10);
