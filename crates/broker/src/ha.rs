@@ -127,8 +127,9 @@ impl Broker {
         let Side::Master { master, sync: true } = &self.ha.side else {
             return ResponseCode::Success;
         };
-        let outcome =
-            master.wait_for_slave(put.end_offset, self.store.max_physical_offset(), self.ha.slave_timeout).await;
+        // In sync or not is judged against this message's end, as Java's
+        // isSlaveOK does, not against whatever was written since.
+        let outcome = master.wait_for_slave(put.end_offset, put.end_offset, self.ha.slave_timeout).await;
         match outcome {
             SyncOutcome::Replicated => ResponseCode::Success,
             SyncOutcome::NotAvailable => ResponseCode::SlaveNotAvailable,

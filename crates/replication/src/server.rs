@@ -204,6 +204,10 @@ impl Master {
         loop {
             written.borrow_and_update();
             while let Some(send) = session.poll_send(log.max_offset(), self.clock.now_ms()) {
+                // A slave far behind must not hold the master's shutdown.
+                if stop.is_cancelled() {
+                    return Ok(());
+                }
                 let (offset, data) = match send {
                     Send::Data { offset, max_len } => match log.read(offset, max_len) {
                         Some(data) => (offset, data),
@@ -217,7 +221,11 @@ impl Master {
                 frame.clear();
                 frame.extend_from_slice(&codec::transfer_header(offset, data.len()));
                 frame.extend_from_slice(&data);
-                match tokio::time::timeout(write_limit, wr.write_all(&frame)).await {
+                let write = tokio::select! {
+                    _ = stop.cancelled() => return Ok(()),
+                    write = tokio::time::timeout(write_limit, wr.write_all(&frame)) => write,
+                };
+                match write {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => return Err(DriverError::Io(e)),
                     Err(_) => return Err(DriverError::WriteStalled { ms: write_limit.as_millis() as u64 }),

@@ -137,7 +137,21 @@ async fn fetch(sync: &MetadataSync, vip: &str, code: RequestCode) -> Result<Opti
 }
 
 /// One round: topics, consumer offsets, delay offsets, subscription groups.
+/// Each step runs whatever happened to the others (as Java's syncAll does):
+/// a large topic table that times out must not keep offsets stale. The
+/// failures are reported together.
 async fn sync_all(b: &Broker, sync: &MetadataSync, vip: &str) -> Result<(), String> {
+    let outcomes = [
+        sync_topics(b, sync, vip).await,
+        sync_consumer_offsets(b, sync, vip).await,
+        sync_delay_offsets(b, sync, vip).await,
+        sync_groups(b, sync, vip).await,
+    ];
+    let failures: Vec<String> = outcomes.into_iter().filter_map(Result::err).collect();
+    if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
+}
+
+async fn sync_topics(b: &Broker, sync: &MetadataSync, vip: &str) -> Result<(), String> {
     if let Some(body) = fetch(sync, vip, RequestCode::GetAllTopicConfig).await? {
         let topics: TopicConfigSerializeWrapper =
             fastjson::from_slice(&body).map_err(|e| format!("topic configs from master: {e}"))?;
@@ -147,6 +161,10 @@ async fn sync_all(b: &Broker, sync: &MetadataSync, vip: &str) -> Result<(), Stri
             b.persist_topics();
         }
     }
+    Ok(())
+}
+
+async fn sync_consumer_offsets(b: &Broker, sync: &MetadataSync, vip: &str) -> Result<(), String> {
     let master_offsets = match fetch(sync, vip, RequestCode::GetAllConsumerOffset).await? {
         Some(body) => fastjson::from_slice::<ConsumerOffsetSerializeWrapper>(&body)
             .map_err(|e| format!("consumer offsets from master: {e}"))?,
@@ -157,12 +175,20 @@ async fn sync_all(b: &Broker, sync: &MetadataSync, vip: &str) -> Result<(), Stri
         b.offsets.put_all(offsets);
         b.persist_offsets();
     }
+    Ok(())
+}
+
+async fn sync_delay_offsets(b: &Broker, sync: &MetadataSync, vip: &str) -> Result<(), String> {
     if let Some(body) = fetch(sync, vip, RequestCode::GetAllDelayOffset).await? {
         let delay: DelayOffsetSerializeWrapper =
             fastjson::from_slice(&body).map_err(|e| format!("delay offsets from master: {e}"))?;
         b.delay_offsets.replace_all(delay);
         b.persist_delay_offsets();
     }
+    Ok(())
+}
+
+async fn sync_groups(b: &Broker, sync: &MetadataSync, vip: &str) -> Result<(), String> {
     if let Some(body) = fetch(sync, vip, RequestCode::GetAllSubscriptionGroupConfig).await? {
         let groups: SubscriptionGroupWrapper =
             fastjson::from_slice(&body).map_err(|e| format!("subscription groups from master: {e}"))?;
