@@ -67,11 +67,21 @@ pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Er
 /// inline object keys become strings containing the key object's JSON. Text that
 /// is already standard JSON is returned unchanged and unallocated.
 pub fn normalize(text: &str) -> Cow<'_, str> {
+    normalize_at(text, 0)
+}
+
+/// Object keys nested deeper than this stay as they are, which serde_json
+/// then refuses. RocketMQ's bodies nest object keys one level deep; a hostile
+/// body of `{{{{…` must not recurse through the stack (a stack overflow
+/// aborts the process) nor rescan its text once per level.
+const MAX_KEY_DEPTH: usize = 16;
+
+fn normalize_at(text: &str, depth: usize) -> Cow<'_, str> {
     if !needs_normalizing(text) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
-    normalize_into(text, &mut out);
+    normalize_into(text, &mut out, depth);
     Cow::Owned(out)
 }
 
@@ -86,7 +96,7 @@ fn needs_normalizing(text: &str) -> bool {
     false
 }
 
-fn normalize_into(text: &str, out: &mut String) {
+fn normalize_into(text: &str, out: &mut String, depth: usize) {
     let mut scan = Scanner::new(text);
     let mut copied = 0;
     while let Some(event) = scan.next_token() {
@@ -94,8 +104,10 @@ fn normalize_into(text: &str, out: &mut String) {
         out.push_str(&text[copied..start]);
         let end = scan.skip_bare_key(start);
         let key = &text[start..end];
-        if key.starts_with('{') {
-            let inner = normalize(key);
+        if key.starts_with('{') && depth >= MAX_KEY_DEPTH {
+            out.push_str(key);
+        } else if key.starts_with('{') {
+            let inner = normalize_at(key, depth + 1);
             out.push_str(&serde_json::to_string(inner.as_ref()).unwrap_or_default());
         } else {
             out.push('"');
@@ -390,6 +402,19 @@ mod tests {
     struct BrokerData {
         broker_addrs: BTreeMap<i64, String>,
         broker_name: String,
+    }
+
+    #[test]
+    fn deeply_nested_object_keys_are_an_error_not_a_crash() {
+        // 200,000 levels would overflow any thread's stack if each recursed.
+        let hostile = format!("{}{}", "{".repeat(200_000), "}".repeat(200_000));
+        let started = std::time::Instant::now();
+        assert!(from_str::<serde_json::Value>(&hostile).is_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "linear, not quadratic");
+        // Keys nested within the limit still parse.
+        let nested = r#"{{"a":{{"b":1}:2}}:3}"#;
+        let value: BTreeMap<String, i32> = from_str(nested).unwrap();
+        assert_eq!(value.values().copied().collect::<Vec<_>>(), vec![3]);
     }
 
     #[test]

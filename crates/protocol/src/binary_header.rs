@@ -59,7 +59,11 @@ pub(crate) fn decode(mut h: &[u8]) -> Result<RemotingCommand, FrameError> {
             }
             let value_len = usize::try_from(map.get_i32()).map_err(|_| FrameError::Binary("negative value length"))?;
             let value = take(&mut map, value_len, "ext field value")?;
-            ext_fields.insert(key, value);
+            // Java reads a zero-length value as null, i.e. the field is absent
+            // (a required one is then refused, not taken as "").
+            if !value.is_empty() {
+                ext_fields.insert(key, value);
+            }
         }
     }
     Ok(RemotingCommand {

@@ -19,8 +19,9 @@ use crate::driver::{self, Context, Settings};
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
-    /// Connections served at once; the next one is accepted when one closes
-    /// (it waits in the kernel's backlog until then). Default 10 000.
+    /// Connections served at once; past it a new connection is closed as soon
+    /// as it is accepted, so its client fails fast and tries another server.
+    /// Default 10 000.
     pub max_connections: usize,
     /// Largest frame accepted, length prefix included; a larger one closes
     /// the connection (Java's `com.rocketmq.remoting.frameMaxLength`).
@@ -134,22 +135,15 @@ impl Server {
         let limit = Arc::new(Semaphore::new(config.max_connections));
         let mut backoff = Backoff::default();
         tracing::debug!("remoting server listening on {local}");
+        let mut refused: u64 = 0;
         loop {
-            let permit = tokio::select! {
-                biased;
-                _ = shutdown.cancelled() => break,
-                permit = Arc::clone(&limit).acquire_owned() => match permit {
-                    Ok(permit) => permit,
-                    Err(_) => break, // never closed
-                },
-            };
-            let stream = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => {
+                    Ok(accepted) => {
                         backoff.reset();
-                        stream
+                        accepted
                     }
                     Err(error) => {
                         // Out of descriptors or memory: wait a little rather
@@ -163,6 +157,20 @@ impl Server {
                         }
                     }
                 },
+            };
+            // Past the limit a connection is closed at once rather than left
+            // unanswered in the backlog: its client fails fast and tries
+            // another server of its list.
+            let Ok(permit) = Arc::clone(&limit).try_acquire_owned() else {
+                refused += 1;
+                if refused.is_power_of_two() {
+                    tracing::warn!(
+                        "connection from {peer} closed: {} connections already open ({refused} refused so far)",
+                        config.max_connections
+                    );
+                }
+                drop(stream);
+                continue;
             };
             ctx.tracker.spawn(serve_connection(stream, Arc::clone(&service), Arc::clone(&ctx), permit));
         }

@@ -202,16 +202,20 @@ async fn max_frame_is_inclusive_of_the_length_prefix() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connection_limit_holds_until_one_closes() {
+async fn connections_past_the_limit_are_closed_at_once_until_one_closes() {
     let mut config = config();
     config.max_connections = 1;
     let server = start(config).await;
     let first = client();
     first.invoke(&server.addr(), req(ECHO), WAIT).await.unwrap();
 
+    // Not left waiting in the backlog: closed, so the client fails fast.
     let second = client();
-    let waiting = second.invoke(&server.addr(), req(ECHO), Duration::from_millis(300)).await;
-    assert!(matches!(waiting, Err(RemotingError::Timeout { .. })), "{waiting:?}");
+    let started = std::time::Instant::now();
+    let refused = second.invoke(&server.addr(), req(ECHO), WAIT).await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert!(!matches!(refused, Err(RemotingError::Timeout { .. })), "{refused:?}");
+    assert!(started.elapsed() < WAIT, "refused at once, not after the timeout");
     assert_eq!(server.service.connected.load(Ordering::SeqCst), 1);
 
     first.close_all();

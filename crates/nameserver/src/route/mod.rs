@@ -111,7 +111,8 @@ impl RouteTable {
             .brokers
             .entry(reg.broker_name.clone())
             .or_insert_with(|| BrokerData::new(&reg.cluster, &reg.broker_name));
-        group.cluster.clone_from(&reg.cluster);
+        // The group keeps the cluster it was first registered with, as Java's
+        // does: a slave configured with another brokerClusterName does not flip it.
         if reg.zone_name.is_some() {
             group.zone_name.clone_from(&reg.zone_name);
         }
