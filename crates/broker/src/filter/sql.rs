@@ -100,13 +100,23 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// Parses a selector into a condition.
+/// Nesting levels (parentheses, NOT, signs) a selector may hold, and
+/// operators in all. Java has no such limits but survives a stack overflow;
+/// in Rust one aborts the process, so a selector of 100,000 `(` or a chain
+/// of 100,000 ANDs must be refused before parsing, evaluating or dropping it
+/// recurses that deep. Real selectors hold a handful (IN lists count once).
+const MAX_NESTING: usize = 32;
+const MAX_OPERATORS: usize = 1_000;
+
+/// Parses a selector into a condition. As Java's parser, it stops after the
+/// first complete expression: trailing tokens that lex are ignored (and
+/// logged), so a selector Java accepts is accepted here too.
 pub fn parse(text: &str) -> Result<Expr, ParseError> {
     let tokens = lex(text)?;
-    let mut p = Parser { tokens, pos: 0, end: text.chars().count() };
+    let mut p = Parser { tokens, pos: 0, end: text.chars().count(), operators: 0, nesting: 0 };
     let expr = p.or()?;
     if let Some(t) = p.tokens.get(p.pos) {
-        return Err(ParseError { message: format!("unexpected {}", t.kind), at: t.at });
+        tracing::warn!("SQL92 selector {text:?}: text from character {} on ignored, as Java does", t.at + 1);
     }
     p.condition(expr, 0)
 }
@@ -306,9 +316,23 @@ struct Parser {
     tokens: Vec<Token>,
     pos: usize,
     end: usize,
+    /// Operators met so far (see [`MAX_OPERATORS`]).
+    operators: usize,
+    /// Nesting levels open at this point (see [`MAX_NESTING`]).
+    nesting: usize,
 }
 
 impl Parser {
+    /// Counts one operator; past [`MAX_OPERATORS`] the selector is refused,
+    /// which bounds the depth of the tree and of every recursion over it.
+    fn operator(&mut self) -> Result<(), ParseError> {
+        self.operators += 1;
+        if self.operators > MAX_OPERATORS {
+            return self.error(format!("more than {MAX_OPERATORS} operators"));
+        }
+        Ok(())
+    }
+
     fn peek(&self) -> Option<&Kind> {
         self.tokens.get(self.pos).map(|t| &t.kind)
     }
@@ -358,6 +382,7 @@ impl Parser {
         let at = self.at();
         let mut left = self.and()?;
         while self.eat(&Kind::Or) {
+            self.operator()?;
             let right_at = self.at();
             let right = self.and()?;
             left = Expr::Or(Box::new(self.condition(left, at)?), Box::new(self.condition(right, right_at)?));
@@ -369,6 +394,7 @@ impl Parser {
         let at = self.at();
         let mut left = self.equality()?;
         while self.eat(&Kind::And) {
+            self.operator()?;
             let right_at = self.at();
             let right = self.equality()?;
             left = Expr::And(Box::new(self.condition(left, at)?), Box::new(self.condition(right, right_at)?));
@@ -380,6 +406,9 @@ impl Parser {
         let mut left = self.comparison()?;
         loop {
             let at = self.at();
+            if matches!(self.peek(), Some(Kind::Op("=" | "<>") | Kind::Is)) {
+                self.operator()?;
+            }
             if self.eat(&Kind::Op("=")) {
                 let right = self.comparison()?;
                 left = equal(left, right, at)?;
@@ -411,6 +440,9 @@ impl Parser {
                 Some(Kind::Op("<=")) => Some(Ordering::LessEqual),
                 _ => None,
             };
+            if ordering.is_some() || matches!(self.peek(), Some(Kind::Between | Kind::In | Kind::Not)) {
+                self.operator()?;
+            }
             if let Some(ordering) = ordering {
                 self.pos += 1;
                 let right = self.unary()?;
@@ -457,7 +489,24 @@ impl Parser {
         Ok(values)
     }
 
+    /// A unary operand; each sign, NOT or parenthesis opens a nesting level
+    /// (the parser recurses through it).
     fn unary(&mut self) -> Result<Expr, ParseError> {
+        let nests = matches!(self.peek(), Some(Kind::Op("+" | "-" | "(") | Kind::Not));
+        if !nests {
+            return self.primary();
+        }
+        self.operator()?;
+        self.nesting += 1;
+        if self.nesting > MAX_NESTING {
+            return self.error(format!("more than {MAX_NESTING} nesting levels"));
+        }
+        let operand = self.nested_unary();
+        self.nesting -= 1;
+        operand
+    }
+
+    fn nested_unary(&mut self) -> Result<Expr, ParseError> {
         if self.eat(&Kind::Op("+")) {
             return self.unary();
         }
@@ -646,12 +695,9 @@ mod tests {
             "a AND 5",
             "a == 1",
             "a != 1",
-            "a LIKE 'x%'",
             "a = 'unterminated",
             "a = 99999999999999999999",
-            "a = 1 b = 2",
             "(a = 1",
-            "a = 012",
             "TRUE = 1",
             "a.b = 1",
             "a = 1e999",
@@ -683,9 +729,36 @@ mod tests {
             "TAGS IN ('TagA', 'TagB')",
             "NULL",
             "a IN ('1','2','3','4','5','6')",
+            // Java refuses this one (its float constants must be positive);
+            // rmq is the more lenient here.
             "a > 0.0",
+            // Java stops after the first complete expression.
+            "a = 1 b = 2",
+            "(a = 1))",
+            // LIKE is no keyword of RocketMQ's grammar: Java reads `a` and
+            // ignores the rest.
+            "a LIKE 'x%'",
+            // `0` then `12`: Java reads `a = 0`.
+            "a = 012",
         ] {
             assert!(parse(good).is_ok(), "{good:?} should parse: {:?}", parse(good));
         }
+        // What was ignored does not take part.
+        assert_eq!(parse("a = 1 b = 2").unwrap(), parse("a = 1").unwrap());
+    }
+
+    #[test]
+    fn deep_or_long_selectors_are_refused_not_a_crash() {
+        let deep = format!("{}a = 1{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(parse(&deep).unwrap_err().message.contains("nesting levels"));
+        let negations = format!("{}a", "NOT ".repeat(100_000));
+        assert!(parse(&negations).is_err());
+        let chain = vec!["a = 1"; 100_000].join(" AND ");
+        assert!(parse(&chain).is_err());
+        // A long IN list is no nesting.
+        let tags: Vec<String> = (0..5_000).map(|i| format!("'t{i}'")).collect();
+        assert!(parse(&format!("TAGS IN ({})", tags.join(","))).is_ok());
+        let many = vec!["a = 1"; 100].join(" OR ");
+        assert!(parse(&many).is_ok());
     }
 }
