@@ -21,6 +21,9 @@ accounts:
     topicPerms:
       - Allowed=PUB|SUB
       - ReadOnly=SUB
+  - accessKey: Operator
+    secretKey: 87654321
+    admin: true
 ";
 
 /// Signs as Java's `AclClientRPCHook` does, written out here independently
@@ -97,5 +100,14 @@ async fn signatures_and_permissions_are_enforced_and_the_file_reloads() {
         assert!(tokio::time::Instant::now() < deadline, "the changed file was not reloaded");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+
+    // aclEnable changed at run time takes effect at the next start, as in
+    // Java: until then unsigned requests stay refused.
+    let update = RemotingCommand::bare_request(rmq_protocol::RequestCode::UpdateBrokerConfig)
+        .with_body(b"aclEnable=false\n".to_vec());
+    let r = call(signed(update, "Operator", "87654321")).await;
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    let r = call(send("Allowed")).await;
+    assert_eq!((r.code, r.remark.as_deref()), (16, Some("No accessKey is configured")));
     broker.stop().await;
 }

@@ -64,6 +64,10 @@ struct Loaded {
 /// The access rules in force.
 #[derive(Debug)]
 pub struct Acl {
+    /// `aclEnable` as the broker started: Java installs its ACL hook at
+    /// startup only, so `updateBrokerConfig -k aclEnable` takes effect at the
+    /// next start, not at once for every client.
+    enabled: bool,
     file: PathBuf,
     loaded: RwLock<Loaded>,
     last_look_ms: AtomicI64,
@@ -76,15 +80,15 @@ impl Acl {
             .clone()
             .or_else(|| std::env::var("ROCKETMQ_HOME").ok())
             .unwrap_or_else(|| ".".to_owned());
-        let acl = Acl::with_file(Path::new(&home).join("conf").join("plain_acl.yml"));
-        if config.acl_enable {
+        let acl = Acl::with_file(Path::new(&home).join("conf").join("plain_acl.yml"), config.acl_enable);
+        if acl.enabled {
             acl.reload_if_changed();
         }
         acl
     }
 
-    fn with_file(file: PathBuf) -> Acl {
-        Acl { file, loaded: RwLock::new(Loaded::default()), last_look_ms: AtomicI64::new(0) }
+    fn with_file(file: PathBuf, enabled: bool) -> Acl {
+        Acl { enabled, file, loaded: RwLock::new(Loaded::default()), last_look_ms: AtomicI64::new(0) }
     }
 
     fn rules(&self) -> Arc<Rules> {
@@ -189,7 +193,7 @@ impl Acl {
 /// Checks a request before it is dispatched: `Some(refusal)` when ACL is on
 /// and the request may not pass.
 pub(crate) fn check(broker: &Broker, conn: &Connection, request: &RemotingCommand) -> Option<RemotingCommand> {
-    if !broker.config().acl_enable {
+    if !broker.acl.enabled {
         return None;
     }
     broker.acl.watch(crate::now_ms());
@@ -264,7 +268,7 @@ accounts:
 
     fn acl(dir: &Path, text: &str) -> Acl {
         std::fs::write(dir.join("plain_acl.yml"), text).unwrap();
-        let acl = Acl::with_file(dir.join("plain_acl.yml"));
+        let acl = Acl::with_file(dir.join("plain_acl.yml"), true);
         acl.reload_if_changed();
         acl
     }
