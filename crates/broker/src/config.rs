@@ -64,6 +64,11 @@ config_struct! {
         ha_slave_fallbehind_max: u64 = "haSlaveFallbehindMax" => 256 * 1024 * 1024,
         /// Let consumers that lag beyond memory read from a slave.
         slave_read_enable: bool = "slaveReadEnable" => false,
+        /// DLedger (Raft) CommitLog mode: not implemented; a file asking for it
+        /// is refused rather than run as a plain master.
+        enable_dleger_commit_log: bool = "enableDLegerCommitLog" => false,
+        /// 5.x controller mode: not implemented, refused likewise.
+        enable_controller_mode: bool = "enableControllerMode" => false,
         offset_check_in_slave: bool = "offsetCheckInSlave" => false,
 
         // --- Topics and groups ---
@@ -220,6 +225,18 @@ impl BrokerConfig {
 
     /// Checks combinations no single key can be wrong about.
     pub fn validate(&self, role: BrokerRole) -> Result<(), String> {
+        // Three brokers of a DLedger group would otherwise all start as
+        // masters of one brokerName, each taking writes.
+        for (on, key) in [
+            (self.enable_dleger_commit_log, "enableDLegerCommitLog"),
+            (self.enable_controller_mode, "enableControllerMode"),
+        ] {
+            if on {
+                return Err(format!(
+                    "{key}=true is not supported by rmq: use brokerRole ASYNC_MASTER, SYNC_MASTER or SLAVE with brokerId (conf/2m-2s-*)"
+                ));
+            }
+        }
         if role == BrokerRole::Slave && self.broker_id == 0 {
             return Err("Slave's brokerId must be > 0".to_owned());
         }

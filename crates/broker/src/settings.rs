@@ -169,4 +169,15 @@ mod tests {
         let err = Settings::new(Path::new("/tmp")).apply_all([("flushDiskType", "FAST")]).unwrap_err();
         assert!(err.0.contains("flushDiskType"), "{err}");
     }
+
+    #[test]
+    fn dledger_and_controller_modes_are_refused() {
+        for key in ["enableDLegerCommitLog", "enableControllerMode"] {
+            let mut s = Settings::new(Path::new("/tmp"));
+            s.apply_all([(key, "true")]).unwrap();
+            s.broker.broker_ip1 = Some("10.0.0.5".into());
+            let err = s.resolve().unwrap_err();
+            assert!(err.0.contains(key) && err.0.contains("not supported"), "{err}");
+        }
+    }
 }
