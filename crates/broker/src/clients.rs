@@ -243,20 +243,24 @@ fn register_consumer(tables: &mut Tables, data: &ConsumerData, id: ConnectionId,
         } else {
             sub.clone()
         };
+        // Java's rule (ConsumerGroupInfo.updateSubscription): a new topic is
+        // a change; a newer subVersion replaces silently, so clients of one
+        // group with differing subscriptions do not flip it back and forth.
         match group.subscriptions.get(&sub.topic) {
-            Some(old)
-                if old.sub_string == normalized.sub_string && old.expression_type == normalized.expression_type =>
-            {
-                if normalized.sub_version > old.sub_version {
-                    group.subscriptions.insert(sub.topic.clone(), normalized);
-                }
-            }
-            _ => {
+            None => {
                 group.subscriptions.insert(sub.topic.clone(), normalized);
                 subscriptions_changed = true;
             }
+            Some(old) if normalized.sub_version > old.sub_version => {
+                group.subscriptions.insert(sub.topic.clone(), normalized);
+            }
+            Some(_) => {}
         }
     }
+    // Topics the heartbeat no longer lists are unsubscribed.
+    let before = group.subscriptions.len();
+    group.subscriptions.retain(|topic, _| data.subscription_data_set.iter().any(|sub| &sub.topic == topic));
+    subscriptions_changed |= group.subscriptions.len() != before;
     joined || subscriptions_changed
 }
 

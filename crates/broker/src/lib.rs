@@ -18,6 +18,7 @@ mod handlers;
 mod lock;
 pub mod long_poll;
 pub mod namesrv;
+mod offset_moved;
 pub mod offsets;
 mod run;
 pub mod runtime_info;

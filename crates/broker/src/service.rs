@@ -38,7 +38,7 @@ impl Service for BrokerService {
             SearchOffsetByTimestamp => offset::search_offset(b, &req),
             QueryMessage => query::query_message(b, &req),
             ViewMessageById => query::view_message(b, &req),
-            ConsumerSendMsgBack => send_back::handle(b, &req),
+            ConsumerSendMsgBack => send_back::handle(b, &req).await,
             UpdateAndCreateTopic => admin::create_topic(b, &req),
             DeleteTopicInBroker => admin::delete_topic(b, &req),
             GetAllTopicConfig => admin::all_topic_config(b),

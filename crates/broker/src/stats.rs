@@ -1,15 +1,21 @@
 //! Broker statistics for GET_BROKER_RUNTIME_INFO and `mqadmin clusterList`:
 //! totals of messages put and got, and their rates over the last 10 s, 1 min
-//! and 10 min (Java prints three space-separated numbers for every `*Tps`).
+//! and 10 min (Java prints three space-separated numbers for every `*Tps`);
+//! and, per `topic@group`, the messages each group pulled, whose rate over the
+//! last minute is the `consumeTps` of GET_CONSUME_STATS (Java's
+//! `GROUP_GET_NUMS`).
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// How often [`BrokerStats::sample`] is expected to run, ms.
 pub const SAMPLE_PERIOD_MS: i64 = 1_000;
 /// Samples kept: enough for the 10-minute window.
 const SAMPLES: usize = 601;
+/// Samples kept per `topic@group`: the one-minute window Java's
+/// `consumeTps` uses, so that many groups cost little memory.
+const KEYED_SAMPLES: usize = 61;
 
 /// One monotonically growing counter and its recent history.
 #[derive(Debug, Default)]
@@ -28,11 +34,18 @@ impl Counter {
     }
 
     fn sample(&self, now_ms: i64) {
+        self.sample_keeping(now_ms, SAMPLES);
+    }
+
+    /// Records the total, keeping the last `keep` samples; true when the
+    /// counter did not move over all of them (it is idle).
+    fn sample_keeping(&self, now_ms: i64, keep: usize) -> bool {
         let mut h = self.history.lock().unwrap_or_else(|e| e.into_inner());
         h.push_back((now_ms, self.total()));
-        while h.len() > SAMPLES {
+        while h.len() > keep {
             h.pop_front();
         }
+        h.len() == keep && h.front().map(|f| f.1) == h.back().map(|b| b.1)
     }
 
     /// Average per second over the last `window_ms` (shorter if the broker is younger).
@@ -52,6 +65,59 @@ impl Counter {
     }
 }
 
+/// Counters by name, made on first use and dropped once idle for the whole
+/// window (an idle counter's rate is 0, the answer for an unknown name too).
+#[derive(Debug, Default)]
+pub struct KeyedCounters {
+    counters: RwLock<HashMap<String, Arc<Counter>>>,
+}
+
+impl KeyedCounters {
+    /// Adds `n` to `key`'s counter. A new counter starts with a sample of 0
+    /// at `now_ms`, so that its first burst counts before the next sampling.
+    pub fn add(&self, key: &str, n: u64, now_ms: i64) {
+        let found = self.counters.read().unwrap_or_else(|e| e.into_inner()).get(key).cloned();
+        let counter = match found {
+            Some(counter) => counter,
+            None => {
+                let mut map = self.counters.write().unwrap_or_else(|e| e.into_inner());
+                map.entry(key.to_owned())
+                    .or_insert_with(|| {
+                        let counter = Counter::default();
+                        counter.sample_keeping(now_ms, KEYED_SAMPLES);
+                        Arc::new(counter)
+                    })
+                    .clone()
+            }
+        };
+        counter.add(n);
+    }
+
+    /// Average per second of `key` over the last `window_ms` (at most a minute).
+    pub fn rate(&self, key: &str, now_ms: i64, window_ms: i64) -> f64 {
+        let counter = self.counters.read().unwrap_or_else(|e| e.into_inner()).get(key).cloned();
+        counter.map_or(0.0, |c| c.rate(now_ms, window_ms))
+    }
+
+    fn sample(&self, now_ms: i64) {
+        let mut map = self.counters.write().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, counter| !counter.sample_keeping(now_ms, KEYED_SAMPLES));
+    }
+
+    pub fn len(&self) -> usize {
+        self.counters.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Java's key of per-group statistics.
+pub fn topic_at_group(topic: &str, group: &str) -> String {
+    format!("{topic}@{group}")
+}
+
 /// The counters a broker keeps.
 #[derive(Debug, Default)]
 pub struct BrokerStats {
@@ -67,6 +133,8 @@ pub struct BrokerStats {
     pub get_miss: Counter,
     /// Sends that failed.
     pub put_failures: Counter,
+    /// Messages returned by pulls, per `topic@group`.
+    pub group_get: KeyedCounters,
     /// Totals at the start of today and yesterday (for `msgPutTotal*`).
     pub day_marks: Mutex<DayMarks>,
 }
@@ -91,6 +159,7 @@ impl BrokerStats {
         for c in [&self.put_nums, &self.put_size, &self.get_transferred, &self.get_found, &self.get_miss] {
             c.sample(now_ms);
         }
+        self.group_get.sample(now_ms);
         let day = now_ms / 86_400_000;
         let mut marks = self.day_marks.lock().unwrap_or_else(|e| e.into_inner());
         if marks.day != day {
@@ -120,5 +189,24 @@ mod tests {
         assert_eq!(c.rate(10_000, 10_000), 10.0);
         assert_eq!(c.tps_text(10_000), "10.00 10.00 10.00");
         assert_eq!(Counter::default().rate(5, 10_000), 0.0);
+    }
+
+    #[test]
+    fn keyed_counters_rate_per_key_and_forget_idle_keys() {
+        let k = KeyedCounters::default();
+        k.add("T@g", 10, 0);
+        assert_eq!(k.len(), 1, "made on first use");
+        assert_eq!(k.rate("T@g", 1_000, 60_000), 10.0, "the first burst counts before any sampling");
+        k.sample(1_000);
+        k.add("T@g", 40, 1_500);
+        k.sample(5_000);
+        assert_eq!(k.rate("T@g", 5_000, 60_000), 10.0);
+        assert_eq!(k.rate("T@other", 5_000, 60_000), 0.0);
+        // Idle for a whole window: forgotten, and its rate reads 0.
+        for second in 6..6 + KEYED_SAMPLES as i64 {
+            k.sample(second * 1_000);
+        }
+        assert!(k.is_empty());
+        assert_eq!(k.rate("T@g", 70_000, 60_000), 0.0);
     }
 }

@@ -83,6 +83,29 @@ async fn commit_delivers_rollback_discards_and_bad_requests_are_refused() {
     assert_eq!(invoke(&client, &addr, end(q2, c2, 12, GROUP, false)).await.code, 0);
     let got = pull_all(&client, &addr, TOPIC, 0, ("*", "TAG"), 2, Duration::from_secs(3)).await;
     assert_eq!(got, vec!["plain", "committed"]);
+    // The committed message still says TRAN_MSG, from which Java clients set
+    // its transactionId; the broker's bookkeeping properties are gone.
+    let pulled = invoke(&client, &addr, pull_request("tx-reader", TOPIC, 0, 1, "*", "TAG")).await;
+    let bytes = pulled.body.to_bytes();
+    let committed = record::decode_message(&bytes, true).unwrap();
+    assert_eq!(committed.property("TRAN_MSG"), Some(&b"true"[..]));
+    assert_eq!(committed.property("PGROUP"), Some(GROUP.as_bytes()));
+    assert!(committed.property("REAL_TOPIC").is_none());
+    // A consumer re-sending it for a retry (reconsumeTimes > 0, a delay
+    // level) sends a message, not a new half message.
+    let mut resend = send_request(
+        GROUP,
+        "%RETRY%tx-consumers",
+        0,
+        0,
+        &[("TRAN_MSG", "true"), ("DELAY", "3"), ("TAGS", "T")],
+        b"retried",
+    );
+    resend.ext_fields.insert("reconsumeTimes".into(), "1".into());
+    let r = invoke(&client, &addr, resend).await;
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    let parked = pull_all(&client, &addr, "SCHEDULE_TOPIC_XXXX", 2, ("*", "TAG"), 1, Duration::from_secs(3)).await;
+    assert_eq!(parked, vec!["retried"], "parked for its delay, not held as a half message");
 
     // Settled twice: refused, and nothing more is stored.
     for (q, c, d) in [(q1, c1, 8), (q1, c1, 12), (q2, c2, 8)] {

@@ -204,6 +204,16 @@ async fn admin_requests_of_admin_ext() {
     assert_eq!((q0.broker_offset, q0.consumer_offset), (3, 2));
     assert!(q0.last_timestamp > 0);
     assert_eq!(cs.total_diff(), 4);
+    assert_eq!(cs.consume_tps, 0.0, "G has pulled nothing yet");
+
+    // consumeTps: the messages G pulled, per second over the last minute.
+    let mut puller = consumer.puller(MessageQueue::new("Stats", "broker-a", 1), "*", 0);
+    assert_eq!(puller.next_batch().await.expect("pull").len(), 3);
+    let tps = admin.consume_stats(&broker, "G", None).await.unwrap().consume_tps;
+    assert!(tps > 0.0, "consumeTps after 3 pulled messages: {tps}");
+    let header = ViewBrokerStatsDataRequestHeader { stats_name: "GROUP_GET_NUMS".into(), stats_key: "Stats@G".into() };
+    let data = raw(&c, &broker, RemotingCommand::request(RequestCode::ViewBrokerStatsData, &header)).await;
+    assert!(BrokerStatsData::decode(&data.body.to_bytes()).unwrap().stats_minute.tps > 0.0);
 
     // 222: offsets move back to the start, the broker keeps them and tells the consumer.
     let reset = admin.reset_offset(&broker, "Stats", "G", 0, true).await.unwrap();

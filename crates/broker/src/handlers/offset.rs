@@ -15,16 +15,22 @@ fn offset_response(offset: i64) -> RemotingCommand {
     RemotingCommand::success().with_header(&OffsetResponseHeader { offset })
 }
 
-/// A group's committed offset; for a group with none, 0 if the queue still
-/// starts at 0 (a new group reads from the start while the data is young),
-/// else QUERY_NOT_FOUND so the client picks its own starting point.
+/// A group's committed offset. For a group with none: 0 while the queue
+/// still starts at 0 and that first message is young (in the memory window),
+/// or the queue is empty; else QUERY_NOT_FOUND, so that the client picks its
+/// own start (`consumeFromWhere`) instead of replaying a large backlog. A
+/// 5.x client's `setZeroIfNotFound=false` asks for QUERY_NOT_FOUND outright.
 pub(crate) fn query_consumer_offset(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, QueryConsumerOffsetRequestHeader);
-    if let Some(offset) = b.offsets.query(&h.consumer_group, &h.topic, h.queue_id) {
+    if let Some(offset) = b.offsets.query(&h.consumer_group, &h.topic, h.queue_id).filter(|o| *o >= 0) {
         return offset_response(offset);
     }
-    let min = b.store.min_offset_in_queue(&h.topic, h.queue_id);
-    if min.0 == 0 || h.set_zero_if_not_found == Some(true) {
+    if h.set_zero_if_not_found == Some(false) {
+        return reply(ResponseCode::QueryNotFound, "Not found, do not set to zero, maybe this group boot first");
+    }
+    let (min, max) =
+        (b.store.min_offset_in_queue(&h.topic, h.queue_id), b.store.max_offset_in_queue(&h.topic, h.queue_id));
+    if min.0 == 0 && (max.0 == 0 || b.store.is_in_memory_window(&h.topic, h.queue_id, min)) {
         return offset_response(0);
     }
     reply(ResponseCode::QueryNotFound, "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first")

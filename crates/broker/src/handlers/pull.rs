@@ -4,7 +4,7 @@
 
 use rmq_model::sysflag::pull as pull_flag;
 use rmq_model::{QueueOffset, perm};
-use rmq_protocol::body::heartbeat::SubscriptionData;
+use rmq_protocol::body::heartbeat::{MessageModel, SubscriptionData};
 use rmq_protocol::header::{PullMessageRequestHeader, PullMessageResponseHeader};
 use rmq_protocol::{Body, RemotingCommand, ResponseCode};
 use rmq_remoting::Connection;
@@ -16,6 +16,7 @@ use super::{bad_header, reply};
 use crate::broker::Broker;
 use crate::filter;
 use crate::now_ms;
+use crate::stats::topic_at_group;
 
 pub(crate) async fn handle(b: &Arc<Broker>, _conn: &Connection, req: RemotingCommand) -> Option<RemotingCommand> {
     let h: PullMessageRequestHeader = match req.header() {
@@ -87,13 +88,19 @@ fn check(
             ),
         ));
     }
-    let subscription = subscription(b, h)?;
+    let subscription = subscription(b, h, group.consume_broadcast_enable)?;
     filter::for_subscription(b, &subscription)
 }
 
 /// The subscription the pull filters with: carried in the header, or the one
-/// the group registered by heartbeat.
-fn subscription(b: &Broker, h: &PullMessageRequestHeader) -> Result<SubscriptionData, RemotingCommand> {
+/// the group registered by heartbeat. A broadcasting group registered by
+/// heartbeat pulls only where its group config allows broadcast (`mqadmin
+/// updateSubGroup` turns it off unless `-d true`), as Java checks.
+fn subscription(
+    b: &Broker,
+    h: &PullMessageRequestHeader,
+    broadcast_allowed: bool,
+) -> Result<SubscriptionData, RemotingCommand> {
     if pull_flag::has_subscription(h.sys_flag) {
         let expression = h.subscription.as_deref().unwrap_or("*");
         let mut sub = SubscriptionData::tags(&h.topic, expression, h.sub_version.unwrap_or(0));
@@ -105,6 +112,12 @@ fn subscription(b: &Broker, h: &PullMessageRequestHeader) -> Result<Subscription
     let Some(group) = b.clients.consumer_group(&h.consumer_group) else {
         return Err(reply(ResponseCode::SubscriptionNotExist, format!("the consumer's group info not exist {}", FAQ)));
     };
+    if !broadcast_allowed && group.message_model == MessageModel::Broadcasting {
+        return Err(reply(
+            ResponseCode::NoPermission,
+            format!("the consumer group[{}] can not consume by broadcast way", h.consumer_group),
+        ));
+    }
     let Some(sub) = group.subscriptions.get(&h.topic) else {
         return Err(reply(
             ResponseCode::SubscriptionNotExist,
@@ -118,6 +131,15 @@ fn subscription(b: &Broker, h: &PullMessageRequestHeader) -> Result<Subscription
 }
 
 fn lookup(b: &Broker, h: &PullMessageRequestHeader, filter: &(dyn MessageFilter + Send + Sync)) -> GetMessageResult {
+    if h.queue_offset < 0 {
+        // Below any queue's minimum: Java's store answers OFFSET_TOO_SMALL
+        // (the client is moved to the minimum) unless the queue is empty.
+        let (min, max) =
+            (b.store.min_offset_in_queue(&h.topic, h.queue_id), b.store.max_offset_in_queue(&h.topic, h.queue_id));
+        if max.0 > 0 {
+            return GetMessageResult::empty(GetMessageStatus::OffsetTooSmall, min.0, min.0, max.0);
+        }
+    }
     let offset = QueueOffset(h.queue_offset.max(0) as u64);
     let max = h.max_msg_nums.clamp(1, 1024) as u32;
     b.store.get_messages(&h.topic, h.queue_id, offset, max, filter)
@@ -187,9 +209,13 @@ fn respond(b: &Broker, h: &PullMessageRequestHeader, r: GetMessageResult) -> Rem
         min_offset: r.min_offset.as_i64(),
         max_offset: r.max_offset.as_i64(),
     };
+    if code == ResponseCode::PullOffsetMoved && b.is_master() {
+        crate::offset_moved::record(b, &h.consumer_group, &h.topic, h.queue_id, h.queue_offset, next);
+    }
     if code == ResponseCode::Success {
         b.stats.get_found.add(1);
         b.stats.get_transferred.add(r.messages.len() as u64);
+        b.stats.group_get.add(&topic_at_group(&h.topic, &h.consumer_group), r.messages.len() as u64, now_ms());
     } else {
         b.stats.get_miss.add(1);
     }

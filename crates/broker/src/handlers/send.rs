@@ -161,12 +161,16 @@ fn rewrite(
     }
     if topics::is_retry_topic(&topic) {
         let group = &topic[topics::RETRY_GROUP_TOPIC_PREFIX.len()..];
-        let Some(config) = b.groups.get(group) else {
+        let auto_group = b.config().auto_create_subscription_group;
+        let Some((config, created)) = b.groups.find_or_create(group, auto_group, now_ms()) else {
             return Err(reply(
                 ResponseCode::SubscriptionGroupNotExist,
                 format!("subscription group not exist, {group} {}", FAQ_NO_GROUP),
             ));
         };
+        if created {
+            b.persist_groups();
+        }
         // Java honours the header's value from clients ≥ V3_4_9, i.e. all
         // that send it.
         let max = h.max_reconsume_times.unwrap_or(config.retry_max_times);
@@ -184,7 +188,12 @@ fn rewrite(
     props.insert(keys::CLUSTER, b.identity.cluster_name.clone());
     let wait = props.wait_store_msg_ok();
     props.remove(keys::WAIT_STORE_MSG_OK);
-    if props.get(keys::TRANSACTION_PREPARED).is_some_and(|v| v == "true") {
+    // A consumer re-sending a consumed transactional message (it still says
+    // TRAN_MSG) with a retry delay is not a new half message (Java's guard
+    // for clients before 4.6.1).
+    let resent_for_retry = h.reconsume_times.unwrap_or(0) > 0
+        && props.get(keys::DELAY_TIME_LEVEL).and_then(|l| l.parse::<i32>().ok()).is_some_and(|l| l > 0);
+    if props.get(keys::TRANSACTION_PREPARED).is_some_and(|v| v.eq_ignore_ascii_case("true")) && !resent_for_retry {
         if b.config().reject_transaction_message {
             return Err(reply(
                 ResponseCode::NoPermission,
@@ -318,19 +327,7 @@ async fn finish(b: &Arc<Broker>, put: Result<PutResult, StoreError>, queue_id: i
     };
     b.stats.put_nums.add(u64::from(put.count));
     b.stats.put_size.add(put.bytes);
-    let mut status = ResponseCode::Success;
-    if wait && b.store.config().flush_disk_type == FlushDiskType::SyncFlush {
-        let timeout = Duration::from_millis(b.store.config().sync_flush_timeout);
-        let mut flushed = b.store.flushed_watch();
-        let reached = tokio::time::timeout(timeout, flushed.wait_for(|f| *f >= put.end_offset)).await;
-        if !matches!(reached, Ok(Ok(_))) {
-            tracing::warn!("flush to disk did not reach {} within {timeout:?}", put.end_offset);
-            status = ResponseCode::FlushDiskTimeout;
-        }
-    }
-    if wait && status == ResponseCode::Success {
-        status = b.wait_replicated(&put).await;
-    }
+    let status = if wait { wait_durable(b, &put).await } else { ResponseCode::Success };
     let header = SendMessageResponseHeader {
         msg_id: put.msg_ids(),
         queue_id,
@@ -339,6 +336,29 @@ async fn finish(b: &Arc<Broker>, put: Result<PutResult, StoreError>, queue_id: i
         batch_uniq_id: None,
     };
     RemotingCommand::response(status, None).with_header(&header)
+}
+
+/// Waits for what a stored message was promised before it is acknowledged:
+/// the disk under SYNC_FLUSH and a slave under SYNC_MASTER, both at once (as
+/// Java combines its flush and replica requests), the slave's failure
+/// reported over the disk's. Success when neither applies.
+pub(crate) async fn wait_durable(b: &Broker, put: &PutResult) -> ResponseCode {
+    let flushed = async {
+        if b.store.config().flush_disk_type != FlushDiskType::SyncFlush {
+            return ResponseCode::Success;
+        }
+        let timeout = Duration::from_millis(b.store.config().sync_flush_timeout);
+        let mut flushed = b.store.flushed_watch();
+        let reached = tokio::time::timeout(timeout, flushed.wait_for(|f| *f >= put.end_offset)).await;
+        if matches!(reached, Ok(Ok(_))) {
+            ResponseCode::Success
+        } else {
+            tracing::warn!("flush to disk did not reach {} within {timeout:?}", put.end_offset);
+            ResponseCode::FlushDiskTimeout
+        }
+    };
+    let (flushed, replicated) = tokio::join!(flushed, b.wait_replicated(put));
+    if replicated != ResponseCode::Success { replicated } else { flushed }
 }
 
 /// The response code and remark of a failed put, as Java words them.

@@ -14,7 +14,7 @@ use super::{header_or_reply, reply};
 use crate::broker::Broker;
 use crate::{delay, now_ms};
 
-pub(crate) fn handle(b: &Arc<Broker>, req: &RemotingCommand) -> RemotingCommand {
+pub(crate) async fn handle(b: &Arc<Broker>, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, ConsumerSendMsgBackRequestHeader);
     let now = now_ms();
     let (auto_group, broker_permission) = {
@@ -32,6 +32,16 @@ pub(crate) fn handle(b: &Arc<Broker>, req: &RemotingCommand) -> RemotingCommand 
     }
     if group.retry_queue_nums == 0 {
         return RemotingCommand::success();
+    }
+    // The retry topic is made (and must be writeable) whatever the message's
+    // fate: an operator stops broker-side retries by making it read-only.
+    let retry = topics::retry_topic(&h.group);
+    let (retry_config, new) = b.topics.get_or_create(&retry, group.retry_queue_nums, perm::READ_WRITE, now);
+    if new {
+        b.topics_changed();
+    }
+    if !perm::is_writeable(retry_config.perm) {
+        return reply(ResponseCode::NoPermission, format!("the topic[{retry}] sending message is forbidden"));
     }
     let Some(stored) = u64::try_from(h.offset).ok().and_then(|o| b.store.message_at(PhysicalOffset(o))) else {
         return reply(ResponseCode::SystemError, format!("look message by offset failed, {}", h.offset));
@@ -55,19 +65,16 @@ pub(crate) fn handle(b: &Arc<Broker>, req: &RemotingCommand) -> RemotingCommand 
         props.remove(keys::DELAY_TIME_LEVEL);
         (dlq, 0)
     } else {
-        let retry = topics::retry_topic(&h.group);
-        let (config, new) = b.topics.get_or_create(&retry, group.retry_queue_nums, perm::READ_WRITE, now);
-        if new {
-            b.topics_changed();
-        }
         let level = if h.delay_level == 0 { 3 + original.reconsume_times } else { h.delay_level };
         props.insert(keys::DELAY_TIME_LEVEL, level.to_string());
-        let queue = fastrand::i32(0..config.write_queue_nums.max(1) as i32);
+        let queue = fastrand::i32(0..retry_config.write_queue_nums.max(1) as i32);
         (retry, queue)
     };
-    let origin_id = props.get(keys::ORIGIN_MESSAGE_ID).map(str::to_owned);
-    let origin_id = origin_id.or(h.origin_msg_id.clone()).unwrap_or_else(|| original.offset_msg_id());
-    props.insert(keys::ORIGIN_MESSAGE_ID, origin_id);
+    // The first hand-back records the stored message's offset msgId, as
+    // Java does (not the client's UNIQ_KEY from the header).
+    if props.get(keys::ORIGIN_MESSAGE_ID).is_none_or(str::is_empty) {
+        props.insert(keys::ORIGIN_MESSAGE_ID, original.offset_msg_id());
+    }
     if let Some(parked) = delay::park(&mut props, &topic, queue_id, b.delay_level_count()) {
         topic = parked.topic;
         queue_id = parked.queue_id;
@@ -85,8 +92,14 @@ pub(crate) fn handle(b: &Arc<Broker>, req: &RemotingCommand) -> RemotingCommand 
         reconsume_times: original.reconsume_times + 1,
         prepared_transaction_offset: 0,
     };
-    match b.store.put(&msg) {
-        Ok(_) => RemotingCommand::success(),
-        Err(e) => reply(ResponseCode::SystemError, e.put_status().as_str()),
+    let put = match b.store.put(&msg) {
+        Ok(put) => put,
+        Err(e) => return reply(ResponseCode::SystemError, e.put_status().as_str()),
+    };
+    // The consumer moves past the original once this answers: the copy must
+    // be as safe as a sent message (flushed, replicated) first.
+    match super::send::wait_durable(b, &put).await {
+        ResponseCode::Success => RemotingCommand::success(),
+        status => reply(ResponseCode::SystemError, status.java_name()),
     }
 }

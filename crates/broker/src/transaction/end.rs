@@ -144,7 +144,8 @@ fn store_committed(b: &Broker, half: &RecordView<'_>) -> Result<PutResult, Remot
         return Err(reply(ResponseCode::SystemError, "the half message has no REAL_TOPIC property"));
     };
     let queue_id: i32 = props.remove(keys::REAL_QUEUE_ID).and_then(|q| q.parse().ok()).unwrap_or(0);
-    props.remove(keys::TRANSACTION_PREPARED);
+    // TRAN_MSG stays, as in the message Java stores: Java clients set a
+    // consumed message's transactionId from it.
     props.remove(keys::TRANSACTION_CHECK_TIMES);
     props.remove(keys::TRANSACTION_PREPARED_QUEUE_OFFSET);
     let (topic, queue_id) = match delay::park(&mut props, &topic, queue_id, b.delay_level_count()) {

@@ -19,6 +19,10 @@ use super::{online_elsewhere, queue_of};
 use crate::broker::Broker;
 use crate::handlers::{header_or_reply, reply};
 use crate::now_ms;
+use crate::stats::topic_at_group;
+
+/// The window of `consumeTps`: a minute, as Java's `tpsGroupGetNums`.
+const CONSUME_TPS_WINDOW_MS: i64 = 60_000;
 
 /// Store time of the message at `offset`, Java's -1 when there is none.
 fn store_time(b: &Broker, topic: &str, queue_id: i32, offset: i64) -> i64 {
@@ -56,7 +60,8 @@ fn group_stats(b: &Broker, group: &str, topics: &[String], only_ordered: bool) -
         if (only_ordered && !config.order) || online_elsewhere(b, group, topic) {
             continue;
         }
-        let mut stats = ConsumeStats::default();
+        let consume_tps = b.stats.group_get.rate(&topic_at_group(topic, group), now_ms(), CONSUME_TPS_WINDOW_MS);
+        let mut stats = ConsumeStats { consume_tps, ..ConsumeStats::default() };
         for queue_id in 0..config.read_queue_nums as i32 {
             let broker_offset = max_offset(b, topic, queue_id).max(0);
             let consumer_offset = b.offsets.query(group, topic, queue_id).unwrap_or(0).max(0);
@@ -82,7 +87,6 @@ pub(super) fn consume_stats(b: &Broker, req: &RemotingCommand) -> RemotingComman
     let mut merged = ConsumeStats::default();
     for stats in group_stats(b, &h.consumer_group, &topics, false) {
         merged.offset_table.extend(stats.offset_table);
-        // Per-group rates are not kept; Java's comes from its stats manager.
         merged.consume_tps += stats.consume_tps;
     }
     RemotingCommand::success().with_body(merged.encode())
@@ -131,13 +135,15 @@ pub(super) fn broker_consume_stats(b: &Broker, req: &RemotingCommand) -> Remotin
 }
 
 /// The statistics this broker keeps by name: Java's `BROKER_PUT_NUMS` and
-/// `BROKER_GET_NUMS` (keyed by cluster name). Per-topic and per-group
-/// statistics are not kept.
+/// `BROKER_GET_NUMS` (keyed by cluster name) and `GROUP_GET_NUMS` (keyed by
+/// `topic@group`, a minute of history). Per-topic put statistics are not kept.
 pub(super) fn broker_stats_data(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, ViewBrokerStatsDataRequestHeader);
-    let counter = match h.stats_name.as_str() {
-        "BROKER_PUT_NUMS" => &b.stats.put_nums,
-        "BROKER_GET_NUMS" => &b.stats.get_transferred,
+    let now = now_ms();
+    let rate: Box<dyn Fn(i64) -> f64 + '_> = match h.stats_name.as_str() {
+        "BROKER_PUT_NUMS" => Box::new(|window_ms| b.stats.put_nums.rate(now, window_ms)),
+        "BROKER_GET_NUMS" => Box::new(|window_ms| b.stats.get_transferred.rate(now, window_ms)),
+        "GROUP_GET_NUMS" => Box::new(|window_ms| b.stats.group_get.rate(&h.stats_key, now, window_ms)),
         _ => {
             return reply(
                 ResponseCode::SystemError,
@@ -145,9 +151,8 @@ pub(super) fn broker_stats_data(b: &Broker, req: &RemotingCommand) -> RemotingCo
             );
         }
     };
-    let now = now_ms();
     let item = |window_ms: i64| {
-        let tps = counter.rate(now, window_ms);
+        let tps = rate(window_ms);
         BrokerStatsItem { avgpt: 0.0, sum: (tps * window_ms as f64 / 1000.0).round() as i64, tps }
     };
     let data = BrokerStatsData { stats_minute: item(60_000), stats_hour: item(600_000), stats_day: item(600_000) };
