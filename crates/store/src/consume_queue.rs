@@ -324,7 +324,8 @@ impl ConsumeQueue {
             let first = &segs[0];
             // SAFETY: a non-last file is full, so its last entry is published.
             let last = CqEntry::decode(unsafe { first.slice(first.size() - CQ_UNIT, CQ_UNIT as usize) });
-            if last.physical_offset + u64::from(last.size) > commitlog_min {
+            // A damaged entry (an end past u64) keeps its file, never deletes it.
+            if last.physical_offset.checked_add(u64::from(last.size)).is_none_or(|end| end > commitlog_min) {
                 break;
             }
             let seg = segs.remove(0);

@@ -85,15 +85,21 @@ fn gather(inner: &Inner, mut written: u64) -> u64 {
     written
 }
 
-/// ASYNC_FLUSH: every `flushIntervalCommitLog`, flush when enough pages are
-/// dirty or the thorough interval passed.
+/// ASYNC_FLUSH: whether `flushCommitLogLeastPages` pages wait to be flushed.
+pub(crate) fn async_flush_due(inner: &Inner) -> bool {
+    let cl = &inner.commitlog;
+    cl.written.get().saturating_sub(cl.flushed.get()) / PAGE >= inner.cfg.flush_commit_log_least_pages.max(1)
+}
+
+/// ASYNC_FLUSH: flush when enough pages are dirty (puts wake this thread),
+/// else every `flushIntervalCommitLog` once the thorough interval passed.
 fn async_flush_loop(inner: &Inner) {
     let cl = &inner.commitlog;
     let cfg = &inner.cfg;
     let mut last_thorough = Instant::now();
     loop {
         inner.flusher.sleep(Duration::from_millis(cfg.flush_interval_commit_log.max(1)), || {
-            inner.flush_requested.load(Ordering::SeqCst) || inner.stop.load(Ordering::SeqCst)
+            inner.flush_requested.load(Ordering::SeqCst) || inner.stop.load(Ordering::SeqCst) || async_flush_due(inner)
         });
         let stop = inner.stop.load(Ordering::SeqCst);
         let written = cl.written.get();

@@ -154,7 +154,12 @@ impl IndexFile {
         let h = self.header();
         let hash = key_hash(key);
         let mut n = self.i32_at(self.slot_pos(hash));
-        if n <= 0 || n > h.index_count || h.index_count <= 1 {
+        // Entry numbers read from the file are trusted only within both the
+        // header's count and the file's capacity (a corrupted header must
+        // not send the walk past the mapping).
+        let last = i64::from(h.index_count).min(i64::from(self.entries) - 1);
+        let valid = |n: i32| n > 0 && i64::from(n) <= last;
+        if !valid(n) || h.index_count <= 1 {
             return;
         }
         // Every step moves to a strictly older entry, so the walk ends.
@@ -173,7 +178,7 @@ impl IndexFile {
             if read_hash == hash && time >= begin && time <= end && phy >= 0 {
                 out.push(phy as u64);
             }
-            if prev <= 0 || prev > h.index_count || prev == n || time < begin {
+            if !valid(prev) || prev == n || time < begin {
                 break;
             }
             n = prev;

@@ -63,16 +63,25 @@ pub(crate) fn recover(d: &Dispatch, cfg: &StoreConfig, abnormal: bool, cp: &Chec
         cq.truncate_dirty(end)?;
         cq.correct_min(min);
     }
-    let dispatch_from = if abnormal {
-        let mut progress = Progress { offset: from, ..Progress::default() };
-        if d.run(&mut progress, end, usize::MAX)? == Stop::Broken {
-            return Err(StoreError::bad_file(cl.dir(), format!("re-dispatch stopped at offset {}", progress.offset)));
-        }
-        end
+    // Every record up to `end` is in the consume queues before the store
+    // opens: the queues' next offsets are taken from them, and a put given an
+    // offset an undispatched record holds would never be served. After a
+    // normal shutdown this is usually nothing; with consume queues deleted
+    // (to rebuild them) or a CommitLog copied in, it is all of it, as Java
+    // waits for at start.
+    let redispatch_from = if abnormal {
+        from
     } else {
         d.queues.all().iter().map(|q| q.max_physical_end()).max().unwrap_or(0).clamp(min, end)
     };
-    Ok(Recovered { end, dispatch_from, last_store_timestamp: last_ts })
+    if redispatch_from < end {
+        tracing::info!(from = redispatch_from, end, "dispatching the CommitLog into consume queues and index");
+        let mut progress = Progress { offset: redispatch_from, ..Progress::default() };
+        if d.run(&mut progress, end, usize::MAX)? == Stop::Broken {
+            return Err(StoreError::bad_file(cl.dir(), format!("re-dispatch stopped at offset {}", progress.offset)));
+        }
+    }
+    Ok(Recovered { end, dispatch_from: end, last_store_timestamp: last_ts })
 }
 
 /// The newest file whose first record was stored before the checkpoint.

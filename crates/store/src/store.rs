@@ -330,7 +330,10 @@ impl MessageStore {
 
     fn wake_after_put(&self) {
         self.inner.dispatcher.notify();
-        if self.inner.cfg.flush_disk_type == FlushDiskType::SyncFlush {
+        // SYNC_FLUSH: at once. ASYNC_FLUSH: once `flushCommitLogLeastPages`
+        // are dirty, as Java's put wakes its flush service; the interval only
+        // bounds how long fewer pages wait.
+        if self.inner.cfg.flush_disk_type == FlushDiskType::SyncFlush || flush::async_flush_due(&self.inner) {
             self.inner.flusher.notify();
         }
         if self.inner.commitlog.needs_preparing() {

@@ -192,3 +192,27 @@ fn stale_consume_queue_entries_past_the_log_are_cut() {
     let r = store.get_messages("T", 0, QueueOffset(18), 32, &AcceptAll);
     assert_eq!(r.status, GetMessageStatus::OffsetOverflowOne);
 }
+
+#[test]
+fn an_index_header_with_a_wild_count_answers_queries_without_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_config(dir.path());
+    let store = open(&cfg);
+    for i in 0..20 {
+        store.put(&msg("T", 0, format!("m{i}").as_bytes(), format!("KEYS\x01k{i}\x02").as_bytes())).unwrap();
+    }
+    settle(&store);
+    store.shutdown().unwrap();
+    drop(store);
+    let index = std::fs::read_dir(dir.path().join("index")).unwrap().next().unwrap().unwrap().path();
+    // indexCount (header bytes 36..40) claims far more entries than the file
+    // holds, and every hash slot points far past its end.
+    poke(&index, 36, &i32::MAX.to_be_bytes());
+    let slots: Vec<u8> = (0..cfg.max_hash_slot_num).flat_map(|_| (i32::MAX - 1).to_be_bytes()).collect();
+    poke(&index, 40, &slots);
+    let store = open(&cfg);
+    for i in 0..20 {
+        let found = store.query_by_key("T", &format!("k{i}"), 32, 0, i64::MAX);
+        assert!(found.messages.is_empty(), "k{i}: the damaged index finds nothing, and does not crash");
+    }
+}

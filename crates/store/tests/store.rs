@@ -321,6 +321,31 @@ fn second_open_is_locked_and_reopen_keeps_everything() {
     assert!(!dir.path().join("consumequeue/T").exists());
 }
 
+/// Consume queues deleted (to have them rebuilt) or a CommitLog copied in:
+/// the store dispatches everything before it takes puts, so a new message
+/// gets the next queue offset, not one an old record already holds.
+#[test]
+fn consume_queues_deleted_are_rebuilt_before_puts_are_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_config(dir.path());
+    let store = open(&cfg);
+    for i in 0..300 {
+        store.put(&msg("T", i % 3, format!("m{i}").as_bytes(), b"")).unwrap();
+    }
+    settle(&store);
+    store.shutdown().unwrap();
+    drop(store);
+    std::fs::remove_dir_all(dir.path().join("consumequeue")).unwrap();
+
+    let store = open(&cfg);
+    assert_eq!(store.max_offset_in_queue("T", 0), QueueOffset(100), "rebuilt at open");
+    let put = store.put(&msg("T", 0, b"next", b"")).unwrap();
+    assert_eq!(put.queue_offset, QueueOffset(100));
+    settle(&store);
+    assert_eq!(body_of(&store, "T", 0, 0).unwrap(), b"m0");
+    assert_eq!(body_of(&store, "T", 0, 100).unwrap(), b"next");
+}
+
 #[test]
 fn replication_appends_bytes_verbatim_and_dispatches_them() {
     let master_dir = tempfile::tempdir().unwrap();
@@ -364,4 +389,28 @@ fn flushed_watch_serves_async_waiters() {
     });
     assert!(store.flushed_offset() >= put.end_offset);
     assert!(store.put_and_wait(&msg("T", 0, b"x", b"")).is_ok());
+}
+
+/// ASYNC_FLUSH flushes as soon as `flushCommitLogLeastPages` pages are dirty
+/// (puts wake the flusher, as in Java), not only at the interval.
+#[test]
+fn async_flush_is_woken_by_enough_dirty_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = small_config(dir.path());
+    cfg.flush_interval_commit_log = 60_000;
+    cfg.flush_commit_log_thorough_interval = 600_000;
+    let store = open(&cfg);
+    store.put(&msg("F", 0, b"small", b"")).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(store.flushed_offset(), PhysicalOffset(0), "fewer pages wait for the interval");
+    let body = vec![b'f'; 4096];
+    for _ in 0..5 {
+        store.put(&msg("F", 0, &body, b"")).unwrap();
+    }
+    let end = store.max_physical_offset();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while store.flushed_offset() < end {
+        assert!(std::time::Instant::now() < deadline, "4 dirty pages were not flushed long before the 60 s interval");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
