@@ -55,8 +55,10 @@ impl Counter {
         let Some(&(t0, c0)) = h.iter().find(|(t, _)| now_ms - t <= window_ms).or(h.front()) else {
             return 0.0;
         };
-        let secs = (now_ms - t0) as f64 / 1000.0;
-        if secs <= 0.0 { 0.0 } else { (total - c0) as f64 / secs }
+        // At least a second: a burst counted within the same millisecond as
+        // its first sample is a rate, not a division by zero.
+        let secs = (now_ms - t0).max(1_000) as f64 / 1000.0;
+        total.saturating_sub(c0) as f64 / secs
     }
 
     /// Java's `*Tps` text: rates over 10 s, 1 min and 10 min.
@@ -197,6 +199,8 @@ mod tests {
         k.add("T@g", 10, 0);
         assert_eq!(k.len(), 1, "made on first use");
         assert_eq!(k.rate("T@g", 1_000, 60_000), 10.0, "the first burst counts before any sampling");
+        k.add("T@h", 7, 500);
+        assert_eq!(k.rate("T@h", 500, 60_000), 7.0, "asked within the same millisecond: over a second");
         k.sample(1_000);
         k.add("T@g", 40, 1_500);
         k.sample(5_000);
