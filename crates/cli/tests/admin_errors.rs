@@ -78,6 +78,15 @@ fn no_or_unreachable_name_server() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("connect to {addr} failed")));
+    // As lenient as Java's commons-cli: a stray word is ignored, and of a
+    // repeated option the first value counts.
+    let lenient = run_mqadmin(&["topicList", "-c", "DefaultCluster", "-n", &addr, "-n", "127.0.0.1:2"], h.path());
+    assert_eq!(lenient.code, 1);
+    assert!(
+        lenient.stderr.starts_with(&format!("topicList command failed: connect to {addr} failed")),
+        "{}",
+        lenient.stderr
+    );
 }
 
 #[test]

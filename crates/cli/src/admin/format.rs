@@ -147,7 +147,7 @@ pub fn route_pretty(route: &TopicRouteData) -> String {
         out.push_str(if i == 0 { "\n" } else { ",\n" });
         let _ = write!(
             out,
-            "\t\t{{\n\t\t\t\"brokerName\":{},\n\t\t\t\"perm\":{},\n\t\t\t\"readQueueNums\":{},\n\t\t\t\"topicSynFlag\":{},\n\t\t\t\"writeQueueNums\":{}\n\t\t}}",
+            "\t\t{{\n\t\t\t\"brokerName\":{},\n\t\t\t\"perm\":{},\n\t\t\t\"readQueueNums\":{},\n\t\t\t\"topicSysFlag\":{},\n\t\t\t\"writeQueueNums\":{}\n\t\t}}",
             q(&d.broker_name),
             d.perm,
             d.read_queue_nums,
@@ -217,7 +217,7 @@ mod tests {
             }],
             ..TopicRouteData::default()
         };
-        let expected = "{\n\t\"brokerDatas\":[\n\t\t{\n\t\t\t\"brokerAddrs\":{0:\"127.0.0.1:10911\"\n\t\t\t},\n\t\t\t\"brokerName\":\"broker-a\",\n\t\t\t\"cluster\":\"DefaultCluster\"\n\t\t}\n\t],\n\t\"filterServerTable\":{},\n\t\"queueDatas\":[\n\t\t{\n\t\t\t\"brokerName\":\"broker-a\",\n\t\t\t\"perm\":6,\n\t\t\t\"readQueueNums\":4,\n\t\t\t\"topicSynFlag\":0,\n\t\t\t\"writeQueueNums\":4\n\t\t}\n\t]\n}";
+        let expected = "{\n\t\"brokerDatas\":[\n\t\t{\n\t\t\t\"brokerAddrs\":{0:\"127.0.0.1:10911\"\n\t\t\t},\n\t\t\t\"brokerName\":\"broker-a\",\n\t\t\t\"cluster\":\"DefaultCluster\"\n\t\t}\n\t],\n\t\"filterServerTable\":{},\n\t\"queueDatas\":[\n\t\t{\n\t\t\t\"brokerName\":\"broker-a\",\n\t\t\t\"perm\":6,\n\t\t\t\"readQueueNums\":4,\n\t\t\t\"topicSysFlag\":0,\n\t\t\t\"writeQueueNums\":4\n\t\t}\n\t]\n}";
         assert_eq!(route_pretty(&route), expected);
     }
 }

@@ -55,10 +55,11 @@ impl Args {
         self.opts.iter().find(|o| o.short == short).map(|o| o.long.trim())
     }
 
-    /// The trimmed value of `-c`, if given.
+    /// The trimmed value of `-c`, if given; the first one if given twice, as
+    /// Java's commons-cli answers.
     pub fn get(&self, short: char) -> Option<String> {
         let id = self.id(short)?;
-        self.matches.try_get_one::<String>(id).ok().flatten().map(|v| v.trim().to_owned())
+        self.matches.try_get_many::<String>(id).ok().flatten()?.next().map(|v| v.trim().to_owned())
     }
 
     pub fn has(&self, short: char) -> bool {
@@ -84,6 +85,9 @@ pub enum ParseOutcome {
     Invalid(String),
 }
 
+/// The id of the hidden positional that takes stray words.
+const IGNORED_WORDS: &str = "ignored words";
+
 fn all_opts(spec: &Spec) -> Vec<Opt> {
     let mut opts: Vec<Opt> = COMMON.to_vec();
     opts.extend_from_slice(spec.opts);
@@ -92,7 +96,15 @@ fn all_opts(spec: &Spec) -> Vec<Opt> {
 
 /// Parses a sub-command's arguments (those after its name).
 pub fn parse(spec: &Spec, args: &[String]) -> Result<Args, ParseOutcome> {
-    let mut cmd = Command::new(spec.name).no_binary_name(true).disable_help_flag(true).disable_version_flag(true);
+    // As lenient as Java's commons-cli (PosixParser): a repeated option keeps
+    // its first value, and stray words (`topicList -c DefaultCluster`) are
+    // ignored instead of failing the command.
+    let mut cmd = Command::new(spec.name)
+        .no_binary_name(true)
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .args_override_self(true)
+        .arg(Arg::new(IGNORED_WORDS).num_args(1..).action(ArgAction::Append).hide(true));
     let opts = all_opts(spec);
     for opt in &opts {
         let long = opt.long.trim();
@@ -102,7 +114,7 @@ pub fn parse(spec: &Spec, args: &[String]) -> Result<Args, ParseOutcome> {
             arg = arg.long(long);
         }
         cmd = cmd.arg(if opt.arg {
-            arg.num_args(1).allow_hyphen_values(true).action(ArgAction::Set)
+            arg.num_args(1).allow_hyphen_values(true).action(ArgAction::Append)
         } else {
             arg.action(ArgAction::SetTrue)
         });

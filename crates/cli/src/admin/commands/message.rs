@@ -278,17 +278,11 @@ pub async fn send_message(ctx: &Ctx, args: &Args) -> Result<()> {
         }
         _ => producer.send(&msg).await,
     };
+    // As Java's: a failed send prints no table (the error goes to stderr).
+    let r = result?;
     println!("{:<32}  {:<4}  {:<20}    {}", "#Broker Name", "#QID", "#Send Result", "#MsgId");
-    match result {
-        Ok(r) => {
-            println!("{:<32}  {:<4}  {:<20}    {}", r.queue.broker_name, r.queue.queue_id, r.status.as_str(), r.msg_id);
-            Ok(())
-        }
-        Err(e) => {
-            println!("{:<32}  {:<4}  {:<20}    {}", "Unknown", "Unknown", "Failed", "None");
-            Err(e.into())
-        }
-    }
+    println!("{:<32}  {:<4}  {:<20}    {}", r.queue.broker_name, r.queue.queue_id, r.status.as_str(), r.msg_id);
+    Ok(())
 }
 
 /// Java's `MessageExt.toString` of a pulled message.
