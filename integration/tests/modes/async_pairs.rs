@@ -1,13 +1,12 @@
 //! Two ASYNC_MASTERs with a slave each (`conf/2m-2s-async/`).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rmq_integration::admin::eventually;
-use rmq_integration::{Client, Cluster, SendLoop, Tally, Topology, case};
+use rmq_integration::{Cluster, SendLoop, Tally, Topology, case};
 
-use crate::common::{missing_after, round_trip, sample};
+use crate::common::{Stage, close, missing_after, round_trip, sample};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
@@ -25,13 +24,9 @@ async fn async_pairs_round_trip() {
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
 async fn async_pairs_master_killed_consumers_go_on_from_the_slave() {
     case::run("2m-2s-async: master killed, consumers go on from the slave", Duration::from_secs(180), |case| async move {
-        let cluster = Cluster::two_masters_two_slaves_async(&case).await;
-        let topic = "AsyncFailover";
-        cluster.create_topic(topic, 4).await;
-        let ns = cluster.namesrv_addr();
-        let client = Client::new(case.name());
+        let Stage { cluster, topic, ns, client, producer } =
+            Stage::new(&case, Cluster::two_masters_two_slaves_async(&case).await, "AsyncFailover", "async-failover-pg").await;
         let (mut live, live_inbox) = client.consumer(&ns, "live-cg", topic).await;
-        let producer = Arc::new(client.producer(&ns, "async-failover-pg").await);
 
         let before = SendLoop::start(producer.clone(), topic, "before", 2);
         assert!(before.wait_acked(600, Duration::from_secs(60)).await, "600 sends acknowledged before the kill");
@@ -76,8 +71,7 @@ async fn async_pairs_master_killed_consumers_go_on_from_the_slave() {
         assert!(missing_late.is_empty(), "{} messages not read after the kill, e.g. {:?}", missing_late.len(), sample(&missing_late));
         live.shutdown().await;
         late.shutdown().await;
-        Arc::try_unwrap(producer).ok().expect("sole owner").shutdown().await;
-        client.shutdown().await;
+        close(producer, client).await;
         tally
     })
     .await;
@@ -90,12 +84,8 @@ async fn async_pairs_master_killed_consumers_go_on_from_the_slave() {
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
 async fn async_pairs_slave_cut_off_and_reconnected_catches_up() {
     case::run("2m-2s-async: slave cut off and reconnected catches up", Duration::from_secs(180), |case| async move {
-        let cluster = Cluster::two_masters_two_slaves_async(&case).await;
-        let topic = "SlaveCutOff";
-        cluster.create_topic(topic, 4).await;
-        let ns = cluster.namesrv_addr();
-        let client = Client::new(case.name());
-        let producer = Arc::new(client.producer(&ns, "cut-off-pg").await);
+        let Stage { cluster, topic, ns, client, producer } =
+            Stage::new(&case, Cluster::two_masters_two_slaves_async(&case).await, "SlaveCutOff", "cut-off-pg").await;
 
         let slave = cluster.broker("broker-a-s");
         slave.disconnect().await;
@@ -134,8 +124,7 @@ async fn async_pairs_slave_cut_off_and_reconnected_catches_up() {
         };
         assert!(missing.is_empty(), "{} acknowledged messages lost, e.g. {:?}", missing.len(), sample(&missing));
         consumer.shutdown().await;
-        Arc::try_unwrap(producer).ok().expect("sole owner").shutdown().await;
-        client.shutdown().await;
+        close(producer, client).await;
         tally
     })
     .await;

@@ -4,10 +4,37 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rmq_integration::client::Producer;
 use rmq_integration::client::message;
 use rmq_integration::{Case, Client, Cluster, Tally, Topology};
 use rocketmq_client_rust::SendStatus;
 use tokio::sync::Semaphore;
+
+/// What most cases start with: the cluster, one topic of 4 queues created on
+/// it, a client and a producer of `group`.
+pub struct Stage {
+    pub cluster: Cluster,
+    pub topic: &'static str,
+    pub ns: String,
+    pub client: Client,
+    pub producer: Arc<Producer>,
+}
+
+impl Stage {
+    pub async fn new(case: &Case, cluster: Cluster, topic: &'static str, group: &str) -> Stage {
+        cluster.create_topic(topic, 4).await;
+        let ns = cluster.namesrv_addr();
+        let client = Client::new(case.name());
+        let producer = Arc::new(client.producer(&ns, group).await);
+        Stage { cluster, topic, ns, client, producer }
+    }
+}
+
+/// Shuts a case's producer and client down (consumers first, by the caller).
+pub async fn close(producer: Arc<Producer>, client: Client) {
+    Arc::try_unwrap(producer).ok().expect("sole owner").shutdown().await;
+    client.shutdown().await;
+}
 
 /// How many messages of each send kind the round trip sends.
 const PER_KIND: usize = 250;

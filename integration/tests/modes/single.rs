@@ -1,11 +1,10 @@
 //! Single master (`conf/broker.conf`).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rmq_integration::{Cluster, Options, SendLoop, Tally, Topology, case};
 
-use crate::common::{missing_after, round_trip, sample};
+use crate::common::{Stage, close, missing_after, round_trip, sample};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
@@ -23,12 +22,8 @@ async fn single_round_trip() {
 async fn single_sync_flush_broker_restart_loses_no_acknowledged_message() {
     case::run("single: SYNC_FLUSH broker SIGKILLed and restarted", Duration::from_secs(180), |case| async move {
         let options = Options { broker_props: vec!["flushDiskType=SYNC_FLUSH".to_owned()], ..Options::default() };
-        let cluster = Cluster::start_with(&case, Topology::Single, options).await;
-        let topic = "SyncFlushRestart";
-        cluster.create_topic(topic, 4).await;
-        let ns = cluster.namesrv_addr();
-        let client = rmq_integration::Client::new(case.name());
-        let producer = Arc::new(client.producer(&ns, "restart-pg").await);
+        let Stage { cluster, topic, ns, client, producer } =
+            Stage::new(&case, Cluster::start_with(&case, Topology::Single, options).await, "SyncFlushRestart", "restart-pg").await;
 
         let sends = SendLoop::start(producer.clone(), topic, "restart", 4);
         assert!(sends.wait_acked(1_000, Duration::from_secs(60)).await, "1,000 sends acknowledged before the kill");
@@ -66,8 +61,7 @@ async fn single_sync_flush_broker_restart_loses_no_acknowledged_message() {
         };
         assert!(missing.is_empty(), "{} acknowledged messages lost, e.g. {:?}", missing.len(), sample(&missing));
         consumer.shutdown().await;
-        Arc::try_unwrap(producer).ok().expect("sole owner").shutdown().await;
-        client.shutdown().await;
+        close(producer, client).await;
         tally
     })
     .await;
@@ -79,12 +73,8 @@ async fn single_sync_flush_broker_restart_loses_no_acknowledged_message() {
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
 async fn single_broker_paused_and_resumed() {
     case::run("single: broker paused 5 s and resumed", Duration::from_secs(150), |case| async move {
-        let cluster = Cluster::single(&case).await;
-        let topic = "Paused";
-        cluster.create_topic(topic, 4).await;
-        let ns = cluster.namesrv_addr();
-        let client = rmq_integration::Client::new(case.name());
-        let producer = Arc::new(client.producer(&ns, "paused-pg").await);
+        let Stage { cluster, topic, ns, client, producer } =
+            Stage::new(&case, Cluster::single(&case).await, "Paused", "paused-pg").await;
         let (mut consumer, inbox) = client.consumer(&ns, "paused-cg", topic).await;
 
         let sends = SendLoop::start(producer.clone(), topic, "paused", 4);
@@ -117,8 +107,7 @@ async fn single_broker_paused_and_resumed() {
         };
         assert!(missing.is_empty(), "{} acknowledged messages lost, e.g. {:?}", missing.len(), sample(&missing));
         consumer.shutdown().await;
-        Arc::try_unwrap(producer).ok().expect("sole owner").shutdown().await;
-        client.shutdown().await;
+        close(producer, client).await;
         tally
     })
     .await;

@@ -2,12 +2,11 @@
 //! acknowledged only once the slave holds it.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rmq_integration::{Client, Cluster, SendLoop, Tally, Topology, case};
+use rmq_integration::{Cluster, SendLoop, Tally, Topology, case};
 
-use crate::common::{missing_after, round_trip, sample};
+use crate::common::{Stage, close, missing_after, round_trip, sample};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
@@ -24,12 +23,8 @@ async fn sync_pairs_round_trip() {
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
 async fn sync_pairs_master_killed_mid_stream_loses_no_acknowledged_message() {
     case::run("2m-2s-sync: master killed mid-stream", Duration::from_secs(180), |case| async move {
-        let cluster = Cluster::two_masters_two_slaves_sync(&case).await;
-        let topic = "SyncFailover";
-        cluster.create_topic(topic, 4).await;
-        let ns = cluster.namesrv_addr();
-        let client = Client::new(case.name());
-        let producer = Arc::new(client.producer(&ns, "sync-failover-pg").await);
+        let Stage { cluster, topic, ns, client, producer } =
+            Stage::new(&case, Cluster::two_masters_two_slaves_sync(&case).await, "SyncFailover", "sync-failover-pg").await;
 
         let sends = SendLoop::start(producer.clone(), topic, "sync", 4);
         assert!(sends.wait_acked(1_500, Duration::from_secs(60)).await, "1,500 sends acknowledged before the kill");
@@ -67,8 +62,7 @@ async fn sync_pairs_master_killed_mid_stream_loses_no_acknowledged_message() {
             sample(&missing)
         );
         consumer.shutdown().await;
-        Arc::try_unwrap(producer).ok().expect("sole owner").shutdown().await;
-        client.shutdown().await;
+        close(producer, client).await;
         tally
     })
     .await;
@@ -82,12 +76,8 @@ async fn sync_pairs_master_killed_mid_stream_loses_no_acknowledged_message() {
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
 async fn sync_pairs_slave_restarted_catches_up() {
     case::run("2m-2s-sync: slave restarted catches up", Duration::from_secs(180), |case| async move {
-        let cluster = Cluster::two_masters_two_slaves_sync(&case).await;
-        let topic = "SlaveRestart";
-        cluster.create_topic(topic, 4).await;
-        let ns = cluster.namesrv_addr();
-        let client = Client::new(case.name());
-        let producer = Arc::new(client.producer(&ns, "slave-restart-pg").await);
+        let Stage { cluster, topic, ns, client, producer } =
+            Stage::new(&case, Cluster::two_masters_two_slaves_sync(&case).await, "SlaveRestart", "slave-restart-pg").await;
 
         let slave = cluster.broker("broker-a-s");
         slave.stop().await;
@@ -132,8 +122,7 @@ async fn sync_pairs_slave_restarted_catches_up() {
         };
         assert!(missing.is_empty(), "{} messages missing ({missing_acked} acknowledged), e.g. {:?}", missing.len(), sample(&missing));
         consumer.shutdown().await;
-        Arc::try_unwrap(producer).ok().expect("sole owner").shutdown().await;
-        client.shutdown().await;
+        close(producer, client).await;
         tally
     })
     .await;

@@ -1,11 +1,10 @@
 //! Two masters, no slave (`conf/2m-noslave/`).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rmq_integration::{Client, Cluster, SendLoop, Tally, Topology, case};
+use rmq_integration::{Cluster, SendLoop, Tally, Topology, case};
 
-use crate::common::{missing_after, round_trip, sample};
+use crate::common::{Stage, close, missing_after, round_trip, sample};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
@@ -23,12 +22,8 @@ async fn two_masters_round_trip() {
 #[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
 async fn two_masters_one_killed_sends_go_on_and_its_messages_come_back() {
     case::run("2m-noslave: master killed, sends go on, its messages come back", Duration::from_secs(180), |case| async move {
-        let cluster = Cluster::two_masters_no_slave(&case).await;
-        let topic = "MasterKilled";
-        cluster.create_topic(topic, 4).await;
-        let ns = cluster.namesrv_addr();
-        let client = Client::new(case.name());
-        let producer = Arc::new(client.producer(&ns, "killed-pg").await);
+        let Stage { cluster, topic, ns, client, producer } =
+            Stage::new(&case, Cluster::two_masters_no_slave(&case).await, "MasterKilled", "killed-pg").await;
 
         let sends = SendLoop::start(producer.clone(), topic, "killed", 4);
         assert!(sends.wait_acked(1_000, Duration::from_secs(60)).await, "1,000 sends acknowledged before the kill");
@@ -72,8 +67,7 @@ async fn two_masters_one_killed_sends_go_on_and_its_messages_come_back() {
         };
         assert!(missing.is_empty(), "{} acknowledged messages lost, e.g. {:?}", missing.len(), sample(&missing));
         consumer.shutdown().await;
-        Arc::try_unwrap(producer).ok().expect("sole owner").shutdown().await;
-        client.shutdown().await;
+        close(producer, client).await;
         tally
     })
     .await;
