@@ -120,6 +120,29 @@ fn every_sub_command_against_real_servers() {
     let route = ok(&s.mqadmin(&["topicRoute", "-t", "AdminTopic", "-l"])).to_owned();
     assert_golden("topicRoute-l.txt", &masked(&s, &route, &[]));
     assert_eq!(ok(&s.mqadmin(&["topicClusterList", "-t", "AdminTopic"])), "DefaultCluster\n");
+    // updateTopicPerm: read-only on the broker, then back through the cluster.
+    let perm = ok(&s.mqadmin(&["updateTopicPerm", "-b", &s.broker, "-t", "AdminTopic", "-p", "4"])).to_owned();
+    assert_eq!(
+        perm,
+        format!(
+            "update topic perm from 6 to 4 in {} success.\nTopicConfig [topicName=AdminTopic, readQueueNums=4, writeQueueNums=4, perm=R--, topicFilterType=SINGLE_TAG, topicSysFlag=0, order=false].\n",
+            s.broker
+        )
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let same = loop {
+        let run = ok(&s.mqadmin(&["updateTopicPerm", "-b", &s.broker, "-t", "AdminTopic", "-p", "4"])).to_owned();
+        if run.starts_with("new perm") || std::time::Instant::now() > deadline {
+            break run;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(same, "new perm equals to the old one!\n", "once the route shows the new perm");
+    let back = ok(&s.mqadmin(&["updateTopicPerm", "-c", "DefaultCluster", "-t", "AdminTopic", "-p", "6"])).to_owned();
+    assert!(back.starts_with("update topic perm from 4 to 6 in ") && back.ends_with(" success.\n"), "{back}");
+    let not_master = s.mqadmin(&["updateTopicPerm", "-b", "127.0.0.1:1", "-t", "AdminTopic", "-p", "4"]);
+    assert_eq!(not_master.code, 1);
+    assert!(not_master.stderr.contains("broker not exit or broker is not master"), "{}", not_master.stderr);
     let order = ok(&s.mqadmin(&["updateOrderConf", "-t", "OrderTopic", "-m", "get"])).to_owned();
     assert_eq!(order, "get orderConf success. topic=[OrderTopic], orderConf=[broker-a:8] ");
     ok(&s.mqadmin(&["updateOrderConf", "-t", "OrderTopic", "-m", "put", "-v", "broker-a:4"]));
@@ -262,6 +285,19 @@ fn every_sub_command_against_real_servers() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_golden("resetOffsetByTime-offline.txt", &mask_times(ok(&old)));
+    // brokerConsumeStats: every group's queues, now all caught up.
+    let header = format!(
+        "{:<64}  {:<64}  {:<32}  {:<4}  {:<20}  {:<20}  {:<20}  {}\n",
+        "#Topic", "#Group", "#Broker Name", "#QID", "#Broker Offset", "#Consumer Offset", "#Diff", "#LastTime"
+    );
+    let stats = ok(&s.mqadmin(&["brokerConsumeStats", "-b", &s.broker])).to_owned();
+    assert!(stats.starts_with(&header), "{stats}");
+    let rows: Vec<&str> = stats.lines().filter(|l| l.starts_with("AdminTopic ")).collect();
+    assert_eq!(rows.len(), 4, "{stats}");
+    assert!(rows.iter().all(|r| r.split_whitespace().nth(1) == Some("AdminGroup")), "{stats}");
+    assert!(stats.ends_with("\nDiff Total: 0\n"), "{stats}");
+    let lagging = ok(&s.mqadmin(&["brokerConsumeStats", "-b", &s.broker, "-l", "1"])).to_owned();
+    assert_eq!(lagging, format!("{header}\nDiff Total: 0\n"), "no queue lags by 1 or more");
     let deleted = ok(&s.mqadmin(&["deleteSubGroup", "-b", &s.broker, "-g", "AdminClone", "-r", "true"])).to_owned();
     assert_eq!(deleted, format!("delete subscription group [AdminClone] from broker [{}] success.\n", s.broker));
     let deleted = ok(&s.mqadmin(&["deleteSubGroup", "-c", "DefaultCluster", "-g", "AdminGroup"])).to_owned();

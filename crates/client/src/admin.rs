@@ -6,7 +6,7 @@
 use bytes::Bytes;
 use rmq_model::{PhysicalOffset, SubscriptionGroupConfig, TopicConfig, fastjson, msg_id};
 use rmq_protocol::body::admin::{
-    ConsumeStats, ConsumerConnection, GroupList, ProducerConnection, ResetOffsetBody, TopicStatsTable,
+    ConsumeStats, ConsumeStatsList, ConsumerConnection, GroupList, ProducerConnection, ResetOffsetBody, TopicStatsTable,
 };
 use rmq_protocol::body::cluster::ClusterInfo;
 use rmq_protocol::body::kv::KvTable;
@@ -14,10 +14,10 @@ use rmq_protocol::body::topic_list::TopicList;
 use rmq_protocol::header::{
     BrokerPermRequestHeader, CloneGroupOffsetRequestHeader, ConsumeMessageDirectlyRequestHeader,
     ConsumerGroupRequestHeader, CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader,
-    DeleteTopicFromNamesrvRequestHeader, GetConsumeStatsRequestHeader, GetConsumerRunningInfoRequestHeader,
-    GetKvConfigResponseHeader, KvConfigKeyRequestHeader, ProducerGroupRequestHeader, PutKvConfigRequestHeader,
-    QueryMessageRequestHeader, ResetOffsetRequestHeader, TopicRequestHeader, UNIQUE_KEY_QUERY,
-    ViewMessageRequestHeader,
+    DeleteTopicFromNamesrvRequestHeader, GetBrokerConsumeStatsRequestHeader, GetConsumeStatsRequestHeader,
+    GetConsumerRunningInfoRequestHeader, GetKvConfigResponseHeader, KvConfigKeyRequestHeader,
+    ProducerGroupRequestHeader, PutKvConfigRequestHeader, QueryMessageRequestHeader, ResetOffsetRequestHeader,
+    TopicRequestHeader, UNIQUE_KEY_QUERY, ViewMessageRequestHeader,
 };
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use std::collections::BTreeMap;
@@ -194,6 +194,20 @@ impl Admin {
         let header = TopicRequestHeader { topic: topic.to_owned() };
         let resp = self.client.call(broker, RemotingCommand::request(RequestCode::GetTopicStatsInfo, &header)).await?;
         TopicStatsTable::decode(&resp.body.to_bytes()).map_err(|e| decode_err("topic stats", broker, e))
+    }
+
+    /// GET_BROKER_CONSUME_STATS (317): every group's consume stats on one
+    /// broker (only order topics' with `is_order`), within `timeout`.
+    pub async fn broker_consume_stats(
+        &self,
+        broker: &str,
+        is_order: bool,
+        timeout: std::time::Duration,
+    ) -> Result<ConsumeStatsList> {
+        let header = GetBrokerConsumeStatsRequestHeader { is_order };
+        let request = RemotingCommand::request(RequestCode::GetBrokerConsumeStats, &header);
+        let resp = expect_success(broker, self.client.invoke(broker, request, Some(timeout)).await?)?;
+        ConsumeStatsList::decode(&resp.body.to_bytes()).map_err(|e| decode_err("broker consume stats", broker, e))
     }
 
     /// GET_CONSUME_STATS (208); every topic the group has offsets for when

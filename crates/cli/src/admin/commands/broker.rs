@@ -1,10 +1,14 @@
-//! Broker sub-commands: `brokerStatus`, `getBrokerConfig`,
+//! Broker sub-commands: `brokerStatus`, `brokerConsumeStats`, `getBrokerConfig`,
 //! `updateBrokerConfig`, and the store maintenance ones (`cleanExpiredCQ`,
 //! `deleteExpiredCommitLog`, `cleanUnusedTopic`).
 
 use anyhow::{Result, anyhow};
 use rmq_protocol::RequestCode;
 use rmq_protocol::body::route::MASTER_ID;
+use std::time::Duration;
+
+use super::number;
+use crate::admin::format::{date_time, front, java_bool};
 
 use crate::admin::options::Args;
 use crate::admin::{AtBroker, Ctx, NO_CLUSTER};
@@ -15,6 +19,46 @@ fn b_or_c(args: &Args) -> Result<(Option<String>, Option<String>)> {
         return Err(anyhow!("give -b <broker address> or -c <cluster name>"));
     }
     Ok((b, c))
+}
+
+/// Java's `BrokerConsumeStatsSubCommad`: every group's queues on one broker
+/// whose lag is at least `-l`, with the broker's total lag.
+pub async fn broker_consume_stats(ctx: &Ctx, args: &Args) -> Result<()> {
+    let addr = args.req('b');
+    let is_order = args.get('o').is_some_and(|o| java_bool(&o));
+    let timeout_ms: u64 = number(args, 't')?.unwrap_or(50_000);
+    let level: i64 = number(args, 'l')?.unwrap_or(0);
+    let list = ctx.admin.broker_consume_stats(&addr, is_order, Duration::from_millis(timeout_ms)).await.at(&addr)?;
+    println!(
+        "{:<64}  {:<64}  {:<32}  {:<4}  {:<20}  {:<20}  {:<20}  {}",
+        "#Topic", "#Group", "#Broker Name", "#QID", "#Broker Offset", "#Consumer Offset", "#Diff", "#LastTime"
+    );
+    for groups in &list.consume_stats_list {
+        for (group, stats) in groups {
+            for stat in stats {
+                // The offset table is keyed and sorted by queue, as Java sorts it.
+                for (mq, o) in &stat.offset_table {
+                    let diff = o.broker_offset - o.consumer_offset;
+                    if diff < level || o.last_timestamp <= 0 {
+                        continue;
+                    }
+                    println!(
+                        "{:<64}  {:<64}  {:<32}  {:<4}  {:<20}  {:<20}  {:<20}  {}",
+                        front(&mq.topic, 64),
+                        group,
+                        front(&mq.broker_name, 32),
+                        mq.queue_id,
+                        o.broker_offset,
+                        o.consumer_offset,
+                        diff,
+                        date_time(o.last_timestamp)
+                    );
+                }
+            }
+        }
+    }
+    print!("\nDiff Total: {}\n", list.total_diff);
+    Ok(())
 }
 
 pub async fn broker_status(ctx: &Ctx, args: &Args) -> Result<()> {

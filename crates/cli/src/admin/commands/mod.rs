@@ -85,6 +85,17 @@ pub const ALL: &[Spec] = &[
         ]
     ),
     spec!(
+        "updateTopicPerm",
+        "Update topic perm",
+        [
+            val('b', "brokerAddr", false, "create topic to which broker"),
+            val('c', "clusterName", false, "create topic to which cluster"),
+            val('t', "topic", true, "topic name"),
+            val('p', "perm", true, "set topic's permission(2|4|6), intro[2:W; 4:R; 6:RW]"),
+        ],
+        one_of = ['b', 'c']
+    ),
+    spec!(
         "topicRoute",
         "Examine topic route info",
         [val('t', "topic", true, "topic name"), flag('l', "list", "Use list format to print data"),]
@@ -131,6 +142,16 @@ pub const ALL: &[Spec] = &[
             val('b', "brokerName", true, "Broker Name"),
             val('i', "queueId", true, "Queue Id"),
             val('o', "offset", true, "Queue Offset"),
+        ]
+    ),
+    spec!(
+        "brokerConsumeStats",
+        "Fetch broker consume stats data",
+        [
+            val('b', "brokerAddr", true, "Broker address"),
+            val('t', "timeoutMillis", false, "request timeout Millis"),
+            val('l', "level", false, "threshold of print diff"),
+            val('o', "order", false, "order topic"),
         ]
     ),
     spec!(
@@ -293,10 +314,12 @@ pub async fn run(spec: &Spec, ctx: &Ctx, args: &Args) -> Result<()> {
         "updateSubGroup" => group::update_sub_group(ctx, args).await,
         "deleteSubGroup" => group::delete_sub_group(ctx, args).await,
         "updateBrokerConfig" => broker::update_broker_config(ctx, args).await,
+        "updateTopicPerm" => topic::update_topic_perm(ctx, args).await,
         "topicRoute" => topic::topic_route(ctx, args).await,
         "topicStatus" => topic::topic_status(ctx, args).await,
         "topicClusterList" => topic::topic_cluster_list(ctx, args).await,
         "brokerStatus" => broker::broker_status(ctx, args).await,
+        "brokerConsumeStats" => broker::broker_consume_stats(ctx, args).await,
         "queryMsgById" => message::query_by_id(ctx, args).await,
         "queryMsgByKey" => message::query_by_key(ctx, args).await,
         "queryMsgByUniqueKey" => message::query_by_unique_key(ctx, args).await,

@@ -86,6 +86,40 @@ pub async fn update_topic(ctx: &Ctx, args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// Java's `UpdateTopicPermSubCommand`: the topic's queue counts and flags as
+/// its route has them, with the new permission, on one master (`-b`, which
+/// must be a master serving the topic) or on every master of a cluster.
+pub async fn update_topic_perm(ctx: &Ctx, args: &Args) -> Result<()> {
+    let topic = args.req('t');
+    let perm: u32 = number(args, 'p')?.unwrap_or_default();
+    let route = ctx.client.fetch_route(&topic).await?;
+    let first = route.queue_datas.first().ok_or_else(|| anyhow!("the route of {topic} has no queues"))?;
+    let mut config = TopicConfig::new(topic.clone(), first.write_queue_nums);
+    config.read_queue_nums = first.read_queue_nums;
+    config.topic_sys_flag = first.topic_sys_flag;
+    config.perm = perm;
+    if let Some(addr) = args.get('b') {
+        let master = route.broker_datas.iter().find(|b| b.broker_addrs.get(&0) == Some(&addr));
+        let Some(master) = master else {
+            return Err(anyhow!("updateTopicPerm error broker not exit or broker is not master!."));
+        };
+        let old = route.queue_datas.iter().find(|q| q.broker_name == master.broker_name).map_or(0, |q| q.perm);
+        if old == perm {
+            print!("new perm equals to the old one!\n");
+            return Ok(());
+        }
+        ctx.admin.create_topic(&addr, &config).await.at(&addr)?;
+        print!("update topic perm from {old} to {perm} in {addr} success.\n");
+        print!("{}.\n", topic_config_text(&config));
+        return Ok(());
+    }
+    for addr in ctx.masters_of_cluster(&args.req('c')).await? {
+        ctx.admin.create_topic(&addr, &config).await.at(&addr)?;
+        print!("update topic perm from {} to {perm} in {addr} success.\n", first.perm);
+    }
+    Ok(())
+}
+
 /// Java's `DeleteTopicSubCommand.deleteTopic`, also used by `deleteSubGroup`.
 pub async fn delete_topic_in_cluster(ctx: &Ctx, cluster: &str, topic: &str) -> Result<()> {
     for addr in ctx.masters_of_cluster(cluster).await? {
