@@ -66,6 +66,11 @@ impl Segment {
             fail(e)
         })?;
         let map = MmapOptions::new().len(size as usize).map_raw(&file).map_err(fail)?;
+        // The new name must survive a power loss as the data flushed into it
+        // does: a SYNC_FLUSH acknowledgement may be the file's first record.
+        if let Some(dir) = path.parent() {
+            sync_dir(dir)?;
+        }
         Ok(Segment { path, base, map, _file: file })
     }
 
