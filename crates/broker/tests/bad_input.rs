@@ -4,8 +4,7 @@
 
 mod common;
 
-use common::{TestBroker, client, invoke, pull_request, send_request};
-use rmq_protocol::header::CreateTopicRequestHeader;
+use common::{TestBroker, client, create_topic_request, invoke, pull_request, send_request};
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use std::time::Duration;
 
@@ -18,19 +17,7 @@ fn remark(r: &RemotingCommand) -> &str {
 }
 
 async fn create_topic(c: &rmq_remoting::Client, addr: &str, topic: &str, queues: i32) {
-    let header = CreateTopicRequestHeader {
-        topic: topic.to_owned(),
-        default_topic: Some("TBW102".to_owned()),
-        read_queue_nums: queues,
-        write_queue_nums: queues,
-        perm: 6,
-        topic_filter_type: Some("SINGLE_TAG".to_owned()),
-        topic_sys_flag: Some(0),
-        order: Some(false),
-        attributes: None,
-        force: None,
-    };
-    let r = invoke(c, addr, RemotingCommand::request(RequestCode::UpdateAndCreateTopic, &header)).await;
+    let r = invoke(c, addr, create_topic_request(topic, queues, 6)).await;
     assert_eq!(code(&r), ResponseCode::Success, "{:?}", r.remark);
 }
 

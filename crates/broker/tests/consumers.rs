@@ -5,15 +5,17 @@
 
 mod common;
 
-use common::{TestBroker, client, invoke, pull_all, pull_request, send_request};
+use common::{
+    TestBroker, client, create_topic_request, invoke, pull_all, pull_request, send_back_request, send_request,
+};
 use rmq_model::SubscriptionGroupConfig;
 use rmq_protocol::body::admin::ConsumerConnection;
 use rmq_protocol::body::heartbeat::{
     ConsumeFromWhere, ConsumeType, ConsumerData, HeartbeatData, MessageModel, SubscriptionData,
 };
 use rmq_protocol::header::{
-    ConsumerGroupRequestHeader, ConsumerSendMsgBackRequestHeader, CreateTopicRequestHeader, PullMessageResponseHeader,
-    QueryConsumerOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
+    ConsumerGroupRequestHeader, PullMessageResponseHeader, QueryConsumerOffsetRequestHeader,
+    UpdateConsumerOffsetRequestHeader,
 };
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_remoting::Client;
@@ -194,30 +196,9 @@ async fn a_read_only_retry_topic_refuses_hand_backs() {
     let addr = broker.addr.as_str();
     let sent = send_one(&c, addr, "Handed").await;
     let (_, offset) = rmq_model::msg_id::decode_offset_msg_id(sent.ext("msgId").unwrap()).unwrap();
-    let header = CreateTopicRequestHeader {
-        topic: "%RETRY%ro".to_owned(),
-        default_topic: Some("TBW102".to_owned()),
-        read_queue_nums: 1,
-        write_queue_nums: 1,
-        perm: 4,
-        topic_filter_type: Some("SINGLE_TAG".to_owned()),
-        topic_sys_flag: Some(0),
-        order: Some(false),
-        attributes: None,
-        force: None,
-    };
-    let r = invoke(&c, addr, RemotingCommand::request(RequestCode::UpdateAndCreateTopic, &header)).await;
+    let r = invoke(&c, addr, create_topic_request("%RETRY%ro", 1, 4)).await;
     assert_eq!(r.code, 0, "{:?}", r.remark);
-    let back = ConsumerSendMsgBackRequestHeader {
-        offset: offset.as_i64(),
-        group: "ro".to_owned(),
-        delay_level: 0,
-        origin_msg_id: None,
-        origin_topic: Some("Handed".to_owned()),
-        unit_mode: Some(false),
-        max_reconsume_times: Some(16),
-    };
-    let r = invoke(&c, addr, RemotingCommand::request(RequestCode::ConsumerSendMsgBack, &back)).await;
+    let r = invoke(&c, addr, send_back_request(offset.as_i64(), "ro", "Handed", 16)).await;
     assert_eq!(r.response_code(), ResponseCode::NoPermission);
     assert_eq!(r.remark.as_deref(), Some("the topic[%RETRY%ro] sending message is forbidden"));
 }
@@ -234,16 +215,7 @@ async fn a_hand_back_waits_for_the_slave_like_a_send() {
     let sent = invoke(&c, addr, send_request("pg", "Synced", 0, 0, &[], b"m")).await;
     assert_eq!(sent.response_code(), ResponseCode::SlaveNotAvailable, "no slave: the send is not safe");
     let (_, offset) = rmq_model::msg_id::decode_offset_msg_id(sent.ext("msgId").unwrap()).unwrap();
-    let back = ConsumerSendMsgBackRequestHeader {
-        offset: offset.as_i64(),
-        group: "g".to_owned(),
-        delay_level: 0,
-        origin_msg_id: None,
-        origin_topic: Some("Synced".to_owned()),
-        unit_mode: Some(false),
-        max_reconsume_times: Some(16),
-    };
-    let r = invoke(&c, addr, RemotingCommand::request(RequestCode::ConsumerSendMsgBack, &back)).await;
+    let r = invoke(&c, addr, send_back_request(offset.as_i64(), "g", "Synced", 16)).await;
     assert_eq!(r.response_code(), ResponseCode::SystemError);
     assert_eq!(r.remark.as_deref(), Some("SLAVE_NOT_AVAILABLE"));
 }

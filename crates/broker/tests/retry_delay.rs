@@ -5,11 +5,10 @@
 
 mod common;
 
-use common::{TestBroker, client, invoke, pull_request, pulled_bodies, send_request};
+use common::{TestBroker, client, invoke, pull_request, pulled_bodies, send_back_request, send_request};
 use rmq_model::msg_id;
 use rmq_model::record;
-use rmq_protocol::header::ConsumerSendMsgBackRequestHeader;
-use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use rmq_protocol::{RemotingCommand, ResponseCode};
 use std::time::{Duration, Instant};
 
 async fn pull_until(
@@ -30,16 +29,7 @@ async fn pull_until(
 }
 
 fn send_back(offset: i64, group: &str, max_reconsume: i32) -> RemotingCommand {
-    let header = ConsumerSendMsgBackRequestHeader {
-        offset,
-        group: group.to_owned(),
-        delay_level: 0,
-        origin_msg_id: None,
-        origin_topic: Some("Retried".to_owned()),
-        unit_mode: Some(false),
-        max_reconsume_times: Some(max_reconsume),
-    };
-    RemotingCommand::request(RequestCode::ConsumerSendMsgBack, &header)
+    send_back_request(offset, group, "Retried", max_reconsume)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

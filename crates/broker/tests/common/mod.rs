@@ -4,7 +4,9 @@
 
 use rmq_model::record;
 use rmq_protocol::body::heartbeat::{HeartbeatData, ProducerData};
-use rmq_protocol::header::{PullMessageRequestHeader, SendMessageRequestHeader};
+use rmq_protocol::header::{
+    ConsumerSendMsgBackRequestHeader, CreateTopicRequestHeader, PullMessageRequestHeader, SendMessageRequestHeader,
+};
 use rmq_protocol::{RemotingCommand, RequestCode};
 use rmq_remoting::{Client, ClientConfig, Connection, Service};
 use std::path::Path;
@@ -93,6 +95,39 @@ pub fn send_request(
         broker_name: None,
     };
     RemotingCommand::request(RequestCode::SendMessage, &header).with_body(body.to_vec())
+}
+
+/// UPDATE_AND_CREATE_TOPIC of `topic` with `queues` read and write queues
+/// and permission `perm` (6 = read and write).
+pub fn create_topic_request(topic: &str, queues: i32, perm: i32) -> RemotingCommand {
+    let header = CreateTopicRequestHeader {
+        topic: topic.to_owned(),
+        default_topic: Some("TBW102".to_owned()),
+        read_queue_nums: queues,
+        write_queue_nums: queues,
+        perm,
+        topic_filter_type: Some("SINGLE_TAG".to_owned()),
+        topic_sys_flag: Some(0),
+        order: Some(false),
+        attributes: None,
+        force: None,
+    };
+    RemotingCommand::request(RequestCode::UpdateAndCreateTopic, &header)
+}
+
+/// CONSUMER_SEND_MSG_BACK of the message at CommitLog `offset` (consumed
+/// from `origin_topic`) by `group`, with the default delay level.
+pub fn send_back_request(offset: i64, group: &str, origin_topic: &str, max_reconsume: i32) -> RemotingCommand {
+    let header = ConsumerSendMsgBackRequestHeader {
+        offset,
+        group: group.to_owned(),
+        delay_level: 0,
+        origin_msg_id: None,
+        origin_topic: Some(origin_topic.to_owned()),
+        unit_mode: Some(false),
+        max_reconsume_times: Some(max_reconsume),
+    };
+    RemotingCommand::request(RequestCode::ConsumerSendMsgBack, &header)
 }
 
 pub fn rmq_now() -> i64 {
