@@ -55,9 +55,12 @@ impl KvStore {
         self.table.get(namespace)
     }
 
+    /// Sets a key. A change whose file cannot be written is undone, so that
+    /// the error the caller reports is the whole truth.
     pub fn put(&mut self, namespace: &str, key: &str, value: &str) -> Result<()> {
+        let before = self.table.get(namespace).cloned();
         let previous = self.table.entry(namespace.to_owned()).or_default().insert(key.to_owned(), value.to_owned());
-        match previous {
+        match &previous {
             Some(old) => tracing::info!(
                 "putKVConfig update config item, Namespace: {namespace} Key: {key} Value: {value} (was {old})"
             ),
@@ -65,16 +68,25 @@ impl KvStore {
                 tracing::info!("putKVConfig create new config item, Namespace: {namespace} Key: {key} Value: {value}")
             }
         }
-        self.persist()
+        self.persist().inspect_err(|_| self.restore(namespace, before))
     }
 
-    /// Removes a key; the namespace stays even when emptied, as in Java.
+    /// Removes a key; the namespace stays even when emptied, as in Java. Undone
+    /// like [`KvStore::put`] when the file cannot be written.
     pub fn delete(&mut self, namespace: &str, key: &str) -> Result<()> {
+        let before = self.table.get(namespace).cloned();
         let Some(keys) = self.table.get_mut(namespace) else { return Ok(()) };
         if let Some(value) = keys.remove(key) {
             tracing::info!("deleteKVConfig delete a config item, Namespace: {namespace} Key: {key} Value: {value}");
         }
-        self.persist()
+        self.persist().inspect_err(|_| self.restore(namespace, before))
+    }
+
+    fn restore(&mut self, namespace: &str, before: Option<BTreeMap<String, String>>) {
+        match before {
+            Some(keys) => self.table.insert(namespace.to_owned(), keys),
+            None => self.table.remove(namespace),
+        };
     }
 
     fn persist(&self) -> Result<()> {
@@ -116,6 +128,23 @@ mod tests {
         assert_eq!(again.get(ORDER_TOPIC_CONFIG, "TopicOrder"), Some("broker-a:4"));
         assert_eq!(again.namespace("ns").map(BTreeMap::len), Some(0));
         assert_eq!(again.get("ns", "k"), None);
+    }
+
+    #[test]
+    fn a_change_that_cannot_be_written_is_undone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kvConfig.json");
+        let mut kv = KvStore::load(path).unwrap();
+        kv.put("ns", "k", "v").unwrap();
+        // The file's directory becomes a plain file: every write now fails.
+        let blocked = dir.path().join("blocked");
+        std::fs::write(&blocked, "").unwrap();
+        kv.path = blocked.join("kvConfig.json");
+        assert!(kv.put("ns", "k", "changed").is_err());
+        assert!(kv.put("other", "k", "v").is_err());
+        assert!(kv.delete("ns", "k").is_err());
+        assert_eq!(kv.get("ns", "k"), Some("v"), "the value in force is the one on disk");
+        assert!(kv.namespace("other").is_none());
     }
 
     #[test]
