@@ -191,9 +191,11 @@ fn rewrite(
     // A consumer re-sending a consumed transactional message (it still says
     // TRAN_MSG) with a retry delay is not a new half message (Java's guard
     // for clients before 4.6.1).
-    let resent_for_retry = h.reconsume_times.unwrap_or(0) > 0
-        && props.get(keys::DELAY_TIME_LEVEL).and_then(|l| l.parse::<i32>().ok()).is_some_and(|l| l > 0);
-    if props.get(keys::TRANSACTION_PREPARED).is_some_and(|v| v.eq_ignore_ascii_case("true")) && !resent_for_retry {
+    let resent_for_retry = || {
+        h.reconsume_times.unwrap_or(0) > 0
+            && props.get(keys::DELAY_TIME_LEVEL).and_then(|l| l.parse::<i32>().ok()).is_some_and(|l| l > 0)
+    };
+    if props.get(keys::TRANSACTION_PREPARED).is_some_and(|v| v.eq_ignore_ascii_case("true")) && !resent_for_retry() {
         if b.config().reject_transaction_message {
             return Err(reply(
                 ResponseCode::NoPermission,
