@@ -1,6 +1,7 @@
 //! Topic configuration, topic name rules and the system topics (`TopicConfig`,
 //! `TopicValidator`, `MixAll` in Java).
 
+use crate::fastjson::scalar;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -106,6 +107,7 @@ pub fn validate_topic_name(topic: &str) -> Result<(), TopicNameError> {
 }
 
 /// How consumers filter a topic by tag; MULTI_TAG topics get sysFlag bit 1.
+/// Variants in Java's order (bodies may name them by ordinal).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TopicFilterType {
     #[default]
@@ -203,12 +205,12 @@ impl TopicConfig {
     pub fn decode_compact(s: &str) -> Option<TopicConfig> {
         let mut parts = s.splitn(6, ' ');
         let topic_name = parts.next()?.to_owned();
-        let read_queue_nums = parts.next()?.parse().ok()?;
-        let write_queue_nums = parts.next()?.parse().ok()?;
-        let perm = parts.next()?.parse().ok()?;
+        let read_queue_nums = scalar::integer_as(parts.next()?)?;
+        let write_queue_nums = scalar::integer_as(parts.next()?)?;
+        let perm = scalar::integer_as(parts.next()?)?;
         let topic_filter_type = TopicFilterType::parse_lenient(parts.next()?);
         let attributes = match parts.next() {
-            Some(json) => serde_json::from_str(json).ok()?,
+            Some(json) => crate::fastjson::from_str(json).ok()?,
             None => BTreeMap::new(),
         };
         Some(TopicConfig {

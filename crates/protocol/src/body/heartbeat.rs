@@ -37,7 +37,9 @@ pub struct ConsumerData {
     pub unit_mode: bool,
 }
 
-/// Pull (`CONSUME_ACTIVELY`), push (`CONSUME_PASSIVELY`) or 5.x pop.
+/// Pull (`CONSUME_ACTIVELY`), push (`CONSUME_PASSIVELY`) or 5.x pop. The
+/// enums of this module list their variants in Java's order, so that a body
+/// naming them by ordinal reads as Java reads it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ConsumeType {
     #[serde(rename = "CONSUME_ACTIVELY")]
@@ -78,21 +80,24 @@ impl MessageModel {
 }
 
 /// Where a new consumer group starts. Deprecated 3.x names still parse.
+/// Variants in Java's declaration order: clients that write enums as
+/// ordinals (the C++ client) send `0` for CONSUME_FROM_LAST_OFFSET and `4`
+/// for CONSUME_FROM_FIRST_OFFSET.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ConsumeFromWhere {
     #[default]
     #[serde(rename = "CONSUME_FROM_LAST_OFFSET")]
     LastOffset,
-    #[serde(rename = "CONSUME_FROM_FIRST_OFFSET")]
-    FirstOffset,
-    #[serde(rename = "CONSUME_FROM_TIMESTAMP")]
-    Timestamp,
     #[serde(rename = "CONSUME_FROM_LAST_OFFSET_AND_FROM_MIN_WHEN_BOOT_FIRST")]
     LastOffsetAndFromMinWhenBootFirst,
     #[serde(rename = "CONSUME_FROM_MIN_OFFSET")]
     MinOffset,
     #[serde(rename = "CONSUME_FROM_MAX_OFFSET")]
     MaxOffset,
+    #[serde(rename = "CONSUME_FROM_FIRST_OFFSET")]
+    FirstOffset,
+    #[serde(rename = "CONSUME_FROM_TIMESTAMP")]
+    Timestamp,
 }
 
 impl ConsumeFromWhere {
@@ -217,6 +222,45 @@ mod tests {
         assert_eq!(s.tags_set, vec!["TagA", "TagB"]);
         assert_eq!(s.code_set.len(), 2);
         assert!(SubscriptionData::tags("T", "", 1).is_all());
+    }
+
+    #[test]
+    fn enums_by_java_ordinal() {
+        let consumer: ConsumerData =
+            fastjson::from_str(r#"{"consumeType":1,"messageModel":1,"consumeFromWhere":4}"#).unwrap();
+        assert_eq!(consumer.consume_type, ConsumeType::ConsumePassively);
+        assert_eq!(consumer.message_model, MessageModel::Clustering);
+        assert_eq!(consumer.consume_from_where, ConsumeFromWhere::FirstOffset);
+        let java_order = [
+            "CONSUME_FROM_LAST_OFFSET",
+            "CONSUME_FROM_LAST_OFFSET_AND_FROM_MIN_WHEN_BOOT_FIRST",
+            "CONSUME_FROM_MIN_OFFSET",
+            "CONSUME_FROM_MAX_OFFSET",
+            "CONSUME_FROM_FIRST_OFFSET",
+            "CONSUME_FROM_TIMESTAMP",
+        ];
+        for (ordinal, name) in java_order.iter().enumerate() {
+            let by_ordinal: ConsumeFromWhere = fastjson::from_str(&ordinal.to_string()).unwrap();
+            assert_eq!(by_ordinal.as_str(), *name);
+        }
+        for (ordinal, name) in ["CONSUME_ACTIVELY", "CONSUME_PASSIVELY", "CONSUME_POP"].iter().enumerate() {
+            assert_eq!(fastjson::from_str::<ConsumeType>(&ordinal.to_string()).unwrap().as_str(), *name);
+        }
+        for (ordinal, name) in ["BROADCASTING", "CLUSTERING"].iter().enumerate() {
+            assert_eq!(fastjson::from_str::<MessageModel>(&ordinal.to_string()).unwrap().as_str(), *name);
+        }
+    }
+
+    #[test]
+    fn the_cpp_clients_heartbeat() {
+        // Captured from rocketmq-client-cpp 2.x: enums as ordinals, subVersion
+        // as a string, a trailing newline.
+        let cpp = "{\"clientID\":\"19803-127.0.0.1@DEFAULT\",\"consumerDataSet\":[{\"consumeFromWhere\":0,\"consumeType\":1,\"groupName\":\"SNIFF_CG\",\"messageModel\":1,\"subscriptionDataSet\":[{\"subString\":\"*\",\"subVersion\":\"1796488531996\",\"topic\":\"%RETRY%SNIFF_CG\"},{\"subString\":\"*\",\"subVersion\":\"1796488531996\",\"topic\":\"SNIFF_T\"}]}]}\n";
+        let hb: HeartbeatData = fastjson::from_str(cpp).unwrap();
+        let c = &hb.consumer_data_set[0];
+        assert_eq!((c.consume_type, c.message_model), (ConsumeType::ConsumePassively, MessageModel::Clustering));
+        assert_eq!(c.consume_from_where, ConsumeFromWhere::LastOffset);
+        assert_eq!(c.subscription_data_set[1], SubscriptionData::tags("SNIFF_T", "*", 1796488531996));
     }
 
     #[test]
