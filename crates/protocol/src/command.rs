@@ -107,8 +107,17 @@ impl LanguageCode {
         LANGUAGES[usize::from(self.code())].1
     }
 
+    /// Java's enum name in any case, or its code as a number (clients that
+    /// write enums as ordinals); anything else is OTHER.
     pub fn from_name(name: &str) -> LanguageCode {
-        LANGUAGES.iter().find(|(_, n)| *n == name).map_or(LanguageCode::Other, |(l, _)| *l)
+        let name = name.trim();
+        if let Some((language, _)) = LANGUAGES.iter().find(|(_, n)| n.eq_ignore_ascii_case(name)) {
+            return *language;
+        }
+        match rmq_model::fastjson::scalar::integer_as::<u8>(name) {
+            Some(code) => LanguageCode::from_code(code),
+            None => LanguageCode::Other,
+        }
     }
 }
 

@@ -186,5 +186,19 @@ mod tests {
         assert_eq!(cmd.ext("n"), Some("5"));
         assert_eq!(cmd.ext("b"), Some("true"));
         assert_eq!(cmd.ext("z"), None);
+
+        // Other writers: keys in another case, bare keys, the language by its
+        // code, a trailing newline.
+        for (header, language) in [
+            (&br#"{"Code":105,"ExtFields":{"topic":"T"},"LANGUAGE":"cpp","Opaque":"9"}"#[..], LanguageCode::Cpp),
+            (&b"{code:105,extFields:{topic:\"T\"},language:9,opaque:9}\n"[..], LanguageCode::Go),
+        ] {
+            let mut frame = BytesMut::new();
+            frame.put_u32(4 + header.len() as u32);
+            frame.put_u32(header.len() as u32);
+            frame.put_slice(header);
+            let cmd = decode(&mut frame, 1024).unwrap().unwrap();
+            assert_eq!((cmd.code, cmd.opaque, cmd.ext("topic"), cmd.language), (105, 9, Some("T"), language));
+        }
     }
 }

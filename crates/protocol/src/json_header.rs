@@ -9,6 +9,10 @@ use std::fmt;
 
 use crate::command::{ExtFields, LanguageCode, RemotingCommand, SerializeType};
 use crate::error::FrameError;
+use rmq_model::fastjson::{
+    self,
+    scalar::{self, Integer},
+};
 
 #[derive(Serialize)]
 struct Out<'a> {
@@ -46,7 +50,7 @@ struct In {
     #[serde(deserialize_with = "lenient_i32")]
     code: i32,
     #[serde(default)]
-    language: Option<String>,
+    language: Scalar,
     #[serde(default, deserialize_with = "lenient_i32")]
     version: i32,
     #[serde(default, deserialize_with = "lenient_i32")]
@@ -59,11 +63,17 @@ struct In {
     ext_fields: ExtFields,
 }
 
+/// Reads a JSON header: first as standard JSON (the common, fast case), then,
+/// if that fails, through the fastjson layer that binds as Java's
+/// `RemotingCommand` decoding does (keys in any case, bare keys, ...).
 pub(crate) fn decode(header: &[u8]) -> Result<RemotingCommand, FrameError> {
-    let h: In = serde_json::from_slice(header)?;
+    let h: In = match serde_json::from_slice(header) {
+        Ok(h) => h,
+        Err(_) => fastjson::from_slice(header)?,
+    };
     Ok(RemotingCommand {
         code: h.code,
-        language: h.language.as_deref().map_or(LanguageCode::Other, LanguageCode::from_name),
+        language: h.language.0.as_deref().map_or(LanguageCode::Other, LanguageCode::from_name),
         version: h.version,
         opaque: h.opaque,
         flag: h.flag,
@@ -76,6 +86,7 @@ pub(crate) fn decode(header: &[u8]) -> Result<RemotingCommand, FrameError> {
 
 /// A JSON scalar as Java's string form: strings as is, numbers and booleans as
 /// their text; `null` is absent.
+#[derive(Default)]
 struct Scalar(Option<String>);
 
 impl<'de> Deserialize<'de> for Scalar {
@@ -116,7 +127,13 @@ fn lenient_i32<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
     let Scalar(text) = Scalar::deserialize(d)?;
     match text {
         None => Ok(0),
-        Some(t) => t.trim().parse::<i64>().map(|v| v as i32).map_err(de::Error::custom),
+        // Wrapped as Java's `intValue()` would: an opaque written unsigned
+        // comes back as the same 32 bits.
+        Some(t) => match scalar::integer(&t) {
+            Some(Integer::Signed(v)) => Ok(v as i32),
+            Some(Integer::Unsigned(v)) => Ok(v as i32),
+            None => Err(de::Error::invalid_value(de::Unexpected::Str(&t), &"an integer")),
+        },
     }
 }
 

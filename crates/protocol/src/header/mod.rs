@@ -4,9 +4,16 @@
 //! parses them back leniently. [`command_header!`](crate::command_header)
 //! declares a struct with its wire keys; fields typed `Option<_>` are optional,
 //! all others are required. A missing required field, or one that does not
-//! parse, is a [`HeaderError`] naming the key — the dispatcher answers it with
-//! SYSTEM_ERROR and that remark, where Java would answer with a
-//! NullPointerException. An optional field that does not parse counts as absent.
+//! parse, is a [`HeaderError`] naming the key and the value — the dispatcher
+//! answers it with SYSTEM_ERROR and that remark, as Java answers a field its
+//! `decodeCommandCustomHeader` cannot convert. An optional field that is empty
+//! or `null` counts as absent; one that holds text no conversion accepts is
+//! refused like a required one.
+//!
+//! Scalars convert by the rules bodies use too ([`rmq_model::fastjson::scalar`]):
+//! numbers with surrounding whitespace or a `.0` fraction, out-of-range values
+//! refused; booleans `true`/`1`/`Y`/`T` in any case, anything else false as
+//! Java's `Boolean.parseBoolean` reads it.
 
 mod admin;
 mod client;
@@ -23,6 +30,7 @@ pub use pull::*;
 pub use send::*;
 
 use crate::ExtFields;
+use rmq_model::fastjson::scalar;
 
 /// A custom header that travels in a command's ext fields.
 pub trait CommandHeader: Sized {
@@ -61,8 +69,16 @@ pub trait ExtScalar: Sized {
     fn to_text(&self) -> String;
     /// Parses Java's text form; `None` if it does not parse.
     fn from_text(text: &str) -> Option<Self>;
+    /// Whether an optional field holding `text` counts as absent: empty,
+    /// blank or `null` for numbers and booleans (fastjson's casts read them
+    /// as null).
+    fn is_absent(text: &str) -> bool {
+        scalar::is_null_text(text)
+    }
 }
 
+/// Strings are taken as written; only an empty one counts as absent, so a
+/// topic or group literally named `null` stays itself.
 impl ExtScalar for String {
     fn to_text(&self) -> String {
         self.clone()
@@ -70,31 +86,45 @@ impl ExtScalar for String {
     fn from_text(text: &str) -> Option<String> {
         Some(text.to_owned())
     }
+    fn is_absent(text: &str) -> bool {
+        text.is_empty()
+    }
 }
 
-/// Java's `Boolean.parseBoolean`: `true` in any case is true, anything else false.
+/// Java's `Boolean.parseBoolean` reads `true` in any case as true and
+/// anything else as false, never failing; fastjson's other true spellings
+/// (`1`, `Y`, `T`) are true here too.
 impl ExtScalar for bool {
     fn to_text(&self) -> String {
         self.to_string()
     }
     fn from_text(text: &str) -> Option<bool> {
-        Some(text.trim().eq_ignore_ascii_case("true"))
+        Some(scalar::boolean(text).unwrap_or(false))
     }
 }
 
-macro_rules! numeric_scalar {
+macro_rules! integer_scalar {
     ($($t:ty),*) => {$(
         impl ExtScalar for $t {
             fn to_text(&self) -> String {
                 self.to_string()
             }
             fn from_text(text: &str) -> Option<$t> {
-                text.trim().parse().ok()
+                scalar::integer_as(text)
             }
         }
     )*};
 }
-numeric_scalar!(i32, i64, u32, u64, f64);
+integer_scalar!(i32, i64, u32, u64);
+
+impl ExtScalar for f64 {
+    fn to_text(&self) -> String {
+        self.to_string()
+    }
+    fn from_text(text: &str) -> Option<f64> {
+        scalar::float(text)
+    }
+}
 
 impl<T: ExtScalar> ExtValue for T {
     fn write(&self, key: &str, ext: &mut ExtFields) {
@@ -113,7 +143,11 @@ impl<T: ExtScalar> ExtValue for Option<T> {
         }
     }
     fn read(ext: &ExtFields, key: &'static str) -> Result<Option<T>, HeaderError> {
-        Ok(ext.get(key).and_then(|text| T::from_text(text)))
+        match ext.get(key) {
+            None => Ok(None),
+            Some(text) if T::is_absent(text) => Ok(None),
+            Some(text) => T::from_text(text).map(Some).ok_or_else(|| HeaderError::Illegal { key, value: text.clone() }),
+        }
     }
 }
 
@@ -179,9 +213,20 @@ mod tests {
 
         ext.insert("queueId".into(), " 4 ".into());
         ext.insert("order".into(), "TRUE".into());
-        ext.insert("offset".into(), "not-a-number".into());
+        ext.insert("offset".into(), "null".into());
         let lenient = Sample::read_ext(&ext).unwrap();
         assert_eq!((lenient.queue_id, lenient.order, lenient.offset), (4, true, None));
+        for (text, order) in [("1", true), ("t", true), ("false", false), ("0", false), ("whatever", false)] {
+            ext.insert("order".into(), text.into());
+            assert_eq!(Sample::read_ext(&ext).unwrap().order, order, "{text}");
+        }
+        ext.insert("offset".into(), " 12.0 ".into());
+        assert_eq!(Sample::read_ext(&ext).unwrap().offset, Some(12));
+        ext.insert("offset".into(), "not-a-number".into());
+        assert_eq!(Sample::read_ext(&ext), Err(HeaderError::Illegal { key: "offset", value: "not-a-number".into() }));
+        ext.remove("offset");
+        ext.insert("queueId".into(), "3000000000".into());
+        assert_eq!(Sample::read_ext(&ext), Err(HeaderError::Illegal { key: "queueId", value: "3000000000".into() }));
 
         ext.insert("queueId".into(), "x".into());
         assert_eq!(Sample::read_ext(&ext), Err(HeaderError::Illegal { key: "queueId", value: "x".into() }));
