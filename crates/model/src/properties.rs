@@ -138,12 +138,28 @@ impl Properties {
 
     /// The delay level (`DELAY`), if set to a positive number.
     pub fn delay_level(&self) -> Option<u32> {
-        self.get(keys::DELAY_TIME_LEVEL)?.parse().ok().filter(|l| *l > 0)
+        self.delay_level_checked().ok().flatten()
     }
 
-    /// `WAIT`: whether the sender waits for flush and replication. Defaults to true.
+    /// The delay level (`DELAY`): `None` when absent, empty or not positive;
+    /// an error holding the text when it is no number at all (Java's
+    /// `Integer.parseInt` fails the send then).
+    pub fn delay_level_checked(&self) -> Result<Option<u32>, &str> {
+        match self.get(keys::DELAY_TIME_LEVEL) {
+            None => Ok(None),
+            Some(text) if crate::fastjson::scalar::is_null_text(text) => Ok(None),
+            Some(text) => match crate::fastjson::scalar::integer_as::<i64>(text) {
+                Some(level) => Ok(u32::try_from(level).ok().filter(|l| *l > 0)),
+                None => Err(text),
+            },
+        }
+    }
+
+    /// `WAIT`: whether the sender waits for flush and replication. True when
+    /// absent; otherwise read as Java's `Boolean.parseBoolean` with
+    /// fastjson's spellings (`true`, `1`, `Y`, `T` in any case).
     pub fn wait_store_msg_ok(&self) -> bool {
-        self.get(keys::WAIT_STORE_MSG_OK).is_none_or(|v| v != "false")
+        self.get(keys::WAIT_STORE_MSG_OK).is_none_or(|v| crate::fastjson::scalar::boolean(v) == Some(true))
     }
 }
 
@@ -182,6 +198,27 @@ mod tests {
         assert_eq!(p.delay_level(), Some(3));
         assert!(!p.wait_store_msg_ok());
         assert!(Properties::new().wait_store_msg_ok());
+    }
+
+    #[test]
+    fn delay_and_wait_as_other_clients_write_them() {
+        let with = |k: &str, v: &str| Properties::from_iter([(k.to_owned(), v.to_owned())]);
+        assert_eq!(with("DELAY", " 3 ").delay_level_checked(), Ok(Some(3)));
+        assert_eq!(with("DELAY", "0").delay_level_checked(), Ok(None));
+        assert_eq!(with("DELAY", "-2").delay_level_checked(), Ok(None));
+        assert_eq!(with("DELAY", "").delay_level_checked(), Ok(None));
+        assert_eq!(with("DELAY", "abc").delay_level_checked(), Err("abc"));
+        for (text, wait) in [
+            ("true", true),
+            ("TRUE", true),
+            ("1", true),
+            ("false", false),
+            ("FALSE", false),
+            ("0", false),
+            ("no", false),
+        ] {
+            assert_eq!(with("WAIT", text).wait_store_msg_ok(), wait, "{text}");
+        }
     }
 
     proptest! {

@@ -153,6 +153,12 @@ fn rewrite(
     target: &Target,
     mut props: Properties,
 ) -> Result<Prepared, RemotingCommand> {
+    if let Err(text) = props.delay_level_checked() {
+        return Err(reply(
+            ResponseCode::MessageIllegal,
+            format!("the message property {} has an illegal value '{text}'", keys::DELAY_TIME_LEVEL),
+        ));
+    }
     let mut topic = target.topic.topic_name.clone();
     let mut queue_id = target.queue_id;
     let mut sys_flag = h.sys_flag.unwrap_or(0);
@@ -191,10 +197,7 @@ fn rewrite(
     // A consumer re-sending a consumed transactional message (it still says
     // TRAN_MSG) with a retry delay is not a new half message (Java's guard
     // for clients before 4.6.1).
-    let resent_for_retry = || {
-        h.reconsume_times.unwrap_or(0) > 0
-            && props.get(keys::DELAY_TIME_LEVEL).and_then(|l| l.parse::<i32>().ok()).is_some_and(|l| l > 0)
-    };
+    let resent_for_retry = || h.reconsume_times.unwrap_or(0) > 0 && props.delay_level().is_some();
     if props.get(keys::TRANSACTION_PREPARED).is_some_and(|v| v.eq_ignore_ascii_case("true")) && !resent_for_retry() {
         if b.config().reject_transaction_message {
             return Err(reply(
