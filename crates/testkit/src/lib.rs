@@ -2,8 +2,12 @@
 //! in-process on `127.0.0.1:0` with a temporary home, and builders for the
 //! requests their peers send. Never a dependency of production code.
 //!
-//! One module per server ([`namesrv`], [`broker`]), and [`ports`].
+//! One module per server ([`namesrv`], [`broker`]), [`ports`], and
+//! [`json_forms`] and [`raw`] for bodies and frames as non-Java clients
+//! write them.
 
 pub mod broker;
+pub mod json_forms;
 pub mod namesrv;
 pub mod ports;
+pub mod raw;
