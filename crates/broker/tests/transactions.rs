@@ -111,7 +111,10 @@ async fn commit_delivers_rollback_discards_and_bad_requests_are_refused() {
     for (q, c, d) in [(q1, c1, 8), (q1, c1, 12), (q2, c2, 8)] {
         let r = invoke(&client, &addr, end(q, c, d, GROUP, true)).await;
         assert_eq!(r.code, 1);
-        assert!(r.remark.as_deref().unwrap_or("").contains("already committed or rolled back"), "{:?}", r.remark);
+        // Until the first decision's op record is dispatched (asynchronous,
+        // slow under load) the broker knows the half as over, not as settled.
+        let remark = r.remark.as_deref().unwrap_or("");
+        assert!(remark.contains("already committed or rolled back") || remark.contains("is already over"), "{remark}");
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let got = pull_all(&client, &addr, TOPIC, 0, ("*", "TAG"), 3, Duration::from_millis(200)).await;
