@@ -65,6 +65,16 @@ macro_rules! numeric_value {
 }
 numeric_value!(i32, i64, u16, u32, u64, usize, f64);
 
+/// A path, printed as the platform shows it.
+impl ConfigValue for std::path::PathBuf {
+    fn parse_value(text: &str) -> Result<std::path::PathBuf, String> {
+        Ok(std::path::PathBuf::from(text))
+    }
+    fn to_value(&self) -> String {
+        self.display().to_string()
+    }
+}
+
 impl ConfigValue for crate::BrokerRole {
     fn parse_value(text: &str) -> Result<Self, String> {
         text.parse().map_err(|e: crate::role::UnknownName| e.to_string())
@@ -110,19 +120,32 @@ impl std::error::Error for BadValue {}
 
 /// Declares a config struct of RocketMQ keys.
 ///
-/// Each field is `name: Type = "javaKey" [| "alias" ...] => default_expr`. The
-/// generated struct implements `Default`, `apply(key, value)`, `get(key)` and
-/// `entries()` (every key with its current value, in declaration order, for
-/// `-p` and GET_*_CONFIG). Aliases accept old spellings such as
+/// Each field is `name: Type = "javaKey" [| "alias" ...] [via setter] => default_expr`,
+/// its doc comment above it. The generated struct implements `Default`,
+/// `apply(key, value)`, `get(key)`, `knows(key)` and `entries()` (every key
+/// with its current value, in declaration order, for `-p` and
+/// GET_*_CONFIG). Aliases accept other spellings such as
 /// `mapedFileSizeCommitLog`.
+///
+/// * `via setter`: `apply` hands the parsed value to `self.setter(value)`
+///   instead of assigning the field, for a key that moves others along (the
+///   store root moves the CommitLog directory with it).
+/// * A field declared without a key (`name: Type => default_expr`) is part of
+///   the struct but no key sets or prints it: a value computed at startup.
 #[macro_export]
 macro_rules! config_struct {
+    (@assign $target:ident . $field:ident = $value:ident) => {
+        $target.$field = $value
+    };
+    (@assign $target:ident . $field:ident = $value:ident via $setter:ident) => {
+        $target.$setter($value)
+    };
     (
         $(#[$meta:meta])*
         pub struct $name:ident {
             $(
                 $(#[$fmeta:meta])*
-                $field:ident : $ty:ty = $key:literal $(| $alias:literal)* => $default:expr
+                $field:ident : $ty:ty $(= $key:literal $(| $alias:literal)* $(via $setter:ident)?)? => $default:expr
             ),* $(,)?
         }
     ) => {
@@ -140,20 +163,29 @@ macro_rules! config_struct {
 
         impl $name {
             /// Every key this struct knows, in declaration order.
-            pub const KEYS: &'static [&'static str] = &[$($key),*];
+            pub const KEYS: &'static [&'static str] = &[$($($key,)?)*];
+
+            /// Whether `key` (or one of its aliases) is one of this struct's.
+            pub fn knows(key: &str) -> bool {
+                match key {
+                    $($( $key $(| $alias)* => true, )?)*
+                    _ => false,
+                }
+            }
 
             /// Sets the field named by `key` from its properties text.
             pub fn apply(&mut self, key: &str, value: &str) -> Result<$crate::config::Applied, $crate::config::BadValue> {
                 let text = value.trim();
                 match key {
-                    $(
+                    $($(
                         $key $(| $alias)* => {
-                            self.$field = <$ty as $crate::config::ConfigValue>::parse_value(text).map_err(|reason| {
+                            let parsed = <$ty as $crate::config::ConfigValue>::parse_value(text).map_err(|reason| {
                                 $crate::config::BadValue { key: key.to_owned(), value: value.to_owned(), reason }
                             })?;
+                            $crate::config_struct!(@assign self.$field = parsed $(via $setter)?);
                             Ok($crate::config::Applied::Set)
                         }
-                    )*
+                    )?)*
                     _ => Ok($crate::config::Applied::Unknown),
                 }
             }
@@ -161,14 +193,14 @@ macro_rules! config_struct {
             /// The current value of `key` as properties text.
             pub fn get(&self, key: &str) -> Option<String> {
                 match key {
-                    $( $key $(| $alias)* => Some($crate::config::ConfigValue::to_value(&self.$field)), )*
+                    $($( $key $(| $alias)* => Some($crate::config::ConfigValue::to_value(&self.$field)), )?)*
                     _ => None,
                 }
             }
 
             /// Every key with its current value, in declaration order.
             pub fn entries(&self) -> Vec<(&'static str, String)> {
-                vec![$( ($key, $crate::config::ConfigValue::to_value(&self.$field)) ),*]
+                vec![$($( ($key, $crate::config::ConfigValue::to_value(&self.$field)), )?)*]
             }
         }
     };
@@ -178,6 +210,7 @@ macro_rules! config_struct {
 mod tests {
     use super::*;
     use crate::BrokerRole;
+    use std::path::PathBuf;
 
     crate::config_struct! {
         /// A sample.
@@ -187,6 +220,20 @@ mod tests {
             role: BrokerRole = "brokerRole" => BrokerRole::AsyncMaster,
             size: u64 = "mappedFileSizeCommitLog" | "mapedFileSizeCommitLog" => 1 << 30,
             addr: Option<String> = "namesrvAddr" => None,
+            enabled: bool = "enabled" => false,
+            root: PathBuf = "root" via move_root => PathBuf::from("/r"),
+            data: PathBuf = "data" => PathBuf::from("/r/data"),
+            /// Computed, not configured.
+            resolved: u32 => 7,
+        }
+    }
+
+    impl Sample {
+        fn move_root(&mut self, root: PathBuf) {
+            if self.data == self.root.join("data") {
+                self.data = root.join("data");
+            }
+            self.root = root;
         }
     }
 
@@ -203,6 +250,38 @@ mod tests {
         assert!(err.to_string().contains("'abc'"));
         assert_eq!(s.get("brokerRole").as_deref(), Some("SLAVE"));
         assert_eq!(s.entries()[3], ("namesrvAddr", String::new()));
-        assert_eq!(Sample::KEYS.len(), 4);
+        assert_eq!(Sample::KEYS.len(), 7);
+    }
+
+    #[test]
+    fn booleans_ignore_case_and_refuse_anything_else() {
+        let mut s = Sample::default();
+        assert_eq!(s.apply("enabled", "TRUE"), Ok(Applied::Set));
+        assert!(s.enabled);
+        assert_eq!(s.apply("enabled", "False"), Ok(Applied::Set));
+        assert!(!s.enabled);
+        assert_eq!(s.apply("enabled", "yes").unwrap_err().key, "enabled");
+    }
+
+    #[test]
+    fn a_setter_moves_other_fields_along() {
+        let mut s = Sample::default();
+        s.apply("root", "/a").unwrap();
+        assert_eq!((s.root.as_path(), s.data.as_path()), (std::path::Path::new("/a"), std::path::Path::new("/a/data")));
+        s.apply("data", "/elsewhere").unwrap();
+        s.apply("root", "/b").unwrap();
+        assert_eq!(s.data, PathBuf::from("/elsewhere"));
+        assert_eq!(s.get("root").as_deref(), Some("/b"));
+    }
+
+    #[test]
+    fn fields_without_a_key_are_neither_set_nor_printed() {
+        let mut s = Sample::default();
+        assert_eq!(s.resolved, 7);
+        assert_eq!(s.apply("resolved", "8"), Ok(Applied::Unknown));
+        assert!(!Sample::knows("resolved") && s.get("resolved").is_none());
+        assert!(Sample::knows("mapedFileSizeCommitLog") && Sample::knows("listenPort"));
+        let keys: Vec<_> = s.entries().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, Sample::KEYS);
     }
 }
