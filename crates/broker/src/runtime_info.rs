@@ -100,40 +100,7 @@ impl Broker {
 
 /// The store's keys and values, for GET_BROKER_CONFIG and `-p`.
 pub fn store_config_entries(c: &rmq_store::StoreConfig) -> Vec<(&'static str, String)> {
-    vec![
-        ("brokerRole", c.broker_role.to_string()),
-        ("flushDiskType", c.flush_disk_type.to_string()),
-        ("storePathRootDir", c.store_path_root_dir.display().to_string()),
-        ("storePathCommitLog", c.store_path_commit_log.display().to_string()),
-        ("mappedFileSizeCommitLog", c.mapped_file_size_commit_log.to_string()),
-        ("mappedFileSizeConsumeQueue", c.mapped_file_size_consume_queue.to_string()),
-        ("flushIntervalCommitLog", c.flush_interval_commit_log.to_string()),
-        ("flushCommitLogLeastPages", c.flush_commit_log_least_pages.to_string()),
-        ("flushCommitLogThoroughInterval", c.flush_commit_log_thorough_interval.to_string()),
-        ("flushIntervalConsumeQueue", c.flush_interval_consume_queue.to_string()),
-        ("flushConsumeQueueLeastPages", c.flush_consume_queue_least_pages.to_string()),
-        ("flushConsumeQueueThoroughInterval", c.flush_consume_queue_thorough_interval.to_string()),
-        ("syncFlushTimeout", c.sync_flush_timeout.to_string()),
-        ("maxMessageSize", c.max_message_size.to_string()),
-        ("messageDelayLevel", c.message_delay_level.clone()),
-        ("messageIndexEnable", c.message_index_enable.to_string()),
-        ("messageIndexSafe", c.message_index_safe.to_string()),
-        ("maxHashSlotNum", c.max_hash_slot_num.to_string()),
-        ("maxIndexNum", c.max_index_num.to_string()),
-        ("checkCRCOnRecover", c.check_crc_on_recover.to_string()),
-        ("fileReservedTime", c.file_reserved_time.to_string()),
-        ("deleteWhen", c.delete_when.clone()),
-        ("diskMaxUsedSpaceRatio", c.disk_max_used_space_ratio.to_string()),
-        ("cleanFileForciblyEnable", c.clean_file_forcibly_enable.to_string()),
-        ("cleanResourceInterval", c.clean_resource_interval.to_string()),
-        ("deleteCommitLogFilesInterval", c.delete_commit_log_files_interval.to_string()),
-        ("osPageCacheBusyTimeOutMills", c.os_page_cache_busy_timeout_mills.to_string()),
-        ("maxTransferBytesOnMessageInMemory", c.max_transfer_bytes_on_message_in_memory.to_string()),
-        ("maxTransferCountOnMessageInMemory", c.max_transfer_count_on_message_in_memory.to_string()),
-        ("maxTransferBytesOnMessageInDisk", c.max_transfer_bytes_on_message_in_disk.to_string()),
-        ("maxTransferCountOnMessageInDisk", c.max_transfer_count_on_message_in_disk.to_string()),
-        ("accessMessageInMemoryMaxRatio", c.access_message_in_memory_max_ratio.to_string()),
-    ]
+    c.entries()
 }
 
 fn runtime_text(ms: i64) -> String {

@@ -9,7 +9,7 @@ use rmq_store::StoreConfig;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 
-use crate::config::{BrokerConfig, JAVA_ONLY_KEYS, LoadReport};
+use crate::config::{BrokerConfig, LoadReport};
 use crate::namesrv::BrokerIdentity;
 
 /// The broker's and the store's configuration.
@@ -30,28 +30,36 @@ impl Settings {
         Settings { broker: BrokerConfig::default(), store: StoreConfig::new(home.join("store")) }
     }
 
-    /// Applies `key=value` pairs to whichever config knows each key.
+    /// Applies `key=value` pairs to whichever config knows each key, the
+    /// broker's first, as Java applies one `Properties` object to each of
+    /// its config classes. Keys neither knows are sorted into unknown and
+    /// Java-only ones by [`BrokerConfig::apply_all`]; the first value that
+    /// does not parse, in the order given, stops with an error naming its key.
     pub fn apply_all<'a>(
         &mut self,
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<LoadReport, SettingsError> {
-        let mut report = LoadReport::default();
-        for (key, value) in pairs {
-            let broker = self.broker.apply(key, value).map_err(|e| SettingsError(e.to_string()))?;
-            if broker == rmq_model::config::Applied::Set {
-                continue;
+        let store = &mut self.store;
+        let mut store_error = None;
+        // Lazily, so that errors keep the order of the pairs: a bad store
+        // value ends the pairs the broker sees.
+        let not_for_store = pairs.into_iter().filter_map(|(key, value)| {
+            if store_error.is_some() {
+                return None;
             }
-            let store = self.store.apply(key, value).map_err(|e| SettingsError(e.to_string()))?;
-            if store {
-                continue;
+            if BrokerConfig::knows(key) || !StoreConfig::knows(key) {
+                return Some((key, value));
             }
-            if JAVA_ONLY_KEYS.contains(&key) {
-                report.java_only.push(key.to_owned());
-            } else {
-                report.unknown.push(key.to_owned());
+            if let Err(e) = store.apply(key, value) {
+                store_error = Some(e);
             }
+            None
+        });
+        let report = self.broker.apply_all(not_for_store);
+        if let Some(e) = store_error {
+            return Err(SettingsError(e.to_string()));
         }
-        Ok(report)
+        report.map_err(|e| SettingsError(e.to_string()))
     }
 
     pub fn role(&self) -> BrokerRole {
@@ -168,6 +176,12 @@ mod tests {
         assert!(err.0.contains("listenPort"), "{err}");
         let err = Settings::new(Path::new("/tmp")).apply_all([("flushDiskType", "FAST")]).unwrap_err();
         assert!(err.0.contains("flushDiskType"), "{err}");
+        // The first bad value in the order given is the one reported.
+        let both = [("flushDiskType", "FAST"), ("listenPort", "ten")];
+        let err = Settings::new(Path::new("/tmp")).apply_all(both).unwrap_err();
+        assert!(err.0.contains("flushDiskType"), "{err}");
+        let err = Settings::new(Path::new("/tmp")).apply_all(both.into_iter().rev()).unwrap_err();
+        assert!(err.0.contains("listenPort"), "{err}");
     }
 
     #[test]

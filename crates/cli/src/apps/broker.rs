@@ -116,7 +116,7 @@ fn run(args: Vec<std::ffi::OsString>) -> i32 {
 
 fn all_entries(settings: &Settings) -> Vec<(&'static str, String)> {
     let mut entries = settings.broker.entries();
-    entries.extend(rmq_broker::store_config_entries(&settings.store));
+    entries.extend(settings.store.entries());
     entries
 }
 
