@@ -46,7 +46,4 @@ pub enum BrokerError {
     Listen { addr: std::net::SocketAddr, source: std::io::Error },
 }
 
-/// Wall-clock milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
+pub(crate) use rmq_model::clock::now_ms;

@@ -18,6 +18,7 @@ use crate::client::{Client, refused};
 use crate::error::{ClientError, Result};
 use crate::message::{Message, deflate};
 use crate::route::TopicRoute;
+use rmq_model::clock::now_ms;
 
 /// Response codes after which Java's producer tries another queue.
 /// (The request header is [`rmq_protocol::header::SendMessageRequestHeaderV2`]'s.)
@@ -334,10 +335,6 @@ fn send_result(
     })?;
     let queue = MessageQueue { queue_id: h.queue_id, ..queue };
     Ok(SendResult { status, msg_id: msg_id.to_owned(), offset_msg_id: h.msg_id, queue, queue_offset: h.queue_offset })
-}
-
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]

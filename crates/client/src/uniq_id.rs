@@ -8,6 +8,7 @@
 use chrono::{Datelike, Local, TimeZone};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU16, Ordering};
+use rmq_model::clock::now_ms;
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
@@ -36,10 +37,6 @@ fn month_bounds(now_ms: i64) -> (i64, i64) {
         (Some(s), Some(n)) => (s.timestamp_millis(), n.timestamp_millis()),
         _ => (now_ms, now_ms + 86_400_000),
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 impl UniqIdGenerator {

@@ -513,18 +513,6 @@ pub fn encode_batch_item(item: &BatchItem<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(item.properties);
 }
 
-/// The properties the broker stores for one batch item: the item's own string,
-/// a separator if it lacks a trailing one, then the batch-level string.
-pub fn merge_batch_properties(item: &[u8], batch: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(item.len() + 1 + batch.len());
-    out.extend_from_slice(item);
-    if !batch.is_empty() && !item.is_empty() && item.last() != Some(&2) {
-        out.push(2);
-    }
-    out.extend_from_slice(batch);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -670,8 +658,6 @@ mod tests {
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].body, b"xy");
         assert!(decode_batch(&body[..30]).last().unwrap().is_err());
-        assert_eq!(merge_batch_properties(b"A\x011", b"W\x01x\x02"), b"A\x011\x02W\x01x\x02");
-        assert_eq!(merge_batch_properties(b"A\x011\x02", b""), b"A\x011\x02");
     }
 
     proptest! {

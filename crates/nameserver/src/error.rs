@@ -10,7 +10,7 @@ pub type Result<T, E = NamesrvError> = std::result::Result<T, E>;
 
 /// `FAQUrl.suggestTodo(FAQUrl.APPLY_TOPIC_URL)` of 4.9.8, which Java appends
 /// to the TOPIC_NOT_EXIST remark.
-pub const APPLY_TOPIC_SUGGESTION: &str = "\nSee http://rocketmq.apache.org/docs/faq/ for further details.";
+pub use rmq_protocol::remark::FAQ_SUFFIX as APPLY_TOPIC_SUGGESTION;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NamesrvError {

@@ -19,6 +19,7 @@ pub mod error;
 pub mod frame;
 pub mod header;
 mod json_header;
+pub mod remark;
 
 pub use code::{RequestCode, ResponseCode};
 pub use command::{Body, ExtFields, LanguageCode, RMQ_VERSION, RemotingCommand, SerializeType};

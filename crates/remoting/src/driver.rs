@@ -36,7 +36,7 @@ use crate::{Connection, Service, writer};
 pub(crate) const WRITE_QUEUE_FRAMES: usize = 1024;
 
 /// Java's remark when the request executor's queue is full (§1.7).
-pub(crate) const OVERLOAD_REMARK: &str = "[OVERLOAD]system busy, start flow control for a while";
+pub(crate) use rmq_protocol::remark::OVERLOAD as OVERLOAD_REMARK;
 
 /// Read buffer sizing: a read asks for at least `MIN_READ` bytes of room, and
 /// the room offered adapts between `MIN_READ` and `MAX_READ` to the traffic.

@@ -6,6 +6,7 @@ use rmq_model::sysflag::pull as pull_flag;
 use rmq_model::{QueueOffset, perm};
 use rmq_protocol::body::heartbeat::{MessageModel, SubscriptionData};
 use rmq_protocol::header::{PullMessageRequestHeader, PullMessageResponseHeader};
+use rmq_protocol::remark::{FAQ_SUFFIX, OVERLOAD};
 use rmq_protocol::{Body, RemotingCommand, ResponseCode};
 use rmq_remoting::Connection;
 use rmq_store::{GetMessageResult, GetMessageStatus, MessageFilter};
@@ -24,7 +25,7 @@ pub(crate) async fn handle(b: &Arc<Broker>, _conn: &Connection, req: RemotingCom
         Err(e) => return Some(bad_header(e)),
     };
     let Ok(_permit) = b.pull_permits.try_acquire() else {
-        return Some(reply(ResponseCode::SystemBusy, "[OVERLOAD]system busy, start flow control for a while"));
+        return Some(reply(ResponseCode::SystemBusy, OVERLOAD));
     };
     let filter = match check(b, &h) {
         Ok(filter) => filter,
@@ -58,7 +59,7 @@ fn check(
     let Some((group, created)) = b.groups.find_or_create(&h.consumer_group, auto_group, now_ms()) else {
         return Err(reply(
             ResponseCode::SubscriptionGroupNotExist,
-            format!("subscription group [{}] does not exist, {}", h.consumer_group, FAQ),
+            format!("subscription group [{}] does not exist, {}", h.consumer_group, FAQ_SUFFIX),
         ));
     };
     if created {
@@ -73,7 +74,7 @@ fn check(
     let Some(topic) = b.topics.get(&h.topic) else {
         return Err(reply(
             ResponseCode::TopicNotExist,
-            format!("topic[{}] not exist, apply first please! {}", h.topic, FAQ),
+            format!("topic[{}] not exist, apply first please! {}", h.topic, FAQ_SUFFIX),
         ));
     };
     if !perm::is_readable(topic.perm) {
@@ -110,7 +111,7 @@ fn subscription(
         return Ok(sub);
     }
     let Some(group) = b.clients.consumer_group(&h.consumer_group) else {
-        return Err(reply(ResponseCode::SubscriptionNotExist, format!("the consumer's group info not exist {}", FAQ)));
+        return Err(reply(ResponseCode::SubscriptionNotExist, format!("the consumer's group info not exist {}", FAQ_SUFFIX)));
     };
     if !broadcast_allowed && group.message_model == MessageModel::Broadcasting {
         return Err(reply(
@@ -121,7 +122,7 @@ fn subscription(
     let Some(sub) = group.subscriptions.get(&h.topic) else {
         return Err(reply(
             ResponseCode::SubscriptionNotExist,
-            format!("the consumer's subscription not exist {}", FAQ),
+            format!("the consumer's subscription not exist {}", FAQ_SUFFIX),
         ));
     };
     if sub.sub_version < h.sub_version.unwrap_or(0) {
@@ -236,5 +237,3 @@ fn suggest_broker(b: &Broker, h: &PullMessageRequestHeader, lagging: bool) -> u6
         None => 0,
     }
 }
-
-const FAQ: &str = "\nSee http://rocketmq.apache.org/docs/faq/ for further details.";

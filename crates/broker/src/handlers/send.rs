@@ -10,6 +10,7 @@ use rmq_model::sysflag::message as sysflag;
 use rmq_model::topic::{self as topics, TopicFilterType};
 use rmq_model::{FlushDiskType, Properties, TopicConfig, perm};
 use rmq_protocol::header::{SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader};
+use rmq_protocol::remark::{FAQ_SUFFIX, OVERLOAD};
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_remoting::Connection;
 use rmq_store::{PutMessageStatus, PutResult, StoreError};
@@ -21,8 +22,6 @@ use crate::broker::Broker;
 use crate::delay;
 use crate::now_ms;
 
-/// What Java answers when its send queue is full.
-const OVERLOAD: &str = "[OVERLOAD]system busy, start flow control for a while";
 
 pub(crate) async fn handle(b: &Arc<Broker>, conn: &Connection, req: RemotingCommand) -> RemotingCommand {
     let header = match req.request_code() {
@@ -112,7 +111,7 @@ fn create_topic(
     let not_exist = || {
         reply(
             ResponseCode::TopicNotExist,
-            format!("topic[{}] not exist, apply first please! {}", h.topic, FAQ_NO_TOPIC),
+            format!("topic[{}] not exist, apply first please! {}", h.topic, FAQ_SUFFIX),
         )
     };
     let created = if topics::is_retry_topic(&h.topic) {
@@ -133,8 +132,6 @@ fn create_topic(
     }
     Ok(topic)
 }
-
-const FAQ_NO_TOPIC: &str = "\nSee http://rocketmq.apache.org/docs/faq/ for further details.";
 
 /// The message as it will be stored, after the broker's rewrites.
 struct Prepared {
@@ -171,7 +168,7 @@ fn rewrite(
         let Some((config, created)) = b.groups.find_or_create(group, auto_group, now_ms()) else {
             return Err(reply(
                 ResponseCode::SubscriptionGroupNotExist,
-                format!("subscription group not exist, {group} {}", FAQ_NO_GROUP),
+                format!("subscription group not exist, {group} {}", FAQ_SUFFIX),
             ));
         };
         if created {
@@ -221,8 +218,6 @@ fn rewrite(
     }
     Ok(Prepared { topic, queue_id, properties: props.encode(), sys_flag, wait })
 }
-
-const FAQ_NO_GROUP: &str = "\nSee http://rocketmq.apache.org/docs/faq/ for further details.";
 
 async fn send_one(
     b: &Arc<Broker>,

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::stats::{Meter, delta};
 use super::{Limit, timestamp};
+use rmq_model::clock::now_ms;
 
 #[derive(Clone, Debug)]
 pub struct ConsumerRun {
@@ -100,8 +101,4 @@ pub async fn run(r: ConsumerRun) -> anyhow::Result<Arc<Meter>> {
 
 fn ms(v: i64) -> Duration {
     Duration::from_millis(v.max(0) as u64)
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

@@ -9,10 +9,7 @@ use std::time::{Duration, Instant};
 use super::number;
 use crate::admin::Ctx;
 use crate::admin::options::Args;
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
+use rmq_model::clock::now_ms;
 
 pub async fn cluster_list(ctx: &Ctx, args: &Args) -> Result<()> {
     let interval: Option<u64> = number(args, 'i')?;
