@@ -11,11 +11,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use bytes::Bytes;
+use rmq_model::PhysicalOffset;
 use rmq_model::record::{self, BLANK_LEN, Decoded, NewMessage, Placement, RecordError};
 use rmq_model::sysflag::message as sysflag;
+use tokio::sync::watch;
 
 use crate::error::{Result, StoreError};
-use crate::segment::{self, Segment};
+use crate::segment::{self, Segment, load_segments};
 use crate::signal::OffsetSignal;
 
 /// How far ahead of the writer pages are pre-faulted.
@@ -37,8 +39,12 @@ pub(crate) struct CommitLog {
     populate_supported: std::sync::atomic::AtomicBool,
     /// Start of the file prepared ahead (0 when none).
     prepared_next: AtomicU64,
-    pub written: OffsetSignal,
-    pub flushed: OffsetSignal,
+    /// The max offset: every byte below it is complete. Only puts and
+    /// replication (under the writer lock) and recovery publish it.
+    written: OffsetSignal,
+    /// Every byte below it is on disk. Only [`CommitLog::flush_to`] and
+    /// recovery publish it.
+    flushed: OffsetSignal,
     /// Milliseconds since the epoch when the current put took the lock, 0 if free.
     locked_since: AtomicU64,
 }
@@ -51,7 +57,7 @@ pub(crate) struct Writer {
     /// The segment holding `pos` (saves a lookup per put).
     current: Option<Arc<Segment>>,
     /// `topic → queue id → next queue offset`.
-    pub queue_offsets: HashMap<String, HashMap<i32, u64>>,
+    queue_offsets: HashMap<String, HashMap<i32, u64>>,
     /// Store timestamps never go backwards in file order.
     last_store_timestamp: i64,
 }
@@ -81,6 +87,37 @@ impl CommitLog {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The max offset (next byte to write).
+    pub fn written_offset(&self) -> u64 {
+        self.written.get()
+    }
+
+    /// Everything below this offset is on disk.
+    pub fn flushed_offset(&self) -> u64 {
+        self.flushed.get()
+    }
+
+    /// Blocks until the flushed offset reaches `target` or `timeout` passes.
+    pub fn wait_flushed(&self, target: u64, timeout: std::time::Duration) -> bool {
+        self.flushed.wait_for(target, timeout)
+    }
+
+    pub fn subscribe_written(&self) -> watch::Receiver<PhysicalOffset> {
+        self.written.subscribe()
+    }
+
+    pub fn subscribe_flushed(&self) -> watch::Receiver<PhysicalOffset> {
+        self.flushed.subscribe()
+    }
+
+    /// Store time of the record at `offset`, read from its header.
+    pub fn store_time_at(&self, offset: u64) -> Option<i64> {
+        let rec = self.record_at(offset)?;
+        let sys_flag = i32::from_be_bytes(rec.get(record::pos::SYS_FLAG..record::pos::SYS_FLAG + 4)?.try_into().ok()?);
+        let at = record::store_timestamp_pos(sys_flag);
+        Some(i64::from_be_bytes(rec.get(at..at + 8)?.try_into().ok()?))
     }
 
     /// A snapshot of the segment list.
@@ -374,7 +411,7 @@ impl CommitLog {
 /// The put lock. Placing, encoding and publishing happen through it.
 pub(crate) struct WriterGuard<'a> {
     log: &'a CommitLog,
-    pub guard: MutexGuard<'a, Writer>,
+    guard: MutexGuard<'a, Writer>,
 }
 
 impl Drop for WriterGuard<'_> {
@@ -389,6 +426,18 @@ impl WriterGuard<'_> {
         let ts = now.max(self.guard.last_store_timestamp);
         self.guard.last_store_timestamp = ts;
         ts
+    }
+
+    /// Replaces every queue's next offset, `topic → queue id → offset`, with
+    /// the consume queues' (at open, and when a slave turns master:
+    /// replication may have grown them).
+    pub fn restore_queue_offsets(&mut self, next_offsets: HashMap<String, HashMap<i32, u64>>) {
+        self.guard.queue_offsets = next_offsets;
+    }
+
+    /// Forgets the queue offsets of a deleted topic: it starts again at 0.
+    pub fn forget_topic(&mut self, topic: &str) {
+        self.guard.queue_offsets.remove(topic);
     }
 
     /// Assigns `count` consecutive queue offsets, or 0 without advancing for
@@ -496,58 +545,4 @@ impl WriterGuard<'_> {
         self.log.written.publish(at);
         Ok(at)
     }
-}
-
-/// Lists, validates and maps the segment files of one stream directory.
-pub(crate) fn load_segments(dir: &Path, file_size: u64, what: &str) -> Result<Vec<Arc<Segment>>> {
-    std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, "create directory", e))?;
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| StoreError::io(dir, "list directory", e))? {
-        let entry = entry.map_err(|e| StoreError::io(dir, "list directory", e))?;
-        let name = entry.file_name();
-        let path = entry.path();
-        match name.to_str().and_then(segment::parse_file_name) {
-            Some(base) => found.push((base, path)),
-            None => {
-                return Err(StoreError::bad_file(
-                    path,
-                    format!("foreign file in the {what} directory: names must be 20-digit offsets"),
-                ));
-            }
-        }
-    }
-    found.sort();
-    let mut segments: Vec<Arc<Segment>> = Vec::with_capacity(found.len());
-    let count = found.len();
-    for (i, (base, path)) in found.into_iter().enumerate() {
-        if base % file_size != 0 {
-            return Err(StoreError::bad_file(path, format!("start offset is not a multiple of {file_size}")));
-        }
-        if let Some(prev) = segments.last()
-            && prev.end() != base
-        {
-            let missing = dir.join(segment::file_name(prev.end()));
-            return Err(StoreError::bad_file(missing, format!("{what} file missing: the chain has a gap")));
-        }
-        let len = std::fs::metadata(&path).map_err(|e| StoreError::io(&path, "stat", e))?.len();
-        if len != file_size {
-            if i + 1 == count && len < file_size {
-                tracing::warn!(file = %path.display(), len, "last {what} file is short; extending it with zeros");
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .and_then(|f| f.set_len(file_size))
-                    .map_err(|e| StoreError::io(&path, "extend", e))?;
-            } else {
-                return Err(StoreError::bad_file(
-                    path,
-                    format!(
-                        "{what} file has {len} bytes, expected {file_size} (mappedFileSize changed or file damaged)"
-                    ),
-                ));
-            }
-        }
-        segments.push(Arc::new(Segment::open(path, base)?));
-    }
-    Ok(segments)
 }

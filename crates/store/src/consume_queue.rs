@@ -11,9 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crate::commitlog::load_segments;
 use crate::error::{Result, StoreError};
-use crate::segment::{self, Segment};
+use crate::segment::{self, Segment, load_segments};
 
 /// Bytes per consume-queue entry (`CQ_STORE_UNIT_SIZE`).
 pub const CQ_UNIT: u64 = 20;
@@ -62,8 +61,8 @@ impl CqEntry {
 }
 
 pub(crate) struct ConsumeQueue {
-    pub topic: String,
-    pub queue_id: i32,
+    topic: String,
+    queue_id: i32,
     dir: PathBuf,
     file_size: u64,
     segments: RwLock<Vec<Arc<Segment>>>,
@@ -375,16 +374,18 @@ impl ConsumeQueue {
     }
 }
 
-/// All consume queues: `topic → queue id → queue`.
-#[derive(Default)]
+/// All consume queues: `topic → queue id → queue`, under one root directory,
+/// all with files of one size.
 pub(crate) struct QueueTable {
+    root: PathBuf,
+    file_size: u64,
     queues: RwLock<HashMap<String, HashMap<i32, Arc<ConsumeQueue>>>>,
 }
 
 impl QueueTable {
     /// Loads every queue under `root` (`<topic>/<queueId>/<files>`).
     pub fn load(root: &Path, file_size: u64) -> Result<QueueTable> {
-        let table = QueueTable::default();
+        let table = QueueTable { root: root.to_owned(), file_size, queues: RwLock::default() };
         std::fs::create_dir_all(root).map_err(|e| StoreError::io(root, "create directory", e))?;
         let mut map = HashMap::new();
         for topic in std::fs::read_dir(root).map_err(|e| StoreError::io(root, "list directory", e))? {
@@ -414,7 +415,7 @@ impl QueueTable {
         self.queues.read().unwrap_or_else(|p| p.into_inner()).get(topic)?.get(&queue_id).cloned()
     }
 
-    pub fn get_or_create(&self, root: &Path, topic: &str, queue_id: i32, file_size: u64) -> Arc<ConsumeQueue> {
+    pub fn get_or_create(&self, topic: &str, queue_id: i32) -> Arc<ConsumeQueue> {
         if let Some(q) = self.get(topic, queue_id) {
             return q;
         }
@@ -422,13 +423,21 @@ impl QueueTable {
         map.entry(topic.to_owned())
             .or_default()
             .entry(queue_id)
-            .or_insert_with(|| Arc::new(ConsumeQueue::new(root, topic, queue_id, file_size)))
+            .or_insert_with(|| Arc::new(ConsumeQueue::new(&self.root, topic, queue_id, self.file_size)))
             .clone()
     }
 
     pub fn all(&self) -> Vec<Arc<ConsumeQueue>> {
         let map = self.queues.read().unwrap_or_else(|p| p.into_inner());
         map.values().flat_map(|q| q.values().cloned()).collect()
+    }
+
+    /// Every queue's next offset (its max), `topic → queue id → offset`.
+    pub fn next_offsets(&self) -> HashMap<String, HashMap<i32, u64>> {
+        let map = self.queues.read().unwrap_or_else(|p| p.into_inner());
+        map.iter()
+            .map(|(topic, queues)| (topic.clone(), queues.iter().map(|(id, q)| (*id, q.max_offset())).collect()))
+            .collect()
     }
 
     pub fn topics(&self) -> Vec<String> {

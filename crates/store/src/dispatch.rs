@@ -18,17 +18,18 @@ use crate::index::IndexService;
 /// The topic delayed messages wait in; its tag codes are delivery times.
 pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
 
-/// What the dispatcher needs, shared with recovery.
+/// Turns CommitLog records into consume-queue entries and index keys: the
+/// dispatcher's work, which recovery also does to rebuild what a crash lost.
 pub(crate) struct Dispatch {
-    pub commitlog: Arc<CommitLog>,
-    pub queues: Arc<QueueTable>,
-    pub index: Option<Arc<IndexService>>,
-    pub listener: Option<Arc<dyn DispatchListener>>,
-    pub clock: Arc<dyn Clock>,
-    pub cq_root: std::path::PathBuf,
-    pub cq_file_size: u64,
-    /// Delay of levels 1..=n in ms.
-    pub delay_ms: Vec<i64>,
+    commitlog: Arc<CommitLog>,
+    queues: Arc<QueueTable>,
+    index: Option<Arc<IndexService>>,
+    listener: Option<Arc<dyn DispatchListener>>,
+    /// Index entries are dated by it.
+    clock: Arc<dyn Clock>,
+    /// Delay of levels 1..=n in ms: SCHEDULE_TOPIC_XXXX tag codes are
+    /// delivery times.
+    delay_ms: Vec<i64>,
 }
 
 /// Where dispatch stopped and why.
@@ -40,7 +41,8 @@ pub(crate) enum Stop {
     Broken,
 }
 
-/// Progress of the last dispatched record: its end and store time.
+/// How far dispatch got, and the end and store time of the last record
+/// dispatched (blanks at file ends move `offset` only).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Progress {
     pub offset: u64,
@@ -48,7 +50,37 @@ pub(crate) struct Progress {
     pub last_store_timestamp: i64,
 }
 
+impl Progress {
+    /// Resumes at `offset`, the end of a record stored at `last_store_timestamp`.
+    pub fn resume_at(offset: u64, last_store_timestamp: i64) -> Progress {
+        Progress { offset, last_end: offset, last_store_timestamp }
+    }
+}
+
 impl Dispatch {
+    pub fn new(
+        commitlog: Arc<CommitLog>,
+        queues: Arc<QueueTable>,
+        index: Option<Arc<IndexService>>,
+        listener: Option<Arc<dyn DispatchListener>>,
+        clock: Arc<dyn Clock>,
+        delay_ms: Vec<i64>,
+    ) -> Dispatch {
+        Dispatch { commitlog, queues, index, listener, clock, delay_ms }
+    }
+
+    pub fn commitlog(&self) -> &Arc<CommitLog> {
+        &self.commitlog
+    }
+
+    pub fn queues(&self) -> &QueueTable {
+        &self.queues
+    }
+
+    pub fn index(&self) -> Option<&IndexService> {
+        self.index.as_deref()
+    }
+
     /// The consume-queue tag code of a record.
     pub fn tags_code(&self, view: &RecordView<'_>) -> i64 {
         if view.topic == SCHEDULE_TOPIC {
@@ -78,7 +110,7 @@ impl Dispatch {
         }
         if kind == sysflag::TRANSACTION_NOT_TYPE || kind == sysflag::TRANSACTION_COMMIT_TYPE {
             let tags_code = self.tags_code(view);
-            let cq = self.queues.get_or_create(&self.cq_root, view.topic, view.queue_id, self.cq_file_size);
+            let cq = self.queues.get_or_create(view.topic, view.queue_id);
             let entry = CqEntry { physical_offset: offset, size: view.total_size, tags_code };
             if let Some(q) = cq.put(view.queue_offset.max(0) as u64, entry)?
                 && let Some(listener) = &self.listener
@@ -112,7 +144,7 @@ impl Dispatch {
     pub fn run(&self, progress: &mut Progress, limit: u64, max_records: usize) -> Result<Stop> {
         for _ in 0..max_records {
             let offset = progress.offset;
-            if offset >= limit.min(self.commitlog.written.get()) {
+            if offset >= limit.min(self.commitlog.written_offset()) {
                 return Ok(Stop::CaughtUp);
             }
             let step = self.commitlog.decode_at(offset, false, |decoded, seg| match decoded {
@@ -122,7 +154,9 @@ impl Dispatch {
                 Ok(Decoded::EndOfFile { .. }) => Ok(Some((seg.end(), 0))),
                 // Incomplete: replicated bytes arrive in pieces. Unless the
                 // file is complete, in which case it never will be.
-                Err(rmq_model::record::RecordError::Truncated { .. }) if self.commitlog.written.get() < seg.end() => {
+                Err(rmq_model::record::RecordError::Truncated { .. })
+                    if self.commitlog.written_offset() < seg.end() =>
+                {
                     Ok(None)
                 }
                 Err(source) => {

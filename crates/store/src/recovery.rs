@@ -41,13 +41,13 @@ enum Step {
 }
 
 pub(crate) fn recover(d: &Dispatch, cfg: &StoreConfig, abnormal: bool, cp: &Checkpoint) -> Result<Recovered> {
-    let cl = &d.commitlog;
+    let cl = d.commitlog();
     let segs = cl.segments();
     if segs.is_empty() {
-        for cq in d.queues.remove_all() {
+        for cq in d.queues().remove_all() {
             cq.destroy()?;
         }
-        if let Some(index) = &d.index {
+        if let Some(index) = d.index() {
             index.destroy()?;
         }
         cl.truncate_after_recovery(0)?;
@@ -59,7 +59,7 @@ pub(crate) fn recover(d: &Dispatch, cfg: &StoreConfig, abnormal: bool, cp: &Chec
     tracing::info!(abnormal, from, end, "CommitLog recovered");
     cl.truncate_after_recovery(end)?;
     let min = cl.min_offset();
-    for cq in d.queues.all() {
+    for cq in d.queues().all() {
         cq.truncate_dirty(end)?;
         cq.correct_min(min);
     }
@@ -72,7 +72,7 @@ pub(crate) fn recover(d: &Dispatch, cfg: &StoreConfig, abnormal: bool, cp: &Chec
     let redispatch_from = if abnormal {
         from
     } else {
-        d.queues.all().iter().map(|q| q.max_physical_end()).max().unwrap_or(0).clamp(min, end)
+        d.queues().all().iter().map(|q| q.max_physical_end()).max().unwrap_or(0).clamp(min, end)
     };
     if redispatch_from < end {
         tracing::info!(from = redispatch_from, end, "dispatching the CommitLog into consume queues and index");

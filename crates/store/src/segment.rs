@@ -237,6 +237,60 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(|e| StoreError::io(dir, "fsync directory", e))
 }
 
+/// Lists, validates and maps the segment files of one stream directory.
+pub(crate) fn load_segments(dir: &Path, file_size: u64, what: &str) -> Result<Vec<Arc<Segment>>> {
+    std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, "create directory", e))?;
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| StoreError::io(dir, "list directory", e))? {
+        let entry = entry.map_err(|e| StoreError::io(dir, "list directory", e))?;
+        let name = entry.file_name();
+        let path = entry.path();
+        match name.to_str().and_then(parse_file_name) {
+            Some(base) => found.push((base, path)),
+            None => {
+                return Err(StoreError::bad_file(
+                    path,
+                    format!("foreign file in the {what} directory: names must be 20-digit offsets"),
+                ));
+            }
+        }
+    }
+    found.sort();
+    let mut segments: Vec<Arc<Segment>> = Vec::with_capacity(found.len());
+    let count = found.len();
+    for (i, (base, path)) in found.into_iter().enumerate() {
+        if base % file_size != 0 {
+            return Err(StoreError::bad_file(path, format!("start offset is not a multiple of {file_size}")));
+        }
+        if let Some(prev) = segments.last()
+            && prev.end() != base
+        {
+            let missing = dir.join(file_name(prev.end()));
+            return Err(StoreError::bad_file(missing, format!("{what} file missing: the chain has a gap")));
+        }
+        let len = std::fs::metadata(&path).map_err(|e| StoreError::io(&path, "stat", e))?.len();
+        if len != file_size {
+            if i + 1 == count && len < file_size {
+                tracing::warn!(file = %path.display(), len, "last {what} file is short; extending it with zeros");
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|f| f.set_len(file_size))
+                    .map_err(|e| StoreError::io(&path, "extend", e))?;
+            } else {
+                return Err(StoreError::bad_file(
+                    path,
+                    format!(
+                        "{what} file has {len} bytes, expected {file_size} (mappedFileSize changed or file damaged)"
+                    ),
+                ));
+            }
+        }
+        segments.push(Arc::new(Segment::open(path, base)?));
+    }
+    Ok(segments)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,6 +79,7 @@ impl OffsetSignal {
 
 /// Wakes one background thread without a syscall per call: the thread marks
 /// itself idle before parking, and only a caller that finds it idle unparks it.
+/// It wakes the thread that sleeps on it, which must always be the same one.
 #[derive(Debug, Default)]
 pub(crate) struct Wake {
     idle: std::sync::atomic::AtomicBool,
@@ -86,11 +87,6 @@ pub(crate) struct Wake {
 }
 
 impl Wake {
-    /// Registers the thread to wake (its spawner does, before any put).
-    pub fn register(&self, thread: std::thread::Thread) {
-        let _ = self.thread.set(thread);
-    }
-
     /// Wakes the thread if it sleeps (or is about to).
     pub fn notify(&self) {
         if self.idle.load(Ordering::SeqCst) && self.idle.swap(false, Ordering::SeqCst) {
@@ -98,7 +94,8 @@ impl Wake {
         }
     }
 
-    /// Wakes the thread unconditionally.
+    /// Wakes the thread unconditionally. Before its first sleep there is no
+    /// thread to wake: callers set the flag its `has_work` checks first.
     pub fn force(&self) {
         if let Some(t) = self.thread.get() {
             t.unpark();
@@ -109,6 +106,10 @@ impl Wake {
     /// is marked idle (so a notify between the check and the park is not lost:
     /// the unpark token makes the park return at once).
     pub fn sleep(&self, timeout: Duration, has_work: impl Fn() -> bool) {
+        // The thread is known before it is ever marked idle, so a notify that
+        // finds it idle always finds it.
+        let sleeper = self.thread.get_or_init(std::thread::current);
+        debug_assert_eq!(sleeper.id(), std::thread::current().id(), "one Wake per thread");
         self.idle.store(true, Ordering::SeqCst);
         if !has_work() {
             std::thread::park_timeout(timeout);

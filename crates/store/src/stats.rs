@@ -3,19 +3,21 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+/// Counters the put and pull paths and the flusher add to, read by
+/// [`crate::MessageStore::stats`]. Relaxed: they are reported, never used to
+/// order anything.
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
-    pub puts: AtomicU64,
-    pub put_messages: AtomicU64,
-    pub put_bytes: AtomicU64,
-    pub put_failures: AtomicU64,
-    pub put_latency_max_ns: AtomicU64,
-    pub put_latency_total_ns: AtomicU64,
-    pub gets: AtomicU64,
-    pub get_found: AtomicU64,
-    pub get_messages: AtomicU64,
-    pub flushes: AtomicU64,
-    pub disk_ratio_per_mille: AtomicU64,
+    puts: AtomicU64,
+    put_messages: AtomicU64,
+    put_bytes: AtomicU64,
+    put_failures: AtomicU64,
+    put_latency_max_ns: AtomicU64,
+    put_latency_total_ns: AtomicU64,
+    gets: AtomicU64,
+    get_found: AtomicU64,
+    get_messages: AtomicU64,
+    flushes: AtomicU64,
 }
 
 impl Stats {
@@ -26,6 +28,49 @@ impl Stats {
         self.put_bytes.fetch_add(bytes, Ordering::Relaxed);
         self.put_latency_total_ns.fetch_add(ns, Ordering::Relaxed);
         self.put_latency_max_ns.fetch_max(ns, Ordering::Relaxed);
+    }
+
+    pub fn record_put_failure(&self) {
+        self.put_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A `get_messages` call.
+    pub fn record_get(&self) {
+        self.gets.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A `get_messages` call that found `messages`.
+    pub fn record_found(&self, messages: usize) {
+        self.get_found.fetch_add(1, Ordering::Relaxed);
+        self.get_messages.fetch_add(messages as u64, Ordering::Relaxed);
+    }
+
+    /// A background flush of the CommitLog (one group commit under SYNC_FLUSH).
+    pub fn record_flush(&self) {
+        self.flushes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counters; offsets and disk state are the caller's to fill in.
+    pub fn counters(&self) -> StoreStats {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let puts = load(&self.puts);
+        StoreStats {
+            puts,
+            put_messages: load(&self.put_messages),
+            put_bytes: load(&self.put_bytes),
+            put_failures: load(&self.put_failures),
+            put_latency_max_us: load(&self.put_latency_max_ns) / 1000,
+            put_latency_avg_us: if puts == 0 {
+                0.0
+            } else {
+                load(&self.put_latency_total_ns) as f64 / puts as f64 / 1000.0
+            },
+            gets: load(&self.gets),
+            get_found: load(&self.get_found),
+            get_messages: load(&self.get_messages),
+            flushes: load(&self.flushes),
+            ..StoreStats::default()
+        }
     }
 }
 
@@ -57,35 +102,4 @@ pub struct StoreStats {
     pub flushed_offset: u64,
     pub dispatch_behind_bytes: u64,
     pub disk_full: bool,
-}
-
-impl crate::MessageStore {
-    /// Current counters and offsets.
-    pub fn stats(&self) -> StoreStats {
-        let s = &self.inner.stats;
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let puts = load(&s.puts);
-        StoreStats {
-            puts,
-            put_messages: load(&s.put_messages),
-            put_bytes: load(&s.put_bytes),
-            put_failures: load(&s.put_failures),
-            put_latency_max_us: load(&s.put_latency_max_ns) / 1000,
-            put_latency_avg_us: if puts == 0 {
-                0.0
-            } else {
-                load(&s.put_latency_total_ns) as f64 / puts as f64 / 1000.0
-            },
-            gets: load(&s.gets),
-            get_found: load(&s.get_found),
-            get_messages: load(&s.get_messages),
-            flushes: load(&s.flushes),
-            disk_ratio: load(&s.disk_ratio_per_mille) as f64 / 1000.0,
-            min_physical_offset: self.min_physical_offset().0,
-            max_physical_offset: self.max_physical_offset().0,
-            flushed_offset: self.flushed_offset().0,
-            dispatch_behind_bytes: self.dispatch_behind_bytes(),
-            disk_full: self.is_disk_full(),
-        }
-    }
 }

@@ -1,14 +1,10 @@
 //! Reads: pulls through consume queues, lookups by offset, time and key.
 //! Records come back as zero-copy [`Bytes`] slices of the mapped files.
 
-use std::sync::atomic::Ordering;
-
 use bytes::Bytes;
-use rmq_model::record;
 use rmq_model::{PhysicalOffset, QueueOffset};
 
-use crate::MessageStore;
-use crate::commitlog::CommitLog;
+use super::MessageStore;
 use crate::consume_queue::CQ_UNIT;
 
 /// Decides which messages a pull returns. The tag-code check runs on the
@@ -107,14 +103,6 @@ pub struct QueryResult {
     pub index_last_update_phy_offset: i64,
 }
 
-/// Store time of the record at `offset`, read from its header.
-pub(crate) fn store_time_at(cl: &CommitLog, offset: u64) -> Option<i64> {
-    let rec = cl.record_at(offset)?;
-    let sys_flag = i32::from_be_bytes(rec.get(record::pos::SYS_FLAG..record::pos::SYS_FLAG + 4)?.try_into().ok()?);
-    let at = record::store_timestamp_pos(sys_flag);
-    Some(i64::from_be_bytes(rec.get(at..at + 8)?.try_into().ok()?))
-}
-
 impl MessageStore {
     /// Up to `max_count` messages of a queue from `offset` that pass `filter`,
     /// with RocketMQ's statuses and next-offset rules (§4.8), the transfer caps
@@ -128,10 +116,9 @@ impl MessageStore {
         filter: &dyn MessageFilter,
     ) -> GetMessageResult {
         use GetMessageStatus::*;
-        let inner = &self.inner;
-        inner.stats.gets.fetch_add(1, Ordering::Relaxed);
+        self.stats.record_get();
         let offset = offset.0;
-        let Some(cq) = inner.queues.get(topic, queue_id) else {
+        let Some(cq) = self.queues.get(topic, queue_id) else {
             return GetMessageResult::empty(NoMatchedLogicQueue, 0, 0, 0);
         };
         let (min, max) = (cq.min_offset(), cq.max_offset());
@@ -152,9 +139,9 @@ impl MessageStore {
         let Some(entries) = cq.entries_from(offset) else {
             return GetMessageResult::empty(OffsetFoundNull, cq.roll_next_file(offset), min, max);
         };
-        let cfg = &inner.cfg;
-        let cl = &inner.commitlog;
-        let max_phy = cl.written.get();
+        let cfg = &self.cfg;
+        let cl = &self.commitlog;
+        let max_phy = cl.written_offset();
         let mut result = GetMessageResult::empty(NoMatchedMessage, offset, min, max);
         let max_scan = (16_000 / CQ_UNIT).max(u64::from(max_count) * 20 / CQ_UNIT);
         let mut next_file_start: Option<u64> = None;
@@ -168,7 +155,7 @@ impl MessageStore {
             if next_file_start.is_some_and(|s| e.physical_offset < s) {
                 continue;
             }
-            let in_disk = max_phy.saturating_sub(e.physical_offset) > inner.memory_window;
+            let in_disk = max_phy.saturating_sub(e.physical_offset) > self.memory_window;
             let (cap_bytes, cap_count) = if in_disk {
                 (cfg.max_transfer_bytes_on_message_in_disk, cfg.max_transfer_count_on_message_in_disk)
             } else {
@@ -208,27 +195,26 @@ impl MessageStore {
             next_file_start = None;
         }
         result.next_begin_offset = QueueOffset(offset + scanned);
-        result.suggest_pulling_from_slave = max_phy.saturating_sub(last_phy) > inner.memory_window;
+        result.suggest_pulling_from_slave = max_phy.saturating_sub(last_phy) > self.memory_window;
         if result.status == Found {
-            inner.stats.get_found.fetch_add(1, Ordering::Relaxed);
-            inner.stats.get_messages.fetch_add(result.messages.len() as u64, Ordering::Relaxed);
+            self.stats.record_found(result.messages.len());
         }
         result
     }
 
     /// Next queue offset of a queue (0 if it does not exist).
     pub fn max_offset_in_queue(&self, topic: &str, queue_id: i32) -> QueueOffset {
-        QueueOffset(self.inner.queues.get(topic, queue_id).map_or(0, |q| q.max_offset()))
+        QueueOffset(self.queues.get(topic, queue_id).map_or(0, |q| q.max_offset()))
     }
 
     /// First queue offset still stored (0 if the queue does not exist).
     pub fn min_offset_in_queue(&self, topic: &str, queue_id: i32) -> QueueOffset {
-        QueueOffset(self.inner.queues.get(topic, queue_id).map_or(0, |q| q.min_offset()))
+        QueueOffset(self.queues.get(topic, queue_id).map_or(0, |q| q.min_offset()))
     }
 
     /// CommitLog offset of the record at a queue offset.
     pub fn commitlog_offset_in_queue(&self, topic: &str, queue_id: i32, offset: QueueOffset) -> Option<PhysicalOffset> {
-        let e = self.inner.queues.get(topic, queue_id)?.entry(offset.0)?;
+        let e = self.queues.get(topic, queue_id)?.entry(offset.0)?;
         Some(PhysicalOffset(e.physical_offset))
     }
 
@@ -237,15 +223,14 @@ impl MessageStore {
     /// in-memory test); false when there is no such message. A new consumer
     /// group starts from 0 only while the queue's first message is this young.
     pub fn is_in_memory_window(&self, topic: &str, queue_id: i32, offset: QueueOffset) -> bool {
-        let inner = &self.inner;
         self.commitlog_offset_in_queue(topic, queue_id, offset)
-            .is_some_and(|phy| inner.commitlog.written.get().saturating_sub(phy.0) <= inner.memory_window)
+            .is_some_and(|phy| self.commitlog.written_offset().saturating_sub(phy.0) <= self.memory_window)
     }
 
     /// Store time of the message at a queue offset.
     pub fn message_store_time(&self, topic: &str, queue_id: i32, offset: QueueOffset) -> Option<i64> {
         let phy = self.commitlog_offset_in_queue(topic, queue_id, offset)?;
-        store_time_at(&self.inner.commitlog, phy.0)
+        self.commitlog.store_time_at(phy.0)
     }
 
     /// Store time of the oldest message still in a queue.
@@ -256,22 +241,21 @@ impl MessageStore {
 
     /// Store time of the oldest record in the CommitLog.
     pub fn earliest_message_time(&self) -> Option<i64> {
-        let cl = &self.inner.commitlog;
-        store_time_at(cl, cl.min_offset())
+        self.commitlog.store_time_at(self.commitlog.min_offset())
     }
 
     /// The first queue offset whose message was stored at or after
     /// `timestamp` (ms); the queue's max offset when all are older (binary
     /// search: store times grow along a queue).
     pub fn offset_by_time(&self, topic: &str, queue_id: i32, timestamp: i64) -> QueueOffset {
-        let Some(cq) = self.inner.queues.get(topic, queue_id) else {
+        let Some(cq) = self.queues.get(topic, queue_id) else {
             return QueueOffset(0);
         };
-        let cl = &self.inner.commitlog;
+        let cl = &self.commitlog;
         let (mut lo, mut hi) = (cq.min_offset(), cq.max_offset());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let time = cq.entry(mid).and_then(|e| store_time_at(cl, e.physical_offset));
+            let time = cq.entry(mid).and_then(|e| cl.store_time_at(e.physical_offset));
             match time {
                 Some(t) if t >= timestamp => hi = mid,
                 // Records already removed count as older than anything asked for.
@@ -284,19 +268,19 @@ impl MessageStore {
     /// The stored record at a CommitLog offset, sized by its TOTALSIZE
     /// (VIEW_MESSAGE_BY_ID, transactions, send-back).
     pub fn message_at(&self, offset: PhysicalOffset) -> Option<Bytes> {
-        self.inner.commitlog.record_at(offset.0)
+        self.commitlog.record_at(offset.0)
     }
 
     /// Records indexed under `topic#key` (keys and UNIQ_KEY) stored between
     /// `begin` and `end` ms, newest first, at most `max`. Hash collisions are
     /// possible: callers re-check the key, as Java clients do.
     pub fn query_by_key(&self, topic: &str, key: &str, max: usize, begin: i64, end: i64) -> QueryResult {
-        let Some(index) = &self.inner.index else {
+        let Some(index) = &self.index else {
             return QueryResult::default();
         };
         let hits = index.query(topic, key, max, begin, end);
         QueryResult {
-            messages: hits.offsets.iter().filter_map(|o| self.inner.commitlog.record_at(*o)).collect(),
+            messages: hits.offsets.iter().filter_map(|o| self.commitlog.record_at(*o)).collect(),
             index_last_update_timestamp: hits.last_update_timestamp,
             index_last_update_phy_offset: hits.last_update_phy_offset,
         }
@@ -305,9 +289,9 @@ impl MessageStore {
     /// Deletes the consume queues of `topic` (DELETE_TOPIC_IN_BROKER). Its
     /// CommitLog records stay until retention removes them.
     pub fn delete_topic(&self, topic: &str) -> crate::Result<()> {
-        let now = self.inner.hooks.clock.now_millis().max(1) as u64;
-        self.inner.commitlog.lock_writer(now).guard.queue_offsets.remove(topic);
-        for cq in self.inner.queues.remove_topic(topic) {
+        let now = self.clock.now_millis().max(1) as u64;
+        self.commitlog.lock_writer(now).forget_topic(topic);
+        for cq in self.queues.remove_topic(topic) {
             cq.destroy()?;
         }
         Ok(())
@@ -315,6 +299,6 @@ impl MessageStore {
 
     /// Topics that have consume queues.
     pub fn topics(&self) -> Vec<String> {
-        self.inner.queues.topics()
+        self.queues.topics()
     }
 }

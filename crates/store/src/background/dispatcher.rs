@@ -1,0 +1,138 @@
+//! The dispatcher ("reput"): follows the CommitLog into consume queues and
+//! index, publishes the dispatched offset, and every
+//! `flushIntervalConsumeQueue` flushes queues and index and writes the
+//! checkpoint.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{Lifecycle, Service};
+use crate::checkpointer::Checkpointer;
+use crate::config::StoreConfig;
+use crate::dispatch::{Dispatch, Progress, Stop};
+use crate::signal::{OffsetSignal, Wake};
+
+/// Records dispatched per round before the dispatcher looks at its clock.
+const ROUND: usize = 1024;
+
+/// When consume queues and index are flushed (`flushIntervalConsumeQueue`,
+/// `flushConsumeQueueLeastPages`, `flushConsumeQueueThoroughInterval`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct QueueFlushPolicy {
+    interval: Duration,
+    least_pages: u64,
+    thorough_interval: Duration,
+}
+
+impl QueueFlushPolicy {
+    pub fn from_config(cfg: &StoreConfig) -> QueueFlushPolicy {
+        QueueFlushPolicy {
+            interval: Duration::from_millis(cfg.flush_interval_consume_queue),
+            least_pages: cfg.flush_consume_queue_least_pages,
+            thorough_interval: Duration::from_millis(cfg.flush_consume_queue_thorough_interval),
+        }
+    }
+
+    /// How long an idle dispatcher sleeps: the flush interval, at most 100 ms.
+    fn idle_sleep(&self) -> Duration {
+        self.interval.clamp(Duration::from_millis(1), Duration::from_millis(100))
+    }
+}
+
+/// Dispatches from `progress` on, publishing how far it got in `dispatched`.
+pub(crate) struct Dispatcher {
+    dispatch: Dispatch,
+    progress: Progress,
+    dispatched: Arc<OffsetSignal>,
+    checkpointer: Arc<Checkpointer>,
+    policy: QueueFlushPolicy,
+    wake: Arc<Wake>,
+    lifecycle: Arc<Lifecycle>,
+}
+
+impl Service for Dispatcher {
+    const NAME: &'static str = "rmq-dispatch";
+
+    fn run(mut self) {
+        let mut last_flush = Instant::now();
+        let mut last_thorough = Instant::now();
+        // End and store time of the last record dispatched at the previous
+        // flush: the CommitLog checkpoint may name it once it is flushed.
+        let mut pending_physic = (0u64, 0i64);
+        loop {
+            let stop = self.lifecycle.stop_requested();
+            let caught_up = self.dispatch_round();
+            if stop && caught_up {
+                return;
+            }
+            if last_flush.elapsed() >= self.policy.interval {
+                last_flush = Instant::now();
+                let thorough = last_thorough.elapsed() >= self.policy.thorough_interval;
+                if thorough {
+                    last_thorough = Instant::now();
+                }
+                self.flush_and_checkpoint(thorough, &mut pending_physic);
+            }
+            if caught_up {
+                let offset = self.progress.offset;
+                let commitlog = self.dispatch.commitlog();
+                self.wake.sleep(self.policy.idle_sleep(), || {
+                    commitlog.written_offset() > offset || self.lifecycle.stop_requested()
+                });
+            }
+        }
+    }
+}
+
+impl Dispatcher {
+    pub fn new(
+        dispatch: Dispatch,
+        progress: Progress,
+        dispatched: Arc<OffsetSignal>,
+        checkpointer: Arc<Checkpointer>,
+        policy: QueueFlushPolicy,
+        wake: Arc<Wake>,
+        lifecycle: Arc<Lifecycle>,
+    ) -> Dispatcher {
+        Dispatcher { dispatch, progress, dispatched, checkpointer, policy, wake, lifecycle }
+    }
+
+    /// Dispatches up to [`ROUND`] records; whether it caught up with the
+    /// CommitLog (or met a record it cannot decode, to be retried).
+    fn dispatch_round(&mut self) -> bool {
+        let outcome = self.dispatch.run(&mut self.progress, u64::MAX, ROUND);
+        if self.progress.offset != self.dispatched.get() {
+            self.dispatched.publish(self.progress.offset);
+        }
+        match outcome {
+            Ok(Stop::CaughtUp) => self.progress.offset >= self.dispatch.commitlog().written_offset(),
+            Ok(Stop::Broken) | Err(_) => {
+                if let Err(e) = outcome {
+                    tracing::error!(error = %e, "dispatch failed; retrying");
+                }
+                self.lifecycle.record_failure();
+                std::thread::sleep(Duration::from_millis(100));
+                true
+            }
+        }
+    }
+
+    /// Flushes consume queues (all of them when `thorough`) and index, and
+    /// writes the checkpoint.
+    fn flush_and_checkpoint(&self, thorough: bool, pending_physic: &mut (u64, i64)) {
+        // The CommitLog checkpoint may only name a record known flushed.
+        let flushed = self.dispatch.commitlog().flushed_offset();
+        if self.progress.last_end <= flushed {
+            self.checkpointer.set_physic_timestamp(self.progress.last_store_timestamp);
+        } else if pending_physic.0 <= flushed && pending_physic.1 != 0 {
+            self.checkpointer.set_physic_timestamp(pending_physic.1);
+        }
+        *pending_physic = (self.progress.last_end, self.progress.last_store_timestamp);
+        let least = if thorough { 0 } else { self.policy.least_pages };
+        let logics = thorough.then_some(self.progress.last_store_timestamp);
+        if let Err(e) = self.checkpointer.flush(least, logics) {
+            self.lifecycle.record_failure();
+            tracing::error!(error = %e, "consume queue flush failed");
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Brings consume queues and index to disk and then says so in the
+//! checkpoint: periodically from the dispatcher, and once more at shutdown.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::checkpoint::{Checkpoint, CheckpointFile};
+use crate::commitlog::CommitLog;
+use crate::consume_queue::QueueTable;
+use crate::error::Result;
+use crate::index::IndexService;
+
+/// The checkpoint file and what it last said, with the queues and index whose
+/// flushes it records.
+pub(crate) struct Checkpointer {
+    commitlog: Arc<CommitLog>,
+    queues: Arc<QueueTable>,
+    index: Option<Arc<IndexService>>,
+    file: Mutex<(CheckpointFile, Checkpoint)>,
+}
+
+impl Checkpointer {
+    /// `loaded` is what `file` said at open.
+    pub fn new(
+        commitlog: Arc<CommitLog>,
+        queues: Arc<QueueTable>,
+        index: Option<Arc<IndexService>>,
+        file: CheckpointFile,
+        loaded: Checkpoint,
+    ) -> Checkpointer {
+        Checkpointer { commitlog, queues, index, file: Mutex::new((file, loaded)) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, (CheckpointFile, Checkpoint)> {
+        self.file.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The store time of a record known flushed in the CommitLog, written
+    /// with the next [`Checkpointer::flush`].
+    pub fn set_physic_timestamp(&self, store_timestamp: i64) {
+        self.lock().1.physic_msg_timestamp = store_timestamp;
+    }
+
+    /// Flushes consume queues (those with `least_pages` dirty pages; the
+    /// index too when that is 0), then writes the checkpoint. With
+    /// `logics_timestamp`, every queue was flushed up to that store time and
+    /// the checkpoint says so.
+    pub fn flush(&self, least_pages: u64, logics_timestamp: Option<i64>) -> Result<()> {
+        for cq in self.queues.all() {
+            cq.flush(least_pages)?;
+        }
+        let index_ts = match &self.index {
+            Some(index) if least_pages == 0 => Some(index.flush()?),
+            _ => None,
+        };
+        let mut cp = self.lock();
+        if let Some(ts) = logics_timestamp.filter(|t| *t > 0) {
+            cp.1.logics_msg_timestamp = ts;
+        }
+        if let Some(ts) = index_ts.filter(|t| *t > 0) {
+            cp.1.index_msg_timestamp = ts;
+        }
+        let snapshot = cp.1;
+        cp.0.write(&snapshot)
+    }
+
+    /// Shutdown, after the dispatcher stopped at `dispatched`: everything
+    /// dispatched is flushed and the checkpoint brought up to the last
+    /// dispatched record (the CommitLog's part only if it is flushed that far).
+    pub fn flush_all(&self, dispatched: u64) -> Result<()> {
+        let last_ts = self.last_dispatched_timestamp();
+        if last_ts > 0 && self.commitlog.flushed_offset() >= dispatched {
+            self.set_physic_timestamp(last_ts);
+        }
+        self.flush(0, Some(last_ts))
+    }
+
+    /// Store time of the last record below the dispatched offset (0 if none).
+    fn last_dispatched_timestamp(&self) -> i64 {
+        let cp = self.lock().1;
+        let mut ts = cp.logics_msg_timestamp.max(cp.physic_msg_timestamp);
+        // Walk the queues' last entries: the newest store time among them is the
+        // last dispatched message's.
+        for cq in self.queues.all() {
+            let max = cq.max_offset();
+            if max == 0 {
+                continue;
+            }
+            if let Some(e) = cq.entry(max - 1)
+                && let Some(t) = self.commitlog.store_time_at(e.physical_offset)
+            {
+                ts = ts.max(t);
+            }
+        }
+        ts
+    }
+}
