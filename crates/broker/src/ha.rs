@@ -1,5 +1,5 @@
-//! Master/slave replication as the broker uses it (protocol doc §6): the HA
-//! server on masters, the HA client and the metadata sync on slaves, and the
+//! Master/slave replication as the broker uses it (Java's `HAService`): the
+//! HA server on masters, the HA client and the metadata sync on slaves, and the
 //! SYNC_MASTER wait of the send path. The protocol and its state machines live
 //! in `rmq_replication`; this module wires them to the broker's config, store,
 //! NameServer answers and runtime info.
@@ -18,17 +18,16 @@ use rmq_model::BrokerRole;
 use rmq_protocol::ResponseCode;
 use rmq_remoting::CancellationToken;
 use rmq_replication::{HaConfig, Master, Slave, SyncOutcome};
-use rmq_store::{PutResult, StoreConfig};
+use rmq_store::{MessageStore, PutResult, StoreConfig};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
 
-use crate::broker::Broker;
 use crate::config::BrokerConfig;
 use crate::namesrv::Registered;
 
-pub(crate) use slave_sync::MetadataSync;
+pub(crate) use slave_sync::{MetadataSync, MirroredTables};
 
 /// Replication state of this broker: one side or the other, fixed by its role.
 #[derive(Debug)]
@@ -39,6 +38,8 @@ pub struct Replication {
     ha_port: u16,
     /// `haMasterAddress`, when set: overrides what NameServers say.
     fixed_master: Option<String>,
+    /// For log lines.
+    broker_name: String,
 }
 
 #[derive(Debug)]
@@ -71,6 +72,7 @@ impl Replication {
             slave_timeout: Duration::from_millis(config.slave_timeout),
             ha_port: config.ha_port(),
             fixed_master,
+            broker_name: config.broker_name.clone().unwrap_or_default(),
         }
     }
 
@@ -78,14 +80,6 @@ impl Replication {
     pub(crate) fn metadata(&self) -> Option<&Arc<MetadataSync>> {
         match &self.side {
             Side::Slave { metadata, .. } => Some(metadata),
-            Side::Master { .. } => None,
-        }
-    }
-
-    /// The HA address of the master a slave is connected to.
-    pub(crate) fn following(&self) -> Option<String> {
-        match &self.side {
-            Side::Slave { slave, .. } => slave.status().following,
             Side::Master { .. } => None,
         }
     }
@@ -118,18 +112,16 @@ impl Replication {
             }
         }
     }
-}
 
-impl Broker {
     /// For SYNC_MASTER: waits until a slave holds `put`, answering
     /// FLUSH_SLAVE_TIMEOUT or SLAVE_NOT_AVAILABLE when it does not.
     pub(crate) async fn wait_replicated(&self, put: &PutResult) -> ResponseCode {
-        let Side::Master { master, sync: true } = &self.ha.side else {
+        let Side::Master { master, sync: true } = &self.side else {
             return ResponseCode::Success;
         };
         // In sync or not is judged against this message's end, as Java's
         // isSlaveOK does, not against whatever was written since.
-        let outcome = master.wait_for_slave(put.end_offset, put.end_offset, self.ha.slave_timeout).await;
+        let outcome = master.wait_for_slave(put.end_offset, put.end_offset, self.slave_timeout).await;
         match outcome {
             SyncOutcome::Replicated => ResponseCode::Success,
             SyncOutcome::NotAvailable => ResponseCode::SlaveNotAvailable,
@@ -137,7 +129,7 @@ impl Broker {
                 tracing::warn!(
                     "SYNC_MASTER: no slave confirmed offset {} within {:?} ({outcome:?})",
                     put.end_offset,
-                    self.ha.slave_timeout
+                    self.slave_timeout
                 );
                 ResponseCode::FlushSlaveTimeout
             }
@@ -147,51 +139,50 @@ impl Broker {
     /// What a NameServer answered to a registration: a slave learns its
     /// master's addresses from it.
     pub(crate) fn on_registered(&self, answer: &Registered) {
-        let Side::Slave { slave, metadata } = &self.ha.side else {
+        let Side::Slave { slave, metadata } = &self.side else {
             return;
         };
         if let Some(master_addr) = &answer.master_addr {
             metadata.set_master(answer.ha_server_addr.as_deref(), master_addr);
         }
-        if self.ha.fixed_master.is_none()
+        if self.fixed_master.is_none()
             && let Some(ha) = &answer.ha_server_addr
             && slave.set_master(ha)
         {
-            tracing::info!(
-                "HA: master of {} is at {ha} (from name server {})",
-                self.identity.broker_name,
-                answer.namesrv
-            );
+            tracing::info!("HA: master of {} is at {ha} (from name server {})", self.broker_name, answer.namesrv);
         }
     }
-}
 
-/// Starts the HA server (masters) or the HA client and metadata sync (slaves).
-pub(crate) fn spawn(
-    broker: &Arc<Broker>,
-    stop: &CancellationToken,
-    tasks: &mut JoinSet<()>,
-) -> Result<(), crate::BrokerError> {
-    match &broker.ha.side {
-        Side::Master { master, .. } => {
-            let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, broker.ha.ha_port));
-            // As Java, a master whose HA port is taken does not start: its
-            // slaves could never replicate.
-            let listener = std::net::TcpListener::bind(addr)
-                .and_then(|l| l.set_nonblocking(true).map(|()| l))
-                .and_then(tokio::net::TcpListener::from_std)
-                .map_err(|source| crate::BrokerError::Listen { addr, source })?;
-            tracing::info!("HA: serving slaves on {addr}");
-            tasks.spawn(master.clone().serve(listener, broker.store.clone(), stop.clone()));
-        }
-        Side::Slave { slave, metadata } => {
-            if let Some(fixed) = &broker.ha.fixed_master {
-                slave.set_master(fixed);
-                tracing::info!("HA: master fixed by haMasterAddress at {fixed}");
+    /// Starts the HA server (masters) or the HA client and the metadata sync
+    /// into `tables` (slaves).
+    pub(crate) fn spawn(
+        &self,
+        store: &Arc<MessageStore>,
+        tables: &MirroredTables,
+        stop: &CancellationToken,
+        tasks: &mut JoinSet<()>,
+    ) -> Result<(), crate::BrokerError> {
+        match &self.side {
+            Side::Master { master, .. } => {
+                let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, self.ha_port));
+                // As Java, a master whose HA port is taken does not start: its
+                // slaves could never replicate.
+                let listener = std::net::TcpListener::bind(addr)
+                    .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                    .and_then(tokio::net::TcpListener::from_std)
+                    .map_err(|source| crate::BrokerError::Listen { addr, source })?;
+                tracing::info!("HA: serving slaves on {addr}");
+                tasks.spawn(master.clone().serve(listener, store.clone(), stop.clone()));
             }
-            tasks.spawn(slave.clone().run(broker.store.clone(), stop.clone()));
-            tasks.spawn(slave_sync::run(broker.clone(), metadata.clone(), stop.clone()));
+            Side::Slave { slave, metadata } => {
+                if let Some(fixed) = &self.fixed_master {
+                    slave.set_master(fixed);
+                    tracing::info!("HA: master fixed by haMasterAddress at {fixed}");
+                }
+                tasks.spawn(slave.clone().run(store.clone(), stop.clone()));
+                tasks.spawn(slave_sync::run(tables.clone(), slave.clone(), metadata.clone(), stop.clone()));
+            }
         }
+        Ok(())
     }
-    Ok(())
 }

@@ -4,33 +4,47 @@
 //!
 //! It depends on the store (messages on disk), the protocol (what requests
 //! mean) and the remoting transport (sockets); nothing depends on it but the
-//! binaries. [`Broker::open`] builds every part once; [`run`] serves it.
+//! binaries.
+//!
+//! Layout: [`run`] serves a [`Broker`], the composition root, which builds
+//! each subsystem once with the handles it needs. Request subsystems live in
+//! `handlers` (sending, pulling, membership, offsets, queries, admin) and
+//! `transaction`; background services in `schedule` (delays),
+//! `registration` (NameServers) and `ha` (replication). They share the
+//! `tables`, `clients`, `stats` and `live_config`, and never reach back to
+//! the root.
 
 mod acl;
+mod admission;
+mod background;
 mod broker;
 pub mod clients;
 pub mod config;
 mod delay;
+mod durability;
 mod filter;
-pub mod groups;
 mod ha;
 mod handlers;
+mod live_config;
 mod lock;
-pub mod long_poll;
-pub mod namesrv;
+mod long_poll;
+mod namesrv;
+mod notify;
 mod offset_moved;
-pub mod offsets;
+mod periodic;
+mod registration;
 mod run;
-pub mod runtime_info;
+mod runtime_info;
 mod schedule;
 mod service;
 pub mod settings;
-pub mod stats;
-pub mod topics;
+mod stats;
+mod tables;
 mod transaction;
 
 pub use broker::Broker;
 pub use config::BrokerConfig;
+pub use namesrv::BrokerIdentity;
 pub use run::{BootInfo, run};
 pub use runtime_info::store_config_entries;
 pub use settings::Settings;
@@ -44,6 +58,8 @@ pub enum BrokerError {
     Settings(#[from] settings::SettingsError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("the store's shutdown task failed: {0}")]
+    ShutdownTask(String),
 }
 
 pub(crate) use rmq_model::clock::now_ms;

@@ -52,6 +52,13 @@ impl PullWaiters {
     }
 }
 
+/// The store's dispatcher tells the waiters of every record it dispatched.
+impl rmq_store::DispatchListener for PullWaiters {
+    fn on_dispatch(&self, m: &rmq_store::Dispatched<'_>) {
+        self.arrived(m.topic, m.queue_id);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

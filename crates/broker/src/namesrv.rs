@@ -28,6 +28,19 @@ pub struct BrokerIdentity {
     pub ha_server_addr: String,
 }
 
+impl BrokerIdentity {
+    /// The identity a resolved configuration gives.
+    pub fn of(config: &crate::config::BrokerConfig) -> BrokerIdentity {
+        BrokerIdentity {
+            cluster_name: config.broker_cluster_name.clone(),
+            broker_name: config.broker_name.clone().unwrap_or_default(),
+            broker_id: config.broker_id,
+            broker_addr: format!("{}:{}", config.broker_ip1.as_deref().unwrap_or_default(), config.listen_port),
+            ha_server_addr: format!("{}:{}", config.broker_ip2.as_deref().unwrap_or_default(), config.ha_port()),
+        }
+    }
+}
+
 /// What one NameServer answered to a registration.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Registered {
@@ -70,17 +83,8 @@ impl Registrar {
         Registrar { client, namesrvs: RwLock::new(namesrvs), identity, timeout, compressed }
     }
 
-    pub fn identity(&self) -> &BrokerIdentity {
-        &self.identity
-    }
-
     pub fn namesrvs(&self) -> Vec<String> {
         self.namesrvs.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Replaces the NameServer list (UPDATE_BROKER_CONFIG of `namesrvAddr`).
-    pub fn set_namesrvs(&self, list: Vec<String>) {
-        *self.namesrvs.write().unwrap_or_else(|e| e.into_inner()) = list;
     }
 
     fn request(&self, topics: &TopicConfigSerializeWrapper, broker_permission: u32) -> RemotingCommand {

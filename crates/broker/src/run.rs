@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 
 use crate::broker::Broker;
 use crate::clients::CHANNEL_EXPIRED_TIMEOUT;
+use crate::periodic::every;
 use crate::service::BrokerService;
 use crate::settings::Settings;
 use crate::stats::SAMPLE_PERIOD_MS;
@@ -47,9 +48,9 @@ pub async fn run(
     ready: impl FnOnce(&BootInfo),
 ) -> Result<(), BrokerError> {
     let namesrv_addr = settings.broker.namesrv_addr.clone();
-    let broker = Arc::new(Broker::open(settings)?);
+    let broker = Broker::open(settings)?;
     let (port, vip_port, idle) = {
-        let c = broker.config();
+        let c = broker.config.get();
         (c.listen_port, c.vip_port(), Duration::from_secs(c.server_channel_max_idle_time_seconds))
     };
     let main = Server::bind(server_config(port, idle))
@@ -67,101 +68,60 @@ pub async fn run(
     };
     let servers = shutdown.child_token();
     let mut tasks = JoinSet::new();
-    tasks.spawn(main.run(Arc::new(BrokerService { broker: broker.clone(), vip: false }), servers.clone()));
-    tasks.spawn(vip.run(Arc::new(BrokerService { broker: broker.clone(), vip: true }), servers.clone()));
-    register(&broker).await;
+    tasks.spawn(main.run(Arc::new(BrokerService { handlers: broker.handlers.clone(), vip: false }), servers.clone()));
+    tasks.spawn(vip.run(Arc::new(BrokerService { handlers: broker.handlers.clone(), vip: true }), servers.clone()));
+    broker.registration.register().await;
     let background = shutdown.child_token();
     spawn_periodic_tasks(&broker, &background, &mut tasks);
-    crate::ha::spawn(&broker, &background, &mut tasks)?;
-    crate::transaction::spawn(&broker, &background, &mut tasks);
+    broker.registration.spawn(&background, &mut tasks);
+    broker.replication.spawn(&broker.store, &broker.tables, &background, &mut tasks)?;
+    broker.handlers.transactions.spawn(&background, &mut tasks);
     if broker.is_master() {
-        let b = broker.clone();
-        let stop = background.clone();
-        tasks.spawn(async move { b.run_schedule(stop).await });
+        tasks.spawn(broker.delays.clone().run(background.clone()));
     }
     ready(&info);
     shutdown.cancelled().await;
     tracing::info!("shutdown requested: stop serving, unregister, persist, close the store");
-    broker.pulls.wake_all();
-    broker.registrar.unregister_all().await;
+    broker.waiters.wake_all();
+    broker.registration.unregister().await;
     while tasks.join_next().await.is_some() {}
-    broker.persist_offsets();
-    broker.persist_topics();
-    broker.persist_groups();
-    broker.persist_delay_offsets();
+    broker.background.drain(BACKGROUND_GRACE).await;
+    broker.tables.offsets.persist();
+    broker.tables.topics.persist();
+    broker.tables.groups.persist();
+    broker.tables.delay_offsets.persist();
     let store = broker.store.clone();
     tokio::task::spawn_blocking(move || store.shutdown())
         .await
-        .map_err(|e| BrokerError::Store(rmq_store::StoreError::Json(format!("store shutdown task failed: {e}"))))??;
+        .map_err(|e| BrokerError::ShutdownTask(e.to_string()))??;
     tracing::info!("broker {} shut down", info.broker_name);
     Ok(())
 }
 
-/// One full registration with every NameServer; failures are logged.
-async fn register(broker: &Arc<Broker>) {
-    let permission = broker.config().broker_permission;
-    for outcome in broker.registrar.register_all(&broker.topics.snapshot(), permission).await {
-        match outcome {
-            Ok(registered) => {
-                if let Some(order) = &registered.order_topics {
-                    broker.topics.apply_order_topics(order);
-                }
-                broker.on_registered(&registered);
-            }
-            Err(e) => tracing::warn!("{e}"),
-        }
-    }
-}
+/// How long shutdown waits for notifications and check-backs under way.
+const BACKGROUND_GRACE: Duration = Duration::from_secs(3);
 
-fn spawn_periodic_tasks(broker: &Arc<Broker>, stop: &CancellationToken, tasks: &mut JoinSet<()>) {
-    let (register_period, offsets_period) = {
-        let c = broker.config();
-        (c.register_period(), Duration::from_millis(c.flush_consumer_offset_interval.max(100)))
-    };
-    let b = broker.clone();
-    tasks.spawn(every(stop.clone(), Duration::from_secs(10), register_period, move || {
-        let b = b.clone();
-        async move { register(&b).await }
-    }));
-    let b = broker.clone();
+fn spawn_periodic_tasks(broker: &Broker, stop: &CancellationToken, tasks: &mut JoinSet<()>) {
+    let offsets_period = Duration::from_millis(broker.config.get().flush_consumer_offset_interval.max(100));
+    let offsets = broker.tables.offsets.clone();
     tasks.spawn(every(stop.clone(), offsets_period, offsets_period, move || {
-        let b = b.clone();
-        async move { b.persist_offsets_if_changed() }
+        let offsets = offsets.clone();
+        async move { offsets.persist_if_changed() }
     }));
-    let b = broker.clone();
+    let (clients, notifier) = (broker.clients.clone(), broker.notifier.clone());
     tasks.spawn(every(stop.clone(), Duration::from_secs(10), Duration::from_secs(10), move || {
-        let b = b.clone();
+        let (clients, notifier) = (clients.clone(), notifier.clone());
         async move {
-            for group in b.clients.expire(Instant::now(), CHANNEL_EXPIRED_TIMEOUT) {
+            for group in clients.expire(Instant::now(), CHANNEL_EXPIRED_TIMEOUT) {
                 tracing::info!("consumer group {group}: an idle client expired");
-                b.notify_consumers_changed(&group);
+                notifier.group_changed(&group);
             }
         }
     }));
-    let b = broker.clone();
+    let stats = broker.stats.clone();
     let sample = Duration::from_millis(SAMPLE_PERIOD_MS as u64);
     tasks.spawn(every(stop.clone(), Duration::ZERO, sample, move || {
-        let b = b.clone();
-        async move { b.stats.sample(now_ms()) }
+        let stats = stats.clone();
+        async move { stats.sample(now_ms()) }
     }));
-}
-
-/// Runs `job` after `first`, then every `period`, until `stop`.
-async fn every<F, Fut>(stop: CancellationToken, first: Duration, period: Duration, mut job: F)
-where
-    F: FnMut() -> Fut + Send,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    tokio::select! {
-        _ = stop.cancelled() => return,
-        _ = tokio::time::sleep(first) => {}
-    }
-    let mut ticks = tokio::time::interval(period);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = ticks.tick() => job().await,
-        }
-    }
 }

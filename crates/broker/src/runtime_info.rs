@@ -1,16 +1,42 @@
-//! GET_BROKER_RUNTIME_INFO's table (§3.6) and GET_BROKER_CONFIG's text.
+//! GET_BROKER_RUNTIME_INFO's table (the keys of Java's
+//! `BrokerController.getRuntimeInfo` that `mqadmin clusterList` and
+//! `brokerStatus` read) and GET_BROKER_CONFIG's text.
 
+use rmq_model::topic::SCHEDULE_TOPIC;
+use rmq_store::MessageStore;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use crate::broker::Broker;
+use crate::admission::Permits;
+use crate::delay::DelayLevels;
+use crate::ha::Replication;
+use crate::live_config::LiveConfig;
 use crate::now_ms;
+use crate::stats::BrokerStats;
+use crate::tables::DelayOffsets;
 
 /// The version this broker reports, as Java's `MQVersion` names it.
 pub const BROKER_VERSION_DESC: &str = "V4_9_8";
 
-impl Broker {
+/// What the runtime table reports on.
+#[derive(Debug)]
+pub(crate) struct RuntimeInfo {
+    pub store: Arc<MessageStore>,
+    pub config: Arc<LiveConfig>,
+    pub stats: Arc<BrokerStats>,
+    pub replication: Arc<Replication>,
+    /// Delivery progress of each delay level.
+    pub delay_offsets: Arc<DelayOffsets>,
+    pub delay_levels: Arc<DelayLevels>,
+    /// Sends and pulls in progress.
+    pub sends: Arc<Permits>,
+    pub pulls: Arc<Permits>,
+    pub boot_ms: i64,
+}
+
+impl RuntimeInfo {
     /// Every key `mqadmin clusterList` and `brokerStatus` read, as strings.
-    pub(crate) fn runtime_info(&self) -> BTreeMap<String, String> {
+    pub(crate) fn table(&self) -> BTreeMap<String, String> {
         let now = now_ms();
         let s = &self.stats;
         let store = self.store.stats();
@@ -48,14 +74,20 @@ impl Broker {
         put("remainHowManyDataToFlush", (self.store.max_physical_offset() - self.store.flushed_offset()).to_string());
         put("commitLogDiskRatio", format!("{:.4}", store.disk_ratio));
         put("earliestMessageTimeStamp", self.store.earliest_message_time().unwrap_or(0).to_string());
-        put("startAcceptSendRequestTimeStamp", self.config().start_accept_send_request_time_stamp.to_string());
+        let (start_accept, send_capacity, pull_capacity) = {
+            let c = self.config.get();
+            (
+                c.start_accept_send_request_time_stamp,
+                c.send_thread_pool_queue_capacity,
+                c.pull_thread_pool_queue_capacity,
+            )
+        };
+        put("startAcceptSendRequestTimeStamp", start_accept.to_string());
         put("pageCacheLockTimeMills", "0".to_owned());
-        let send_in_flight = self.config().send_thread_pool_queue_capacity - self.send_permits.available_permits();
-        put("sendThreadPoolQueueSize", send_in_flight.to_string());
-        put("sendThreadPoolQueueCapacity", self.config().send_thread_pool_queue_capacity.to_string());
-        let pull_in_flight = self.config().pull_thread_pool_queue_capacity - self.pull_permits.available_permits();
-        put("pullThreadPoolQueueSize", pull_in_flight.to_string());
-        put("pullThreadPoolQueueCapacity", self.config().pull_thread_pool_queue_capacity.to_string());
+        put("sendThreadPoolQueueSize", self.sends.in_flight().to_string());
+        put("sendThreadPoolQueueCapacity", send_capacity.to_string());
+        put("pullThreadPoolQueueSize", self.pulls.in_flight().to_string());
+        put("pullThreadPoolQueueCapacity", pull_capacity.to_string());
         for k in [
             "sendThreadPoolQueueHeadWaitTimeMills",
             "pullThreadPoolQueueHeadWaitTimeMills",
@@ -66,7 +98,7 @@ impl Broker {
         for (level, offset, max) in self.schedule_progress() {
             put(&format!("scheduleMessageOffset_{level}"), format!("{offset},{max}"));
         }
-        for (k, v) in self.ha.runtime_entries(&self.store) {
+        for (k, v) in self.replication.runtime_entries(&self.store) {
             put(k, v);
         }
         put("queryThreadPoolQueueSize", "0".to_owned());
@@ -77,7 +109,7 @@ impl Broker {
     /// Every configuration key with its value, one `key=value` per line.
     pub(crate) fn config_text(&self) -> String {
         let mut text = String::new();
-        for (key, value) in self.config().entries() {
+        for (key, value) in self.config.get().entries() {
             text.push_str(key);
             text.push('=');
             text.push_str(&value);
@@ -92,9 +124,15 @@ impl Broker {
         text
     }
 
-    /// Number of delay levels configured.
-    pub(crate) fn delay_level_count(&self) -> u32 {
-        self.store.config().delay_levels().map(|l| l.len() as u32).unwrap_or(18)
+    /// Each delay level with its delivery offset and its queue's end
+    /// (`scheduleMessageOffset_<level>`).
+    fn schedule_progress(&self) -> Vec<(i32, i64, i64)> {
+        (1..=self.delay_levels.count() as i32)
+            .map(|level| {
+                let max = self.store.max_offset_in_queue(SCHEDULE_TOPIC, level - 1).as_i64();
+                (level, self.delay_offsets.get(level), max)
+            })
+            .collect()
     }
 }
 

@@ -103,7 +103,7 @@ impl Settings {
 
     /// The name, id and addresses this broker registers with.
     pub fn identity(&self) -> BrokerIdentity {
-        Settings::identity_of(&self.broker)
+        BrokerIdentity::of(&self.broker)
     }
 }
 

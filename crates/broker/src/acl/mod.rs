@@ -29,7 +29,6 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
-use crate::broker::Broker;
 use crate::config::BrokerConfig;
 use rules::{PUB, RETRY_PREFIX, Rules, SUB};
 
@@ -190,16 +189,18 @@ impl Acl {
     }
 }
 
-/// Checks a request before it is dispatched: `Some(refusal)` when ACL is on
-/// and the request may not pass.
-pub(crate) fn check(broker: &Broker, conn: &Connection, request: &RemotingCommand) -> Option<RemotingCommand> {
-    if !broker.acl.enabled {
-        return None;
+impl Acl {
+    /// Checks a request before it is dispatched: `Some(refusal)` when ACL is
+    /// on and the request may not pass.
+    pub(crate) fn check(&self, conn: &Connection, request: &RemotingCommand) -> Option<RemotingCommand> {
+        if !self.enabled {
+            return None;
+        }
+        self.watch(crate::now_ms());
+        let refusal = self.validate(conn.remote_addr().ip(), request).err()?;
+        tracing::warn!("ACL refused request code {} from {}: {refusal}", request.code, conn.remote_addr());
+        Some(RemotingCommand::response(ResponseCode::NoPermission, Some(refusal)))
     }
-    broker.acl.watch(crate::now_ms());
-    let refusal = broker.acl.validate(conn.remote_addr().ip(), request).err()?;
-    tracing::warn!("ACL refused request code {} from {}: {refusal}", request.code, conn.remote_addr());
-    Some(RemotingCommand::response(ResponseCode::NoPermission, Some(refusal)))
 }
 
 /// The resources a request touches and the permission each needs

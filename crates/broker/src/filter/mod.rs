@@ -14,38 +14,91 @@ use rmq_model::record;
 use rmq_protocol::body::heartbeat::{EXPRESSION_SQL92, SubscriptionData};
 use rmq_protocol::{RemotingCommand, ResponseCode};
 use rmq_store::MessageFilter;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-use crate::broker::Broker;
 use crate::handlers::reply;
 
-/// The filter a pull with `sub` uses, or the refusal Java answers: 23 when
-/// the expression does not parse, 1 when property filtering is off.
-pub(crate) fn for_subscription(
-    broker: &Broker,
-    sub: &SubscriptionData,
-) -> Result<Box<dyn MessageFilter + Send + Sync>, RemotingCommand> {
-    if sub.is_tag_type() {
-        return Ok(Box::new(TagFilter::new(sub)));
+/// The filter of one pull: tag codes, or a compiled SQL92 expression.
+#[derive(Clone, Debug)]
+pub(crate) enum PullFilter {
+    Tags(TagFilter),
+    Sql(Arc<SqlFilter>),
+}
+
+impl MessageFilter for PullFilter {
+    fn matches_tags_code(&self, tags_code: i64) -> bool {
+        match self {
+            PullFilter::Tags(f) => f.matches_tags_code(tags_code),
+            PullFilter::Sql(f) => f.matches_tags_code(tags_code),
+        }
     }
-    let filter = SqlFilter::compile(sub).map_err(|e| {
-        tracing::warn!("parse the consumer's subscription[{}] of topic {} failed: {e}", sub.sub_string, sub.topic);
-        reply(ResponseCode::SubscriptionParseFailed, format!("parse the consumer's subscription failed: {e}"))
-    })?;
-    if !broker.config().enable_property_filter {
-        return Err(not_enabled(sub));
+
+    fn matches_record(&self, stored: &[u8]) -> bool {
+        match self {
+            PullFilter::Tags(f) => f.matches_record(stored),
+            PullFilter::Sql(f) => f.matches_record(stored),
+        }
     }
-    Ok(Box::new(filter))
+}
+
+/// SQL92 expressions compiled once per subscription (topic, expression,
+/// version), not on every pull: a consumer pulls thousands of times with one
+/// subscription. Bounded: past [`CompiledFilters::LIMIT`] entries the cache
+/// starts afresh, so clients cannot grow it without end.
+#[derive(Debug, Default)]
+pub(crate) struct CompiledFilters {
+    compiled: Mutex<HashMap<(String, String, i64), Arc<SqlFilter>>>,
+}
+
+impl CompiledFilters {
+    const LIMIT: usize = 4096;
+
+    fn sql(&self, sub: &SubscriptionData) -> Result<Arc<SqlFilter>, String> {
+        let key = (sub.topic.clone(), sub.sub_string.clone(), sub.sub_version);
+        let mut compiled = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(filter) = compiled.get(&key) {
+            return Ok(filter.clone());
+        }
+        let filter = Arc::new(SqlFilter::compile(sub)?);
+        if compiled.len() >= Self::LIMIT {
+            compiled.clear();
+        }
+        compiled.insert(key, filter.clone());
+        Ok(filter)
+    }
+
+    /// The filter a pull with `sub` uses, or the refusal Java answers: 23
+    /// when the expression does not parse, 1 when property filtering
+    /// (`enablePropertyFilter`) is off.
+    pub(crate) fn for_subscription(
+        &self,
+        property_filter_enabled: bool,
+        sub: &SubscriptionData,
+    ) -> Result<PullFilter, RemotingCommand> {
+        if sub.is_tag_type() {
+            return Ok(PullFilter::Tags(TagFilter::new(sub)));
+        }
+        let filter = self.sql(sub).map_err(|e| {
+            tracing::warn!("parse the consumer's subscription[{}] of topic {} failed: {e}", sub.sub_string, sub.topic);
+            reply(ResponseCode::SubscriptionParseFailed, format!("parse the consumer's subscription failed: {e}"))
+        })?;
+        if !property_filter_enabled {
+            return Err(not_enabled(sub));
+        }
+        Ok(PullFilter::Sql(filter))
+    }
 }
 
 /// CHECK_CLIENT_CONFIG's verdict on a subscription: `None` if it is fine.
 /// In Java's order: tags always pass; other types need
 /// `enablePropertyFilter` (else 1), then an expression that parses (else 23
 /// with the parser's message).
-pub(crate) fn check_subscription(broker: &Broker, sub: &SubscriptionData) -> Option<RemotingCommand> {
+pub(crate) fn check_subscription(property_filter_enabled: bool, sub: &SubscriptionData) -> Option<RemotingCommand> {
     if sub.is_tag_type() {
         return None;
     }
-    if !broker.config().enable_property_filter {
+    if !property_filter_enabled {
         return Some(not_enabled(sub));
     }
     match SqlFilter::compile(sub) {
@@ -119,6 +172,21 @@ impl MessageFilter for SqlFilter {
 mod tests {
     use super::*;
     use rmq_model::record::{NewMessage, Placement};
+
+    #[test]
+    fn sql_filters_are_compiled_once_per_subscription_version() {
+        let cache = CompiledFilters::default();
+        let first = cache.for_subscription(true, &sql("a > 1")).unwrap();
+        let again = cache.for_subscription(true, &sql("a > 1")).unwrap();
+        let (PullFilter::Sql(first), PullFilter::Sql(again)) = (first, again) else { panic!("SQL filters") };
+        assert!(Arc::ptr_eq(&first, &again));
+        let mut newer = sql("a > 1");
+        newer.sub_version = 2;
+        let PullFilter::Sql(newer) = cache.for_subscription(true, &newer).unwrap() else { panic!() };
+        assert!(!Arc::ptr_eq(&first, &newer));
+        assert!(cache.for_subscription(false, &sql("a > 1")).is_err());
+        assert!(cache.for_subscription(true, &sql("a >")).is_err());
+    }
 
     #[test]
     fn tag_codes() {

@@ -19,7 +19,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::broker::Broker;
+use crate::tables::{ConsumerOffsets, DelayOffsets, SubscriptionGroups, TopicTable};
+
+/// The tables a slave copies from its master.
+#[derive(Clone, Debug)]
+pub(crate) struct MirroredTables {
+    pub topics: Arc<TopicTable>,
+    pub groups: Arc<SubscriptionGroups>,
+    pub offsets: Arc<ConsumerOffsets>,
+    pub delay_offsets: Arc<DelayOffsets>,
+}
 
 const FIRST_SYNC: Duration = Duration::from_secs(3);
 const PERIOD: Duration = Duration::from_secs(10);
@@ -86,7 +95,14 @@ fn vip_addr(addr: &str) -> Option<String> {
     Some(format!("{host}:{}", port.checked_sub(2)?))
 }
 
-pub(super) async fn run(broker: Arc<Broker>, sync: Arc<MetadataSync>, stop: CancellationToken) {
+/// Copies the master's tables every 10 s (after a first wait), from the
+/// master the HA client follows.
+pub(super) async fn run(
+    tables: MirroredTables,
+    slave: Arc<rmq_replication::Slave>,
+    sync: Arc<MetadataSync>,
+    stop: CancellationToken,
+) {
     tokio::select! {
         _ = stop.cancelled() => return,
         _ = tokio::time::sleep(FIRST_SYNC) => {}
@@ -99,13 +115,13 @@ pub(super) async fn run(broker: Arc<Broker>, sync: Arc<MetadataSync>, stop: Canc
             _ = stop.cancelled() => return,
             _ = ticks.tick() => {}
         }
-        let following = broker.ha.following();
+        let following = slave.status().following;
         let Some(master) = sync.master_addr(following.as_deref()) else { continue };
         let Some(vip) = vip_addr(&master) else {
             tracing::warn!("slave sync: master address {master} has no port");
             continue;
         };
-        match sync_all(&broker, &sync, &vip).await {
+        match sync_all(&tables, &sync, &vip).await {
             Ok(()) => {
                 if failing {
                     tracing::info!("slave sync: metadata from master {vip} in step again");
@@ -140,31 +156,31 @@ async fn fetch(sync: &MetadataSync, vip: &str, code: RequestCode) -> Result<Opti
 /// Each step runs whatever happened to the others (as Java's syncAll does):
 /// a large topic table that times out must not keep offsets stale. The
 /// failures are reported together.
-async fn sync_all(b: &Broker, sync: &MetadataSync, vip: &str) -> Result<(), String> {
+async fn sync_all(t: &MirroredTables, sync: &MetadataSync, vip: &str) -> Result<(), String> {
     let outcomes = [
-        sync_topics(b, sync, vip).await,
-        sync_consumer_offsets(b, sync, vip).await,
-        sync_delay_offsets(b, sync, vip).await,
-        sync_groups(b, sync, vip).await,
+        sync_topics(t, sync, vip).await,
+        sync_consumer_offsets(t, sync, vip).await,
+        sync_delay_offsets(t, sync, vip).await,
+        sync_groups(t, sync, vip).await,
     ];
     let failures: Vec<String> = outcomes.into_iter().filter_map(Result::err).collect();
     if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
 }
 
-async fn sync_topics(b: &Broker, sync: &MetadataSync, vip: &str) -> Result<(), String> {
+async fn sync_topics(t: &MirroredTables, sync: &MetadataSync, vip: &str) -> Result<(), String> {
     if let Some(body) = fetch(sync, vip, RequestCode::GetAllTopicConfig).await? {
         let topics: TopicConfigSerializeWrapper =
             fastjson::from_slice(&body).map_err(|e| format!("topic configs from master: {e}"))?;
-        if topics.data_version != b.topics.data_version() {
+        if topics.data_version != t.topics.data_version() {
             tracing::info!("slave sync: {} topic configs from master {vip}", topics.topic_config_table.len());
-            b.topics.replace_all(topics);
-            b.persist_topics();
+            t.topics.replace_all(topics);
+            t.topics.persist();
         }
     }
     Ok(())
 }
 
-async fn sync_consumer_offsets(b: &Broker, sync: &MetadataSync, vip: &str) -> Result<(), String> {
+async fn sync_consumer_offsets(t: &MirroredTables, sync: &MetadataSync, vip: &str) -> Result<(), String> {
     let master_offsets = match fetch(sync, vip, RequestCode::GetAllConsumerOffset).await? {
         Some(body) => fastjson::from_slice::<ConsumerOffsetSerializeWrapper>(&body)
             .map_err(|e| format!("consumer offsets from master: {e}"))?,
@@ -172,29 +188,29 @@ async fn sync_consumer_offsets(b: &Broker, sync: &MetadataSync, vip: &str) -> Re
     };
     let offsets = hand_back(sync, vip, master_offsets).await;
     if !offsets.offset_table.is_empty() {
-        b.offsets.put_all(offsets);
-        b.persist_offsets();
+        t.offsets.put_all(offsets);
+        t.offsets.persist();
     }
     Ok(())
 }
 
-async fn sync_delay_offsets(b: &Broker, sync: &MetadataSync, vip: &str) -> Result<(), String> {
+async fn sync_delay_offsets(t: &MirroredTables, sync: &MetadataSync, vip: &str) -> Result<(), String> {
     if let Some(body) = fetch(sync, vip, RequestCode::GetAllDelayOffset).await? {
         let delay: DelayOffsetSerializeWrapper =
             fastjson::from_slice(&body).map_err(|e| format!("delay offsets from master: {e}"))?;
-        b.delay_offsets.replace_all(delay);
-        b.persist_delay_offsets();
+        t.delay_offsets.replace_all(delay);
+        t.delay_offsets.persist();
     }
     Ok(())
 }
 
-async fn sync_groups(b: &Broker, sync: &MetadataSync, vip: &str) -> Result<(), String> {
+async fn sync_groups(t: &MirroredTables, sync: &MetadataSync, vip: &str) -> Result<(), String> {
     if let Some(body) = fetch(sync, vip, RequestCode::GetAllSubscriptionGroupConfig).await? {
         let groups: SubscriptionGroupWrapper =
             fastjson::from_slice(&body).map_err(|e| format!("subscription groups from master: {e}"))?;
-        if groups.data_version != b.groups.data_version() {
-            b.groups.replace_all(groups);
-            b.persist_groups();
+        if groups.data_version != t.groups.data_version() {
+            t.groups.replace_all(groups);
+            t.groups.persist();
         }
     }
     Ok(())

@@ -11,31 +11,83 @@ use rmq_protocol::body::topic_list::TopicList;
 use rmq_protocol::header::{
     CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader, GetBrokerConfigResponseHeader, TopicRequestHeader,
 };
-use rmq_protocol::{RemotingCommand, ResponseCode};
+use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use rmq_store::MessageStore;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{header_or_reply, reply};
-use crate::broker::Broker;
+use super::{admin_ext, header_or_reply, reply};
+use crate::clients::Clients;
+use crate::live_config::LiveConfig;
+use crate::long_poll::PullWaiters;
+use crate::namesrv::BrokerIdentity;
 use crate::now_ms;
+use crate::runtime_info::RuntimeInfo;
+use crate::stats::BrokerStats;
+use crate::tables::{ConsumerOffsets, DelayOffsets, SubscriptionGroups, TopicTable};
+
+/// What `mqadmin` and the broker's slaves may ask of and change in it: the
+/// tables, the configuration, statistics and the store's maintenance. The
+/// admin surface reaches most parts of the broker by nature; each is named
+/// here.
+#[derive(Debug)]
+pub(crate) struct Admin {
+    pub store: Arc<MessageStore>,
+    pub config: Arc<LiveConfig>,
+    pub identity: Arc<BrokerIdentity>,
+    /// Slaves refuse metadata changes.
+    pub is_master: bool,
+    pub topics: Arc<TopicTable>,
+    pub groups: Arc<SubscriptionGroups>,
+    pub offsets: Arc<ConsumerOffsets>,
+    pub delay_offsets: Arc<DelayOffsets>,
+    pub clients: Arc<Clients>,
+    pub stats: Arc<BrokerStats>,
+    /// Held pulls of a deleted topic are dropped.
+    pub waiters: Arc<PullWaiters>,
+    pub runtime: RuntimeInfo,
+}
+
+impl Admin {
+    /// Serves one admin request; codes nobody serves are answered
+    /// REQUEST_CODE_NOT_SUPPORTED.
+    pub(crate) async fn handle(&self, req: RemotingCommand) -> RemotingCommand {
+        use RequestCode::*;
+        match req.request_code() {
+            UpdateAndCreateTopic => create_topic(self, &req),
+            DeleteTopicInBroker => delete_topic(self, &req),
+            GetAllTopicConfig => all_topic_config(self),
+            UpdateAndCreateSubscriptionGroup => create_group(self, &req),
+            GetAllSubscriptionGroupConfig => all_group_config(self),
+            DeleteSubscriptionGroup => delete_group(self, &req),
+            GetAllConsumerOffset => all_consumer_offsets(self),
+            GetAllDelayOffset => all_delay_offsets(self),
+            GetBrokerConfig => broker_config(self),
+            UpdateBrokerConfig => update_broker_config(self, &req),
+            GetBrokerRuntimeInfo => runtime_info(self),
+            GetSystemTopicListFromBroker => system_topics(self),
+            _ => admin_ext::handle(self, req).await,
+        }
+    }
+}
 
 /// Java's answer to metadata changes sent to a slave.
 const SLAVE_GUARD: &str =
     "Can't modify topic or subscription group from slave broker, please execute it from master broker.";
 
-fn slave_guard(b: &Broker) -> Option<RemotingCommand> {
-    (!b.is_master()).then(|| reply(ResponseCode::SystemError, SLAVE_GUARD))
+fn slave_guard(admin: &Admin) -> Option<RemotingCommand> {
+    (!admin.is_master).then(|| reply(ResponseCode::SystemError, SLAVE_GUARD))
 }
 
-pub(crate) fn create_topic(b: &Arc<Broker>, req: &RemotingCommand) -> RemotingCommand {
-    if let Some(refusal) = slave_guard(b) {
+fn create_topic(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
+    if let Some(refusal) = slave_guard(admin) {
         return refusal;
     }
     let h = header_or_reply!(req, CreateTopicRequestHeader);
     if let Err(e) = topics::validate_topic_name(&h.topic) {
         return reply(ResponseCode::SystemError, e.to_string());
     }
-    if b.topics.is_system_topic(&h.topic) {
+    if admin.topics.is_system_topic(&h.topic) {
         return reply(ResponseCode::SystemError, format!("The topic[{}] is conflict with system topic.", h.topic));
     }
     if h.read_queue_nums <= 0 || h.write_queue_nums <= 0 {
@@ -51,42 +103,42 @@ pub(crate) fn create_topic(b: &Arc<Broker>, req: &RemotingCommand) -> RemotingCo
         order: h.order.unwrap_or(false),
         attributes: BTreeMap::new(),
     };
-    if b.topics.upsert(config, now_ms()) {
+    if admin.topics.upsert(config, now_ms()) {
         tracing::info!("topic {} created or updated by {}", h.topic, req.language.name());
-        b.topics_changed();
+        admin.topics.changed();
     }
     RemotingCommand::success()
 }
 
-pub(crate) fn delete_topic(b: &Arc<Broker>, req: &RemotingCommand) -> RemotingCommand {
-    if let Some(refusal) = slave_guard(b) {
+fn delete_topic(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
+    if let Some(refusal) = slave_guard(admin) {
         return refusal;
     }
     let h = header_or_reply!(req, TopicRequestHeader);
-    if b.topics.is_system_topic(&h.topic) {
+    if admin.topics.is_system_topic(&h.topic) {
         return reply(ResponseCode::SystemError, format!("The topic[{}] is conflict with system topic.", h.topic));
     }
-    if b.topics.remove(&h.topic, now_ms()).is_some() {
-        b.topics_changed();
+    if admin.topics.remove(&h.topic, now_ms()).is_some() {
+        admin.topics.changed();
     }
-    b.offsets.remove_topic(&h.topic);
-    b.pulls.remove_topic(&h.topic);
-    if let Err(e) = b.store.delete_topic(&h.topic) {
+    admin.offsets.remove_topic(&h.topic);
+    admin.waiters.remove_topic(&h.topic);
+    if let Err(e) = admin.store.delete_topic(&h.topic) {
         tracing::warn!("deleting the consume queues of {} failed: {e}", h.topic);
     }
     RemotingCommand::success()
 }
 
-pub(crate) fn all_topic_config(b: &Broker) -> RemotingCommand {
-    let snapshot = b.topics.snapshot();
+fn all_topic_config(admin: &Admin) -> RemotingCommand {
+    let snapshot = admin.topics.snapshot();
     if snapshot.topic_config_table.is_empty() {
         return reply(ResponseCode::SystemError, "No topic in this broker");
     }
     RemotingCommand::success().with_body(fastjson::to_vec(&snapshot))
 }
 
-pub(crate) fn create_group(b: &Arc<Broker>, req: &RemotingCommand) -> RemotingCommand {
-    if let Some(refusal) = slave_guard(b) {
+fn create_group(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
+    if let Some(refusal) = slave_guard(admin) {
         return refusal;
     }
     let config: SubscriptionGroupConfig = match fastjson::from_slice(&req.body.to_bytes()) {
@@ -96,53 +148,53 @@ pub(crate) fn create_group(b: &Arc<Broker>, req: &RemotingCommand) -> RemotingCo
     if config.group_name.trim().is_empty() {
         return reply(ResponseCode::SystemError, "the subscription group name is blank");
     }
-    b.groups.upsert(config, now_ms());
-    b.persist_groups();
+    admin.groups.upsert(config, now_ms());
+    admin.groups.persist();
     RemotingCommand::success()
 }
 
-pub(crate) fn all_group_config(b: &Broker) -> RemotingCommand {
-    RemotingCommand::success().with_body(fastjson::to_vec(&b.groups.snapshot()))
+fn all_group_config(admin: &Admin) -> RemotingCommand {
+    RemotingCommand::success().with_body(fastjson::to_vec(&admin.groups.snapshot()))
 }
 
-pub(crate) fn delete_group(b: &Arc<Broker>, req: &RemotingCommand) -> RemotingCommand {
-    if let Some(refusal) = slave_guard(b) {
+fn delete_group(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
+    if let Some(refusal) = slave_guard(admin) {
         return refusal;
     }
     let h = header_or_reply!(req, DeleteSubscriptionGroupRequestHeader);
-    b.groups.remove(&h.group_name, now_ms());
-    b.persist_groups();
+    admin.groups.remove(&h.group_name, now_ms());
+    admin.groups.persist();
     if h.remove_offset == Some(true) || h.clean_offset == Some(true) {
-        b.offsets.remove_group(&h.group_name);
-        b.persist_offsets();
+        admin.offsets.remove_group(&h.group_name);
+        admin.offsets.persist();
     }
     RemotingCommand::success()
 }
 
-pub(crate) fn all_consumer_offsets(b: &Broker) -> RemotingCommand {
-    let snapshot = b.offsets.snapshot();
+fn all_consumer_offsets(admin: &Admin) -> RemotingCommand {
+    let snapshot = admin.offsets.snapshot();
     if snapshot.offset_table.is_empty() {
         return reply(ResponseCode::SystemError, "No consumer offset in this broker");
     }
     RemotingCommand::success().with_body(fastjson::to_vec(&snapshot))
 }
 
-pub(crate) fn all_delay_offsets(b: &Broker) -> RemotingCommand {
-    if b.delay_offsets.is_empty() {
+fn all_delay_offsets(admin: &Admin) -> RemotingCommand {
+    if admin.delay_offsets.is_empty() {
         return reply(ResponseCode::SystemError, "No delay offset in this broker");
     }
-    RemotingCommand::success().with_body(fastjson::to_vec(&b.delay_offsets.snapshot()))
+    RemotingCommand::success().with_body(fastjson::to_vec(&admin.delay_offsets.snapshot()))
 }
 
 /// GET_BROKER_CONFIG: every key of the broker and its store, `key=value` lines.
-pub(crate) fn broker_config(b: &Broker) -> RemotingCommand {
-    let text = b.config_text();
-    let version = fastjson::to_string(&b.topics.data_version());
+fn broker_config(admin: &Admin) -> RemotingCommand {
+    let text = admin.runtime.config_text();
+    let version = fastjson::to_string(&admin.topics.data_version());
     RemotingCommand::success().with_header(&GetBrokerConfigResponseHeader { version }).with_body(text)
 }
 
 /// UPDATE_BROKER_CONFIG: properties text; keys in `configBlackList` are refused.
-pub(crate) fn update_broker_config(b: &Arc<Broker>, req: &RemotingCommand) -> RemotingCommand {
+fn update_broker_config(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
     let body = req.body.to_bytes();
     let text = String::from_utf8_lossy(&body);
     let pairs: Vec<(String, String)> = match java_properties::read(text.as_bytes()) {
@@ -155,7 +207,7 @@ pub(crate) fn update_broker_config(b: &Arc<Broker>, req: &RemotingCommand) -> Re
     }
     let mut changed_permission = false;
     let mut refused = Vec::new();
-    b.update_config(|c| {
+    admin.config.update(|c| {
         for (key, value) in &pairs {
             let before = c.broker_permission;
             match c.apply(key, value) {
@@ -166,7 +218,7 @@ pub(crate) fn update_broker_config(b: &Arc<Broker>, req: &RemotingCommand) -> Re
         }
     });
     if changed_permission {
-        b.topics_changed();
+        admin.topics.changed();
     }
     if refused.is_empty() {
         RemotingCommand::success()
@@ -175,12 +227,12 @@ pub(crate) fn update_broker_config(b: &Arc<Broker>, req: &RemotingCommand) -> Re
     }
 }
 
-pub(crate) fn runtime_info(b: &Broker) -> RemotingCommand {
-    let table = KvTable::from(b.runtime_info());
+fn runtime_info(admin: &Admin) -> RemotingCommand {
+    let table = KvTable::from(admin.runtime.table());
     RemotingCommand::success().with_body(table.encode())
 }
 
-pub(crate) fn system_topics(b: &Broker) -> RemotingCommand {
-    let list = TopicList { topic_list: b.topics.system_topic_names().into_iter().collect(), broker_addr: None };
+fn system_topics(admin: &Admin) -> RemotingCommand {
+    let list = TopicList { topic_list: admin.topics.system_topic_names().into_iter().collect(), broker_addr: None };
     RemotingCommand::success().with_body(list.encode())
 }

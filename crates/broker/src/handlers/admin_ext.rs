@@ -23,46 +23,48 @@ mod relay;
 mod stats;
 
 use rmq_protocol::{RemotingCommand, RequestCode};
-use rmq_remoting::{Connection, not_supported};
-use std::sync::Arc;
+use rmq_remoting::not_supported;
 
-use crate::broker::Broker;
+use super::admin::Admin;
 
-pub(crate) async fn handle(b: &Arc<Broker>, _conn: &Connection, req: RemotingCommand) -> RemotingCommand {
+pub(crate) async fn handle(admin: &Admin, req: RemotingCommand) -> RemotingCommand {
     use RequestCode::*;
     match req.request_code() {
-        GetTopicStatsInfo => stats::topic_stats(b, &req),
-        GetConsumeStats => stats::consume_stats(b, &req),
-        QueryConsumeTimeSpan => stats::consume_time_span(b, &req),
-        GetBrokerConsumeStats => stats::broker_consume_stats(b, &req),
-        ViewBrokerStatsData => stats::broker_stats_data(b, &req),
-        QueryConsumeQueue => stats::query_consume_queue(b, &req),
-        GetConsumerConnectionList => connections::consumer_connections(b, &req),
-        GetProducerConnectionList => connections::producer_connections(b, &req),
-        GetAllProducerInfo => connections::all_producers(b),
-        QueryTopicConsumeByWho => connections::topic_consumed_by(b, &req),
-        InvokeBrokerToResetOffset => offsets::reset_offset(b, &req).await,
-        CloneGroupOffset => offsets::clone_group_offset(b, &req),
-        QueryCorrectionOffset => offsets::correction_offset(b, &req),
-        GetConsumerRunningInfo | ConsumeMessageDirectly => relay::to_consumer(b, req).await,
-        InvokeBrokerToGetConsumerStatus => relay::consumer_status(b, &req).await,
-        CleanExpiredConsumequeue => maintenance::clean_expired_consume_queues(b),
-        CleanUnusedTopic => maintenance::clean_unused_topics(b),
-        DeleteExpiredCommitlog => maintenance::delete_expired_commitlog(b),
-        GetTopicConfig => maintenance::topic_config(b, &req),
-        GetSubscriptionGroupConfig => maintenance::group_config(b, &req),
-        UpdateAndCreateTopicList => maintenance::create_topic_list(b, &req),
+        GetTopicStatsInfo => stats::topic_stats(admin, &req),
+        GetConsumeStats => stats::consume_stats(admin, &req),
+        QueryConsumeTimeSpan => stats::consume_time_span(admin, &req),
+        GetBrokerConsumeStats => stats::broker_consume_stats(admin, &req),
+        ViewBrokerStatsData => stats::broker_stats_data(admin, &req),
+        QueryConsumeQueue => stats::query_consume_queue(admin, &req),
+        GetConsumerConnectionList => connections::consumer_connections(admin, &req),
+        GetProducerConnectionList => connections::producer_connections(admin, &req),
+        GetAllProducerInfo => connections::all_producers(admin),
+        QueryTopicConsumeByWho => connections::topic_consumed_by(admin, &req),
+        InvokeBrokerToResetOffset => offsets::reset_offset(admin, &req).await,
+        CloneGroupOffset => offsets::clone_group_offset(admin, &req),
+        QueryCorrectionOffset => offsets::correction_offset(admin, &req),
+        GetConsumerRunningInfo | ConsumeMessageDirectly => relay::to_consumer(admin, req).await,
+        InvokeBrokerToGetConsumerStatus => relay::consumer_status(admin, &req).await,
+        CleanExpiredConsumequeue => maintenance::clean_expired_consume_queues(admin),
+        CleanUnusedTopic => maintenance::clean_unused_topics(admin),
+        DeleteExpiredCommitlog => maintenance::delete_expired_commitlog(admin),
+        GetTopicConfig => maintenance::topic_config(admin, &req),
+        GetSubscriptionGroupConfig => maintenance::group_config(admin, &req),
+        UpdateAndCreateTopicList => maintenance::create_topic_list(admin, &req),
         _ => not_supported(&req),
     }
 }
 
 /// The queue of `topic` numbered `queue_id` on this broker, as bodies name it.
-fn queue_of(b: &Broker, topic: &str, queue_id: i32) -> rmq_model::MessageQueue {
-    rmq_model::MessageQueue::new(topic, b.identity.broker_name.clone(), queue_id)
+fn queue_of(admin: &Admin, topic: &str, queue_id: i32) -> rmq_model::MessageQueue {
+    rmq_model::MessageQueue::new(topic, admin.identity.broker_name.clone(), queue_id)
 }
 
 /// Whether `group` has online consumers that do not subscribe to `topic`
 /// (Java then leaves the topic out of the group's statistics).
-fn online_elsewhere(b: &Broker, group: &str, topic: &str) -> bool {
-    b.clients.consumer_group(group).is_some_and(|g| !g.subscriptions.is_empty() && !g.subscriptions.contains_key(topic))
+fn online_elsewhere(admin: &Admin, group: &str, topic: &str) -> bool {
+    admin
+        .clients
+        .consumer_group(group)
+        .is_some_and(|g| !g.subscriptions.is_empty() && !g.subscriptions.contains_key(topic))
 }

@@ -1,6 +1,7 @@
-//! Request handlers, one module per family of request codes. Each takes the
-//! broker, the connection and the request, and returns the response (or
-//! nothing, for requests answered later or never).
+//! The request subsystems, one module per family of request codes. Each is a
+//! struct holding the handles it needs; its methods take the connection and
+//! the request and return the response (or nothing, for requests answered
+//! later or never).
 
 pub(crate) mod admin;
 pub(crate) mod admin_ext;
@@ -11,7 +12,6 @@ pub(crate) mod pull;
 pub(crate) mod query;
 pub(crate) mod send;
 pub(crate) mod send_back;
-pub(crate) mod transaction;
 
 use rmq_protocol::{HeaderError, RemotingCommand, ResponseCode};
 

@@ -1,136 +1,78 @@
 //! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320): checks
-//! in Java's order (§2.8), topic auto-creation, retry/DLQ redirection, delay
-//! and transaction rewrites, the put, then the waits the message asked for
-//! (SYNC_FLUSH), and the response with msgId, queue id and offset.
+//! in the order of Java's `SendMessageProcessor` (broker permission, topic
+//! name, auto-creation from the default topic, queue id), retry/DLQ
+//! redirection, delay and transaction rewrites, the put, then the waits the
+//! message asked for (SYNC_FLUSH, SYNC_MASTER), and the response with msgId,
+//! queue id and offset. CONSUMER_SEND_MSG_BACK ([`send_back`](super::send_back))
+//! shares this subsystem.
 
 use bytes::Bytes;
 use rmq_model::properties::keys;
 use rmq_model::record::{self, NewMessage};
 use rmq_model::sysflag::message as sysflag;
 use rmq_model::topic::{self as topics, TopicFilterType};
-use rmq_model::{FlushDiskType, Properties, TopicConfig, perm};
+use rmq_model::{Properties, TopicConfig, perm};
 use rmq_protocol::header::{SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader};
 use rmq_protocol::remark::{FAQ_SUFFIX, OVERLOAD};
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_remoting::Connection;
-use rmq_store::{PutMessageStatus, PutResult, StoreError};
+use rmq_store::{MessageStore, PutMessageStatus, PutResult, StoreError};
 use std::sync::Arc;
-use std::time::Duration;
+use tokio::sync::Semaphore;
 
 use super::{bad_header, reply};
-use crate::broker::Broker;
-use crate::delay;
+use crate::admission::Permits;
+use crate::delay::{self, DelayLevels};
+use crate::durability::Durability;
+use crate::live_config::LiveConfig;
+use crate::namesrv::BrokerIdentity;
 use crate::now_ms;
+use crate::stats::BrokerStats;
+use crate::tables::{SubscriptionGroups, TopicTable};
 
+/// The producer side of the broker: sends and consumers' hand-backs.
+#[derive(Debug)]
+pub(crate) struct Sending {
+    pub store: Arc<MessageStore>,
+    /// Broker permission, auto-creation switches, region and trace flags.
+    pub config: Arc<LiveConfig>,
+    pub identity: Arc<BrokerIdentity>,
+    /// Topics are checked and, on the first send, created here.
+    pub topics: Arc<TopicTable>,
+    /// Retry sends and hand-backs find (or create) their group here.
+    pub groups: Arc<SubscriptionGroups>,
+    pub stats: Arc<BrokerStats>,
+    /// The waits a stored message was promised.
+    pub durability: Arc<Durability>,
+    pub delay_levels: Arc<DelayLevels>,
+    pub admission: Admission,
+}
 
-pub(crate) async fn handle(b: &Arc<Broker>, conn: &Connection, req: RemotingCommand) -> RemotingCommand {
-    let header = match req.request_code() {
-        RequestCode::SendMessage => req.header::<SendMessageRequestHeader>(),
-        _ => req.header::<SendMessageRequestHeaderV2>().map(|h| h.0),
-    };
-    let header = match header {
-        Ok(h) => h,
-        Err(e) => return bad_header(e),
-    };
-    let Ok(_permit) = b.send_permits.try_acquire() else {
-        return reply(ResponseCode::SystemBusy, OVERLOAD);
-    };
-    let kib = u32::try_from(req.body.len().div_ceil(1024)).unwrap_or(u32::MAX);
-    let Ok(_bytes) = b.send_bytes.try_acquire_many(kib) else {
-        return reply(ResponseCode::SystemBusy, OVERLOAD);
-    };
-    let batch = req.request_code() == RequestCode::SendBatchMessage || header.batch == Some(true);
-    let response = match prepare(b, conn, &header) {
-        Ok(target) if batch => send_batch(b, conn, &header, target, req.body.to_bytes()).await,
-        Ok(target) => send_one(b, conn, &header, target, req.body.to_bytes()).await,
-        Err(refusal) => refusal,
-    };
-    if response.code != 0 {
-        b.stats.put_failures.add(1);
+/// What keeps a send flood from growing memory: a bound on sends in
+/// progress and on the bytes of their bodies.
+#[derive(Debug)]
+pub(crate) struct Admission {
+    pub requests: Arc<Permits>,
+    /// KiB of bodies held by sends in progress.
+    bytes: Semaphore,
+}
+
+/// How many maximum-size messages may be in flight at once: with the
+/// default 4 MiB `maxMessageSize`, 256 MiB of bodies.
+const SEND_BYTES_IN_FLIGHT_PER_MAX_MESSAGE: usize = 64;
+
+impl Admission {
+    pub(crate) fn new(capacity: usize, max_message_size: usize) -> Admission {
+        let kib = (max_message_size.saturating_mul(SEND_BYTES_IN_FLIGHT_PER_MAX_MESSAGE) / 1024)
+            .clamp(1024, Semaphore::MAX_PERMITS);
+        Admission { requests: Arc::new(Permits::new(capacity)), bytes: Semaphore::new(kib) }
     }
-    response
-        .with_ext(keys::MSG_REGION, b.config().region_id.clone())
-        .with_ext(keys::TRACE_SWITCH, b.config().trace_on.to_string())
 }
 
 /// Where a send goes once the checks passed.
 struct Target {
     topic: Arc<TopicConfig>,
     queue_id: i32,
-}
-
-/// Java's `msgCheck` and the topic handling of §2.8 steps 2-6.
-fn prepare(b: &Arc<Broker>, conn: &Connection, h: &SendMessageRequestHeader) -> Result<Target, RemotingCommand> {
-    let now = now_ms();
-    let (start_accept, broker_permission) = {
-        let c = b.config();
-        (c.start_accept_send_request_time_stamp, c.broker_permission)
-    };
-    if now < start_accept {
-        return Err(reply(ResponseCode::SystemError, format!("broker unable to service, until {start_accept}")));
-    }
-    if !perm::is_writeable(broker_permission) && b.topics.get(&h.topic).is_some_and(|t| t.order) {
-        return Err(reply(
-            ResponseCode::NoPermission,
-            format!("the broker[{}] sending message is forbidden", b.identity.broker_addr),
-        ));
-    }
-    if let Err(e) = topics::validate_topic_name(&h.topic) {
-        return Err(reply(ResponseCode::SystemError, e.to_string()));
-    }
-    if topics::is_not_allowed_send_topic(&h.topic) {
-        return Err(reply(ResponseCode::NoPermission, format!("Sending message to topic[{}] is forbidden.", h.topic)));
-    }
-    let topic = match b.topics.get(&h.topic) {
-        Some(t) => t,
-        None => create_topic(b, conn, h, now)?,
-    };
-    let queues = topic.read_queue_nums.max(topic.write_queue_nums) as i32;
-    if h.queue_id >= queues {
-        return Err(reply(
-            ResponseCode::SystemError,
-            format!(
-                "request queueId[{}] is illegal, {} Producer: {}",
-                h.queue_id,
-                topic.topic_name,
-                conn.remote_addr()
-            ),
-        ));
-    }
-    let queue_id = if h.queue_id < 0 { fastrand::i32(0..topic.write_queue_nums.max(1) as i32) } else { h.queue_id };
-    Ok(Target { topic, queue_id })
-}
-
-/// §2.8 step 5: creates an unknown topic from its default topic, or refuses.
-fn create_topic(
-    b: &Arc<Broker>,
-    conn: &Connection,
-    h: &SendMessageRequestHeader,
-    now: i64,
-) -> Result<Arc<TopicConfig>, RemotingCommand> {
-    let not_exist = || {
-        reply(
-            ResponseCode::TopicNotExist,
-            format!("topic[{}] not exist, apply first please! {}", h.topic, FAQ_SUFFIX),
-        )
-    };
-    let created = if topics::is_retry_topic(&h.topic) {
-        Some(b.topics.get_or_create(&h.topic, 1, perm::READ_WRITE, now))
-    } else {
-        let default_topic = h.default_topic.as_deref().unwrap_or(topics::AUTO_CREATE_TOPIC_KEY_TOPIC);
-        let queues = h.default_topic_queue_nums.unwrap_or(4).max(1) as u32;
-        let sys_flag = if h.unit_mode == Some(true) { rmq_model::sysflag::topic::UNIT } else { 0 };
-        b.topics.create_on_send(&h.topic, default_topic, queues, sys_flag, now).ok()
-    };
-    let Some((topic, new)) = created else {
-        tracing::warn!("send to unknown topic {} from {} refused", h.topic, conn.remote_addr());
-        return Err(not_exist());
-    };
-    if new {
-        tracing::info!("create new topic {} by default topic, producer {}", h.topic, conn.remote_addr());
-        b.topics_changed();
-    }
-    Ok(topic)
 }
 
 /// The message as it will be stored, after the broker's rewrites.
@@ -142,158 +84,317 @@ struct Prepared {
     wait: bool,
 }
 
-/// Applies the retry/DLQ rules (§2.8 step 7), the broker's properties
-/// (CLUSTER in, WAIT out), and the delay and transaction rewrites (§8.1, §8.4).
-fn rewrite(
-    b: &Arc<Broker>,
-    h: &SendMessageRequestHeader,
-    target: &Target,
-    mut props: Properties,
-) -> Result<Prepared, RemotingCommand> {
-    if let Err(text) = props.delay_level_checked() {
-        return Err(reply(
-            ResponseCode::MessageIllegal,
-            format!("the message property {} has an illegal value '{text}'", keys::DELAY_TIME_LEVEL),
-        ));
-    }
-    let mut topic = target.topic.topic_name.clone();
-    let mut queue_id = target.queue_id;
-    let mut sys_flag = h.sys_flag.unwrap_or(0);
-    if target.topic.topic_filter_type == TopicFilterType::MultiTag {
-        sys_flag |= sysflag::MULTI_TAGS;
-    }
-    if topics::is_retry_topic(&topic) {
-        let group = &topic[topics::RETRY_GROUP_TOPIC_PREFIX.len()..];
-        let auto_group = b.config().auto_create_subscription_group;
-        let Some((config, created)) = b.groups.find_or_create(group, auto_group, now_ms()) else {
-            return Err(reply(
-                ResponseCode::SubscriptionGroupNotExist,
-                format!("subscription group not exist, {group} {}", FAQ_SUFFIX),
-            ));
+impl Sending {
+    pub(crate) async fn handle(&self, conn: &Connection, req: RemotingCommand) -> RemotingCommand {
+        let header = match req.request_code() {
+            RequestCode::SendMessage => req.header::<SendMessageRequestHeader>(),
+            _ => req.header::<SendMessageRequestHeaderV2>().map(|h| h.0),
         };
-        if created {
-            b.persist_groups();
+        let header = match header {
+            Ok(h) => h,
+            Err(e) => return bad_header(e),
+        };
+        let Some(_permit) = self.admission.requests.try_acquire() else {
+            return reply(ResponseCode::SystemBusy, OVERLOAD);
+        };
+        let kib = u32::try_from(req.body.len().div_ceil(1024)).unwrap_or(u32::MAX);
+        let Ok(_bytes) = self.admission.bytes.try_acquire_many(kib) else {
+            return reply(ResponseCode::SystemBusy, OVERLOAD);
+        };
+        let batch = req.request_code() == RequestCode::SendBatchMessage || header.batch == Some(true);
+        let response = match self.prepare(conn, &header) {
+            Ok(target) if batch => self.send_batch(conn, &header, target, req.body.to_bytes()).await,
+            Ok(target) => self.send_one(conn, &header, target, req.body.to_bytes()).await,
+            Err(refusal) => refusal,
+        };
+        if response.code != 0 {
+            self.stats.put_failures.add(1);
         }
-        // Java honours the header's value from clients ≥ V3_4_9, i.e. all
-        // that send it.
-        let max = h.max_reconsume_times.unwrap_or(config.retry_max_times);
-        if h.reconsume_times.unwrap_or(0) >= max {
-            let dlq = topics::dlq_topic(group);
-            let (_, new) = b.topics.get_or_create(&dlq, 1, perm::READ_WRITE, now_ms());
-            if new {
-                b.topics_changed();
-            }
-            topic = dlq;
-            queue_id = 0;
-            props.remove(keys::DELAY_TIME_LEVEL);
-        }
+        let (region, trace_on) = {
+            let c = self.config.get();
+            (c.region_id.clone(), c.trace_on)
+        };
+        response.with_ext(keys::MSG_REGION, region).with_ext(keys::TRACE_SWITCH, trace_on.to_string())
     }
-    props.insert(keys::CLUSTER, b.identity.cluster_name.clone());
-    let wait = props.wait_store_msg_ok();
-    props.remove(keys::WAIT_STORE_MSG_OK);
-    // A consumer re-sending a consumed transactional message (it still says
-    // TRAN_MSG) with a retry delay is not a new half message (Java's guard
-    // for clients before 4.6.1).
-    let resent_for_retry = || h.reconsume_times.unwrap_or(0) > 0 && props.delay_level().is_some();
-    if props.get(keys::TRANSACTION_PREPARED).is_some_and(|v| v.eq_ignore_ascii_case("true")) && !resent_for_retry() {
-        if b.config().reject_transaction_message {
+
+    /// Java's `msgCheck` and the topic handling of §2.8 steps 2-6.
+    fn prepare(&self, conn: &Connection, h: &SendMessageRequestHeader) -> Result<Target, RemotingCommand> {
+        let now = now_ms();
+        let (start_accept, broker_permission) = {
+            let c = self.config.get();
+            (c.start_accept_send_request_time_stamp, c.broker_permission)
+        };
+        if now < start_accept {
+            return Err(reply(ResponseCode::SystemError, format!("broker unable to service, until {start_accept}")));
+        }
+        if !perm::is_writeable(broker_permission) && self.topics.get(&h.topic).is_some_and(|t| t.order) {
             return Err(reply(
                 ResponseCode::NoPermission,
-                format!("the broker[{}] sending transaction message is forbidden", b.identity.broker_addr),
+                format!("the broker[{}] sending message is forbidden", self.identity.broker_addr),
             ));
         }
-        props.insert(keys::REAL_TOPIC, topic);
-        props.insert(keys::REAL_QUEUE_ID, queue_id.to_string());
-        sys_flag = sysflag::with_transaction_type(sys_flag, sysflag::TRANSACTION_NOT_TYPE);
-        topic = topics::TRANS_HALF_TOPIC.to_owned();
-        queue_id = 0;
-    } else {
-        let kind = sysflag::transaction_type(sys_flag);
-        if (kind == sysflag::TRANSACTION_NOT_TYPE || kind == sysflag::TRANSACTION_COMMIT_TYPE)
-            && let Some(parked) = delay::park(&mut props, &topic, queue_id, b.delay_level_count())
+        if let Err(e) = topics::validate_topic_name(&h.topic) {
+            return Err(reply(ResponseCode::SystemError, e.to_string()));
+        }
+        if topics::is_not_allowed_send_topic(&h.topic) {
+            return Err(reply(
+                ResponseCode::NoPermission,
+                format!("Sending message to topic[{}] is forbidden.", h.topic),
+            ));
+        }
+        let topic = match self.topics.get(&h.topic) {
+            Some(t) => t,
+            None => self.create_topic(conn, h, now)?,
+        };
+        let queues = topic.read_queue_nums.max(topic.write_queue_nums) as i32;
+        if h.queue_id >= queues {
+            return Err(reply(
+                ResponseCode::SystemError,
+                format!(
+                    "request queueId[{}] is illegal, {} Producer: {}",
+                    h.queue_id,
+                    topic.topic_name,
+                    conn.remote_addr()
+                ),
+            ));
+        }
+        let queue_id = if h.queue_id < 0 { fastrand::i32(0..topic.write_queue_nums.max(1) as i32) } else { h.queue_id };
+        Ok(Target { topic, queue_id })
+    }
+
+    /// §2.8 step 5: creates an unknown topic from its default topic, or refuses.
+    fn create_topic(
+        &self,
+        conn: &Connection,
+        h: &SendMessageRequestHeader,
+        now: i64,
+    ) -> Result<Arc<TopicConfig>, RemotingCommand> {
+        let not_exist = || {
+            reply(
+                ResponseCode::TopicNotExist,
+                format!("topic[{}] not exist, apply first please! {}", h.topic, FAQ_SUFFIX),
+            )
+        };
+        let created = if topics::is_retry_topic(&h.topic) {
+            Some(self.topics.get_or_create(&h.topic, 1, perm::READ_WRITE, now))
+        } else {
+            let default_topic = h.default_topic.as_deref().unwrap_or(topics::AUTO_CREATE_TOPIC_KEY_TOPIC);
+            let queues = h.default_topic_queue_nums.unwrap_or(4).max(1) as u32;
+            let sys_flag = if h.unit_mode == Some(true) { rmq_model::sysflag::topic::UNIT } else { 0 };
+            self.topics.create_on_send(&h.topic, default_topic, queues, sys_flag, now).ok()
+        };
+        let Some((topic, new)) = created else {
+            tracing::warn!("send to unknown topic {} from {} refused", h.topic, conn.remote_addr());
+            return Err(not_exist());
+        };
+        if new {
+            tracing::info!("create new topic {} by default topic, producer {}", h.topic, conn.remote_addr());
+            self.topics.changed();
+        }
+        Ok(topic)
+    }
+
+    /// Applies the retry/DLQ rules (§2.8 step 7), the broker's properties
+    /// (CLUSTER in, WAIT out), and the delay and transaction rewrites (§8.1, §8.4).
+    fn rewrite(
+        &self,
+        h: &SendMessageRequestHeader,
+        target: &Target,
+        mut props: Properties,
+    ) -> Result<Prepared, RemotingCommand> {
+        if let Err(text) = props.delay_level_checked() {
+            return Err(reply(
+                ResponseCode::MessageIllegal,
+                format!("the message property {} has an illegal value '{text}'", keys::DELAY_TIME_LEVEL),
+            ));
+        }
+        let mut topic = target.topic.topic_name.clone();
+        let mut queue_id = target.queue_id;
+        let mut sys_flag = h.sys_flag.unwrap_or(0);
+        if target.topic.topic_filter_type == TopicFilterType::MultiTag {
+            sys_flag |= sysflag::MULTI_TAGS;
+        }
+        if topics::is_retry_topic(&topic) {
+            let group = &topic[topics::RETRY_GROUP_TOPIC_PREFIX.len()..];
+            let auto_group = self.config.get().auto_create_subscription_group;
+            let Some((config, created)) = self.groups.find_or_create(group, auto_group, now_ms()) else {
+                return Err(reply(
+                    ResponseCode::SubscriptionGroupNotExist,
+                    format!("subscription group not exist, {group} {}", FAQ_SUFFIX),
+                ));
+            };
+            if created {
+                self.groups.persist();
+            }
+            // Java honours the header's value from clients ≥ V3_4_9, i.e. all
+            // that send it.
+            let max = h.max_reconsume_times.unwrap_or(config.retry_max_times);
+            if h.reconsume_times.unwrap_or(0) >= max {
+                let dlq = topics::dlq_topic(group);
+                let (_, new) = self.topics.get_or_create(&dlq, 1, perm::READ_WRITE, now_ms());
+                if new {
+                    self.topics.changed();
+                }
+                topic = dlq;
+                queue_id = 0;
+                props.remove(keys::DELAY_TIME_LEVEL);
+            }
+        }
+        props.insert(keys::CLUSTER, self.identity.cluster_name.clone());
+        let wait = props.wait_store_msg_ok();
+        props.remove(keys::WAIT_STORE_MSG_OK);
+        // A consumer re-sending a consumed transactional message (it still says
+        // TRAN_MSG) with a retry delay is not a new half message (Java's guard
+        // for clients before 4.6.1).
+        let resent_for_retry = || h.reconsume_times.unwrap_or(0) > 0 && props.delay_level().is_some();
+        if props.get(keys::TRANSACTION_PREPARED).is_some_and(|v| v.eq_ignore_ascii_case("true")) && !resent_for_retry()
         {
-            topic = parked.topic;
-            queue_id = parked.queue_id;
+            if self.config.get().reject_transaction_message {
+                return Err(reply(
+                    ResponseCode::NoPermission,
+                    format!("the broker[{}] sending transaction message is forbidden", self.identity.broker_addr),
+                ));
+            }
+            props.insert(keys::REAL_TOPIC, topic);
+            props.insert(keys::REAL_QUEUE_ID, queue_id.to_string());
+            sys_flag = sysflag::with_transaction_type(sys_flag, sysflag::TRANSACTION_NOT_TYPE);
+            topic = topics::TRANS_HALF_TOPIC.to_owned();
+            queue_id = 0;
+        } else {
+            let kind = sysflag::transaction_type(sys_flag);
+            if (kind == sysflag::TRANSACTION_NOT_TYPE || kind == sysflag::TRANSACTION_COMMIT_TYPE)
+                && let Some(parked) = delay::park(&mut props, &topic, queue_id, &self.delay_levels)
+            {
+                topic = parked.topic;
+                queue_id = parked.queue_id;
+            }
         }
+        Ok(Prepared { topic, queue_id, properties: props.encode(), sys_flag, wait })
     }
-    Ok(Prepared { topic, queue_id, properties: props.encode(), sys_flag, wait })
-}
 
-async fn send_one(
-    b: &Arc<Broker>,
-    conn: &Connection,
-    h: &SendMessageRequestHeader,
-    target: Target,
-    body: Bytes,
-) -> RemotingCommand {
-    let props = Properties::decode(h.properties.as_deref().unwrap_or(""));
-    let p = match rewrite(b, h, &target, props) {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
-    let msg = NewMessage {
-        topic: &p.topic,
-        queue_id: p.queue_id,
-        flag: h.flag.unwrap_or(0),
-        body: &body,
-        properties: p.properties.as_bytes(),
-        sys_flag: p.sys_flag,
-        born_timestamp: h.born_timestamp.unwrap_or(0),
-        born_host: conn.remote_addr(),
-        reconsume_times: h.reconsume_times.unwrap_or(0),
-        prepared_transaction_offset: 0,
-    };
-    let put = b.store.put(&msg);
-    finish(b, put, target.queue_id, p.wait).await
-}
-
-async fn send_batch(
-    b: &Arc<Broker>,
-    conn: &Connection,
-    h: &SendMessageRequestHeader,
-    target: Target,
-    body: Bytes,
-) -> RemotingCommand {
-    let sys_flag = h.sys_flag.unwrap_or(0);
-    let batch_props = Properties::decode(h.properties.as_deref().unwrap_or(""));
-    if sysflag::transaction_type(sys_flag) != sysflag::TRANSACTION_NOT_TYPE || batch_props.delay_level().is_some() {
-        return reply(ResponseCode::MessageIllegal, "batch message does not support delay or transaction messages");
-    }
-    let p = match rewrite(b, h, &target, batch_props) {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
-    let mut items = Vec::new();
-    for item in record::decode_batch(&body) {
-        match item {
-            Ok(item) => items.push(item),
-            Err(e) => return reply(ResponseCode::MessageIllegal, format!("the batch body is malformed: {e}")),
-        }
-    }
-    if items.is_empty() {
-        return reply(ResponseCode::MessageIllegal, "the batch body holds no message");
-    }
-    let batch_level = Properties::decode(&p.properties);
-    let properties: Vec<Vec<u8>> = items.iter().map(|i| merge_batch_properties(i.properties, &batch_level)).collect();
-    let born_host = conn.remote_addr();
-    let msgs: Vec<NewMessage<'_>> = items
-        .iter()
-        .zip(&properties)
-        .map(|(item, props)| NewMessage {
+    async fn send_one(
+        &self,
+        conn: &Connection,
+        h: &SendMessageRequestHeader,
+        target: Target,
+        body: Bytes,
+    ) -> RemotingCommand {
+        let props = Properties::decode(h.properties.as_deref().unwrap_or(""));
+        let p = match self.rewrite(h, &target, props) {
+            Ok(p) => p,
+            Err(refusal) => return refusal,
+        };
+        let msg = NewMessage {
             topic: &p.topic,
             queue_id: p.queue_id,
-            flag: item.flag,
-            body: item.body,
-            properties: props,
+            flag: h.flag.unwrap_or(0),
+            body: &body,
+            properties: p.properties.as_bytes(),
             sys_flag: p.sys_flag,
             born_timestamp: h.born_timestamp.unwrap_or(0),
-            born_host,
+            born_host: conn.remote_addr(),
             reconsume_times: h.reconsume_times.unwrap_or(0),
             prepared_transaction_offset: 0,
-        })
-        .collect();
-    let put = b.store.put_batch(&msgs);
-    finish(b, put, target.queue_id, p.wait).await
+        };
+        let put = self.store.put(&msg);
+        self.finish(put, target.queue_id, p.wait).await
+    }
+
+    async fn send_batch(
+        &self,
+        conn: &Connection,
+        h: &SendMessageRequestHeader,
+        target: Target,
+        body: Bytes,
+    ) -> RemotingCommand {
+        let sys_flag = h.sys_flag.unwrap_or(0);
+        let batch_props = Properties::decode(h.properties.as_deref().unwrap_or(""));
+        if sysflag::transaction_type(sys_flag) != sysflag::TRANSACTION_NOT_TYPE || batch_props.delay_level().is_some() {
+            return reply(ResponseCode::MessageIllegal, "batch message does not support delay or transaction messages");
+        }
+        let p = match self.rewrite(h, &target, batch_props) {
+            Ok(p) => p,
+            Err(refusal) => return refusal,
+        };
+        let mut items = Vec::new();
+        for item in record::decode_batch(&body) {
+            match item {
+                Ok(item) => items.push(item),
+                Err(e) => return reply(ResponseCode::MessageIllegal, format!("the batch body is malformed: {e}")),
+            }
+        }
+        if items.is_empty() {
+            return reply(ResponseCode::MessageIllegal, "the batch body holds no message");
+        }
+        let batch_level = Properties::decode(&p.properties);
+        let properties: Vec<Vec<u8>> =
+            items.iter().map(|i| merge_batch_properties(i.properties, &batch_level)).collect();
+        let born_host = conn.remote_addr();
+        let msgs: Vec<NewMessage<'_>> = items
+            .iter()
+            .zip(&properties)
+            .map(|(item, props)| NewMessage {
+                topic: &p.topic,
+                queue_id: p.queue_id,
+                flag: item.flag,
+                body: item.body,
+                properties: props,
+                sys_flag: p.sys_flag,
+                born_timestamp: h.born_timestamp.unwrap_or(0),
+                born_host,
+                reconsume_times: h.reconsume_times.unwrap_or(0),
+                prepared_transaction_offset: 0,
+            })
+            .collect();
+        let put = self.store.put_batch(&msgs);
+        self.finish(put, target.queue_id, p.wait).await
+    }
+
+    /// Waits for what the message asked for and builds the response.
+    async fn finish(&self, put: Result<PutResult, StoreError>, queue_id: i32, wait: bool) -> RemotingCommand {
+        let put = match put {
+            Ok(put) => put,
+            Err(e) => return self.put_error(&e),
+        };
+        self.stats.put_nums.add(u64::from(put.count));
+        self.stats.put_size.add(put.bytes);
+        let status = if wait { self.durability.wait(&put).await } else { ResponseCode::Success };
+        let header = SendMessageResponseHeader {
+            msg_id: put.msg_ids(),
+            queue_id,
+            queue_offset: put.queue_offset.as_i64(),
+            transaction_id: None,
+            batch_uniq_id: None,
+        };
+        RemotingCommand::response(status, None).with_header(&header)
+    }
+
+    /// The response code and remark of a failed put, as Java words them.
+    fn put_error(&self, e: &StoreError) -> RemotingCommand {
+        let status = e.put_status();
+        match status {
+            PutMessageStatus::MessageIllegal | PutMessageStatus::PropertiesSizeExceeded => reply(
+                ResponseCode::MessageIllegal,
+                format!(
+                    "the message is illegal, maybe msg body or properties length not matched. msg body length limit {} bytes, msg properties length limit 32k ({e})",
+                    self.store.config().max_message_size
+                ),
+            ),
+            PutMessageStatus::ServiceNotAvailable => reply(
+                ResponseCode::ServiceNotAvailable,
+                format!(
+                    "service not available now. It may be caused by one of the following reasons: the broker's disk is full, messages are put to the slave, message store has been shut down, etc. ({e})"
+                ),
+            ),
+            PutMessageStatus::CreateMappedFileFailed => {
+                reply(ResponseCode::SystemError, format!("create mapped file failed, server is busy or broken. ({e})"))
+            }
+            PutMessageStatus::OsPageCacheBusy => {
+                reply(ResponseCode::SystemError, "[PC_SYNCHRONIZED]broker busy, start flow control for a while")
+            }
+            _ => reply(ResponseCode::SystemError, format!("{} ({e})", status.as_str())),
+        }
+    }
 }
 
 /// The properties stored for one message of a batch: its own, plus those of
@@ -317,75 +418,6 @@ fn merge_batch_properties(item: &[u8], batch: &Properties) -> Vec<u8> {
         out.push(2);
     }
     out
-}
-
-/// Waits for what the message asked for and builds the response.
-async fn finish(b: &Arc<Broker>, put: Result<PutResult, StoreError>, queue_id: i32, wait: bool) -> RemotingCommand {
-    let put = match put {
-        Ok(put) => put,
-        Err(e) => return put_error(b, &e),
-    };
-    b.stats.put_nums.add(u64::from(put.count));
-    b.stats.put_size.add(put.bytes);
-    let status = if wait { wait_durable(b, &put).await } else { ResponseCode::Success };
-    let header = SendMessageResponseHeader {
-        msg_id: put.msg_ids(),
-        queue_id,
-        queue_offset: put.queue_offset.as_i64(),
-        transaction_id: None,
-        batch_uniq_id: None,
-    };
-    RemotingCommand::response(status, None).with_header(&header)
-}
-
-/// Waits for what a stored message was promised before it is acknowledged:
-/// the disk under SYNC_FLUSH and a slave under SYNC_MASTER, both at once (as
-/// Java combines its flush and replica requests), the slave's failure
-/// reported over the disk's. Success when neither applies.
-pub(crate) async fn wait_durable(b: &Broker, put: &PutResult) -> ResponseCode {
-    let flushed = async {
-        if b.store.config().flush_disk_type != FlushDiskType::SyncFlush {
-            return ResponseCode::Success;
-        }
-        let timeout = Duration::from_millis(b.store.config().sync_flush_timeout);
-        let mut flushed = b.store.flushed_watch();
-        let reached = tokio::time::timeout(timeout, flushed.wait_for(|f| *f >= put.end_offset)).await;
-        if matches!(reached, Ok(Ok(_))) {
-            ResponseCode::Success
-        } else {
-            tracing::warn!("flush to disk did not reach {} within {timeout:?}", put.end_offset);
-            ResponseCode::FlushDiskTimeout
-        }
-    };
-    let (flushed, replicated) = tokio::join!(flushed, b.wait_replicated(put));
-    if replicated != ResponseCode::Success { replicated } else { flushed }
-}
-
-/// The response code and remark of a failed put, as Java words them.
-fn put_error(b: &Broker, e: &StoreError) -> RemotingCommand {
-    let status = e.put_status();
-    match status {
-        PutMessageStatus::MessageIllegal | PutMessageStatus::PropertiesSizeExceeded => reply(
-            ResponseCode::MessageIllegal,
-            format!(
-                "the message is illegal, maybe msg body or properties length not matched. msg body length limit {} bytes, msg properties length limit 32k ({e})",
-                b.store.config().max_message_size
-            ),
-        ),
-        PutMessageStatus::ServiceNotAvailable => reply(
-            ResponseCode::ServiceNotAvailable,
-            format!(
-                "service not available now. It may be caused by one of the following reasons: the broker's disk is full, messages are put to the slave, message store has been shut down, etc. ({e})"
-            ),
-        ),
-        PutMessageStatus::CreateMappedFileFailed => {
-            reply(ResponseCode::SystemError, format!("create mapped file failed, server is busy or broken. ({e})"))
-        }
-        PutMessageStatus::OsPageCacheBusy => {
-            reply(ResponseCode::SystemError, "[PC_SYNCHRONIZED]broker busy, start flow control for a while")
-        }
-        _ => reply(ResponseCode::SystemError, format!("{} ({e})", status.as_str())),
-    }
 }
 
 #[cfg(test)]

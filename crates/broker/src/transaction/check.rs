@@ -17,8 +17,8 @@ use rmq_remoting::Connection;
 use rmq_store::{AcceptAll, GetMessageStatus, PutResult};
 use std::time::{Duration, Instant};
 
-use super::{HALF_QUEUE, origin_of};
-use crate::broker::Broker;
+use super::{HALF_QUEUE, Transactions, origin_of};
+use crate::background::Background;
 
 /// Half messages read per store call (and per hold of the ledger lock).
 const BATCH: u32 = 32;
@@ -33,8 +33,8 @@ pub(crate) struct CheckBack {
 }
 
 impl CheckBack {
-    pub fn send(self) {
-        tokio::spawn(async move {
+    pub fn send(self, background: &Background) {
+        background.spawn(async move {
             if let Err(e) = self.conn.oneway(self.request.into_oneway()).await {
                 tracing::warn!("CHECK_TRANSACTION_STATE to {} failed: {e}", self.conn.remote_addr());
             }
@@ -50,206 +50,213 @@ enum Step {
     Stop,
 }
 
-/// Runs one round at time `now` (ms) and returns the check-backs to send.
-pub(crate) fn round(b: &Broker, now: i64) -> Vec<CheckBack> {
-    if b.store.max_offset_in_queue(TRANS_HALF_TOPIC, HALF_QUEUE).as_i64() == 0 {
-        return Vec::new();
-    }
-    let (_, created) = b.topics.get_or_create(TRANS_HALF_TOPIC, 1, perm::READ_WRITE, now);
-    if created {
-        b.persist_topics();
-    }
-    let deadline = Instant::now() + ROUND_LIMIT;
-    let mut checks = Vec::new();
-    let mut next = b.transactions.ledger(b).progress().half;
-    'scan: loop {
-        let got = b.store.get_messages(TRANS_HALF_TOPIC, HALF_QUEUE, QueueOffset(next as u64), BATCH, &AcceptAll);
-        if got.status != GetMessageStatus::Found {
-            if got.status != GetMessageStatus::OffsetOverflowOne && got.next_begin_offset.as_i64() > next {
-                next = got.next_begin_offset.as_i64();
-                continue;
-            }
-            break;
+impl Transactions {
+    /// Runs one round at time `now` (ms) and returns the check-backs to send.
+    pub(crate) fn check_round(&self, now: i64) -> Vec<CheckBack> {
+        if self.store.max_offset_in_queue(TRANS_HALF_TOPIC, HALF_QUEUE).as_i64() == 0 {
+            return Vec::new();
         }
-        let mut ledger = b.transactions.ledger(b);
-        ledger.sync_ops(&b.store);
-        for (stored, offset) in got.messages.iter().zip(&got.queue_offsets) {
-            if Instant::now() > deadline {
-                tracing::info!("transaction check round stops at half offset {next}: time limit reached");
-                break 'scan;
+        let (_, created) = self.topics.get_or_create(TRANS_HALF_TOPIC, 1, perm::READ_WRITE, now);
+        if created {
+            self.topics.persist();
+        }
+        let deadline = Instant::now() + ROUND_LIMIT;
+        let mut checks = Vec::new();
+        let mut next = self.ledger().progress().half;
+        'scan: loop {
+            let got =
+                self.store.get_messages(TRANS_HALF_TOPIC, HALF_QUEUE, QueueOffset(next as u64), BATCH, &AcceptAll);
+            if got.status != GetMessageStatus::Found {
+                if got.status != GetMessageStatus::OffsetOverflowOne && got.next_begin_offset.as_i64() > next {
+                    next = got.next_begin_offset.as_i64();
+                    continue;
+                }
+                break;
             }
-            let step = match record::decode_message(stored, false) {
-                Ok(view) if ledger.is_settled(origin_of(&view)) => Step::Next,
-                Ok(view) => decide(b, &view, now, &mut checks),
+            let mut ledger = self.ledger();
+            ledger.sync_ops(&self.store);
+            for (stored, offset) in got.messages.iter().zip(&got.queue_offsets) {
+                if Instant::now() > deadline {
+                    tracing::info!("transaction check round stops at half offset {next}: time limit reached");
+                    break 'scan;
+                }
+                let step = match record::decode_message(stored, false) {
+                    Ok(view) if ledger.is_settled(origin_of(&view)) => Step::Next,
+                    Ok(view) => self.decide(&view, now, &mut checks),
+                    Err(e) => {
+                        tracing::error!("half message at queue offset {} does not decode: {e}", offset.0);
+                        Step::Next
+                    }
+                };
+                match step {
+                    Step::Next => next = offset.as_i64() + 1,
+                    Step::Stop => break 'scan,
+                }
+            }
+            if got.next_begin_offset.as_i64() > next {
+                next = got.next_begin_offset.as_i64();
+            }
+        }
+        let progress = self.ledger().advance(next, &self.store);
+        progress.write(&self.offsets);
+        if !checks.is_empty() {
+            tracing::info!(
+                "transaction check round: {} half messages checked back, progress {progress:?}",
+                checks.len()
+            );
+        }
+        checks
+    }
+
+    fn decide(&self, half: &RecordView<'_>, now: i64, checks: &mut Vec<CheckBack>) -> Step {
+        let (timeout, max_checks) = {
+            let c = self.config.get();
+            (c.transaction_time_out as i64, c.transaction_check_max)
+        };
+        let reserved_ms = self.store.config().file_reserved_time as i64 * 3_600_000;
+        let age = now - half.born_timestamp;
+        let mut props = half.decode_properties();
+        let checked: u32 = props.get(keys::TRANSACTION_CHECK_TIMES).and_then(|v| v.parse().ok()).unwrap_or(0);
+        if checked >= max_checks || age > reserved_ms {
+            tracing::warn!(
+                "half message {} given up after {checked} checks (born {age} ms ago): moved to {TRANS_CHECK_MAX_TIME_TOPIC}",
+                half.offset_msg_id()
+            );
+            return match self.give_up(half) {
+                Ok(()) => Step::Next,
                 Err(e) => {
-                    tracing::error!("half message at queue offset {} does not decode: {e}", offset.0);
-                    Step::Next
+                    tracing::error!(
+                        "moving half message {} to {TRANS_CHECK_MAX_TIME_TOPIC} failed: {e}",
+                        half.offset_msg_id()
+                    );
+                    Step::Stop
                 }
             };
-            match step {
-                Step::Next => next = offset.as_i64() + 1,
-                Step::Stop => break 'scan,
-            }
         }
-        if got.next_begin_offset.as_i64() > next {
-            next = got.next_begin_offset.as_i64();
+        if half.store_timestamp >= now {
+            return Step::Stop;
         }
-    }
-    let progress = b.transactions.ledger(b).advance(next, &b.store);
-    progress.write(b);
-    if !checks.is_empty() {
-        tracing::info!("transaction check round: {} half messages checked back, progress {progress:?}", checks.len());
-    }
-    checks
-}
-
-fn decide(b: &Broker, half: &RecordView<'_>, now: i64, checks: &mut Vec<CheckBack>) -> Step {
-    let (timeout, max_checks) = {
-        let c = b.config();
-        (c.transaction_time_out as i64, c.transaction_check_max)
-    };
-    let reserved_ms = b.store.config().file_reserved_time as i64 * 3_600_000;
-    let age = now - half.born_timestamp;
-    let mut props = half.decode_properties();
-    let checked: u32 = props.get(keys::TRANSACTION_CHECK_TIMES).and_then(|v| v.parse().ok()).unwrap_or(0);
-    if checked >= max_checks || age > reserved_ms {
-        tracing::warn!(
-            "half message {} given up after {checked} checks (born {age} ms ago): moved to {TRANS_CHECK_MAX_TIME_TOPIC}",
-            half.offset_msg_id()
-        );
-        return match give_up(b, half) {
-            Ok(()) => Step::Next,
-            Err(e) => {
-                tracing::error!(
-                    "moving half message {} to {TRANS_CHECK_MAX_TIME_TOPIC} failed: {e}",
-                    half.offset_msg_id()
-                );
-                Step::Stop
+        let immunity = props.get(keys::CHECK_IMMUNITY_TIME_IN_SECONDS).and_then(|v| v.parse::<i64>().ok());
+        if let Some(seconds) = immunity {
+            let immune_ms = if seconds == -1 { timeout } else { seconds.saturating_mul(1000) };
+            if age < immune_ms {
+                // Not to be checked yet, but not to hold up the queue either.
+                props.insert(keys::TRANSACTION_PREPARED_QUEUE_OFFSET, origin_of(half).to_string());
+                return match self.copy(half, &props) {
+                    Ok(_) => Step::Next,
+                    Err(_) => Step::Stop,
+                };
             }
+        } else if (0..timeout).contains(&age) {
+            return Step::Stop;
+        }
+        props.insert(keys::TRANSACTION_CHECK_TIMES, (checked + 1).to_string());
+        props.insert(keys::TRANSACTION_PREPARED_QUEUE_OFFSET, origin_of(half).to_string());
+        let put = match self.copy(half, &props) {
+            Ok(put) => put,
+            Err(_) => return Step::Stop,
         };
-    }
-    if half.store_timestamp >= now {
-        return Step::Stop;
-    }
-    let immunity = props.get(keys::CHECK_IMMUNITY_TIME_IN_SECONDS).and_then(|v| v.parse::<i64>().ok());
-    if let Some(seconds) = immunity {
-        let immune_ms = if seconds == -1 { timeout } else { seconds.saturating_mul(1000) };
-        if age < immune_ms {
-            // Not to be checked yet, but not to hold up the queue either.
-            props.insert(keys::TRANSACTION_PREPARED_QUEUE_OFFSET, origin_of(half).to_string());
-            return match copy(b, half, &props) {
-                Ok(_) => Step::Next,
-                Err(_) => Step::Stop,
-            };
+        match self.check_back(half, &props, &put) {
+            Some(check) => checks.push(check),
+            None => tracing::warn!(
+                "no live producer of group {} to check half message {} with",
+                props.get(keys::PRODUCER_GROUP).unwrap_or(""),
+                half.offset_msg_id()
+            ),
         }
-    } else if (0..timeout).contains(&age) {
-        return Step::Stop;
+        Step::Next
     }
-    props.insert(keys::TRANSACTION_CHECK_TIMES, (checked + 1).to_string());
-    props.insert(keys::TRANSACTION_PREPARED_QUEUE_OFFSET, origin_of(half).to_string());
-    let put = match copy(b, half, &props) {
-        Ok(put) => put,
-        Err(_) => return Step::Stop,
-    };
-    match check_back(b, half, &props, &put) {
-        Some(check) => checks.push(check),
-        None => tracing::warn!(
-            "no live producer of group {} to check half message {} with",
-            props.get(keys::PRODUCER_GROUP).unwrap_or(""),
-            half.offset_msg_id()
-        ),
-    }
-    Step::Next
-}
 
-/// Stores a copy of the half message with `props` at the end of the half queue.
-fn copy(b: &Broker, half: &RecordView<'_>, props: &Properties) -> Result<PutResult, ()> {
-    let properties = props.encode();
-    let put = b.store.put(&NewMessage {
-        topic: TRANS_HALF_TOPIC,
-        queue_id: half.queue_id,
-        flag: half.flag,
-        body: half.body,
-        properties: properties.as_bytes(),
-        sys_flag: half.sys_flag,
-        born_timestamp: half.born_timestamp,
-        born_host: half.born_host,
-        reconsume_times: half.reconsume_times,
-        prepared_transaction_offset: half.prepared_transaction_offset,
-    });
-    put.map_err(|e| tracing::error!("re-storing half message {} failed: {e}", half.offset_msg_id()))
-}
-
-/// Moves a half message checked too often to `TRANS_CHECK_MAX_TIME_TOPIC`.
-fn give_up(b: &Broker, half: &RecordView<'_>) -> Result<(), rmq_store::StoreError> {
-    let (_, created) = b.topics.get_or_create(TRANS_CHECK_MAX_TIME_TOPIC, 1, perm::READ_WRITE, crate::now_ms());
-    if created {
-        b.persist_topics();
-    }
-    b.store
-        .put(&NewMessage {
-            topic: TRANS_CHECK_MAX_TIME_TOPIC,
-            queue_id: 0,
+    /// Stores a copy of the half message with `props` at the end of the half queue.
+    fn copy(&self, half: &RecordView<'_>, props: &Properties) -> Result<PutResult, ()> {
+        let properties = props.encode();
+        let put = self.store.put(&NewMessage {
+            topic: TRANS_HALF_TOPIC,
+            queue_id: half.queue_id,
             flag: half.flag,
             body: half.body,
-            properties: half.properties,
+            properties: properties.as_bytes(),
             sys_flag: half.sys_flag,
             born_timestamp: half.born_timestamp,
             born_host: half.born_host,
             reconsume_times: half.reconsume_times,
             prepared_transaction_offset: half.prepared_transaction_offset,
-        })
-        .map(|_| ())
-}
-
-/// CHECK_TRANSACTION_STATE about the copy at `put`, for one live channel of
-/// the message's producer group; the body is the copy as a client decodes a
-/// pulled message, under its real topic and queue.
-fn check_back(b: &Broker, half: &RecordView<'_>, props: &Properties, put: &PutResult) -> Option<CheckBack> {
-    let group = props.get(keys::PRODUCER_GROUP)?;
-    let mut channels: Vec<_> = b.clients.producer_channels(group).into_iter().filter(|c| !c.conn.is_closed()).collect();
-    if channels.is_empty() {
-        return None;
+        });
+        put.map_err(|e| tracing::error!("re-storing half message {} failed: {e}", half.offset_msg_id()))
     }
-    let channel = channels.swap_remove(fastrand::usize(..channels.len()));
-    let topic = props.get(keys::REAL_TOPIC).unwrap_or(TRANS_HALF_TOPIC).to_owned();
-    let queue_id: i32 = props.get(keys::REAL_QUEUE_ID).and_then(|q| q.parse().ok()).unwrap_or(0);
-    let properties = props.encode();
-    let store_host = b.store.config().store_host;
-    let msg = NewMessage {
-        topic: &topic,
-        queue_id,
-        flag: half.flag,
-        body: half.body,
-        properties: properties.as_bytes(),
-        sys_flag: half.sys_flag,
-        born_timestamp: half.born_timestamp,
-        born_host: half.born_host,
-        reconsume_times: half.reconsume_times,
-        prepared_transaction_offset: half.prepared_transaction_offset,
-    };
-    let at = Placement {
-        queue_offset: put.queue_offset.as_i64(),
-        physical_offset: put.offset.as_i64(),
-        store_timestamp: put.store_timestamp,
-        store_host,
-    };
-    let body = match record::encode(&msg, &at) {
-        Ok(body) => body,
-        Err(e) => {
-            tracing::error!("encoding the check-back body of {} failed: {e}", half.offset_msg_id());
+
+    /// Moves a half message checked too often to `TRANS_CHECK_MAX_TIME_TOPIC`.
+    fn give_up(&self, half: &RecordView<'_>) -> Result<(), rmq_store::StoreError> {
+        let (_, created) = self.topics.get_or_create(TRANS_CHECK_MAX_TIME_TOPIC, 1, perm::READ_WRITE, crate::now_ms());
+        if created {
+            self.topics.persist();
+        }
+        self.store
+            .put(&NewMessage {
+                topic: TRANS_CHECK_MAX_TIME_TOPIC,
+                queue_id: 0,
+                flag: half.flag,
+                body: half.body,
+                properties: half.properties,
+                sys_flag: half.sys_flag,
+                born_timestamp: half.born_timestamp,
+                born_host: half.born_host,
+                reconsume_times: half.reconsume_times,
+                prepared_transaction_offset: half.prepared_transaction_offset,
+            })
+            .map(|_| ())
+    }
+
+    /// CHECK_TRANSACTION_STATE about the copy at `put`, for one live channel of
+    /// the message's producer group; the body is the copy as a client decodes a
+    /// pulled message, under its real topic and queue.
+    fn check_back(&self, half: &RecordView<'_>, props: &Properties, put: &PutResult) -> Option<CheckBack> {
+        let group = props.get(keys::PRODUCER_GROUP)?;
+        let mut channels: Vec<_> =
+            self.clients.producer_channels(group).into_iter().filter(|c| !c.conn.is_closed()).collect();
+        if channels.is_empty() {
             return None;
         }
-    };
-    let uniq = props.unique_key().map(str::to_owned);
-    let header = CheckTransactionStateRequestHeader {
-        tran_state_table_offset: put.queue_offset.as_i64(),
-        commit_log_offset: put.offset.as_i64(),
-        msg_id: uniq.clone(),
-        transaction_id: uniq,
-        offset_msg_id: Some(put.msg_id()),
-        topic: Some(topic),
-    };
-    let request = RemotingCommand::request(RequestCode::CheckTransactionState, &header).with_body(body);
-    Some(CheckBack { conn: channel.conn, request })
+        let channel = channels.swap_remove(fastrand::usize(..channels.len()));
+        let topic = props.get(keys::REAL_TOPIC).unwrap_or(TRANS_HALF_TOPIC).to_owned();
+        let queue_id: i32 = props.get(keys::REAL_QUEUE_ID).and_then(|q| q.parse().ok()).unwrap_or(0);
+        let properties = props.encode();
+        let store_host = self.store.config().store_host;
+        let msg = NewMessage {
+            topic: &topic,
+            queue_id,
+            flag: half.flag,
+            body: half.body,
+            properties: properties.as_bytes(),
+            sys_flag: half.sys_flag,
+            born_timestamp: half.born_timestamp,
+            born_host: half.born_host,
+            reconsume_times: half.reconsume_times,
+            prepared_transaction_offset: half.prepared_transaction_offset,
+        };
+        let at = Placement {
+            queue_offset: put.queue_offset.as_i64(),
+            physical_offset: put.offset.as_i64(),
+            store_timestamp: put.store_timestamp,
+            store_host,
+        };
+        let body = match record::encode(&msg, &at) {
+            Ok(body) => body,
+            Err(e) => {
+                tracing::error!("encoding the check-back body of {} failed: {e}", half.offset_msg_id());
+                return None;
+            }
+        };
+        let uniq = props.unique_key().map(str::to_owned);
+        let header = CheckTransactionStateRequestHeader {
+            tran_state_table_offset: put.queue_offset.as_i64(),
+            commit_log_offset: put.offset.as_i64(),
+            msg_id: uniq.clone(),
+            transaction_id: uniq,
+            offset_msg_id: Some(put.msg_id()),
+            topic: Some(topic),
+        };
+        let request = RemotingCommand::request(RequestCode::CheckTransactionState, &header).with_body(body);
+        Some(CheckBack { conn: channel.conn, request })
+    }
 }

@@ -1,4 +1,6 @@
-//! Transactional messages (§8.4): END_TRANSACTION and the check-back service.
+//! Transactional messages (Java's `EndTransactionProcessor` and
+//! `TransactionalMessageCheckService`): END_TRANSACTION and the check-back
+//! service.
 //!
 //! Everything lives in the store, as in Java, so that a restart loses
 //! nothing:
@@ -24,47 +26,88 @@ mod check;
 mod end;
 mod ledger;
 
-pub(crate) use end::end_transaction;
-
 use rmq_model::QueueOffset;
 use rmq_model::properties::keys;
 use rmq_model::record::RecordView;
 use rmq_model::subscription::TRANSACTION_CHECK_GROUP;
 use rmq_model::topic::{TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC};
 use rmq_remoting::CancellationToken;
-use rmq_store::{MessageStore, StoreConfig};
+use rmq_store::MessageStore;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::task::JoinSet;
 
-use crate::broker::Broker;
-use crate::config::BrokerConfig;
-use ledger::Ledger;
+use crate::background::Background;
+use crate::clients::Clients;
+use crate::delay::DelayLevels;
+use crate::live_config::LiveConfig;
+use crate::tables::{ConsumerOffsets, TopicTable};
+pub(crate) use ledger::Ledger;
 
 /// The only half queue the send path uses.
 const HALF_QUEUE: i32 = 0;
 /// Tag of op messages that settle a half message (Java's `REMOVETAG`).
 const OP_REMOVE_TAG: &str = "d";
 
-/// Transaction bookkeeping shared by END_TRANSACTION and the checker. The
+/// END_TRANSACTION and the check-back service, sharing one ledger. Its
 /// mutex serializes settling and checking, so a transaction is settled once.
-#[derive(Debug, Default)]
-pub struct Transactions {
-    ledger: Mutex<Ledger>,
+#[derive(Debug)]
+pub(crate) struct Transactions {
+    pub store: Arc<MessageStore>,
+    /// Check interval, timeout and maximum checks.
+    pub config: Arc<LiveConfig>,
+    /// Slaves refuse END_TRANSACTION and run no checker.
+    pub is_master: bool,
+    /// The half, op and give-up topics are made on first use.
+    pub topics: Arc<TopicTable>,
+    /// The checker's progress is `CID_RMQ_SYS_TRANS`'s offsets.
+    pub offsets: Arc<ConsumerOffsets>,
+    /// The producers a half message is checked back with.
+    pub clients: Arc<Clients>,
+    /// A committed message with a delay is parked for it.
+    pub delay_levels: Arc<DelayLevels>,
+    /// Check-back requests are sent here, oneway.
+    pub background: Background,
+    pub ledger: Mutex<Ledger>,
 }
 
 impl Transactions {
-    pub fn new(_config: &BrokerConfig, _store: &StoreConfig) -> Transactions {
-        Transactions::default()
-    }
-
     /// The ledger, loaded from the store on first use.
-    fn ledger(&self, b: &Broker) -> MutexGuard<'_, Ledger> {
+    fn ledger(&self) -> MutexGuard<'_, Ledger> {
         let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
         if !ledger.is_loaded() {
-            ledger.load(&Progress::read(b), &b.store);
+            ledger.load(&Progress::read(&self.offsets, &self.store), &self.store);
         }
         ledger
+    }
+
+    /// Starts the check-back service, on masters only: every
+    /// `transactionCheckInterval` it asks producers about half messages left
+    /// unknown for longer than `transactionTimeOut`.
+    pub(crate) fn spawn(self: &Arc<Self>, stop: &CancellationToken, tasks: &mut JoinSet<()>) {
+        if !self.is_master {
+            return;
+        }
+        let tx = self.clone();
+        let stop = stop.clone();
+        tasks.spawn(async move {
+            loop {
+                let interval = Duration::from_millis(tx.config.get().transaction_check_interval.max(100));
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(interval) => {}
+                }
+                let round = tx.clone();
+                match tokio::task::spawn_blocking(move || round.check_round(crate::now_ms())).await {
+                    Ok(checks) => {
+                        for check in checks {
+                            check.send(&tx.background);
+                        }
+                    }
+                    Err(e) => tracing::error!("transaction check round failed: {e}"),
+                }
+            }
+        });
     }
 }
 
@@ -77,19 +120,19 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
-    fn read(b: &Broker) -> Progress {
+    fn read(offsets: &ConsumerOffsets, store: &MessageStore) -> Progress {
         let at = |topic: &str| {
-            b.offsets
+            offsets
                 .query(TRANSACTION_CHECK_GROUP, topic, HALF_QUEUE)
                 .filter(|o| *o >= 0)
-                .unwrap_or_else(|| b.store.min_offset_in_queue(topic, HALF_QUEUE).as_i64())
+                .unwrap_or_else(|| store.min_offset_in_queue(topic, HALF_QUEUE).as_i64())
         };
         Progress { half: at(TRANS_HALF_TOPIC), op: at(TRANS_OP_HALF_TOPIC) }
     }
 
-    fn write(&self, b: &Broker) {
-        b.offsets.commit(TRANSACTION_CHECK_GROUP, TRANS_HALF_TOPIC, HALF_QUEUE, self.half);
-        b.offsets.commit(TRANSACTION_CHECK_GROUP, TRANS_OP_HALF_TOPIC, HALF_QUEUE, self.op);
+    fn write(&self, offsets: &ConsumerOffsets) {
+        offsets.commit(TRANSACTION_CHECK_GROUP, TRANS_HALF_TOPIC, HALF_QUEUE, self.half);
+        offsets.commit(TRANSACTION_CHECK_GROUP, TRANS_OP_HALF_TOPIC, HALF_QUEUE, self.op);
     }
 }
 
@@ -108,33 +151,4 @@ fn origin_at(store: &MessageStore, offset: i64) -> Option<i64> {
     let stored = store.message_at(phys)?;
     let view = rmq_model::record::decode_message(&stored, false).ok()?;
     Some(origin_of(&view))
-}
-
-/// Starts the check-back service, on masters only: every
-/// `transactionCheckInterval` it asks producers about half messages left
-/// unknown for longer than `transactionTimeOut`.
-pub(crate) fn spawn(broker: &Arc<Broker>, stop: &CancellationToken, tasks: &mut JoinSet<()>) {
-    if !broker.is_master() {
-        return;
-    }
-    let b = broker.clone();
-    let stop = stop.clone();
-    tasks.spawn(async move {
-        loop {
-            let interval = Duration::from_millis(b.config().transaction_check_interval.max(100));
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tokio::time::sleep(interval) => {}
-            }
-            let round = b.clone();
-            match tokio::task::spawn_blocking(move || check::round(&round, crate::now_ms())).await {
-                Ok(checks) => {
-                    for check in checks {
-                        check.send();
-                    }
-                }
-                Err(e) => tracing::error!("transaction check round failed: {e}"),
-            }
-        }
-    });
 }

@@ -8,8 +8,8 @@ use rmq_protocol::body::admin::{
 use rmq_protocol::header::{ConsumerGroupRequestHeader, ProducerGroupRequestHeader, TopicRequestHeader};
 use rmq_protocol::{RemotingCommand, ResponseCode};
 
-use crate::broker::Broker;
 use crate::clients::ClientChannel;
+use crate::handlers::admin::Admin;
 use crate::handlers::{header_or_reply, reply};
 
 fn connection(c: &ClientChannel) -> Connection {
@@ -21,9 +21,9 @@ fn connection(c: &ClientChannel) -> Connection {
     }
 }
 
-pub(super) fn consumer_connections(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+pub(super) fn consumer_connections(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, ConsumerGroupRequestHeader);
-    let Some(group) = b.clients.consumer_group(&h.consumer_group) else {
+    let Some(group) = admin.clients.consumer_group(&h.consumer_group) else {
         return reply(ResponseCode::ConsumerNotOnline, format!("the consumer group[{}] not online", h.consumer_group));
     };
     let mut connection_set: Vec<Connection> = group.channels.values().map(connection).collect();
@@ -38,9 +38,9 @@ pub(super) fn consumer_connections(b: &Broker, req: &RemotingCommand) -> Remotin
     RemotingCommand::success().with_body(body.encode())
 }
 
-pub(super) fn producer_connections(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+pub(super) fn producer_connections(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, ProducerGroupRequestHeader);
-    let channels = b.clients.producer_channels(&h.producer_group);
+    let channels = admin.clients.producer_channels(&h.producer_group);
     if channels.is_empty() {
         return reply(ResponseCode::SystemError, format!("the producer group[{}] not exist", h.producer_group));
     }
@@ -49,9 +49,9 @@ pub(super) fn producer_connections(b: &Broker, req: &RemotingCommand) -> Remotin
     RemotingCommand::success().with_body(ProducerConnection { connection_set }.encode())
 }
 
-pub(super) fn all_producers(b: &Broker) -> RemotingCommand {
+pub(super) fn all_producers(admin: &Admin) -> RemotingCommand {
     let mut table = ProducerTableInfo::default();
-    for (group, channels) in b.clients.producer_groups() {
+    for (group, channels) in admin.clients.producer_groups() {
         let mut producers: Vec<ProducerInfo> = channels
             .iter()
             .map(|c| ProducerInfo {
@@ -69,10 +69,10 @@ pub(super) fn all_producers(b: &Broker) -> RemotingCommand {
 }
 
 /// Online groups subscribed to the topic, and groups with offsets on it.
-pub(super) fn topic_consumed_by(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+pub(super) fn topic_consumed_by(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, TopicRequestHeader);
     let mut groups = GroupList::default();
-    groups.group_list.extend(b.clients.groups_subscribing(&h.topic));
-    groups.group_list.extend(b.offsets.groups_of_topic(&h.topic));
+    groups.group_list.extend(admin.clients.groups_subscribing(&h.topic));
+    groups.group_list.extend(admin.offsets.groups_of_topic(&h.topic));
     RemotingCommand::success().with_body(groups.encode())
 }

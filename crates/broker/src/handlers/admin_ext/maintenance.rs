@@ -7,9 +7,8 @@ use rmq_model::{QueueOffset, fastjson, topic as topics};
 use rmq_protocol::body::admin::{CreateTopicListRequestBody, encode_group_config};
 use rmq_protocol::header::{GetSubscriptionGroupConfigRequestHeader, GetTopicConfigRequestHeader};
 use rmq_protocol::{RemotingCommand, ResponseCode};
-use std::sync::Arc;
 
-use crate::broker::Broker;
+use crate::handlers::admin::Admin;
 use crate::handlers::{header_or_reply, reply};
 use crate::now_ms;
 
@@ -21,24 +20,25 @@ fn kept_without_config(topic: &str) -> bool {
 /// Drops the consume queues of topics whose every message is gone from the
 /// CommitLog (Java removes such queues one by one; the store removes whole
 /// topics, so a topic goes once all its known queues have expired).
-pub(super) fn clean_expired_consume_queues(b: &Broker) -> RemotingCommand {
-    let commitlog_min = b.store.min_physical_offset();
-    for topic in b.store.topics() {
+pub(super) fn clean_expired_consume_queues(admin: &Admin) -> RemotingCommand {
+    let commitlog_min = admin.store.min_physical_offset();
+    for topic in admin.store.topics() {
         if topic == topics::SCHEDULE_TOPIC {
             continue;
         }
-        let queues = b.topics.get(&topic).map_or(0, |c| c.read_queue_nums.max(c.write_queue_nums) as i32);
+        let queues = admin.topics.get(&topic).map_or(0, |c| c.read_queue_nums.max(c.write_queue_nums) as i32);
         let expired = (0..queues.max(1)).all(|queue_id| {
-            let max = b.store.max_offset_in_queue(&topic, queue_id);
+            let max = admin.store.max_offset_in_queue(&topic, queue_id);
             max.0 == 0
-                || b.store
+                || admin
+                    .store
                     .commitlog_offset_in_queue(&topic, queue_id, QueueOffset(max.0 - 1))
                     .is_none_or(|last| last < commitlog_min)
         });
-        let has_data = (0..queues.max(1)).any(|queue_id| b.store.max_offset_in_queue(&topic, queue_id).0 > 0);
+        let has_data = (0..queues.max(1)).any(|queue_id| admin.store.max_offset_in_queue(&topic, queue_id).0 > 0);
         if expired && has_data {
             tracing::info!("cleanExpiredConsumerQueue: topic {topic} has no message left in the CommitLog");
-            if let Err(e) = b.store.delete_topic(&topic) {
+            if let Err(e) = admin.store.delete_topic(&topic) {
                 return reply(ResponseCode::SystemError, format!("cleaning the consume queues of {topic} failed: {e}"));
             }
         }
@@ -47,13 +47,13 @@ pub(super) fn clean_expired_consume_queues(b: &Broker) -> RemotingCommand {
 }
 
 /// Drops the consume queues of topics the broker no longer has a config for.
-pub(super) fn clean_unused_topics(b: &Broker) -> RemotingCommand {
-    for topic in b.store.topics() {
-        if b.topics.contains(&topic) || kept_without_config(&topic) {
+pub(super) fn clean_unused_topics(admin: &Admin) -> RemotingCommand {
+    for topic in admin.store.topics() {
+        if admin.topics.contains(&topic) || kept_without_config(&topic) {
             continue;
         }
         tracing::info!("cleanUnusedTopic: removing the consume queues of {topic}");
-        if let Err(e) = b.store.delete_topic(&topic) {
+        if let Err(e) = admin.store.delete_topic(&topic) {
             return reply(ResponseCode::SystemError, format!("cleaning the consume queues of {topic} failed: {e}"));
         }
     }
@@ -62,29 +62,29 @@ pub(super) fn clean_unused_topics(b: &Broker) -> RemotingCommand {
 
 /// Deletes expired CommitLog files now, whatever the `deleteWhen` hour (the
 /// cleaner runs the round; this returns at once, as Java's does).
-pub(super) fn delete_expired_commitlog(b: &Broker) -> RemotingCommand {
-    b.store.request_retention();
+pub(super) fn delete_expired_commitlog(admin: &Admin) -> RemotingCommand {
+    admin.store.request_retention();
     RemotingCommand::success()
 }
 
-pub(super) fn topic_config(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+pub(super) fn topic_config(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, GetTopicConfigRequestHeader);
-    match b.topics.get(&h.topic) {
+    match admin.topics.get(&h.topic) {
         Some(config) => RemotingCommand::success().with_body(fastjson::to_vec(&*config)),
         None => reply(ResponseCode::TopicNotExist, format!("No topic in this broker. topic: {}", h.topic)),
     }
 }
 
-pub(super) fn group_config(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+pub(super) fn group_config(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, GetSubscriptionGroupConfigRequestHeader);
-    match b.groups.get(&h.group) {
+    match admin.groups.get(&h.group) {
         Some(config) => RemotingCommand::success().with_body(encode_group_config(&config)),
         None => reply(ResponseCode::SubscriptionGroupNotExist, "No group in this broker"),
     }
 }
 
-pub(super) fn create_topic_list(b: &Arc<Broker>, req: &RemotingCommand) -> RemotingCommand {
-    if !b.is_master() {
+pub(super) fn create_topic_list(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
+    if !admin.is_master {
         return reply(
             ResponseCode::SystemError,
             "Can't modify topic or subscription group from slave broker, please execute it from master broker.",
@@ -98,7 +98,7 @@ pub(super) fn create_topic_list(b: &Arc<Broker>, req: &RemotingCommand) -> Remot
         if let Err(e) = topics::validate_topic_name(&config.topic_name) {
             return reply(ResponseCode::InvalidParameter, e.to_string());
         }
-        if b.topics.is_system_topic(&config.topic_name) {
+        if admin.topics.is_system_topic(&config.topic_name) {
             return reply(
                 ResponseCode::InvalidParameter,
                 format!("The topic[{}] is conflict with system topic.", config.topic_name),
@@ -108,10 +108,10 @@ pub(super) fn create_topic_list(b: &Arc<Broker>, req: &RemotingCommand) -> Remot
     let now = now_ms();
     let mut changed = false;
     for config in body.topic_config_list {
-        changed |= b.topics.upsert(config, now);
+        changed |= admin.topics.upsert(config, now);
     }
     if changed {
-        b.topics_changed();
+        admin.topics.changed();
     }
     RemotingCommand::success()
 }

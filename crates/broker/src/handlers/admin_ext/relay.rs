@@ -13,7 +13,7 @@ use rmq_protocol::{Body, RemotingCommand, RequestCode, ResponseCode};
 use rmq_remoting::RemotingError;
 use std::time::Duration;
 
-use crate::broker::Broker;
+use crate::handlers::admin::Admin;
 use crate::handlers::{header_or_reply, reply};
 
 /// How long a relayed call may take at the client (Java's `callClient`).
@@ -21,7 +21,7 @@ const CLIENT_CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long each client may take to report its status (Java's 5 s).
 const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub(super) async fn to_consumer(b: &Broker, req: RemotingCommand) -> RemotingCommand {
+pub(super) async fn to_consumer(admin: &Admin, req: RemotingCommand) -> RemotingCommand {
     let (group, client_id, mut body) = if req.request_code() == RequestCode::GetConsumerRunningInfo {
         let h = header_or_reply!(req, GetConsumerRunningInfoRequestHeader);
         (h.consumer_group, h.client_id, req.body.clone())
@@ -33,17 +33,17 @@ pub(super) async fn to_consumer(b: &Broker, req: RemotingCommand) -> RemotingCom
             .msg_id
             .as_deref()
             .and_then(|id| msg_id::decode_offset_msg_id(id).ok())
-            .and_then(|(_, offset)| b.store.message_at(offset));
+            .and_then(|(_, offset)| admin.store.message_at(offset));
         let body = record.map_or_else(|| req.body.clone(), Body::from);
         (h.consumer_group, h.client_id.unwrap_or_default(), body)
     };
-    let Some(channel) = b.clients.consumer_channel(&group, &client_id) else {
+    let Some(channel) = admin.clients.consumer_channel(&group, &client_id) else {
         return reply(ResponseCode::SystemError, format!("The Consumer <{group}> <{client_id}> not online"));
     };
     let mut relayed = RemotingCommand::bare_request(req.request_code());
     relayed.ext_fields = req.ext_fields.clone();
     if relayed.request_code() == RequestCode::ConsumeMessageDirectly {
-        relayed.ext_fields.insert("brokerName".to_owned(), b.identity.broker_name.clone());
+        relayed.ext_fields.insert("brokerName".to_owned(), admin.identity.broker_name.clone());
     }
     relayed.body = std::mem::take(&mut body);
     match channel.conn.request(relayed, CLIENT_CALL_TIMEOUT).await {
@@ -56,9 +56,9 @@ pub(super) async fn to_consumer(b: &Broker, req: RemotingCommand) -> RemotingCom
     }
 }
 
-pub(super) async fn consumer_status(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+pub(super) async fn consumer_status(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, GetConsumerStatusRequestHeader);
-    let Some(group) = b.clients.consumer_group(&h.group) else {
+    let Some(group) = admin.clients.consumer_group(&h.group) else {
         return reply(
             ResponseCode::SystemError,
             format!("No Any Consumer online in the consumer group: [{}]", h.group),

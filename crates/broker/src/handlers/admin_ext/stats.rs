@@ -16,7 +16,7 @@ use rmq_protocol::{RemotingCommand, ResponseCode};
 use std::collections::BTreeMap;
 
 use super::{online_elsewhere, queue_of};
-use crate::broker::Broker;
+use crate::handlers::admin::Admin;
 use crate::handlers::{header_or_reply, reply};
 use crate::now_ms;
 use crate::stats::topic_at_group;
@@ -25,88 +25,91 @@ use crate::stats::topic_at_group;
 const CONSUME_TPS_WINDOW_MS: i64 = 60_000;
 
 /// Store time of the message at `offset`, Java's -1 when there is none.
-fn store_time(b: &Broker, topic: &str, queue_id: i32, offset: i64) -> i64 {
-    u64::try_from(offset).ok().and_then(|o| b.store.message_store_time(topic, queue_id, QueueOffset(o))).unwrap_or(-1)
+fn store_time(admin: &Admin, topic: &str, queue_id: i32, offset: i64) -> i64 {
+    u64::try_from(offset)
+        .ok()
+        .and_then(|o| admin.store.message_store_time(topic, queue_id, QueueOffset(o)))
+        .unwrap_or(-1)
 }
 
-fn max_offset(b: &Broker, topic: &str, queue_id: i32) -> i64 {
-    b.store.max_offset_in_queue(topic, queue_id).as_i64()
+fn max_offset(admin: &Admin, topic: &str, queue_id: i32) -> i64 {
+    admin.store.max_offset_in_queue(topic, queue_id).as_i64()
 }
 
-pub(super) fn topic_stats(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+pub(super) fn topic_stats(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, TopicRequestHeader);
-    let Some(config) = b.topics.get(&h.topic) else {
+    let Some(config) = admin.topics.get(&h.topic) else {
         return reply(ResponseCode::TopicNotExist, format!("topic[{}] not exist", h.topic));
     };
     let mut table = TopicStatsTable::default();
     for queue_id in 0..config.write_queue_nums as i32 {
-        let min = b.store.min_offset_in_queue(&h.topic, queue_id).as_i64();
-        let max = max_offset(b, &h.topic, queue_id);
-        let last = if max > 0 { store_time(b, &h.topic, queue_id, max - 1).max(0) } else { 0 };
+        let min = admin.store.min_offset_in_queue(&h.topic, queue_id).as_i64();
+        let max = max_offset(admin, &h.topic, queue_id);
+        let last = if max > 0 { store_time(admin, &h.topic, queue_id, max - 1).max(0) } else { 0 };
         let offsets = TopicOffset { last_update_timestamp: last, max_offset: max, min_offset: min };
-        table.offset_table.insert(queue_of(b, &h.topic, queue_id), offsets);
+        table.offset_table.insert(queue_of(admin, &h.topic, queue_id), offsets);
     }
     RemotingCommand::success().with_body(table.encode())
 }
 
 /// One group's stats on the topics given (all its topics when `None`).
-fn group_stats(b: &Broker, group: &str, topics: &[String], only_ordered: bool) -> Vec<ConsumeStats> {
+fn group_stats(admin: &Admin, group: &str, topics: &[String], only_ordered: bool) -> Vec<ConsumeStats> {
     let mut all = Vec::new();
     for topic in topics {
-        let Some(config) = b.topics.get(topic) else {
+        let Some(config) = admin.topics.get(topic) else {
             tracing::warn!("consumeStats, topic config not exist, {topic}");
             continue;
         };
-        if (only_ordered && !config.order) || online_elsewhere(b, group, topic) {
+        if (only_ordered && !config.order) || online_elsewhere(admin, group, topic) {
             continue;
         }
-        let consume_tps = b.stats.group_get.rate(&topic_at_group(topic, group), now_ms(), CONSUME_TPS_WINDOW_MS);
+        let consume_tps = admin.stats.group_get.rate(&topic_at_group(topic, group), now_ms(), CONSUME_TPS_WINDOW_MS);
         let mut stats = ConsumeStats { consume_tps, ..ConsumeStats::default() };
         for queue_id in 0..config.read_queue_nums as i32 {
-            let broker_offset = max_offset(b, topic, queue_id).max(0);
-            let consumer_offset = b.offsets.query(group, topic, queue_id).unwrap_or(0).max(0);
+            let broker_offset = max_offset(admin, topic, queue_id).max(0);
+            let consumer_offset = admin.offsets.query(group, topic, queue_id).unwrap_or(0).max(0);
             let last_timestamp =
-                if consumer_offset > 0 { store_time(b, topic, queue_id, consumer_offset - 1).max(0) } else { 0 };
+                if consumer_offset > 0 { store_time(admin, topic, queue_id, consumer_offset - 1).max(0) } else { 0 };
             let wrapper = OffsetWrapper { broker_offset, consumer_offset, last_timestamp };
-            stats.offset_table.insert(queue_of(b, topic, queue_id), wrapper);
+            stats.offset_table.insert(queue_of(admin, topic, queue_id), wrapper);
         }
         all.push(stats);
     }
     all
 }
 
-pub(super) fn consume_stats(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+pub(super) fn consume_stats(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, GetConsumeStatsRequestHeader);
     let topics: Vec<String> = match (h.topic.as_deref().map(str::trim), h.topic_list.as_deref()) {
         (Some(topic), _) if !topic.is_empty() => vec![topic.to_owned()],
         (_, Some(list)) if !list.trim().is_empty() => {
             list.split(';').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()
         }
-        _ => b.offsets.topics_of_group(&h.consumer_group),
+        _ => admin.offsets.topics_of_group(&h.consumer_group),
     };
     let mut merged = ConsumeStats::default();
-    for stats in group_stats(b, &h.consumer_group, &topics, false) {
+    for stats in group_stats(admin, &h.consumer_group, &topics, false) {
         merged.offset_table.extend(stats.offset_table);
         merged.consume_tps += stats.consume_tps;
     }
     RemotingCommand::success().with_body(merged.encode())
 }
 
-pub(super) fn consume_time_span(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+pub(super) fn consume_time_span(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, QueryConsumeTimeSpanRequestHeader);
-    let Some(config) = b.topics.get(&h.topic) else {
+    let Some(config) = admin.topics.get(&h.topic) else {
         return reply(ResponseCode::TopicNotExist, format!("topic[{}] not exist", h.topic));
     };
     let now = now_ms();
     let mut body = QueryConsumeTimeSpanBody::default();
     for queue_id in 0..config.write_queue_nums as i32 {
-        let min_time = b.store.earliest_message_time_in_queue(&h.topic, queue_id).unwrap_or(-1);
-        let max = max_offset(b, &h.topic, queue_id);
-        let consumer_offset = b.offsets.query(&h.group, &h.topic, queue_id).unwrap_or(-1);
+        let min_time = admin.store.earliest_message_time_in_queue(&h.topic, queue_id).unwrap_or(-1);
+        let max = max_offset(admin, &h.topic, queue_id);
+        let consumer_offset = admin.offsets.query(&h.group, &h.topic, queue_id).unwrap_or(-1);
         let consume_time =
-            if consumer_offset > 0 { store_time(b, &h.topic, queue_id, consumer_offset - 1) } else { min_time };
+            if consumer_offset > 0 { store_time(admin, &h.topic, queue_id, consumer_offset - 1) } else { min_time };
         let delay_time = if consumer_offset < max {
-            let next = store_time(b, &h.topic, queue_id, consumer_offset.max(0));
+            let next = store_time(admin, &h.topic, queue_id, consumer_offset.max(0));
             if next > 0 { now - next } else { 0 }
         } else {
             0
@@ -114,20 +117,20 @@ pub(super) fn consume_time_span(b: &Broker, req: &RemotingCommand) -> RemotingCo
         body.consume_time_span_set.push(QueueTimeSpan {
             consume_time_stamp: consume_time,
             delay_time,
-            max_time_stamp: store_time(b, &h.topic, queue_id, max - 1),
-            message_queue: queue_of(b, &h.topic, queue_id),
+            max_time_stamp: store_time(admin, &h.topic, queue_id, max - 1),
+            message_queue: queue_of(admin, &h.topic, queue_id),
             min_time_stamp: min_time,
         });
     }
     RemotingCommand::success().with_body(body.encode())
 }
 
-pub(super) fn broker_consume_stats(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+pub(super) fn broker_consume_stats(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, GetBrokerConsumeStatsRequestHeader);
-    let mut list = ConsumeStatsList { broker_addr: b.identity.broker_addr.clone(), ..ConsumeStatsList::default() };
-    for group in b.groups.snapshot().subscription_group_table.into_keys() {
-        let topics = b.offsets.topics_of_group(&group);
-        let stats = group_stats(b, &group, &topics, h.is_order);
+    let mut list = ConsumeStatsList { broker_addr: admin.identity.broker_addr.clone(), ..ConsumeStatsList::default() };
+    for group in admin.groups.snapshot().subscription_group_table.into_keys() {
+        let topics = admin.offsets.topics_of_group(&group);
+        let stats = group_stats(admin, &group, &topics, h.is_order);
         list.total_diff += stats.iter().map(ConsumeStats::total_diff).sum::<i64>();
         list.consume_stats_list.push(BTreeMap::from([(group, stats)]));
     }
@@ -137,13 +140,13 @@ pub(super) fn broker_consume_stats(b: &Broker, req: &RemotingCommand) -> Remotin
 /// The statistics this broker keeps by name: Java's `BROKER_PUT_NUMS` and
 /// `BROKER_GET_NUMS` (keyed by cluster name) and `GROUP_GET_NUMS` (keyed by
 /// `topic@group`, a minute of history). Per-topic put statistics are not kept.
-pub(super) fn broker_stats_data(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+pub(super) fn broker_stats_data(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, ViewBrokerStatsDataRequestHeader);
     let now = now_ms();
     let rate: Box<dyn Fn(i64) -> f64 + '_> = match h.stats_name.as_str() {
-        "BROKER_PUT_NUMS" => Box::new(|window_ms| b.stats.put_nums.rate(now, window_ms)),
-        "BROKER_GET_NUMS" => Box::new(|window_ms| b.stats.get_transferred.rate(now, window_ms)),
-        "GROUP_GET_NUMS" => Box::new(|window_ms| b.stats.group_get.rate(&h.stats_key, now, window_ms)),
+        "BROKER_PUT_NUMS" => Box::new(|window_ms| admin.stats.put_nums.rate(now, window_ms)),
+        "BROKER_GET_NUMS" => Box::new(|window_ms| admin.stats.get_transferred.rate(now, window_ms)),
+        "GROUP_GET_NUMS" => Box::new(|window_ms| admin.stats.group_get.rate(&h.stats_key, now, window_ms)),
         _ => {
             return reply(
                 ResponseCode::SystemError,
@@ -161,11 +164,11 @@ pub(super) fn broker_stats_data(b: &Broker, req: &RemotingCommand) -> RemotingCo
 
 /// A consume-queue dump. Entries are rebuilt from the records they point at:
 /// size from the record, tag code from its `TAGS` (0 without tags).
-pub(super) fn query_consume_queue(b: &Broker, req: &RemotingCommand) -> RemotingCommand {
+pub(super) fn query_consume_queue(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, QueryConsumeQueueRequestHeader);
     let (min, max) =
-        (b.store.min_offset_in_queue(&h.topic, h.queue_id), b.store.max_offset_in_queue(&h.topic, h.queue_id));
-    if max.0 == 0 && !b.store.topics().contains(&h.topic) {
+        (admin.store.min_offset_in_queue(&h.topic, h.queue_id), admin.store.max_offset_in_queue(&h.topic, h.queue_id));
+    if max.0 == 0 && !admin.store.topics().contains(&h.topic) {
         return reply(ResponseCode::SystemError, format!("{}@{} is not exist!", h.queue_id, h.topic));
     }
     let mut body = QueryConsumeQueueResponseBody {
@@ -174,7 +177,7 @@ pub(super) fn query_consume_queue(b: &Broker, req: &RemotingCommand) -> Remoting
         ..Default::default()
     };
     if let Some(group) = &h.consumer_group {
-        body.subscription_data = b.clients.subscription(group, &h.topic);
+        body.subscription_data = admin.clients.subscription(group, &h.topic);
         if body.subscription_data.is_none() {
             body.filter_data = Some(format!("{group}@{} is not online!", h.topic));
         }
@@ -185,9 +188,9 @@ pub(super) fn query_consume_queue(b: &Broker, req: &RemotingCommand) -> Remoting
         return RemotingCommand::response(ResponseCode::Success, Some(remark));
     }
     for index in start..max.0.min(start + h.count.max(0) as u64) {
-        let Some(phy) = b.store.commitlog_offset_in_queue(&h.topic, h.queue_id, QueueOffset(index)) else { break };
+        let Some(phy) = admin.store.commitlog_offset_in_queue(&h.topic, h.queue_id, QueueOffset(index)) else { break };
         let mut entry = ConsumeQueueData { physic_offset: phy.as_i64(), ..ConsumeQueueData::default() };
-        match b.store.message_at(phy).map(|rec| (rec.len(), tags_code(&rec))) {
+        match admin.store.message_at(phy).map(|rec| (rec.len(), tags_code(&rec))) {
             Some((size, code)) => {
                 entry.physic_size = size as i32;
                 entry.tags_code = code;

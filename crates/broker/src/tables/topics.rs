@@ -9,6 +9,9 @@ use rmq_model::topic::{self, TopicNameError};
 use rmq_model::{DataVersion, TopicConfig, perm};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
+use tokio::sync::Notify;
+
+use super::TableFile;
 
 /// What the topic table needs to know of the broker to make its system topics.
 #[derive(Clone, Debug)]
@@ -44,6 +47,10 @@ struct Inner {
 #[derive(Debug)]
 pub struct TopicTable {
     inner: RwLock<Inner>,
+    file: TableFile,
+    /// Signalled by [`TopicTable::changed`]; the NameServer registration
+    /// waits on it to re-register at once.
+    changes: Notify,
 }
 
 impl TopicTable {
@@ -55,6 +62,8 @@ impl TopicTable {
                 data_version: DataVersion::new(now_ms),
                 system: HashSet::new(),
             }),
+            file: TableFile::none(),
+            changes: Notify::new(),
         };
         for config in system_topics(defaults) {
             let inner = table.inner.get_mut().unwrap_or_else(|e| e.into_inner());
@@ -62,6 +71,36 @@ impl TopicTable {
             inner.table.insert(config.topic_name.clone(), Arc::new(config));
         }
         table
+    }
+
+    /// The system topics with what `file` holds loaded over them; changes
+    /// are saved there.
+    pub fn open(defaults: &TopicDefaults, file: TableFile, now_ms: i64) -> Result<TopicTable, rmq_store::StoreError> {
+        let mut table = TopicTable::new(defaults, now_ms);
+        if let Some(stored) = file.load()? {
+            table.load(stored);
+        }
+        table.file = file;
+        Ok(table)
+    }
+
+    /// Writes `topics.json`.
+    pub fn persist(&self) {
+        self.file.save(&self.snapshot());
+    }
+
+    /// After a change clients must learn of: saves the table and wakes the
+    /// NameServer registration, which re-registers without holding up the
+    /// request that made the change.
+    pub fn changed(&self) {
+        self.persist();
+        self.changes.notify_one();
+    }
+
+    /// Resolves after the next [`TopicTable::changed`] (or at once if one
+    /// happened since the last call).
+    pub async fn next_change(&self) {
+        self.changes.notified().await;
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
@@ -207,12 +246,6 @@ impl TopicTable {
             topic_config_table: inner.table.iter().map(|(k, v)| (k.clone(), (**v).clone())).collect(),
             data_version: inner.data_version.clone(),
         }
-    }
-
-    pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.read().table.keys().cloned().collect();
-        names.sort();
-        names
     }
 
     pub fn system_topic_names(&self) -> Vec<String> {

@@ -5,6 +5,9 @@
 use rmq_model::tables::ConsumerOffsetSerializeWrapper;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::TableFile;
 
 const SEPARATOR: char = '@';
 
@@ -21,12 +24,35 @@ fn split_key(key: &str) -> Option<(&str, &str)> {
 pub struct ConsumerOffsets {
     table: Mutex<HashMap<String, HashMap<i32, i64>>>,
     /// Bumped by every change, so persisting can skip unchanged tables.
-    changes: std::sync::atomic::AtomicU64,
+    changes: AtomicU64,
+    /// The change count at the last successful write.
+    persisted: AtomicU64,
+    file: TableFile,
 }
 
 impl ConsumerOffsets {
-    pub fn new() -> ConsumerOffsets {
-        ConsumerOffsets::default()
+    /// The offsets `file` holds; changes are saved there.
+    pub fn open(file: TableFile) -> Result<ConsumerOffsets, rmq_store::StoreError> {
+        let offsets = ConsumerOffsets { file, ..ConsumerOffsets::default() };
+        if let Some(stored) = offsets.file.load()? {
+            offsets.put_all(stored);
+        }
+        Ok(offsets)
+    }
+
+    /// Writes `consumerOffset.json`.
+    pub fn persist(&self) {
+        let version = self.change_count();
+        if self.file.save(&self.snapshot()) {
+            self.persisted.store(version, Ordering::Release);
+        }
+    }
+
+    /// Writes `consumerOffset.json` if an offset changed since the last write.
+    pub fn persist_if_changed(&self) {
+        if self.change_count() != self.persisted.load(Ordering::Acquire) {
+            self.persist();
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashMap<i32, i64>>> {
@@ -35,11 +61,11 @@ impl ConsumerOffsets {
 
     /// A counter that moves whenever the table changes.
     pub fn change_count(&self) -> u64 {
-        self.changes.load(std::sync::atomic::Ordering::Acquire)
+        self.changes.load(Ordering::Acquire)
     }
 
     fn changed(&self) {
-        self.changes.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.changes.fetch_add(1, Ordering::AcqRel);
     }
 
     pub fn commit(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
@@ -139,7 +165,7 @@ mod tests {
 
     #[test]
     fn commit_query_and_lists() {
-        let o = ConsumerOffsets::new();
+        let o = ConsumerOffsets::default();
         o.commit("g1", "T", 0, 10);
         o.commit("g1", "T", 1, 11);
         o.commit("g1", "U", 0, 5);
@@ -154,7 +180,7 @@ mod tests {
         o.remove_group("g1");
         assert_eq!(o.query("g1", "T", 0), None);
         let snap = o.snapshot();
-        let p = ConsumerOffsets::new();
+        let p = ConsumerOffsets::default();
         p.put_all(snap.clone());
         assert_eq!(p.snapshot(), snap);
     }

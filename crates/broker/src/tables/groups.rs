@@ -9,6 +9,8 @@ use rmq_model::{DataVersion, SubscriptionGroupConfig};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use super::TableFile;
+
 #[derive(Debug)]
 struct Inner {
     table: HashMap<String, Arc<SubscriptionGroupConfig>>,
@@ -18,6 +20,7 @@ struct Inner {
 #[derive(Debug)]
 pub struct SubscriptionGroups {
     inner: RwLock<Inner>,
+    file: TableFile,
 }
 
 impl SubscriptionGroups {
@@ -27,7 +30,26 @@ impl SubscriptionGroups {
             .iter()
             .map(|name| (name.to_string(), Arc::new(SubscriptionGroupConfig::new(*name))))
             .collect();
-        SubscriptionGroups { inner: RwLock::new(Inner { table, data_version: DataVersion::new(now_ms) }) }
+        SubscriptionGroups {
+            inner: RwLock::new(Inner { table, data_version: DataVersion::new(now_ms) }),
+            file: TableFile::none(),
+        }
+    }
+
+    /// The built-in groups with what `file` holds loaded over them; changes
+    /// are saved there.
+    pub fn open(file: TableFile, now_ms: i64) -> Result<SubscriptionGroups, rmq_store::StoreError> {
+        let mut groups = SubscriptionGroups::new(now_ms);
+        if let Some(stored) = file.load()? {
+            groups.load(stored);
+        }
+        groups.file = file;
+        Ok(groups)
+    }
+
+    /// Writes `subscriptionGroup.json`.
+    pub fn persist(&self) {
+        self.file.save(&self.snapshot());
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {

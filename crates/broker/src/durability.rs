@@ -1,0 +1,51 @@
+//! What a stored message was promised before it is acknowledged: the disk
+//! under SYNC_FLUSH, a slave under SYNC_MASTER. Sends and hand-backs both
+//! wait here, so a consumer never moves past a message whose retry copy is
+//! less safe than a sent message.
+
+use rmq_model::{FlushDiskType, PhysicalOffset};
+use rmq_protocol::ResponseCode;
+use rmq_store::{MessageStore, PutResult};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+use crate::ha::Replication;
+
+#[derive(Debug)]
+pub(crate) struct Durability {
+    /// The store's flushed offset, watched under SYNC_FLUSH; `None` under
+    /// ASYNC_FLUSH.
+    flushed: Option<(watch::Receiver<PhysicalOffset>, Duration)>,
+    replication: Arc<Replication>,
+}
+
+impl Durability {
+    pub(crate) fn new(store: &MessageStore, replication: Arc<Replication>) -> Durability {
+        let config = store.config();
+        let flushed = (config.flush_disk_type == FlushDiskType::SyncFlush)
+            .then(|| (store.flushed_watch(), Duration::from_millis(config.sync_flush_timeout)));
+        Durability { flushed, replication }
+    }
+
+    /// Waits for the disk and a slave at once (as Java combines its flush and
+    /// replica requests), the slave's failure reported over the disk's.
+    /// Success when neither applies.
+    pub(crate) async fn wait(&self, put: &PutResult) -> ResponseCode {
+        let flushed = async {
+            let Some((flushed, timeout)) = &self.flushed else {
+                return ResponseCode::Success;
+            };
+            let mut flushed = flushed.clone();
+            let reached = tokio::time::timeout(*timeout, flushed.wait_for(|f| *f >= put.end_offset)).await;
+            if matches!(reached, Ok(Ok(_))) {
+                ResponseCode::Success
+            } else {
+                tracing::warn!("flush to disk did not reach {} within {timeout:?}", put.end_offset);
+                ResponseCode::FlushDiskTimeout
+            }
+        };
+        let (flushed, replicated) = tokio::join!(flushed, self.replication.wait_replicated(put));
+        if replicated != ResponseCode::Success { replicated } else { flushed }
+    }
+}

@@ -1,0 +1,76 @@
+//! Keeping the NameServers informed: a full registration at boot and every
+//! `registerNameServerPeriod`, a oneway one as soon as the topic table
+//! changes, and unregistration at shutdown. The answers teach a slave where
+//! its master is and give every broker the ORDER_TOPIC_CONFIG table.
+
+use rmq_remoting::CancellationToken;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinSet;
+
+use crate::ha::Replication;
+use crate::live_config::LiveConfig;
+use crate::namesrv::Registrar;
+use crate::tables::TopicTable;
+
+/// The first periodic registration comes this long after the boot one.
+const FIRST_PERIOD: Duration = Duration::from_secs(10);
+
+#[derive(Debug)]
+pub(crate) struct Registration {
+    pub registrar: Registrar,
+    /// What is registered, and the signal of its changes.
+    pub topics: Arc<TopicTable>,
+    /// `brokerPermission` and `registerNameServerPeriod`.
+    pub config: Arc<LiveConfig>,
+    /// A slave learns its master from the answers.
+    pub replication: Arc<Replication>,
+}
+
+impl Registration {
+    /// One full registration with every NameServer; failures are logged.
+    pub(crate) async fn register(&self) {
+        let permission = self.config.get().broker_permission;
+        for outcome in self.registrar.register_all(&self.topics.snapshot(), permission).await {
+            match outcome {
+                Ok(registered) => {
+                    if let Some(order) = &registered.order_topics {
+                        self.topics.apply_order_topics(order);
+                    }
+                    self.replication.on_registered(&registered);
+                }
+                Err(e) => tracing::warn!("{e}"),
+            }
+        }
+    }
+
+    /// Registers oneway, not waiting for answers (after a topic change).
+    async fn register_oneway(&self) {
+        let permission = self.config.get().broker_permission;
+        self.registrar.register_all_oneway(&self.topics.snapshot(), permission).await;
+    }
+
+    pub(crate) async fn unregister(&self) {
+        self.registrar.unregister_all().await;
+    }
+
+    /// Runs the periodic and the on-change registrations until `stop`.
+    pub(crate) fn spawn(self: &Arc<Self>, stop: &CancellationToken, tasks: &mut JoinSet<()>) {
+        let periodic = self.clone();
+        let period = self.config.get().register_period();
+        tasks.spawn(crate::periodic::every(stop.clone(), FIRST_PERIOD, period, move || {
+            let periodic = periodic.clone();
+            async move { periodic.register().await }
+        }));
+        let on_change = self.clone();
+        let stop = stop.clone();
+        tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = on_change.topics.next_change() => on_change.register_oneway().await,
+                }
+            }
+        });
+    }
+}
