@@ -1,5 +1,6 @@
 //! The CommitLog: every message of every topic, appended to a chain of
-//! fixed-size files named by their start offset (protocol doc §5.2).
+//! fixed-size files named by their start offset (file N starts at N ×
+//! `mappedFileSizeCommitLog`), as Java's [`CommitLog`](https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/store/src/main/java/org/apache/rocketmq/store/CommitLog.java).
 //!
 //! Offsets: `min ≤ flushed ≤ written`. `written` is the CommitLog's max offset,
 //! published after the bytes below it are complete; `flushed` is what reached
@@ -441,7 +442,7 @@ impl WriterGuard<'_> {
     }
 
     /// Assigns `count` consecutive queue offsets, or 0 without advancing for
-    /// prepared/rollback transaction records (§5.2).
+    /// prepared/rollback transaction records: they never enter a consume queue.
     pub fn next_queue_offset(&mut self, topic: &str, queue_id: i32, sys_flag: i32, count: u64) -> u64 {
         let kind = sysflag::transaction_type(sys_flag);
         if kind == sysflag::TRANSACTION_PREPARED_TYPE || kind == sysflag::TRANSACTION_ROLLBACK_TYPE {

@@ -1,5 +1,6 @@
-//! Index files: hash index from `topic#key` to CommitLog offsets (protocol doc
-//! §5.4), under `index/<yyyyMMddHHmmssSSS>`.
+//! Index files: hash index from `topic#key` to CommitLog offsets, under
+//! `index/<yyyyMMddHHmmssSSS>`, in the layout of Java's
+//! [`IndexFile`](https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/store/src/main/java/org/apache/rocketmq/store/index/IndexFile.java).
 //!
 //! A file is a 40-byte header, `slots` 4-byte hash slots and `entries` 20-byte
 //! entries; each slot holds the newest entry of its bucket and entries chain to
@@ -362,7 +363,8 @@ mod tests {
         assert_eq!(svc.query("T", "k1", 2, 0, i64::MAX).offsets, vec![500, 400]);
         assert_eq!(svc.query("T", "k1", 10, t0 + 3000, i64::MAX).offsets, vec![500, 400]);
         assert!(svc.query("T", "nope", 10, 0, i64::MAX).offsets.is_empty());
-        // The first file's header, slot and entry bytes as §5.4 lays them out.
+        // The first file's header (40 bytes), slots (4 bytes) and entries (20
+        // bytes: key hash, offset, seconds since the file began, previous entry).
         let files = svc.files.lock().unwrap();
         let f = &files[0];
         assert_eq!(f.seg.size(), 40 + 4 * 4 + 8 * 20);

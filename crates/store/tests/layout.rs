@@ -1,5 +1,6 @@
-//! The files a store leaves on disk, byte for byte (protocol doc §5.1-§5.5),
-//! and recovery of what a crash can take from them.
+//! The files a store leaves on disk, byte for byte as Java 4.9.8 lays them out
+//! (CommitLog, consume queues, index, checkpoint, abort and lock under the
+//! root), and recovery of what a crash can take from them.
 
 mod common;
 

@@ -28,7 +28,8 @@ impl MessageFilter for AcceptAll {
     }
 }
 
-/// `GetMessageStatus`: the outcome of a pull at the store (§4.8).
+/// The outcome of a pull at the store, as Java's
+/// [`GetMessageStatus`](https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/store/src/main/java/org/apache/rocketmq/store/GetMessageStatus.java).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum GetMessageStatus {
     Found,
@@ -105,8 +106,10 @@ pub struct QueryResult {
 
 impl MessageStore {
     /// Up to `max_count` messages of a queue from `offset` that pass `filter`,
-    /// with RocketMQ's statuses and next-offset rules (§4.8), the transfer caps
-    /// (`maxTransfer*`), and the slave suggestion for lagging consumers.
+    /// with the statuses and next-offset rules of Java's
+    /// [`DefaultMessageStore.getMessage`](https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/store/src/main/java/org/apache/rocketmq/store/DefaultMessageStore.java), the
+    /// transfer caps (`maxTransfer*`), and the slave suggestion for lagging
+    /// consumers.
     pub fn get_messages(
         &self,
         topic: &str,
@@ -132,7 +135,7 @@ impl MessageStore {
             return GetMessageResult::empty(OffsetOverflowOne, offset, min, max);
         }
         if offset > max {
-            // §4.8 (and Java 5.x): back to max. Some 4.x releases sent a queue
+            // Back to max, as Java 5.x does. Some 4.x releases sent a queue
             // whose min is 0 back to 0 instead, re-delivering everything.
             return GetMessageResult::empty(OffsetOverflowBadly, max, min, max);
         }
