@@ -469,8 +469,11 @@ impl WriterGuard<'_> {
             Some(seg) => seg,
             None => {
                 debug_assert_eq!(pos % self.log.file_size, 0, "new files start at file boundaries");
-                let prepared = self.log.next.lock().unwrap_or_else(|p| p.into_inner()).take();
-                let seg = match prepared.filter(|s| s.base() == pos) {
+                // Held until the new file is in the chain: the preparer checks
+                // the chain under this lock before it creates the same file,
+                // which would fail one of the two creations.
+                let mut prepared = self.log.next.lock().unwrap_or_else(|p| p.into_inner());
+                let seg = match prepared.take().filter(|s| s.base() == pos) {
                     Some(seg) => seg,
                     None => {
                         let path = self.log.dir.join(segment::file_name(pos));
@@ -478,6 +481,7 @@ impl WriterGuard<'_> {
                     }
                 };
                 self.log.segments.write().unwrap_or_else(|p| p.into_inner()).push(seg.clone());
+                drop(prepared);
                 seg
             }
         };
