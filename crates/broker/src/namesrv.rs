@@ -174,7 +174,8 @@ fn answer(namesrv: String, resp: RemotingCommand) -> Result<Registered, Register
 }
 
 /// The registration body: every topic, with the broker-wide permission applied
-/// when the broker is not both readable and writable (§3.7).
+/// when the broker is not both readable and writable (Java's
+/// `BrokerController.registerBrokerAll`).
 pub fn registration_body(topics: &TopicConfigSerializeWrapper, broker_permission: u32) -> RegisterBrokerBody {
     let mut wrapper = topics.clone();
     if !perm::is_readable(broker_permission) || !perm::is_writeable(broker_permission) {

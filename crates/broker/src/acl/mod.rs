@@ -1,4 +1,5 @@
-//! ACL 1.0 (`aclEnable`, `${rocketmqHome}/conf/plain_acl.yml`, §9).
+//! ACL 1.0 (`aclEnable`, `${rocketmqHome}/conf/plain_acl.yml`), as Java's
+//! `PlainAccessValidator` checks requests.
 //!
 //! Every request on both ports is checked before dispatch, in Java's order
 //! (`PlainPermissionManager.validate`): a globally white-listed address
@@ -204,7 +205,7 @@ impl Acl {
 }
 
 /// The resources a request touches and the permission each needs
-/// (§9.3's table; groups as `%RETRY%<group>`).
+/// (Java's `PlainAccessValidator.parse`; groups as `%RETRY%<group>`).
 fn needed_permissions(request: &RemotingCommand) -> Vec<(String, u8)> {
     let ext = |key: &str| request.ext(key).filter(|v| !v.is_empty()).map(str::to_owned);
     let group = |key: &str| ext(key).map(|g| format!("{RETRY_PREFIX}{g}"));

@@ -1,4 +1,5 @@
-//! `plain_acl.yml` (§9.4) read into [`Rules`]. Every error names its line,
+//! `plain_acl.yml` (accounts, global white addresses, default topic and group
+//! permissions, as Java's `PlainPermissionManager` reads it) read into [`Rules`]. Every error names its line,
 //! so an operator can fix a broken file while the previous rules stay in
 //! force.
 

@@ -1,4 +1,4 @@
-//! The request signature of ACL 1.0 (§9.2, Java's `AclClientRPCHook` and
+//! The request signature of ACL 1.0 (Java's `AclClientRPCHook` and
 //! `AclUtils.calSignature`): HMAC-SHA1 keyed with the secret key over the
 //! values of every ext field but `Signature`, in key order, then the body;
 //! Base64-encoded.

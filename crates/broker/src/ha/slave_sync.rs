@@ -1,4 +1,4 @@
-//! A slave's metadata sync (Java's `SlaveSynchronize`, protocol doc §6.5):
+//! A slave's metadata sync (Java's `SlaveSynchronize`):
 //! every 10 s, the first time 3 s after boot, it fetches topic configs,
 //! consumer offsets, delay offsets and subscription groups from its master's
 //! VIP port (`listenPort - 2`), 3 s per request, and adopts them.

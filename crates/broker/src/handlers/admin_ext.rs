@@ -1,5 +1,5 @@
-//! The admin requests of `mqadmin` beyond topics and configs (issue 5 item 4,
-//! §2.6): statistics, connections, offset resets and clones, relays to
+//! The admin requests of `mqadmin` beyond topics and configs (Java's
+//! `AdminBrokerProcessor`): statistics, connections, offset resets and clones, relays to
 //! clients, store maintenance and the 5.x single-item lookups. Every code not
 //! handled elsewhere ends here; codes nobody serves answer
 //! REQUEST_CODE_NOT_SUPPORTED.

@@ -12,6 +12,7 @@ pub(crate) mod pull;
 pub(crate) mod query;
 pub(crate) mod send;
 pub(crate) mod send_back;
+pub(crate) mod store_error;
 
 use rmq_protocol::{HeaderError, RemotingCommand, ResponseCode};
 

@@ -16,11 +16,11 @@ use rmq_protocol::header::{SendMessageRequestHeader, SendMessageRequestHeaderV2,
 use rmq_protocol::remark::{FAQ_SUFFIX, OVERLOAD};
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_remoting::Connection;
-use rmq_store::{MessageStore, PutMessageStatus, PutResult, StoreError};
+use rmq_store::{MessageStore, PutResult, StoreError};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
-use super::{bad_header, reply};
+use super::{bad_header, reply, store_error};
 use crate::admission::Permits;
 use crate::delay::{self, DelayLevels};
 use crate::durability::Durability;
@@ -117,7 +117,8 @@ impl Sending {
         response.with_ext(keys::MSG_REGION, region).with_ext(keys::TRACE_SWITCH, trace_on.to_string())
     }
 
-    /// Java's `msgCheck` and the topic handling of §2.8 steps 2-6.
+    /// Java's `msgCheck`: broker and topic permission, topic name, the topic
+    /// itself (created from its default topic if allowed), the queue id.
     fn prepare(&self, conn: &Connection, h: &SendMessageRequestHeader) -> Result<Target, RemotingCommand> {
         let now = now_ms();
         let (start_accept, broker_permission) = {
@@ -162,7 +163,8 @@ impl Sending {
         Ok(Target { topic, queue_id })
     }
 
-    /// §2.8 step 5: creates an unknown topic from its default topic, or refuses.
+    /// Creates an unknown topic from its default topic (Java's
+    /// `createTopicInSendMessageMethod`), or refuses.
     fn create_topic(
         &self,
         conn: &Connection,
@@ -194,8 +196,9 @@ impl Sending {
         Ok(topic)
     }
 
-    /// Applies the retry/DLQ rules (§2.8 step 7), the broker's properties
-    /// (CLUSTER in, WAIT out), and the delay and transaction rewrites (§8.1, §8.4).
+    /// Applies the retry/DLQ rules (Java's `handleRetryAndDLQ`), the
+    /// broker's properties (CLUSTER in, WAIT out), and the delay and
+    /// transaction rewrites (to `SCHEDULE_TOPIC_XXXX`, to the half topic).
     fn rewrite(
         &self,
         h: &SendMessageRequestHeader,
@@ -354,7 +357,7 @@ impl Sending {
     async fn finish(&self, put: Result<PutResult, StoreError>, queue_id: i32, wait: bool) -> RemotingCommand {
         let put = match put {
             Ok(put) => put,
-            Err(e) => return self.put_error(&e),
+            Err(e) => return store_error::put_refused(&e, self.store.config().max_message_size),
         };
         self.stats.put_nums.add(u64::from(put.count));
         self.stats.put_size.add(put.bytes);
@@ -367,33 +370,6 @@ impl Sending {
             batch_uniq_id: None,
         };
         RemotingCommand::response(status, None).with_header(&header)
-    }
-
-    /// The response code and remark of a failed put, as Java words them.
-    fn put_error(&self, e: &StoreError) -> RemotingCommand {
-        let status = e.put_status();
-        match status {
-            PutMessageStatus::MessageIllegal | PutMessageStatus::PropertiesSizeExceeded => reply(
-                ResponseCode::MessageIllegal,
-                format!(
-                    "the message is illegal, maybe msg body or properties length not matched. msg body length limit {} bytes, msg properties length limit 32k ({e})",
-                    self.store.config().max_message_size
-                ),
-            ),
-            PutMessageStatus::ServiceNotAvailable => reply(
-                ResponseCode::ServiceNotAvailable,
-                format!(
-                    "service not available now. It may be caused by one of the following reasons: the broker's disk is full, messages are put to the slave, message store has been shut down, etc. ({e})"
-                ),
-            ),
-            PutMessageStatus::CreateMappedFileFailed => {
-                reply(ResponseCode::SystemError, format!("create mapped file failed, server is busy or broken. ({e})"))
-            }
-            PutMessageStatus::OsPageCacheBusy => {
-                reply(ResponseCode::SystemError, "[PC_SYNCHRONIZED]broker busy, start flow control for a while")
-            }
-            _ => reply(ResponseCode::SystemError, format!("{} ({e})", status.as_str())),
-        }
     }
 }
 

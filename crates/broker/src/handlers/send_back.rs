@@ -11,7 +11,7 @@ use rmq_protocol::header::ConsumerSendMsgBackRequestHeader;
 use rmq_protocol::{RemotingCommand, ResponseCode};
 
 use super::send::Sending;
-use super::{header_or_reply, reply};
+use super::{header_or_reply, reply, store_error};
 use crate::{delay, now_ms};
 
 impl Sending {
@@ -100,7 +100,7 @@ impl Sending {
         };
         let put = match self.store.put(&msg) {
             Ok(put) => put,
-            Err(e) => return reply(ResponseCode::SystemError, e.put_status().as_str()),
+            Err(e) => return store_error::hand_back_refused(&e),
         };
         // The consumer moves past the original once this answers: the copy must
         // be as safe as a sent message (flushed, replicated) first.

@@ -54,7 +54,7 @@ pub struct TopicTable {
 }
 
 impl TopicTable {
-    /// A table holding the system topics of §8.3.
+    /// A table holding the system topics every broker makes at boot.
     pub fn new(defaults: &TopicDefaults, now_ms: i64) -> TopicTable {
         let mut table = TopicTable {
             inner: RwLock::new(Inner {
@@ -255,7 +255,9 @@ impl TopicTable {
     }
 }
 
-/// The topics every broker makes at boot (§8.3).
+/// The topics every broker makes at boot (Java's `TopicConfigManager`
+/// constructor: TBW102, SELF_TEST_TOPIC, the cluster and broker topics,
+/// OFFSET_MOVED_EVENT, the schedule, trace and transaction topics).
 fn system_topics(d: &TopicDefaults) -> Vec<TopicConfig> {
     let rw = perm::READ_WRITE;
     let mut topics = vec![TopicConfig::new(topic::SELF_TEST_TOPIC, 1)];

@@ -1,4 +1,5 @@
-//! One round of the check-back service (§8.4 step 4): walk the half queue
+//! One round of the check-back service (Java's
+//! `TransactionalMessageServiceImpl.check`): walk the half queue
 //! from the checker's progress, skip settled transactions, give up those
 //! checked `transactionCheckMax` times, and ask the producer group about
 //! those left unknown past `transactionTimeOut` (or their

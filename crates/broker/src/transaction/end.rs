@@ -1,4 +1,5 @@
-//! END_TRANSACTION (37): commit or roll back a half message (§8.4 step 3).
+//! END_TRANSACTION (37): commit or roll back a half message (Java's
+//! `EndTransactionProcessor`).
 //!
 //! Java producers send it oneway, so its answer is mostly for logs and for
 //! callers that wait: it says plainly why a request was refused (unknown
@@ -15,7 +16,7 @@ use rmq_remoting::Connection;
 use rmq_store::PutResult;
 
 use super::{OP_REMOVE_TAG, Transactions, origin_of};
-use crate::handlers::{bad_header, reply};
+use crate::handlers::{bad_header, reply, store_error};
 use crate::{delay, now_ms};
 
 /// What the producer decided.
@@ -168,7 +169,8 @@ impl Transactions {
             prepared_transaction_offset: half.physical_offset,
         };
         self.store.put(&msg).map_err(|e| {
-            reply(ResponseCode::SystemError, format!("storing the committed message in {topic} failed: {e}"))
+            tracing::warn!("storing the committed message in {topic} failed: {e}");
+            store_error::put_refused(&e, self.store.config().max_message_size)
         })
     }
 
