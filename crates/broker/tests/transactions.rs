@@ -1,4 +1,4 @@
-//! Transactional messages over the wire (§8.4; Java's `EndTransactionProcessor`
+//! Transactional messages over the wire (Java's `EndTransactionProcessor`
 //! and `TransactionalMessageServiceImpl`): half messages stay hidden until
 //! committed, a rollback discards them, an unknown one is checked back with
 //! the producer, bad or repeated END_TRANSACTIONs are refused with a remark,

@@ -1,5 +1,6 @@
-//! Exit codes of RocketMQ's startup classes (§11.2). Java exits with negative
-//! numbers, which the shell sees modulo 256.
+//! Exit codes of RocketMQ's startup classes (`NamesrvStartup`,
+//! `BrokerStartup`). Java exits with negative numbers, which the shell sees
+//! modulo 256.
 
 /// `-h`/`--help`, `-p`, or a clean shutdown.
 pub const OK: i32 = 0;

@@ -1,5 +1,5 @@
 //! `mqnamesrv` as operators and scripts see it: options, output lines, files
-//! and exit codes (4.9.8 `NamesrvStartup`, `ServerUtil`; §11).
+//! and exit codes (4.9.8 `NamesrvStartup`, `ServerUtil`).
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;

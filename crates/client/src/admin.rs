@@ -1,7 +1,7 @@
 //! [`Admin`]: typed admin requests to NameServers and brokers, the calls
-//! `mqadmin`'s sub-commands are made of (§2.6, §2.9). Each method sends one
-//! request and decodes the answer; a refusal is a [`ClientError::Refused`]
-//! carrying the server's code and remark.
+//! `mqadmin`'s sub-commands are made of (Java's `DefaultMQAdminExtImpl`).
+//! Each method sends one request and decodes the answer; a refusal is a
+//! [`ClientError::Refused`] carrying the server's code and remark.
 
 use bytes::Bytes;
 use rmq_model::{PhysicalOffset, SubscriptionGroupConfig, TopicConfig, fastjson, msg_id};

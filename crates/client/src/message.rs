@@ -1,5 +1,6 @@
 //! Messages: [`Message`] as a producer hands it over, [`MessageExt`] as pulls
-//! and queries return it, decoded from stored records (§4.5).
+//! and queries return it, decoded from stored CommitLog records (as Java's
+//! `MessageDecoder.decode` does).
 
 use bytes::Bytes;
 use rmq_model::properties::keys;

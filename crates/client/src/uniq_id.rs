@@ -1,5 +1,6 @@
-//! Client-made message ids (`UNIQ_KEY`, §4.7): what `SendResult.msgId` shows
-//! and what `queryMsgByUniqueKey` looks up.
+//! Client-made message ids (`UNIQ_KEY`, Java's
+//! `MessageClientIDSetter.createUniqID`): what `SendResult.msgId` shows and
+//! what `queryMsgByUniqueKey` looks up.
 //!
 //! 32 hex characters: the client's IPv4 address (4 bytes), its pid (2), a
 //! random per-process number standing for Java's class-loader hash (4), the

@@ -1,4 +1,5 @@
-//! Reading from a slave (protocol doc §6.8), with real processes and
+//! Reading from a slave (`suggestWhichBrokerId` in pull responses, Java's
+//! `PullMessageProcessor`), with real processes and
 //! rocketmq-client-rust consumers: a consumer lagging past memory is told to
 //! pull from the slave (slaveReadEnable); with its master down, a consumer
 //! goes on from the slave by itself, and the offsets it commits meanwhile

@@ -1,6 +1,7 @@
 //! The stored message record: the exact bytes of one message in the CommitLog
-//! (protocol doc §4.5), the end-of-file blank marker (§4.6) and the
-//! SEND_BATCH_MESSAGE body (§4.4).
+//! (written by Java's `CommitLog.DefaultAppendMessageCallback`, read by
+//! `MessageDecoder.decode`), the end-of-file blank marker and the
+//! SEND_BATCH_MESSAGE body (Java's `MessageDecoder.encodeMessage`).
 //!
 //! The same record is what PULL_MESSAGE, QUERY_MESSAGE and VIEW_MESSAGE_BY_ID
 //! bodies carry back to back, so the broker, the admin tools and the benchmark
@@ -109,9 +110,10 @@ pub struct NewMessage<'a> {
     pub flag: i32,
     /// As received: already compressed if the producer compressed it.
     pub body: &'a [u8],
-    /// The encoded properties string (§4.1), stored verbatim.
+    /// The encoded properties string (`name\x01value\x02` per pair), stored verbatim.
     pub properties: &'a [u8],
-    /// §4.3; the two host IPv6 bits are set by [`encode`] from the addresses.
+    /// Java's `MessageSysFlag` bits; the two host IPv6 bits are set by
+    /// [`encode`] from the addresses.
     pub sys_flag: i32,
     pub born_timestamp: i64,
     pub born_host: SocketAddr,
@@ -250,7 +252,7 @@ pub struct RecordView<'a> {
     pub prepared_transaction_offset: i64,
     pub body: &'a [u8],
     pub topic: &'a str,
-    /// The raw properties string (§4.1).
+    /// The raw properties string (`name\x01value\x02` per pair).
     pub properties: &'a [u8],
 }
 
@@ -459,7 +461,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// One message of a SEND_BATCH_MESSAGE body (§4.4).
+/// One message of a SEND_BATCH_MESSAGE body (as Java's `MessageDecoder.encodeMessage` writes it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchItem<'a> {
     pub flag: i32,
@@ -542,7 +544,8 @@ mod tests {
         }
     }
 
-    /// The §4.5 table, field by field, for body "AB", topic "T", properties "K\u1V\u2".
+    /// The CommitLog record layout, field by field, for body "AB", topic "T",
+    /// properties "K\u1V\u2".
     #[test]
     fn ipv4_record_matches_the_protocol_table() {
         let bytes = encode(&sample(b"AB", b"K\x01V\x02"), &placement()).unwrap();

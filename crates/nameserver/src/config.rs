@@ -1,5 +1,6 @@
 //! The NameServer's configuration: RocketMQ's keys of `NamesrvConfig` and of
-//! the `NettyServerConfig` parts that mean something here (§7.8), with 4.9.8's
+//! the `NettyServerConfig` parts that mean something here (`listenPort`,
+//! `bindAddress`, `serverChannelMaxIdleTimeSeconds`), with 4.9.8's
 //! defaults.
 //!
 //! Values come from the defaults, then the `-c` properties file, then

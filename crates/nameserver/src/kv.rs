@@ -1,5 +1,6 @@
-//! The KV config (§7.5): namespaced string pairs that admin tools put, kept in
-//! `kvConfigPath` as `{"configTable":{"<namespace>":{"<key>":"<value>"}}}`.
+//! The KV config (Java's `KVConfigManager`): namespaced string pairs that
+//! admin tools put, kept in `kvConfigPath` as
+//! `{"configTable":{"<namespace>":{"<key>":"<value>"}}}`.
 //! Namespace `ORDER_TOPIC_CONFIG` maps ordered topics to
 //! `brokerName:queueNum;...`, which routes and registering brokers receive.
 

@@ -3,8 +3,9 @@
 //! This crate owns the route table (which broker groups exist, where their
 //! masters and slaves listen, which topics each hosts), broker registration
 //! and its expiry (120 s of silence or a closed connection), the KV config
-//! with its file, and the handlers of every NameServer request code (§2.3,
-//! §7 of `rocketmq-protocol.md`). It holds no message data: it never touches
+//! with its file, and the handlers of every NameServer request code (Java's
+//! `DefaultRequestProcessor` over `RouteInfoManager` and `KVConfigManager`).
+//! It holds no message data: it never touches
 //! the store and must never depend on `rmq-store`; all route data lives in
 //! memory and is rebuilt from registrations.
 //!

@@ -116,7 +116,8 @@ impl NameServer {
         })
     }
 
-    /// Removes every broker that silently went away (expiry scan, §7.3) and
+    /// Removes every broker that silently went away (expiry scan, Java's
+    /// `RouteInfoManager.scanNotActiveBroker`) and
     /// closes the connections no live broker uses any more.
     pub fn scan_not_active_brokers(&self) {
         let now = NameServer::now();

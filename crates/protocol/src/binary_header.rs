@@ -1,4 +1,4 @@
-//! The ROCKETMQ binary header encoding (serialize type 1), §1.4:
+//! The ROCKETMQ binary header encoding (serialize type 1; Java's `RocketMQSerializable`):
 //! code (i16) · language (u8) · version (i16) · opaque (i32) · flag (i32) ·
 //! remark (i32 length + UTF-8) · ext fields (i32 length + entries of
 //! i16 key length, key, i32 value length, value). Big-endian throughout.

@@ -7,7 +7,12 @@
 //! bodies ([`body`]). It does no I/O and knows nothing of sockets, tasks or the
 //! store, so the server, the client, tools, fuzzers and benchmarks share it.
 //!
-//! Layout of a frame and every field's meaning: `rocketmq-protocol.md` §1-§3.
+//! Java counterparts (4.9.8): frames and both header encodings in
+//! [`RemotingCommand.java`][rc] and [`RocketMQSerializable.java`][rs]; codes,
+//! headers and bodies under `common/src/main/java/org/apache/rocketmq/common/protocol/`.
+//!
+//! [rc]: https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/remoting/src/main/java/org/apache/rocketmq/remoting/protocol/RemotingCommand.java
+//! [rs]: https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/remoting/src/main/java/org/apache/rocketmq/remoting/protocol/RocketMQSerializable.java
 
 mod binary_header;
 pub mod body;

@@ -35,7 +35,7 @@ use crate::{Connection, Service, writer};
 /// Frames a connection's write queue holds before senders wait.
 pub(crate) const WRITE_QUEUE_FRAMES: usize = 1024;
 
-/// Java's remark when the request executor's queue is full (§1.7).
+/// Java's remark when the request executor's queue is full (code 2, SYSTEM_BUSY).
 pub(crate) use rmq_protocol::remark::OVERLOAD as OVERLOAD_REMARK;
 
 /// Read buffer sizing: a read asks for at least `MIN_READ` bytes of room, and

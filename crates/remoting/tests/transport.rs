@@ -1,6 +1,7 @@
 //! The transport over real TCP on 127.0.0.1, server and client together.
 //! Behaviours checked against Java's `NettyRemotingAbstract` and
-//! `NettyRemotingServer` as `rocketmq-protocol.md` §1.5-§1.8 describes them.
+//! `NettyRemotingServer`: request/response matching by opaque, oneway and
+//! server-initiated requests, dispatch errors and connection-level behaviour.
 
 mod common;
 

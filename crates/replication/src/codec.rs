@@ -1,4 +1,5 @@
-//! The HA wire format (protocol doc §6.2): plain TCP, no remoting framing.
+//! The HA wire format (Java's `HAConnection` and `HAService.HAClient`): plain
+//! TCP, no remoting framing.
 //!
 //! ```text
 //! slave → master   report:   | max offset: i64 BE |                       8 bytes, repeated

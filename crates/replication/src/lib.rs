@@ -1,8 +1,10 @@
-//! Classic RocketMQ master/slave replication (protocol doc §6): a slave
-//! connects to its master's HA port and reports its CommitLog end; the master
-//! streams raw CommitLog bytes from there; the slave appends them verbatim and
-//! its store dispatches them like its own writes. SYNC_MASTER sends wait for a
-//! slave's acknowledgement.
+//! Classic RocketMQ master/slave replication (4.9.8 [`HAService`][ha] and
+//! `HAConnection`; not DLedger): a slave connects to its master's HA port and
+//! reports its CommitLog end; the master streams raw CommitLog bytes from
+//! there; the slave appends them verbatim and its store dispatches them like
+//! its own writes. SYNC_MASTER sends wait for a slave's acknowledgement.
+//!
+//! [ha]: https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/store/src/main/java/org/apache/rocketmq/store/ha/HAService.java
 //!
 //! Layout:
 //! * [`codec`]: the wire format, pure;

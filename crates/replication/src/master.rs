@@ -1,5 +1,5 @@
 //! The master's side of one slave connection, as a state machine with no I/O
-//! (Java's `HAConnection`, protocol doc §6.3).
+//! (Java's `HAConnection`).
 //!
 //! The driver feeds it what happened — a report arrived, bytes were sent, time
 //! passed — and asks it what to do next: send data from some offset, send a

@@ -1,5 +1,5 @@
 //! The slave's side of the connection to its master, as a state machine with
-//! no I/O (Java's `HAClient`, protocol doc §6.4).
+//! no I/O (4.9.8 `HAService.HAClient`).
 //!
 //! The driver tells it that the connection opened, that a transfer arrived,
 //! that bytes were appended, that time passed; it answers with what to do:

@@ -1,6 +1,6 @@
 //! What the master knows of all its slaves together, with no I/O: their
 //! acknowledged offsets, the SYNC_MASTER sends waiting for one of them, and
-//! how far behind they are (protocol doc §6.6).
+//! how far behind they are (SYNC_MASTER acknowledgement).
 //!
 //! Rules (4.9.8 `CommitLog.submitReplicaRequest`, `HAService.isSlaveOK`):
 //! * a slave counts once it has reported; the master's replicated offset is

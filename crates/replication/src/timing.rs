@@ -1,4 +1,4 @@
-//! The knobs of replication, from the broker's `ha*` keys (protocol doc §10.2).
+//! The knobs of replication, from the broker's `ha*` keys (Java's `MessageStoreConfig`).
 
 use crate::codec::MAX_TRANSFER_BODY;
 

@@ -8,7 +8,7 @@
 //! the `-c` file, then the command line. Prints
 //! `The broker[<name>, <ip:port>] boot success. serializeType=JSON and name server is <addrs>`
 //! once it serves, and exits 0 after SIGTERM or SIGINT having unregistered,
-//! flushed and closed its store. Exit codes as Java's (§11.2).
+//! flushed and closed its store. Exit codes as Java's `BrokerStartup`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -6,7 +6,7 @@
 //!
 //! Prints `load config properties file OK, <file>` for `-c`, then
 //! `The Name Server boot success. serializeType=JSON` once it listens, and
-//! exits 0 after SIGTERM or SIGINT. Exit codes as Java's (§11.2): 1 for a
+//! exits 0 after SIGTERM or SIGINT. Exit codes as Java's `NamesrvStartup`: 1 for a
 //! command line that does not parse, 255 (-1) for any failure to start.
 
 use std::path::PathBuf;

@@ -1,5 +1,6 @@
 //! What brokers send: REGISTER_BROKER, UNREGISTER_BROKER, QUERY_DATA_VERSION
-//! and the 5.x BROKER_HEARTBEAT (§2.3, §7.2-§7.6).
+//! and the 5.x BROKER_HEARTBEAT (Java's `DefaultRequestProcessor` over
+//! `RouteInfoManager`).
 
 use std::time::Duration;
 

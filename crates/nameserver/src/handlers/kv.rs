@@ -1,4 +1,5 @@
-//! PUT/GET/DELETE_KV_CONFIG and GET_KVLIST_BY_NAMESPACE (§2.3, §7.5).
+//! PUT/GET/DELETE_KV_CONFIG and GET_KVLIST_BY_NAMESPACE (codes 100-102 and 219;
+//! Java's `DefaultRequestProcessor` over `KVConfigManager`).
 
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::body::kv::KvTable;

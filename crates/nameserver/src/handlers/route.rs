@@ -1,5 +1,6 @@
 //! Route reads and admin changes: GET_ROUTEINFO_BY_TOPIC, cluster info, the
-//! topic lists, write permission, topic deletion (§2.3, §7.7).
+//! topic lists, write permission, topic deletion (Java's `DefaultRequestProcessor`
+//! over `RouteInfoManager`).
 
 use rmq_model::perm;
 use rmq_protocol::body::route::{RouteJson, TopicRouteData};

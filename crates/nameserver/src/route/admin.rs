@@ -1,5 +1,5 @@
 //! Admin changes to the route table: write permission of a whole group and
-//! topic removal and creation (§7.7).
+//! topic removal and creation (Java's `RouteInfoManager`).
 
 use rmq_model::perm;
 use rmq_protocol::body::route::QueueData;

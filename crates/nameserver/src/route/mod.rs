@@ -1,5 +1,6 @@
 //! The route table: which broker groups exist, where their members are, which
-//! topics each group hosts, and which brokers are still alive (§7.1-§7.4).
+//! topics each group hosts, and which brokers are still alive (Java's
+//! `RouteInfoManager`).
 //!
 //! It is plain data changed through `&mut self`; the caller holds it behind one
 //! lock and passes the current time in, so every rule (expiry included) is
@@ -102,7 +103,7 @@ impl RouteTable {
         }
     }
 
-    /// Records a registration (4.9.8 `RouteInfoManager.registerBroker`, §7.2).
+    /// Records a registration (4.9.8 `RouteInfoManager.registerBroker`).
     pub fn register(&mut self, reg: Registration, now: Instant) -> RegisterOutcome {
         self.clusters.entry(reg.cluster.clone()).or_default().insert(reg.broker_name.clone());
 
@@ -188,7 +189,7 @@ impl RouteTable {
     }
 
     /// UNREGISTER_BROKER: the member `broker_id` leaves group `broker_name`;
-    /// the group goes when its last member does (§7.4).
+    /// the group goes when its last member does (4.9.8 `RouteInfoManager.unregisterBroker`).
     pub fn unregister(&mut self, cluster: &str, broker_addr: &str, broker_name: &str, broker_id: i64) {
         let live = self.live.remove(broker_addr);
         self.filter_servers.remove(broker_addr);

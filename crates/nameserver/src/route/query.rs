@@ -7,7 +7,7 @@ use rmq_protocol::body::topic_list::TopicList;
 
 use super::RouteTable;
 
-/// Which of the unit-related topic lists to build (§2.3, codes 311-313).
+/// Which of the unit-related topic lists to build (codes 311-313, filtered on `topicSysFlag`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SystemTopics {
     /// GET_UNIT_TOPIC_LIST: the unit flag is set.

@@ -1,10 +1,10 @@
-//! Bodies of the broker's admin answers that `mqadmin` parses (§2.6, §3.6):
+//! Bodies of the broker's admin answers (Java's `AdminBrokerProcessor`) that `mqadmin` parses:
 //! consume and topic statistics, connections, group lists, offset resets,
 //! time spans, producer tables, consume-queue dumps and stats.
 //!
 //! Java writes them with fastjson: keys in alphabetical order, and maps keyed
 //! by `MessageQueue` objects written with the key object inline
-//! (`{{"brokerName":"b","queueId":0,"topic":"t"}:{…}}`, §3.1) — not valid
+//! (`{{"brokerName":"b","queueId":0,"topic":"t"}:{…}}`) — not valid
 //! JSON, but exactly what `mqadmin` reads. The bodies with such maps
 //! ([`ConsumeStats`], [`TopicStatsTable`], [`ResetOffsetBody`],
 //! [`GetConsumerStatusBody`], [`ConsumeStatsList`]) therefore have their own

@@ -1,5 +1,5 @@
-//! `ClusterInfo`, the body of GET_BROKER_CLUSTER_INFO (§3.4): every broker
-//! group and which cluster each belongs to. Java always writes it in
+//! `ClusterInfo`, the body of GET_BROKER_CLUSTER_INFO (`brokerAddrTable`,
+//! `clusterAddrTable`): every broker group and which cluster each belongs to. Java always writes it in
 //! fastjson's default flavour, broker ids unquoted, whatever the client.
 
 use serde::{Deserialize, Serialize};
@@ -32,7 +32,7 @@ impl ClusterInfo {
 mod tests {
     use super::*;
 
-    /// The §3.4 example (`ClusterInfo` as fastjson writes it), plus the 5.x
+    /// A one-broker `ClusterInfo` as Java's fastjson writes it, plus the 5.x
     /// `enableActingMaster` we always write.
     const JAVA: &str = concat!(
         r#"{"brokerAddrTable":{"broker-a":{"brokerAddrs":{0:"192.168.0.10:10911"},"brokerName":"broker-a","#,

@@ -1,5 +1,6 @@
-//! HEART_BEAT bodies and their parts (§3.5): which producer and consumer
-//! groups a client has, and what each consumer group subscribes to.
+//! HEART_BEAT bodies and their parts (Java's `HeartbeatData`, `ProducerData`,
+//! `ConsumerData`, `SubscriptionData`): which producer and consumer groups a
+//! client has, and what each consumer group subscribes to.
 
 use rmq_model::java;
 use serde::{Deserialize, Serialize};

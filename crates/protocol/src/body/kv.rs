@@ -1,4 +1,4 @@
-//! `KVTable` (§3.6): a flat string map. The NameServer answers
+//! `KVTable` (`{"table":{…}}`): a flat string map. The NameServer answers
 //! GET_KVLIST_BY_NAMESPACE with it and returns the `ORDER_TOPIC_CONFIG`
 //! namespace as one to every registering broker; brokers answer
 //! GET_BROKER_RUNTIME_INFO with one.

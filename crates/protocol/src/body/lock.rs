@@ -1,5 +1,6 @@
-//! LOCK_BATCH_MQ / UNLOCK_BATCH_MQ bodies (§3.6): orderly consumers lock the
-//! queues they consume so that only one client consumes each at a time.
+//! LOCK_BATCH_MQ / UNLOCK_BATCH_MQ bodies (Java's `LockBatchRequestBody`,
+//! `LockBatchResponseBody`, `UnlockBatchRequestBody`): orderly consumers lock
+//! the queues they consume so that only one client consumes each at a time.
 
 use rmq_model::MessageQueue;
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,6 @@
 //! JSON bodies of requests and responses, in the exact shapes Java's fastjson
-//! writes and reads (§3). Encode with [`rmq_model::fastjson`] unless a body
+//! writes and reads (`RemotingSerializable.encode`, i.e. fastjson 1.x
+//! `JSON.toJSONString`). Encode with [`rmq_model::fastjson`] unless a body
 //! needs standard JSON (route data for new clients).
 
 pub mod admin;

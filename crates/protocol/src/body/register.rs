@@ -1,4 +1,4 @@
-//! The REGISTER_BROKER body (§3.3): the broker's topic table with its
+//! The REGISTER_BROKER body (Java's `RegisterBrokerBody`): the broker's topic table with its
 //! DataVersion and its filter servers, as JSON or zlib-compressed
 //! (`compressedRegister=true`); and the DataVersion JSON that
 //! QUERY_DATA_VERSION carries both ways.
@@ -238,7 +238,7 @@ impl<'a> From<&'a TopicConfig> for TopicConfigOut<'a> {
 mod tests {
     use super::*;
 
-    /// The §3.3 example, as a 4.9.8 broker's `RegisterBrokerBody.encode()` writes it.
+    /// A one-topic body, as a 4.9.8 broker's `RegisterBrokerBody.encode()` writes it.
     const JAVA: &str = concat!(
         r#"{"filterServerList":[],"topicConfigSerializeWrapper":{"dataVersion":{"counter":2,"timestamp":1700000000000},"#,
         r#""topicConfigTable":{"TopicTest":{"order":false,"perm":6,"readQueueNums":4,"topicFilterType":"SINGLE_TAG","#,

@@ -1,7 +1,11 @@
-//! `TopicRouteData`, the body of GET_ROUTEINFO_BY_TOPIC (§3.2), and its parts
-//! `QueueData` and `BrokerData`, which GET_BROKER_CLUSTER_INFO reuses.
+//! `TopicRouteData`, the body of GET_ROUTEINFO_BY_TOPIC ([Java source][java]),
+//! and its parts `QueueData` and `BrokerData`, which GET_BROKER_CLUSTER_INFO
+//! reuses.
 //!
-//! The NameServer writes a route in one of two JSON flavours (§3.1): fastjson's
+//! [java]: https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/common/src/main/java/org/apache/rocketmq/common/protocol/route/TopicRouteData.java
+//!
+//! The NameServer writes a route in one of two JSON flavours, chosen per request
+//! (standard for `version` ≥ 401 or `acceptStandardJsonOnly=true`): fastjson's
 //! default, with broker ids as unquoted map keys (`{0:"10.0.0.1:10911"}`), which
 //! old clients such as the Go client parse by hand; or standard JSON (quoted
 //! keys, non-ASCII escaped), which Java 4.9.4+ clients ask for. Both parse back
@@ -72,7 +76,7 @@ pub struct TopicRouteData {
     pub queue_datas: Vec<QueueData>,
 }
 
-/// Which JSON a route is written in (§3.1).
+/// Which JSON a route is written in (see [`RouteJson::for_request`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RouteJson {
     /// fastjson's default: integer map keys unquoted, not valid JSON.
@@ -187,7 +191,7 @@ mod tests {
         }
     }
 
-    /// The §3.2 example, as a 5.x NameServer writes it for a request of
+    /// A master-and-slave route, as a 5.x NameServer writes it for a request of
     /// version ≥ 401 (`ClientRequestProcessor`, `TopicRouteData`).
     const STANDARD: &str = concat!(
         r#"{"brokerDatas":[{"brokerAddrs":{"0":"192.168.0.10:10911","1":"192.168.0.11:10911"},"#,

@@ -1,7 +1,7 @@
-//! `TopicList` (§3.6): the body of the NameServer's topic-list requests
-//! (GET_ALL_TOPIC_LIST_FROM_NAMESERVER, GET_TOPICS_BY_CLUSTER,
-//! GET_SYSTEM_TOPIC_LIST_FROM_NS, the unit lists) and of the broker's
-//! GET_SYSTEM_TOPIC_LIST_FROM_BROKER.
+//! `TopicList` (`topicList`, optional `brokerAddr`): the body of the
+//! NameServer's topic-list requests (GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
+//! GET_TOPICS_BY_CLUSTER, GET_SYSTEM_TOPIC_LIST_FROM_NS, the unit lists) and
+//! of the broker's GET_SYSTEM_TOPIC_LIST_FROM_BROKER.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;

@@ -1,4 +1,5 @@
-//! Headers of the broker's admin requests, as `mqadmin` sends them (§2.6).
+//! Headers of the broker's admin requests, as `mqadmin` sends them (served by
+//! Java's `AdminBrokerProcessor`).
 
 use crate::command_header;
 

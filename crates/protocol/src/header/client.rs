@@ -1,5 +1,6 @@
 //! Headers of client management: heartbeats' companions, consumer lists, and
-//! the requests the broker sends to clients (§2.4, §2.5, §2.7).
+//! the requests the broker sends to clients (Java's `ClientManageProcessor`,
+//! `ConsumerManageProcessor`, `Broker2Client`).
 
 use crate::command_header;
 

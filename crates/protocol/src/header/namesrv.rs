@@ -1,4 +1,5 @@
-//! Headers of the NameServer's requests and responses (protocol doc §2.3).
+//! Headers of the NameServer's requests and responses (as Java's
+//! `DefaultRequestProcessor` reads and writes them).
 
 use crate::command_header;
 

@@ -1,5 +1,5 @@
 //! Headers of offset and message lookups: consumer offsets, queue min/max,
-//! search by time, view and query (§2.5).
+//! search by time, view and query (codes 14, 15, 29-33 and 12).
 
 use crate::command_header;
 

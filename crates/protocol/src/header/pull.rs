@@ -1,4 +1,5 @@
-//! Headers of PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361) (§4.8).
+//! Headers of PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361) (Java's
+//! `PullMessageRequestHeader`, `PullMessageResponseHeader`).
 
 use crate::command_header;
 

@@ -1,4 +1,5 @@
-//! Headers of the producer path: sends, send-backs and transactions (§2.2, §2.4).
+//! Headers of the producer path: sends (with SEND_MESSAGE_V2's one-letter keys),
+//! send-backs and transactions.
 
 use crate::ExtFields;
 use crate::command_header;
