@@ -1,7 +1,7 @@
 //! `<root>/checkpoint`: how far CommitLog, consume queues and index are known
 //! to be on disk, as store timestamps, in the layout of Java's
-//! [`StoreCheckpoint`](https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/store/src/main/java/org/apache/rocketmq/store/StoreCheckpoint.java). Abnormal recovery starts from
-//! the newest CommitLog file older than these.
+//! [`StoreCheckpoint`](https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/store/src/main/java/org/apache/rocketmq/store/StoreCheckpoint.java).
+//! Abnormal recovery starts from the newest CommitLog file older than these.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;

@@ -1,6 +1,7 @@
 //! The CommitLog: every message of every topic, appended to a chain of
 //! fixed-size files named by their start offset (file N starts at N ×
-//! `mappedFileSizeCommitLog`), as Java's [`CommitLog`](https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/store/src/main/java/org/apache/rocketmq/store/CommitLog.java).
+//! `mappedFileSizeCommitLog`), as Java's
+//! [`CommitLog`](https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/store/src/main/java/org/apache/rocketmq/store/CommitLog.java).
 //!
 //! Offsets: `min ≤ flushed ≤ written`. `written` is the CommitLog's max offset,
 //! published after the bytes below it are complete; `flushed` is what reached

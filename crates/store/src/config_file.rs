@@ -2,7 +2,8 @@
 //! temp file and a `.bak` copy as Java's `MixAll.string2File`
 //! ([`MixAll.java`](https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/common/src/main/java/org/apache/rocketmq/common/MixAll.java))
 //! writes them: write `<file>.tmp` and fsync it, keep the current content as
-//! `<file>.bak`, rename the temp file over the file, fsync the directory. Loading falls back to `.bak` when the file is missing, empty or
+//! `<file>.bak`, rename the temp file over the file, fsync the directory.
+//! Loading falls back to `.bak` when the file is missing, empty or
 //! unparsable, and reads Java's fastjson (unquoted integer keys).
 
 use std::fs::{self, File};

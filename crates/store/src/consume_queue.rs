@@ -1,6 +1,7 @@
 //! Consume queues: per (topic, queue id), the 20-byte entries that point into
 //! the CommitLog (offset, size, tag code), under
-//! `consumequeue/<topic>/<queueId>/`, as Java's [`ConsumeQueue`](https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/store/src/main/java/org/apache/rocketmq/store/ConsumeQueue.java).
+//! `consumequeue/<topic>/<queueId>/`, as Java's
+//! [`ConsumeQueue`](https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/store/src/main/java/org/apache/rocketmq/store/ConsumeQueue.java).
 //!
 //! Entry `n` (the queue offset) lives at byte `n * 20` of the queue's stream,
 //! which is cut into files named by their start byte. Only the dispatcher

@@ -1,6 +1,7 @@
 //! RocketMQ's message store: the CommitLog, consume queues, index files,
 //! checkpoint and config tables of a broker's store directory, byte-compatible
-//! with Java 4.9.8's [`DefaultMessageStore`](https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/store/src/main/java/org/apache/rocketmq/store/DefaultMessageStore.java).
+//! with Java 4.9.8's
+//! [`DefaultMessageStore`](https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/store/src/main/java/org/apache/rocketmq/store/DefaultMessageStore.java).
 //!
 //! The store is a synchronous core: puts take a short mutex, encode straight
 //! into the mapped file and publish the new end; four background services, a

@@ -1,6 +1,7 @@
-//! Recovery at open, as Java's `CommitLog.recoverNormally`/`recoverAbnormally`
-//! ([`CommitLog.java`](https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/store/src/main/java/org/apache/rocketmq/store/CommitLog.java)): find the end of the valid
-//! CommitLog, cut what follows, and make consume queues and index agree with it.
+//! Recovery at open: find the end of the valid CommitLog, cut what follows,
+//! and make consume queues and index agree with it, as Java's
+//! `CommitLog.recoverNormally`/`recoverAbnormally` do
+//! ([`CommitLog.java`](https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/store/src/main/java/org/apache/rocketmq/store/CommitLog.java)).
 //!
 //! * Normal (no `abort` file): scan from the third-last CommitLog file.
 //! * Abnormal (`abort` left behind): scan from the newest file whose first

@@ -1,11 +1,14 @@
 //! The store's background services, one thread each:
 //!
-//! | Service | Does | Woken by |
-//! |---|---|---|
-//! | [`CommitLogFlusher`] | CommitLog to disk: group commit (SYNC_FLUSH) or paced flushes (ASYNC_FLUSH) | puts, callers waiting for a flush, its interval |
-//! | [`Dispatcher`] | consume-queue entries and index keys from the CommitLog; flushes them and writes the checkpoint | puts, its interval |
-//! | [`Cleaner`] | retention and the disk-full mark | its interval, DELETE_EXPIRED_COMMITLOG |
-//! | [`Preparer`] | the next CommitLog file and pre-faulted pages ahead of the writer | puts that near the prepared range |
+//! * [`CommitLogFlusher`]: the CommitLog to disk, as group commit (SYNC_FLUSH)
+//!   or paced flushes (ASYNC_FLUSH). Woken by puts and by callers waiting for
+//!   a flush.
+//! * [`Dispatcher`]: consume-queue entries and index keys from the CommitLog;
+//!   flushes them and writes the checkpoint. Woken by every put.
+//! * [`Cleaner`]: retention and the disk-full mark, every
+//!   `cleanResourceInterval` or when asked (DELETE_EXPIRED_COMMITLOG).
+//! * [`Preparer`]: the next CommitLog file and pre-faulted pages ahead of the
+//!   writer. Woken by puts that near the prepared range.
 //!
 //! Each service holds only the handles its constructor takes, and shares with
 //! the store nothing but a [`Lifecycle`] and its own wake-up. The store rings
