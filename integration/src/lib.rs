@@ -21,6 +21,8 @@
 //! image and runs them with `--ignored`. This crate depends on nothing of
 //! rmq's servers: only on the wire codec and client for admin requests.
 
+#![forbid(unsafe_code)]
+
 pub mod admin;
 pub mod case;
 pub mod client;

@@ -14,6 +14,8 @@
 //! `tables`, `clients`, `stats` and `live_config`, and never reach back to
 //! the root.
 
+#![forbid(unsafe_code)]
+
 mod acl;
 mod admission;
 mod background;

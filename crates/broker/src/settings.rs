@@ -109,18 +109,10 @@ impl Settings {
 
 /// This host's name, as Java's default `brokerName`.
 pub fn host_name() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most buf.len() bytes into buf.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc == 0 {
-        let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-        if let Ok(name) = std::str::from_utf8(&buf[..end])
-            && !name.is_empty()
-        {
-            return name.to_owned();
-        }
+    match gethostname::gethostname().into_string() {
+        Ok(name) if !name.is_empty() => name,
+        _ => "DEFAULT_BROKER".to_owned(),
     }
-    "DEFAULT_BROKER".to_owned()
 }
 
 /// The first non-loopback IPv4 address of this host (Java's

@@ -13,6 +13,8 @@
 //!
 //! Servers never depend on this crate; `anyhow` stops here.
 
+#![forbid(unsafe_code)]
+
 pub mod admin;
 pub mod apps;
 pub mod bench;

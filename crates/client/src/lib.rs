@@ -44,6 +44,8 @@
 //! # Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod admin;
 mod client;
 mod consumer;

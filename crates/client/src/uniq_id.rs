@@ -7,9 +7,9 @@
 //! milliseconds since the start of the current month (4) and a counter (2).
 
 use chrono::{Datelike, Local, TimeZone};
+use rmq_model::clock::now_ms;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU16, Ordering};
-use rmq_model::clock::now_ms;
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 

@@ -8,6 +8,8 @@
 //! It does no I/O and must never depend on tokio, sockets or files: the protocol
 //! codec, the store and every tool build on it, so it stays small and pure.
 
+#![forbid(unsafe_code)]
+
 pub mod clock;
 pub mod config;
 pub mod data_version;

@@ -14,6 +14,8 @@
 //! [rc]: https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/remoting/src/main/java/org/apache/rocketmq/remoting/protocol/RemotingCommand.java
 //! [rs]: https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/remoting/src/main/java/org/apache/rocketmq/remoting/protocol/RocketMQSerializable.java
 
+#![forbid(unsafe_code)]
+
 mod binary_header;
 pub mod body;
 pub mod code;

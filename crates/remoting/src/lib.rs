@@ -32,6 +32,8 @@
 //! * `Server::run` returns only when every task it spawned has ended; after
 //!   `shutdown_grace`, requests still running are dropped, not awaited.
 
+#![forbid(unsafe_code)]
+
 mod client;
 mod connection;
 mod driver;

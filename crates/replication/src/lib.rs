@@ -18,6 +18,8 @@
 //! It depends on the store and the model; it knows nothing of the broker or
 //! the remoting protocol.
 
+#![forbid(unsafe_code)]
+
 pub mod client;
 pub mod codec;
 pub mod log;

@@ -6,6 +6,8 @@
 //! [`json_forms`] and [`raw`] for bodies and frames as non-Java clients
 //! write them.
 
+#![forbid(unsafe_code)]
+
 pub mod broker;
 pub mod json_forms;
 pub mod namesrv;

@@ -8,6 +8,8 @@
 //! mqbench consumer -n 127.0.0.1:9876 -t BenchmarkTest -g bench_consumer --duration 30
 //! ```
 
+#![forbid(unsafe_code)]
+
 use clap::{Parser, Subcommand};
 use rmq_cli::bench::{Limit, consumer, producer};
 use std::process::ExitCode;

@@ -1,5 +1,7 @@
 //! `mqbroker`: see `rmq_cli::apps::broker`.
 
+#![forbid(unsafe_code)]
+
 fn main() -> std::process::ExitCode {
     rmq_cli::apps::broker::main(std::env::args_os().collect())
 }
