@@ -107,6 +107,15 @@ impl Connection {
         Connection { inner: Arc::new(inner) }
     }
 
+    /// A connection with no socket behind it: what is sent on it (oneway
+    /// requests, responses) lands in the returned receiver. For unit tests
+    /// of a [`Service`](crate::Service)'s handlers, which take a connection
+    /// for its address and to talk back to the client.
+    pub fn detached(remote: SocketAddr) -> (Connection, mpsc::Receiver<RemotingCommand>) {
+        let (tx, rx) = mpsc::channel(64);
+        (Connection::new(remote, remote, tx, CancellationToken::new()), rx)
+    }
+
     pub fn id(&self) -> ConnectionId {
         self.inner.id
     }

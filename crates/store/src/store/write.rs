@@ -33,6 +33,30 @@ pub struct PutResult {
 }
 
 impl PutResult {
+    /// What storing records of `sizes` bytes, the first placed at `first`
+    /// and the rest right after it, comes to. The store builds its results
+    /// itself; this is for stores that answer in its terms (test doubles of
+    /// the broker's handlers).
+    pub fn of_records(first: &rmq_model::record::Placement, sizes: &[u64]) -> PutResult {
+        let start = first.physical_offset.max(0) as u64;
+        let mut offsets = Vec::with_capacity(sizes.len());
+        let mut end = start;
+        for size in sizes {
+            offsets.push(end);
+            end += size;
+        }
+        PutResult {
+            offset: PhysicalOffset(start),
+            bytes: end - start,
+            queue_offset: QueueOffset(first.queue_offset.max(0) as u64),
+            count: sizes.len() as u32,
+            store_timestamp: first.store_timestamp,
+            end_offset: PhysicalOffset(end),
+            store_host: first.store_host,
+            record_offsets: if offsets.len() > 1 { offsets } else { Vec::new() },
+        }
+    }
+
     /// The offset msgId of the first record.
     pub fn msg_id(&self) -> String {
         rmq_model::msg_id::encode_offset_msg_id(self.store_host, self.offset)
