@@ -21,11 +21,19 @@ pub(crate) struct Durability {
 }
 
 impl Durability {
+    /// What `store` promises under its `flushDiskType`, and `replication`'s
+    /// promise under SYNC_MASTER.
     pub(crate) fn new(store: &MessageStore, replication: Arc<Replication>) -> Durability {
         let config = store.config();
         let flushed = (config.flush_disk_type == FlushDiskType::SyncFlush)
             .then(|| (store.flushed_watch(), Duration::from_millis(config.sync_flush_timeout)));
         Durability { flushed, replication }
+    }
+
+    /// No wait for the disk (ASYNC_FLUSH); only `replication`'s.
+    #[cfg(test)]
+    pub(crate) fn without_disk(replication: Arc<Replication>) -> Durability {
+        Durability { flushed: None, replication }
     }
 
     /// Waits for the disk and a slave at once (as Java combines its flush and

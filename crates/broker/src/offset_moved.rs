@@ -6,10 +6,10 @@
 use rmq_model::properties::keys;
 use rmq_model::record::NewMessage;
 use rmq_model::{MessageQueue, topic};
-use rmq_store::MessageStore;
 use serde::Serialize;
 use std::net::SocketAddr;
 
+use crate::message_log::MessageLog;
 use crate::namesrv::BrokerIdentity;
 use crate::now_ms;
 
@@ -36,7 +36,7 @@ struct EventBody<'a> {
 impl OffsetMovedEvent<'_> {
     /// Stores the event as a message of `OFFSET_MOVED_EVENT`. A failure is
     /// logged: the pull's answer stands.
-    pub(crate) fn store(&self, store: &MessageStore, identity: &BrokerIdentity) {
+    pub(crate) fn store(&self, store: &dyn MessageLog, identity: &BrokerIdentity) {
         let OffsetMovedEvent { group, topic: topic_name, queue_id, requested, moved_to } = *self;
         let event = EventBody {
             consumer_group: group,

@@ -14,6 +14,13 @@ pub(crate) mod send;
 pub(crate) mod send_back;
 pub(crate) mod store_error;
 
+#[cfg(test)]
+mod fixture;
+#[cfg(test)]
+mod memory_log;
+#[cfg(test)]
+mod tests;
+
 use rmq_protocol::{HeaderError, RemotingCommand, ResponseCode};
 
 /// A response with `code` and `remark`.

@@ -7,17 +7,17 @@ use rmq_protocol::header::{
     TimestampResponseHeader, UpdateConsumerOffsetRequestHeader,
 };
 use rmq_protocol::{RemotingCommand, ResponseCode};
-use rmq_store::MessageStore;
 use std::sync::Arc;
 
 use super::{header_or_reply, reply};
 use crate::ha::MetadataSync;
+use crate::message_log::MessageLog;
 use crate::tables::ConsumerOffsets;
 
 /// Consumers' offsets and the store's queue bounds, as clients ask for them.
 #[derive(Debug)]
 pub(crate) struct OffsetQueries {
-    pub store: Arc<MessageStore>,
+    pub store: Arc<dyn MessageLog>,
     pub offsets: Arc<ConsumerOffsets>,
     /// On a slave: where commits are noted for the master.
     pub slave_sync: Option<Arc<MetadataSync>>,

@@ -10,7 +10,7 @@ use rmq_protocol::header::{PullMessageRequestHeader, PullMessageResponseHeader};
 use rmq_protocol::remark::{FAQ_SUFFIX, OVERLOAD};
 use rmq_protocol::{Body, RemotingCommand, ResponseCode};
 use rmq_remoting::Connection;
-use rmq_store::{GetMessageResult, GetMessageStatus, MessageStore};
+use rmq_store::{GetMessageResult, GetMessageStatus};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +20,7 @@ use crate::clients::Clients;
 use crate::filter::{CompiledFilters, PullFilter};
 use crate::live_config::LiveConfig;
 use crate::long_poll::PullWaiters;
+use crate::message_log::MessageLog;
 use crate::namesrv::BrokerIdentity;
 use crate::now_ms;
 use crate::offset_moved::OffsetMovedEvent;
@@ -29,7 +30,7 @@ use crate::tables::{ConsumerOffsets, SubscriptionGroups, TopicTable};
 /// The consumer side of the broker: pulls, held pulls, piggy-backed commits.
 #[derive(Debug)]
 pub(crate) struct Pulling {
-    pub store: Arc<MessageStore>,
+    pub store: Arc<dyn MessageLog>,
     /// Broker permission, polling switches, slave reads, property filters.
     pub config: Arc<LiveConfig>,
     pub identity: Arc<BrokerIdentity>,
@@ -251,7 +252,7 @@ impl Pulling {
                 requested: h.queue_offset,
                 moved_to: next,
             };
-            event.store(&self.store, &self.identity);
+            event.store(self.store.as_ref(), &self.identity);
         }
         if code == ResponseCode::Success {
             self.stats.get_found.add(1);

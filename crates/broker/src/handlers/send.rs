@@ -16,7 +16,7 @@ use rmq_protocol::header::{SendMessageRequestHeader, SendMessageRequestHeaderV2,
 use rmq_protocol::remark::{FAQ_SUFFIX, OVERLOAD};
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_remoting::Connection;
-use rmq_store::{MessageStore, PutResult, StoreError};
+use rmq_store::{PutResult, StoreError};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -25,6 +25,7 @@ use crate::admission::Permits;
 use crate::delay::{self, DelayLevels};
 use crate::durability::Durability;
 use crate::live_config::LiveConfig;
+use crate::message_log::MessageLog;
 use crate::namesrv::BrokerIdentity;
 use crate::now_ms;
 use crate::stats::BrokerStats;
@@ -33,7 +34,7 @@ use crate::tables::{SubscriptionGroups, TopicTable};
 /// The producer side of the broker: sends and consumers' hand-backs.
 #[derive(Debug)]
 pub(crate) struct Sending {
-    pub store: Arc<MessageStore>,
+    pub store: Arc<dyn MessageLog>,
     /// Broker permission, auto-creation switches, region and trace flags.
     pub config: Arc<LiveConfig>,
     pub identity: Arc<BrokerIdentity>,
@@ -357,7 +358,7 @@ impl Sending {
     async fn finish(&self, put: Result<PutResult, StoreError>, queue_id: i32, wait: bool) -> RemotingCommand {
         let put = match put {
             Ok(put) => put,
-            Err(e) => return store_error::put_refused(&e, self.store.config().max_message_size),
+            Err(e) => return store_error::put_refused(&e, self.store.max_message_size()),
         };
         self.stats.put_nums.add(u64::from(put.count));
         self.stats.put_size.add(put.bytes);
