@@ -40,8 +40,6 @@ pub enum StoreError {
     ServiceNotAvailable(Unavailable),
     #[error("cannot create mapped file {path}: {source}")]
     CreateMappedFileFailed { path: PathBuf, source: io::Error },
-    #[error("the put lock has been held for {held_ms} ms (OS page cache busy)")]
-    OsPageCacheBusy { held_ms: u64 },
     #[error("flush to disk did not complete within {timeout_ms} ms")]
     FlushDiskTimeout { timeout_ms: u64 },
     #[error("{path}: {op}: {source}")]
@@ -76,7 +74,6 @@ impl StoreError {
             StoreError::PropertiesSizeExceeded { .. } => PutMessageStatus::PropertiesSizeExceeded,
             StoreError::ServiceNotAvailable(_) => PutMessageStatus::ServiceNotAvailable,
             StoreError::CreateMappedFileFailed { .. } => PutMessageStatus::CreateMappedFileFailed,
-            StoreError::OsPageCacheBusy { .. } => PutMessageStatus::OsPageCacheBusy,
             StoreError::FlushDiskTimeout { .. } => PutMessageStatus::FlushDiskTimeout,
             _ => PutMessageStatus::UnknownError,
         }
