@@ -6,12 +6,22 @@
 #
 #   scripts/bench-broker.sh               # all cases, 10 s each
 #   DURATION=30 scripts/bench-broker.sh   # longer runs
+#   BIN=/path/to/release scripts/bench-broker.sh
+#                                         # prebuilt mqnamesrv/mqbroker/mqbench
+#                                         # (scripts/bench-ab.sh compares two)
+#   CASES='64 in flight' scripts/bench-broker.sh
+#                                         # only the cases whose label matches
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
-target=${CARGO_TARGET_DIR:-$PWD/target}
-cargo build --release --locked -p rmq-cli --bin mqnamesrv --bin mqbroker --bin mqbench >&2
-bin=$target/release
+CASES=${CASES:-}
+if [ -n "${BIN:-}" ]; then
+  bin=$BIN
+else
+  target=${CARGO_TARGET_DIR:-$PWD/target}
+  cargo build --release --locked -p rmq-cli --bin mqnamesrv --bin mqbroker --bin mqbench >&2
+  bin=$target/release
+fi
 
 home=$(mktemp -d)
 ns_port=39876
@@ -41,6 +51,7 @@ stop_broker() { kill "$broker_pid"; wait "$broker_pid" || true; rm -rf "$home/st
 run() { # $1 = label, rest = mqbench producer options
   local label=$1; shift
   local line
+  if [ -n "$CASES" ] && ! printf '%s' "$label" | grep -Eq -- "$CASES"; then return 0; fi
   line=$("$bin/mqbench" producer -n "127.0.0.1:$ns_port" --duration "$DURATION" "$@" | tail -n 1)
   printf '%-44s %s\n' "$label" "${line#Summary: }"
 }
