@@ -244,7 +244,9 @@ impl CommitLog {
     /// the file holding it is zeroed, and written = flushed = `end`.
     ///
     /// Must run before any reader exists.
-    pub fn truncate_after_recovery(&self, end: u64) -> Result<()> {
+    /// `dirty` bounds the bytes past `end` that can be non-zero (after a
+    /// process crash, one interrupted put); `None` zeroes the file's rest.
+    pub fn truncate_after_recovery(&self, end: u64, dirty: Option<u64>) -> Result<()> {
         let mut segs = self.segments.write().unwrap_or_else(|p| p.into_inner());
         while let Some(last) = segs.last() {
             if last.base() >= end {
@@ -256,8 +258,10 @@ impl CommitLog {
             }
         }
         if let Some(last) = segs.last().filter(|s| end < s.end()) {
+            let from = end - last.base();
+            let to = dirty.map_or(last.size(), |len| from.saturating_add(len));
             // SAFETY: recovery runs before the store serves any reader.
-            unsafe { last.zero_from(end - last.base())? };
+            unsafe { last.zero_range(from, to)? };
         }
         drop(segs);
         let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());

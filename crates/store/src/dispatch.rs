@@ -108,6 +108,17 @@ impl Dispatch {
             tracing::error!(offset, topic = view.topic, "record with a topic unfit for a file name not dispatched");
             return Ok(());
         }
+        // Index keys first, then the consume-queue entry: after a process
+        // crash the furthest entry then vouches for the index below it
+        // (recovery resumes there).
+        if let Some(index) = &self.index
+            && kind != sysflag::TRANSACTION_ROLLBACK_TYPE
+        {
+            let uniq = view.property(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX).and_then(|v| std::str::from_utf8(v).ok());
+            let keys_value = view.property(keys::KEYS).and_then(|v| std::str::from_utf8(v).ok()).unwrap_or("");
+            let all = uniq.into_iter().chain(keys_value.split(' ').filter(|k| !k.is_empty()));
+            index.add(view.topic, all, offset, view.store_timestamp, self.clock.now_millis())?;
+        }
         if kind == sysflag::TRANSACTION_NOT_TYPE || kind == sysflag::TRANSACTION_COMMIT_TYPE {
             let tags_code = self.tags_code(view);
             let cq = self.queues.get_or_create(view.topic, view.queue_id);
@@ -127,14 +138,6 @@ impl Dispatch {
                     properties: view.properties,
                 });
             }
-        }
-        if let Some(index) = &self.index
-            && kind != sysflag::TRANSACTION_ROLLBACK_TYPE
-        {
-            let uniq = view.property(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX).and_then(|v| std::str::from_utf8(v).ok());
-            let keys_value = view.property(keys::KEYS).and_then(|v| std::str::from_utf8(v).ok()).unwrap_or("");
-            let all = uniq.into_iter().chain(keys_value.split(' ').filter(|k| !k.is_empty()));
-            index.add(view.topic, all, offset, view.store_timestamp, self.clock.now_millis())?;
         }
         Ok(())
     }

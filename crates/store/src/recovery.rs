@@ -4,9 +4,15 @@
 //! ([`CommitLog.java`](https://github.com/apache/rocketmq/blob/rocketmq-all-4.9.8/store/src/main/java/org/apache/rocketmq/store/CommitLog.java)).
 //!
 //! * Normal (no `abort` file): scan from the third-last CommitLog file.
-//! * Abnormal (`abort` left behind): scan from the newest file whose first
-//!   record is older than the checkpoint, and re-dispatch every valid record
-//!   from there, since consume queues and index may have lost their tails.
+//! * After the process died on this boot (`abort` names this boot, see
+//!   [`Exit`]): the kernel kept every page the process wrote, so consume
+//!   queues and index hold all it dispatched. Scan and re-dispatch only what
+//!   follows the furthest consume-queue entry: the work does not grow with
+//!   the store.
+//! * Abnormal otherwise (power loss, a store from another machine or from
+//!   Java): scan from the newest file whose first record is older than the
+//!   checkpoint, and re-dispatch every valid record from there, since
+//!   consume queues and index may have lost their tails.
 //!
 //! A record is valid when its magic, length, CRC (with `checkCRCOnRecover`)
 //! and physical offset field all check out. The first invalid record ends the
@@ -26,6 +32,41 @@ use crate::dispatch::{Dispatch, Progress, Stop};
 use crate::error::{Result, StoreError};
 use crate::segment::Segment;
 
+/// How the store was last closed, as the `abort` file tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// No `abort` file: shut down cleanly, everything flushed.
+    Clean,
+    /// `abort` holds this boot's id: the process died (SIGKILL, a panic, the
+    /// OOM killer) but the machine did not, so the page cache still holds
+    /// every byte the process wrote to its mapped files.
+    ProcessCrash,
+    /// `abort` without this boot's id: the machine went down, or another
+    /// program (Java's broker) wrote it. Only flushed data can be trusted.
+    Unclean,
+}
+
+/// The kernel's id of the running boot, if it tells one.
+pub(crate) fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|id| id.trim().to_owned())
+        .filter(|id| !id.is_empty())
+}
+
+impl Exit {
+    /// Reads the `abort` file at `path`.
+    pub(crate) fn of(path: &std::path::Path) -> Exit {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return if path.exists() { Exit::Unclean } else { Exit::Clean };
+        };
+        match boot_id() {
+            Some(id) if text.trim() == id => Exit::ProcessCrash,
+            _ => Exit::Unclean,
+        }
+    }
+}
+
 /// What recovery decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Recovered {
@@ -42,7 +83,8 @@ enum Step {
     Invalid(StoreError),
 }
 
-pub(crate) fn recover(d: &Dispatch, cfg: &StoreConfig, abnormal: bool, cp: &Checkpoint) -> Result<Recovered> {
+pub(crate) fn recover(d: &Dispatch, cfg: &StoreConfig, exit: Exit, cp: &Checkpoint) -> Result<Recovered> {
+    let abnormal = exit != Exit::Clean;
     let cl = d.commitlog();
     let segs = cl.segments();
     if segs.is_empty() {
@@ -52,14 +94,20 @@ pub(crate) fn recover(d: &Dispatch, cfg: &StoreConfig, abnormal: bool, cp: &Chec
         if let Some(index) = d.index() {
             index.destroy()?;
         }
-        cl.truncate_after_recovery(0)?;
+        cl.truncate_after_recovery(0, None)?;
         return Ok(Recovered { end: 0, dispatch_from: 0, last_store_timestamp: 0 });
     }
-    let start = if abnormal { abnormal_start(cl, &segs, cfg, cp) } else { segs.len().saturating_sub(3) };
-    let from = segs[start].base();
-    let (end, last_ts) = scan(cl, &segs, from, cfg.check_crc_on_recover)?;
-    tracing::info!(abnormal, from, end, "CommitLog recovered");
-    cl.truncate_after_recovery(end)?;
+    let from = match exit {
+        Exit::Clean => segs[segs.len().saturating_sub(3)].base(),
+        Exit::ProcessCrash => dispatched_end(d, cl, &segs),
+        Exit::Unclean => segs[abnormal_start(cl, &segs, cfg, cp)].base(),
+    };
+    // After a process crash the page cache is whole: past the end there can
+    // only be what one interrupted put wrote, then zeros.
+    let dirty = (exit == Exit::ProcessCrash).then(|| cfg.max_message_size as u64 * 2 + (1 << 20));
+    let (end, last_ts) = scan(cl, &segs, from, cfg.check_crc_on_recover, dirty)?;
+    tracing::info!(?exit, from, end, "CommitLog recovered");
+    cl.truncate_after_recovery(end, dirty)?;
     let min = cl.min_offset();
     for cq in d.queues().all() {
         cq.truncate_dirty(end)?;
@@ -86,6 +134,16 @@ pub(crate) fn recover(d: &Dispatch, cfg: &StoreConfig, abnormal: bool, cp: &Chec
     Ok(Recovered { end, dispatch_from: end, last_store_timestamp: last_ts })
 }
 
+/// Where dispatch stood when the process died: the end of the furthest
+/// consume-queue entry (the dispatcher writes index keys before the entry,
+/// so the index holds everything below it too). Every record below it was
+/// whole in the page cache; what follows is scanned and dispatched again.
+fn dispatched_end(d: &Dispatch, cl: &CommitLog, segs: &[Arc<Segment>]) -> u64 {
+    let furthest = d.queues().all().iter().map(|q| q.max_physical_end()).max().unwrap_or(0);
+    let last = segs.last().map_or(0, |s| s.end());
+    furthest.clamp(cl.min_offset().min(last), last)
+}
+
 /// The newest file whose first record was stored before the checkpoint.
 fn abnormal_start(cl: &CommitLog, segs: &[Arc<Segment>], cfg: &StoreConfig, cp: &Checkpoint) -> usize {
     let min_ts =
@@ -107,8 +165,8 @@ fn abnormal_start(cl: &CommitLog, segs: &[Arc<Segment>], cfg: &StoreConfig, cp: 
 }
 
 /// Scans forward from `from`; returns the end of the last valid record and its
-/// store time.
-fn scan(cl: &CommitLog, segs: &[Arc<Segment>], from: u64, check_crc: bool) -> Result<(u64, i64)> {
+/// store time. `dirty` bounds how far past damage valid data is looked for.
+fn scan(cl: &CommitLog, segs: &[Arc<Segment>], from: u64, check_crc: bool, dirty: Option<u64>) -> Result<(u64, i64)> {
     let mut offset = from;
     let mut last_ts = 0;
     loop {
@@ -139,7 +197,7 @@ fn scan(cl: &CommitLog, segs: &[Arc<Segment>], from: u64, check_crc: bool) -> Re
                 }
             }
             Some(Step::Invalid(err)) => {
-                refuse_if_valid_data_follows(cl, segs, offset, check_crc, &err)?;
+                refuse_if_valid_data_follows(cl, segs, offset, check_crc, dirty, &err)?;
                 if !is_zero_at(cl, offset) {
                     tracing::warn!(error = %err, "CommitLog tail cut");
                 }
@@ -149,12 +207,19 @@ fn scan(cl: &CommitLog, segs: &[Arc<Segment>], from: u64, check_crc: bool) -> Re
     }
 }
 
-/// Searches the rest of the file holding `offset` for a record that checks
-/// out completely (magic, its own physical offset, length, CRC). Zeros are
-/// skipped quickly; this runs only after damage was found.
-fn valid_record_after(cl: &CommitLog, offset: u64, check_crc: bool) -> Option<(std::path::PathBuf, u64)> {
+/// Searches the rest of the file holding `offset` (or its first `window`
+/// bytes) for a record that checks out completely (magic, its own physical
+/// offset, length, CRC). Zeros are skipped quickly; this runs only after
+/// damage was found.
+fn valid_record_after(
+    cl: &CommitLog,
+    offset: u64,
+    check_crc: bool,
+    window: Option<u64>,
+) -> Option<(std::path::PathBuf, u64)> {
     let seg = cl.segment_for(offset)?;
-    let rest = cl.read_raw(offset, usize::MAX)?;
+    let max = window.map_or(usize::MAX, |w| usize::try_from(w).unwrap_or(usize::MAX));
+    let rest = cl.read_raw(offset, max)?;
     let magics = [MAGIC_V1.to_be_bytes(), MAGIC_V2.to_be_bytes()];
     (1..rest.len().saturating_sub(32)).find_map(|i| {
         let magic: [u8; 4] = rest[i + 4..i + 8].try_into().ok()?;
@@ -180,9 +245,10 @@ fn refuse_if_valid_data_follows(
     segs: &[Arc<Segment>],
     offset: u64,
     check_crc: bool,
+    window: Option<u64>,
     err: &StoreError,
 ) -> Result<()> {
-    if let Some((seg, found)) = valid_record_after(cl, offset, check_crc) {
+    if let Some((seg, found)) = valid_record_after(cl, offset, check_crc, window) {
         return Err(StoreError::bad_file(
             seg,
             format!(
@@ -208,4 +274,24 @@ fn refuse_if_valid_data_follows(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_abort_file_tells_a_process_crash_from_a_machine_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let abort = dir.path().join("abort");
+        assert_eq!(Exit::of(&abort), Exit::Clean);
+        std::fs::write(&abort, b"").unwrap();
+        assert_eq!(Exit::of(&abort), Exit::Unclean, "Java's empty abort file");
+        std::fs::write(&abort, b"00000000-1111-2222-3333-444444444444").unwrap();
+        assert_eq!(Exit::of(&abort), Exit::Unclean, "another boot");
+        if let Some(id) = boot_id() {
+            std::fs::write(&abort, format!("{id}\n")).unwrap();
+            assert_eq!(Exit::of(&abort), Exit::ProcessCrash);
+        }
+    }
 }

@@ -178,9 +178,21 @@ impl Segment {
     /// # Safety
     /// No reader may hold a slice of `[pos, size)`: call during recovery only.
     pub unsafe fn zero_from(&self, pos: u64) -> Result<()> {
+        // SAFETY: the caller's contract, passed on.
+        unsafe { self.zero_range(pos, self.size()) }
+    }
+
+    /// Like [`Segment::zero_from`], from `pos` up to `end` only: for a tail
+    /// known to be zeros past `end` (only one interrupted write can lie
+    /// there), which spares reading the rest of a large file.
+    ///
+    /// # Safety
+    /// As [`Segment::zero_from`].
+    pub unsafe fn zero_range(&self, pos: u64, end: u64) -> Result<()> {
+        let end = end.min(self.size());
         let mut at = pos;
-        while at < self.size() {
-            let len = (self.size() - at).min(1 << 20) as usize;
+        while at < end {
+            let len = (end - at).min(1 << 20) as usize;
             // SAFETY: exclusive by the caller's contract.
             let chunk = unsafe { self.slice_mut(at, len) };
             if chunk.iter().any(|b| *b != 0) {
@@ -188,7 +200,7 @@ impl Segment {
             }
             at += len as u64;
         }
-        self.flush(pos, self.size())
+        self.flush(pos, end)
     }
 
     /// Removes the file; the mapping stays valid for outstanding readers.

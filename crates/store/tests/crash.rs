@@ -1,7 +1,8 @@
 //! A child process appends in SYNC_FLUSH mode and prints every acknowledged
 //! message; the parent SIGKILLs it at random points, recovers the store
-//! (abnormal recovery, since `abort` is left behind) and checks that every
-//! acknowledged message is intact and nothing half-written is served.
+//! (a process crash on this boot, since `abort` is left behind with this
+//! boot's id) and checks that every acknowledged message is intact, still
+//! found by its key, and that nothing half-written is served.
 //!
 //! The child is this test binary re-invoked with `RMQ_CRASH_CHILD` set.
 
@@ -110,6 +111,7 @@ fn verify(root: &str, acked: &BTreeMap<(i32, u64), (u32, u64)>, round: u32) {
     let mut cfg = sync_config(std::path::Path::new(root));
     cfg.mapped_file_size_commit_log = 256 * 1024;
     let store = open(&cfg);
+    let mut keyed = std::collections::BTreeSet::new();
     for queue in 0..QUEUES {
         let max = store.max_offset_in_queue("C", queue).0;
         let mut q = 0;
@@ -121,6 +123,9 @@ fn verify(root: &str, acked: &BTreeMap<(i32, u64), (u32, u64)>, round: u32) {
                 let view = record::decode_message(bytes, true)
                     .unwrap_or_else(|e| panic!("round {round}: half-written record served at {queue}/{off:?}: {e}"));
                 assert_eq!(view.queue_offset as u64, off.0);
+                if view.property("KEYS").is_some() {
+                    keyed.insert(view.physical_offset);
+                }
                 if let Some((r_round, seq)) = acked.get(&(queue, off.0)) {
                     assert!(
                         view.body == body_for(*r_round, *seq).as_slice(),
@@ -135,5 +140,22 @@ fn verify(root: &str, acked: &BTreeMap<(i32, u64), (u32, u64)>, round: u32) {
     for &(queue, off) in acked.keys() {
         assert!(off < store.max_offset_in_queue("C", queue).0, "round {round}: acknowledged {queue}/{off} lost");
     }
+    // Every message with a key is still found by it: the index survived the
+    // crash or was rebuilt for what it lacked, and holds nothing twice.
+    let found: Vec<i64> = store
+        .query_by_key("C", "k", 1 << 20, 0, i64::MAX)
+        .messages
+        .iter()
+        .map(|bytes| record::decode_message(bytes, false).unwrap().physical_offset)
+        .collect();
+    let unique: std::collections::BTreeSet<i64> = found.iter().copied().collect();
+    assert_eq!(unique.len(), found.len(), "round {round}: a key indexed twice");
+    let missing: Vec<_> = keyed.difference(&unique).collect();
+    assert!(
+        missing.is_empty(),
+        "round {round}: {} keyed messages not found by key, first {:?}",
+        missing.len(),
+        missing.first()
+    );
     store.shutdown().unwrap();
 }

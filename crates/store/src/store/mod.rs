@@ -23,7 +23,7 @@ use crate::dispatch::{Dispatch, Progress};
 use crate::error::{Result, StoreError};
 use crate::hooks::{Clock, StoreHooks};
 use crate::index::IndexService;
-use crate::recovery;
+use crate::recovery::{self, Exit};
 use crate::retention::{Retention, RetentionPolicy};
 use crate::signal::{OffsetSignal, Wake};
 use crate::stats::{Stats, StoreStats};
@@ -95,12 +95,14 @@ impl MessageStore {
         cfg.validate()?;
         let root = cfg.store_path_root_dir.clone();
         let lock = lock_root(&root)?;
-        let abnormal = abort_path(&cfg).exists();
+        let exit = Exit::of(&abort_path(&cfg));
         let commitlog = Arc::new(CommitLog::load(&cfg.store_path_commit_log, cfg.mapped_file_size_commit_log)?);
         let queues = Arc::new(QueueTable::load(&cfg.consume_queue_dir(), cfg.cq_file_size())?);
         let (cp_file, cp) = CheckpointFile::open(&root.join("checkpoint"))?;
         let index = if cfg.message_index_enable {
-            let delete_after = abnormal.then_some(cp.index_msg_timestamp);
+            // Only after the machine went down can an index file hold pages
+            // that never reached the disk.
+            let delete_after = (exit == Exit::Unclean).then_some(cp.index_msg_timestamp);
             Some(Arc::new(IndexService::load(
                 &cfg.index_dir(),
                 cfg.max_hash_slot_num,
@@ -119,7 +121,7 @@ impl MessageStore {
             hooks.clock.clone(),
             delay_ms,
         );
-        let recovered = recovery::recover(&dispatch, &cfg, abnormal, &cp)?;
+        let recovered = recovery::recover(&dispatch, &cfg, exit, &cp)?;
         {
             let mut w = commitlog.lock_writer(1);
             w.restore_queue_offsets(queues.next_offsets());
@@ -281,9 +283,16 @@ fn lock_root(root: &Path) -> Result<File> {
     Ok(file)
 }
 
+/// Creates `abort`, which a clean shutdown removes. It holds this boot's id,
+/// so that the next start can tell a process crash from a machine crash
+/// ([`Exit`]); Java only looks at whether the file exists.
 fn create_abort(cfg: &StoreConfig) -> Result<()> {
     let path = abort_path(cfg);
-    File::create(&path).map_err(|e| StoreError::NotWritable { path: path.clone(), source: e })?;
+    let mut file = File::create(&path).map_err(|e| StoreError::NotWritable { path: path.clone(), source: e })?;
+    if let Some(id) = recovery::boot_id() {
+        use std::io::Write;
+        file.write_all(id.as_bytes()).and_then(|()| file.sync_all()).map_err(|e| StoreError::io(&path, "write", e))?;
+    }
     crate::segment::sync_dir(&cfg.store_path_root_dir)
 }
 
