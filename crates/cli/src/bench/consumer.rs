@@ -1,14 +1,16 @@
 //! The consumer benchmark: pulls every queue of a topic with long polling,
 //! from the queues' current ends (new messages only) unless told to start at
 //! the beginning, and measures end-to-end latency: born (producer clock) to
-//! consumed, and stored (broker clock) to consumed.
+//! consumed, and stored (broker clock) to consumed, in milliseconds; and, for
+//! bodies a fixed-rate producer stamped, scheduled send to consumed in
+//! microseconds (E2E).
 
 use rmq_client::{Client, ClientOptions, PullConsumer};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::stats::{Meter, delta};
-use super::{Limit, timestamp};
+use super::{Limit, stamp, timestamp};
 use rmq_model::clock::now_ms;
 
 #[derive(Clone, Debug)]
@@ -33,21 +35,25 @@ pub async fn run(r: ConsumerRun) -> anyhow::Result<Arc<Meter>> {
     }
     let born_to_consumed = Arc::new(Meter::new());
     let stored_to_consumed = Arc::new(Meter::new());
+    let end_to_end = Arc::new(Meter::new());
     let started = Instant::now();
     let mut pullers = tokio::task::JoinSet::new();
     for mq in queues {
         let offset = if r.from_start { consumer.min_offset(&mq).await? } else { consumer.max_offset(&mq).await? };
         let mut puller =
             consumer.puller(mq, &r.expression, offset).with_long_polling(Duration::from_secs(15)).with_batch_size(32);
-        let (b2c, s2c) = (born_to_consumed.clone(), stored_to_consumed.clone());
+        let (b2c, s2c, e2e) = (born_to_consumed.clone(), stored_to_consumed.clone(), end_to_end.clone());
         pullers.spawn(async move {
             loop {
                 match puller.next_batch().await {
                     Ok(batch) => {
-                        let now = now_ms();
+                        let (now, now_us) = (now_ms(), stamp::now_us());
                         for m in &batch {
                             b2c.success(1, ms(now - m.born_timestamp));
                             s2c.success(1, ms(now - m.store_timestamp));
+                            if let Some(sent_us) = stamp::read(&m.body) {
+                                e2e.success(1, Duration::from_micros(now_us.saturating_sub(sent_us)));
+                            }
                         }
                     }
                     Err(e) => {
@@ -63,13 +69,19 @@ pub async fn run(r: ConsumerRun) -> anyhow::Result<Arc<Meter>> {
     }
     let mut ticks = tokio::time::interval(Duration::from_secs(1));
     ticks.tick().await;
-    let (mut b_before, mut s_before) = (born_to_consumed.take(), stored_to_consumed.take());
+    let (mut b_before, mut s_before, mut e_before) =
+        (born_to_consumed.take(), stored_to_consumed.take(), end_to_end.take());
     loop {
         ticks.tick().await;
-        let (b_now, s_now) = (born_to_consumed.take(), stored_to_consumed.take());
-        let (b, s) = (delta(b_now, b_before), delta(s_now, s_before));
+        let (b_now, s_now, e_now) = (born_to_consumed.take(), stored_to_consumed.take(), end_to_end.take());
+        let (b, s, e) = (delta(b_now, b_before), delta(s_now, s_before), delta(e_now, e_before));
+        let e2e = if e.ok > 0 {
+            format!(" Average(E2E) RT(ms): {:7.3} MAX(E2E) RT(ms): {:.3}", e.avg_ms(), e.latency_max_us as f64 / 1000.0)
+        } else {
+            String::new()
+        };
         println!(
-            "Current Time: {} Consume TPS: {} Average(B2C) RT(ms): {:7.3} Average(S2C) RT(ms): {:7.3} MAX(B2C) RT(ms): {:.3} MAX(S2C) RT(ms): {:.3}",
+            "Current Time: {} Consume TPS: {} Average(B2C) RT(ms): {:7.3} Average(S2C) RT(ms): {:7.3} MAX(B2C) RT(ms): {:.3} MAX(S2C) RT(ms): {:.3}{e2e}",
             timestamp(),
             b.ok,
             b.avg_ms(),
@@ -77,7 +89,7 @@ pub async fn run(r: ConsumerRun) -> anyhow::Result<Arc<Meter>> {
             b.latency_max_us as f64 / 1000.0,
             s.latency_max_us as f64 / 1000.0
         );
-        (b_before, s_before) = (b_now, s_now);
+        (b_before, s_before, e_before) = (b_now, s_now, e_now);
         if r.limit.reached(started.elapsed(), b_now.ok) {
             break;
         }
@@ -95,6 +107,17 @@ pub async fn run(r: ConsumerRun) -> anyhow::Result<Arc<Meter>> {
         born_to_consumed.max_ms(),
         stored_to_consumed.percentile_ms(0.99)
     );
+    if end_to_end.take().ok > 0 {
+        println!(
+            "E2E (scheduled send to consumed): {} messages, RT(ms) avg {:.3} p50 {:.3} p99 {:.3} p99.9 {:.3} max {:.3}",
+            end_to_end.take().ok,
+            end_to_end.take().avg_ms(),
+            end_to_end.percentile_ms(0.50),
+            end_to_end.percentile_ms(0.99),
+            end_to_end.percentile_ms(0.999),
+            end_to_end.max_ms()
+        );
+    }
     consumer.client().shutdown();
     Ok(born_to_consumed)
 }

@@ -3,9 +3,17 @@
 //! of rates and latencies (their progress); at the end, totals and latency
 //! percentiles from an HDR histogram. They stop by themselves after a
 //! duration or a message count.
+//!
+//! The producer runs closed-loop (`-w` sends in flight, each started when the
+//! last answered: a measure of capacity) or at a fixed rate (`--tps`: sends
+//! started on a schedule that does not wait for the server, latency counted
+//! from the scheduled time, so a slow answer is not hidden by fewer sends).
+//! Fixed-rate bodies carry their scheduled time ([`stamp`]), from which the
+//! consumer measures end to end.
 
 pub mod consumer;
 pub mod producer;
+pub mod stamp;
 pub mod stats;
 
 use std::time::Duration;

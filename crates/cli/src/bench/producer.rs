@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::stats::{Meter, delta};
-use super::{Limit, timestamp};
+use super::{Limit, stamp, timestamp};
+use tokio::task::JoinSet;
 
 /// What to send and how.
 #[derive(Clone, Debug)]
@@ -28,6 +29,9 @@ pub struct ProducerRun {
     pub tag_count: usize,
     /// Oneway sends: no answer awaited (latency is then the write only).
     pub oneway: bool,
+    /// Messages per second on a fixed schedule (`--tps`); `None` runs
+    /// closed-loop. At most `workers` sends are in flight either way.
+    pub rate: Option<u64>,
     pub limit: Limit,
 }
 
@@ -41,43 +45,14 @@ pub async fn run(r: ProducerRun) -> anyhow::Result<Arc<Meter>> {
     warm_up(&producer, &r).await?;
 
     let meter = Arc::new(Meter::new());
-    let stop = Arc::new(AtomicBool::new(false));
-    let sequence = Arc::new(AtomicU64::new(0));
-    let body = Bytes::from(vec![b'a'; r.size]);
     let started = Instant::now();
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..r.workers.max(1) {
-        let (producer, meter, stop, sequence, body, r) =
-            (producer.clone(), meter.clone(), stop.clone(), sequence.clone(), body.clone(), r.clone());
-        workers.spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                let first = sequence.fetch_add(r.batch as u64, Ordering::Relaxed);
-                if r.limit.messages.is_some_and(|m| first >= m) {
-                    break;
-                }
-                let msgs: Vec<Message> = (0..r.batch as u64).map(|i| message(&r, &body, first + i)).collect();
-                let sent = Instant::now();
-                let outcome = if r.oneway {
-                    producer.send_oneway(&msgs[0]).await.map(|_| ())
-                } else if r.batch > 1 {
-                    producer.send_batch(&msgs).await.map(|_| ())
-                } else {
-                    producer.send(&msgs[0]).await.map(|_| ())
-                };
-                match outcome {
-                    Ok(()) => meter.success(msgs.len() as u64, sent.elapsed()),
-                    Err(e) => {
-                        if meter.first_failure() {
-                            eprintln!("send failed: {e}");
-                        }
-                        meter.failure(msgs.len() as u64);
-                    }
-                }
-            }
-        });
-    }
+    let workers = match r.rate {
+        Some(rate) => fixed_rate(&producer, &r, rate, &meter),
+        None => closed_loop(&producer, &r, &meter),
+    };
     let reporter = tokio::spawn(report_every_second(meter.clone()));
     // Workers end by themselves at the message count; the duration stops them.
+    let (mut workers, stop) = workers;
     let deadline = tokio::time::sleep(r.limit.duration.unwrap_or(Duration::MAX));
     tokio::pin!(deadline);
     loop {
@@ -93,6 +68,108 @@ pub async fn run(r: ProducerRun) -> anyhow::Result<Arc<Meter>> {
     summary(&meter, elapsed);
     producer.client().shutdown();
     Ok(meter)
+}
+
+/// `-w` workers, each starting its next send when the last one answered.
+fn closed_loop(producer: &Producer, r: &ProducerRun, meter: &Arc<Meter>) -> (JoinSet<()>, Arc<AtomicBool>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let sequence = Arc::new(AtomicU64::new(0));
+    let body = Bytes::from(vec![b'a'; r.size]);
+    let mut workers = JoinSet::new();
+    for _ in 0..r.workers.max(1) {
+        let (producer, meter, stop, sequence, body, r) =
+            (producer.clone(), meter.clone(), stop.clone(), sequence.clone(), body.clone(), r.clone());
+        workers.spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let first = sequence.fetch_add(r.batch as u64, Ordering::Relaxed);
+                if r.limit.messages.is_some_and(|m| first >= m) {
+                    break;
+                }
+                let msgs: Vec<Message> = (0..r.batch as u64).map(|i| message(&r, &body, first + i)).collect();
+                let sent = Instant::now();
+                let outcome = send(&producer, &r, &msgs).await;
+                record(&meter, &msgs, sent.elapsed(), outcome);
+            }
+        });
+    }
+    (workers, stop)
+}
+
+/// Sends on a schedule of `rate` messages per second (a send of `-b`
+/// messages every `b / rate` s), whatever the answers; at most `-w` in
+/// flight, later sends waiting for room. Latency is counted from each send's
+/// scheduled time, and its body stamped with that time.
+///
+/// The schedule is kept by a thread of its own, which sleeps to each due
+/// time with the OS's precision (tens of microseconds) rather than the async
+/// timer's millisecond: otherwise every send would start up to a millisecond
+/// late and the figures would show the client's clock, not the broker.
+fn fixed_rate(producer: &Producer, r: &ProducerRun, rate: u64, meter: &Arc<Meter>) -> (JoinSet<()>, Arc<AtomicBool>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (due_tx, mut due_rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant, u64)>();
+    let sends_per_second = (rate as f64 / r.batch as f64).max(1e-3);
+    let (pacer_stop, limit, batch) = (stop.clone(), r.limit.messages, r.batch as u64);
+    std::thread::spawn(move || {
+        let wall_start_us = stamp::now_us();
+        let start = Instant::now();
+        for scheduled in 0u64.. {
+            let first = scheduled * batch;
+            if pacer_stop.load(Ordering::Relaxed) || limit.is_some_and(|m| first >= m) {
+                break;
+            }
+            let offset = Duration::from_secs_f64(scheduled as f64 / sends_per_second);
+            let at = start + offset;
+            if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            if due_tx.send((first, at, wall_start_us + offset.as_micros() as u64)).is_err() {
+                break;
+            }
+        }
+    });
+    let mut pacer = JoinSet::new();
+    let (producer, r, meter) = (producer.clone(), r.clone(), meter.clone());
+    pacer.spawn(async move {
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(r.workers.max(1)));
+        let mut sends = JoinSet::new();
+        while let Some((first, at, at_us)) = due_rx.recv().await {
+            let (producer, r, meter, in_flight) = (producer.clone(), r.clone(), meter.clone(), in_flight.clone());
+            sends.spawn(async move {
+                let Ok(_permit) = in_flight.acquire().await else { return };
+                let mut body = vec![b'a'; r.size];
+                stamp::write(&mut body, at_us);
+                let body = Bytes::from(body);
+                let msgs: Vec<Message> = (0..r.batch as u64).map(|i| message(&r, &body, first + i)).collect();
+                let outcome = send(&producer, &r, &msgs).await;
+                record(&meter, &msgs, at.elapsed(), outcome);
+            });
+            while sends.try_join_next().is_some() {}
+        }
+        while sends.join_next().await.is_some() {}
+    });
+    (pacer, stop)
+}
+
+async fn send(producer: &Producer, r: &ProducerRun, msgs: &[Message]) -> Result<(), rmq_client::ClientError> {
+    if r.oneway {
+        producer.send_oneway(&msgs[0]).await.map(|_| ())
+    } else if r.batch > 1 {
+        producer.send_batch(msgs).await.map(|_| ())
+    } else {
+        producer.send(&msgs[0]).await.map(|_| ())
+    }
+}
+
+fn record(meter: &Meter, msgs: &[Message], took: Duration, outcome: Result<(), rmq_client::ClientError>) {
+    match outcome {
+        Ok(()) => meter.success(msgs.len() as u64, took),
+        Err(e) => {
+            if meter.first_failure() {
+                eprintln!("send failed: {e}");
+            }
+            meter.failure(msgs.len() as u64);
+        }
+    }
 }
 
 fn message(r: &ProducerRun, body: &Bytes, n: u64) -> Message {

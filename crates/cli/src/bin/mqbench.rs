@@ -24,7 +24,7 @@ struct Args {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Send messages as fast as `-w` sends in flight allow.
+    /// Send messages as fast as `-w` sends in flight allow, or at `--tps`.
     Producer {
         /// Name server address list, eg: '192.168.0.1:9876;192.168.0.2:9876'
         #[arg(short = 'n', long = "namesrvAddr", env = "NAMESRV_ADDR", default_value = "127.0.0.1:9876")]
@@ -50,6 +50,12 @@ enum Command {
         /// Send oneway (no answer awaited)
         #[arg(long)]
         oneway: bool,
+        /// Messages per second on a fixed schedule (latency from each send's
+        /// scheduled time; bodies stamped for the consumer's E2E figures);
+        /// without it, each of the -w workers sends as soon as its last send
+        /// was answered
+        #[arg(long)]
+        tps: Option<u64>,
         /// Producer group
         #[arg(short = 'g', long = "group", default_value = "benchmark_producer")]
         group: String,
@@ -103,6 +109,7 @@ fn main() -> ExitCode {
                 tag_count,
                 batch,
                 oneway,
+                tps,
                 group,
                 duration,
                 messages,
@@ -118,6 +125,7 @@ fn main() -> ExitCode {
                     keys,
                     tag_count,
                     oneway,
+                    rate: tps.filter(|t| *t > 0),
                     limit,
                 };
                 producer::run(run).await.map(|_| ())
