@@ -292,30 +292,35 @@ impl CommitLog {
     }
 
     /// Keeps the writer's path free of slow work: creates the next file once
-    /// the writer is in the last quarter of the current one, and pre-faults up
-    /// to [`PREPARE_AHEAD`] bytes past the written offset. Run by one thread.
-    pub fn prepare_ahead(&self) -> Result<()> {
+    /// the writer is in the last quarter of the current one (or has filled it
+    /// to its end), and pre-faults up to [`PREPARE_AHEAD`] bytes past the
+    /// written offset. Run by one thread. Says whether it did anything: before
+    /// the first put there is no file to prepare, and the caller must then wait
+    /// for puts instead of asking again at once.
+    pub fn prepare_ahead(&self) -> Result<bool> {
         let written = self.written.get();
-        let Some(current) = self.segment_for(written) else {
-            return Ok(());
-        };
-        if written - current.base() >= self.file_size / 4 * 3 {
-            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-            if next.as_ref().is_none_or(|n| n.base() < current.end()) && self.segment_for(current.end()).is_none() {
-                self.prepared_next.store(current.end(), Ordering::Relaxed);
-                let path = self.dir.join(segment::file_name(current.end()));
-                match Segment::create(path, current.end(), self.file_size) {
-                    Ok(seg) => {
-                        *next = Some(Arc::new(seg));
-                        self.prepared_next.store(current.end(), Ordering::Relaxed);
-                    }
-                    // Leave it to the writer, which reports the error to a put.
-                    Err(e) => tracing::warn!(error = %e, "could not create the next CommitLog file ahead"),
-                }
+        let mut progressed = false;
+        let next_base = match self.segment_for(written) {
+            Some(current) if written - current.base() >= self.file_size / 4 * 3 => Some(current.end()),
+            Some(_) => None,
+            // The writer filled a file to its end; its next put rolls to the
+            // file starting here.
+            None if self
+                .segments
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .last()
+                .is_some_and(|s| s.end() == written) =>
+            {
+                Some(written)
             }
+            None => return Ok(false),
+        };
+        if let Some(base) = next_base {
+            progressed |= self.prepare_file_at(base);
         }
         if !self.populate_supported.load(Ordering::Relaxed) {
-            return Ok(());
+            return Ok(progressed);
         }
         let mut from = self.populated.load(Ordering::Acquire).max(written);
         let target = written + PREPARE_AHEAD;
@@ -334,8 +339,32 @@ impl CommitLog {
             }
             from = to;
             self.populated.store(from, Ordering::Release);
+            progressed = true;
         }
-        Ok(())
+        Ok(progressed)
+    }
+
+    /// Creates the file starting at `base` ahead of the writer, unless it (or
+    /// a later one) is already there. Whether it created it.
+    fn prepare_file_at(&self, base: u64) -> bool {
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        if next.as_ref().is_some_and(|n| n.base() >= base) || self.segment_for(base).is_some() {
+            return false;
+        }
+        self.prepared_next.store(base, Ordering::Relaxed);
+        let path = self.dir.join(segment::file_name(base));
+        match Segment::create(path, base, self.file_size) {
+            Ok(seg) => {
+                *next = Some(Arc::new(seg));
+                self.prepared_next.store(base, Ordering::Relaxed);
+                true
+            }
+            // Leave it to the writer, which reports the error to a put.
+            Err(e) => {
+                tracing::warn!(error = %e, "could not create the next CommitLog file ahead");
+                false
+            }
+        }
     }
 
     /// Deletes the file prepared ahead if the writer never reached it
@@ -554,5 +583,21 @@ impl WriterGuard<'_> {
         self.guard.pos = at;
         self.log.written.publish(at);
         Ok(at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn before_the_first_put_there_is_nothing_to_prepare() {
+        let dir = tempfile::tempdir().unwrap();
+        let commitlog = CommitLog::load(dir.path(), 64 * 1024).unwrap();
+        // No file yet: the round does nothing and says so, so that the
+        // preparer waits for a put instead of asking again at once.
+        assert!(!commitlog.prepare_ahead().unwrap());
+        assert!(!commitlog.prepare_ahead().unwrap());
+        assert!(commitlog.segments().is_empty(), "no file made before the first put");
     }
 }
