@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# End-to-end latency at fixed rates (docs/benchmarks.md, "End to end at a
+# fixed rate"): a release NameServer and broker on loopback, an mqbench
+# consumer pulling with long polling, and an mqbench producer sending 1 KB
+# messages at each rate of RATES (--tps: on a schedule, latency from each
+# send's scheduled time). Prints, per rate, the producer's send latency, the
+# consumer's scheduled-send-to-consumed latency, and the broker's CPU per
+# message (sends and pulls) from /proc. Bounded by (rates x DURATION) seconds.
+#
+#   scripts/bench-e2e.sh                      # 5,000, 10,000, 20,000 msg/s, 15 s each
+#   RATES='8000 20000' DURATION=30 scripts/bench-e2e.sh
+#   BIN=/path/to/release scripts/bench-e2e.sh # prebuilt binaries
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RATES=${RATES:-5000 10000 20000}
+DURATION=${DURATION:-15}
+if [ -n "${BIN:-}" ]; then
+  bin=$BIN
+else
+  target=${CARGO_TARGET_DIR:-$PWD/target}
+  cargo build --release --locked -p rmq-cli --bin mqnamesrv --bin mqbroker --bin mqbench >&2
+  bin=$target/release
+fi
+home=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$home"
+}
+trap cleanup EXIT
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+printf 'listenPort=59876\n' >"$home/namesrv.conf"
+HOME=$home "$bin/mqnamesrv" -c "$home/namesrv.conf" >"$home/namesrv.out" 2>&1 &
+pids+=($!)
+printf 'listenPort=59911\nbrokerIP1=127.0.0.1\n' >"$home/broker.conf"
+HOME=$home "$bin/mqbroker" -n 127.0.0.1:59876 -c "$home/broker.conf" >"$home/broker.out" 2>&1 &
+broker=$!
+pids+=("$broker")
+for _ in $(seq 1 100); do grep -q "boot success" "$home/broker.out" && break; sleep 0.1; done
+# Creates the topic before the consumers look up its queues.
+"$bin/mqbench" producer -n 127.0.0.1:59876 -t E2E -s 1024 -w 4 --duration 2 >/dev/null
+
+echo "date: $(date -u +%FT%TZ)  load: $(cut -d' ' -f1-3 /proc/loadavg)  ${DURATION}s per rate"
+for tps in $RATES; do
+  echo "rate $tps msg/s..." >&2
+  "$bin/mqbench" consumer -n 127.0.0.1:59876 -t E2E -g "e2e-$tps" --duration $((DURATION + 3)) >"$home/consumer.out" 2>&1 &
+  consumer=$!
+  sleep 2
+  before=$(cpu_ticks "$broker")
+  sent=$("$bin/mqbench" producer -n 127.0.0.1:59876 -t E2E -s 1024 -w 64 --tps "$tps" --duration "$DURATION" | tail -n 1)
+  after=$(cpu_ticks "$broker")
+  wait "$consumer" || true
+  ticks_per_second=$(getconf CLK_TCK)
+  printf '%6s msg/s  send:  %s\n' "$tps" "${sent#Summary: }"
+  printf '%6s msg/s  e2e:   %s\n' "$tps" "$(grep -h '^E2E' "$home/consumer.out" | sed 's/^E2E (scheduled send to consumed): //')"
+  printf '%6s msg/s  broker CPU: %d us per message (sends and pulls)\n' "$tps" \
+    $(((after - before) * 1000000 / ticks_per_second / (tps * DURATION)))
+done
