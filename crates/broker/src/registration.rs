@@ -15,6 +15,11 @@ use crate::tables::TopicTable;
 
 /// The first periodic registration comes this long after the boot one.
 const FIRST_PERIOD: Duration = Duration::from_secs(10);
+/// After a boot registration some NameServer refused or did not answer (it is
+/// still starting: rmq boots in milliseconds, `mqnamesrv & mqbroker` races),
+/// registration is tried again this often until every NameServer has it,
+/// rather than leaving producers without a route until the first period.
+const BOOT_RETRY: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
 pub(crate) struct Registration {
@@ -29,8 +34,10 @@ pub(crate) struct Registration {
 
 impl Registration {
     /// One full registration with every NameServer; failures are logged.
-    pub(crate) async fn register(&self) {
+    /// Whether every NameServer took it.
+    pub(crate) async fn register(&self) -> bool {
         let permission = self.config.get().broker_permission;
+        let mut all = true;
         for outcome in self.registrar.register_all(&self.topics.snapshot(), permission).await {
             match outcome {
                 Ok(registered) => {
@@ -39,9 +46,13 @@ impl Registration {
                     }
                     self.replication.on_registered(&registered);
                 }
-                Err(e) => tracing::warn!("{e}"),
+                Err(e) => {
+                    all = false;
+                    tracing::warn!("{e}");
+                }
             }
         }
+        all
     }
 
     /// Registers oneway, not waiting for answers (after a topic change).
@@ -54,13 +65,33 @@ impl Registration {
         self.registrar.unregister_all().await;
     }
 
-    /// Runs the periodic and the on-change registrations until `stop`.
-    pub(crate) fn spawn(self: &Arc<Self>, stop: &CancellationToken, tasks: &mut JoinSet<()>) {
+    /// Runs the periodic and the on-change registrations until `stop`, and,
+    /// unless the boot registration reached every NameServer, retries it
+    /// every [`BOOT_RETRY`] until it does.
+    pub(crate) fn spawn(self: &Arc<Self>, booted: bool, stop: &CancellationToken, tasks: &mut JoinSet<()>) {
+        if !booted {
+            let retry = self.clone();
+            let stop = stop.clone();
+            tasks.spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(BOOT_RETRY) => {}
+                    }
+                    if retry.register().await {
+                        tracing::info!("registered with every NameServer");
+                        return;
+                    }
+                }
+            });
+        }
         let periodic = self.clone();
         let period = self.config.get().register_period();
         tasks.spawn(crate::periodic::every(stop.clone(), FIRST_PERIOD, period, move || {
             let periodic = periodic.clone();
-            async move { periodic.register().await }
+            async move {
+                periodic.register().await;
+            }
         }));
         let on_change = self.clone();
         let stop = stop.clone();

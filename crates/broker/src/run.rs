@@ -70,10 +70,10 @@ pub async fn run(
     let mut tasks = JoinSet::new();
     tasks.spawn(main.run(Arc::new(BrokerService { handlers: broker.handlers.clone(), vip: false }), servers.clone()));
     tasks.spawn(vip.run(Arc::new(BrokerService { handlers: broker.handlers.clone(), vip: true }), servers.clone()));
-    broker.registration.register().await;
+    let registered = broker.registration.register().await;
     let background = shutdown.child_token();
     spawn_periodic_tasks(&broker, &background, &mut tasks);
-    broker.registration.spawn(&background, &mut tasks);
+    broker.registration.spawn(registered, &background, &mut tasks);
     broker.replication.spawn(&broker.store, &broker.tables, &background, &mut tasks)?;
     broker.handlers.transactions.spawn(&background, &mut tasks);
     if broker.is_master() {
