@@ -2,9 +2,15 @@
 //!
 //! It reads frames (two-step decode, bounded by `max_frame`), completes our
 //! own pending requests with the responses among them, and runs every
-//! incoming request in a task of its own so a long-held request (the broker
-//! parking a pull) never delays the next one. Responses go to the writer task
-//! ([`crate::writer`]) through the connection's bounded queue.
+//! incoming request: first right there, and, if it cannot finish at once, in
+//! a task of its own so a long-held request (the broker parking a pull, a send
+//! waiting for the disk) never delays the next one. Responses go to the writer
+//! task ([`crate::writer`]) through the connection's bounded queue.
+//!
+//! Finishing what can finish in the read loop is what makes a busy connection
+//! cheap: the requests of one read are answered back to back and the writer
+//! sends their responses in one write, where a task per request would cost a
+//! spawn, a wake-up of the other worker and, mostly, a write per response.
 //!
 //! Shutdown comes in two strengths, both owned by whoever spawned the
 //! connection ([`Context`]): `stop` (graceful: take no more requests, let the
@@ -200,8 +206,8 @@ async fn read_loop<S: Service>(
     }
 }
 
-/// Runs a request in a task of its own, or answers SYSTEM_BUSY beyond the
-/// in-flight limit.
+/// Runs a request: to its end if it can finish without waiting, otherwise on
+/// in a task of its own; SYSTEM_BUSY beyond the in-flight limit.
 fn dispatch<S: Service>(
     cmd: RemotingCommand,
     conn: &Connection,
@@ -219,7 +225,12 @@ fn dispatch<S: Service>(
         }
         return;
     }
-    let work = serve(cmd, conn.clone(), Arc::clone(service), Arc::clone(ctx));
+    let mut work = Box::pin(serve(cmd, conn.clone(), Arc::clone(service), Arc::clone(ctx)));
+    // The first poll's waker may go nowhere: a request that is not done is
+    // moved to a task, whose own first poll registers the waker that counts.
+    if work.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())).is_ready() {
+        return;
+    }
     ctx.tracker.spawn(requests.track_future(work));
 }
 
@@ -349,6 +360,32 @@ mod tests {
         assert_eq!(response.opaque, 41);
         assert_eq!(response.serialize_type, rmq_protocol::SerializeType::RocketMq);
         assert_eq!(response.body.to_bytes(), Bytes::from_static(b"b"));
+    }
+
+    /// Waits until told to, then echoes.
+    struct Gate(tokio::sync::Notify);
+
+    impl Service for Gate {
+        async fn handle(&self, _conn: &Connection, request: RemotingCommand) -> Option<RemotingCommand> {
+            self.0.notified().await;
+            Some(RemotingCommand::success().with_body(request.body))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_that_can_finish_is_answered_without_a_task_one_that_waits_gets_one() {
+        let (conn, mut rx, ctx) = parts();
+        let requests = TaskTracker::new();
+        dispatch(RemotingCommand { opaque: 1, ..RemotingCommand::default() }, &conn, &Arc::new(Echo), &ctx, &requests);
+        assert_eq!((requests.len(), ctx.tracker.len()), (0, 0), "answered in place");
+        assert_eq!(rx.try_recv().unwrap().opaque, 1);
+
+        let gate = Arc::new(Gate(tokio::sync::Notify::new()));
+        dispatch(RemotingCommand { opaque: 2, ..RemotingCommand::default() }, &conn, &gate, &ctx, &requests);
+        assert_eq!((requests.len(), ctx.tracker.len()), (1, 1), "moved to a task");
+        assert!(rx.try_recv().is_err());
+        gate.0.notify_one();
+        assert_eq!(rx.recv().await.unwrap().opaque, 2);
     }
 
     #[tokio::test]
