@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Broker benchmarks of docs/benchmarks.md ("Broker"): starts a release
 # NameServer and broker on loopback in a temporary home, runs mqbench for each
-# case, prints the summary lines, and stops everything. Every case is bounded
+# case, prints the summary lines with the broker's CPU time per message (from
+# /proc), and stops everything. Every case is bounded
 # by --duration; the whole run takes about (cases x DURATION) seconds.
 #
 #   scripts/bench-broker.sh               # all cases, 10 s each
@@ -48,12 +49,20 @@ start_broker() { # $1 = flushDiskType
 }
 stop_broker() { kill "$broker_pid"; wait "$broker_pid" || true; rm -rf "$home/store"; }
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# Prints mqbench's summary and the broker's CPU time (user + system, from
+# /proc) per message sent.
 run() { # $1 = label, rest = mqbench producer options
   local label=$1; shift
-  local line
+  local line before after sent
   if [ -n "$CASES" ] && ! printf '%s' "$label" | grep -Eq -- "$CASES"; then return 0; fi
+  before=$(cpu_ticks "$broker_pid")
   line=$("$bin/mqbench" producer -n "127.0.0.1:$ns_port" --duration "$DURATION" "$@" | tail -n 1)
-  printf '%-44s %s\n' "$label" "${line#Summary: }"
+  after=$(cpu_ticks "$broker_pid")
+  sent=$(printf '%s' "$line" | sed -n 's/.*sent \([0-9]*\) .*/\1/p')
+  printf '%-44s %s; broker CPU %s us/msg\n' "$label" "${line#Summary: }" \
+    "$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="${sent:-0}" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "-" }')"
 }
 
 echo "date: $(date -u +%FT%TZ)  load: $(cut -d' ' -f1-3 /proc/loadavg)  duration: ${DURATION}s per case"
