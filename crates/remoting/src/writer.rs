@@ -5,7 +5,8 @@
 //! into one buffer, large body chunks (pull responses made of records mapped
 //! from the store) are sent from where they lie with vectored writes, never
 //! copied. A batch is written as soon as the queue is drained, so a lone frame
-//! is never held back waiting for company.
+//! is never held back waiting for company (beyond letting the tasks that are
+//! ready to run go first).
 
 use bytes::{Buf, Bytes, BytesMut};
 use rmq_protocol::command::FLAG_RESPONSE;
@@ -65,6 +66,13 @@ pub(crate) async fn run(
                 }
             }
         };
+        if !draining {
+            // Woken by the first response of a wave (the requests of one read,
+            // the sends one flush acknowledged), the writer would run next on
+            // this worker, before the tasks that queue the rest: it lets them
+            // run first so the wave goes out in one write, not one each.
+            tokio::task::yield_now().await;
+        }
         batch.push(&conn, first);
         while !batch.is_full() {
             match queue.try_recv() {
