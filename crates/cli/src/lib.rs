@@ -23,3 +23,10 @@ pub mod java_opts;
 pub mod logging;
 pub mod properties;
 pub mod signals;
+
+/// Every rmq binary allocates through mimalloc. A broker request allocates
+/// a few dozen small strings (the header's ext fields) and frees them on
+/// another thread as often as not; glibc's allocator spent a tenth of the
+/// broker's CPU on that (docs/benchmarks.md, "CPU per message").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
