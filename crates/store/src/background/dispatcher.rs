@@ -15,14 +15,17 @@ use crate::signal::{OffsetSignal, Wake};
 /// Records dispatched per round before the dispatcher looks at its clock.
 const ROUND: usize = 1024;
 
-/// How long a dispatcher that just found work waits before it looks again,
+/// How long a dispatcher in a stream of records waits before it looks again,
 /// without asking to be woken. Under load, records arriving a few
 /// microseconds apart are dispatched a handful at a time instead of one
 /// wake-up (a futex call on the put path, two context switches) each; at
 /// 50,000 puts a second that was a fifth of the broker's CPU. It delays a
-/// record's visibility to consumers by at most this much (plus timer slack);
-/// an idle dispatcher is still woken by the first put at once.
+/// record's visibility to consumers by at most this much (plus timer slack).
 const LINGER: Duration = Duration::from_micros(100);
+/// Rounds that find work less than this apart make a stream. Records that
+/// come further apart (one send in flight, a quiet broker) wake the
+/// dispatcher each, at once: lingering after each would only add a wake-up.
+const STREAM_GAP: Duration = Duration::from_micros(200);
 
 /// When consume queues and index are flushed (`flushIntervalConsumeQueue`,
 /// `flushConsumeQueueLeastPages`, `flushConsumeQueueThoroughInterval`).
@@ -68,11 +71,17 @@ impl Service for Dispatcher {
         // End and store time of the last record dispatched at the previous
         // flush: the CommitLog checkpoint may name it once it is flushed.
         let mut pending_physic = (0u64, 0i64);
+        let mut last_work: Option<Instant> = None;
         loop {
             let stop = self.lifecycle.stop_requested();
             let before = self.progress.offset;
             let caught_up = self.dispatch_round();
-            let found_work = self.progress.offset != before;
+            let mut streaming = false;
+            if self.progress.offset != before {
+                let now = Instant::now();
+                streaming = last_work.is_some_and(|t| now.duration_since(t) < STREAM_GAP);
+                last_work = Some(now);
+            }
             if stop && caught_up {
                 return;
             }
@@ -84,7 +93,7 @@ impl Service for Dispatcher {
                 }
                 self.flush_and_checkpoint(thorough, &mut pending_physic);
             }
-            if caught_up && found_work {
+            if caught_up && streaming {
                 std::thread::sleep(LINGER);
             } else if caught_up {
                 let offset = self.progress.offset;
