@@ -102,11 +102,13 @@ pub(crate) fn start<S: Service>(
     let (queue, frames) = mpsc::channel(WRITE_QUEUE_FRAMES);
     let conn = Connection::new(remote, local, queue, ctx.abort.child_token());
     let finish = CancellationToken::new();
-    let writing = ctx.tracker.spawn(writer::run(writer, frames, conn.clone(), finish.clone()));
+    // The requests of this connection still running in tasks of their own.
+    let requests = TaskTracker::new();
+    let writing = ctx.tracker.spawn(writer::run(writer, frames, conn.clone(), requests.clone(), finish.clone()));
     let handle = conn.clone();
     let drive = async move {
         service.on_connected(&conn);
-        let end = read_loop(reader, &conn, &service, &ctx).await;
+        let end = read_loop(reader, &conn, &service, &ctx, &requests).await;
         if end != End::Drained {
             conn.close();
         }
@@ -131,8 +133,8 @@ async fn read_loop<S: Service>(
     conn: &Connection,
     service: &Arc<S>,
     ctx: &Arc<Context>,
+    requests: &TaskTracker,
 ) -> End {
-    let requests = TaskTracker::new();
     let mut closed = pin!(conn.closed_token().cancelled());
     let mut stop = pin!(ctx.stop.cancelled());
     let mut drained = pin!(requests.wait());
@@ -149,7 +151,7 @@ async fn read_loop<S: Service>(
                 Ok(Some(cmd)) if draining => {
                     tracing::debug!(conn = %conn.id(), "shutting down: ignoring a request (code {}) from {}", cmd.code, conn.remote_addr());
                 }
-                Ok(Some(cmd)) => dispatch(cmd, conn, service, ctx, &requests),
+                Ok(Some(cmd)) => dispatch(cmd, conn, service, ctx, requests),
                 Ok(None) => break,
                 Err(error) => {
                     tracing::warn!(conn = %conn.id(), "closing the connection from {}: bad frame: {error}", conn.remote_addr());

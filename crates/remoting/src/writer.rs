@@ -17,6 +17,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::{Connection, RemotingError};
 
@@ -40,6 +41,7 @@ pub(crate) async fn run(
     mut socket: OwnedWriteHalf,
     mut queue: mpsc::Receiver<RemotingCommand>,
     conn: Connection,
+    requests: TaskTracker,
     finish: CancellationToken,
 ) {
     let mut closed = pin!(conn.closed_token().cancelled());
@@ -66,11 +68,12 @@ pub(crate) async fn run(
                 }
             }
         };
-        if !draining {
-            // Woken by the first response of a wave (the requests of one read,
-            // the sends one flush acknowledged), the writer would run next on
-            // this worker, before the tasks that queue the rest: it lets them
-            // run first so the wave goes out in one write, not one each.
+        if !draining && !requests.is_empty() {
+            // Woken by the first response of a wave (the sends one flush
+            // acknowledged), the writer would run next on this worker, before
+            // the tasks that queue the rest: it lets them run first so the
+            // wave goes out in one write, not one each. (Requests answered in
+            // the read loop are all queued before the writer can run.)
             tokio::task::yield_now().await;
         }
         batch.push(&conn, first);
