@@ -16,40 +16,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 CASES=${CASES:-}
-if [ -n "${BIN:-}" ]; then
-  bin=$BIN
-else
-  target=${CARGO_TARGET_DIR:-$PWD/target}
-  cargo build --release --locked -p rmq-cli --bin mqnamesrv --bin mqbroker --bin mqbench >&2
-  bin=$target/release
-fi
-
-home=$(mktemp -d)
+# shellcheck source=scripts/lib/bench.sh
+. scripts/lib/bench.sh
+bench_setup
 ns_port=39876
 broker_port=39911
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$home"
-}
-trap cleanup EXIT
-
-printf 'listenPort=%s\n' "$ns_port" >"$home/namesrv.conf"
-HOME=$home "$bin/mqnamesrv" -c "$home/namesrv.conf" >"$home/namesrv.out" 2>&1 &
-pids+=($!)
+start_namesrv "$ns_port"
 
 start_broker() { # $1 = flushDiskType
   printf 'listenPort=%s\nbrokerIP1=127.0.0.1\nflushDiskType=%s\n' "$broker_port" "$1" >"$home/broker.conf"
-  HOME=$home "$bin/mqbroker" -n "127.0.0.1:$ns_port" -c "$home/broker.conf" >"$home/broker.out" 2>&1 &
-  broker_pid=$!
-  for _ in $(seq 1 100); do grep -q "boot success" "$home/broker.out" && return 0; sleep 0.1; done
-  echo "broker did not boot: $(tail -n 3 "$home/broker.out")" >&2
-  exit 1
+  start_broker_process "$home" "$home/broker.conf" "$home/broker.out" "$ns_port"
 }
 stop_broker() { kill "$broker_pid"; wait "$broker_pid" || true; rm -rf "$home/store"; }
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # Prints mqbench's summary and the broker's CPU time (user + system, from
 # /proc) per message sent.

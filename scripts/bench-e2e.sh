@@ -14,31 +14,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RATES=${RATES:-5000 10000 20000}
 DURATION=${DURATION:-15}
-if [ -n "${BIN:-}" ]; then
-  bin=$BIN
-else
-  target=${CARGO_TARGET_DIR:-$PWD/target}
-  cargo build --release --locked -p rmq-cli --bin mqnamesrv --bin mqbroker --bin mqbench >&2
-  bin=$target/release
-fi
-home=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$home"
-}
-trap cleanup EXIT
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-printf 'listenPort=59876\n' >"$home/namesrv.conf"
-HOME=$home "$bin/mqnamesrv" -c "$home/namesrv.conf" >"$home/namesrv.out" 2>&1 &
-pids+=($!)
+# shellcheck source=scripts/lib/bench.sh
+. scripts/lib/bench.sh
+bench_setup
+start_namesrv 59876
 printf 'listenPort=59911\nbrokerIP1=127.0.0.1\n' >"$home/broker.conf"
-HOME=$home "$bin/mqbroker" -n 127.0.0.1:59876 -c "$home/broker.conf" >"$home/broker.out" 2>&1 &
-broker=$!
-pids+=("$broker")
-for _ in $(seq 1 100); do grep -q "boot success" "$home/broker.out" && break; sleep 0.1; done
+start_broker_process "$home" "$home/broker.conf" "$home/broker.out" 59876
+broker=$broker_pid
 # Creates the topic before the consumers look up its queues.
 "$bin/mqbench" producer -n 127.0.0.1:59876 -t E2E -s 1024 -w 4 --duration 2 >/dev/null
 

@@ -2,35 +2,20 @@
 # SYNC_MASTER against ASYNC_MASTER (docs/benchmarks.md, "Broker"): a release
 # NameServer, a master and its slave on loopback, the same mqbench load for
 # each role; prints both summaries and the difference. Bounded by DURATION.
+# BIN=/path/to/release uses prebuilt binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
-target=${CARGO_TARGET_DIR:-$PWD/target}
-cargo build --release --locked -p rmq-cli --bin mqnamesrv --bin mqbroker --bin mqbench >&2
-bin=$target/release
-
-home=$(mktemp -d)
+# shellcheck source=scripts/lib/bench.sh
+. scripts/lib/bench.sh
+bench_setup
 ns_port=38876
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$home"
-}
-trap cleanup EXIT
-
-printf 'listenPort=%s\n' "$ns_port" >"$home/namesrv.conf"
-HOME=$home "$bin/mqnamesrv" -c "$home/namesrv.conf" >"$home/namesrv.out" 2>&1 &
-pids+=($!)
+start_namesrv "$ns_port"
 
 boot() { # $1 = name, $2 = properties
   mkdir -p "$home/$1"
   printf '%s\nbrokerIP1=127.0.0.1\nbrokerClusterName=BenchCluster\nbrokerName=bench-%s\n' "$2" "$role" >"$home/$1/broker.conf"
-  HOME=$home/$1 "$bin/mqbroker" -n "127.0.0.1:$ns_port" -c "$home/$1/broker.conf" >"$home/$1/out" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 100); do grep -q "boot success" "$home/$1/out" && return 0; sleep 0.1; done
-  echo "$1 did not boot: $(tail -n 3 "$home/$1/out")" >&2
-  exit 1
+  start_broker_process "$home/$1" "$home/$1/broker.conf" "$home/$1/out" "$ns_port"
 }
 
 declare -A tps

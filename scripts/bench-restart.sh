@@ -10,34 +10,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FILL=${FILL:-15}
-if [ -n "${BIN:-}" ]; then
-  bin=$BIN
-else
-  target=${CARGO_TARGET_DIR:-$PWD/target}
-  cargo build --release --locked -p rmq-cli --bin mqnamesrv --bin mqbroker --bin mqbench >&2
-  bin=$target/release
-fi
-home=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$home"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/lib/bench.sh
+. scripts/lib/bench.sh
+bench_setup
+boot() { start_broker_process "$home" "$home/broker.conf" "$1" 49876; } # $1 = output file
 
-boot() { # $1 = output file; waits up to 60 s for the boot line
-  HOME=$home "$bin/mqbroker" -n 127.0.0.1:49876 -c "$home/broker.conf" >"$1" 2>&1 &
-  broker_pid=$!
-  pids+=("$broker_pid")
-  for _ in $(seq 1 6000); do grep -q "boot success" "$1" && return 0; sleep 0.01; done
-  echo "broker did not boot: $(tail -n 3 "$1")" >&2
-  exit 1
-}
-
-printf 'listenPort=49876\n' >"$home/namesrv.conf"
-HOME=$home "$bin/mqnamesrv" -c "$home/namesrv.conf" >"$home/namesrv.out" 2>&1 &
-pids+=($!)
+start_namesrv 49876
 printf 'listenPort=49911\nbrokerIP1=127.0.0.1\n' >"$home/broker.conf"
 boot "$home/first.out"
 echo "filling for ${FILL}s" >&2
