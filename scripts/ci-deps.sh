@@ -6,6 +6,8 @@ need=()
 # for the image, `file` to check binaries are static, Nix to evaluate flake.nix,
 # dash and shellcheck to hold the bin/ scripts to POSIX sh.
 [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
+# A C compiler: the linker cargo calls, and mimalloc's C sources.
+command -v cc >/dev/null || need+=(gcc)
 command -v file >/dev/null || need+=(file)
 command -v nix >/dev/null || need+=(nix-bin)
 command -v dash >/dev/null || need+=(dash)
