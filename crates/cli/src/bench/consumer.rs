@@ -107,11 +107,12 @@ pub async fn run(r: ConsumerRun) -> anyhow::Result<Arc<Meter>> {
         born_to_consumed.max_ms(),
         stored_to_consumed.percentile_ms(0.99)
     );
-    if end_to_end.take().ok > 0 {
+    let e2e = end_to_end.take();
+    if e2e.ok > 0 {
         println!(
             "E2E (scheduled send to consumed): {} messages, RT(ms) avg {:.3} p50 {:.3} p99 {:.3} p99.9 {:.3} max {:.3}",
-            end_to_end.take().ok,
-            end_to_end.take().avg_ms(),
+            e2e.ok,
+            e2e.avg_ms(),
             end_to_end.percentile_ms(0.50),
             end_to_end.percentile_ms(0.99),
             end_to_end.percentile_ms(0.999),
