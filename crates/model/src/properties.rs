@@ -39,6 +39,25 @@ pub mod keys {
     pub const CORRELATION_ID: &str = "CORRELATION_ID";
     pub const REPLY_TO_CLIENT: &str = "REPLY_TO_CLIENT";
     pub const MESSAGE_TYPE: &str = "MSG_TYPE";
+    /// 5.x POP: the receipt handle ("extra info") of a popped message.
+    pub const POP_CK: &str = "POP_CK";
+    pub const POP_CK_OFFSET: &str = "POP_CK_OFFSET";
+    /// 5.x POP: when a revived message was first popped.
+    pub const FIRST_POP_TIME: &str = "1ST_POP_TIME";
+    /// 5.x message group (FIFO): messages of one group go to one queue.
+    pub const SHARDING_KEY: &str = "__SHARDINGKEY";
+    /// 5.x timer messages: absolute delivery time, or a delay from now.
+    pub const TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
+    pub const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
+    pub const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
+    /// 5.x timer bookkeeping, written by the broker.
+    pub const TIMER_OUT_MS: &str = "TIMER_OUT_MS";
+    pub const TIMER_ENQUEUE_MS: &str = "TIMER_ENQUEUE_MS";
+    pub const TIMER_DEQUEUE_MS: &str = "TIMER_DEQUEUE_MS";
+    pub const TIMER_ROLL_TIMES: &str = "TIMER_ROLL_TIMES";
+    pub const TIMER_DEL_UNIQKEY: &str = "TIMER_DEL_UNIQKEY";
+    /// 4.x (ONS) start-deliver-time: an absolute delivery time in ms.
+    pub const START_DELIVER_TIME: &str = "__STARTDELIVERTIME";
 }
 
 /// An ordered set of message properties. Order is kept so that a string decoded

@@ -23,6 +23,16 @@ pub const REPLY_TOPIC_SUFFIX: &str = "_REPLY_TOPIC";
 /// Prefix of 5.x system topics; any topic with it counts as a system topic.
 pub const SYSTEM_TOPIC_PREFIX: &str = "rmq_sys_";
 
+/// 5.x timer messages wait here (queue 0) until the timer delivers them.
+pub const TIMER_TOPIC: &str = "rmq_sys_wheel_timer";
+/// 5.x POP checkpoints and acks: `rmq_sys_REVIVE_LOG_<cluster>`.
+pub const REVIVE_TOPIC_PREFIX: &str = "rmq_sys_REVIVE_LOG_";
+
+/// The revive topic of a cluster.
+pub fn revive_topic(cluster: &str) -> String {
+    format!("{REVIVE_TOPIC_PREFIX}{cluster}")
+}
+
 pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
 pub const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
 
