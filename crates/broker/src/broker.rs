@@ -22,6 +22,7 @@ use crate::ha::{MirroredTables, Replication};
 use crate::handlers::admin::Admin;
 use crate::handlers::client::Membership;
 use crate::handlers::offset::OffsetQueries;
+use crate::handlers::pop::Popping;
 use crate::handlers::pull::Pulling;
 use crate::handlers::query::MessageQueries;
 use crate::handlers::send::{Admission, Sending};
@@ -30,6 +31,7 @@ use crate::lock::QueueLocks;
 use crate::long_poll::PullWaiters;
 use crate::namesrv::{BrokerIdentity, Registrar};
 use crate::notify::ConsumerNotifier;
+use crate::pop::{PopEngine, PopParts};
 use crate::registration::Registration;
 use crate::runtime_info::RuntimeInfo;
 use crate::schedule::DelayDelivery;
@@ -58,6 +60,8 @@ pub struct Broker {
     pub(crate) replication: Arc<Replication>,
     pub(crate) registration: Arc<Registration>,
     pub(crate) delays: Arc<DelayDelivery>,
+    /// POP checkpoints and their revival.
+    pub(crate) pop: Arc<PopEngine>,
 }
 
 impl Broker {
@@ -107,6 +111,25 @@ impl Broker {
             Duration::from_millis(broker_config.register_broker_timeout_mills),
             broker_config.compressed_register,
         );
+        let pop = Arc::new(PopEngine::new(PopParts {
+            store: store.clone(),
+            topics: topics.clone(),
+            groups: groups.clone(),
+            offsets: offsets.clone(),
+            waiters: waiters.clone(),
+            broker_name: identity.broker_name.clone(),
+            cluster_name: broker_config.broker_cluster_name.clone(),
+            revive_queues: broker_config.revive_queue_num.clamp(1, 512) as i32,
+            store_host: identity.broker_addr.parse().unwrap_or_else(|_| ([127, 0, 0, 1], 10911).into()),
+        }));
+        if is_master {
+            // The dispatcher must have caught up for the revive queues to be read whole.
+            store.wait_dispatched(store.max_physical_offset(), Duration::from_secs(30));
+            let live = pop.recover();
+            if live > 0 {
+                tracing::info!("POP: {live} checkpoints in flight recovered from the revive log");
+            }
+        }
         let persist_delay_offsets_every = Duration::from_millis(broker_config.flush_delay_offset_interval.max(100));
         let config = Arc::new(LiveConfig::new(broker_config));
         let clients = Arc::new(Clients::new());
@@ -154,6 +177,17 @@ impl Broker {
                 delay_levels: delay_levels.clone(),
                 admission: send_admission,
             },
+            popping: Popping {
+                engine: pop.clone(),
+                config: config.clone(),
+                identity: identity.clone(),
+                topics: topics.clone(),
+                groups: groups.clone(),
+                stats: stats.clone(),
+                waiters: waiters.clone(),
+                filters: CompiledFilters::default(),
+                admission: pull_admission.clone(),
+            },
             pulling: Pulling {
                 store: store.clone(),
                 config: config.clone(),
@@ -195,6 +229,7 @@ impl Broker {
                 clients: clients.clone(),
                 stats: stats.clone(),
                 waiters: waiters.clone(),
+                pop: pop.clone(),
                 runtime,
             },
         });
@@ -221,6 +256,7 @@ impl Broker {
             replication,
             registration,
             delays,
+            pop,
         })
     }
 

@@ -92,6 +92,9 @@ config_struct! {
         /// Filter by SQL92 expressions on message properties.
         enable_property_filter: bool = "enablePropertyFilter" => false,
         filter_support_retry: bool = "filterSupportRetry" => false,
+        /// 5.x POP: queues of the revive topic `rmq_sys_REVIVE_LOG_<cluster>`,
+        /// over which checkpoints are spread.
+        revive_queue_num: u32 = "reviveQueueNum" => 8,
 
         // --- NameServer registration ---
         /// Period of full registration with every NameServer, ms (10 s to 60 s).

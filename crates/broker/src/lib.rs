@@ -35,6 +35,7 @@ mod namesrv;
 mod notify;
 mod offset_moved;
 mod periodic;
+mod pop;
 mod registration;
 mod run;
 mod runtime_info;

@@ -17,6 +17,10 @@ pub struct PullWaiters {
     queues: Mutex<HashMap<String, HashMap<i32, Arc<Notify>>>>,
 }
 
+/// The key of a topic's own notifier, woken by an arrival in any of its
+/// queues: POPs of every queue (`queueId` -1) park on it.
+const ANY_QUEUE: i32 = -1;
+
 impl PullWaiters {
     pub fn new() -> PullWaiters {
         PullWaiters::default()
@@ -32,11 +36,22 @@ impl PullWaiters {
         queues.entry(topic.to_owned()).or_default().entry(queue_id).or_default().clone()
     }
 
-    /// A message reached the queue: wakes every pull parked on it.
+    /// The notifier woken by an arrival in any queue of `topic`.
+    pub fn topic_notifier(&self, topic: &str) -> Arc<Notify> {
+        self.notifier(topic, ANY_QUEUE)
+    }
+
+    /// A message reached the queue: wakes every pull parked on it, and every
+    /// POP parked on its topic.
     pub fn arrived(&self, topic: &str, queue_id: i32) {
         let queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = queues.get(topic).and_then(|q| q.get(&queue_id)) {
-            n.notify_waiters();
+        if let Some(topic_waiters) = queues.get(topic) {
+            if let Some(n) = topic_waiters.get(&queue_id) {
+                n.notify_waiters();
+            }
+            if let Some(n) = topic_waiters.get(&ANY_QUEUE) {
+                n.notify_waiters();
+            }
         }
     }
 

@@ -9,6 +9,7 @@ use crate::acl::Acl;
 use crate::handlers::admin::Admin;
 use crate::handlers::client::Membership;
 use crate::handlers::offset::OffsetQueries;
+use crate::handlers::pop::Popping;
 use crate::handlers::pull::Pulling;
 use crate::handlers::query::MessageQueries;
 use crate::handlers::send::Sending;
@@ -20,6 +21,7 @@ pub(crate) struct Handlers {
     pub acl: Acl,
     pub sending: Sending,
     pub pulling: Pulling,
+    pub popping: Popping,
     pub membership: Membership,
     pub offsets: OffsetQueries,
     pub queries: MessageQueries,
@@ -62,6 +64,13 @@ impl Service for BrokerService {
             ConsumerSendMsgBack => h.sending.send_back(&req).await,
             EndTransaction => return h.transactions.end(conn, &req),
             PullMessage | LitePullMessage => not_supported(&req),
+            PopMessage => h.popping.pop(&req).await,
+            PeekMessage => h.popping.peek(&req),
+            AckMessage => h.popping.ack(&req),
+            BatchAckMessage => h.popping.batch_ack(&req),
+            ChangeMessageInvisibletime => h.popping.change_invisible(&req),
+            Notification => h.popping.notification(&req).await,
+            PollingInfo => h.popping.polling_info(&req),
             _ => h.admin.handle(req).await,
         };
         Some(response)

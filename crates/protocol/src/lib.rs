@@ -26,6 +26,7 @@ pub mod error;
 pub mod frame;
 pub mod header;
 mod json_header;
+pub mod receipt;
 pub mod remark;
 
 pub use code::{RequestCode, ResponseCode};

@@ -45,6 +45,8 @@ pub(crate) struct Admin {
     pub stats: Arc<BrokerStats>,
     /// Held pulls of a deleted topic are dropped.
     pub waiters: Arc<PullWaiters>,
+    /// POP groups' messages in flight, for the stats commands.
+    pub pop: Arc<crate::pop::PopEngine>,
     pub runtime: RuntimeInfo,
 }
 

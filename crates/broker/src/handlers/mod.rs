@@ -3,11 +3,13 @@
 //! the request and return the response (or nothing, for requests answered
 //! later or never).
 
+pub(crate) mod ack;
 pub(crate) mod admin;
 pub(crate) mod admin_ext;
 pub(crate) mod client;
 pub(crate) mod lock;
 pub(crate) mod offset;
+pub(crate) mod pop;
 pub(crate) mod pull;
 pub(crate) mod query;
 pub(crate) mod send;

@@ -73,6 +73,9 @@ pub struct OffsetWrapper {
     pub consumer_offset: i64,
     /// Store time of the last consumed message, 0 if unknown.
     pub last_timestamp: i64,
+    /// 5.x: how far the group has taken messages; for POP groups
+    /// `pullOffset - consumerOffset` are the messages in flight.
+    pub pull_offset: i64,
 }
 
 /// GET_CONSUME_STATS (208): a group's progress on every read queue.
@@ -398,28 +401,31 @@ mod tests {
         MessageQueue::new(topic, "broker-a", queue_id)
     }
 
-    /// `ConsumeStats` as 4.9.8's fastjson writes it (`ConsumeStats`,
-    /// `OffsetWrapper`, `MessageQueue`): object keys inline, fields sorted.
+    /// `ConsumeStats` as 5.x's fastjson writes it (`ConsumeStats`,
+    /// `OffsetWrapper` with `pullOffset`, `MessageQueue`): object keys inline, fields sorted.
     #[test]
     fn consume_stats_java_bytes() {
+        let wrapper = |broker_offset, consumer_offset, last_timestamp| OffsetWrapper {
+            broker_offset,
+            consumer_offset,
+            last_timestamp,
+            pull_offset: consumer_offset,
+        };
         let stats = ConsumeStats {
             consume_tps: 0.0,
-            offset_table: BTreeMap::from([
-                (mq("T", 0), OffsetWrapper { broker_offset: 10, consumer_offset: 4, last_timestamp: 1700000000000 }),
-                (mq("T", 1), OffsetWrapper { broker_offset: 3, consumer_offset: 3, last_timestamp: 0 }),
-            ]),
+            offset_table: BTreeMap::from([(mq("T", 0), wrapper(10, 4, 1700000000000)), (mq("T", 1), wrapper(3, 3, 0))]),
         };
         let java = concat!(
             r#"{"consumeTps":0.0,"offsetTable":{"#,
-            r#"{"brokerName":"broker-a","queueId":0,"topic":"T"}:{"brokerOffset":10,"consumerOffset":4,"lastTimestamp":1700000000000},"#,
-            r#"{"brokerName":"broker-a","queueId":1,"topic":"T"}:{"brokerOffset":3,"consumerOffset":3,"lastTimestamp":0}}}"#
+            r#"{"brokerName":"broker-a","queueId":0,"topic":"T"}:{"brokerOffset":10,"consumerOffset":4,"lastTimestamp":1700000000000,"pullOffset":4},"#,
+            r#"{"brokerName":"broker-a","queueId":1,"topic":"T"}:{"brokerOffset":3,"consumerOffset":3,"lastTimestamp":0,"pullOffset":3}}}"#
         );
         assert_eq!(String::from_utf8(stats.encode()).unwrap(), java);
         assert_eq!(ConsumeStats::decode(java.as_bytes()).unwrap(), stats);
         assert_eq!(stats.total_diff(), 6);
-        // 5.x adds pullOffset and other keys; they are ignored.
-        let five = java.replace(r#""lastTimestamp":0}"#, r#""lastTimestamp":0,"pullOffset":3}"#);
-        assert_eq!(ConsumeStats::decode(five.as_bytes()).unwrap(), stats);
+        // 4.x writes no pullOffset.
+        let four = java.replace(r#","pullOffset":3}"#, "}");
+        assert_eq!(ConsumeStats::decode(four.as_bytes()).unwrap().offset_table[&mq("T", 1)].pull_offset, 0);
         let tps = ConsumeStats { consume_tps: 12.5, offset_table: BTreeMap::new() };
         assert_eq!(String::from_utf8(tps.encode()).unwrap(), r#"{"consumeTps":12.5,"offsetTable":{}}"#);
     }
@@ -539,7 +545,7 @@ mod tests {
         };
         let java = concat!(
             r#"{"brokerAddr":"127.0.0.1:10911","consumeStatsList":[{"g":[{"consumeTps":0.0,"offsetTable":{"#,
-            r#"{"brokerName":"broker-a","queueId":0,"topic":"T"}:{"brokerOffset":2,"consumerOffset":0,"lastTimestamp":0}}}]}],"#,
+            r#"{"brokerName":"broker-a","queueId":0,"topic":"T"}:{"brokerOffset":2,"consumerOffset":0,"lastTimestamp":0,"pullOffset":0}}}]}],"#,
             r#""totalDiff":2}"#
         );
         assert_eq!(String::from_utf8(list.encode()).unwrap(), java);

@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod heartbeat;
 pub mod kv;
 pub mod lock;
+pub mod pop;
 pub mod register;
 pub mod route;
 pub mod topic_list;

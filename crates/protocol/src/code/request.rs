@@ -71,6 +71,14 @@ code_enum! {
         DeleteExpiredCommitlog = 329 => "DELETE_EXPIRED_COMMITLOG",
         GetTopicConfig = 351 => "GET_TOPIC_CONFIG",
         GetSubscriptionGroupConfig = 352 => "GET_SUBSCRIPTIONGROUP_CONFIG",
+        // 5.x POP consumption.
+        PopMessage = 200050 => "POP_MESSAGE",
+        AckMessage = 200051 => "ACK_MESSAGE",
+        BatchAckMessage = 200151 => "BATCH_ACK_MESSAGE",
+        PeekMessage = 200052 => "PEEK_MESSAGE",
+        ChangeMessageInvisibletime = 200053 => "CHANGE_MESSAGE_INVISIBLETIME",
+        Notification = 200054 => "NOTIFICATION",
+        PollingInfo = 200055 => "POLLING_INFO",
         // Broker to client.
         CheckTransactionState = 39 => "CHECK_TRANSACTION_STATE",
         NotifyConsumerIdsChanged = 40 => "NOTIFY_CONSUMER_IDS_CHANGED",

@@ -49,3 +49,12 @@ code_enum! {
         FlowControl = 215 => "FLOW_CONTROL",
     }
 }
+
+impl ResponseCode {
+    /// 5.x's meaning of 209: a POP or notification found the broker's
+    /// long-polling queue full.
+    pub const POLLING_FULL: ResponseCode = ResponseCode::UpdateAndCreateAclConfigFailed;
+    /// 5.x's meaning of 210: a POP or notification waited its poll time and
+    /// found nothing.
+    pub const POLLING_TIMEOUT: ResponseCode = ResponseCode::DeleteAclConfigFailed;
+}

@@ -67,10 +67,13 @@ fn group_stats(admin: &Admin, group: &str, topics: &[String], only_ordered: bool
         let mut stats = ConsumeStats { consume_tps, ..ConsumeStats::default() };
         for queue_id in 0..config.read_queue_nums as i32 {
             let broker_offset = max_offset(admin, topic, queue_id).max(0);
-            let consumer_offset = admin.offsets.query(group, topic, queue_id).unwrap_or(0).max(0);
+            let pull_offset = admin.offsets.query(group, topic, queue_id).unwrap_or(0).max(0);
+            // A POP group's offset is where it pops; what it has not acked yet still counts as lag.
+            let in_flight = admin.pop.in_flight(group, topic, queue_id) as i64;
+            let consumer_offset = (pull_offset - in_flight).max(0);
             let last_timestamp =
                 if consumer_offset > 0 { store_time(admin, topic, queue_id, consumer_offset - 1).max(0) } else { 0 };
-            let wrapper = OffsetWrapper { broker_offset, consumer_offset, last_timestamp };
+            let wrapper = OffsetWrapper { broker_offset, consumer_offset, last_timestamp, pull_offset };
             stats.offset_table.insert(queue_of(admin, topic, queue_id), wrapper);
         }
         all.push(stats);

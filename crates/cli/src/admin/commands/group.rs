@@ -163,6 +163,11 @@ pub async fn consumer_progress(ctx: &Ctx, args: &Args) -> Result<()> {
     println!();
     println!("Consume TPS: {:.2}", stats.consume_tps);
     println!("Diff Total: {diff_total}");
+    // 5.x POP groups: messages popped and not acked yet (4.x's layout above is kept).
+    let inflight: i64 = stats.offset_table.values().map(|w| (w.pull_offset - w.consumer_offset).max(0)).sum();
+    if inflight > 0 {
+        println!("Inflight Total: {inflight}");
+    }
     Ok(())
 }
 

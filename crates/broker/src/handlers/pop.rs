@@ -1,0 +1,244 @@
+//! POP_MESSAGE (200050) and PEEK_MESSAGE (200052): checks in the order of
+//! Java 5's `PopMessageProcessor`, the pop itself ([`crate::pop`]), and long
+//! polling on the topic and the group's retry topic.
+
+use rmq_model::perm;
+use rmq_protocol::body::heartbeat::SubscriptionData;
+use rmq_protocol::header::{PeekMessageRequestHeader, PopMessageRequestHeader, PopMessageResponseHeader};
+use rmq_protocol::receipt::pop_retry_topic;
+use rmq_protocol::remark::{FAQ_SUFFIX, OVERLOAD};
+use rmq_protocol::{Body, RemotingCommand, ResponseCode};
+use rmq_store::{AcceptAll, GetMessageStatus};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{header_or_reply, reply};
+use crate::admission::Permits;
+use crate::filter::{CompiledFilters, PullFilter};
+use crate::live_config::LiveConfig;
+use crate::long_poll::PullWaiters;
+use crate::namesrv::BrokerIdentity;
+use crate::now_ms;
+use crate::pop::{MAX_INVISIBLE_MS, MAX_POP_NUMS, PopEngine, PopQuery, Popped};
+use crate::stats::{BrokerStats, topic_at_group};
+use crate::tables::{SubscriptionGroups, TopicTable};
+
+/// Longest a POP or notification is held, whatever its poll time.
+const MAX_HOLD_MS: i64 = 60_000;
+/// Share of pops that look at the retry topic first (Java's `popFromRetryProbability`).
+const RETRY_FIRST_PERCENT: u32 = 20;
+
+/// The POP side of the broker.
+#[derive(Debug)]
+pub(crate) struct Popping {
+    pub engine: Arc<PopEngine>,
+    pub config: Arc<LiveConfig>,
+    pub identity: Arc<BrokerIdentity>,
+    pub topics: Arc<TopicTable>,
+    pub groups: Arc<SubscriptionGroups>,
+    pub stats: Arc<BrokerStats>,
+    pub waiters: Arc<PullWaiters>,
+    pub filters: CompiledFilters,
+    /// Shared with pulls: held POPs count against `pullThreadPoolQueueCapacity`.
+    pub admission: Arc<Permits>,
+}
+
+impl Popping {
+    pub(crate) async fn pop(&self, req: &RemotingCommand) -> RemotingCommand {
+        let h = header_or_reply!(req, PopMessageRequestHeader);
+        let Some(_permit) = self.admission.try_acquire() else {
+            return reply(ResponseCode::SystemBusy, OVERLOAD);
+        };
+        let (filter, read_queues) = match self.check(&h) {
+            Ok(checked) => checked,
+            Err(refusal) => return refusal,
+        };
+        let hold_ms = h.poll_time.clamp(0, MAX_HOLD_MS);
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(hold_ms as u64);
+        loop {
+            // Register for arrivals before looking, so none is missed in between.
+            let topic_arrival = self.waiters.topic_notifier(&h.topic);
+            let retry_arrival = self.waiters.topic_notifier(&pop_retry_topic(&h.topic, &h.consumer_group));
+            let (a, b) = (topic_arrival.notified(), retry_arrival.notified());
+            tokio::pin!(a, b);
+            a.as_mut().enable();
+            b.as_mut().enable();
+            let (popped, pop_time, revive_qid) = self.take(&h, &filter, read_queues);
+            let now = tokio::time::Instant::now();
+            if !popped.messages.is_empty() || now >= deadline {
+                return self.respond(&h, popped, pop_time, revive_qid);
+            }
+            tokio::select! {
+                _ = a => {}
+                _ = b => {}
+                _ = tokio::time::sleep_until(deadline) => {}
+            }
+        }
+    }
+
+    /// The checks before anything is taken; the filter and the topic's read queues.
+    fn check(&self, h: &PopMessageRequestHeader) -> Result<(PullFilter, u32), RemotingCommand> {
+        let (broker_permission, auto_group, property_filter) = {
+            let c = self.config.get();
+            (c.broker_permission, c.auto_create_subscription_group, c.enable_property_filter)
+        };
+        let addr = &self.identity.broker_addr;
+        if !perm::is_readable(broker_permission) {
+            return Err(reply(ResponseCode::NoPermission, format!("the broker[{addr}] pop message is forbidden")));
+        }
+        if h.max_msg_nums > MAX_POP_NUMS || h.max_msg_nums <= 0 {
+            return Err(reply(
+                ResponseCode::InvalidParameter,
+                format!("the broker[{addr}] pop message's num is greater than 32 or not positive: {}", h.max_msg_nums),
+            ));
+        }
+        if h.invisible_time <= 0 || h.invisible_time > MAX_INVISIBLE_MS {
+            return Err(reply(
+                ResponseCode::InvalidParameter,
+                format!("invisibleTime {} ms is out of range (0, {MAX_INVISIBLE_MS}]", h.invisible_time),
+            ));
+        }
+        let read_queues = self.check_topic(&h.topic, h.queue_id)?;
+        self.check_group(&h.consumer_group, auto_group)?;
+        let expression = h.exp.as_deref().filter(|e| !e.trim().is_empty()).unwrap_or("*");
+        let mut sub = SubscriptionData::tags(&h.topic, expression, 0);
+        if let Some(kind) = h.exp_type.as_deref().filter(|k| !k.is_empty()) {
+            sub.expression_type = kind.to_owned();
+        }
+        Ok((self.filters.for_subscription(property_filter, &sub)?, read_queues))
+    }
+
+    fn check_topic(&self, topic: &str, queue_id: i32) -> Result<u32, RemotingCommand> {
+        let Some(config) = self.topics.get(topic) else {
+            return Err(reply(
+                ResponseCode::TopicNotExist,
+                format!("topic[{topic}] not exist, apply first please! {FAQ_SUFFIX}"),
+            ));
+        };
+        if !perm::is_readable(config.perm) {
+            return Err(reply(ResponseCode::NoPermission, format!("the topic[{topic}] peeking message is forbidden")));
+        }
+        if queue_id >= config.read_queue_nums as i32 || queue_id < -1 {
+            return Err(reply(
+                ResponseCode::InvalidParameter,
+                format!(
+                    "queueId[{queue_id}] is illegal, topic:[{topic}] topicConfig.readQueueNums:[{}]",
+                    config.read_queue_nums
+                ),
+            ));
+        }
+        Ok(config.read_queue_nums)
+    }
+
+    fn check_group(&self, group: &str, auto_group: bool) -> Result<(), RemotingCommand> {
+        let Some((config, created)) = self.groups.find_or_create(group, auto_group, now_ms()) else {
+            return Err(reply(
+                ResponseCode::SubscriptionGroupNotExist,
+                format!("subscription group [{group}] does not exist, {FAQ_SUFFIX}"),
+            ));
+        };
+        if created {
+            self.groups.persist();
+        }
+        if !config.consume_enable {
+            return Err(reply(ResponseCode::NoPermission, format!("subscription group no permission, {group}")));
+        }
+        Ok(())
+    }
+
+    /// One look at the queues: the retry topic first now and then, the
+    /// topic's queues from a random one on, the retry topic after if room is left.
+    fn take(&self, h: &PopMessageRequestHeader, filter: &PullFilter, read_queues: u32) -> (Popped, i64, i32) {
+        let order = h.order.unwrap_or(false);
+        let pop_time = now_ms();
+        let revive_qid = PopEngine::revive_qid_of(order, self.engine.pick_revive_qid());
+        let q = PopQuery {
+            group: &h.consumer_group,
+            topic: &h.topic,
+            invisible_time: h.invisible_time,
+            max: h.max_msg_nums as usize,
+            order,
+            init_mode: h.init_mode.unwrap_or(0),
+            filter,
+            pop_time,
+            revive_qid,
+        };
+        let queues: Vec<i32> = if h.queue_id < 0 {
+            let n = read_queues.max(1) as i32;
+            let first = fastrand::i32(0..n);
+            (0..n).map(|i| (first + i) % n).collect()
+        } else {
+            vec![h.queue_id]
+        };
+        let mut out = Popped::default();
+        let retry_first = !order && fastrand::u32(0..100) < RETRY_FIRST_PERCENT;
+        let (retry, retry_queues) = self.engine.retry_queues(&q);
+        if retry_first {
+            self.engine.pop_topic(&q, &retry, &retry_queues, &mut out);
+        }
+        self.engine.pop_topic(&q, &h.topic, &queues, &mut out);
+        if !retry_first && !order && out.messages.len() < q.max {
+            self.engine.pop_topic(&q, &retry, &retry_queues, &mut out);
+        }
+        (out, pop_time, revive_qid)
+    }
+
+    fn respond(&self, h: &PopMessageRequestHeader, popped: Popped, pop_time: i64, revive_qid: i32) -> RemotingCommand {
+        let found = !popped.messages.is_empty();
+        let order = h.order.unwrap_or(false);
+        let header = PopMessageResponseHeader {
+            pop_time,
+            invisible_time: h.invisible_time,
+            revive_qid,
+            rest_num: popped.rest,
+            start_offset_info: Some(popped.info.start_offsets),
+            msg_offset_info: Some(popped.info.msg_offsets),
+            order_count_info: (order && !popped.info.order_counts.is_empty()).then_some(popped.info.order_counts),
+        };
+        if !found {
+            self.stats.get_miss.add(1);
+            return RemotingCommand::response(ResponseCode::POLLING_TIMEOUT, Some("NO_MESSAGE_IN_QUEUE".into()))
+                .with_header(&header);
+        }
+        let count = popped.messages.len() as u64;
+        self.stats.get_found.add(1);
+        self.stats.get_transferred.add(count);
+        self.stats.group_get.add(&topic_at_group(&h.topic, &h.consumer_group), count, now_ms());
+        RemotingCommand::response(ResponseCode::Success, Some(GetMessageStatus::Found.as_str().into()))
+            .with_header(&header)
+            .with_body(Body::Chunks(popped.messages))
+    }
+
+    /// PEEK_MESSAGE: messages from the group's POP position, taking nothing.
+    pub(crate) fn peek(&self, req: &RemotingCommand) -> RemotingCommand {
+        let h = header_or_reply!(req, PeekMessageRequestHeader);
+        let read_queues = match self.check_topic(&h.topic, h.queue_id) {
+            Ok(n) => n,
+            Err(refusal) => return refusal,
+        };
+        let max = h.max_msg_nums.clamp(1, MAX_POP_NUMS) as u32;
+        let queues: Vec<i32> = if h.queue_id < 0 { (0..read_queues as i32).collect() } else { vec![h.queue_id] };
+        let mut messages = Vec::new();
+        let mut rest = 0;
+        for queue_id in queues {
+            let from = self.engine.position(&h.consumer_group, &h.topic, queue_id);
+            let room = max.saturating_sub(messages.len() as u32);
+            let got =
+                self.engine.store.get_messages(&h.topic, queue_id, rmq_model::QueueOffset(from), room, &AcceptAll);
+            rest += got.max_offset.0.saturating_sub(got.next_begin_offset.0) as i64;
+            messages.extend(got.messages);
+        }
+        let header = PopMessageResponseHeader {
+            pop_time: now_ms(),
+            invisible_time: 0,
+            revive_qid: 0,
+            rest_num: rest,
+            ..PopMessageResponseHeader::default()
+        };
+        if messages.is_empty() {
+            return RemotingCommand::response(ResponseCode::POLLING_TIMEOUT, Some("NO_MESSAGE_IN_QUEUE".into()))
+                .with_header(&header);
+        }
+        RemotingCommand::response(ResponseCode::Success, None).with_header(&header).with_body(Body::Chunks(messages))
+    }
+}
