@@ -20,6 +20,7 @@ use crate::durability::Durability;
 use crate::filter::CompiledFilters;
 use crate::ha::{MirroredTables, Replication};
 use crate::handlers::admin::Admin;
+use crate::handlers::assignment::Assignments;
 use crate::handlers::client::Membership;
 use crate::handlers::offset::OffsetQueries;
 use crate::handlers::pop::Popping;
@@ -38,7 +39,9 @@ use crate::schedule::DelayDelivery;
 use crate::service::Handlers;
 use crate::settings::Settings;
 use crate::stats::BrokerStats;
-use crate::tables::{ConsumerOffsets, DelayOffsets, SubscriptionGroups, TableFile, TopicDefaults, TopicTable};
+use crate::tables::{
+    ConsumerOffsets, DelayOffsets, RequestModes, SubscriptionGroups, TableFile, TopicDefaults, TopicTable,
+};
 use crate::transaction::Transactions;
 use crate::{BrokerError, now_ms};
 
@@ -91,6 +94,7 @@ impl Broker {
         let groups = Arc::new(SubscriptionGroups::open(TableFile::at(files.subscription_groups_path()), now)?);
         let offsets = Arc::new(ConsumerOffsets::open(TableFile::at(files.consumer_offsets_path()))?);
         let delay_offsets = Arc::new(DelayOffsets::open(TableFile::at(files.delay_offsets_path()))?);
+        let request_modes = Arc::new(RequestModes::open(TableFile::at(files.message_request_modes_path()))?);
         let tables = MirroredTables {
             topics: topics.clone(),
             groups: groups.clone(),
@@ -176,6 +180,21 @@ impl Broker {
                 durability: Arc::new(Durability::new(&store, replication.clone())),
                 delay_levels: delay_levels.clone(),
                 admission: send_admission,
+            },
+            assignments: Assignments {
+                topics: topics.clone(),
+                groups: groups.clone(),
+                clients: clients.clone(),
+                config: config.clone(),
+                identity: identity.clone(),
+                modes: request_modes,
+                namesrv: Client::new(
+                    ClientConfig {
+                        connect_timeout: Duration::from_secs(3),
+                        max_frame: rmq_protocol::DEFAULT_MAX_FRAME,
+                    },
+                    Arc::new(rmq_remoting::RejectAll),
+                ),
             },
             popping: Popping {
                 engine: pop.clone(),

@@ -95,6 +95,13 @@ config_struct! {
         /// 5.x POP: queues of the revive topic `rmq_sys_REVIVE_LOG_<cluster>`,
         /// over which checkpoints are spread.
         revive_queue_num: u32 = "reviveQueueNum" => 8,
+        /// 5.x: how groups with no `mqadmin setConsumeMode` entry consume, PULL or POP.
+        default_message_request_mode: String = "defaultMessageRequestMode" => "PULL".to_owned(),
+        /// 5.x: POP clients also pop this many other clients' queues; ≤ 0: every queue.
+        default_pop_share_queue_num: i32 = "defaultPopShareQueueNum" => -1,
+        /// 5.x: QUERY_ASSIGNMENT balances queues over the group's clients
+        /// (otherwise every client is given every queue).
+        server_load_balancer_enable: bool = "serverLoadBalancerEnable" => true,
 
         // --- NameServer registration ---
         /// Period of full registration with every NameServer, ms (10 s to 60 s).

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::acl::Acl;
 use crate::handlers::admin::Admin;
+use crate::handlers::assignment::Assignments;
 use crate::handlers::client::Membership;
 use crate::handlers::offset::OffsetQueries;
 use crate::handlers::pop::Popping;
@@ -22,6 +23,7 @@ pub(crate) struct Handlers {
     pub sending: Sending,
     pub pulling: Pulling,
     pub popping: Popping,
+    pub assignments: Assignments,
     pub membership: Membership,
     pub offsets: OffsetQueries,
     pub queries: MessageQueries,
@@ -71,6 +73,9 @@ impl Service for BrokerService {
             ChangeMessageInvisibletime => h.popping.change_invisible(&req),
             Notification => h.popping.notification(&req).await,
             PollingInfo => h.popping.polling_info(&req),
+            QueryAssignment => h.assignments.query(&req).await,
+            SetMessageRequestMode => h.assignments.set_mode(&req),
+            GetAllMessageRequestMode => h.assignments.all_modes(),
             _ => h.admin.handle(req).await,
         };
         Some(response)

@@ -103,6 +103,10 @@ impl ConfigFiles {
     pub fn subscription_groups_path(&self) -> PathBuf {
         self.dir.join("subscriptionGroup.json")
     }
+    /// 5.x: how each group consumes each topic (PULL or POP).
+    pub fn message_request_modes_path(&self) -> PathBuf {
+        self.dir.join("messageRequestMode.json")
+    }
 
     pub fn load_topics(&self) -> Result<Option<TopicConfigSerializeWrapper>> {
         load(&self.topics_path())

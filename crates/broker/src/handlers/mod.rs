@@ -6,6 +6,7 @@
 pub(crate) mod ack;
 pub(crate) mod admin;
 pub(crate) mod admin_ext;
+pub(crate) mod assignment;
 pub(crate) mod client;
 pub(crate) mod lock;
 pub(crate) mod offset;

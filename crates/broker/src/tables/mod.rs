@@ -8,10 +8,12 @@ mod delay_offsets;
 mod file;
 mod groups;
 mod offsets;
+mod request_modes;
 mod topics;
 
 pub use delay_offsets::DelayOffsets;
 pub use file::TableFile;
 pub use groups::SubscriptionGroups;
 pub use offsets::ConsumerOffsets;
+pub use request_modes::RequestModes;
 pub use topics::{TopicDefaults, TopicTable};

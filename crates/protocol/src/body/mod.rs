@@ -4,6 +4,7 @@
 //! needs standard JSON (route data for new clients).
 
 pub mod admin;
+pub mod assignment;
 pub mod cluster;
 pub mod heartbeat;
 pub mod kv;

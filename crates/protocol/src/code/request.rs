@@ -79,6 +79,10 @@ code_enum! {
         ChangeMessageInvisibletime = 200053 => "CHANGE_MESSAGE_INVISIBLETIME",
         Notification = 200054 => "NOTIFICATION",
         PollingInfo = 200055 => "POLLING_INFO",
+        // 5.x server-side rebalancing.
+        QueryAssignment = 400 => "QUERY_ASSIGNMENT",
+        SetMessageRequestMode = 401 => "SET_MESSAGE_REQUEST_MODE",
+        GetAllMessageRequestMode = 402 => "GET_ALL_MESSAGE_REQUEST_MODE",
         // Broker to client.
         CheckTransactionState = 39 => "CHECK_TRANSACTION_STATE",
         NotifyConsumerIdsChanged = 40 => "NOTIFY_CONSUMER_IDS_CHANGED",
