@@ -30,6 +30,7 @@ mod handlers;
 mod live_config;
 mod lock;
 mod long_poll;
+mod message_group;
 mod message_log;
 mod namesrv;
 mod notify;

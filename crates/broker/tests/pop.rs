@@ -4,102 +4,27 @@
 
 mod common;
 
-use common::{TestBroker, client, create_topic_request, invoke, rmq_now, send_request};
-use rmq_model::record;
-use rmq_protocol::header::{
-    AckMessageRequestHeader, ChangeInvisibleTimeRequestHeader, PopMessageRequestHeader,
-    UpdateConsumerOffsetRequestHeader,
-};
-use rmq_protocol::receipt::{ReceiptHandle, RetryFlag};
+use common::{TestBroker, client, create_topic_request, invoke, send_request};
+use rmq_protocol::header::{ChangeInvisibleTimeRequestHeader, UpdateConsumerOffsetRequestHeader};
+use rmq_protocol::receipt::RetryFlag;
 use rmq_protocol::{RemotingCommand, RequestCode};
 use rmq_remoting::Client;
+use rmq_testkit::pop::{PopAsk, Popped as Got};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 const GROUP: &str = "pop-group";
 
-/// A popped message as a client sees it.
-#[derive(Debug, Clone)]
-struct Got {
-    body: String,
-    topic: String,
-    queue_id: i32,
-    offset: i64,
-    reconsume_times: i32,
-    handle: ReceiptHandle,
-}
-
 fn pop_request(topic: &str, queue_id: i32, max: i32, invisible_ms: i64, poll_ms: i64, order: bool) -> RemotingCommand {
-    let header = PopMessageRequestHeader {
-        consumer_group: GROUP.into(),
-        topic: topic.into(),
-        queue_id,
-        max_msg_nums: max,
-        invisible_time: invisible_ms,
-        poll_time: poll_ms,
-        born_time: Some(rmq_now()),
-        init_mode: Some(1),
-        exp_type: Some("TAG".into()),
-        exp: Some("*".into()),
-        order: Some(order),
-        attempt_id: None,
-    };
-    RemotingCommand::request(RequestCode::PopMessage, &header)
+    rmq_testkit::pop::pop_request(&PopAsk { group: GROUP, topic, queue_id, max, invisible_ms, poll_ms, order })
 }
 
-/// Reads a POP response the way Java's client does: each message's handle
-/// from the response's offset lists, unless the broker set `POP_CK` itself.
 fn popped(r: &RemotingCommand) -> Vec<Got> {
-    if r.code != 0 {
-        return Vec::new();
-    }
-    let field = |k: &str| r.ext(k).unwrap_or_default().to_owned();
-    let starts: HashMap<String, i64> = field("startOffsetInfo")
-        .split(';')
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            let p: Vec<&str> = s.split(' ').collect();
-            (format!("{}@{}", p[0], p[1]), p[2].parse().unwrap())
-        })
-        .collect();
-    let bytes = r.body.to_bytes();
-    record::records(&bytes, false)
-        .map(|m| {
-            let m = m.expect("record");
-            let handle = match record::property_value(m.properties, "POP_CK") {
-                Some(ck) => ReceiptHandle::parse(std::str::from_utf8(ck).unwrap()).unwrap(),
-                None => ReceiptHandle {
-                    ck_offset: starts[&format!("{}@{}", RetryFlag::of(m.topic).as_str(), m.queue_id)],
-                    pop_time: field("popTime").parse().unwrap(),
-                    invisible_time: field("invisibleTime").parse().unwrap(),
-                    revive_qid: field("reviveQid").parse().unwrap(),
-                    retry: RetryFlag::of(m.topic),
-                    broker_name: "broker-a".into(),
-                    queue_id: m.queue_id,
-                    offset: Some(m.queue_offset),
-                },
-            };
-            Got {
-                body: String::from_utf8_lossy(m.body).into_owned(),
-                topic: m.topic.to_owned(),
-                queue_id: m.queue_id,
-                offset: handle.offset.unwrap_or(m.queue_offset),
-                reconsume_times: m.reconsume_times,
-                handle,
-            }
-        })
-        .collect()
+    rmq_testkit::pop::popped(r, "broker-a")
 }
 
 fn ack_request(topic: &str, got: &Got) -> RemotingCommand {
-    let header = AckMessageRequestHeader {
-        consumer_group: GROUP.into(),
-        topic: got.handle.retry.real_topic(topic, GROUP),
-        queue_id: got.handle.queue_id,
-        extra_info: got.handle.to_string(),
-        offset: got.offset,
-    };
-    RemotingCommand::request(RequestCode::AckMessage, &header)
+    rmq_testkit::pop::ack_request(GROUP, topic, got)
 }
 
 async fn send(c: &Client, addr: &str, topic: &str, queue_id: i32, body: &str) {
@@ -115,6 +40,24 @@ async fn pop_n(c: &Client, addr: &str, topic: &str, want: usize, invisible: i64,
         all.extend(popped(&invoke(c, addr, pop_request(topic, -1, 32, invisible, 200, false)).await));
     }
     all
+}
+
+/// Waits until the group could pop `n` messages of `topic` queue 0 (dispatch is asynchronous).
+async fn wait_dispatched(c: &Client, addr: &str, topic: &str, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let header = rmq_protocol::header::PeekMessageRequestHeader {
+            consumer_group: GROUP.into(),
+            topic: topic.into(),
+            queue_id: 0,
+            max_msg_nums: 32,
+        };
+        let r = invoke(c, addr, RemotingCommand::request(RequestCode::PeekMessage, &header)).await;
+        if popped(&r).len() >= n || Instant::now() > deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn setup(home: &std::path::Path, topic: &str, queues: i32) -> (rmq_testkit::broker::TestBroker, Client) {
@@ -191,7 +134,7 @@ async fn forged_and_bad_requests_get_rocketmq_errors() {
     let mut crossed = got[0].clone();
     crossed.offset = got[1].offset + 5;
     assert_eq!(invoke(&c, &addr, ack_request("PopBad", &crossed)).await.code, 208);
-    let garbage = AckMessageRequestHeader {
+    let garbage = rmq_protocol::header::AckMessageRequestHeader {
         consumer_group: GROUP.into(),
         topic: "PopBad".into(),
         queue_id: 0,
@@ -268,6 +211,7 @@ async fn fifo_pops_keep_the_order_through_retries() {
     for i in 0..6 {
         send(&c, &addr, "PopFifo", 0, &format!("f{i}")).await;
     }
+    wait_dispatched(&c, &addr, "PopFifo", 6).await;
     let pop = |max| pop_request("PopFifo", 0, max, 1_000, 0, true);
     let first = popped(&invoke(&c, &addr, pop(3)).await);
     assert_eq!(first.iter().map(|g| g.body.as_str()).collect::<Vec<_>>(), ["f0", "f1", "f2"]);
@@ -330,5 +274,53 @@ async fn in_flight_and_acked_survive_a_restart() {
     assert_eq!(bodies, ["r0", "r2"]);
     assert!(popped_at.elapsed() >= Duration::from_millis(3_500));
     assert!(pop_n(&c, &addr, "PopRestart", 1, 4_000, Duration::from_millis(1_500)).await.is_empty());
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn message_groups_land_in_one_queue_and_an_orderly_group_pops_them_in_order() {
+    let home = tempfile::tempdir().unwrap();
+    let (broker, c) = setup(home.path(), "PopGroups", 4).await;
+    let addr = broker.addr.clone();
+    // `mqadmin updateSubGroup -o true`: the group consumes orderly, whatever its pops say.
+    let group = rmq_model::SubscriptionGroupConfig {
+        consume_message_orderly: true,
+        ..rmq_model::SubscriptionGroupConfig::new(GROUP)
+    };
+    let create = RemotingCommand::bare_request(RequestCode::UpdateAndCreateSubscriptionGroup)
+        .with_body(rmq_model::fastjson::to_vec(&group));
+    assert_eq!(invoke(&c, &addr, create).await.code, 0);
+    for i in 0..12 {
+        let key = format!("g{}", i % 2);
+        let body = format!("{key}-{i}");
+        // The producer picks a different queue each time; the group decides.
+        let r = invoke(
+            &c,
+            &addr,
+            send_request("pop-producer", "PopGroups", i % 4, 0, &[("__SHARDINGKEY", &key)], body.as_bytes()),
+        )
+        .await;
+        assert_eq!(r.code, 0);
+    }
+    let mut seen: HashMap<String, Vec<(i32, usize)>> = HashMap::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.values().map(Vec::len).sum::<usize>() < 12 && Instant::now() < deadline {
+        let r = invoke(&c, &addr, pop_request("PopGroups", -1, 4, 5_000, 0, false)).await;
+        for g in popped(&r) {
+            assert!(g.handle.is_order(), "an orderly group's pop is FIFO");
+            let (key, seq) = g.body.split_once('-').unwrap();
+            seen.entry(key.to_owned()).or_default().push((g.queue_id, seq.parse().unwrap()));
+            assert_eq!(invoke(&c, &addr, ack_request("PopGroups", &g)).await.code, 0);
+        }
+    }
+    for (key, got) in &seen {
+        let queues: std::collections::BTreeSet<i32> = got.iter().map(|(q, _)| *q).collect();
+        assert_eq!(queues.len(), 1, "group {key} spread over {queues:?}");
+        let seqs: Vec<usize> = got.iter().map(|(_, s)| *s).collect();
+        let mut sorted = seqs.clone();
+        sorted.sort();
+        assert_eq!(seqs, sorted, "group {key} out of order");
+        assert_eq!(seqs.len(), 6);
+    }
     broker.stop().await;
 }

@@ -156,6 +156,16 @@ impl Admin {
         self.client.call(broker, cmd).await.map(drop)
     }
 
+    /// SET_MESSAGE_REQUEST_MODE (401): how `group` consumes `topic` on this broker.
+    pub async fn set_message_request_mode(
+        &self,
+        broker: &str,
+        mode: &rmq_protocol::body::assignment::SetMessageRequestModeRequestBody,
+    ) -> Result<()> {
+        let cmd = RemotingCommand::bare_request(RequestCode::SetMessageRequestMode).with_body(fastjson::to_vec(mode));
+        self.client.call(broker, cmd).await.map(drop)
+    }
+
     /// DELETE_SUBSCRIPTIONGROUP (207).
     pub async fn delete_group(&self, broker: &str, group: &str, remove_offset: bool) -> Result<()> {
         let header = DeleteSubscriptionGroupRequestHeader {

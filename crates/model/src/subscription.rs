@@ -20,6 +20,8 @@ pub struct SubscriptionGroupConfig {
     /// The broker id suggested to consumers that lag too far behind.
     pub which_broker_when_consume_slowly: u64,
     pub notify_consumer_ids_changed_enable: bool,
+    /// 5.x: POP consumers of the group get each queue's messages in order (FIFO).
+    pub consume_message_orderly: bool,
 }
 
 impl Default for SubscriptionGroupConfig {
@@ -34,6 +36,7 @@ impl Default for SubscriptionGroupConfig {
             broker_id: 0,
             which_broker_when_consume_slowly: 1,
             notify_consumer_ids_changed_enable: true,
+            consume_message_orderly: false,
         }
     }
 }

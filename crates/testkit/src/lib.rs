@@ -11,5 +11,6 @@
 pub mod broker;
 pub mod json_forms;
 pub mod namesrv;
+pub mod pop;
 pub mod ports;
 pub mod raw;

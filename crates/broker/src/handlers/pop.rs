@@ -49,7 +49,7 @@ impl Popping {
         let Some(_permit) = self.admission.try_acquire() else {
             return reply(ResponseCode::SystemBusy, OVERLOAD);
         };
-        let (filter, read_queues) = match self.check(&h) {
+        let (filter, read_queues, order) = match self.check(&h) {
             Ok(checked) => checked,
             Err(refusal) => return refusal,
         };
@@ -63,10 +63,10 @@ impl Popping {
             tokio::pin!(a, b);
             a.as_mut().enable();
             b.as_mut().enable();
-            let (popped, pop_time, revive_qid) = self.take(&h, &filter, read_queues);
+            let (popped, pop_time, revive_qid) = self.take(&h, &filter, read_queues, order);
             let now = tokio::time::Instant::now();
             if !popped.messages.is_empty() || now >= deadline {
-                return self.respond(&h, popped, pop_time, revive_qid);
+                return self.respond(&h, popped, pop_time, revive_qid, order);
             }
             tokio::select! {
                 _ = a => {}
@@ -77,7 +77,7 @@ impl Popping {
     }
 
     /// The checks before anything is taken; the filter and the topic's read queues.
-    fn check(&self, h: &PopMessageRequestHeader) -> Result<(PullFilter, u32), RemotingCommand> {
+    fn check(&self, h: &PopMessageRequestHeader) -> Result<(PullFilter, u32, bool), RemotingCommand> {
         let (broker_permission, auto_group, property_filter) = {
             let c = self.config.get();
             (c.broker_permission, c.auto_create_subscription_group, c.enable_property_filter)
@@ -99,13 +99,15 @@ impl Popping {
             ));
         }
         let read_queues = self.check_topic(&h.topic, h.queue_id)?;
-        self.check_group(&h.consumer_group, auto_group)?;
+        let orderly_group = self.check_group(&h.consumer_group, auto_group)?;
         let expression = h.exp.as_deref().filter(|e| !e.trim().is_empty()).unwrap_or("*");
         let mut sub = SubscriptionData::tags(&h.topic, expression, 0);
         if let Some(kind) = h.exp_type.as_deref().filter(|k| !k.is_empty()) {
             sub.expression_type = kind.to_owned();
         }
-        Ok((self.filters.for_subscription(property_filter, &sub)?, read_queues))
+        // FIFO when the client asks, or when the group is set to consume orderly.
+        let order = h.order.unwrap_or(false) || orderly_group;
+        Ok((self.filters.for_subscription(property_filter, &sub)?, read_queues, order))
     }
 
     fn check_topic(&self, topic: &str, queue_id: i32) -> Result<u32, RemotingCommand> {
@@ -130,7 +132,8 @@ impl Popping {
         Ok(config.read_queue_nums)
     }
 
-    fn check_group(&self, group: &str, auto_group: bool) -> Result<(), RemotingCommand> {
+    /// Whether the group may consume here; true if it consumes orderly.
+    fn check_group(&self, group: &str, auto_group: bool) -> Result<bool, RemotingCommand> {
         let Some((config, created)) = self.groups.find_or_create(group, auto_group, now_ms()) else {
             return Err(reply(
                 ResponseCode::SubscriptionGroupNotExist,
@@ -143,13 +146,18 @@ impl Popping {
         if !config.consume_enable {
             return Err(reply(ResponseCode::NoPermission, format!("subscription group no permission, {group}")));
         }
-        Ok(())
+        Ok(config.consume_message_orderly)
     }
 
     /// One look at the queues: the retry topic first now and then, the
     /// topic's queues from a random one on, the retry topic after if room is left.
-    fn take(&self, h: &PopMessageRequestHeader, filter: &PullFilter, read_queues: u32) -> (Popped, i64, i32) {
-        let order = h.order.unwrap_or(false);
+    fn take(
+        &self,
+        h: &PopMessageRequestHeader,
+        filter: &PullFilter,
+        read_queues: u32,
+        order: bool,
+    ) -> (Popped, i64, i32) {
         let pop_time = now_ms();
         let revive_qid = PopEngine::revive_qid_of(order, self.engine.pick_revive_qid());
         let q = PopQuery {
@@ -183,9 +191,15 @@ impl Popping {
         (out, pop_time, revive_qid)
     }
 
-    fn respond(&self, h: &PopMessageRequestHeader, popped: Popped, pop_time: i64, revive_qid: i32) -> RemotingCommand {
+    fn respond(
+        &self,
+        h: &PopMessageRequestHeader,
+        popped: Popped,
+        pop_time: i64,
+        revive_qid: i32,
+        order: bool,
+    ) -> RemotingCommand {
         let found = !popped.messages.is_empty();
-        let order = h.order.unwrap_or(false);
         let header = PopMessageResponseHeader {
             pop_time,
             invisible_time: h.invisible_time,

@@ -214,6 +214,9 @@ impl Sending {
         }
         let mut topic = target.topic.topic_name.clone();
         let mut queue_id = target.queue_id;
+        if let Some(group) = props.get(keys::SHARDING_KEY).filter(|g| !g.is_empty()) {
+            queue_id = crate::message_group::queue_of(group, target.topic.write_queue_nums);
+        }
         let mut sys_flag = h.sys_flag.unwrap_or(0);
         if target.topic.topic_filter_type == TopicFilterType::MultiTag {
             sys_flag |= sysflag::MULTI_TAGS;

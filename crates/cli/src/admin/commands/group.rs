@@ -60,6 +60,9 @@ pub async fn update_sub_group(ctx: &Ctx, args: &Args) -> Result<()> {
     if let Some(v) = args.get('a') {
         config.notify_consumer_ids_changed_enable = java_bool(&v);
     }
+    if let Some(v) = args.get('o') {
+        config.consume_message_orderly = java_bool(&v);
+    }
     if let Some(addr) = args.get('b') {
         ctx.admin.create_group(&addr, &config).await.at(&addr)?;
         println!("create subscription group to {addr} success.");
@@ -79,6 +82,39 @@ pub async fn update_sub_group(ctx: &Ctx, args: &Args) -> Result<()> {
     }
     print!("{}", group_config_text(&config));
     failed.map_or(Ok(()), Err)
+}
+
+/// `setConsumeMode`: PULL or POP for a group on a topic (Java 5's
+/// `SetConsumeModeSubCommand`), on one broker or every master of a cluster.
+pub async fn set_consume_mode(ctx: &Ctx, args: &Args) -> Result<()> {
+    use rmq_protocol::body::assignment::{MessageRequestMode, SetMessageRequestModeRequestBody};
+    let mode = match args.req('m').to_ascii_uppercase().as_str() {
+        "PULL" => MessageRequestMode::Pull,
+        "POP" => MessageRequestMode::Pop,
+        other => return Err(anyhow!("mode must be PULL or POP, not {other}")),
+    };
+    let body = SetMessageRequestModeRequestBody {
+        topic: args.req('t'),
+        consumer_group: args.req('g'),
+        mode,
+        pop_share_queue_num: number(args, 'q')?.unwrap_or(0),
+    };
+    let brokers = match args.get('b') {
+        Some(addr) => vec![addr],
+        None => ctx.masters_of_cluster(&args.req('c')).await?,
+    };
+    for addr in brokers {
+        ctx.admin.set_message_request_mode(&addr, &body).await.at(&addr)?;
+        println!("set consume mode to {addr} success.");
+    }
+    println!(
+        "topic[{}] group[{}] consume mode[{}] popShareQueueNum[{}]",
+        body.topic,
+        body.consumer_group,
+        args.req('m').to_ascii_uppercase(),
+        body.pop_share_queue_num
+    );
+    Ok(())
 }
 
 pub async fn delete_sub_group(ctx: &Ctx, args: &Args) -> Result<()> {

@@ -62,7 +62,21 @@ pub const ALL: &[Spec] = &[
             val('i', "brokerId", false, "consumer from which broker id"),
             val('w', "whichBrokerWhenConsumeSlowly", false, "which broker id when consume slowly"),
             val('a', "notifyConsumerIdsChanged", false, "notify consumerId changed"),
+            val('o', "consumeOrderlyEnable", false, "consume orderly (5.x POP: FIFO per queue)"),
         ]
+    ),
+    spec!(
+        "setConsumeMode",
+        "set consume mode(PULL or POP) of a consumer group on a topic (5.x)",
+        [
+            val('b', "brokerAddr", false, "set which broker"),
+            val('c', "clusterName", false, "set which cluster"),
+            val('t', "topicName", true, "topic name"),
+            val('g', "groupName", true, "consumer group name"),
+            val('m', "mode", true, "consume mode: PULL or POP"),
+            val('q', "popShareQueueNum", false, "POP: how many other clients' queues each client pops too"),
+        ],
+        one_of = ['b', 'c']
     ),
     spec!(
         "deleteSubGroup",
@@ -313,6 +327,7 @@ pub async fn run(spec: &Spec, ctx: &Ctx, args: &Args) -> Result<()> {
         "deleteTopic" => topic::delete_topic(ctx, args).await,
         "updateSubGroup" => group::update_sub_group(ctx, args).await,
         "deleteSubGroup" => group::delete_sub_group(ctx, args).await,
+        "setConsumeMode" => group::set_consume_mode(ctx, args).await,
         "updateBrokerConfig" => broker::update_broker_config(ctx, args).await,
         "updateTopicPerm" => topic::update_topic_perm(ctx, args).await,
         "topicRoute" => topic::topic_route(ctx, args).await,
