@@ -12,6 +12,7 @@
 //! consumer measures end to end.
 
 pub mod consumer;
+pub mod pop_consumer;
 pub mod producer;
 pub mod stamp;
 pub mod stats;

@@ -81,6 +81,15 @@ enum Command {
         /// Start at the queues' first messages instead of their ends
         #[arg(long)]
         from_start: bool,
+        /// Consume by POP (RocketMQ 5) instead of pull: pop 32 at a time, batch-ack each answer
+        #[arg(long)]
+        pop: bool,
+        /// POP: how long popped messages stay invisible, ms
+        #[arg(long, default_value_t = 60_000)]
+        invisible_ms: i64,
+        /// POP: concurrent poppers per master broker
+        #[arg(long, default_value_t = 4)]
+        pop_workers: usize,
         #[arg(long, default_value_t = 30)]
         duration: u64,
         /// Stop after this many messages
@@ -130,9 +139,21 @@ fn main() -> ExitCode {
                 };
                 producer::run(run).await.map(|_| ())
             }
-            Command::Consumer { namesrv, topic, group, expression, from_start, duration, messages } => {
+            Command::Consumer {
+                namesrv,
+                topic,
+                group,
+                expression,
+                from_start,
+                pop,
+                invisible_ms,
+                pop_workers,
+                duration,
+                messages,
+            } => {
                 let limit = Limit { duration: Some(Duration::from_secs(duration)), messages };
-                consumer::run(consumer::ConsumerRun { namesrv, topic, group, expression, from_start, limit })
+                let pop = pop.then_some(consumer::PopMode { invisible_ms, workers: pop_workers });
+                consumer::run(consumer::ConsumerRun { namesrv, topic, group, expression, from_start, pop, limit })
                     .await
                     .map(|_| ())
             }
