@@ -76,6 +76,22 @@ async fn signatures_and_permissions_are_enforced_and_the_file_reloads() {
         let r = call(request).await;
         assert_eq!((r.code, r.remark.as_deref()), (16, Some(remark)));
     }
+    // 5.x POP needs SUB on the topic as pulls do.
+    let pop = |topic| {
+        rmq_testkit::pop::pop_request(&rmq_testkit::pop::PopAsk {
+            group: "acl-cg",
+            topic,
+            queue_id: -1,
+            max: 1,
+            invisible_ms: 1000,
+            poll_ms: 0,
+            order: false,
+        })
+    };
+    let r = call(signed(pop("Elsewhere"), "RocketMQ", "12345678")).await;
+    assert_eq!((r.code, r.remark.as_deref()), (16, Some("No default permission for topic:Elsewhere")));
+    let r = call(signed(pop("ReadOnly"), "RocketMQ", "12345678")).await;
+    assert_ne!(r.code, 16, "SUB on ReadOnly allows a POP: {:?}", r.remark);
     // A signature over other content: tamper after signing.
     let mut forged = signed(send("Allowed"), "RocketMQ", "12345678");
     forged.ext_fields.insert("topic".into(), "Elsewhere".into());

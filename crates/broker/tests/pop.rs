@@ -324,3 +324,22 @@ async fn message_groups_land_in_one_queue_and_an_orderly_group_pops_them_in_orde
     }
     broker.stop().await;
 }
+
+#[tokio::test]
+async fn pop_and_pull_groups_share_a_topic() {
+    let home = tempfile::tempdir().unwrap();
+    let (broker, c) = setup(home.path(), "PopPull", 1).await;
+    let addr = broker.addr.clone();
+    for i in 0..10 {
+        send(&c, &addr, "PopPull", 0, &format!("s{i}")).await;
+    }
+    let popped_all = pop_n(&c, &addr, "PopPull", 10, 30_000, Duration::from_secs(5)).await;
+    let pulled = common::pull_all(&c, &addr, "PopPull", 0, ("*", "TAG"), 10, Duration::from_secs(5)).await;
+    let mut bodies: Vec<_> = popped_all.iter().map(|g| g.body.clone()).collect();
+    bodies.sort();
+    let mut pulled_sorted = pulled.clone();
+    pulled_sorted.sort();
+    assert_eq!(bodies, pulled_sorted, "each group gets every message");
+    assert_eq!(pulled.len(), 10);
+    broker.stop().await;
+}

@@ -21,7 +21,9 @@ mod rules;
 mod sign;
 
 use rmq_model::fastjson;
+use rmq_protocol::body::assignment::QueryAssignmentRequestBody;
 use rmq_protocol::body::heartbeat::HeartbeatData;
+use rmq_protocol::body::pop::BatchAckMessageRequestBody;
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_remoting::Connection;
 use rmq_store::StoreConfig;
@@ -38,8 +40,10 @@ const WATCH_PERIOD_MS: i64 = 1_000;
 /// The trace topic: sending traces needs no topic permission (Java).
 const TRACE_TOPIC: &str = "RMQ_SYS_TRACE_TOPIC";
 
-/// Request codes only admin accounts may send (Java's `Permission.ADMIN_CODE`).
-const ADMIN_CODES: [RequestCode; 5] = [
+/// Request codes only admin accounts may send (Java's `Permission.ADMIN_CODE`,
+/// and 5.x's SET_MESSAGE_REQUEST_MODE, which changes how a group consumes).
+const ADMIN_CODES: [RequestCode; 6] = [
+    RequestCode::SetMessageRequestMode,
     RequestCode::UpdateAndCreateTopic,
     RequestCode::UpdateBrokerConfig,
     RequestCode::DeleteTopicInBroker,
@@ -221,9 +225,31 @@ fn needed_permissions(request: &RemotingCommand) -> Vec<(String, u8)> {
         RequestCode::SendMessage => needs = send_to(ext("topic")),
         RequestCode::SendMessageV2 | RequestCode::SendBatchMessage => needs = send_to(ext("b")),
         RequestCode::ConsumerSendMsgBack => needs.extend(group("group").map(|g| (g, SUB))),
-        RequestCode::PullMessage | RequestCode::LitePullMessage => {
-            needs.extend(ext("topic").map(|t| (t, SUB)));
+        RequestCode::PullMessage
+        | RequestCode::LitePullMessage
+        | RequestCode::PopMessage
+        | RequestCode::PeekMessage
+        | RequestCode::AckMessage
+        | RequestCode::ChangeMessageInvisibletime
+        | RequestCode::Notification
+        | RequestCode::PollingInfo => {
+            // POP acks name the retry topic of a retry: SUB on the group covers it.
+            needs.extend(ext("topic").filter(|t| !t.starts_with(RETRY_PREFIX)).map(|t| (t, SUB)));
             needs.extend(group("consumerGroup").map(|g| (g, SUB)));
+        }
+        RequestCode::BatchAckMessage => {
+            if let Ok(body) = fastjson::from_slice::<BatchAckMessageRequestBody>(&request.body.to_bytes()) {
+                for ack in body.acks {
+                    needs.push((format!("{RETRY_PREFIX}{}", ack.consumer_group), SUB));
+                    needs.push((ack.topic, SUB));
+                }
+            }
+        }
+        RequestCode::QueryAssignment => {
+            if let Ok(body) = fastjson::from_slice::<QueryAssignmentRequestBody>(&request.body.to_bytes()) {
+                needs.push((format!("{RETRY_PREFIX}{}", body.consumer_group), SUB));
+                needs.push((body.topic, SUB));
+            }
         }
         RequestCode::QueryMessage => needs.extend(ext("topic").map(|t| (t, SUB))),
         RequestCode::HeartBeat => {
