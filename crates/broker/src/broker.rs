@@ -126,13 +126,9 @@ impl Broker {
             revive_queues: broker_config.revive_queue_num.clamp(1, 512) as i32,
             store_host: identity.broker_addr.parse().unwrap_or_else(|_| ([127, 0, 0, 1], 10911).into()),
         }));
-        if is_master {
-            // The dispatcher must have caught up for the revive queues to be read whole.
-            store.wait_dispatched(store.max_physical_offset(), Duration::from_secs(30));
-            let live = pop.recover();
-            if live > 0 {
-                tracing::info!("POP: {live} checkpoints in flight recovered from the revive log");
-            }
+        if !is_master {
+            // Slaves keep no ledger: they neither pop nor revive.
+            pop.set_ready();
         }
         let persist_delay_offsets_every = Duration::from_millis(broker_config.flush_delay_offset_interval.max(100));
         let config = Arc::new(LiveConfig::new(broker_config));

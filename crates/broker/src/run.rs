@@ -78,7 +78,7 @@ pub async fn run(
     broker.handlers.transactions.spawn(&background, &mut tasks);
     if broker.is_master() {
         tasks.spawn(broker.delays.clone().run(background.clone()));
-        tasks.spawn(broker.pop.clone().run_revive(background.clone()));
+        tasks.spawn(broker.pop.clone().run_revive(broker.store.clone(), background.clone()));
     }
     ready(&info);
     shutdown.cancelled().await;

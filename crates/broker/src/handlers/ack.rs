@@ -21,7 +21,8 @@ use crate::pop::{MAX_INVISIBLE_MS, PopError};
 const MAX_NOTIFY_HOLD_MS: i64 = 60_000;
 
 impl Popping {
-    pub(crate) fn ack(&self, req: &RemotingCommand) -> RemotingCommand {
+    pub(crate) async fn ack(&self, req: &RemotingCommand) -> RemotingCommand {
+        self.engine.ready().await;
         let h = header_or_reply!(req, AckMessageRequestHeader);
         let handle = match ReceiptHandle::parse(&h.extra_info) {
             Ok(handle) => handle,
@@ -36,7 +37,8 @@ impl Popping {
         }
     }
 
-    pub(crate) fn batch_ack(&self, req: &RemotingCommand) -> RemotingCommand {
+    pub(crate) async fn batch_ack(&self, req: &RemotingCommand) -> RemotingCommand {
+        self.engine.ready().await;
         let body: BatchAckMessageRequestBody = match fastjson::from_slice(&req.body.to_bytes()) {
             Ok(body) => body,
             Err(e) => return reply(ResponseCode::MessageIllegal, format!("the batch ack body is malformed: {e}")),
@@ -71,7 +73,8 @@ impl Popping {
         }
     }
 
-    pub(crate) fn change_invisible(&self, req: &RemotingCommand) -> RemotingCommand {
+    pub(crate) async fn change_invisible(&self, req: &RemotingCommand) -> RemotingCommand {
+        self.engine.ready().await;
         let h = header_or_reply!(req, ChangeInvisibleTimeRequestHeader);
         let handle = match ReceiptHandle::parse(&h.extra_info) {
             Ok(handle) => handle,

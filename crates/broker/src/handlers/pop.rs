@@ -53,6 +53,7 @@ impl Popping {
             Ok(checked) => checked,
             Err(refusal) => return refusal,
         };
+        self.engine.ready().await;
         let hold_ms = h.poll_time.clamp(0, MAX_HOLD_MS);
         let deadline = tokio::time::Instant::now() + Duration::from_millis(hold_ms as u64);
         loop {

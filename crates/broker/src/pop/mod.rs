@@ -78,6 +78,8 @@ pub(crate) struct PopEngine {
     next_revive_qid: AtomicU64,
     /// Woken when a checkpoint may fall due sooner than the reviver sleeps.
     revive_wake: Notify,
+    /// True once the ledger was rebuilt from the revive log (at once on slaves).
+    ready: tokio::sync::watch::Sender<bool>,
 }
 
 /// Parts the engine is built from.
@@ -116,7 +118,20 @@ impl PopEngine {
             busy: Mutex::default(),
             next_revive_qid: AtomicU64::new(0),
             revive_wake: Notify::new(),
+            ready: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// Resolves once the ledger holds what was in flight before the start:
+    /// requests that read or change it wait for the replay.
+    pub async fn ready(&self) {
+        let mut ready = self.ready.subscribe();
+        let _ = ready.wait_for(|r| *r).await;
+    }
+
+    /// Marks the ledger complete (after [`PopEngine::recover`], or on a slave).
+    pub fn set_ready(&self) {
+        self.ready.send_replace(true);
     }
 
     fn ledger(&self) -> MutexGuard<'_, Ledger> {

@@ -25,8 +25,22 @@ const MAX_SLEEP: Duration = Duration::from_secs(1);
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 impl PopEngine {
-    /// Revives due checkpoints until `stop`.
-    pub(crate) async fn run_revive(self: Arc<Self>, stop: CancellationToken) {
+    /// Rebuilds the ledger from the revive log, then revives due checkpoints
+    /// until `stop`. Runs on masters; the broker serves while it replays, and
+    /// POP requests wait for the replay ([`PopEngine::ready`]).
+    pub(crate) async fn run_revive(self: Arc<Self>, store: Arc<rmq_store::MessageStore>, stop: CancellationToken) {
+        let engine = self.clone();
+        let replay = tokio::task::spawn_blocking(move || {
+            // The dispatcher must have caught up for the revive queues to be read whole.
+            store.wait_dispatched(store.max_physical_offset(), Duration::from_secs(60));
+            engine.recover()
+        });
+        match replay.await {
+            Ok(0) => {}
+            Ok(live) => tracing::info!("POP: {live} checkpoints in flight recovered from the revive log"),
+            Err(e) => tracing::error!("POP: replay of the revive log failed: {e}"),
+        }
+        self.set_ready();
         let mut last_progress = tokio::time::Instant::now();
         loop {
             let woken = self.revive_wake.notified();
