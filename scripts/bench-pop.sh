@@ -35,7 +35,7 @@ drain() { # $1 label, rest: mqbench consumer arguments
   "$bin/mqbench" consumer -n 127.0.0.1:59876 -t PopBench -q "$COUNT" --duration "$LIMIT" "$@" >"$home/$label.out" 2>&1
   after=$(cpu_ticks "$broker")
   printf '%-5s %s\n' "$label" "$(grep -h '^Summary' "$home/$label.out" | sed 's/^Summary: //')"
-  printf '%-5s broker CPU: %d us per message\n' "$label" $(((after - before) * 1000000 / ticks_per_second / COUNT))
+  printf "%-5s broker CPU: %s us per message\n" "$label" "$(awk -v t=$((after - before)) -v hz="$ticks_per_second" -v n="$COUNT" 'BEGIN { printf "%.2f", t * 1000000 / hz / n }')"
 }
 drain pull -g bench-pull --from-start
 drain pop -g bench-pop --pop

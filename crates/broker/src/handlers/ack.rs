@@ -59,10 +59,9 @@ impl Popping {
                 queue_id: ack.queue_id,
                 offset: None,
             };
-            for offset in ack.acked_offsets() {
-                if let Err(e) = self.engine.ack(&ack.consumer_group, &ack.topic, ack.queue_id, &handle, offset) {
-                    refused.get_or_insert(e);
-                }
+            let offsets: Vec<i64> = ack.acked_offsets().collect();
+            if let Err(e) = self.engine.ack_many(&ack.consumer_group, &ack.topic, ack.queue_id, &handle, &offsets) {
+                refused.get_or_insert(e);
             }
         }
         match refused {

@@ -177,9 +177,29 @@ impl PopEngine {
         handle: &ReceiptHandle,
         offset: i64,
     ) -> Result<(), PopError> {
+        self.ack_many(group, topic, queue_id, handle, &[offset])
+    }
+
+    /// Acks several messages of one pop of a queue with one revive-log
+    /// record (a batch ack's entry). Offsets the checkpoint does not hold
+    /// make it fail, after the others were acked.
+    pub fn ack_many(
+        &self,
+        group: &str,
+        topic: &str,
+        queue_id: i32,
+        handle: &ReceiptHandle,
+        offsets: &[i64],
+    ) -> Result<(), PopError> {
         let topic = real_topic(topic, group, handle.retry);
         if handle.is_order() {
-            return self.ack_orderly(group, &topic, queue_id, handle.pop_time, offset);
+            let mut outcome = Ok(());
+            for &offset in offsets {
+                if let Err(e) = self.ack_orderly(group, &topic, queue_id, handle.pop_time, offset) {
+                    outcome = Err(e);
+                }
+            }
+            return outcome;
         }
         let key = CkKey {
             group: group.to_owned(),
@@ -188,27 +208,36 @@ impl PopEngine {
             start_offset: handle.ck_offset,
             pop_time: handle.pop_time,
         };
-        let revive_qid = {
+        let (revive_qid, to_ack, unknown) = {
             let ledger = self.ledger();
-            match ledger.get(&key) {
-                Some(ck) if ledger.holds(&key, offset) => ck.revive_qid,
-                Some(ck) if ck.offsets.contains(&offset) => return Ok(()),
-                _ => return Err(PopError::UnknownHandle(handle.to_string())),
+            let Some(ck) = ledger.get(&key) else {
+                return Err(PopError::UnknownHandle(handle.to_string()));
+            };
+            let to_ack: Vec<i64> = offsets.iter().copied().filter(|o| ledger.holds(&key, *o)).collect();
+            // Offsets acked before are fine; offsets the pop never took are not.
+            let unknown = offsets.iter().any(|o| !ck.offsets.contains(o));
+            (ck.revive_qid, to_ack, unknown)
+        };
+        if !to_ack.is_empty() {
+            let record = AckRecord {
+                ack_offset: to_ack[0],
+                ack_offset_list: if to_ack.len() > 1 { to_ack.clone() } else { Vec::new() },
+                start_offset: handle.ck_offset,
+                consumer_group: group.to_owned(),
+                topic,
+                queue_id,
+                pop_time: handle.pop_time,
+                broker_name: self.broker_name.clone(),
+            };
+            self.write(&ReviveRecord::Ack(record), revive_qid)?;
+            let mut ledger = self.ledger();
+            let revived = to_ack.iter().filter(|o| ledger.ack(&key, **o) == AckOutcome::Unknown).count();
+            if revived > 0 {
+                // Revived between the look and the ack: the retry copies stand.
+                return Err(PopError::UnknownHandle(handle.to_string()));
             }
-        };
-        let record = AckRecord {
-            ack_offset: offset,
-            start_offset: handle.ck_offset,
-            consumer_group: group.to_owned(),
-            topic,
-            queue_id,
-            pop_time: handle.pop_time,
-            broker_name: self.broker_name.clone(),
-            ..AckRecord::default()
-        };
-        self.write(&ReviveRecord::Ack(record), revive_qid)?;
-        if self.ledger().ack(&key, offset) == AckOutcome::Unknown {
-            // Revived between the look and the ack: the retry copy stands.
+        }
+        if unknown {
             return Err(PopError::UnknownHandle(handle.to_string()));
         }
         Ok(())
