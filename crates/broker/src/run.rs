@@ -78,6 +78,9 @@ pub async fn run(
     broker.handlers.transactions.spawn(&background, &mut tasks);
     if broker.is_master() {
         tasks.spawn(broker.delays.clone().run(background.clone()));
+        if let Some(timers) = &broker.timers {
+            tasks.spawn(timers.clone().run(background.clone()));
+        }
     }
     ready(&info);
     shutdown.cancelled().await;
