@@ -174,3 +174,40 @@ async fn a_timer_survives_a_restart_and_arrives_once() {
     assert_eq!(copies, 1, "exactly one delivery");
     broker.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_committed_transactional_message_waits_from_its_commit() {
+    use rmq_protocol::header::{EndTransactionRequestHeader, SendMessageResponseHeader};
+    use rmq_protocol::{RemotingCommand, RequestCode};
+    let home = tempfile::tempdir().unwrap();
+    let broker = TestBroker::start(home.path(), &[]).await;
+    let (c, _inbox) = client();
+    let addr = broker.addr.as_str();
+    common::heartbeat_producer(&c, addr, "tx-timer-client", "tx-pg").await;
+    assert_eq!(invoke(&c, addr, send_request("tx-pg", "TimedTx", 0, 0, &[], b"plain")).await.code, 0);
+    let props = [("TRAN_MSG", "true"), ("PGROUP", "tx-pg"), ("TIMER_DELAY_SEC", "2")];
+    let r = invoke(&c, addr, send_request("tx-pg", "TimedTx", 0, 0x4, &props, b"tx")).await;
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    let h: SendMessageResponseHeader = r.header().unwrap();
+    let offset = rmq_model::msg_id::decode_offset_msg_id(&h.msg_id).unwrap().1;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let header = EndTransactionRequestHeader {
+        producer_group: "tx-pg".to_owned(),
+        tran_state_table_offset: h.queue_offset,
+        commit_log_offset: offset.as_i64(),
+        commit_or_rollback: 8,
+        from_transaction_check: Some(false),
+        msg_id: None,
+        transaction_id: None,
+        topic: Some("TimedTx".to_owned()),
+    };
+    let committed_at = rmq_now();
+    let r = invoke(&c, addr, RemotingCommand::request(RequestCode::EndTransaction, &header)).await;
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    let got = watch(&c, addr, "TimedTx", 4, 2, Duration::from_secs(6)).await;
+    let at = got["tx"].at_ms;
+    let due = committed_at + 2000;
+    assert!(at >= due, "{} ms before 2 s after the commit", due - at);
+    assert!(at <= due + TICK_MS + OBSERVE_SLACK_MS, "{} ms late", at - due);
+    broker.stop().await;
+}
