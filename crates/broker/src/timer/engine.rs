@@ -99,6 +99,7 @@ impl TimerEngine {
         geometry: Geometry,
         now_ms: i64,
     ) -> Result<TimerEngine, TimerError> {
+        let started = std::time::Instant::now();
         std::fs::create_dir_all(dir).map_err(|e| TimerError::io(dir, "create directory", e))?;
         let file = CheckpointFile::at(dir);
         let fresh = Checkpoint {
@@ -145,11 +146,12 @@ impl TimerEngine {
         }
         tracing::info!(
             "timer: {pending} pending entries, {} segment(s), delivered up to {} ms, {} queued offset {enqueued}, \
-             {} copies delivered after the checkpoint",
+             {} copies delivered after the checkpoint; recovered in {} ms",
             log.segment_count(),
             (delivered_tick + 1) * precision_ms,
             TIMER_TOPIC,
-            recovered.len()
+            recovered.len(),
+            started.elapsed().as_millis()
         );
         Ok(TimerEngine {
             store,
