@@ -211,3 +211,43 @@ async fn a_committed_transactional_message_waits_from_its_commit() {
     assert!(at <= due + TICK_MS + OBSERVE_SLACK_MS, "{} ms late", at - due);
     broker.stop().await;
 }
+
+/// A SEND_BATCH_MESSAGE of `items` (body, own properties) with the batch's
+/// own `properties`.
+fn batch_request(topic: &str, properties: &[(&str, &str)], items: &[(&str, &str)]) -> rmq_protocol::RemotingCommand {
+    use rmq_protocol::header::{SendMessageRequestHeader, SendMessageRequestHeaderV2};
+    use rmq_protocol::{RemotingCommand, RequestCode};
+    let mut header: SendMessageRequestHeader =
+        send_request("pg", topic, 0, 0, properties, b"").header().expect("the header we built");
+    header.batch = Some(true);
+    let mut body = Vec::new();
+    for (text, props) in items {
+        let item = record::BatchItem { flag: 0, body: text.as_bytes(), properties: props.as_bytes() };
+        record::encode_batch_item(&item, &mut body);
+    }
+    RemotingCommand::request(RequestCode::SendBatchMessage, &SendMessageRequestHeaderV2(header)).with_body(body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_waits_when_the_batch_asks_not_when_an_item_does() {
+    let home = tempfile::tempdir().unwrap();
+    let broker = TestBroker::start(home.path(), &[]).await;
+    let (c, _) = client();
+    let addr = broker.addr.as_str();
+    let sent_at = rmq_now();
+    // As in Java, the put hook sees the batch's properties only.
+    let items = [("item-1", "UNIQ_KEY\u{1}U1\u{2}"), ("item-2", "UNIQ_KEY\u{1}U2\u{2}")];
+    let r = invoke(&c, addr, batch_request("TimedBatch", &[("TIMER_DELAY_SEC", "2")], &items)).await;
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    let own = [("own-time", "TIMER_DELAY_SEC\u{1}30\u{2}")];
+    let r = invoke(&c, addr, batch_request("TimedBatch", &[], &own)).await;
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    let got = watch(&c, addr, "TimedBatch", 4, 3, Duration::from_secs(5)).await;
+    assert!(got["own-time"].at_ms - sent_at < 1000, "an item's own timer property is not read");
+    for item in ["item-1", "item-2"] {
+        let at = got[item].at_ms;
+        assert!(at >= sent_at + 2000 && at <= sent_at + 2000 + TICK_MS + OBSERVE_SLACK_MS, "{item}: {}", at - sent_at);
+    }
+    assert_ne!(got["item-1"].props.unique_key(), got["item-2"].props.unique_key(), "each keeps its own id");
+    broker.stop().await;
+}

@@ -39,6 +39,10 @@ use rmq_model::properties::keys;
 /// How long a checkpoint waits for the CommitLog flush before it gives up
 /// until the next one.
 const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+/// An idle timer (nothing taken in, nothing delivered) saves its checkpoint
+/// this seldom, to move on the CommitLog position a restart scans from
+/// without an fsync every tick.
+const IDLE_CHECKPOINT_MS: i64 = 60_000;
 /// Messages taken from the timer topic per read.
 const READ_BATCH: u32 = 32;
 
@@ -89,6 +93,10 @@ pub(crate) struct TimerEngine {
     recovered: HashSet<u64>,
     recovered_until: i64,
     saved: Checkpoint,
+    /// When `saved` was written (ms), and whether a slot with messages was
+    /// delivered since.
+    saved_at_ms: i64,
+    delivered_since_save: bool,
 }
 
 impl TimerEngine {
@@ -166,6 +174,8 @@ impl TimerEngine {
             recovered,
             recovered_until: now_ms.div_euclid(precision_ms) + 1,
             saved,
+            saved_at_ms: now_ms,
+            delivered_since_save: false,
         })
     }
 
@@ -174,8 +184,12 @@ impl TimerEngine {
     pub(crate) fn round(&mut self, now_ms: i64, budget: Budget, checkpoint: bool) -> Result<Next, TimerError> {
         let enqueued = self.enqueue(budget.enqueue, now_ms)?;
         let next = self.deliver_due(now_ms, budget.deliver)?;
-        if checkpoint {
-            self.checkpoint()?;
+        let idle = self.enqueued == self.saved.enqueued
+            && self.log.end().0 == self.saved.log_end
+            && !self.delivered_since_save
+            && now_ms - self.saved_at_ms < IDLE_CHECKPOINT_MS;
+        if checkpoint && !idle && self.checkpoint()? {
+            self.saved_at_ms = now_ms;
         }
         Ok(if enqueued >= budget.enqueue { Next::Busy } else { next })
     }
@@ -250,6 +264,7 @@ impl TimerEngine {
                 _ => self.wheel.last(tick),
             };
             self.in_progress = Some((tick, cursor));
+            self.delivered_since_save |= cursor.is_some();
             while let Some(pos) = cursor {
                 if done >= budget {
                     return Ok(Next::Busy);
@@ -323,14 +338,15 @@ impl TimerEngine {
     }
 
     /// Saves a checkpoint if progress was made and it can vouch for it: no
-    /// slot half delivered, the copies of delivered slots flushed.
-    pub(crate) fn checkpoint(&mut self) -> Result<(), TimerError> {
+    /// slot half delivered, the copies of delivered slots flushed. Whether
+    /// it was written.
+    pub(crate) fn checkpoint(&mut self) -> Result<bool, TimerError> {
         if self.in_progress.is_some() {
-            return Ok(());
+            return Ok(false);
         }
         let copies_end = PhysicalOffset(self.clean_commitlog_end);
         if self.store.flushed_offset() < copies_end && self.store.wait_flushed(copies_end, FLUSH_WAIT).is_err() {
-            return Ok(());
+            return Ok(false);
         }
         let c = Checkpoint {
             precision_ms: self.precision_ms as u32,
@@ -340,16 +356,17 @@ impl TimerEngine {
             commitlog_end: self.clean_commitlog_end,
         };
         if c == self.saved {
-            return Ok(());
+            return Ok(false);
         }
         self.log.flush()?;
         self.file.save(&c)?;
         self.saved = c;
+        self.delivered_since_save = false;
         let dropped = self.log.drop_delivered(c.delivered_tick)?;
         if dropped > 0 {
             tracing::debug!("timer: {dropped} delivered log segment(s) deleted");
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Timer-topic messages not yet enqueued.

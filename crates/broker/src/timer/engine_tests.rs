@@ -2,6 +2,7 @@
 //! passed in: delivery times, the window's end, restarts after a crash.
 
 use super::*;
+use crate::timer::checkpoint::CheckpointFile;
 use crate::timer::deliver::DELIVERED_FROM;
 use crate::timer::log::SEGMENT_BYTES;
 use rmq_model::Properties;
@@ -182,5 +183,27 @@ fn a_clean_restart_resumes_from_the_checkpoint() {
     assert!(bodies(&store).is_empty());
     engine.round(T0 + 11_000, ALL, false).unwrap();
     assert_eq!(bodies(&store), ["x"]);
+    store.shutdown().unwrap();
+}
+
+#[test]
+fn an_idle_timer_saves_its_checkpoint_once_a_minute_a_busy_one_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path());
+    let mut engine = open_engine(&store, dir.path(), 1 << 10, T0);
+    let file = CheckpointFile::at(&dir.path().join("rmq_timer"));
+    for second in 1..60 {
+        engine.round(T0 + second * 1000, ALL, true).unwrap();
+    }
+    assert_eq!(file.load().unwrap(), None, "no fsync per idle tick");
+    engine.round(T0 + 61_000, ALL, true).unwrap();
+    let idle = file.load().unwrap().expect("saved after a minute");
+    assert_eq!(idle.delivered_tick, T0 / 1000 + 60);
+    park(&store, "p", T0 + 70_000);
+    engine.round(T0 + 61_500, ALL, true).unwrap();
+    let busy = file.load().unwrap().unwrap();
+    assert_eq!((busy.enqueued, busy.log_end), (1, 48), "taken in: saved at the next round");
+    engine.round(T0 + 71_000, ALL, true).unwrap();
+    assert_eq!(file.load().unwrap().unwrap().delivered_tick, T0 / 1000 + 70, "delivered: saved at once");
     store.shutdown().unwrap();
 }

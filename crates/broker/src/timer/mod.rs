@@ -157,7 +157,7 @@ impl TimerDelivery {
         let backlog = engine.backlog();
         let saved = tokio::task::spawn_blocking(move || engine.checkpoint()).await;
         match saved {
-            Ok(Ok(())) => tracing::info!("timer stopped ({backlog} messages not yet enqueued)"),
+            Ok(Ok(_)) => tracing::info!("timer stopped ({backlog} messages not yet enqueued)"),
             Ok(Err(e)) => tracing::warn!("timer: last checkpoint failed: {e}"),
             Err(e) => tracing::warn!("timer: last checkpoint failed: {e}"),
         }
