@@ -42,6 +42,7 @@ use crate::stats::BrokerStats;
 use crate::tables::{
     ConsumerOffsets, DelayOffsets, RequestModes, SubscriptionGroups, TableFile, TopicDefaults, TopicTable,
 };
+use crate::timer::{TimerDelivery, TimerRules};
 use crate::transaction::Transactions;
 use crate::{BrokerError, now_ms};
 
@@ -65,6 +66,8 @@ pub struct Broker {
     pub(crate) delays: Arc<DelayDelivery>,
     /// POP checkpoints and their revival.
     pub(crate) pop: Arc<PopEngine>,
+    /// Delivery of 5.x timer messages; `None` with `timerWheelEnable=false`.
+    pub(crate) timers: Option<Arc<TimerDelivery>>,
 }
 
 impl Broker {
@@ -80,11 +83,13 @@ impl Broker {
         let waiters = Arc::new(PullWaiters::new());
         let hooks = StoreHooks { listener: Some(waiters.clone()), ..StoreHooks::default() };
         let delay_levels = Arc::new(DelayLevels::of(&store_config));
+        let timer_rules = TimerRules::of(&store_config);
         let files = ConfigFiles::new(store_config.config_dir());
         let acl = Acl::new(&broker_config, &store_config);
         let locks = QueueLocks::new(&broker_config, &store_config);
         let replication = Arc::new(Replication::new(&broker_config, &store_config));
         let store = Arc::new(MessageStore::open(store_config, hooks)?);
+        let timers = TimerDelivery::of(&store);
 
         let topics = Arc::new(TopicTable::open(
             &topic_defaults(&broker_config, &identity),
@@ -175,6 +180,7 @@ impl Broker {
                 stats: stats.clone(),
                 durability: Arc::new(Durability::new(&store, replication.clone())),
                 delay_levels: delay_levels.clone(),
+                timer_rules,
                 admission: send_admission,
             },
             assignments: Assignments {
@@ -272,6 +278,7 @@ impl Broker {
             registration,
             delays,
             pop,
+            timers,
         })
     }
 

@@ -45,6 +45,7 @@ mod service;
 pub mod settings;
 mod stats;
 mod tables;
+mod timer;
 mod transaction;
 
 pub use broker::Broker;

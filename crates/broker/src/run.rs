@@ -79,6 +79,9 @@ pub async fn run(
     if broker.is_master() {
         tasks.spawn(broker.delays.clone().run(background.clone()));
         tasks.spawn(broker.pop.clone().run_revive(broker.store.clone(), background.clone()));
+        if let Some(timers) = &broker.timers {
+            tasks.spawn(timers.clone().run(background.clone()));
+        }
     }
     ready(&info);
     shutdown.cancelled().await;

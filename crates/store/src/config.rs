@@ -103,6 +103,18 @@ config_struct! {
         /// Percent of RAM behind the CommitLog end that counts as "in memory"
         /// (the pull caps above, the slave suggestion).
         access_message_in_memory_max_ratio: u64 = "accessMessageInMemoryMaxRatio" => 40,
+        /// Accept 5.x timer messages (`TIMER_DELIVER_MS`, `TIMER_DELAY_SEC`,
+        /// `TIMER_DELAY_MS`) and deliver them at their time; when off, the
+        /// broker refuses them, as Java does.
+        timer_wheel_enable: bool = "timerWheelEnable" => true,
+        /// Granularity of timer delivery, ms: delivery times are rounded to
+        /// it and the timer wakes once per tick.
+        timer_precision_ms: u64 = "timerPrecisionMs" => 1000,
+        /// Longest delay a timer message may ask for, seconds (3 days).
+        timer_max_delay_sec: u64 = "timerMaxDelaySec" => 259_200,
+        /// Ms between checkpoints of the timer's progress (what a restart
+        /// resumes from).
+        timer_flush_interval_ms: u64 = "timerFlushIntervalMs" => 1000,
         /// Store host written into records and msgIds: `brokerIP1:listenPort`.
         /// No key: the broker sets it once it has resolved its address.
         store_host: SocketAddr => SocketAddr::from(([127, 0, 0, 1], 10911)),
@@ -152,6 +164,9 @@ impl StoreConfig {
         }
         if !(0.0..=1.0).contains(&self.disk_space_clean_forcibly_ratio) {
             return bad("diskSpaceCleanForciblyRatio", "must be between 0 and 1");
+        }
+        if !(10..=60_000).contains(&self.timer_precision_ms) {
+            return bad("timerPrecisionMs", "must be between 10 and 60000 ms (the timer wakes once per tick)");
         }
         Ok(())
     }

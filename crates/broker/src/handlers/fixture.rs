@@ -83,6 +83,7 @@ impl Fixture {
             stats: self.stats.clone(),
             durability: Arc::new(Durability::without_disk(self.replication.clone())),
             delay_levels: Arc::new(DelayLevels::new(Vec::new())),
+            timer_rules: crate::timer::TimerRules::of(&rmq_store::StoreConfig::default()),
             admission: Admission::new(8, 4 * 1024 * 1024),
         }
     }

@@ -30,6 +30,7 @@ use crate::namesrv::BrokerIdentity;
 use crate::now_ms;
 use crate::stats::BrokerStats;
 use crate::tables::{SubscriptionGroups, TopicTable};
+use crate::timer::{self, TimerRules};
 
 /// The producer side of the broker: sends and consumers' hand-backs.
 #[derive(Debug)]
@@ -46,6 +47,8 @@ pub(crate) struct Sending {
     /// The waits a stored message was promised.
     pub durability: Arc<Durability>,
     pub delay_levels: Arc<DelayLevels>,
+    /// `timerWheelEnable`, `timerPrecisionMs`, `timerMaxDelaySec`.
+    pub timer_rules: TimerRules,
     pub admission: Admission,
 }
 
@@ -269,11 +272,16 @@ impl Sending {
             queue_id = 0;
         } else {
             let kind = sysflag::transaction_type(sys_flag);
-            if (kind == sysflag::TRANSACTION_NOT_TYPE || kind == sysflag::TRANSACTION_COMMIT_TYPE)
-                && let Some(parked) = delay::park(&mut props, &topic, queue_id, &self.delay_levels)
-            {
-                topic = parked.topic;
-                queue_id = parked.queue_id;
+            if kind == sysflag::TRANSACTION_NOT_TYPE || kind == sysflag::TRANSACTION_COMMIT_TYPE {
+                // The timer first: a DELAY level makes it drop its properties
+                // and leaves the message to the delay rule.
+                let parked = timer::park(&mut props, &topic, queue_id, &self.timer_rules, now_ms())
+                    .map_err(|refusal| refusal.reply(&self.timer_rules))?
+                    .or_else(|| delay::park(&mut props, &topic, queue_id, &self.delay_levels));
+                if let Some(parked) = parked {
+                    topic = parked.topic;
+                    queue_id = parked.queue_id;
+                }
             }
         }
         Ok(Prepared { topic, queue_id, properties: props.encode(), sys_flag, wait })

@@ -17,6 +17,7 @@ use rmq_store::PutResult;
 
 use super::{OP_REMOVE_TAG, Transactions, origin_of};
 use crate::handlers::{bad_header, reply, store_error};
+use crate::timer::{self, TimerRules};
 use crate::{delay, now_ms};
 
 /// What the producer decided.
@@ -151,7 +152,13 @@ impl Transactions {
         // consumed message's transactionId from it.
         props.remove(keys::TRANSACTION_CHECK_TIMES);
         props.remove(keys::TRANSACTION_PREPARED_QUEUE_OFFSET);
-        let (topic, queue_id) = match delay::park(&mut props, &topic, queue_id, &self.delay_levels) {
+        // A commit goes through the timer rule as a plain send does (Java's
+        // put hook sees the COMMIT type), then the delay rule.
+        let timer_rules = TimerRules::of(self.store.config());
+        let parked = timer::park(&mut props, &topic, queue_id, &timer_rules, now_ms())
+            .map_err(|refusal| refusal.reply(&timer_rules))?
+            .or_else(|| delay::park(&mut props, &topic, queue_id, &self.delay_levels));
+        let (topic, queue_id) = match parked {
             Some(parked) => (parked.topic, parked.queue_id),
             None => (topic, queue_id),
         };

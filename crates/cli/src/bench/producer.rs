@@ -32,6 +32,8 @@ pub struct ProducerRun {
     /// Messages per second on a fixed schedule (`--tps`); `None` runs
     /// closed-loop. At most `workers` sends are in flight either way.
     pub rate: Option<u64>,
+    /// Make every message a timer message due at this time (ms).
+    pub timer_deliver_ms: Option<i64>,
     pub limit: Limit,
 }
 
@@ -179,6 +181,9 @@ fn message(r: &ProducerRun, body: &Bytes, n: u64) -> Message {
     }
     if r.keys {
         msg = msg.with_keys(format!("bench-{n}"));
+    }
+    if let Some(at) = r.timer_deliver_ms {
+        msg = msg.with_property("TIMER_DELIVER_MS", at.to_string());
     }
     msg
 }

@@ -56,6 +56,10 @@ enum Command {
         /// was answered
         #[arg(long)]
         tps: Option<u64>,
+        /// Send timer messages, all due at once this many seconds after
+        /// the run starts (TIMER_DELIVER_MS)
+        #[arg(long = "timerDelaySec")]
+        timer_delay_sec: Option<u64>,
         /// Producer group
         #[arg(short = 'g', long = "group", default_value = "benchmark_producer")]
         group: String,
@@ -119,6 +123,7 @@ fn main() -> ExitCode {
                 batch,
                 oneway,
                 tps,
+                timer_delay_sec,
                 group,
                 duration,
                 messages,
@@ -135,6 +140,7 @@ fn main() -> ExitCode {
                     tag_count,
                     oneway,
                     rate: tps.filter(|t| *t > 0),
+                    timer_deliver_ms: timer_delay_sec.map(|s| rmq_model::clock::now_ms() + s as i64 * 1000),
                     limit,
                 };
                 producer::run(run).await.map(|_| ())
