@@ -1,7 +1,8 @@
 //! The timing wheel: one slot per tick for a window of ticks, each holding
 //! the newest log entry due at that tick (older ones are reached through
-//! the entries' `prev` links). It lives in memory — 16 bytes a slot, fixed
-//! whatever the number of timers — and is rebuilt from the log at startup.
+//! the entries' `prev` links). It lives in memory — 16 bytes a slot, at
+//! most 4 MiB whatever the number of timers — and is rebuilt from the log
+//! at startup.
 //!
 //! Window: the ticks `(delivered, delivered + len]`, where `delivered` is
 //! the last tick whose slot was delivered. A slot's index is its tick
@@ -14,27 +15,26 @@ use super::entry::LogPos;
 /// re-appending. 4 MiB.
 pub(crate) const WHEEL_SLOTS: usize = 1 << 18;
 
-#[derive(Clone, Copy, Debug, Default)]
-struct Slot {
-    tick: i64,
-    /// Position of the newest entry + 1; 0 when empty.
-    last: u64,
-}
-
+/// The slots as two arrays of plain integers, allocated zeroed: the
+/// allocator hands out untouched pages for them, so a slot costs memory only
+/// once a timer waits in its page (an idle broker's wheel costs nothing).
 #[derive(Debug)]
 pub(crate) struct Wheel {
-    slots: Vec<Slot>,
+    /// The tick each slot last held.
+    ticks: Vec<i64>,
+    /// Position of the newest entry of that tick + 1; 0 when empty.
+    lasts: Vec<u64>,
 }
 
 impl Wheel {
     pub(crate) fn new(slots: usize) -> Wheel {
         assert!(slots >= 2, "a wheel needs at least two slots");
-        Wheel { slots: vec![Slot::default(); slots] }
+        Wheel { ticks: vec![0; slots], lasts: vec![0; slots] }
     }
 
     /// How many ticks the window spans.
     pub(crate) fn window(&self) -> i64 {
-        self.slots.len() as i64
+        self.ticks.len() as i64
     }
 
     /// The tick whose slot a message due at `due_tick` waits in, when every
@@ -53,8 +53,8 @@ impl Wheel {
 
     /// The newest entry waiting at `tick`.
     pub(crate) fn last(&self, tick: i64) -> Option<LogPos> {
-        let slot = self.slots[self.index(tick)];
-        (slot.tick == tick && slot.last > 0).then(|| LogPos(slot.last - 1))
+        let i = self.index(tick);
+        (self.ticks[i] == tick && self.lasts[i] > 0).then(|| LogPos(self.lasts[i] - 1))
     }
 
     /// Makes `pos` the newest entry at `tick`, returning the one it follows
@@ -63,15 +63,16 @@ impl Wheel {
     pub(crate) fn link(&mut self, tick: i64, pos: LogPos) -> Option<LogPos> {
         let prev = self.last(tick);
         let i = self.index(tick);
-        self.slots[i] = Slot { tick, last: pos.0 + 1 };
+        self.ticks[i] = tick;
+        self.lasts[i] = pos.0 + 1;
         prev
     }
 
     /// Empties the slot of `tick` once it was delivered.
     pub(crate) fn clear(&mut self, tick: i64) {
         let i = self.index(tick);
-        if self.slots[i].tick == tick {
-            self.slots[i] = Slot::default();
+        if self.ticks[i] == tick {
+            self.lasts[i] = 0;
         }
     }
 }
