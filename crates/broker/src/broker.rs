@@ -208,6 +208,7 @@ impl Broker {
                 waiters: waiters.clone(),
                 filters: CompiledFilters::default(),
                 admission: pull_admission.clone(),
+                held: Default::default(),
             },
             pulling: Pulling {
                 store: store.clone(),

@@ -163,6 +163,13 @@ async fn forged_and_bad_requests_get_rocketmq_errors() {
         tokio::spawn(async move { invoke(&c2, &addr2, pop_request("PopBad", -1, 1, 1000, 4_000, false)).await })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
+    let info = rmq_protocol::header::PollingInfoRequestHeader {
+        consumer_group: GROUP.into(),
+        topic: "PopBad".into(),
+        queue_id: -1,
+    };
+    let r = invoke(&c, &addr, RemotingCommand::request(RequestCode::PollingInfo, &info)).await;
+    assert_eq!((r.code, r.ext("pollingNum")), (0, Some("1")), "one POP is held");
     let t = Instant::now();
     send(&c, &addr, "PopBad", 0, "c").await;
     let r = held.await.unwrap();

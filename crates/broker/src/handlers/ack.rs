@@ -179,14 +179,14 @@ impl Popping {
         RemotingCommand::success().with_header(&header)
     }
 
-    /// POLLING_INFO: how many requests of the group are held on the queue;
-    /// rmq does not count them per group and answers 0.
+    /// POLLING_INFO: how many POPs of the group are held on the queue now.
     pub(crate) fn polling_info(&self, req: &RemotingCommand) -> RemotingCommand {
         let h = header_or_reply!(req, PollingInfoRequestHeader);
         if self.topics.get(&h.topic).is_none() {
             return reply(ResponseCode::TopicNotExist, format!("topic[{}] not exist, apply first please!", h.topic));
         }
-        RemotingCommand::success().with_header(&PollingInfoResponseHeader { polling_num: 0 })
+        let polling_num = self.held.count(&h.topic, &h.consumer_group, h.queue_id);
+        RemotingCommand::success().with_header(&PollingInfoResponseHeader { polling_num })
     }
 }
 

@@ -9,7 +9,8 @@ use rmq_protocol::receipt::pop_retry_topic;
 use rmq_protocol::remark::{FAQ_SUFFIX, OVERLOAD};
 use rmq_protocol::{Body, RemotingCommand, ResponseCode};
 use rmq_store::{AcceptAll, GetMessageStatus};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::{header_or_reply, reply};
@@ -41,6 +42,43 @@ pub(crate) struct Popping {
     pub filters: CompiledFilters,
     /// Shared with pulls: held POPs count against `pullThreadPoolQueueCapacity`.
     pub admission: Arc<Permits>,
+    /// POPs held now, per (topic, group, queue id), for POLLING_INFO.
+    pub held: HeldPops,
+}
+
+/// Counts of held POPs; an entry goes when its count does.
+#[derive(Debug, Default)]
+pub(crate) struct HeldPops(Mutex<HashMap<(String, String, i32), i32>>);
+
+impl HeldPops {
+    /// Counts a POP as held until the returned guard drops.
+    fn hold(&self, topic: &str, group: &str, queue_id: i32) -> HeldGuard<'_> {
+        let key = (topic.to_owned(), group.to_owned(), queue_id);
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(key.clone()).or_default() += 1;
+        HeldGuard { held: self, key }
+    }
+
+    pub(crate) fn count(&self, topic: &str, group: &str, queue_id: i32) -> i32 {
+        let held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        held.get(&(topic.to_owned(), group.to_owned(), queue_id)).copied().unwrap_or(0)
+    }
+}
+
+struct HeldGuard<'a> {
+    held: &'a HeldPops,
+    key: (String, String, i32),
+}
+
+impl Drop for HeldGuard<'_> {
+    fn drop(&mut self) {
+        let mut held = self.held.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = held.get_mut(&self.key) {
+            *n -= 1;
+            if *n <= 0 {
+                held.remove(&self.key);
+            }
+        }
+    }
 }
 
 impl Popping {
@@ -69,6 +107,7 @@ impl Popping {
             if !popped.messages.is_empty() || now >= deadline {
                 return self.respond(&h, popped, pop_time, revive_qid, order);
             }
+            let _held = self.held.hold(&h.topic, &h.consumer_group, h.queue_id);
             tokio::select! {
                 _ = a => {}
                 _ = b => {}
