@@ -96,6 +96,13 @@ impl Broker {
             TableFile::at(files.topics_path()),
             now,
         )?);
+        if timers.is_some() {
+            // A system topic as in Java: admin tools and slaves see the parked timers' queue.
+            let timer_topic = rmq_model::topic::TIMER_TOPIC;
+            if topics.get_or_create(timer_topic, 1, rmq_model::perm::READ_WRITE, now).1 {
+                topics.persist();
+            }
+        }
         let groups = Arc::new(SubscriptionGroups::open(TableFile::at(files.subscription_groups_path()), now)?);
         let offsets = Arc::new(ConsumerOffsets::open(TableFile::at(files.consumer_offsets_path()))?);
         let delay_offsets = Arc::new(DelayOffsets::open(TableFile::at(files.delay_offsets_path()))?);
@@ -209,6 +216,7 @@ impl Broker {
                 filters: CompiledFilters::default(),
                 admission: pull_admission.clone(),
                 held: Default::default(),
+                is_master,
             },
             pulling: Pulling {
                 store: store.clone(),

@@ -148,9 +148,29 @@ async fn forged_and_bad_requests_get_rocketmq_errors() {
     }
     assert_eq!(invoke(&c, &addr, pop_request("NoSuchTopic", -1, 1, 1000, 0, false)).await.code, 17);
     assert_eq!(invoke(&c, &addr, pop_request("PopBad", 7, 1, 1000, 0, false)).await.code, 29);
+    // A FIFO-looking handle (reviveQid 999) for a queue never popped in order acks nothing.
+    let mut fifo = got[0].clone();
+    fifo.handle.revive_qid = 999;
+    assert_eq!(invoke(&c, &addr, ack_request("PopBad", &fifo)).await.code, 208);
     // Both still in flight and ackable with their real handles.
     for g in &got {
         assert_eq!(invoke(&c, &addr, ack_request("PopBad", g)).await.code, 0);
+    }
+    // An acked message's handle cannot make it invisible (and so bring it back) again.
+    let change = ChangeInvisibleTimeRequestHeader {
+        consumer_group: GROUP.into(),
+        topic: "PopBad".into(),
+        queue_id: got[0].queue_id,
+        extra_info: got[0].handle.to_string(),
+        offset: got[0].offset,
+        invisible_time: 1_000,
+    };
+    let r = invoke(&c, &addr, RemotingCommand::request(RequestCode::ChangeMessageInvisibletime, &change)).await;
+    assert_eq!(r.code, 208, "{:?}", r.remark);
+    // Clients may not write the records the broker trusts.
+    for topic in ["rmq_sys_REVIVE_LOG_DefaultCluster", "rmq_sys_wheel_timer"] {
+        let r = invoke(&c, &addr, send_request("pop-producer", topic, 0, 0, &[("TAGS", "ck")], b"{}")).await;
+        assert_eq!(r.code, 16, "send to {topic}: {:?}", r.remark);
     }
     // An empty queue held for its poll time answers POLLING_TIMEOUT, not before.
     let t = Instant::now();

@@ -17,6 +17,8 @@ use std::time::Duration;
 const TICK_MS: i64 = 1000;
 /// Pull round trips and polling add this much to an arrival we observe.
 const OBSERVE_SLACK_MS: i64 = 250;
+/// What a restart may add on a loaded machine (debug builds, tests in parallel).
+const RESTART_SLACK_MS: i64 = 1_000;
 
 /// A pulled message: body, arrival time as observed, and its properties.
 struct Arrival {
@@ -161,7 +163,8 @@ async fn a_timer_survives_a_restart_and_arrives_once() {
     let broker = TestBroker::start(home.path(), &[]).await;
     let got = watch(&c, &broker.addr, "Timed", 4, 1, Duration::from_secs(6)).await;
     let at = got["again"].at_ms;
-    assert!(at >= due && at <= due + TICK_MS + OBSERVE_SLACK_MS, "{} ms from its time", at - due);
+    // A restart replays the timer's log and scans the CommitLog's tail first: a second more than a tick.
+    assert!(at >= due && at <= due + TICK_MS + RESTART_SLACK_MS, "{} ms from its time", at - due);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     broker.stop().await;
     let broker = TestBroker::start(home.path(), &[]).await;

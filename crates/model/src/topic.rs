@@ -69,8 +69,10 @@ pub fn is_fixed_system_topic(topic: &str) -> bool {
     FIXED_SYSTEM_TOPICS.contains(&topic) || topic.starts_with(SYSTEM_TOPIC_PREFIX)
 }
 
+/// Topics clients may never send to: Java's list, and the 5.x topics whose
+/// records the broker trusts (the timer's parked messages, POP's revive log).
 pub fn is_not_allowed_send_topic(topic: &str) -> bool {
-    NOT_ALLOWED_SEND_TOPICS.contains(&topic)
+    NOT_ALLOWED_SEND_TOPICS.contains(&topic) || topic == TIMER_TOPIC || topic.starts_with(REVIVE_TOPIC_PREFIX)
 }
 
 pub fn retry_topic(group: &str) -> String {

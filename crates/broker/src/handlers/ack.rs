@@ -17,11 +17,17 @@ use super::pop::Popping;
 use super::{header_or_reply, reply};
 use crate::pop::{MAX_INVISIBLE_MS, PopError};
 
+/// Longest bit set a batch ack entry may carry (64 messages from its start).
+const MAX_BATCH_ACK_BYTES: usize = 8;
+
 /// Longest a NOTIFICATION is held.
 const MAX_NOTIFY_HOLD_MS: i64 = 60_000;
 
 impl Popping {
     pub(crate) async fn ack(&self, req: &RemotingCommand) -> RemotingCommand {
+        if let Some(refusal) = self.on_slave() {
+            return refusal;
+        }
         self.engine.ready().await;
         let h = header_or_reply!(req, AckMessageRequestHeader);
         let handle = match ReceiptHandle::parse(&h.extra_info) {
@@ -38,6 +44,9 @@ impl Popping {
     }
 
     pub(crate) async fn batch_ack(&self, req: &RemotingCommand) -> RemotingCommand {
+        if let Some(refusal) = self.on_slave() {
+            return refusal;
+        }
         self.engine.ready().await;
         let body: BatchAckMessageRequestBody = match fastjson::from_slice(&req.body.to_bytes()) {
             Ok(body) => body,
@@ -48,6 +57,13 @@ impl Popping {
         }
         let mut refused = None;
         for ack in &body.acks {
+            // One entry stands for one pop of a queue: at most 32 messages, 8 bytes of bits with room.
+            if ack.bit_set.len() > MAX_BATCH_ACK_BYTES {
+                return reply(
+                    ResponseCode::MessageIllegal,
+                    format!("a batch ack entry of {} bytes of bits is more than one pop can take", ack.bit_set.len()),
+                );
+            }
             let retry = RetryFlag::parse(&ack.retry).unwrap_or(RetryFlag::Normal);
             let handle = ReceiptHandle {
                 ck_offset: ack.start_offset,
@@ -73,6 +89,9 @@ impl Popping {
     }
 
     pub(crate) async fn change_invisible(&self, req: &RemotingCommand) -> RemotingCommand {
+        if let Some(refusal) = self.on_slave() {
+            return refusal;
+        }
         self.engine.ready().await;
         let h = header_or_reply!(req, ChangeInvisibleTimeRequestHeader);
         let handle = match ReceiptHandle::parse(&h.extra_info) {

@@ -44,6 +44,8 @@ pub(crate) struct Popping {
     pub admission: Arc<Permits>,
     /// POPs held now, per (topic, group, queue id), for POLLING_INFO.
     pub held: HeldPops,
+    /// Only a master keeps POP state; a slave refuses POP and its acks.
+    pub is_master: bool,
 }
 
 /// Counts of held POPs; an entry goes when its count does.
@@ -82,7 +84,20 @@ impl Drop for HeldGuard<'_> {
 }
 
 impl Popping {
+    /// The refusal of a POP-family request on a slave.
+    pub(crate) fn on_slave(&self) -> Option<RemotingCommand> {
+        (!self.is_master).then(|| {
+            reply(
+                ResponseCode::ServiceNotAvailable,
+                format!("the broker[{}] is a slave: POP is served by its master", self.identity.broker_addr),
+            )
+        })
+    }
+
     pub(crate) async fn pop(&self, req: &RemotingCommand) -> RemotingCommand {
+        if let Some(refusal) = self.on_slave() {
+            return refusal;
+        }
         let h = header_or_reply!(req, PopMessageRequestHeader);
         let Some(_permit) = self.admission.try_acquire() else {
             return reply(ResponseCode::SystemBusy, OVERLOAD);

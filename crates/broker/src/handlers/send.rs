@@ -217,6 +217,8 @@ impl Sending {
         }
         let mut topic = target.topic.topic_name.clone();
         let mut queue_id = target.queue_id;
+        // Only the timer writes this mark; a client's would make a restart skip a timer.
+        props.remove(crate::timer::DELIVERED_FROM);
         if let Some(group) = props.get(keys::SHARDING_KEY).filter(|g| !g.is_empty()) {
             queue_id = crate::message_group::queue_of(group, target.topic.write_queue_nums);
         }
@@ -343,7 +345,7 @@ impl Sending {
         }
         let batch_level = Properties::decode(&p.properties);
         let properties: Vec<Vec<u8>> =
-            items.iter().map(|i| merge_batch_properties(i.properties, &batch_level)).collect();
+            items.iter().map(|i| merge_batch_properties(&without_timer_mark(i.properties), &batch_level)).collect();
         let born_host = conn.remote_addr();
         let msgs: Vec<NewMessage<'_>> = items
             .iter()
@@ -383,6 +385,17 @@ impl Sending {
         };
         RemotingCommand::response(status, None).with_header(&header)
     }
+}
+
+/// A batch item's properties without the timer's delivery mark (only the
+/// timer may write it).
+fn without_timer_mark(item: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if record::property_value(item, crate::timer::DELIVERED_FROM).is_none() {
+        return std::borrow::Cow::Borrowed(item);
+    }
+    let mut props = Properties::decode(&String::from_utf8_lossy(item));
+    props.remove(crate::timer::DELIVERED_FROM);
+    std::borrow::Cow::Owned(props.encode().into_bytes())
 }
 
 /// The properties stored for one message of a batch: its own, plus those of

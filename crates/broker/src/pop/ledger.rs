@@ -5,6 +5,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+/// Messages one checkpoint may hold: the width of [`Checkpoint::acked`].
+const MAX_MESSAGES: usize = 64;
+
 /// What names one pop of one queue: a receipt handle carries all of it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct CkKey {
@@ -32,6 +35,13 @@ pub(crate) struct Checkpoint {
 impl Checkpoint {
     fn all_acked(&self) -> bool {
         self.acked.count_ones() as usize >= self.offsets.len()
+    }
+
+    /// Marks `offset` as done (acked or brought back).
+    pub fn mark_acked(&mut self, offset: i64) {
+        if let Some(i) = self.offsets.iter().position(|o| *o == offset) {
+            self.acked |= 1 << i;
+        }
     }
 
     /// The offsets not acked yet.
@@ -63,11 +73,12 @@ pub(crate) struct Ledger {
 impl Ledger {
     /// Adds the checkpoint of a pop; one already there (a replayed record) stays.
     pub fn add(&mut self, key: CkKey, ck: Checkpoint) {
-        if ck.all_acked() || self.checkpoints.contains_key(&key) {
+        // At most 64 messages fit the acked bits (a pop takes 32); more is a forged record.
+        if ck.all_acked() || ck.offsets.len() > MAX_MESSAGES || self.checkpoints.contains_key(&key) {
             return;
         }
         *self.in_flight.entry(flight_key(&key)).or_default() += ck.unacked().count() as u64;
-        self.due.insert((key.pop_time + ck.invisible_time, key.clone()));
+        self.due.insert((key.pop_time.saturating_add(ck.invisible_time), key.clone()));
         self.checkpoints.insert(key, ck);
     }
 
@@ -123,7 +134,7 @@ impl Ledger {
 
     fn remove(&mut self, key: &CkKey) -> Option<Checkpoint> {
         let ck = self.checkpoints.remove(key)?;
-        self.due.remove(&(key.pop_time + ck.invisible_time, key.clone()));
+        self.due.remove(&(key.pop_time.saturating_add(ck.invisible_time), key.clone()));
         self.forget_counts(key, &ck);
         Some(ck)
     }

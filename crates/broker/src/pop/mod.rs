@@ -80,6 +80,10 @@ pub(crate) struct PopEngine {
     revive_wake: Notify,
     /// True once the ledger was rebuilt from the revive log (at once on slaves).
     ready: tokio::sync::watch::Sender<bool>,
+    /// Held (shared) from writing a checkpoint record until the ledger has it,
+    /// and (exclusive) while the replay start is recorded: a record written
+    /// but not yet in the ledger is never skipped.
+    progress_gate: std::sync::RwLock<()>,
 }
 
 /// Parts the engine is built from.
@@ -119,6 +123,7 @@ impl PopEngine {
             next_revive_qid: AtomicU64::new(0),
             revive_wake: Notify::new(),
             ready: tokio::sync::watch::Sender::new(false),
+            progress_gate: std::sync::RwLock::new(()),
         }
     }
 
@@ -245,15 +250,25 @@ impl PopEngine {
 
     fn ack_orderly(&self, group: &str, topic: &str, queue_id: i32, pop_time: i64, offset: i64) -> Result<(), PopError> {
         let key: QueueKey = (group.to_owned(), topic.to_owned(), queue_id);
-        let committed = self.offsets.query(group, topic, queue_id).unwrap_or(0);
-        if offset < committed {
-            return Ok(());
-        }
-        let Some(next) = self.order().ack(&key, offset, pop_time, committed) else {
-            return Err(PopError::UnknownHandle(format!("{pop_time} {queue_id} {offset}")));
+        let unknown = || PopError::UnknownHandle(format!("{pop_time} {queue_id} {offset}"));
+        let moved = {
+            // Under the order lock, so that two acks of one queue commit in order.
+            let mut book = self.order();
+            if !book.knows(&key) {
+                return Err(unknown());
+            }
+            let committed = self.offsets.query(group, topic, queue_id).unwrap_or(0);
+            if offset < committed {
+                // Acked before (the offset moved past it).
+                return Ok(());
+            }
+            let next = book.ack(&key, offset, pop_time, committed).ok_or_else(unknown)?;
+            if next > committed {
+                self.offsets.commit(group, topic, queue_id, next);
+            }
+            (next > committed).then_some(next)
         };
-        if next > committed {
-            self.offsets.commit(group, topic, queue_id, next);
+        if let Some(next) = moved {
             let record = OrderAckRecord { consumer_group: group.to_owned(), topic: topic.to_owned(), queue_id, next };
             self.write(&ReviveRecord::OrderAck(record), 0)?;
         }
@@ -290,16 +305,25 @@ impl PopEngine {
             start_offset: handle.ck_offset,
             pop_time: handle.pop_time,
         };
-        let revive_qid = match self.ledger().get(&old) {
-            Some(ck) if ck.offsets.contains(&offset) => ck.revive_qid,
-            _ => return Err(PopError::UnknownHandle(handle.to_string())),
+        let (revive_qid, fresh) = {
+            let ledger = self.ledger();
+            let revive_qid = match ledger.get(&old) {
+                // Only a message still in flight: an acked one must not come back.
+                Some(ck) if ledger.holds(&old, offset) => ck.revive_qid,
+                _ => return Err(PopError::UnknownHandle(handle.to_string())),
+            };
+            // A key no checkpoint has (two changes within a millisecond would collide).
+            let mut fresh = CkKey { start_offset: offset, pop_time: now, ..old.clone() };
+            while fresh == old || ledger.get(&fresh).is_some() {
+                fresh.pop_time += 1;
+            }
+            (revive_qid, fresh)
         };
         // The new checkpoint first, then the ack of the old: a crash between
         // leaves the message covered twice (delivered again), never not at all.
-        let fresh = CkKey { start_offset: offset, pop_time: now, ..old.clone() };
         self.add_checkpoint(&fresh, invisible_time, revive_qid, &[offset])?;
         self.ack(group, &topic, queue_id, handle, offset)?;
-        Ok(now)
+        Ok(fresh.pop_time)
     }
 
     /// Records a pop of `offsets` in the revive log and the ledger.
@@ -322,6 +346,7 @@ impl PopEngine {
             broker_name: self.broker_name.clone(),
             ..records::CkRecord::default()
         };
+        let _gate = self.progress_gate.read().unwrap_or_else(|e| e.into_inner());
         let log_offset = self.write(&ReviveRecord::Checkpoint(record), revive_qid)?;
         let ck = ledger::Checkpoint { invisible_time, revive_qid, offsets: offsets.to_vec(), acked: 0, log_offset };
         let sooner = self.ledger().next_due().is_none_or(|at| at > key.pop_time + invisible_time);

@@ -39,6 +39,11 @@ impl OrderBook {
         self.queues.get(key).is_some_and(|q| !q.all_acked() && q.invisible_until > now)
     }
 
+    /// Whether the queue was popped in order since the broker started.
+    pub fn knows(&self, key: &QueueKey) -> bool {
+        self.queues.contains_key(key)
+    }
+
     /// Whether `offset` was acked already (a re-pop skips it).
     pub fn is_acked(&self, key: &QueueKey, offset: i64) -> bool {
         self.queues.get(key).is_some_and(|q| q.acked.contains(&offset))

@@ -49,7 +49,8 @@ impl PopEngine {
     fn apply(&self, record: ReviveRecord, qid: i32, log_offset: i64) {
         match record {
             ReviveRecord::Checkpoint(ck) => {
-                let offsets: Vec<i64> = ck.queue_offset_diff.iter().map(|d| ck.start_offset + d).collect();
+                let offsets: Vec<i64> =
+                    ck.queue_offset_diff.iter().filter_map(|d| ck.start_offset.checked_add(*d)).collect();
                 let Some(last) = offsets.last().copied() else { return };
                 let key = CkKey {
                     group: ck.cid,

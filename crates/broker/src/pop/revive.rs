@@ -32,14 +32,27 @@ impl PopEngine {
         let engine = self.clone();
         let replay = tokio::task::spawn_blocking(move || {
             // The dispatcher must have caught up for the revive queues to be read whole.
-            store.wait_dispatched(store.max_physical_offset(), Duration::from_secs(60));
+            let end = store.max_physical_offset();
+            while !store.wait_dispatched(end, Duration::from_secs(60)) {
+                tracing::warn!("POP: waiting for the dispatcher to reach {} before replaying the revive log", end.0);
+            }
             engine.recover()
         });
-        match replay.await {
-            Ok(0) => {}
-            Ok(live) => tracing::info!("POP: {live} checkpoints in flight recovered from the revive log"),
-            Err(e) => tracing::error!("POP: replay of the revive log failed: {e}"),
-        }
+        let replayed = match replay.await {
+            Ok(live) => {
+                if live > 0 {
+                    tracing::info!("POP: {live} checkpoints in flight recovered from the revive log");
+                }
+                true
+            }
+            Err(e) => {
+                // Serve, but never move the replay start: the next start replays again.
+                tracing::error!(
+                    "POP: replay of the revive log failed: {e}; in-flight messages come back after a restart"
+                );
+                false
+            }
+        };
         self.set_ready();
         let mut last_progress = tokio::time::Instant::now();
         loop {
@@ -47,7 +60,7 @@ impl PopEngine {
             tokio::pin!(woken);
             woken.as_mut().enable();
             self.revive_due(now_ms());
-            if last_progress.elapsed() >= PROGRESS_EVERY {
+            if replayed && last_progress.elapsed() >= PROGRESS_EVERY {
                 self.record_progress();
                 last_progress = tokio::time::Instant::now();
             }
@@ -61,24 +74,27 @@ impl PopEngine {
                 _ = tokio::time::sleep(sleep) => {}
             }
         }
-        self.record_progress();
+        if replayed {
+            self.record_progress();
+        }
     }
 
     /// Revives every checkpoint due at `now`.
     pub(crate) fn revive_due(&self, now: i64) {
         let due = self.ledger().take_due(now);
-        for (key, ck) in due {
-            if let Err(e) = self.revive(&key, &ck) {
+        for (key, mut ck) in due {
+            if let Err(e) = self.revive(&key, &mut ck) {
                 tracing::warn!("revive of {}:{} for {} failed, retrying soon: {e}", key.topic, key.queue_id, key.group);
-                // Put it back, due again in a second.
-                let again = CkKey { ..key };
-                let retry = Checkpoint { invisible_time: now - again.pop_time + 1000, ..ck };
-                self.ledger().add(again, retry);
+                // Put back what is left, due again in a second.
+                let retry = Checkpoint { invisible_time: now - key.pop_time + 1000, ..ck };
+                self.ledger().add(key, retry);
             }
         }
     }
 
-    fn revive(&self, key: &CkKey, ck: &Checkpoint) -> Result<(), String> {
+    /// Brings back the unacked messages of `ck`, marking each in `ck` as it
+    /// goes, so that a failure part-way does not bring one back twice.
+    fn revive(&self, key: &CkKey, ck: &mut Checkpoint) -> Result<(), String> {
         let unacked: Vec<i64> = ck.unacked().collect();
         for &offset in &unacked {
             let got = self.store.get_messages(&key.topic, key.queue_id, QueueOffset(offset as u64), 1, &AcceptAll);
@@ -89,6 +105,7 @@ impl PopEngine {
                 continue;
             };
             self.bring_back(key, stored)?;
+            ck.mark_acked(offset);
         }
         let done = AckRecord {
             ack_offset: unacked.first().copied().unwrap_or(key.start_offset),
@@ -144,6 +161,7 @@ impl PopEngine {
     /// Moves each revive queue's replay start to its oldest live checkpoint
     /// (or its end when none is live).
     pub(crate) fn record_progress(&self) {
+        let _gate = self.progress_gate.write().unwrap_or_else(|e| e.into_inner());
         for qid in 0..self.revive_queues {
             let start = self.ledger().replay_start(qid).unwrap_or_else(|| self.max_offset(&self.revive_topic, qid));
             if self.offsets.query(super::REVIVE_GROUP, &self.revive_topic, qid) != Some(start) {

@@ -29,6 +29,7 @@ mod log;
 mod park;
 mod wheel;
 
+pub(crate) use deliver::DELIVERED_FROM;
 pub(crate) use park::{TimerRules, park};
 
 use rmq_remoting::CancellationToken;
@@ -93,17 +94,24 @@ impl TimerDelivery {
         })
     }
 
-    /// Recovers the timer, then delivers until `stop`, and saves a last
-    /// checkpoint. Sleeps to the end of the current tick when nothing is due.
-    pub(crate) async fn run(self: Arc<Self>, stop: CancellationToken) {
+    /// Opens the timer's files and recovers from the last checkpoint.
+    async fn open(&self) -> Result<TimerEngine, TimerError> {
         let (store, dir) = (self.store.clone(), self.dir.clone());
         let geometry = Geometry {
             precision_ms: self.precision_ms,
             wheel_slots: wheel::WHEEL_SLOTS,
             segment_bytes: log::SEGMENT_BYTES,
         };
-        let opened = tokio::task::spawn_blocking(move || TimerEngine::open(store, &dir, geometry, now_ms())).await;
-        let mut engine = match opened.map_err(|e| TimerError::Task(e.to_string())).and_then(|r| r) {
+        tokio::task::spawn_blocking(move || TimerEngine::open(store, &dir, geometry, now_ms()))
+            .await
+            .map_err(|e| TimerError::Task(e.to_string()))
+            .and_then(|r| r)
+    }
+
+    /// Recovers the timer, then delivers until `stop`, and saves a last
+    /// checkpoint. Sleeps to the end of the current tick when nothing is due.
+    pub(crate) async fn run(self: Arc<Self>, stop: CancellationToken) {
+        let mut engine = match self.open().await {
             Ok(engine) => engine,
             Err(e) => {
                 tracing::error!("timer messages will not be delivered: {e}");
@@ -138,8 +146,22 @@ impl TimerDelivery {
                     Duration::from_millis((at - now_ms()).clamp(1, engine.precision_ms()) as u64)
                 }
                 Err(e) => {
-                    tracing::error!("timer: {e}; retrying");
-                    RETRY_AFTER
+                    // A failed round may leave the wheel pointing at entries
+                    // never written: start again from the last checkpoint, as
+                    // after a crash.
+                    tracing::error!("timer: {e}; reopening from the last checkpoint");
+                    drop(engine);
+                    engine = loop {
+                        tokio::select! {
+                            _ = stop.cancelled() => return,
+                            _ = tokio::time::sleep(RETRY_AFTER) => {}
+                        }
+                        match self.open().await {
+                            Ok(fresh) => break fresh,
+                            Err(e) => tracing::error!("timer: reopening failed: {e}; retrying"),
+                        }
+                    };
+                    continue;
                 }
             };
             if sleep.is_zero() {

@@ -42,10 +42,12 @@ pub struct BatchAck {
 }
 
 impl BatchAck {
-    /// The offsets whose bits are set.
+    /// The offsets whose bits are set (none past `i64::MAX`).
     pub fn acked_offsets(&self) -> impl Iterator<Item = i64> + '_ {
         self.bit_set.iter().enumerate().flat_map(move |(byte, bits)| {
-            (0..8).filter(move |b| bits & (1 << b) != 0).map(move |b| self.start_offset + (byte * 8 + b) as i64)
+            (0..8)
+                .filter(move |b| bits & (1 << b) != 0)
+                .filter_map(move |b| self.start_offset.checked_add((byte * 8 + b) as i64))
         })
     }
 
