@@ -370,3 +370,35 @@ async fn pop_and_pull_groups_share_a_topic() {
     assert_eq!(pulled.len(), 10);
     broker.stop().await;
 }
+
+#[tokio::test]
+async fn a_fifo_queue_keeps_its_state_across_a_restart() {
+    let home = tempfile::tempdir().unwrap();
+    let (broker, c) = setup(home.path(), "PopFifoRestart", 1).await;
+    let addr = broker.addr.clone();
+    for i in 0..4 {
+        send(&c, &addr, "PopFifoRestart", 0, &format!("f{i}")).await;
+    }
+    wait_dispatched(&c, &addr, "PopFifoRestart", 4).await;
+    let pop = || pop_request("PopFifoRestart", 0, 3, 4_000, 0, true);
+    let first = popped(&invoke(&c, &addr, pop()).await);
+    let popped_at = Instant::now();
+    assert_eq!(first.iter().map(|g| g.body.as_str()).collect::<Vec<_>>(), ["f0", "f1", "f2"]);
+    // f1 acked out of order: the committed offset stays at f0.
+    assert_eq!(invoke(&c, &addr, ack_request("PopFifoRestart", &first[1])).await.code, 0);
+    broker.stop().await;
+    let broker = TestBroker::start(home.path(), &[]).await;
+    let addr = broker.addr.clone();
+    // Still in flight after the restart: the queue stays blocked until the invisible time ends.
+    assert!(popped(&invoke(&c, &addr, pop()).await).is_empty(), "in-flight FIFO messages came back early");
+    let deadline = Instant::now() + Duration::from_secs(8);
+    let mut again = Vec::new();
+    while again.is_empty() && Instant::now() < deadline {
+        again = popped(&invoke(&c, &addr, pop()).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(popped_at.elapsed() >= Duration::from_millis(3_500), "back after {:?}", popped_at.elapsed());
+    // f1 stays acked; f0 and f2 come again in order, as second deliveries.
+    assert_eq!(again.iter().map(|g| g.body.as_str()).collect::<Vec<_>>(), ["f0", "f2"]);
+    broker.stop().await;
+}

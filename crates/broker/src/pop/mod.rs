@@ -251,8 +251,10 @@ impl PopEngine {
     fn ack_orderly(&self, group: &str, topic: &str, queue_id: i32, pop_time: i64, offset: i64) -> Result<(), PopError> {
         let key: QueueKey = (group.to_owned(), topic.to_owned(), queue_id);
         let unknown = || PopError::UnknownHandle(format!("{pop_time} {queue_id} {offset}"));
-        let moved = {
-            // Under the order lock, so that two acks of one queue commit in order.
+        {
+            // Under the order lock, so that two acks of one queue commit, and
+            // log their states, in order.
+            let _gate = self.progress_gate.read().unwrap_or_else(|e| e.into_inner());
             let mut book = self.order();
             if !book.knows(&key) {
                 return Err(unknown());
@@ -266,14 +268,42 @@ impl PopEngine {
             if next > committed {
                 self.offsets.commit(group, topic, queue_id, next);
             }
-            (next > committed).then_some(next)
-        };
-        if let Some(next) = moved {
-            let record = OrderAckRecord { consumer_group: group.to_owned(), topic: topic.to_owned(), queue_id, next };
-            self.write(&ReviveRecord::OrderAck(record), 0)?;
+            self.log_order_state(&mut book, &key, next.max(committed))?;
         }
         self.waiters.arrived(topic, queue_id);
         Ok(())
+    }
+
+    /// Writes a FIFO queue's state to revive queue 0; the caller holds the
+    /// progress gate (shared) and the order lock, so records follow changes.
+    fn log_order_state(&self, book: &mut OrderBook, key: &QueueKey, committed: i64) -> Result<(), StoreError> {
+        let state = book.state(key);
+        let record = OrderAckRecord {
+            consumer_group: key.0.clone(),
+            topic: key.1.clone(),
+            queue_id: key.2,
+            next: committed,
+            pop_time: state.pop_time,
+            invisible_until: state.invisible_until,
+            offsets: state.offsets,
+            acked: state.acked,
+            delivered_offsets: state.deliveries.iter().map(|d| d.0).collect(),
+            delivered_counts: state.deliveries.iter().map(|d| d.1).collect(),
+        };
+        let log_offset = self.write(&ReviveRecord::OrderAck(record), 0)?;
+        book.logged(key, log_offset);
+        Ok(())
+    }
+
+    /// FIFO: a pop handed out `offsets`; logged before they leave.
+    fn order_popped(&self, key: &QueueKey, pop_time: i64, invisible_time: i64, offsets: &[i64]) {
+        let _gate = self.progress_gate.read().unwrap_or_else(|e| e.into_inner());
+        let mut book = self.order();
+        book.popped(key, pop_time, invisible_time, offsets);
+        let committed = self.offsets.query(&key.0, &key.1, key.2).unwrap_or(0);
+        if let Err(e) = self.log_order_state(&mut book, key, committed) {
+            tracing::warn!("FIFO pop of {}:{} for {}: state not logged: {e}", key.1, key.2, key.0);
+        }
     }
 
     /// CHANGE_MESSAGE_INVISIBLETIME: the message becomes visible
@@ -293,10 +323,14 @@ impl PopEngine {
         let now = now_ms();
         if handle.is_order() {
             let key: QueueKey = (group.to_owned(), topic, queue_id);
-            if self.order().change_invisible(&key, offset, handle.pop_time, now + invisible_time) {
-                return Ok(handle.pop_time);
+            let _gate = self.progress_gate.read().unwrap_or_else(|e| e.into_inner());
+            let mut book = self.order();
+            if !book.change_invisible(&key, offset, handle.pop_time, now + invisible_time) {
+                return Err(PopError::UnknownHandle(handle.to_string()));
             }
-            return Err(PopError::UnknownHandle(handle.to_string()));
+            let committed = self.offsets.query(group, &key.1, queue_id).unwrap_or(0);
+            self.log_order_state(&mut book, &key, committed)?;
+            return Ok(handle.pop_time);
         }
         let old = CkKey {
             group: group.to_owned(),

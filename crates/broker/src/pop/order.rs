@@ -1,8 +1,9 @@
 //! FIFO POP (`order=true`): a queue hands out its next messages only when
 //! the ones before are acked or their invisible time ran out; then the same
 //! messages come again, in the same order, from the group's committed
-//! offset. No checkpoint is written: the committed offset is the state
-//! (Java's `ConsumerOrderInfoManager`), with the delivery counts kept here.
+//! offset (Java's `ConsumerOrderInfoManager`). No checkpoint is written:
+//! after each change the queue's [`OrderState`] goes to the revive log, and
+//! the replay restores the last one.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -20,6 +21,18 @@ struct OrderQueue {
     acked: BTreeSet<i64>,
     /// How often each message was handed out.
     deliveries: HashMap<i64, u32>,
+    /// Where the queue's last state record lies in revive queue 0.
+    log_offset: i64,
+}
+
+/// A FIFO queue's state above its committed offset, as logged.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct OrderState {
+    pub pop_time: i64,
+    pub invisible_until: i64,
+    pub offsets: Vec<i64>,
+    pub acked: Vec<i64>,
+    pub deliveries: Vec<(i64, u32)>,
 }
 
 impl OrderQueue {
@@ -37,6 +50,46 @@ impl OrderBook {
     /// Whether the queue still has messages in flight.
     pub fn blocked(&self, key: &QueueKey, now: i64) -> bool {
         self.queues.get(key).is_some_and(|q| !q.all_acked() && q.invisible_until > now)
+    }
+
+    /// The queue's state, to be logged.
+    pub fn state(&self, key: &QueueKey) -> OrderState {
+        let Some(q) = self.queues.get(key) else { return OrderState::default() };
+        let mut deliveries: Vec<(i64, u32)> = q.deliveries.iter().map(|(o, n)| (*o, *n)).collect();
+        deliveries.sort_unstable();
+        OrderState {
+            pop_time: q.pop_time,
+            invisible_until: q.invisible_until,
+            offsets: q.offsets.clone(),
+            acked: q.acked.iter().copied().collect(),
+            deliveries,
+        }
+    }
+
+    /// Puts back a logged state (the replay), whose record lies at `log_offset`.
+    pub fn restore(&mut self, key: &QueueKey, state: OrderState, log_offset: i64) {
+        let q = OrderQueue {
+            pop_time: state.pop_time,
+            invisible_until: state.invisible_until,
+            offsets: state.offsets,
+            acked: state.acked.into_iter().collect(),
+            deliveries: state.deliveries.into_iter().collect(),
+            log_offset,
+        };
+        self.queues.insert(key.clone(), q);
+    }
+
+    /// Notes where the queue's last state record was written.
+    pub fn logged(&mut self, key: &QueueKey, log_offset: i64) {
+        if let Some(q) = self.queues.get_mut(key) {
+            q.log_offset = log_offset;
+        }
+    }
+
+    /// The oldest state record a replay must read: that of the queue with
+    /// messages in flight whose record is oldest.
+    pub fn replay_start(&self) -> Option<i64> {
+        self.queues.values().filter(|q| !q.all_acked()).map(|q| q.log_offset).min()
     }
 
     /// Whether the queue was popped in order since the broker started.

@@ -73,7 +73,11 @@ impl AckRecord {
     }
 }
 
-/// rmq's FIFO record: the group's offset in a queue moved to `next`.
+/// rmq's FIFO record, written after each FIFO pop, ack and change of
+/// invisible time: the group's committed offset in a queue (`next`) and the
+/// queue's state above it, so that a restart keeps what is in flight
+/// invisible, what was acked out of order acked, and the delivery counts.
+/// The last record of a queue is its state.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub(crate) struct OrderAckRecord {
@@ -85,6 +89,22 @@ pub(crate) struct OrderAckRecord {
     pub queue_id: i32,
     #[serde(rename = "next")]
     pub next: i64,
+    /// The current pop's time and the end of its invisibility.
+    #[serde(rename = "pt")]
+    pub pop_time: i64,
+    #[serde(rename = "until")]
+    pub invisible_until: i64,
+    /// Offsets handed out by the current pop.
+    #[serde(rename = "o", skip_serializing_if = "Vec::is_empty")]
+    pub offsets: Vec<i64>,
+    /// Offsets acked above `next`.
+    #[serde(rename = "a", skip_serializing_if = "Vec::is_empty")]
+    pub acked: Vec<i64>,
+    /// Delivery counts: `dk[i]` was handed out `dn[i]` times.
+    #[serde(rename = "dk", skip_serializing_if = "Vec::is_empty")]
+    pub delivered_offsets: Vec<i64>,
+    #[serde(rename = "dn", skip_serializing_if = "Vec::is_empty")]
+    pub delivered_counts: Vec<u32>,
 }
 
 /// One record read back from the revive log.

@@ -9,6 +9,7 @@ use rmq_model::QueueOffset;
 use rmq_store::AcceptAll;
 
 use super::ledger::{Checkpoint, CkKey};
+use super::order::OrderState;
 use super::records::ReviveRecord;
 use super::{PopEngine, REVIVE_GROUP};
 
@@ -83,6 +84,18 @@ impl PopEngine {
                 let position = self.offsets.query(&o.consumer_group, &o.topic, o.queue_id).unwrap_or(-1);
                 if position < o.next {
                     self.offsets.commit(&o.consumer_group, &o.topic, o.queue_id, o.next);
+                }
+                // The queue's state after the change the record logs; the last one wins.
+                if o.pop_time != 0 && o.offsets.len() <= 64 {
+                    let key = (o.consumer_group, o.topic, o.queue_id);
+                    let state = OrderState {
+                        pop_time: o.pop_time,
+                        invisible_until: o.invisible_until,
+                        offsets: o.offsets,
+                        acked: o.acked,
+                        deliveries: o.delivered_offsets.into_iter().zip(o.delivered_counts).collect(),
+                    };
+                    self.order().restore(&key, state, log_offset);
                 }
             }
         }

@@ -163,7 +163,12 @@ impl PopEngine {
     pub(crate) fn record_progress(&self) {
         let _gate = self.progress_gate.write().unwrap_or_else(|e| e.into_inner());
         for qid in 0..self.revive_queues {
-            let start = self.ledger().replay_start(qid).unwrap_or_else(|| self.max_offset(&self.revive_topic, qid));
+            let mut start = self.ledger().replay_start(qid);
+            if qid == 0 {
+                // FIFO queues log their state to revive queue 0.
+                start = start.into_iter().chain(self.order().replay_start()).min();
+            }
+            let start = start.unwrap_or_else(|| self.max_offset(&self.revive_topic, qid));
             if self.offsets.query(super::REVIVE_GROUP, &self.revive_topic, qid) != Some(start) {
                 self.offsets.commit(super::REVIVE_GROUP, &self.revive_topic, qid, start);
             }

@@ -148,7 +148,7 @@ impl PopEngine {
         }
         let offsets: Vec<i64> = kept.iter().map(|(o, _, _)| *o).collect();
         let start = offsets[0];
-        self.order().popped(key, q.pop_time, q.invisible_time, &offsets);
+        self.order_popped(key, q.pop_time, q.invisible_time, &offsets);
         out.info.add_queue(topic, queue_id, start, &offsets);
         for (offset, _, delivered) in &kept {
             out.info.add_order_count(topic, queue_id, *offset, *delivered);
