@@ -6,7 +6,7 @@
 
 use rmq_model::QueueOffset;
 use rmq_model::properties::keys;
-use rmq_model::record::{self, NewMessage};
+use rmq_model::record;
 use rmq_model::topic::SCHEDULE_TOPIC;
 use rmq_remoting::CancellationToken;
 use rmq_store::{AcceptAll, GetMessageStatus, MessageStore};
@@ -118,18 +118,7 @@ impl DelayDelivery {
         props.remove(keys::DELAY_TIME_LEVEL);
         props.insert(keys::WAIT_STORE_MSG_OK, "false");
         let properties = props.encode();
-        let msg = NewMessage {
-            topic: &topic,
-            queue_id,
-            flag: view.flag,
-            body: view.body,
-            properties: properties.as_bytes(),
-            sys_flag: view.sys_flag,
-            born_timestamp: view.born_timestamp,
-            born_host: view.born_host,
-            reconsume_times: view.reconsume_times,
-            prepared_transaction_offset: view.prepared_transaction_offset,
-        };
+        let msg = view.stored_again(&topic, queue_id, properties.as_bytes());
         self.store.put(&msg).map(|_| ()).map_err(|e| e.to_string())
     }
 }

@@ -257,6 +257,29 @@ pub struct RecordView<'a> {
 }
 
 impl<'a> RecordView<'a> {
+    /// The stored message as a new one to store again (a retry, a delayed or
+    /// timed message reaching its topic, a committed half message): body,
+    /// flags, born time and host, reconsume times and prepared offset as
+    /// stored, under `topic` and `queue_id` with `properties`. Callers
+    /// change what differs with struct update syntax.
+    pub fn stored_again<'m>(&self, topic: &'m str, queue_id: i32, properties: &'m [u8]) -> NewMessage<'m>
+    where
+        'a: 'm,
+    {
+        NewMessage {
+            topic,
+            queue_id,
+            flag: self.flag,
+            body: self.body,
+            properties,
+            sys_flag: self.sys_flag,
+            born_timestamp: self.born_timestamp,
+            born_host: self.born_host,
+            reconsume_times: self.reconsume_times,
+            prepared_transaction_offset: self.prepared_transaction_offset,
+        }
+    }
+
     /// The value of one property, found without allocating.
     pub fn property(&self, name: &str) -> Option<&'a [u8]> {
         property_value(self.properties, name)

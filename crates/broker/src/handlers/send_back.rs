@@ -87,16 +87,9 @@ impl Sending {
         }
         let properties = props.encode();
         let msg = NewMessage {
-            topic: &topic,
-            queue_id,
-            flag: original.flag,
-            body: original.body,
-            properties: properties.as_bytes(),
-            sys_flag: original.sys_flag,
-            born_timestamp: original.born_timestamp,
-            born_host: original.born_host,
             reconsume_times: original.reconsume_times + 1,
             prepared_transaction_offset: 0,
+            ..original.stored_again(&topic, queue_id, properties.as_bytes())
         };
         let put = match self.store.put(&msg) {
             Ok(put) => put,

@@ -144,16 +144,9 @@ impl PopEngine {
         props.remove(keys::POP_CK);
         let properties = props.encode();
         let msg = NewMessage {
-            topic: &retry,
-            queue_id: 0,
-            flag: view.flag,
-            body: view.body,
-            properties: properties.as_bytes(),
-            sys_flag: view.sys_flag,
-            born_timestamp: view.born_timestamp,
-            born_host: view.born_host,
             reconsume_times: view.reconsume_times + 1,
             prepared_transaction_offset: 0,
+            ..view.stored_again(&retry, 0, properties.as_bytes())
         };
         self.store.put(&msg).map(|_| ()).map_err(|e| e.to_string())
     }

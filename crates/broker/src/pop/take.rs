@@ -213,18 +213,7 @@ impl PopEngine {
         }
         props.remove(keys::POP_CK);
         let properties = props.encode();
-        let msg = NewMessage {
-            topic: &dlq,
-            queue_id: 0,
-            flag: view.flag,
-            body: view.body,
-            properties: properties.as_bytes(),
-            sys_flag: view.sys_flag,
-            born_timestamp: view.born_timestamp,
-            born_host: view.born_host,
-            reconsume_times: view.reconsume_times,
-            prepared_transaction_offset: 0,
-        };
+        let msg = NewMessage { prepared_transaction_offset: 0, ..view.stored_again(&dlq, 0, properties.as_bytes()) };
         self.store.put(&msg).map(|_| ()).map_err(|e| e.to_string())
     }
 }
@@ -249,18 +238,7 @@ fn as_popped_retry(stored: &[u8], topic: &str, handle: &ReceiptHandle) -> Option
         props.insert(keys::POP_CK, handle.to_string());
     }
     let properties = props.encode();
-    let msg = NewMessage {
-        topic,
-        queue_id: view.queue_id,
-        flag: view.flag,
-        body: view.body,
-        properties: properties.as_bytes(),
-        sys_flag: view.sys_flag,
-        born_timestamp: view.born_timestamp,
-        born_host: view.born_host,
-        reconsume_times: view.reconsume_times,
-        prepared_transaction_offset: view.prepared_transaction_offset,
-    };
+    let msg = view.stored_again(topic, view.queue_id, properties.as_bytes());
     let at = Placement {
         queue_offset: view.queue_offset,
         physical_offset: view.physical_offset,

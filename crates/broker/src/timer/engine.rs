@@ -20,7 +20,7 @@
 //!
 //! [`DELIVERED_FROM`]: super::deliver::DELIVERED_FROM
 
-use rmq_model::record::{self, NewMessage};
+use rmq_model::record;
 use rmq_model::topic::TIMER_TOPIC;
 use rmq_model::{PhysicalOffset, QueueOffset};
 use rmq_store::{AcceptAll, GetMessageStatus, MessageStore, StoreError};
@@ -312,18 +312,7 @@ impl TimerEngine {
             return Ok(true);
         };
         let properties = props.encode();
-        let msg = NewMessage {
-            topic: &topic,
-            queue_id,
-            flag: view.flag,
-            body: view.body,
-            properties: properties.as_bytes(),
-            sys_flag: view.sys_flag,
-            born_timestamp: view.born_timestamp,
-            born_host: view.born_host,
-            reconsume_times: view.reconsume_times,
-            prepared_transaction_offset: view.prepared_transaction_offset,
-        };
+        let msg = view.stored_again(&topic, queue_id, properties.as_bytes());
         match self.store.put(&msg) {
             Ok(_) => Ok(true),
             Err(e @ (StoreError::MessageIllegal(_) | StoreError::PropertiesSizeExceeded { .. })) => {

@@ -6,6 +6,7 @@ use crate::timer::checkpoint::CheckpointFile;
 use crate::timer::deliver::DELIVERED_FROM;
 use crate::timer::log::SEGMENT_BYTES;
 use rmq_model::Properties;
+use rmq_model::record::NewMessage;
 use rmq_store::{StoreConfig, StoreHooks};
 use std::collections::HashMap;
 use std::time::Duration;

@@ -9,7 +9,7 @@
 
 use rmq_model::QueueOffset;
 use rmq_model::properties::keys;
-use rmq_model::record::{self, NewMessage, Placement, RecordView};
+use rmq_model::record::{self, Placement, RecordView};
 use rmq_model::topic::{TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC};
 use rmq_model::{Properties, perm};
 use rmq_protocol::header::CheckTransactionStateRequestHeader;
@@ -171,18 +171,7 @@ impl Transactions {
     /// Stores a copy of the half message with `props` at the end of the half queue.
     fn copy(&self, half: &RecordView<'_>, props: &Properties) -> Result<PutResult, ()> {
         let properties = props.encode();
-        let put = self.store.put(&NewMessage {
-            topic: TRANS_HALF_TOPIC,
-            queue_id: half.queue_id,
-            flag: half.flag,
-            body: half.body,
-            properties: properties.as_bytes(),
-            sys_flag: half.sys_flag,
-            born_timestamp: half.born_timestamp,
-            born_host: half.born_host,
-            reconsume_times: half.reconsume_times,
-            prepared_transaction_offset: half.prepared_transaction_offset,
-        });
+        let put = self.store.put(&half.stored_again(TRANS_HALF_TOPIC, half.queue_id, properties.as_bytes()));
         put.map_err(|e| tracing::error!("re-storing half message {} failed: {e}", half.offset_msg_id()))
     }
 
@@ -192,20 +181,7 @@ impl Transactions {
         if created {
             self.topics.persist();
         }
-        self.store
-            .put(&NewMessage {
-                topic: TRANS_CHECK_MAX_TIME_TOPIC,
-                queue_id: 0,
-                flag: half.flag,
-                body: half.body,
-                properties: half.properties,
-                sys_flag: half.sys_flag,
-                born_timestamp: half.born_timestamp,
-                born_host: half.born_host,
-                reconsume_times: half.reconsume_times,
-                prepared_transaction_offset: half.prepared_transaction_offset,
-            })
-            .map(|_| ())
+        self.store.put(&half.stored_again(TRANS_CHECK_MAX_TIME_TOPIC, 0, half.properties)).map(|_| ())
     }
 
     /// CHECK_TRANSACTION_STATE about the copy at `put`, for one live channel of
@@ -223,18 +199,7 @@ impl Transactions {
         let queue_id: i32 = props.get(keys::REAL_QUEUE_ID).and_then(|q| q.parse().ok()).unwrap_or(0);
         let properties = props.encode();
         let store_host = self.store.config().store_host;
-        let msg = NewMessage {
-            topic: &topic,
-            queue_id,
-            flag: half.flag,
-            body: half.body,
-            properties: properties.as_bytes(),
-            sys_flag: half.sys_flag,
-            born_timestamp: half.born_timestamp,
-            born_host: half.born_host,
-            reconsume_times: half.reconsume_times,
-            prepared_transaction_offset: half.prepared_transaction_offset,
-        };
+        let msg = half.stored_again(&topic, queue_id, properties.as_bytes());
         let at = Placement {
             queue_offset: put.queue_offset.as_i64(),
             physical_offset: put.offset.as_i64(),

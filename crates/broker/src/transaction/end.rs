@@ -164,16 +164,9 @@ impl Transactions {
         };
         let properties = props.encode();
         let msg = NewMessage {
-            topic: &topic,
-            queue_id,
-            flag: half.flag,
-            body: half.body,
-            properties: properties.as_bytes(),
             sys_flag: sysflag::with_transaction_type(half.sys_flag, sysflag::TRANSACTION_COMMIT_TYPE),
-            born_timestamp: half.born_timestamp,
-            born_host: half.born_host,
-            reconsume_times: half.reconsume_times,
             prepared_transaction_offset: half.physical_offset,
+            ..half.stored_again(&topic, queue_id, properties.as_bytes())
         };
         self.store.put(&msg).map_err(|e| {
             tracing::warn!("storing the committed message in {topic} failed: {e}");
