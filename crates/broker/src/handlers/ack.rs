@@ -9,9 +9,8 @@ use rmq_protocol::header::{
     AckMessageRequestHeader, ChangeInvisibleTimeRequestHeader, ChangeInvisibleTimeResponseHeader,
     NotificationRequestHeader, NotificationResponseHeader, PollingInfoRequestHeader, PollingInfoResponseHeader,
 };
-use rmq_protocol::receipt::{ReceiptHandle, RetryFlag, pop_retry_topic};
+use rmq_protocol::receipt::{ReceiptHandle, RetryFlag};
 use rmq_protocol::{RemotingCommand, ResponseCode};
-use std::time::Duration;
 
 use super::pop::Popping;
 use super::{header_or_reply, reply};
@@ -19,9 +18,6 @@ use crate::pop::{MAX_INVISIBLE_MS, PopError};
 
 /// Longest bit set a batch ack entry may carry (64 messages from its start).
 const MAX_BATCH_ACK_BYTES: usize = 8;
-
-/// Longest a NOTIFICATION is held.
-const MAX_NOTIFY_HOLD_MS: i64 = 60_000;
 
 impl Popping {
     pub(crate) async fn ack(&self, req: &RemotingCommand) -> RemotingCommand {
@@ -178,27 +174,17 @@ impl Popping {
                 );
             }
         };
-        let hold = Duration::from_millis(h.poll_time.clamp(0, MAX_NOTIFY_HOLD_MS) as u64);
-        let topic_arrival = self.waiters.topic_notifier(&h.topic);
-        let retry_arrival = self.waiters.topic_notifier(&pop_retry_topic(&h.topic, &h.consumer_group));
-        let (a, b) = (topic_arrival.notified(), retry_arrival.notified());
-        tokio::pin!(a, b);
-        a.as_mut().enable();
-        b.as_mut().enable();
-        let mut has_msg = self.engine.has_message(&h.consumer_group, &h.topic, h.queue_id, read_queues);
-        if !has_msg && !hold.is_zero() {
-            tokio::select! {
-                _ = a => {}
-                _ = b => {}
-                _ = tokio::time::sleep(hold) => {}
-            }
-            has_msg = self.engine.has_message(&h.consumer_group, &h.topic, h.queue_id, read_queues);
-        }
+        let has_msg = self
+            .look_until_arrival(&h.topic, &h.consumer_group, h.queue_id, h.poll_time, || {
+                let found = self.engine.has_message(&h.consumer_group, &h.topic, h.queue_id, read_queues);
+                (found, found)
+            })
+            .await;
         let header = NotificationResponseHeader { has_msg, polling_full: Some(false) };
         RemotingCommand::success().with_header(&header)
     }
 
-    /// POLLING_INFO: how many POPs of the group are held on the queue now.
+    /// POLLING_INFO: how many POPs and NOTIFICATIONs of the group are held on the queue now.
     pub(crate) fn polling_info(&self, req: &RemotingCommand) -> RemotingCommand {
         let h = header_or_reply!(req, PollingInfoRequestHeader);
         if self.topics.get(&h.topic).is_none() {

@@ -24,7 +24,7 @@ use crate::pop::{MAX_INVISIBLE_MS, MAX_POP_NUMS, PopEngine, PopQuery, Popped};
 use crate::stats::{BrokerStats, topic_at_group};
 use crate::tables::{SubscriptionGroups, TopicTable};
 
-/// Longest a POP or notification is held, whatever its poll time.
+/// Longest a POP or NOTIFICATION is held, whatever its poll time.
 const MAX_HOLD_MS: i64 = 60_000;
 /// Share of pops that look at the retry topic first (Java's `popFromRetryProbability`).
 const RETRY_FIRST_PERCENT: u32 = 20;
@@ -107,22 +107,41 @@ impl Popping {
             Err(refusal) => return refusal,
         };
         self.engine.ready().await;
-        let hold_ms = h.poll_time.clamp(0, MAX_HOLD_MS);
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(hold_ms as u64);
+        let (popped, pop_time, revive_qid) = self
+            .look_until_arrival(&h.topic, &h.consumer_group, h.queue_id, h.poll_time, || {
+                let taken = self.take(&h, &filter, read_queues, order);
+                (!taken.0.messages.is_empty(), taken)
+            })
+            .await;
+        self.respond(&h, popped, pop_time, revive_qid, order)
+    }
+
+    /// Long polling for POP and NOTIFICATION: `look` until it finds
+    /// something or `poll_ms` (at most 60 s) passed, woken by arrivals in
+    /// `topic` and the group's POP retry topic, registered before each look
+    /// so none is missed in between. Counted as held (POLLING_INFO) while it
+    /// waits. Returns the last look's answer.
+    pub(crate) async fn look_until_arrival<T>(
+        &self,
+        topic: &str,
+        group: &str,
+        queue_id: i32,
+        poll_ms: i64,
+        mut look: impl FnMut() -> (bool, T),
+    ) -> T {
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(poll_ms.clamp(0, MAX_HOLD_MS) as u64);
+        let (topic_arrivals, retry_arrivals) =
+            (self.waiters.topic_notifier(topic), self.waiters.topic_notifier(&pop_retry_topic(topic, group)));
         loop {
-            // Register for arrivals before looking, so none is missed in between.
-            let topic_arrival = self.waiters.topic_notifier(&h.topic);
-            let retry_arrival = self.waiters.topic_notifier(&pop_retry_topic(&h.topic, &h.consumer_group));
-            let (a, b) = (topic_arrival.notified(), retry_arrival.notified());
+            let (a, b) = (topic_arrivals.notified(), retry_arrivals.notified());
             tokio::pin!(a, b);
             a.as_mut().enable();
             b.as_mut().enable();
-            let (popped, pop_time, revive_qid) = self.take(&h, &filter, read_queues, order);
-            let now = tokio::time::Instant::now();
-            if !popped.messages.is_empty() || now >= deadline {
-                return self.respond(&h, popped, pop_time, revive_qid, order);
+            let (found, answer) = look();
+            if found || tokio::time::Instant::now() >= deadline {
+                return answer;
             }
-            let _held = self.held.hold(&h.topic, &h.consumer_group, h.queue_id);
+            let _held = self.held.hold(topic, group, queue_id);
             tokio::select! {
                 _ = a => {}
                 _ = b => {}
