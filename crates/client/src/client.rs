@@ -5,7 +5,9 @@ use bytes::Bytes;
 use rmq_protocol::body::admin::{GetConsumerStatusBody, ResetOffsetBody};
 use rmq_protocol::body::heartbeat::HeartbeatData;
 use rmq_protocol::body::route::TopicRouteData;
-use rmq_protocol::header::{GetRouteInfoRequestHeader, ResetClientOffsetRequestHeader};
+use rmq_protocol::header::{
+    CheckTransactionStateRequestHeader, GetRouteInfoRequestHeader, ResetClientOffsetRequestHeader,
+};
 use rmq_protocol::{LanguageCode, RemotingCommand, RequestCode, ResponseCode};
 use rmq_remoting::{ClientConfig, Connection, Service, not_supported};
 use std::net::IpAddr;
@@ -28,6 +30,10 @@ pub struct ClientOptions {
     pub instance_name: Option<String>,
     /// Language reported in every request header.
     pub language: LanguageCode,
+    /// Where CHECK_TRANSACTION_STATE requests from brokers go; `None`
+    /// declines them (a tool has no transactions to answer for). The proxy
+    /// relays them to its 5.x producers.
+    pub transaction_checks: Option<tokio::sync::mpsc::UnboundedSender<TransactionCheck>>,
 }
 
 impl ClientOptions {
@@ -38,8 +44,18 @@ impl ClientOptions {
             timeout: Duration::from_secs(5),
             instance_name: None,
             language: LanguageCode::Java,
+            transaction_checks: None,
         }
     }
+}
+
+/// A broker asking whether a half message's transaction is committed
+/// (CHECK_TRANSACTION_STATE): who asked, the request and the half message.
+#[derive(Clone, Debug)]
+pub struct TransactionCheck {
+    pub broker_addr: String,
+    pub header: CheckTransactionStateRequestHeader,
+    pub message: crate::MessageExt,
 }
 
 /// Splits `"a:9876;b:9876"` into addresses, blanks dropped.
@@ -79,7 +95,8 @@ pub(crate) struct Inner {
 
 impl Client {
     pub fn new(options: ClientOptions) -> Client {
-        let requests = Arc::new(BrokerRequests::default());
+        let requests =
+            Arc::new(BrokerRequests { transaction_checks: options.transaction_checks, ..Default::default() });
         let transport = rmq_remoting::Client::new(ClientConfig::default(), requests.clone());
         let ip = local_ipv4();
         let instance = options.instance_name.unwrap_or_else(|| std::process::id().to_string());
@@ -273,12 +290,21 @@ fn local_ipv4() -> [u8; 4] {
 #[derive(Debug, Default)]
 struct BrokerRequests {
     resets: Mutex<Vec<OffsetReset>>,
+    transaction_checks: Option<tokio::sync::mpsc::UnboundedSender<TransactionCheck>>,
 }
 
 impl Service for BrokerRequests {
-    async fn handle(&self, _conn: &Connection, req: RemotingCommand) -> Option<RemotingCommand> {
+    async fn handle(&self, conn: &Connection, req: RemotingCommand) -> Option<RemotingCommand> {
         match req.request_code() {
             RequestCode::NotifyConsumerIdsChanged => None,
+            RequestCode::CheckTransactionState => {
+                let checks = self.transaction_checks.as_ref()?;
+                let header = req.header::<CheckTransactionStateRequestHeader>().ok()?;
+                let body = req.body.to_bytes();
+                let message = crate::MessageExt::decode_all(&body).ok()?.into_iter().next()?;
+                let _ = checks.send(TransactionCheck { broker_addr: conn.remote_addr().to_string(), header, message });
+                None
+            }
             RequestCode::ResetConsumerClientOffset => {
                 let h = req.header::<ResetClientOffsetRequestHeader>().ok()?;
                 let offsets = ResetOffsetBody::decode(&req.body.to_bytes()).unwrap_or_default();

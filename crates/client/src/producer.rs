@@ -180,10 +180,14 @@ impl Producer {
         if !msg.properties.contains(keys::WAIT_STORE_MSG_OK) {
             push_property(&mut properties, keys::WAIT_STORE_MSG_OK, "true");
         }
-        let (body, sys_flag) = match self.options.compress_over {
+        let (body, mut sys_flag) = match self.options.compress_over {
             Some(limit) if msg.body.len() >= limit => (Bytes::from(deflate(&msg.body)), COMPRESSED),
             _ => (msg.body.clone(), 0),
         };
+        // A half message (Java's producer decides the same from `TRAN_MSG`).
+        if msg.properties.get(keys::TRANSACTION_PREPARED) == Some("true") {
+            sys_flag |= rmq_model::sysflag::message::TRANSACTION_PREPARED_TYPE;
+        }
         let msg_id = msg.properties.unique_key().map_or(msg_id, str::to_owned);
         Prepared { topic: msg.topic.clone(), body, flag: msg.flag, sys_flag, properties, batch: false, msg_id }
     }

@@ -7,12 +7,14 @@
 //! `cargo test -p rmq-interop --test ha_multi`.
 #![recursion_limit = "256"]
 
+#[path = "common/v4_clients.rs"]
+mod clients;
 mod common;
 #[path = "common/processes.rs"]
 mod processes;
 
 use common::client::Harness;
-use processes::{Broker, Namesrv, admin, clients, repo_conf};
+use processes::{Broker, Namesrv, admin, repo_conf};
 use rocketmq_client_rust::SendStatus;
 use rocketmq_model::common::message::message_single::Message;
 use std::collections::BTreeSet;

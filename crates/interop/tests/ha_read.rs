@@ -9,12 +9,14 @@
 //! `cargo test -p rmq-interop --test ha_read`.
 #![recursion_limit = "256"]
 
+#[path = "common/v4_clients.rs"]
+mod clients;
 mod common;
 #[path = "common/processes.rs"]
 mod processes;
 
 use common::client::Harness;
-use processes::{Broker, Namesrv, admin, clients, repo_conf};
+use processes::{Broker, Namesrv, admin, repo_conf};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;

@@ -33,6 +33,12 @@ struct Args {
     /// Name server address list, eg: '192.168.0.1:9876;192.168.0.2:9876'
     #[arg(short = 'n', long = "namesrvAddr", value_name = "addr")]
     namesrv_addr: Option<String>,
+    /// Also serve RocketMQ 5's gRPC clients (the proxy, local mode) on grpcServerPort (8081)
+    #[arg(long = "enable-proxy")]
+    enable_proxy: bool,
+    /// Proxy config file (JSON) when --enable-proxy is given
+    #[arg(long = "proxyConfigPath", value_name = "file")]
+    proxy_config_path: Option<PathBuf>,
 }
 
 /// The keys `-m` prints: those that decide who the broker is and where it listens.
@@ -57,8 +63,8 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     ExitCode::from(run(args) as u8)
 }
 
-fn run(args: Vec<std::ffi::OsString>) -> i32 {
-    let args: Args = match super::parse_args(args) {
+pub(crate) fn run(args: Vec<std::ffi::OsString>) -> i32 {
+    let args: Args = match super::parse_args(super::proxy::java_short_options(args)) {
         Ok(args) => args,
         Err(code) => return code,
     };
@@ -94,6 +100,17 @@ fn run(args: Vec<std::ffi::OsString>) -> i32 {
         return exit::OK;
     }
 
+    let proxy = if args.enable_proxy {
+        match super::proxy::load_config(args.proxy_config_path.as_deref()) {
+            Ok((config, _)) => Some(config),
+            Err(e) => {
+                eprintln!("load proxy config failed, {e}");
+                return exit::START_FAILED;
+            }
+        }
+    } else {
+        None
+    };
     let log_name = if settings.broker.isolate_log_enable {
         format!("{}_{}/broker", settings.identity().broker_name, settings.broker.broker_id)
     } else {
@@ -109,7 +126,7 @@ fn run(args: Vec<std::ffi::OsString>) -> i32 {
     for (key, value) in all_entries(&settings) {
         tracing::info!("{key}={value}");
     }
-    let code = serve(settings);
+    let code = serve(settings, proxy);
     drop(log);
     code
 }
@@ -128,7 +145,7 @@ fn print_config(settings: &Settings, only: Option<&[&str]>) {
     }
 }
 
-fn serve(settings: Settings) -> i32 {
+fn serve(settings: Settings, proxy: Option<rmq_proxy::ProxyConfig>) -> i32 {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
         Ok(rt) => rt,
@@ -146,7 +163,9 @@ fn serve(settings: Settings) -> i32 {
             }
         };
         let serialize_type = java_opts::serialize_type();
+        let (booted_tx, booted) = tokio::sync::oneshot::channel::<BootInfo>();
         let ready = move |info: &BootInfo| {
+            let _ = booted_tx.send(info.clone());
             let mut line = format!(
                 "The broker[{}, {}] boot success. serializeType={serialize_type}",
                 info.broker_name, info.broker_addr
@@ -156,7 +175,10 @@ fn serve(settings: Settings) -> i32 {
             }
             logging::announce(&line);
         };
-        match rmq_broker::run(settings, shutdown, ready).await {
+        let broker = rmq_broker::run(settings, shutdown.clone(), ready);
+        let local_proxy = serve_local_proxy(proxy, booted, shutdown.clone());
+        let (broker, proxy) = tokio::join!(broker, local_proxy);
+        match broker.and_then(|()| proxy.map_err(|e| rmq_broker::BrokerError::ShutdownTask(e.to_string()))) {
             Ok(()) => exit::OK,
             Err(e) => {
                 tracing::error!("{e}");
@@ -165,4 +187,33 @@ fn serve(settings: Settings) -> i32 {
             }
         }
     })
+}
+
+/// `--enable-proxy`: once the broker serves, the proxy in local mode (only
+/// this broker's queues) over the same NameServers. A proxy that cannot
+/// start stops the broker too, as Java's local mode does.
+async fn serve_local_proxy(
+    config: Option<rmq_proxy::ProxyConfig>,
+    booted: tokio::sync::oneshot::Receiver<BootInfo>,
+    shutdown: rmq_remoting::CancellationToken,
+) -> Result<(), rmq_proxy::ProxyError> {
+    let Some(mut config) = config else { return Ok(()) };
+    let Ok(info) = booted.await else { return Ok(()) };
+    match &info.namesrv_addr {
+        Some(addr) => config.namesrv_addr = addr.clone(),
+        None => tracing::warn!("--enable-proxy without a NameServer: the proxy finds no routes"),
+    }
+    config.mode = rmq_proxy::ProxyMode::Local { broker_name: info.broker_name.clone() };
+    let ready = |addr: std::net::SocketAddr| {
+        logging::announce(&format!(
+            "The proxy boot success. gRPC on {addr}, local mode for broker {}",
+            info.broker_name
+        ));
+    };
+    let served = rmq_proxy::run(config, shutdown.clone(), ready).await;
+    if let Err(e) = &served {
+        logging::fail(&format!("the proxy stops the broker: {e}"));
+        shutdown.cancel();
+    }
+    served
 }

@@ -1,16 +1,17 @@
 //! The programs of the distribution, callable from their own binaries
-//! (`mqnamesrv`, `mqbroker`, `mqadmin`) and from the multi-call `rmq`, which
-//! the image ships once under all three names to keep it small.
+//! (`mqnamesrv`, `mqbroker`, `mqadmin`, `mqproxy`) and from the multi-call `rmq`,
+//! which the image ships once under all those names to keep it small.
 
 pub mod admin;
 pub mod broker;
 pub mod namesrv;
+pub mod proxy;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
 
 /// The programs `rmq` can be, by name.
-pub const PROGRAMS: [&str; 3] = ["mqnamesrv", "mqbroker", "mqadmin"];
+pub const PROGRAMS: [&str; 4] = ["mqnamesrv", "mqbroker", "mqadmin", "mqproxy"];
 
 /// Runs the program named by `args[0]`'s file name (a link named `mqbroker`),
 /// or by `args[1]` (`rmq mqbroker -c …`).
@@ -47,6 +48,7 @@ fn run(program: &str, args: Vec<OsString>) -> ExitCode {
     match program {
         "mqnamesrv" => namesrv::main(args),
         "mqbroker" => broker::main(args),
+        "mqproxy" => proxy::main(args),
         _ => admin::main(args),
     }
 }

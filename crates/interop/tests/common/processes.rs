@@ -183,6 +183,11 @@ impl Broker {
     /// root, `brokerIP1=127.0.0.1`, the NameServer list, small CommitLog
     /// files, and `extra` (later keys win, as in a properties file).
     pub fn start(home: &Path, base: &Path, namesrv: &str, extra: &[(&str, &str)]) -> Broker {
+        Broker::start_with_args(home, base, namesrv, extra, &[])
+    }
+
+    /// [`Broker::start`] with more command-line arguments (`--enable-proxy`, ...).
+    pub fn start_with_args(home: &Path, base: &Path, namesrv: &str, extra: &[(&str, &str)], more: &[&str]) -> Broker {
         let port = free_broker_port();
         let dir = home.join(format!("broker-{port}"));
         std::fs::create_dir_all(&dir).unwrap();
@@ -199,8 +204,10 @@ impl Broker {
         let conf = dir.join("broker.properties");
         std::fs::write(&conf, text).unwrap();
         let name = format!("{}:{port}", base.file_stem().and_then(|s| s.to_str()).unwrap_or("broker"));
-        let args = vec!["-c".to_owned(), conf.display().to_string()];
-        let process = Process::spawn(&name, binary("mqbroker"), args, &dir, "boot success");
+        let mut args = vec!["-c".to_owned(), conf.display().to_string()];
+        args.extend(more.iter().map(|a| a.to_string()));
+        let boot_line = if more.contains(&"--enable-proxy") { "The proxy boot success" } else { "boot success" };
+        let process = Process::spawn(&name, binary("mqbroker"), args, &dir, boot_line);
         Broker { addr: format!("127.0.0.1:{port}"), port, store, conf, process }
     }
 
@@ -248,6 +255,27 @@ impl Broker {
     /// Starts the same broker again (same config, ports and store).
     pub fn restart(&mut self) {
         self.process.start("boot success");
+    }
+}
+
+/// An `mqproxy` process (cluster mode) on its own gRPC port.
+pub struct Proxy {
+    /// `127.0.0.1:grpcServerPort`.
+    pub addr: String,
+    pub process: Process,
+}
+
+impl Proxy {
+    pub fn start(home: &Path, namesrv: &str) -> Proxy {
+        let port = free_port();
+        let dir = home.join(format!("proxy-{port}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("rmq-proxy.json");
+        std::fs::write(&conf, format!("{{\"rocketMQClusterName\": \"DefaultCluster\", \"grpcServerPort\": {port}}}\n"))
+            .unwrap();
+        let args = vec!["-n".to_owned(), namesrv.to_owned(), "-pc".to_owned(), conf.display().to_string()];
+        let process = Process::spawn(&format!("proxy:{port}"), binary("mqproxy"), args, &dir, "The proxy boot success");
+        Proxy { addr: format!("127.0.0.1:{port}"), process }
     }
 }
 
@@ -494,67 +522,5 @@ pub mod admin {
             has_topic(client, slave, topic).await
         })
         .await;
-    }
-}
-
-/// rocketmq-client-rust producers and consumers as the HA tests use them:
-/// route polling at the client's 10 s minimum so failovers show quickly.
-pub mod clients {
-    use crate::common::client::Harness;
-    use rocketmq_client_rust::ClientConfig;
-    use rocketmq_client_rust::{
-        ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, DefaultMQProducer, DefaultMQPushConsumer, MQPushConsumer,
-    };
-    use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
-    use rocketmq_model::common::message::MessageTrait;
-    use rocketmq_model::common::message::message_ext::MessageExt;
-    use std::collections::BTreeSet;
-    use std::sync::{Arc, Mutex};
-
-    /// UNIQ_KEYs a consumer received.
-    pub type Inbox = Arc<Mutex<BTreeSet<String>>>;
-
-    fn config() -> ClientConfig {
-        ClientConfig::builder().poll_name_server_interval(10_000).build_unvalidated()
-    }
-
-    pub async fn producer(harness: &Harness, ns: &str, group: &str) -> DefaultMQProducer {
-        let mut producer = DefaultMQProducer::builder(harness.client_runtime())
-            .client_config(config())
-            .producer_group(group)
-            .name_server_addr(ns)
-            .send_msg_timeout(3_000)
-            .build();
-        producer.start().await.expect("producer start");
-        producer
-    }
-
-    /// A push consumer from the first offset, recording UNIQ_KEYs.
-    pub async fn consumer(
-        harness: &Harness,
-        ns: &str,
-        group: &str,
-        topic: &str,
-        inbox: &Inbox,
-    ) -> DefaultMQPushConsumer {
-        let sink = inbox.clone();
-        let mut consumer = DefaultMQPushConsumer::builder(harness.client_runtime())
-            .client_config(config())
-            .consumer_group(group)
-            .name_server_addr(ns)
-            .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
-            .build();
-        consumer.subscribe(topic, "*").await.expect("subscribe");
-        consumer.register_message_listener_concurrently(move |msgs: &[&MessageExt], _: &ConsumeConcurrentlyContext| {
-            let mut inbox = sink.lock().unwrap();
-            for m in msgs {
-                if let Some(k) = m.property(&"UNIQ_KEY".into()) {
-                    inbox.insert(k.to_string());
-                }
-            }
-            Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
-        });
-        consumer.start().await.expect("consumer start");
-        consumer
     }
 }

@@ -1,0 +1,3 @@
+//! Tests only: see `tests/`. RocketMQ 5's official Rust client (the
+//! `rocketmq` crate, gRPC) against rmq's NameServer, broker and proxy run as
+//! real processes.

@@ -1,0 +1,351 @@
+//! Issue 16: RocketMQ 5's official Rust client (`rocketmq` 5.0.0, gRPC)
+//! against rmq: real `mqnamesrv`, `mqbroker --enable-proxy` (local mode) and
+//! `mqproxy` (cluster mode) processes on loopback.
+
+#[path = "../../interop/tests/common/processes.rs"]
+mod processes;
+
+use processes::{Broker, Namesrv, Proxy, admin, repo_conf};
+use rmq_protocol::{RemotingCommand, RequestCode};
+use rocketmq::conf::{ClientOption, ProducerOption, SimpleConsumerOption};
+use rocketmq::model::common::{FilterExpression, FilterType};
+use rocketmq::model::message::{MessageBuilder, MessageView};
+use rocketmq::model::transaction::{Transaction, TransactionResolution};
+use rocketmq::{Producer, SimpleConsumer};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A NameServer and one broker serving gRPC from inside (`--enable-proxy`).
+struct Local {
+    _home: tempfile::TempDir,
+    _ns: Namesrv,
+    broker: Broker,
+    url: String,
+}
+
+async fn local(topic: &str, extra: &[(&str, &str)]) -> Local {
+    let home = tempfile::tempdir().unwrap();
+    let ns = Namesrv::start(home.path());
+    let grpc = processes::free_port();
+    let pc = home.path().join("rmq-proxy.json");
+    std::fs::write(&pc, format!("{{\"grpcServerPort\": {grpc}}}")).unwrap();
+    let pc = pc.display().to_string();
+    let broker = Broker::start_with_args(
+        home.path(),
+        &repo_conf("2m-noslave/broker-a.properties"),
+        &ns.addr,
+        extra,
+        &["--enable-proxy", "-pc", &pc],
+    );
+    admin::create_topic(&admin::client(), &broker.addr, topic, 4).await;
+    Local { _home: home, _ns: ns, broker, url: format!("127.0.0.1:{grpc}") }
+}
+
+fn client_option(url: &str) -> ClientOption {
+    let mut option = ClientOption::default();
+    option.set_access_url(url);
+    option.set_enable_tls(false);
+    option.set_timeout(Duration::from_secs(5));
+    // A receive that finds nothing returns after about this long.
+    option.set_long_polling_timeout(Duration::from_secs(6));
+    option
+}
+
+async fn producer(url: &str, topic: &str) -> Producer {
+    let mut option = ProducerOption::default();
+    option.set_topics(vec![topic]);
+    let mut producer = Producer::new(option, client_option(url)).unwrap();
+    producer.start().await.expect("producer starts");
+    producer
+}
+
+async fn consumer(url: &str, topic: &str, group: &str) -> SimpleConsumer {
+    let mut option = SimpleConsumerOption::default();
+    option.set_topics(vec![topic]);
+    option.set_consumer_group(group);
+    let mut consumer = SimpleConsumer::new(option, client_option(url)).unwrap();
+    consumer.start().await.expect("consumer starts");
+    consumer
+}
+
+/// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP on one broker.
+async fn create_group(broker: &str, json: &str) {
+    let create = RemotingCommand::bare_request(RequestCode::UpdateAndCreateSubscriptionGroup)
+        .with_body(json.as_bytes().to_vec());
+    assert_eq!(admin::call(&admin::client(), broker, create).await, 0, "create group {json}");
+}
+
+async fn receive(consumer: &SimpleConsumer, topic: &str, invisible: Duration) -> Vec<MessageView> {
+    match consumer.receive_with(topic, &FilterExpression::new(FilterType::Tag, "*"), 32, invisible).await {
+        Ok(messages) => messages,
+        Err(e) => panic!("receive failed: {e:?}"),
+    }
+}
+
+fn body(m: &MessageView) -> String {
+    String::from_utf8_lossy(m.body()).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_sends_receives_acks_and_unacked_messages_come_back_then_reach_the_dlq() {
+    let topic = "V5NormalTopic";
+    let group = "v5-simple-cg";
+    let env = local(topic, &[]).await;
+    create_group(
+        &env.broker.addr,
+        &format!(r#"{{"groupName":"{group}","consumeEnable":true,"retryQueueNums":1,"retryMaxTimes":1}}"#),
+    )
+    .await;
+    let producer = producer(&env.url, topic).await;
+    let mut sent = BTreeSet::new();
+    for i in 0..20 {
+        let message = MessageBuilder::builder()
+            .set_topic(topic)
+            .set_tag("TagA")
+            .set_keys(vec![format!("key-{i}")])
+            .set_body(format!("m{i}").into_bytes())
+            .build()
+            .unwrap();
+        let receipt = producer.send(message).await.expect("send");
+        assert!(!receipt.message_id().is_empty());
+        sent.insert(format!("m{i}"));
+    }
+    let consumer = consumer(&env.url, topic, group).await;
+    let mut first: BTreeMap<String, i32> = BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while first.len() < 20 && Instant::now() < deadline {
+        for m in receive(&consumer, topic, Duration::from_secs(10)).await {
+            assert_eq!(m.tag(), Some("TagA"));
+            let b = body(&m);
+            let n: u32 = b[1..].parse().unwrap();
+            if n.is_multiple_of(2) {
+                consumer.ack(&m).await.expect("ack");
+            }
+            first.insert(b, m.delivery_attempt());
+        }
+    }
+    assert_eq!(first.keys().cloned().collect::<BTreeSet<_>>(), sent, "every message received");
+    assert!(first.values().all(|a| *a == 1), "first deliveries: {first:?}");
+    let acked_at = Instant::now();
+    // The ten unacked ones come back once after their 10 s, as attempt 2.
+    let mut again: BTreeMap<String, i32> = BTreeMap::new();
+    let deadline = acked_at + Duration::from_secs(30);
+    while again.len() < 10 && Instant::now() < deadline {
+        for m in receive(&consumer, topic, Duration::from_secs(10)).await {
+            again.insert(body(&m), m.delivery_attempt());
+        }
+    }
+    let odd: BTreeMap<String, i32> = (0..20).filter(|i| i % 2 == 1).map(|i| (format!("m{i}"), 2)).collect();
+    assert_eq!(again, odd, "exactly the unacked messages came back, as second attempts");
+    // Not acked again: with retryMaxTimes 1 they go to the group's DLQ.
+    let client = admin::client();
+    let dlq = format!("%DLQ%{group}");
+    admin::wait_until("the DLQ to hold the 10 messages", Duration::from_secs(40), || {
+        let (client, broker, dlq) = (client.clone(), env.broker.addr.clone(), dlq.clone());
+        async move { admin::max_offset(&client, &broker, &dlq, 0).await >= 10 }
+    })
+    .await;
+    producer.shutdown().await.expect("producer shutdown");
+    consumer.shutdown().await.expect("consumer shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_fifo_groups_arrive_in_order_and_delayed_messages_wait() {
+    let topic = "V5FifoTopic";
+    let group = "v5-fifo-cg";
+    let env = local(topic, &[]).await;
+    create_group(
+        &env.broker.addr,
+        &format!(r#"{{"groupName":"{group}","consumeEnable":true,"consumeMessageOrderly":true}}"#),
+    )
+    .await;
+    let producer = producer(&env.url, topic).await;
+    for i in 0..30 {
+        let message = MessageBuilder::fifo_message_builder(
+            topic,
+            format!("g{}-{i}", i % 3).into_bytes(),
+            format!("order-{}", i % 3),
+        )
+        .build()
+        .unwrap();
+        producer.send(message).await.expect("fifo send");
+    }
+    let consumer = consumer(&env.url, topic, group).await;
+    let mut by_group: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    let mut total = 0;
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while total < 30 && Instant::now() < deadline {
+        for m in receive(&consumer, topic, Duration::from_secs(10)).await {
+            let b = body(&m);
+            let (g, n) = b.split_once('-').unwrap();
+            assert_eq!(m.message_group(), Some(format!("order-{}", &g[1..]).as_str()));
+            by_group.entry(g.to_owned()).or_default().push(n.parse().unwrap());
+            consumer.ack(&m).await.expect("ack");
+            total += 1;
+        }
+    }
+    assert_eq!(total, 30, "every FIFO message once: {by_group:?}");
+    for (g, seq) in &by_group {
+        let mut sorted = seq.clone();
+        sorted.sort();
+        assert_eq!(seq, &sorted, "group {g} in send order");
+    }
+
+    // A delayed message (delivery timestamp in seconds, 3 s ahead) is not
+    // handed out before its time.
+    let now_s = (rmq_model::clock::now_ms() / 1000) as i64;
+    let due_s = now_s + 3;
+    let message = MessageBuilder::delay_message_builder(topic, b"later".to_vec(), due_s).build().unwrap();
+    producer.send(message).await.expect("delay send");
+    let delay_group = "v5-delay-cg";
+    let delayed = consumer_for(&env.url, topic, delay_group).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut got = None;
+    while got.is_none() && Instant::now() < deadline {
+        got = receive(&delayed, topic, Duration::from_secs(10)).await.into_iter().find(|m| body(m) == "later");
+    }
+    let got = got.expect("the delayed message arrives");
+    let arrived_ms = rmq_model::clock::now_ms();
+    assert!(arrived_ms >= due_s * 1000 - 200, "delivered {} ms before its time", due_s * 1000 - arrived_ms);
+    // The client reports the delivery timestamp in seconds.
+    assert_eq!(got.delivery_timestamp(), Some(due_s));
+}
+
+async fn consumer_for(url: &str, topic: &str, group: &str) -> SimpleConsumer {
+    consumer(url, topic, group).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_transactions_commit_rollback_and_orphans_are_resolved_through_telemetry() {
+    let topic = "V5TxTopic";
+    let env = local(topic, &[("transactionCheckInterval", "1000"), ("transactionTimeOut", "1000")]).await;
+    let commit_on_check: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let checked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut option = ProducerOption::default();
+    option.set_topics(vec![topic]);
+    let (commits, seen) = (commit_on_check.clone(), checked.clone());
+    let mut producer = Producer::new_transaction_producer(
+        option,
+        client_option(&env.url),
+        Box::new(move |_transaction_id, message| {
+            let body = String::from_utf8_lossy(message.body()).into_owned();
+            seen.lock().unwrap().push(body.clone());
+            if commits.lock().unwrap().contains(&body) {
+                TransactionResolution::COMMIT
+            } else {
+                TransactionResolution::ROLLBACK
+            }
+        }),
+    )
+    .unwrap();
+    producer.start().await.expect("transaction producer starts");
+    let half = |b: &str| MessageBuilder::transaction_message_builder(topic, b.as_bytes().to_vec()).build().unwrap();
+    let committed = producer.send_transaction_message(half("tx-commit")).await.expect("half message");
+    assert!(!committed.transaction_id().is_empty());
+    committed.commit().await.expect("commit");
+    let rolled_back = producer.send_transaction_message(half("tx-rollback")).await.expect("half message");
+    rolled_back.rollback().await.expect("rollback");
+    commit_on_check.lock().unwrap().insert("tx-orphan-commit".to_owned());
+    let _orphan = producer.send_transaction_message(half("tx-orphan-commit")).await.expect("half message");
+    let _orphan2 = producer.send_transaction_message(half("tx-orphan-rollback")).await.expect("half message");
+
+    let consumer = consumer(&env.url, topic, "v5-tx-cg").await;
+    let mut got = BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while Instant::now() < deadline {
+        for m in receive(&consumer, topic, Duration::from_secs(10)).await {
+            got.insert(body(&m));
+            consumer.ack(&m).await.expect("ack");
+        }
+        if got.len() >= 2 && checked.lock().unwrap().iter().any(|b| b == "tx-orphan-rollback") {
+            break;
+        }
+    }
+    let expected: BTreeSet<String> = ["tx-commit", "tx-orphan-commit"].map(str::to_owned).into();
+    assert_eq!(got, expected, "committed and check-committed messages only");
+    let checked = checked.lock().unwrap().clone();
+    assert!(checked.iter().any(|b| b == "tx-orphan-commit"), "the broker's check reached the producer: {checked:?}");
+    assert!(
+        !checked.iter().any(|b| b == "tx-commit" || b == "tx-rollback"),
+        "ended transactions are not checked: {checked:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_mode_sends_go_on_when_a_master_is_killed_and_nothing_acknowledged_is_lost() {
+    let topic = "V5ClusterTopic";
+    let home = tempfile::tempdir().unwrap();
+    let ns = Namesrv::start(home.path());
+    let a = Broker::start(home.path(), &repo_conf("2m-noslave/broker-a.properties"), &ns.addr, &[]);
+    let mut b = Broker::start(home.path(), &repo_conf("2m-noslave/broker-b.properties"), &ns.addr, &[]);
+    let client = admin::client();
+    admin::create_topic(&client, &a.addr, topic, 4).await;
+    admin::create_topic(&client, &b.addr, topic, 4).await;
+    let proxy = Proxy::start(home.path(), &ns.addr);
+    let producer = producer(&proxy.addr, topic).await;
+    let mut acked = BTreeSet::new();
+    let mut failed = 0;
+    for i in 0..200 {
+        if i == 60 {
+            b.process.kill();
+        }
+        let message =
+            MessageBuilder::builder().set_topic(topic).set_body(format!("c{i}").into_bytes()).build().unwrap();
+        match producer.send(message).await {
+            Ok(_) => {
+                acked.insert(format!("c{i}"));
+            }
+            Err(_) => failed += 1,
+        }
+    }
+    assert!(failed <= 2, "{failed} sends failed after broker-b died; the proxy should send through broker-a");
+    b.restart();
+    // Every acknowledged message is in a store: read both brokers' queues
+    // from the start over remoting (a 4.x pull consumer's view).
+    let remoting = rmq_client::Client::new(rmq_client::ClientOptions::new(&ns.addr));
+    let pull = rmq_client::PullConsumer::new(remoting, "v4-verify-cg");
+    let mut got = BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while !acked.is_subset(&got) && Instant::now() < deadline {
+        remoting_drain(&pull, topic, &mut got).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let lost: Vec<&String> = acked.difference(&got).collect();
+    assert!(lost.is_empty(), "acknowledged but not stored: {lost:?}");
+    // And the 5.x consumer group reads through the proxy from both brokers.
+    let consumer = consumer(&proxy.addr, topic, "v5-cluster-cg").await;
+    let mut after = BTreeSet::new();
+    for i in 0..20 {
+        let message =
+            MessageBuilder::builder().set_topic(topic).set_body(format!("after{i}").into_bytes()).build().unwrap();
+        producer.send(message).await.expect("send after the restart");
+        after.insert(format!("after{i}"));
+    }
+    let mut received = BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !after.is_subset(&received) && Instant::now() < deadline {
+        for m in receive(&consumer, topic, Duration::from_secs(10)).await {
+            received.insert(body(&m));
+            consumer.ack(&m).await.expect("ack");
+        }
+    }
+    assert!(after.is_subset(&received), "missing: {:?}", after.difference(&received).collect::<Vec<_>>());
+}
+
+/// Every message of `topic` the brokers hold, by pulling each queue from 0.
+async fn remoting_drain(pull: &rmq_client::PullConsumer, topic: &str, got: &mut BTreeSet<String>) {
+    pull.client().invalidate_route(topic);
+    let Ok(queues) = pull.queues(topic).await else { return };
+    for mq in queues {
+        let mut offset = 0;
+        loop {
+            let Ok(r) = pull.pull(&mq, &rmq_client::PullRequest::new("*", offset, 32)).await else { break };
+            if r.messages.is_empty() {
+                break;
+            }
+            got.extend(r.messages.iter().map(|m| String::from_utf8_lossy(&m.body).into_owned()));
+            offset = r.next_begin_offset;
+        }
+    }
+}

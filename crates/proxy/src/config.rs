@@ -1,0 +1,190 @@
+//! The proxy's settings: `conf/rmq-proxy.json` read as Java's `ProxyConfig`
+//! reads it (fastjson, so numbers in strings and keys in any case are fine),
+//! then the command line on top.
+
+use serde::Deserialize;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+
+/// Where the proxy finds its brokers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProxyMode {
+    /// In front of every broker of the cluster, found through the NameServers.
+    Cluster,
+    /// Inside one broker process (`mqbroker --enable-proxy`): only that
+    /// broker's queues are served.
+    Local { broker_name: String },
+}
+
+/// Everything the proxy needs to serve. Defaults are Java's `ProxyConfig`'s.
+#[derive(Clone, Debug)]
+pub struct ProxyConfig {
+    pub cluster_name: String,
+    /// `;`-separated NameServer list.
+    pub namesrv_addr: String,
+    pub listen: SocketAddr,
+    pub mode: ProxyMode,
+    /// Shortest invisible time a receive may ask for (`minInvisibleTimeMillsForRecv`).
+    pub min_invisible_ms: i64,
+    /// Longest invisible time (`maxInvisibleTimeMills`, 12 h).
+    pub max_invisible_ms: i64,
+    /// Bounds of a receive's long polling (`grpcClientConsumer{Min,Max}LongPollingTimeoutMillis`).
+    pub min_long_polling_ms: i64,
+    pub max_long_polling_ms: i64,
+    /// Largest message body (`maxMessageSize`, 4 MiB).
+    pub max_message_size: usize,
+    /// Furthest a delivery timestamp may lie ahead (`maxDelayTimeMills`, 1 day).
+    pub max_delay_ms: i64,
+    /// Invisible time used when a client asks the proxy to renew (`defaultInvisibleTimeMills`).
+    pub default_invisible_ms: i64,
+    /// Timeout of each call to a broker (Java: 2 s; receives use the client's deadline).
+    pub broker_timeout_ms: u64,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> ProxyConfig {
+        ProxyConfig {
+            cluster_name: "DefaultCluster".into(),
+            namesrv_addr: "127.0.0.1:9876".into(),
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8081),
+            mode: ProxyMode::Cluster,
+            min_invisible_ms: 10_000,
+            max_invisible_ms: 12 * 3600 * 1000,
+            min_long_polling_ms: 5_000,
+            max_long_polling_ms: 20_000,
+            max_message_size: 4 * 1024 * 1024,
+            max_delay_ms: 24 * 3600 * 1000,
+            default_invisible_ms: 60_000,
+            broker_timeout_ms: 3_000,
+        }
+    }
+}
+
+/// A config file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Parse { path: String, source: serde_json::Error },
+    #[error("{path}: proxyMode must be LOCAL or CLUSTER, not '{mode}'")]
+    Mode { path: String, mode: String },
+}
+
+/// The keys of `rmq-proxy.json` rmq acts on; any other key is accepted and
+/// named in the log as having no effect.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct ProxyJson {
+    #[serde(rename = "rocketMQClusterName")]
+    rocket_mq_cluster_name: Option<String>,
+    namesrv_addr: Option<String>,
+    grpc_server_port: Option<u16>,
+    proxy_mode: Option<String>,
+    min_invisible_time_mills_for_recv: Option<i64>,
+    max_invisible_time_mills: Option<i64>,
+    grpc_client_consumer_min_long_polling_timeout_millis: Option<i64>,
+    grpc_client_consumer_max_long_polling_timeout_millis: Option<i64>,
+    max_message_size: Option<i64>,
+    max_delay_time_mills: Option<i64>,
+    default_invisible_time_mills: Option<i64>,
+}
+
+const KNOWN_KEYS: &[&str] = &[
+    "rocketMQClusterName",
+    "namesrvAddr",
+    "grpcServerPort",
+    "proxyMode",
+    "minInvisibleTimeMillsForRecv",
+    "maxInvisibleTimeMills",
+    "grpcClientConsumerMinLongPollingTimeoutMillis",
+    "grpcClientConsumerMaxLongPollingTimeoutMillis",
+    "maxMessageSize",
+    "maxDelayTimeMills",
+    "defaultInvisibleTimeMills",
+];
+
+impl ProxyConfig {
+    /// Reads `path` over the defaults; returns the keys it ignored too.
+    /// `proxyMode: LOCAL` in the file alone cannot name a broker, so it is
+    /// only honoured by `mqbroker --enable-proxy`, which sets the mode itself.
+    pub fn load(path: &Path) -> Result<(ProxyConfig, Vec<String>), ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+        ProxyConfig::from_json(&text).map_err(|e| match e {
+            ConfigError::Parse { source, .. } => ConfigError::Parse { path: shown.clone(), source },
+            ConfigError::Mode { mode, .. } => ConfigError::Mode { path: shown.clone(), mode },
+            other => other,
+        })
+    }
+
+    /// Parses the text of an `rmq-proxy.json`.
+    pub fn from_json(text: &str) -> Result<(ProxyConfig, Vec<String>), ConfigError> {
+        let parse = |source| ConfigError::Parse { path: String::new(), source };
+        let value: serde_json::Value = if text.trim().is_empty() {
+            serde_json::Value::Object(Default::default())
+        } else {
+            rmq_model::fastjson::from_str(text).map_err(parse)?
+        };
+        let ignored = value
+            .as_object()
+            .map(|o| o.keys().filter(|k| !KNOWN_KEYS.iter().any(|n| n.eq_ignore_ascii_case(k))).cloned().collect())
+            .unwrap_or_default();
+        let json: ProxyJson = rmq_model::fastjson::from_value(&value).map_err(parse)?;
+        let mut config = ProxyConfig::default();
+        if let Some(name) = json.rocket_mq_cluster_name {
+            config.cluster_name = name;
+        }
+        if let Some(addr) = json.namesrv_addr.filter(|a| !a.trim().is_empty()) {
+            config.namesrv_addr = addr;
+        }
+        if let Some(port) = json.grpc_server_port {
+            config.listen.set_port(port);
+        }
+        if let Some(mode) = json.proxy_mode
+            && !mode.eq_ignore_ascii_case("cluster")
+            && !mode.eq_ignore_ascii_case("local")
+        {
+            return Err(ConfigError::Mode { path: String::new(), mode });
+        }
+        let set = |target: &mut i64, v: Option<i64>| {
+            if let Some(v) = v {
+                *target = v;
+            }
+        };
+        set(&mut config.min_invisible_ms, json.min_invisible_time_mills_for_recv);
+        set(&mut config.max_invisible_ms, json.max_invisible_time_mills);
+        set(&mut config.min_long_polling_ms, json.grpc_client_consumer_min_long_polling_timeout_millis);
+        set(&mut config.max_long_polling_ms, json.grpc_client_consumer_max_long_polling_timeout_millis);
+        set(&mut config.max_delay_ms, json.max_delay_time_mills);
+        set(&mut config.default_invisible_ms, json.default_invisible_time_mills);
+        if let Some(size) = json.max_message_size {
+            config.max_message_size = if size <= 0 { usize::MAX } else { size as usize };
+        }
+        Ok((config, ignored))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn javas_shipped_file_and_lenient_values() {
+        let (c, ignored) = ProxyConfig::from_json(r#"{"rocketMQClusterName": "DefaultCluster"}"#).unwrap();
+        assert_eq!((c.cluster_name.as_str(), c.listen.port()), ("DefaultCluster", 8081));
+        assert!(ignored.is_empty());
+        let text = "{\"grpcServerPort\":\"18081\",\"maxMessageSize\":0,\"remotingListenPort\":8080}\n";
+        let (c, ignored) = ProxyConfig::from_json(text).unwrap();
+        assert_eq!(c.listen.port(), 18081);
+        assert_eq!(c.max_message_size, usize::MAX);
+        assert_eq!(ignored, vec!["remotingListenPort".to_owned()]);
+    }
+
+    #[test]
+    fn broken_files_say_why() {
+        assert!(matches!(ProxyConfig::from_json("{\"grpcServerPort\": \"x\"}"), Err(ConfigError::Parse { .. })));
+        assert!(matches!(ProxyConfig::from_json("{\"proxyMode\": \"mesh\"}"), Err(ConfigError::Mode { .. })));
+        assert!(ProxyConfig::from_json("").is_ok());
+    }
+}

@@ -1,0 +1,64 @@
+//! Starting and stopping the proxy: the remoting client to the brokers, the
+//! background tasks (transaction checks, producer-group heartbeats) and the
+//! gRPC server on `grpcServerPort`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::Proxy;
+use crate::config::ProxyConfig;
+use crate::pb::messaging_service_server::MessagingServiceServer;
+use crate::service::Service;
+
+/// Largest request the gRPC server reads (Java's `grpcMaxInboundMessageSize`, 130 MiB).
+const MAX_INBOUND: usize = 130 * 1024 * 1024;
+/// gRPC streams one client connection may hold open at once.
+const MAX_STREAMS_PER_CONNECTION: u32 = 1024;
+
+/// Errors that stop the proxy from starting or serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("the gRPC server failed: {0}")]
+    Serve(#[from] tonic::transport::Error),
+}
+
+/// Serves until `shutdown`; `ready` gets the bound address once it listens.
+pub async fn run(
+    config: ProxyConfig,
+    shutdown: CancellationToken,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), ProxyError> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ProxyError::Listen { addr: config.listen, source })?;
+    let addr = listener.local_addr().map_err(|source| ProxyError::Listen { addr: config.listen, source })?;
+    let (checks_tx, checks_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut options = rmq_client::ClientOptions::new(&config.namesrv_addr);
+    options.instance_name = Some(format!("rmq-proxy-{}", addr.port()));
+    options.transaction_checks = Some(checks_tx);
+    let client = rmq_client::Client::new(options);
+    let proxy = Arc::new(Proxy::new(config, client.clone()));
+    let tasks = shutdown.child_token();
+    let relay = tokio::spawn(proxy.clone().relay_checks(checks_rx, tasks.clone()));
+    let heartbeats = tokio::spawn(proxy.clone().heartbeat_producers(tasks.clone()));
+    tracing::info!("rmq proxy serves gRPC on {addr}, NameServer {}", proxy.config.namesrv_addr);
+    ready(addr);
+    let service = MessagingServiceServer::new(Service(proxy))
+        .max_decoding_message_size(MAX_INBOUND)
+        .max_encoding_message_size(MAX_INBOUND);
+    let served = tonic::transport::Server::builder()
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+        .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
+        .add_service(service)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
+        .await;
+    tasks.cancel();
+    let _ = relay.await;
+    let _ = heartbeats.await;
+    client.close();
+    served.map_err(ProxyError::from)
+}

@@ -1,0 +1,96 @@
+//! The 5.x clients the proxy knows, by client id (`x-mq-client-id`): the
+//! settings each sent on its Telemetry stream, and the stream's sending half
+//! so the proxy can push commands (transaction checks) to it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::mpsc;
+
+use crate::pb::{ClientType, Settings, TelemetryCommand, settings::PubSub};
+
+/// Where commands for one client's Telemetry stream go.
+pub(crate) type TelemetrySender = mpsc::Sender<Result<TelemetryCommand, tonic::Status>>;
+
+/// Most clients remembered at once; beyond it new clients are refused, so a
+/// flood of fake client ids cannot grow the table without bound.
+pub(crate) const MAX_SESSIONS: usize = 100_000;
+
+#[derive(Debug)]
+struct Session {
+    settings: Settings,
+    telemetry: Option<TelemetrySender>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Sessions {
+    by_client: Mutex<HashMap<String, Session>>,
+    next: AtomicUsize,
+}
+
+impl Sessions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.by_client.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records what a client said it is; false when the table is full.
+    pub fn register(&self, client_id: &str, settings: Settings, telemetry: TelemetrySender) -> bool {
+        let mut all = self.lock();
+        if all.len() >= MAX_SESSIONS && !all.contains_key(client_id) {
+            return false;
+        }
+        all.insert(client_id.to_owned(), Session { settings, telemetry: Some(telemetry) });
+        true
+    }
+
+    pub fn settings(&self, client_id: &str) -> Option<Settings> {
+        self.lock().get(client_id).map(|s| s.settings.clone())
+    }
+
+    /// The client's stream closed: it stays known until it says goodbye.
+    pub fn detach(&self, client_id: &str, telemetry: &TelemetrySender) {
+        if let Some(s) = self.lock().get_mut(client_id)
+            && s.telemetry.as_ref().is_some_and(|t| t.same_channel(telemetry))
+        {
+            s.telemetry = None;
+        }
+    }
+
+    pub fn remove(&self, client_id: &str) -> Option<Settings> {
+        self.lock().remove(client_id).map(|s| s.settings)
+    }
+
+    /// Topics some connected producer publishes to: the producer groups the
+    /// proxy registers at brokers for transaction checks.
+    pub fn published_topics(&self) -> BTreeSet<String> {
+        self.lock()
+            .values()
+            .filter_map(|s| match &s.settings.pub_sub {
+                Some(PubSub::Publishing(p)) => Some(p.topics.iter().map(|t| t.name.clone()).collect::<Vec<_>>()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// A connected producer of `topic`, taken in turn (Java's
+    /// `getAvailableChannel`), to ask about a transaction.
+    pub fn producer_of(&self, topic: &str) -> Option<TelemetrySender> {
+        let all = self.lock();
+        let candidates: Vec<&TelemetrySender> = all
+            .values()
+            .filter(|s| s.settings.client_type == Some(ClientType::Producer as i32))
+            .filter(|s| match &s.settings.pub_sub {
+                Some(PubSub::Publishing(p)) => p.topics.iter().any(|t| t.name == topic),
+                _ => false,
+            })
+            .filter_map(|s| s.telemetry.as_ref())
+            .filter(|t| !t.is_closed())
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % candidates.len();
+        Some(candidates[i].clone())
+    }
+}
