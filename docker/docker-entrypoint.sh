@@ -2,7 +2,8 @@
 # The image's entrypoint, compatible with RocketMQ's images:
 #
 #   docker run rmq nameserver [mqnamesrv options]     (also: namesrv)
-#   docker run rmq broker [mqbroker options]
+#   docker run rmq broker [mqbroker options]          (add --enable-proxy for 5.x gRPC clients)
+#   docker run rmq proxy [mqproxy options]
 #   docker run -e NODE_ROLE=broker rmq [mqbroker options]
 #   docker run rmq sh mqbroker -c ../conf/broker.conf  any other command runs as given
 #   docker exec <container> ./mqadmin clusterList -n namesrv:9876
@@ -12,7 +13,7 @@ rmq_here=$(cd "$(dirname "$0")" && pwd)
 
 rmq_usage() {
   cat <<USAGE
-usage: docker run <image> nameserver|broker [options]   (or set NODE_ROLE=nameserver|broker)
+usage: docker run <image> nameserver|broker|proxy [options]   (or set NODE_ROLE=nameserver|broker|proxy)
        docker run <image> <command> [args]              e.g. sh mqbroker -c ../conf/broker.conf -n namesrv:9876
 USAGE
 }
@@ -21,17 +22,18 @@ rmq_role_program() {
   case $1 in
     nameserver|namesrv) echo mqnamesrv ;;
     broker) echo mqbroker ;;
+    proxy) echo mqproxy ;;
     controller)
       echo "docker-entrypoint: role 'controller' is not part of rmq (it runs classic master/slave brokers)" >&2
       exit 1 ;;
     *)
-      echo "docker-entrypoint: unknown role '$1' (NODE_ROLE): use nameserver or broker" >&2
+      echo "docker-entrypoint: unknown role '$1' (NODE_ROLE): use nameserver, broker or proxy" >&2
       exit 1 ;;
   esac
 }
 
 case ${1:-} in
-  nameserver|namesrv|broker|controller)
+  nameserver|namesrv|broker|proxy|controller)
     rmq_prog=$(rmq_role_program "$1") || exit 1
     shift
     exec /bin/sh "$rmq_here/$rmq_prog" "$@" ;;

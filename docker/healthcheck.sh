@@ -5,12 +5,14 @@
 # every check; docker's own --timeout bounds a hung check.
 #
 #   healthcheck.sh                    the server this container started
-#   healthcheck.sh namesrv|broker [PORT]
+#   healthcheck.sh namesrv|broker|proxy [PORT]
 #
 # bin/mqnamesrv and bin/mqbroker record role and port in $RMQ_HEALTH_FILE when
 # they start. The NameServer is asked for the cluster table (code 106), a
 # broker for its runtime info (code 28). Healthy = an answer that echoes the
 # request's opaque, whatever its code: the server reads frames and replies.
+# The proxy (gRPC) is sent HTTP/2's connection preface and an empty SETTINGS
+# frame; healthy = it answers with a SETTINGS frame of its own.
 set -u
 rmq_role=${1:-} rmq_host=127.0.0.1 rmq_port=${2:-}
 if [ -z "$rmq_role" ]; then
@@ -23,8 +25,21 @@ fi
 case $rmq_role in
   namesrv) rmq_code=106 rmq_port=${rmq_port:-9876} ;;
   broker) rmq_code=28 rmq_port=${rmq_port:-10911} ;;
-  *) echo "usage: healthcheck.sh [namesrv|broker] [PORT]"; exit 2 ;;
+  proxy) rmq_port=${rmq_port:-8081} ;;
+  *) echo "usage: healthcheck.sh [namesrv|broker|proxy] [PORT]"; exit 2 ;;
 esac
+
+if [ "$rmq_role" = proxy ]; then
+  # Preface, then a SETTINGS frame: length 0, type 4, flags 0, stream 0.
+  rmq_answer=$({ printf 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\000\000\000\004\000\000\000\000\000'; sleep 1; } |
+    nc -w 2 "$rmq_host" "$rmq_port" 2>/dev/null | head -c 9 | od -An -tu1 | tr -s ' ')
+  case $rmq_answer in
+    " "[0-9]*" "[0-9]*" "[0-9]*" 4 "*)
+      echo "healthy: proxy answered HTTP/2 on $rmq_host:$rmq_port"; exit 0 ;;
+    *)
+      echo "unhealthy: proxy on $rmq_host:$rmq_port gave no HTTP/2 answer${rmq_answer:+ ($rmq_answer)}"; exit 1 ;;
+  esac
+fi
 
 # A big-endian 32-bit integer as 4 raw bytes (octal escapes built on purpose).
 # shellcheck disable=SC2059

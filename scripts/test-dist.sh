@@ -7,14 +7,14 @@
 #   scripts/test-dist.sh bin                  bin/ scripts under dash, busybox sh and bash (no Docker)
 #   scripts/test-dist.sh image                build the image, test entrypoint/health/signals/refusals
 #   scripts/test-dist.sh nix                  nix flake check against integration/nix-stub
-#   scripts/test-dist.sh compose [MODE...]    single 2m-noslave 2m-2s-async 2m-2s-sync (needs the image)
+#   scripts/test-dist.sh compose [MODE...]    single 2m-noslave 2m-2s-async 2m-2s-sync proxy (needs the image)
 #
 # Last line: "dist: N passed, N failed, N skipped"; exit status 1 on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 root=$PWD
 image=${RMQ_IMAGE:-rmq:local}
-all_modes="single 2m-noslave 2m-2s-async 2m-2s-sync"
+all_modes="single 2m-noslave 2m-2s-async 2m-2s-sync proxy"
 
 passed=0 failed=0 skipped=0
 ok() { passed=$((passed + 1)); echo "ok - $*"; }
@@ -90,7 +90,7 @@ test_bin() {
   local stub=$tmp/stub empty=$tmp/empty inst=$tmp/inst home=$tmp/home
   mkdir -p "$stub" "$empty" "$inst/bin" "$inst/lib" "$home" "$tmp/t" "$tmp/links"
   chmod 755 "$tmp"   # the unwritable-directory tests run as another user
-  for b in mqnamesrv mqbroker mqadmin; do
+  for b in mqnamesrv mqbroker mqadmin mqproxy; do
     cat >"$stub/$b" <<'EOF'
 #!/bin/sh
 { echo "argv0=$0"; for a in "$@"; do echo "arg=$a"; done
@@ -116,7 +116,7 @@ EOF
 
   if command -v shellcheck >/dev/null; then
     expect 0 "" "shellcheck -s sh: bin/ and the image's scripts" -- \
-      sh -c 'cd bin && shellcheck -s sh -x mqnamesrv mqbroker mqshutdown mqadmin rmq-common.sh ../docker/docker-entrypoint.sh ../docker/healthcheck.sh'
+      sh -c 'cd bin && shellcheck -s sh -x mqnamesrv mqbroker mqproxy mqshutdown mqadmin rmq-common.sh ../docker/docker-entrypoint.sh ../docker/healthcheck.sh'
   else
     skip "shellcheck is not installed"
   fi
@@ -169,9 +169,10 @@ EOF
     expect 0 "stub ran" "[$sh] -m/-p/-h run without checks (missing -c file)" -- \
       "${E[@]}" RMQ_BIN_DIR="$stub" "${S[@]}" bin/mqbroker -m -c "$tmp/missing.properties"
 
-    expect 0 "note: --enable-proxy ignored" "[$sh] --enable-proxy is accepted with a note" -- \
+    expect 0 "stub ran" "[$sh] --enable-proxy starts the broker with the proxy inside" -- \
       "${E[@]}" RMQ_BIN_DIR="$stub" "${S[@]}" bin/mqbroker --enable-proxy -c "$tmp/broker.properties"
-    grep -q -- "--enable-proxy" "$STUB_OUT" && fail "[$sh] --enable-proxy reached the binary" || ok "[$sh] ... and not passed on"
+    grep -q -- "^arg=--enable-proxy$" "$STUB_OUT" && ok "[$sh] ... passed on to the binary" \
+      || fail "[$sh] --enable-proxy did not reach the binary: $(cat "$STUB_OUT")"
 
     expect 255 "^mqbroker: config file $tmp/missing.properties not found" "[$sh] missing -c file: exit 255, one line" -- \
       "${E[@]}" RMQ_BIN_DIR="$stub" "${S[@]}" bin/mqbroker -c "$tmp/missing.properties"
@@ -270,7 +271,7 @@ test_image() {
   fi
   image_bins=" $(tr '\n' ' ' <docker/context/binaries.txt) "
   local b
-  for b in mqnamesrv mqbroker mqadmin; do
+  for b in mqnamesrv mqbroker mqadmin mqproxy; do
     if declares "$b" && [[ $image_bins != *" $b "* ]]; then fail "the workspace declares $b but the image lacks it"; fi
   done
   grep -q '^FROM scratch$' docker/Dockerfile && ! grep -qiE '^FROM +[^s]|^# *syntax' docker/Dockerfile \
@@ -350,12 +351,12 @@ test_nix() {
   git rev-parse --git-dir >/dev/null 2>&1 || ref="path:$root"
   expect 0 "" "nix flake check --no-build (nixpkgs stand-in)" -- "${nixf[@]}" flake check --no-build "$ref" "${stub[@]}"
   local sys; sys=$("${nixf[@]}" eval --impure --raw --expr builtins.currentSystem 2>/dev/null)
-  for app in mqnamesrv mqbroker mqadmin; do
+  for app in mqnamesrv mqbroker mqadmin mqproxy; do
     expect 0 "^/nix/store/.*/bin/$app$" "nix app $app points at bin/$app" -- \
       "${nixf[@]}" eval --raw "$ref#apps.$sys.$app.program" "${stub[@]}"
   done
   # Nix 2.8's flake check does not look at an app's type; ask for it.
-  expect 0 "^default=app mqadmin=app mqbroker=app mqnamesrv=app mqshutdown=app$" "every app has type \"app\"" -- \
+  expect 0 "^default=app mqadmin=app mqbroker=app mqnamesrv=app mqproxy=app mqshutdown=app$" "every app has type \"app\"" -- \
     "${nixf[@]}" eval --raw "$ref#apps.$sys" "${stub[@]}" --apply \
     'apps: builtins.concatStringsSep " " (builtins.attrValues (builtins.mapAttrs (n: v: "${n}=${v.type}") apps))'
   expect 0 "^/nix/store/.*\.drv$" "packages.default evaluates to a derivation" -- \
@@ -388,7 +389,7 @@ test_compose_mode() {
   local mode=$1
   local f=compose/$mode.yml p=rmqtest-$mode-$$ brokers
   section "compose $mode"
-  brokers=$(docker-compose -f "$f" config --services | grep '^broker' | tr '\n' ' ')
+  brokers=$(docker-compose -f "$f" config --services | grep -E '^(broker|proxy)' | tr '\n' ' ')
   local ip_env=() how="brokers advertise their container address"
   if [ "$mode" = 2m-2s-async ] || [ "$mode" = 2m-2s-sync ]; then
     local hip; hip=$(host_ip)
@@ -412,6 +413,11 @@ test_compose_mode() {
   expect 0 "The Name Server boot success" "compose $mode: NameServer boot line" -- docker-compose -p "$p" -f "$f" logs --no-color namesrv
   local b
   for b in $brokers; do
+    if [ "$b" = proxy ]; then
+      expect 0 "The proxy boot success\. gRPC on 0\.0\.0\.0:8081 and name server is namesrv:9876" \
+        "compose $mode: proxy boot line" -- docker-compose -p "$p" -f "$f" logs --no-color proxy
+      continue
+    fi
     expect 0 "The broker\[broker-[ab], [0-9.]+:109[0-9]1\] boot success\. serializeType=JSON and name server is namesrv:9876" \
       "compose $mode: $b boot line" -- docker-compose -p "$p" -f "$f" logs --no-color "$b"
     [ -n "${ip_env[*]}" ] && has "\[broker-[ab], ${ip_env[0]#RMQ_BROKER_IP=}:" "compose $mode: $b advertises RMQ_BROKER_IP"
@@ -428,7 +434,7 @@ test_compose_mode() {
     :
   else
     local admin=(env RMQ_BIN_DIR="$root/docker/context/home/rocketmq/rocketmq/lib" bin/mqadmin) n_brokers
-    n_brokers=$(wc -w <<<"$brokers")
+    n_brokers=$(tr ' ' '\n' <<<"$brokers" | grep -c '^broker')
     expect 0 "broker-a" "compose $mode: mqadmin clusterList inside the network" -- \
       docker-compose -p "$p" -f "$f" exec -T namesrv ./mqadmin clusterList -n namesrv:9876
     [ "$(grep -cE 'broker-[ab] ' <<<"$out")" -ge "$n_brokers" ] && ok "compose $mode: clusterList shows $n_brokers broker(s)" \
@@ -445,6 +451,13 @@ test_compose_mode() {
     done
     expect 0 "$body" "compose $mode: a client on the host consumes it" -- \
       "${admin[@]}" consumeMessage -n 127.0.0.1:9876 -t "$topic" -g "DistSmokeGroup$$" -c 8
+    if grep -q '"8081:8081"' "$f"; then
+      # A RocketMQ 5 client (the official Rust one, gRPC) on the host, through the proxy.
+      local smoke=${CARGO_TARGET_DIR:-$root/target}/debug/examples/grpc_smoke
+      [ -x "$smoke" ] || cargo build -q -p rmq-interop-v5 --example grpc_smoke
+      expect 0 "^GRPC_OK " "compose $mode: a 5.x gRPC client on the host sends and receives through 127.0.0.1:8081" -- \
+        timeout 60 "$smoke" 127.0.0.1:8081 "$topic"
+    fi
     if [[ $brokers == *broker-a-s* ]]; then
       # Each slave replicated when its commit log reaches its master's; the
       # message went to one of the two masters, so check both pairs.
