@@ -3,6 +3,8 @@
 //! then the command line on top.
 
 use serde::Deserialize;
+
+use crate::tls::{TlsMode, TlsSettings};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 
@@ -39,6 +41,8 @@ pub struct ProxyConfig {
     pub default_invisible_ms: i64,
     /// Timeout of each call to a broker (Java: 2 s; receives use the client's deadline).
     pub broker_timeout_ms: u64,
+    /// TLS on the gRPC port (Java's default: permissive, self-signed test certificate).
+    pub tls: TlsSettings,
 }
 
 impl Default for ProxyConfig {
@@ -56,6 +60,7 @@ impl Default for ProxyConfig {
             max_delay_ms: 24 * 3600 * 1000,
             default_invisible_ms: 60_000,
             broker_timeout_ms: 3_000,
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -88,6 +93,9 @@ struct ProxyJson {
     max_message_size: Option<i64>,
     max_delay_time_mills: Option<i64>,
     default_invisible_time_mills: Option<i64>,
+    tls_test_mode_enable: Option<bool>,
+    tls_cert_path: Option<String>,
+    tls_key_path: Option<String>,
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -102,6 +110,9 @@ const KNOWN_KEYS: &[&str] = &[
     "maxMessageSize",
     "maxDelayTimeMills",
     "defaultInvisibleTimeMills",
+    "tlsTestModeEnable",
+    "tlsCertPath",
+    "tlsKeyPath",
 ];
 
 impl ProxyConfig {
@@ -158,10 +169,37 @@ impl ProxyConfig {
         set(&mut config.max_long_polling_ms, json.grpc_client_consumer_max_long_polling_timeout_millis);
         set(&mut config.max_delay_ms, json.max_delay_time_mills);
         set(&mut config.default_invisible_ms, json.default_invisible_time_mills);
+        if let Some(test_mode) = json.tls_test_mode_enable {
+            config.tls.test_mode = test_mode;
+        }
+        config.tls.cert_path = json.tls_cert_path.filter(|p| !p.is_empty()).map(Into::into);
+        config.tls.key_path = json.tls_key_path.filter(|p| !p.is_empty()).map(Into::into);
         if let Some(size) = json.max_message_size {
             config.max_message_size = if size <= 0 { usize::MAX } else { size as usize };
         }
         Ok((config, ignored))
+    }
+}
+
+impl ProxyConfig {
+    /// Java's TLS system properties (`-D` in JAVA_OPT): `tls.server.mode`,
+    /// `tls.server.certPath`, `tls.server.keyPath`, `tls.test.mode.enable`;
+    /// `property` looks one up. They win over the file, as in Java.
+    pub fn apply_tls_properties(&mut self, property: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+        if let Some(mode) = property("tls.server.mode") {
+            self.tls.mode = TlsMode::parse(&mode)
+                .ok_or_else(|| format!("tls.server.mode must be disabled, permissive or enforcing, not '{mode}'"))?;
+        }
+        if let Some(path) = property("tls.server.certPath") {
+            self.tls.cert_path = Some(path.into());
+        }
+        if let Some(path) = property("tls.server.keyPath") {
+            self.tls.key_path = Some(path.into());
+        }
+        if let Some(on) = property("tls.test.mode.enable") {
+            self.tls.test_mode = on.trim().eq_ignore_ascii_case("true");
+        }
+        Ok(())
     }
 }
 

@@ -37,6 +37,7 @@ mod service;
 mod sessions;
 mod status;
 mod telemetry;
+pub mod tls;
 mod transaction;
 
 pub use config::{ProxyConfig, ProxyMode};

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::Proxy;
@@ -24,6 +24,8 @@ pub enum ProxyError {
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("the gRPC server failed: {0}")]
     Serve(#[from] tonic::transport::Error),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// Serves until `shutdown`; `ready` gets the bound address once it listens.
@@ -32,6 +34,7 @@ pub async fn run(
     shutdown: CancellationToken,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), ProxyError> {
+    let acceptor = crate::tls::acceptor(&config.tls)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ProxyError::Listen { addr: config.listen, source })?;
@@ -45,7 +48,13 @@ pub async fn run(
     let tasks = shutdown.child_token();
     let relay = tokio::spawn(proxy.clone().relay_checks(checks_rx, tasks.clone()));
     let heartbeats = tokio::spawn(proxy.clone().heartbeat_producers(tasks.clone()));
-    tracing::info!("rmq proxy serves gRPC on {addr}, NameServer {}", proxy.config.namesrv_addr);
+    let tls = match (&acceptor, proxy.config.tls.mode) {
+        (None, _) => "plaintext",
+        (Some(_), crate::tls::TlsMode::Enforcing) => "TLS only",
+        (Some(_), _) => "TLS and plaintext",
+    };
+    tracing::info!("rmq proxy serves gRPC on {addr} ({tls}), NameServer {}", proxy.config.namesrv_addr);
+    let connections = crate::tls::incoming(listener, acceptor, proxy.config.tls.mode, tasks.clone());
     ready(addr);
     let service = MessagingServiceServer::new(Service(proxy))
         .max_decoding_message_size(MAX_INBOUND)
@@ -54,7 +63,7 @@ pub async fn run(
         .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
         .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
         .add_service(service)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
+        .serve_with_incoming_shutdown(ReceiverStream::new(connections), shutdown.cancelled())
         .await;
     tasks.cancel();
     let _ = relay.await;

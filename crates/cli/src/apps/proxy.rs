@@ -76,10 +76,12 @@ pub(crate) fn load_config(path: Option<&Path>) -> Result<(ProxyConfig, Vec<Strin
         Some(p) => Some(p.to_path_buf()),
         None => default.filter(|p| p.exists()),
     };
-    match path {
-        Some(p) => ProxyConfig::load(&p).map_err(|e| e.to_string()),
-        None => Ok((ProxyConfig::default(), Vec::new())),
-    }
+    let (mut config, ignored) = match path {
+        Some(p) => ProxyConfig::load(&p).map_err(|e| e.to_string())?,
+        None => (ProxyConfig::default(), Vec::new()),
+    };
+    config.apply_tls_properties(java_opts::property)?;
+    Ok((config, ignored))
 }
 
 fn run(args: Vec<OsString>) -> i32 {
