@@ -3,9 +3,11 @@
 # RocketMQ's quick start does:
 #
 #   nohup sh bin/mqnamesrv &
-#   nohup sh bin/mqbroker -n localhost:9876 &
+#   nohup sh bin/mqbroker -n localhost:9876 --enable-proxy &
 #
-# NameServer on localhost:9876, broker on 10911 (and 10909, 10912). Logs and
+# NameServer on localhost:9876, broker on 10911 (and 10909, 10912), and
+# RocketMQ 5's gRPC clients served on localhost:8081 (--enable-proxy, the
+# RocketMQ 5 quick start's local mode). Logs and
 # store under $HOME as with Java: ~/logs/rocketmqlogs/{namesrv,broker}.log,
 # ~/store. Stop with: sh bin/mqshutdown broker; sh bin/mqshutdown namesrv
 set -euo pipefail
@@ -31,7 +33,7 @@ wait_for_line() {
   return 1
 }
 
-for port in 9876 10909 10911 10912; do
+for port in 9876 10909 10911 10912 8081; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is already in use: is rmq (or RocketMQ) running? Stop it with bin/mqshutdown." >&2
     exit 1
@@ -42,6 +44,7 @@ ns_from=$(size_of "$logs/namesrv.log")
 nohup sh bin/mqnamesrv >/dev/null 2>&1 &
 wait_for_line "$logs/namesrv.log" "$ns_from" "The Name Server boot success"
 broker_from=$(size_of "$logs/broker.log")
-nohup sh bin/mqbroker -n localhost:9876 >/dev/null 2>&1 &
-wait_for_line "$logs/broker.log" "$broker_from" "boot success"
-echo "rmq is running: NameServer localhost:9876. Try: sh bin/mqadmin clusterList -n localhost:9876"
+nohup sh bin/mqbroker -n localhost:9876 --enable-proxy >/dev/null 2>&1 &
+wait_for_line "$logs/broker.log" "$broker_from" "The proxy boot success"
+echo "rmq is running: NameServer localhost:9876 (remoting clients), proxy localhost:8081 (RocketMQ 5 gRPC clients)."
+echo "Try: sh bin/mqadmin clusterList -n localhost:9876"
