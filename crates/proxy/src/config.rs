@@ -43,6 +43,9 @@ pub struct ProxyConfig {
     pub broker_timeout_ms: u64,
     /// TLS on the gRPC port (Java's default: permissive, self-signed test certificate).
     pub tls: TlsSettings,
+    /// How long a Telemetry stream may stay silent before its first Settings
+    /// (then it is closed, so idle streams hold nothing for long).
+    pub settings_within_ms: u64,
 }
 
 impl Default for ProxyConfig {
@@ -61,6 +64,7 @@ impl Default for ProxyConfig {
             default_invisible_ms: 60_000,
             broker_timeout_ms: 3_000,
             tls: TlsSettings::default(),
+            settings_within_ms: 30_000,
         }
     }
 }

@@ -21,8 +21,6 @@ use crate::pb::{
 };
 use crate::status::{Outcome, Refusal, ok, status};
 
-/// How long a new stream may stay silent before its first Settings.
-const FIRST_SETTINGS_WITHIN: Duration = Duration::from_secs(30);
 /// Commands queued for one client before the proxy stops waiting for it.
 const STREAM_QUEUE: usize = 64;
 /// Java's default redelivery steps (`messageDelayLevel` from level 3 on).
@@ -47,7 +45,8 @@ impl Proxy {
                         _ = tx.closed() => None,
                     }
                 } else {
-                    match tokio::time::timeout(FIRST_SETTINGS_WITHIN, inbound.next()).await {
+                    let within = Duration::from_millis(proxy.config.settings_within_ms);
+                    match tokio::time::timeout(within, inbound.next()).await {
                         Ok(next) => next,
                         Err(_) => {
                             let _ = tx.send(Err(tonic::Status::deadline_exceeded("no settings received"))).await;
