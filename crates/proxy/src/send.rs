@@ -32,9 +32,11 @@ impl Proxy {
         if queues.is_empty() {
             return Err(Refusal::new(Code::Forbidden, "no writable queue"));
         }
+        // Bodies are stored as the client sent them (Java's proxy compresses nothing).
         let options = ProducerOptions {
             retry_times: 0,
             send_timeout: Duration::from_millis(self.config.broker_timeout_ms),
+            compress_over: None,
             ..ProducerOptions::default()
         };
         let producer = Producer::with_options(self.brokers.client.clone(), &topic, options);

@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::pb::{ClientType, Settings, TelemetryCommand, settings::PubSub};
@@ -16,10 +17,16 @@ pub(crate) type TelemetrySender = mpsc::Sender<Result<TelemetryCommand, tonic::S
 /// flood of fake client ids cannot grow the table without bound.
 pub(crate) const MAX_SESSIONS: usize = 100_000;
 
+/// How long a client whose Telemetry stream closed is remembered without a
+/// heartbeat (clients heartbeat every 10–30 s).
+pub(crate) const FORGET_AFTER: Duration = Duration::from_secs(120);
+
 #[derive(Debug)]
 struct Session {
     settings: Settings,
     telemetry: Option<TelemetrySender>,
+    /// The last Settings or Heartbeat.
+    last_seen: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -39,8 +46,25 @@ impl Sessions {
         if all.len() >= MAX_SESSIONS && !all.contains_key(client_id) {
             return false;
         }
-        all.insert(client_id.to_owned(), Session { settings, telemetry: Some(telemetry) });
+        all.insert(client_id.to_owned(), Session { settings, telemetry: Some(telemetry), last_seen: Instant::now() });
         true
+    }
+
+    /// A heartbeat: the client is alive; its settings, if known.
+    pub fn touch(&self, client_id: &str) -> Option<Settings> {
+        let mut all = self.lock();
+        let session = all.get_mut(client_id)?;
+        session.last_seen = Instant::now();
+        Some(session.settings.clone())
+    }
+
+    /// Forgets clients whose stream is closed and that have not been seen
+    /// for `idle`; returns how many.
+    pub fn sweep(&self, idle: Duration) -> usize {
+        let mut all = self.lock();
+        let before = all.len();
+        all.retain(|_, s| s.telemetry.as_ref().is_some_and(|t| !t.is_closed()) || s.last_seen.elapsed() < idle);
+        before - all.len()
     }
 
     pub fn settings(&self, client_id: &str) -> Option<Settings> {
@@ -92,5 +116,41 @@ impl Sessions {
         }
         let i = self.next.fetch_add(1, Ordering::Relaxed) % candidates.len();
         Some(candidates[i].clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pb::{Publishing, Resource};
+
+    fn producer_of(topic: &str) -> Settings {
+        Settings {
+            client_type: Some(ClientType::Producer as i32),
+            pub_sub: Some(PubSub::Publishing(Publishing {
+                topics: vec![Resource { resource_namespace: String::new(), name: topic.into() }],
+                ..Default::default()
+            })),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn producers_by_topic_and_forgetting_the_gone() {
+        let sessions = Sessions::default();
+        let (tx, rx) = mpsc::channel(1);
+        assert!(sessions.register("a", producer_of("T"), tx.clone()));
+        assert!(sessions.producer_of("T").is_some());
+        assert!(sessions.producer_of("U").is_none());
+        assert_eq!(sessions.published_topics().into_iter().collect::<Vec<_>>(), ["T"]);
+        // Stream open: kept however long idle.
+        assert_eq!(sessions.sweep(Duration::ZERO), 0);
+        drop(rx);
+        assert!(sessions.producer_of("T").is_none(), "a closed stream is not asked");
+        sessions.detach("a", &tx);
+        assert!(sessions.touch("a").is_some(), "remembered after its stream closed");
+        assert_eq!(sessions.sweep(Duration::from_secs(60)), 0, "seen just now");
+        assert_eq!(sessions.sweep(Duration::ZERO), 1);
+        assert!(sessions.settings("a").is_none());
     }
 }

@@ -154,9 +154,9 @@ impl Proxy {
     }
 
     pub(crate) async fn heartbeat(&self, ctx: &Ctx, req: HeartbeatRequest) -> Outcome<HeartbeatResponse> {
-        let Some(settings) = self.sessions.settings(&ctx.client_id) else {
+        if self.sessions.touch(&ctx.client_id).is_none() {
             return Err(Refusal::new(Code::UnrecognizedClientType, "cannot find client settings for this client"));
-        };
+        }
         match ClientType::try_from(req.client_type).unwrap_or(ClientType::Unspecified) {
             ClientType::Producer => {}
             ClientType::PushConsumer | ClientType::SimpleConsumer => {
@@ -164,7 +164,6 @@ impl Proxy {
             }
             other => return Err(Refusal::new(Code::UnrecognizedClientType, other.as_str_name())),
         }
-        let _ = settings;
         Ok(HeartbeatResponse { status: Some(ok()) })
     }
 

@@ -197,6 +197,10 @@ impl Proxy {
                 _ = self.transactions.heartbeat_now.notified() => {}
                 _ = stop.cancelled() => return,
             }
+            let forgotten = self.sessions.sweep(crate::sessions::FORGET_AFTER);
+            if forgotten > 0 {
+                tracing::info!("forgot {forgotten} client(s) gone for {:?}", crate::sessions::FORGET_AFTER);
+            }
             let topics = self.sessions.published_topics();
             if topics.is_empty() {
                 continue;
