@@ -2,8 +2,12 @@
 //! against rmq: real `mqnamesrv`, `mqbroker --enable-proxy` (local mode) and
 //! `mqproxy` (cluster mode) processes on loopback.
 
+#[path = "../../interop/tests/common/mod.rs"]
+mod common;
 #[path = "../../interop/tests/common/processes.rs"]
 mod processes;
+#[path = "../../interop/tests/common/v4_clients.rs"]
+mod v4_clients;
 
 use processes::{Broker, Namesrv, Proxy, admin, repo_conf};
 use rmq_protocol::{RemotingCommand, RequestCode};
@@ -348,4 +352,38 @@ async fn remoting_drain(pull: &rmq_client::PullConsumer, topic: &str, got: &mut 
             offset = r.next_begin_offset;
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_5x_group_and_a_4x_remoting_group_consume_one_topic_at_once() {
+    let topic = "V5MixedTopic";
+    let env = local(topic, &[]).await;
+    let harness = common::client::Harness::new_tuned("v4-beside-v5").expect("client runtime");
+    let inbox: v4_clients::Inbox = Arc::default();
+    let mut v4 = v4_clients::consumer(&harness, &env._ns.addr, "v4-mixed-cg", topic, &inbox).await;
+    let producer = producer(&env.url, topic).await;
+    let mut ids = BTreeSet::new();
+    for i in 0..30 {
+        let message =
+            MessageBuilder::builder().set_topic(topic).set_body(format!("x{i}").into_bytes()).build().unwrap();
+        ids.insert(producer.send(message).await.expect("send").message_id().to_owned());
+    }
+    let v5 = consumer(&env.url, topic, "v5-mixed-cg").await;
+    let mut got = BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while got.len() < 30 && Instant::now() < deadline {
+        for m in receive(&v5, topic, Duration::from_secs(10)).await {
+            got.insert(m.message_id().to_owned());
+            v5.ack(&m).await.expect("ack");
+        }
+    }
+    assert_eq!(got, ids, "the 5.x group got every message, by the ids the producer was given");
+    admin::wait_until("the 4.x push consumer to get all 30", Duration::from_secs(40), || {
+        let inbox = inbox.clone();
+        async move { inbox.lock().unwrap().len() >= 30 }
+    })
+    .await;
+    assert_eq!(*inbox.lock().unwrap(), ids, "the 4.x group got the same messages (UNIQ_KEY = the 5.x message id)");
+    v4.shutdown().await;
+    harness.shutdown_async().await;
 }
