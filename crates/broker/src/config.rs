@@ -51,6 +51,9 @@ config_struct! {
         flush_consumer_offset_interval: u64 = "flushConsumerOffsetInterval" => 5_000,
         /// Results of a unique-key query.
         default_query_max_num: u32 = "defaultQueryMaxNum" => 32,
+        /// Most records one QUERY_MESSAGE answers, whatever its `maxNum`
+        /// (Java's MessageStoreConfig key; its index lookup caps so).
+        max_msgs_num_batch: u32 = "maxMsgsNumBatch" => 64,
 
         // --- Replication ---
         /// Fixed master HA address for a slave; otherwise learned from the NameServer.

@@ -62,7 +62,10 @@ impl Service for BrokerService {
             GetEarliestMsgStoretime => h.offsets.earliest_store_time(&req),
             SearchOffsetByTimestamp => h.offsets.search_offset(&req),
             QueryMessage => h.queries.query_message(&req),
-            ViewMessageById => h.queries.view_message(&req),
+            ViewMessageById => {
+                let gate = |topic: &str| h.acl.check_record_topic(conn, &req, topic);
+                h.queries.view_message(&req, h.acl.enabled().then_some(&gate))
+            }
             ConsumerSendMsgBack => h.sending.send_back(&req).await,
             EndTransaction => return h.transactions.end(conn, &req),
             PullMessage | LitePullMessage => not_supported(&req),

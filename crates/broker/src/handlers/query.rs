@@ -1,8 +1,11 @@
 //! Message lookups: QUERY_MESSAGE (12) by key or unique key, and
 //! VIEW_MESSAGE_BY_ID (33) by CommitLog offset. Both answer with stored
-//! records exactly as they lie on disk.
+//! records exactly as they lie on disk, and only records of the topic the
+//! caller may read: the index is hashed, so a key query also finds other
+//! topics' records, which are left out; a lookup by offset is put to the ACL
+//! with the topic the record names.
 
-use rmq_model::PhysicalOffset;
+use rmq_model::{PhysicalOffset, QueueOffset, record};
 use rmq_protocol::header::{
     QueryMessageRequestHeader, QueryMessageResponseHeader, UNIQUE_KEY_QUERY, ViewMessageRequestHeader,
 };
@@ -17,16 +20,25 @@ use crate::live_config::LiveConfig;
 #[derive(Debug)]
 pub(crate) struct MessageQueries {
     pub store: Arc<MessageStore>,
-    /// `defaultQueryMaxNum`.
+    /// `defaultQueryMaxNum`, `maxMsgsNumBatch`.
     pub config: Arc<LiveConfig>,
 }
+
+/// Asked by VIEW_MESSAGE_BY_ID with the topic of the record it found:
+/// `Some(refusal)` to withhold it.
+pub(crate) type ReadGate<'a> = &'a dyn Fn(&str) -> Option<RemotingCommand>;
 
 impl MessageQueries {
     pub(crate) fn query_message(&self, req: &RemotingCommand) -> RemotingCommand {
         let h = header_or_reply!(req, QueryMessageRequestHeader);
         let unique = req.ext(UNIQUE_KEY_QUERY).is_some_and(|v| v == "true");
-        let max = if unique { self.config.get().default_query_max_num as usize } else { h.max_num.max(1) as usize };
-        let found = self.store.query_by_key(&h.topic, &h.key, max, h.begin_timestamp, h.end_timestamp);
+        let config = self.config.get();
+        let asked = if unique { config.default_query_max_num as usize } else { h.max_num.max(1) as usize };
+        // Java's IndexService caps every key query so; an unbounded maxNum
+        // would make one request gather records without limit.
+        let max = asked.min(config.max_msgs_num_batch.max(1) as usize);
+        let mut found = self.store.query_by_key(&h.topic, &h.key, max, h.begin_timestamp, h.end_timestamp);
+        found.messages.retain(|r| record::decode_message(r, false).is_ok_and(|m| m.topic == h.topic));
         if found.messages.is_empty() {
             return reply(ResponseCode::QueryNotFound, "can not find message, maybe time range not correct");
         }
@@ -37,12 +49,38 @@ impl MessageQueries {
         RemotingCommand::success().with_header(&header).with_body(Body::Chunks(found.messages))
     }
 
-    pub(crate) fn view_message(&self, req: &RemotingCommand) -> RemotingCommand {
+    /// VIEW_MESSAGE_BY_ID. With a `gate` (ACL on) the record must be a real
+    /// one — its consume-queue entry points back at it — before the gate is
+    /// asked about its topic: bytes inside a message body may be shaped like
+    /// a record naming any topic and spanning the records that follow, and
+    /// only a record the dispatcher indexed is trusted to name its topic.
+    pub(crate) fn view_message(&self, req: &RemotingCommand, gate: Option<ReadGate<'_>>) -> RemotingCommand {
         let h = header_or_reply!(req, ViewMessageRequestHeader);
-        let record = u64::try_from(h.offset).ok().and_then(|o| self.store.message_at(PhysicalOffset(o)));
-        match record {
-            Some(record) => RemotingCommand::success().with_body(record),
-            None => reply(ResponseCode::SystemError, format!("can not find message by the offset, {}", h.offset)),
+        let not_found =
+            || reply(ResponseCode::SystemError, format!("can not find message by the offset, {}", h.offset));
+        let Some(offset) = u64::try_from(h.offset).ok() else {
+            return not_found();
+        };
+        let Some(found) = self.store.message_at(PhysicalOffset(offset)) else {
+            return not_found();
+        };
+        if let Some(gate) = gate {
+            let Some(topic) = self.indexed_topic(&found, offset) else {
+                return not_found();
+            };
+            if let Some(refusal) = gate(&topic) {
+                return refusal;
+            }
         }
+        RemotingCommand::success().with_body(found)
+    }
+
+    /// The topic of the record at `offset`, if the record is the one its
+    /// consume queue points at there.
+    fn indexed_topic(&self, bytes: &[u8], offset: u64) -> Option<String> {
+        let view = record::decode_message(bytes, false).ok()?;
+        let queue_offset = QueueOffset(u64::try_from(view.queue_offset).ok()?);
+        let entry = self.store.commitlog_offset_in_queue(view.topic, view.queue_id, queue_offset)?;
+        (view.physical_offset == offset as i64 && entry == PhysicalOffset(offset)).then(|| view.topic.to_owned())
     }
 }
