@@ -411,5 +411,42 @@ async fn a_message_viewed_by_offset_needs_sub_on_the_topic_it_was_stored_in() {
     // An offset inside a record finds no record.
     let r = call_as(&client, &addr, USER, view(secret + 4)).await;
     assert_eq!(r.code, 1, "{:?}", r.remark);
+
+    // A record forged inside a message body is not taken for a record,
+    // whatever topic it names.
+    let forged = forged_record("Allowed");
+    let carrier = send_request("acl-pg", "Allowed", 0, 0, &[], &forged);
+    let carrier = call_as(&client, &addr, USER, carrier).await;
+    let carrier = commitlog_offset(carrier.ext("msgId").unwrap());
+    let stored = loop {
+        let r = call_as(&client, &addr, USER, view(carrier)).await;
+        if r.code == 0 {
+            break r.body.to_bytes();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "carrier not served: {:?}", r.remark);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let at = stored.windows(forged.len()).position(|w| w == forged.as_slice()).expect("the body holds the forgery");
+    let r = call_as(&client, &addr, USER, view(carrier + at as i64)).await;
+    assert_eq!(r.code, 1, "a forged record was served: {:?}", r.remark);
     broker.stop().await;
+}
+
+/// A well-formed record of `topic`, to be sent as a message body.
+fn forged_record(topic: &str) -> Vec<u8> {
+    let host: std::net::SocketAddr = "127.0.0.1:10911".parse().unwrap();
+    let message = record::NewMessage {
+        topic,
+        queue_id: 0,
+        flag: 0,
+        body: b"not a stored message",
+        properties: b"",
+        sys_flag: 0,
+        born_timestamp: 0,
+        born_host: host,
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+    };
+    let at = record::Placement { queue_offset: 0, physical_offset: 0, store_timestamp: 0, store_host: host };
+    record::encode(&message, &at).unwrap()
 }
