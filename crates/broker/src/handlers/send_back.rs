@@ -20,13 +20,14 @@ impl Sending {
         let now = now_ms();
         let (auto_group, broker_permission) = {
             let c = self.config.get();
-            (c.auto_create_subscription_group, c.broker_permission)
+            (c.auto_create_groups(), c.broker_permission)
         };
-        let Some((group, _)) = self.groups.find_or_create(&h.group, auto_group, now) else {
-            return reply(
-                ResponseCode::SubscriptionGroupNotExist,
-                format!("subscription group not exist, {}", h.group),
-            );
+        let group = match self.groups.find_or_create(&h.group, auto_group, now) {
+            Ok((group, _)) => group,
+            Err(why) => {
+                let remark = why.remark(format!("subscription group not exist, {}", h.group));
+                return reply(ResponseCode::SubscriptionGroupNotExist, remark);
+            }
         };
         if !perm::is_writeable(broker_permission) {
             return reply(
