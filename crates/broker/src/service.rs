@@ -63,7 +63,7 @@ impl Service for BrokerService {
             SearchOffsetByTimestamp => h.offsets.search_offset(&req),
             QueryMessage => h.queries.query_message(&req),
             ViewMessageById => {
-                let gate = |topic: &str| h.acl.check_record_topic(conn, &req, topic);
+                let gate = |topic: Option<&str>| h.acl.check_record_topic(conn, &req, topic);
                 h.queries.view_message(&req, h.acl.enabled().then_some(&gate))
             }
             ConsumerSendMsgBack => h.sending.send_back(&req).await,

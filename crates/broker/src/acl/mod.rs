@@ -223,20 +223,24 @@ impl Acl {
 
     /// For a [`Required::RecordTopic`] request (VIEW_MESSAGE_BY_ID), once
     /// its handler has found the record: `Some(refusal)` when ACL is on and
-    /// the caller may not SUB `topic`, the record's topic. The answer then is
-    /// the same NO_PERMISSION a topic named in the request would get, so a
-    /// caller learns nothing about the record but that it may not read it.
+    /// the caller may not SUB `topic`, the record's topic, or, for a record
+    /// no consume queue vouches for (`None`), is not admin. The answer then
+    /// is the same NO_PERMISSION a topic named in the request would get, so
+    /// a caller learns nothing about the record but that it may not read it.
     pub(crate) fn check_record_topic(
         &self,
         conn: &Connection,
         request: &RemotingCommand,
-        topic: &str,
+        topic: Option<&str>,
     ) -> Option<RemotingCommand> {
         if !self.enabled {
             return None;
         }
-        let refusal =
-            self.verdict(conn.remote_addr().ip(), request, Needs::Resources(vec![(topic.to_owned(), SUB)])).err()?;
+        let needs = match topic {
+            Some(topic) => Needs::Resources(vec![(topic.to_owned(), SUB)]),
+            None => Needs::Admin,
+        };
+        let refusal = self.verdict(conn.remote_addr().ip(), request, needs).err()?;
         Some(refuse(conn, request, refusal))
     }
 }

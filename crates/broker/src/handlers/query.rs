@@ -24,9 +24,10 @@ pub(crate) struct MessageQueries {
     pub config: Arc<LiveConfig>,
 }
 
-/// Asked by VIEW_MESSAGE_BY_ID with the topic of the record it found:
-/// `Some(refusal)` to withhold it.
-pub(crate) type ReadGate<'a> = &'a dyn Fn(&str) -> Option<RemotingCommand>;
+/// Asked by VIEW_MESSAGE_BY_ID with the topic of the record it found, or
+/// `None` when no consume queue vouches for the record: `Some(refusal)` to
+/// withhold it.
+pub(crate) type ReadGate<'a> = &'a dyn Fn(Option<&str>) -> Option<RemotingCommand>;
 
 impl MessageQueries {
     pub(crate) fn query_message(&self, req: &RemotingCommand) -> RemotingCommand {
@@ -49,11 +50,12 @@ impl MessageQueries {
         RemotingCommand::success().with_header(&header).with_body(Body::Chunks(found.messages))
     }
 
-    /// VIEW_MESSAGE_BY_ID. With a `gate` (ACL on) the record must be a real
-    /// one — its consume-queue entry points back at it — before the gate is
-    /// asked about its topic: bytes inside a message body may be shaped like
-    /// a record naming any topic and spanning the records that follow, and
-    /// only a record the dispatcher indexed is trusted to name its topic.
+    /// VIEW_MESSAGE_BY_ID. With a `gate` (ACL on) the record's topic is
+    /// trusted only if the record is a real one — its consume-queue entry
+    /// points back at it: bytes inside a message body may be shaped like a
+    /// record naming any topic and spanning the records that follow. The
+    /// gate decides about records nothing vouches for (a forgery, or a
+    /// record whose topic was deleted) too.
     pub(crate) fn view_message(&self, req: &RemotingCommand, gate: Option<ReadGate<'_>>) -> RemotingCommand {
         let h = header_or_reply!(req, ViewMessageRequestHeader);
         let not_found =
@@ -64,13 +66,10 @@ impl MessageQueries {
         let Some(found) = self.store.message_at(PhysicalOffset(offset)) else {
             return not_found();
         };
-        if let Some(gate) = gate {
-            let Some(topic) = self.indexed_topic(&found, offset) else {
-                return not_found();
-            };
-            if let Some(refusal) = gate(&topic) {
-                return refusal;
-            }
+        if let Some(gate) = gate
+            && let Some(refusal) = gate(self.indexed_topic(&found, offset).as_deref())
+        {
+            return refusal;
         }
         RemotingCommand::success().with_body(found)
     }
