@@ -66,7 +66,10 @@ impl Service for BrokerService {
                 let gate = |topic: Option<&str>| h.acl.check_record_topic(conn, &req, topic);
                 h.queries.view_message(&req, h.acl.enabled().then_some(&gate))
             }
-            ConsumerSendMsgBack => h.sending.send_back(&req).await,
+            ConsumerSendMsgBack => {
+                let gate = |topic: Option<&str>| h.acl.check_record_topic(conn, &req, topic);
+                h.sending.send_back(&req, h.acl.enabled().then_some(&gate)).await
+            }
             EndTransaction => return h.transactions.end(conn, &req),
             PullMessage | LitePullMessage => not_supported(&req),
             PopMessage => h.popping.pop(&req).await,

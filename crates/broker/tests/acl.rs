@@ -379,7 +379,7 @@ fn view(offset: i64) -> RemotingCommand {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_message_viewed_by_offset_needs_sub_on_the_topic_it_was_stored_in() {
+async fn records_named_by_offset_need_sub_on_the_topic_they_were_stored_in() {
     let home = tempfile::tempdir().unwrap();
     let broker = acl_broker(home.path()).await;
     let addr = broker.addr.clone();
@@ -411,6 +411,32 @@ async fn a_message_viewed_by_offset_needs_sub_on_the_topic_it_was_stored_in() {
     // An offset inside a record finds no record.
     let r = call_as(&client, &addr, USER, view(secret + 4)).await;
     assert_eq!(r.code, 1, "{:?}", r.remark);
+
+    // A record handed back must be one the caller may read, else it would
+    // reach the caller's retry (here dead-letter) topic.
+    let hand_back = |offset| {
+        let mut r = send_back_request(offset, "g", "Allowed", 16);
+        r.ext_fields.insert("delayLevel".into(), "-1".into());
+        r
+    };
+    let dead_letters = || request(RequestCode::GetMaxOffset, &[("topic", "%DLQ%g"), ("queueId", "0")], b"");
+    let r = call_as(&client, &addr, USER, hand_back(secret)).await;
+    assert_eq!((r.code, r.remark.as_deref()), (16, Some("No default permission for topic:Secret")));
+    let r = call_as(&client, &addr, USER, hand_back(mine)).await;
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    let r = call_as(&client, &addr, ADMIN, hand_back(secret)).await;
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    // Dispatch follows the CommitLog: once a later record is served by
+    // offset (which needs its consume-queue entry), the hand-backs are counted.
+    let marker = call_as(&client, &addr, USER, send("Allowed")).await;
+    let marker = commitlog_offset(marker.ext("msgId").unwrap());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while call_as(&client, &addr, USER, view(marker)).await.code != 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the marker was not dispatched");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = call_as(&client, &addr, ADMIN, dead_letters()).await;
+    assert_eq!(r.ext("offset"), Some("2"), "the user's and the admin's hand-backs only");
 
     // A record forged inside a message body is not taken for a record of the
     // topic it names: only admins may read what no consume queue vouches for.

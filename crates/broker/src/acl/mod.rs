@@ -221,8 +221,9 @@ impl Acl {
         Some(refuse(conn, request, refusal))
     }
 
-    /// For a [`Required::RecordTopic`] request (VIEW_MESSAGE_BY_ID), once
-    /// its handler has found the record: `Some(refusal)` when ACL is on and
+    /// For a request naming a stored record by its offset (VIEW_MESSAGE_BY_ID,
+    /// [`Required::RecordTopic`]; CONSUMER_SEND_MSG_BACK), once its handler
+    /// has found the record: `Some(refusal)` when ACL is on and
     /// the caller may not SUB `topic`, the record's topic, or, for a record
     /// no consume queue vouches for (`None`), is not admin. The answer then
     /// is the same NO_PERMISSION a topic named in the request would get, so

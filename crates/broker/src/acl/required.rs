@@ -89,6 +89,9 @@ pub(crate) fn required(code: RequestCode) -> Required {
         | PollingInfo => Named(CONSUMING),
         BatchAckMessage => Named(&[BatchAckBody]),
         QueryAssignment => Named(&[AssignmentBody]),
+        // And, asked by the handler, SUB on the topic of the record handed
+        // back (as for RecordTopic): else any group could copy any record
+        // into its retry topic and pull it from there.
         ConsumerSendMsgBack => Named(&[Group("group")]),
         HeartBeat => Named(&[HeartbeatBody]),
         UnregisterClient | GetConsumerListByGroup | GetConsumerConnectionList => Named(&[Group("consumerGroup")]),

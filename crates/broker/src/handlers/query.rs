@@ -5,7 +5,7 @@
 //! topics' records, which are left out; a lookup by offset is put to the ACL
 //! with the topic the record names.
 
-use rmq_model::{PhysicalOffset, QueueOffset, record};
+use rmq_model::{PhysicalOffset, record};
 use rmq_protocol::header::{
     QueryMessageRequestHeader, QueryMessageResponseHeader, UNIQUE_KEY_QUERY, ViewMessageRequestHeader,
 };
@@ -13,7 +13,7 @@ use rmq_protocol::{Body, RemotingCommand, ResponseCode};
 use rmq_store::MessageStore;
 use std::sync::Arc;
 
-use super::{header_or_reply, reply};
+use super::{ReadGate, header_or_reply, reply, vouched_topic};
 use crate::live_config::LiveConfig;
 
 /// Lookups of stored messages for tools (`mqadmin queryMsgByKey`, `…ById`).
@@ -23,11 +23,6 @@ pub(crate) struct MessageQueries {
     /// `defaultQueryMaxNum`, `maxMsgsNumBatch`.
     pub config: Arc<LiveConfig>,
 }
-
-/// Asked by VIEW_MESSAGE_BY_ID with the topic of the record it found, or
-/// `None` when no consume queue vouches for the record: `Some(refusal)` to
-/// withhold it.
-pub(crate) type ReadGate<'a> = &'a dyn Fn(Option<&str>) -> Option<RemotingCommand>;
 
 impl MessageQueries {
     pub(crate) fn query_message(&self, req: &RemotingCommand) -> RemotingCommand {
@@ -67,19 +62,11 @@ impl MessageQueries {
             return not_found();
         };
         if let Some(gate) = gate
-            && let Some(refusal) = gate(self.indexed_topic(&found, offset).as_deref())
+            && let Some(refusal) =
+                gate(vouched_topic(&found, offset, |t, q, o| self.store.commitlog_offset_in_queue(t, q, o)).as_deref())
         {
             return refusal;
         }
         RemotingCommand::success().with_body(found)
-    }
-
-    /// The topic of the record at `offset`, if the record is the one its
-    /// consume queue points at there.
-    fn indexed_topic(&self, bytes: &[u8], offset: u64) -> Option<String> {
-        let view = record::decode_message(bytes, false).ok()?;
-        let queue_offset = QueueOffset(u64::try_from(view.queue_offset).ok()?);
-        let entry = self.store.commitlog_offset_in_queue(view.topic, view.queue_id, queue_offset)?;
-        (view.physical_offset == offset as i64 && entry == PhysicalOffset(offset)).then(|| view.topic.to_owned())
     }
 }
