@@ -51,6 +51,9 @@ config_struct! {
         flush_consumer_offset_interval: u64 = "flushConsumerOffsetInterval" => 5_000,
         /// Results of a unique-key query.
         default_query_max_num: u32 = "defaultQueryMaxNum" => 32,
+        /// Most records one QUERY_MESSAGE answers, whatever its `maxNum`
+        /// (Java's MessageStoreConfig key; its index lookup caps so).
+        max_msgs_num_batch: u32 = "maxMsgsNumBatch" => 64,
 
         // --- Replication ---
         /// Fixed master HA address for a slave; otherwise learned from the NameServer.
@@ -80,6 +83,16 @@ config_struct! {
         broker_topic_enable: bool = "brokerTopicEnable" => true,
         /// Create subscription groups on first use.
         auto_create_subscription_group: bool = "autoCreateSubscriptionGroup" => true,
+        /// rmq's own: sends create topics on first use (from `TBW102`, or a
+        /// `%RETRY%` topic) only while the topic table holds fewer than this
+        /// many topics; past it they get TOPIC_NOT_EXIST saying why. Admins'
+        /// creations are not bounded. Without a bound any client could fill
+        /// memory, the disk and NameServer registrations with new names.
+        auto_create_topic_max_count: usize = "autoCreateTopicMaxCount" => 10_000,
+        /// rmq's own: the same bound on subscription groups created on first
+        /// use (SUBSCRIPTION_GROUP_NOT_EXIST past it); `CID_RMQ_SYS_` groups
+        /// are not bounded.
+        auto_create_subscription_group_max_count: usize = "autoCreateSubscriptionGroupMaxCount" => 10_000,
         trace_topic_enable: bool = "traceTopicEnable" => false,
         msg_trace_topic_name: String = "msgTraceTopicName" => "RMQ_SYS_TRACE_TOPIC".to_owned(),
 
@@ -206,6 +219,14 @@ impl BrokerConfig {
             }
         }
         Ok(report)
+    }
+
+    /// How first use creates subscription groups.
+    pub fn auto_create_groups(&self) -> crate::tables::AutoCreate {
+        crate::tables::AutoCreate {
+            enabled: self.auto_create_subscription_group,
+            max_count: self.auto_create_subscription_group_max_count,
+        }
     }
 
     /// The HA port: `haListenPort`, or `listenPort + 1`.

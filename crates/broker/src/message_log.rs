@@ -33,9 +33,15 @@ pub(crate) trait MessageLog: Send + Sync + std::fmt::Debug {
     fn offset_by_time(&self, topic: &str, queue_id: i32, timestamp: i64) -> QueueOffset;
     /// `maxMessageSize`, quoted when a message is refused.
     fn max_message_size(&self) -> usize;
+    /// The CommitLog offset the consume queue holds at `offset`.
+    fn commitlog_offset_in_queue(&self, topic: &str, queue_id: i32, offset: QueueOffset) -> Option<PhysicalOffset>;
 }
 
 impl MessageLog for MessageStore {
+    fn commitlog_offset_in_queue(&self, topic: &str, queue_id: i32, offset: QueueOffset) -> Option<PhysicalOffset> {
+        MessageStore::commitlog_offset_in_queue(self, topic, queue_id, offset)
+    }
+
     fn put(&self, msg: &NewMessage<'_>) -> Result<PutResult, StoreError> {
         MessageStore::put(self, msg)
     }

@@ -62,8 +62,14 @@ impl Service for BrokerService {
             GetEarliestMsgStoretime => h.offsets.earliest_store_time(&req),
             SearchOffsetByTimestamp => h.offsets.search_offset(&req),
             QueryMessage => h.queries.query_message(&req),
-            ViewMessageById => h.queries.view_message(&req),
-            ConsumerSendMsgBack => h.sending.send_back(&req).await,
+            ViewMessageById => {
+                let gate = |topic: Option<&str>| h.acl.check_record_topic(conn, &req, topic);
+                h.queries.view_message(&req, h.acl.enabled().then_some(&gate))
+            }
+            ConsumerSendMsgBack => {
+                let gate = |topic: Option<&str>| h.acl.check_record_topic(conn, &req, topic);
+                h.sending.send_back(&req, h.acl.enabled().then_some(&gate)).await
+            }
             EndTransaction => return h.transactions.end(conn, &req),
             PullMessage | LitePullMessage => not_supported(&req),
             PopMessage => h.popping.pop(&req).await,

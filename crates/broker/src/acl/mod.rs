@@ -5,8 +5,10 @@
 //! (`PlainPermissionManager.validate`): a globally white-listed address
 //! passes; otherwise the request must name a known `AccessKey`; an address
 //! white-listed for that account passes; otherwise the signature must match
-//! and the account must hold the permissions the request needs on its topics
-//! and groups, and be admin for the admin-only codes.
+//! and the account must hold what the request's code needs: nothing more,
+//! admin, or permissions on the topics and groups it names — one table for
+//! every code, [`required::required`], stricter than Java's (see there and
+//! docs/compatibility.md).
 //!
 //! A refusal is answered NO_PERMISSION (16) — Java answers SYSTEM_ERROR (1)
 //! with the same texts — with remarks worded like Java's exceptions
@@ -17,14 +19,11 @@
 //! the previous rules in force and the error is logged with its line.
 
 mod address;
+mod required;
 mod rules;
 mod sign;
 
-use rmq_model::fastjson;
-use rmq_protocol::body::assignment::QueryAssignmentRequestBody;
-use rmq_protocol::body::heartbeat::HeartbeatData;
-use rmq_protocol::body::pop::BatchAckMessageRequestBody;
-use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use rmq_protocol::{RemotingCommand, ResponseCode};
 use rmq_remoting::Connection;
 use rmq_store::StoreConfig;
 use std::path::{Path, PathBuf};
@@ -33,23 +32,13 @@ use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use crate::config::BrokerConfig;
+use required::{Required, named_resources, required};
 use rules::{PUB, RETRY_PREFIX, Rules, SUB};
 
 /// How often the file's stamp is looked at, ms.
 const WATCH_PERIOD_MS: i64 = 1_000;
 /// The trace topic: sending traces needs no topic permission (Java).
 const TRACE_TOPIC: &str = "RMQ_SYS_TRACE_TOPIC";
-
-/// Request codes only admin accounts may send (Java's `Permission.ADMIN_CODE`,
-/// and 5.x's SET_MESSAGE_REQUEST_MODE, which changes how a group consumes).
-const ADMIN_CODES: [RequestCode; 6] = [
-    RequestCode::SetMessageRequestMode,
-    RequestCode::UpdateAndCreateTopic,
-    RequestCode::UpdateBrokerConfig,
-    RequestCode::DeleteTopicInBroker,
-    RequestCode::UpdateAndCreateSubscriptionGroup,
-    RequestCode::DeleteSubscriptionGroup,
-];
 
 /// What identifies a version of the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,8 +132,19 @@ impl Acl {
         }
     }
 
-    /// The verdict on one request from `ip`: `Err(remark)` to refuse.
+    /// The verdict on one request from `ip`: `Err(remark)` to refuse. A
+    /// [`Required::RecordTopic`] request passes here on its signature; its
+    /// handler asks again with the record's topic.
     fn validate(&self, ip: std::net::IpAddr, request: &RemotingCommand) -> Result<(), String> {
+        let needs = match required(request.request_code()) {
+            Required::Named(names) => Needs::Resources(named_resources(request, names)),
+            Required::Admin => Needs::Admin,
+            Required::Signature | Required::RecordTopic => Needs::Resources(Vec::new()),
+        };
+        self.verdict(ip, request, needs)
+    }
+
+    fn verdict(&self, ip: std::net::IpAddr, request: &RemotingCommand, needs: Needs) -> Result<(), String> {
         let rules = self.rules();
         if rules.global_white.iter().any(|p| p.matches(ip)) {
             return Ok(());
@@ -162,15 +162,18 @@ impl Acl {
         if !request.ext(sign::SIGNATURE).is_some_and(|s| sign::same(s, &expected)) {
             return Err(format!("Check signature failed for accessKey={access_key}"));
         }
-        let needs = needed_permissions(request);
+        let needs = match needs {
+            Needs::Admin if !account.admin => {
+                return Err(format!(
+                    "Need admin permission for request code={}, but accessKey={access_key} is not",
+                    request.code
+                ));
+            }
+            Needs::Admin => return Ok(()),
+            Needs::Resources(needs) => needs,
+        };
         if needs.iter().any(|(resource, perm)| resource == TRACE_TOPIC && *perm == PUB) {
             return Ok(());
-        }
-        if ADMIN_CODES.contains(&request.request_code()) && !account.admin {
-            return Err(format!(
-                "Need admin permission for request code={}, but accessKey={access_key} is not",
-                request.code
-            ));
         }
         if account.admin && account.perms.is_empty() {
             return Ok(());
@@ -194,7 +197,19 @@ impl Acl {
     }
 }
 
+/// What [`Acl::verdict`] checks once the caller is known.
+enum Needs {
+    Admin,
+    /// Resources and the permission each needs (groups as `%RETRY%<group>`).
+    Resources(Vec<(String, u8)>),
+}
+
 impl Acl {
+    /// Whether requests are checked (`aclEnable` at startup).
+    pub(crate) fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// Checks a request before it is dispatched: `Some(refusal)` when ACL is
     /// on and the request may not pass.
     pub(crate) fn check(&self, conn: &Connection, request: &RemotingCommand) -> Option<RemotingCommand> {
@@ -203,78 +218,43 @@ impl Acl {
         }
         self.watch(crate::now_ms());
         let refusal = self.validate(conn.remote_addr().ip(), request).err()?;
-        tracing::warn!("ACL refused request code {} from {}: {refusal}", request.code, conn.remote_addr());
-        Some(RemotingCommand::response(ResponseCode::NoPermission, Some(refusal)))
+        Some(refuse(conn, request, refusal))
+    }
+
+    /// For a request naming a stored record by its offset (VIEW_MESSAGE_BY_ID,
+    /// [`Required::RecordTopic`]; CONSUMER_SEND_MSG_BACK), once its handler
+    /// has found the record: `Some(refusal)` when ACL is on and
+    /// the caller may not SUB `topic`, the record's topic, or, for a record
+    /// no consume queue vouches for (`None`), is not admin. The answer then
+    /// is the same NO_PERMISSION a topic named in the request would get, so
+    /// a caller learns nothing about the record but that it may not read it.
+    pub(crate) fn check_record_topic(
+        &self,
+        conn: &Connection,
+        request: &RemotingCommand,
+        topic: Option<&str>,
+    ) -> Option<RemotingCommand> {
+        if !self.enabled {
+            return None;
+        }
+        let needs = match topic {
+            Some(topic) => Needs::Resources(vec![(topic.to_owned(), SUB)]),
+            None => Needs::Admin,
+        };
+        let refusal = self.verdict(conn.remote_addr().ip(), request, needs).err()?;
+        Some(refuse(conn, request, refusal))
     }
 }
 
-/// The resources a request touches and the permission each needs
-/// (Java's `PlainAccessValidator.parse`; groups as `%RETRY%<group>`).
-fn needed_permissions(request: &RemotingCommand) -> Vec<(String, u8)> {
-    let ext = |key: &str| request.ext(key).filter(|v| !v.is_empty()).map(str::to_owned);
-    let group = |key: &str| ext(key).map(|g| format!("{RETRY_PREFIX}{g}"));
-    let send_to = |topic: Option<String>| match topic {
-        // A send to a retry topic is a consumer re-sending: it needs SUB on
-        // the group the topic belongs to.
-        Some(t) if t.starts_with(RETRY_PREFIX) => vec![(t, SUB)],
-        Some(t) => vec![(t, PUB)],
-        None => Vec::new(),
-    };
-    let mut needs = Vec::new();
-    match request.request_code() {
-        RequestCode::SendMessage => needs = send_to(ext("topic")),
-        RequestCode::SendMessageV2 | RequestCode::SendBatchMessage => needs = send_to(ext("b")),
-        RequestCode::ConsumerSendMsgBack => needs.extend(group("group").map(|g| (g, SUB))),
-        RequestCode::PullMessage
-        | RequestCode::LitePullMessage
-        | RequestCode::PopMessage
-        | RequestCode::PeekMessage
-        | RequestCode::AckMessage
-        | RequestCode::ChangeMessageInvisibletime
-        | RequestCode::Notification
-        | RequestCode::PollingInfo => {
-            // POP acks name the retry topic of a retry: SUB on the group covers it.
-            needs.extend(ext("topic").filter(|t| !t.starts_with(RETRY_PREFIX)).map(|t| (t, SUB)));
-            needs.extend(group("consumerGroup").map(|g| (g, SUB)));
-        }
-        RequestCode::BatchAckMessage => {
-            if let Ok(body) = fastjson::from_slice::<BatchAckMessageRequestBody>(&request.body.to_bytes()) {
-                for ack in body.acks {
-                    needs.push((format!("{RETRY_PREFIX}{}", ack.consumer_group), SUB));
-                    needs.push((ack.topic, SUB));
-                }
-            }
-        }
-        RequestCode::QueryAssignment => {
-            if let Ok(body) = fastjson::from_slice::<QueryAssignmentRequestBody>(&request.body.to_bytes()) {
-                needs.push((format!("{RETRY_PREFIX}{}", body.consumer_group), SUB));
-                needs.push((body.topic, SUB));
-            }
-        }
-        RequestCode::QueryMessage => needs.extend(ext("topic").map(|t| (t, SUB))),
-        RequestCode::HeartBeat => {
-            if let Ok(data) = fastjson::from_slice::<HeartbeatData>(&request.body.to_bytes()) {
-                for consumer in data.consumer_data_set {
-                    needs.push((format!("{RETRY_PREFIX}{}", consumer.group_name), SUB));
-                    needs.extend(consumer.subscription_data_set.into_iter().map(|s| (s.topic, SUB)));
-                }
-            }
-        }
-        RequestCode::UnregisterClient | RequestCode::GetConsumerListByGroup => {
-            needs.extend(group("consumerGroup").map(|g| (g, SUB)));
-        }
-        RequestCode::UpdateConsumerOffset => {
-            needs.extend(group("consumerGroup").map(|g| (g, SUB)));
-            needs.extend(ext("topic").map(|t| (t, SUB)));
-        }
-        _ => {}
-    }
-    needs
+fn refuse(conn: &Connection, request: &RemotingCommand, refusal: String) -> RemotingCommand {
+    tracing::warn!("ACL refused request code {} from {}: {refusal}", request.code, conn.remote_addr());
+    RemotingCommand::response(ResponseCode::NoPermission, Some(refusal))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rmq_protocol::RequestCode;
     use rmq_protocol::header::PullMessageRequestHeader;
 
     const FILE: &str = "globalWhiteRemoteAddresses:

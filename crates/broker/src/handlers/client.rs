@@ -37,11 +37,11 @@ impl Membership {
             Err(e) => return reply(ResponseCode::SystemError, format!("the heartbeat body is not valid: {e}")),
         };
         let now = now_ms();
-        let auto_group = self.config.get().auto_create_subscription_group;
+        let auto_group = self.config.get().auto_create_groups();
         let mut topics_changed = false;
         let mut groups_changed = false;
         for consumer in &data.consumer_data_set {
-            let Some((group, created)) = self.groups.find_or_create(&consumer.group_name, auto_group, now) else {
+            let Ok((group, created)) = self.groups.find_or_create(&consumer.group_name, auto_group, now) else {
                 continue;
             };
             groups_changed |= created;

@@ -110,6 +110,12 @@ impl MessageLog for MemoryLog {
         self.state().records.get(&offset.0).cloned()
     }
 
+    fn commitlog_offset_in_queue(&self, topic: &str, queue_id: i32, offset: QueueOffset) -> Option<PhysicalOffset> {
+        let state = self.state();
+        let entry = state.queues.get(&(topic.to_owned(), queue_id))?.get(usize::try_from(offset.0).ok()?)?;
+        Some(PhysicalOffset(entry.physical))
+    }
+
     fn get_messages(
         &self,
         topic: &str,

@@ -24,7 +24,30 @@ mod memory_log;
 #[cfg(test)]
 mod tests;
 
+use rmq_model::{PhysicalOffset, QueueOffset, record};
 use rmq_protocol::{HeaderError, RemotingCommand, ResponseCode};
+
+/// Asked by the requests that name a stored record by its CommitLog offset
+/// (VIEW_MESSAGE_BY_ID, CONSUMER_SEND_MSG_BACK) with the record's topic, or
+/// `None` when no consume queue vouches for the record: `Some(refusal)` to
+/// withhold it. `None` as a gate: ACL is off.
+pub(crate) type ReadGate<'a> = &'a (dyn Fn(Option<&str>) -> Option<RemotingCommand> + Sync);
+
+/// The topic of the record `bytes` found at CommitLog `offset`, if its
+/// consume-queue entry points back at it. Only then is the topic trusted:
+/// bytes inside a message body may be shaped like a record naming any topic
+/// and spanning the records that follow.
+pub(crate) fn vouched_topic(
+    bytes: &[u8],
+    offset: u64,
+    entry_at: impl Fn(&str, i32, QueueOffset) -> Option<PhysicalOffset>,
+) -> Option<String> {
+    let view = record::decode_message(bytes, false).ok()?;
+    let queue_offset = QueueOffset(u64::try_from(view.queue_offset).ok()?);
+    let entry = entry_at(view.topic, view.queue_id, queue_offset)?;
+    (u64::try_from(view.physical_offset).ok() == Some(offset) && entry == PhysicalOffset(offset))
+        .then(|| view.topic.to_owned())
+}
 
 /// A response with `code` and `remark`.
 pub(crate) fn reply(code: ResponseCode, remark: impl Into<String>) -> RemotingCommand {

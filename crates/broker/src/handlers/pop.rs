@@ -22,7 +22,7 @@ use crate::namesrv::BrokerIdentity;
 use crate::now_ms;
 use crate::pop::{MAX_INVISIBLE_MS, MAX_POP_NUMS, PopEngine, PopQuery, Popped};
 use crate::stats::{BrokerStats, topic_at_group};
-use crate::tables::{SubscriptionGroups, TopicTable};
+use crate::tables::{AutoCreate, SubscriptionGroups, TopicTable};
 
 /// Longest a POP or NOTIFICATION is held, whatever its poll time.
 const MAX_HOLD_MS: i64 = 60_000;
@@ -154,7 +154,7 @@ impl Popping {
     fn check(&self, h: &PopMessageRequestHeader) -> Result<(PullFilter, u32, bool), RemotingCommand> {
         let (broker_permission, auto_group, property_filter) = {
             let c = self.config.get();
-            (c.broker_permission, c.auto_create_subscription_group, c.enable_property_filter)
+            (c.broker_permission, c.auto_create_groups(), c.enable_property_filter)
         };
         let addr = &self.identity.broker_addr;
         if !perm::is_readable(broker_permission) {
@@ -207,13 +207,13 @@ impl Popping {
     }
 
     /// Whether the group may consume here; true if it consumes orderly.
-    fn check_group(&self, group: &str, auto_group: bool) -> Result<bool, RemotingCommand> {
-        let Some((config, created)) = self.groups.find_or_create(group, auto_group, now_ms()) else {
-            return Err(reply(
+    fn check_group(&self, group: &str, auto_group: AutoCreate) -> Result<bool, RemotingCommand> {
+        let (config, created) = self.groups.find_or_create(group, auto_group, now_ms()).map_err(|why| {
+            reply(
                 ResponseCode::SubscriptionGroupNotExist,
-                format!("subscription group [{group}] does not exist, {FAQ_SUFFIX}"),
-            ));
-        };
+                why.remark(format!("subscription group [{group}] does not exist, {FAQ_SUFFIX}")),
+            )
+        })?;
         if created {
             self.groups.persist();
         }

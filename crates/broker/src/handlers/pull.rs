@@ -75,7 +75,7 @@ impl Pulling {
     fn check(&self, h: &PullMessageRequestHeader) -> Result<PullFilter, RemotingCommand> {
         let (broker_permission, auto_group, property_filter) = {
             let c = self.config.get();
-            (c.broker_permission, c.auto_create_subscription_group, c.enable_property_filter)
+            (c.broker_permission, c.auto_create_groups(), c.enable_property_filter)
         };
         if !perm::is_readable(broker_permission) {
             return Err(reply(
@@ -83,12 +83,12 @@ impl Pulling {
                 format!("the broker[{}] pulling message is forbidden", self.identity.broker_addr),
             ));
         }
-        let Some((group, created)) = self.groups.find_or_create(&h.consumer_group, auto_group, now_ms()) else {
-            return Err(reply(
+        let (group, created) = self.groups.find_or_create(&h.consumer_group, auto_group, now_ms()).map_err(|why| {
+            reply(
                 ResponseCode::SubscriptionGroupNotExist,
-                format!("subscription group [{}] does not exist, {}", h.consumer_group, FAQ_SUFFIX),
-            ));
-        };
+                why.remark(format!("subscription group [{}] does not exist, {}", h.consumer_group, FAQ_SUFFIX)),
+            )
+        })?;
         if created {
             self.groups.persist();
         }

@@ -29,7 +29,7 @@ use crate::message_log::MessageLog;
 use crate::namesrv::BrokerIdentity;
 use crate::now_ms;
 use crate::stats::BrokerStats;
-use crate::tables::{SubscriptionGroups, TopicTable};
+use crate::tables::{CreateTopicError, SubscriptionGroups, TopicTable};
 use crate::timer::{self, TimerRules};
 
 /// The producer side of the broker: sends and consumers' hand-backs.
@@ -175,23 +175,26 @@ impl Sending {
         h: &SendMessageRequestHeader,
         now: i64,
     ) -> Result<Arc<TopicConfig>, RemotingCommand> {
-        let not_exist = || {
-            reply(
-                ResponseCode::TopicNotExist,
-                format!("topic[{}] not exist, apply first please! {}", h.topic, FAQ_SUFFIX),
-            )
-        };
+        let max_count = self.config.get().auto_create_topic_max_count;
         let created = if topics::is_retry_topic(&h.topic) {
-            Some(self.topics.get_or_create(&h.topic, 1, perm::READ_WRITE, now))
+            self.topics.create_retry_on_send(&h.topic, max_count, now)
         } else {
             let default_topic = h.default_topic.as_deref().unwrap_or(topics::AUTO_CREATE_TOPIC_KEY_TOPIC);
             let queues = h.default_topic_queue_nums.unwrap_or(4).max(1) as u32;
             let sys_flag = if h.unit_mode == Some(true) { rmq_model::sysflag::topic::UNIT } else { 0 };
-            self.topics.create_on_send(&h.topic, default_topic, queues, sys_flag, now).ok()
+            self.topics.create_on_send(&h.topic, default_topic, (queues, sys_flag), max_count, now)
         };
-        let Some((topic, new)) = created else {
-            tracing::warn!("send to unknown topic {} from {} refused", h.topic, conn.remote_addr());
-            return Err(not_exist());
+        let (topic, new) = match created {
+            Ok(created) => created,
+            Err(why) => {
+                tracing::warn!("send to unknown topic {} from {} refused", h.topic, conn.remote_addr());
+                let java = format!("topic[{}] not exist, apply first please! {}", h.topic, FAQ_SUFFIX);
+                let remark = match why {
+                    CreateTopicError::Full(_) => format!("{java}; {why}"),
+                    _ => java,
+                };
+                return Err(reply(ResponseCode::TopicNotExist, remark));
+            }
         };
         if new {
             tracing::info!("create new topic {} by default topic, producer {}", h.topic, conn.remote_addr());
@@ -228,13 +231,13 @@ impl Sending {
         }
         if topics::is_retry_topic(&topic) {
             let group = &topic[topics::RETRY_GROUP_TOPIC_PREFIX.len()..];
-            let auto_group = self.config.get().auto_create_subscription_group;
-            let Some((config, created)) = self.groups.find_or_create(group, auto_group, now_ms()) else {
-                return Err(reply(
+            let auto_group = self.config.get().auto_create_groups();
+            let (config, created) = self.groups.find_or_create(group, auto_group, now_ms()).map_err(|why| {
+                reply(
                     ResponseCode::SubscriptionGroupNotExist,
-                    format!("subscription group not exist, {group} {}", FAQ_SUFFIX),
-                ));
-            };
+                    why.remark(format!("subscription group not exist, {group} {}", FAQ_SUFFIX)),
+                )
+            })?;
             if created {
                 self.groups.persist();
             }

@@ -2,7 +2,9 @@
 //! consume. It goes to `%RETRY%<group>` with a delay of level
 //! `3 + reconsumeTimes` (10 s, 30 s, 1 min, 2 min, …), or to `%DLQ%<group>`
 //! once it was delivered `maxReconsumeTimes` times (Java's
-//! `SendMessageProcessor.consumerSendMsgBack`).
+//! `SendMessageProcessor.consumerSendMsgBack`). Under ACL the record handed
+//! back must be one the caller may read: else any group could copy any
+//! topic's record into its retry topic and pull it from there.
 
 use rmq_model::properties::keys;
 use rmq_model::record::{self, NewMessage};
@@ -11,22 +13,23 @@ use rmq_protocol::header::ConsumerSendMsgBackRequestHeader;
 use rmq_protocol::{RemotingCommand, ResponseCode};
 
 use super::send::Sending;
-use super::{header_or_reply, reply, store_error};
+use super::{ReadGate, header_or_reply, reply, store_error, vouched_topic};
 use crate::{delay, now_ms};
 
 impl Sending {
-    pub(crate) async fn send_back(&self, req: &RemotingCommand) -> RemotingCommand {
+    pub(crate) async fn send_back(&self, req: &RemotingCommand, gate: Option<ReadGate<'_>>) -> RemotingCommand {
         let h = header_or_reply!(req, ConsumerSendMsgBackRequestHeader);
         let now = now_ms();
         let (auto_group, broker_permission) = {
             let c = self.config.get();
-            (c.auto_create_subscription_group, c.broker_permission)
+            (c.auto_create_groups(), c.broker_permission)
         };
-        let Some((group, _)) = self.groups.find_or_create(&h.group, auto_group, now) else {
-            return reply(
-                ResponseCode::SubscriptionGroupNotExist,
-                format!("subscription group not exist, {}", h.group),
-            );
+        let group = match self.groups.find_or_create(&h.group, auto_group, now) {
+            Ok((group, _)) => group,
+            Err(why) => {
+                let remark = why.remark(format!("subscription group not exist, {}", h.group));
+                return reply(ResponseCode::SubscriptionGroupNotExist, remark);
+            }
         };
         if !perm::is_writeable(broker_permission) {
             return reply(
@@ -47,9 +50,16 @@ impl Sending {
         if !perm::is_writeable(retry_config.perm) {
             return reply(ResponseCode::NoPermission, format!("the topic[{retry}] sending message is forbidden"));
         }
-        let Some(stored) = u64::try_from(h.offset).ok().and_then(|o| self.store.message_at(PhysicalOffset(o))) else {
+        let found = u64::try_from(h.offset).ok().and_then(|o| Some((o, self.store.message_at(PhysicalOffset(o))?)));
+        let Some((offset, stored)) = found else {
             return reply(ResponseCode::SystemError, format!("look message by offset failed, {}", h.offset));
         };
+        if let Some(gate) = gate {
+            let topic = vouched_topic(&stored, offset, |t, q, o| self.store.commitlog_offset_in_queue(t, q, o));
+            if let Some(refusal) = gate(topic.as_deref()) {
+                return refusal;
+            }
+        }
         let original = match record::decode_message(&stored, false) {
             Ok(view) => view,
             Err(e) => {

@@ -9,7 +9,39 @@ use rmq_model::{DataVersion, SubscriptionGroupConfig};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use super::TableFile;
+use super::{FullWarning, TableFile};
+
+/// Whether first use creates a group (`autoCreateSubscriptionGroup`) and up
+/// to how many groups in the table (`autoCreateSubscriptionGroupMaxCount`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AutoCreate {
+    pub enabled: bool,
+    pub max_count: usize,
+}
+
+/// Why [`SubscriptionGroups::find_or_create`] made no group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotCreated {
+    /// `autoCreateSubscriptionGroup` is off (Java's only case).
+    Off,
+    /// The table holds `autoCreateSubscriptionGroupMaxCount` groups (rmq's
+    /// bound: every group costs memory and a line of `subscriptionGroup.json`).
+    Full(usize),
+}
+
+impl NotCreated {
+    /// The refusal's remark: Java's `java` text, with the reason when it is
+    /// rmq's bound, so that the client's error says what to change.
+    pub fn remark(self, java: String) -> String {
+        match self {
+            NotCreated::Off => java,
+            NotCreated::Full(max) => format!(
+                "{java}; not created on first use: the broker holds {max} subscription groups, \
+                 its autoCreateSubscriptionGroupMaxCount (create the group with mqadmin updateSubGroup)"
+            ),
+        }
+    }
+}
 
 #[derive(Debug)]
 struct Inner {
@@ -21,6 +53,7 @@ struct Inner {
 pub struct SubscriptionGroups {
     inner: RwLock<Inner>,
     file: TableFile,
+    full: FullWarning,
 }
 
 impl SubscriptionGroups {
@@ -33,6 +66,7 @@ impl SubscriptionGroups {
         SubscriptionGroups {
             inner: RwLock::new(Inner { table, data_version: DataVersion::new(now_ms) }),
             file: TableFile::none(),
+            full: FullWarning::default(),
         }
     }
 
@@ -75,29 +109,36 @@ impl SubscriptionGroups {
         self.read().table.get(group).cloned()
     }
 
-    /// The group's config, created with defaults when auto-creation is on or
-    /// the group is a system group (`CID_RMQ_SYS_…`). The bool says whether it
-    /// was created now (the caller then persists).
+    /// The group's config, created with defaults when auto-creation is on
+    /// and the table holds fewer than `auto.max_count` groups, or when the group
+    /// is a system group (`CID_RMQ_SYS_…`). The bool says whether it was
+    /// created now (the caller then persists).
     pub fn find_or_create(
         &self,
         group: &str,
-        auto_create: bool,
+        auto: AutoCreate,
         now_ms: i64,
-    ) -> Option<(Arc<SubscriptionGroupConfig>, bool)> {
+    ) -> Result<(Arc<SubscriptionGroupConfig>, bool), NotCreated> {
         if let Some(existing) = self.get(group) {
-            return Some((existing, false));
+            return Ok((existing, false));
         }
-        if !auto_create && !group.starts_with(SYSTEM_GROUP_PREFIX) {
-            return None;
+        let system = group.starts_with(SYSTEM_GROUP_PREFIX);
+        if !auto.enabled && !system {
+            return Err(NotCreated::Off);
         }
         let mut inner = self.write();
         if let Some(existing) = inner.table.get(group) {
-            return Some((existing.clone(), false));
+            return Ok((existing.clone(), false));
+        }
+        if !system && inner.table.len() >= auto.max_count {
+            self.full.refused("subscription groups", inner.table.len(), "autoCreateSubscriptionGroupMaxCount");
+            return Err(NotCreated::Full(auto.max_count));
         }
         let config = Arc::new(SubscriptionGroupConfig::new(group));
         inner.table.insert(group.to_owned(), config.clone());
         inner.data_version.bump(now_ms);
-        Some((config, true))
+        self.full.created();
+        Ok((config, true))
     }
 
     pub fn upsert(&self, config: SubscriptionGroupConfig, now_ms: i64) {
@@ -137,21 +178,37 @@ impl SubscriptionGroups {
 mod tests {
     use super::*;
 
+    const ON: AutoCreate = AutoCreate { enabled: true, max_count: usize::MAX };
+    const OFF: AutoCreate = AutoCreate { enabled: false, max_count: usize::MAX };
+
     #[test]
     fn built_ins_and_auto_creation() {
         let g = SubscriptionGroups::new(1);
         assert!(g.get("TOOLS_CONSUMER").is_some());
-        assert!(g.find_or_create("app", false, 2).is_none());
-        let (sys, created) = g.find_or_create("CID_RMQ_SYS_TRANS", false, 2).unwrap();
+        assert_eq!(g.find_or_create("app", OFF, 2).unwrap_err(), NotCreated::Off);
+        let (sys, created) = g.find_or_create("CID_RMQ_SYS_TRANS", OFF, 2).unwrap();
         assert!(created);
         assert_eq!(sys.retry_max_times, 16);
-        let (_, created) = g.find_or_create("app", true, 3).unwrap();
+        let (_, created) = g.find_or_create("app", ON, 3).unwrap();
         assert!(created);
-        let (_, again) = g.find_or_create("app", true, 4).unwrap();
+        let (_, again) = g.find_or_create("app", ON, 4).unwrap();
         assert!(!again);
         let snap = g.snapshot();
         let h = SubscriptionGroups::new(5);
         h.load(snap.clone());
         assert_eq!(h.snapshot(), snap);
+    }
+
+    #[test]
+    fn first_use_creation_stops_at_the_bound() {
+        let g = SubscriptionGroups::new(1);
+        let max = g.snapshot().subscription_group_table.len() + 1;
+        let auto = AutoCreate { enabled: true, max_count: max };
+        assert!(g.find_or_create("first", auto, 2).unwrap().1);
+        assert_eq!(g.find_or_create("second", auto, 3).unwrap_err(), NotCreated::Full(max));
+        assert!(!g.find_or_create("first", auto, 4).unwrap().1, "existing groups are still found");
+        assert!(g.find_or_create("CID_RMQ_SYS_X", auto, 5).is_ok(), "system groups are not bounded");
+        g.upsert(SubscriptionGroupConfig::new("by-admin"), 6);
+        assert!(g.get("by-admin").is_some(), "admins are not bounded");
     }
 }

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use tokio::sync::Notify;
 
-use super::TableFile;
+use super::{FullWarning, TableFile};
 
 /// What the topic table needs to know of the broker to make its system topics.
 #[derive(Clone, Debug)]
@@ -33,6 +33,13 @@ pub enum CreateTopicError {
     IllegalName(#[from] TopicNameError),
     #[error("the default topic {0} does not exist or may not be inherited")]
     NoTemplate(String),
+    /// The table holds `autoCreateTopicMaxCount` topics (rmq's bound: every
+    /// topic costs memory, consume-queue files and registration bytes).
+    #[error(
+        "not created on first use: the broker holds {0} topics, its autoCreateTopicMaxCount \
+         (create the topic with mqadmin updateTopic)"
+    )]
+    Full(usize),
 }
 
 #[derive(Debug)]
@@ -51,6 +58,7 @@ pub struct TopicTable {
     /// Signalled by [`TopicTable::changed`]; the NameServer registration
     /// waits on it to re-register at once.
     changes: Notify,
+    full: FullWarning,
 }
 
 impl TopicTable {
@@ -64,6 +72,7 @@ impl TopicTable {
             }),
             file: TableFile::none(),
             changes: Notify::new(),
+            full: FullWarning::default(),
         };
         for config in system_topics(defaults) {
             let inner = table.inner.get_mut().unwrap_or_else(|e| e.into_inner());
@@ -156,14 +165,15 @@ impl TopicTable {
     }
 
     /// Java's `createTopicInSendMessageMethod`: an unknown topic named by a
-    /// send is created from its default topic when that topic may be inherited.
+    /// send is created from its default topic when that topic may be
+    /// inherited and the table holds fewer than `max_count` topics.
     /// Returns the (possibly already existing) topic and whether it is new.
     pub fn create_on_send(
         &self,
         topic: &str,
         default_topic: &str,
-        client_queue_nums: u32,
-        topic_sys_flag: i32,
+        (client_queue_nums, topic_sys_flag): (u32, i32),
+        max_count: usize,
         now_ms: i64,
     ) -> Result<(Arc<TopicConfig>, bool), CreateTopicError> {
         if let Some(existing) = self.get(topic) {
@@ -174,6 +184,7 @@ impl TopicTable {
         if let Some(existing) = inner.table.get(topic) {
             return Ok((existing.clone(), false));
         }
+        self.check_room(&inner, max_count)?;
         let template = inner
             .table
             .get(default_topic)
@@ -192,7 +203,39 @@ impl TopicTable {
         let config = Arc::new(config);
         inner.table.insert(topic.to_owned(), config.clone());
         inner.data_version.bump(now_ms);
+        self.full.created();
         Ok((config, true))
+    }
+
+    /// A retry topic a client sends to: created, like [`TopicTable::get_or_create`],
+    /// only while the table holds fewer than `max_count` topics.
+    pub fn create_retry_on_send(
+        &self,
+        topic: &str,
+        max_count: usize,
+        now_ms: i64,
+    ) -> Result<(Arc<TopicConfig>, bool), CreateTopicError> {
+        if let Some(existing) = self.get(topic) {
+            return Ok((existing, false));
+        }
+        let mut inner = self.write();
+        if let Some(existing) = inner.table.get(topic) {
+            return Ok((existing.clone(), false));
+        }
+        self.check_room(&inner, max_count)?;
+        let config = Arc::new(TopicConfig::new(topic, 1).with_perm(perm::READ_WRITE));
+        inner.table.insert(topic.to_owned(), config.clone());
+        inner.data_version.bump(now_ms);
+        self.full.created();
+        Ok((config, true))
+    }
+
+    fn check_room(&self, inner: &Inner, max_count: usize) -> Result<(), CreateTopicError> {
+        if inner.table.len() < max_count {
+            return Ok(());
+        }
+        self.full.refused("topics", inner.table.len(), "autoCreateTopicMaxCount");
+        Err(CreateTopicError::Full(max_count))
     }
 
     /// Returns the topic, creating it with `queues` queues and `perm` if it is
@@ -316,19 +359,36 @@ mod tests {
     fn create_on_send_inherits_from_template() {
         let t = TopicTable::new(&defaults(), 1);
         let before = t.data_version();
-        let (created, new) = t.create_on_send("TopicTest", "TBW102", 4, 0, 2).unwrap();
+        let (created, new) = t.create_on_send("TopicTest", "TBW102", (4, 0), usize::MAX, 2).unwrap();
         assert!(new);
         assert_eq!((created.read_queue_nums, created.write_queue_nums, created.perm), (4, 4, 6));
         assert_ne!(t.data_version(), before);
-        let (_, again) = t.create_on_send("TopicTest", "TBW102", 4, 0, 3).unwrap();
+        let (_, again) = t.create_on_send("TopicTest", "TBW102", (4, 0), usize::MAX, 3).unwrap();
         assert!(!again);
-        let (big, _) = t.create_on_send("Big", "TBW102", 64, 0, 3).unwrap();
+        let (big, _) = t.create_on_send("Big", "TBW102", (64, 0), usize::MAX, 3).unwrap();
         assert_eq!(big.write_queue_nums, 8);
         assert_eq!(
-            t.create_on_send("X", "TopicTest", 4, 0, 4).unwrap_err(),
+            t.create_on_send("X", "TopicTest", (4, 0), usize::MAX, 4).unwrap_err(),
             CreateTopicError::NoTemplate("TopicTest".into())
         );
-        assert!(matches!(t.create_on_send("bad topic", "TBW102", 4, 0, 4), Err(CreateTopicError::IllegalName(_))));
+        assert!(matches!(
+            t.create_on_send("bad topic", "TBW102", (4, 0), usize::MAX, 4),
+            Err(CreateTopicError::IllegalName(_))
+        ));
+    }
+
+    #[test]
+    fn first_use_creation_stops_at_the_bound() {
+        let t = TopicTable::new(&defaults(), 1);
+        let max = t.snapshot().topic_config_table.len() + 1;
+        assert!(t.create_on_send("First", "TBW102", (4, 0), max, 2).unwrap().1);
+        assert_eq!(t.create_on_send("Second", "TBW102", (4, 0), max, 3).unwrap_err(), CreateTopicError::Full(max));
+        assert_eq!(t.create_retry_on_send("%RETRY%g", max, 3).unwrap_err(), CreateTopicError::Full(max));
+        assert!(!t.create_on_send("First", "TBW102", (4, 0), max, 4).unwrap().1, "existing topics are still found");
+        assert!(t.upsert(TopicConfig::new("ByAdmin", 4), 5), "admins are not bounded");
+        assert!(t.remove("First", 6).is_some());
+        assert!(t.remove("ByAdmin", 6).is_some());
+        assert!(t.create_retry_on_send("%RETRY%g", max, 7).unwrap().1, "room again");
     }
 
     #[test]

@@ -42,7 +42,7 @@ fn hand_back(offset: i64, max_reconsume: i32) -> RemotingCommand {
 async fn a_handed_back_message_waits_in_the_retry_topic_at_level_three_plus_its_deliveries() {
     let f = Fixture::new();
     let offset = consumed(&f, 1);
-    let r = f.sending().send_back(&hand_back(offset, 16)).await;
+    let r = f.sending().send_back(&hand_back(offset, 16), None).await;
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
     assert!(f.topics.get("%RETRY%Billing").is_some());
     let parked = f.log.queue(SCHEDULE_TOPIC, 3);
@@ -57,13 +57,13 @@ async fn a_handed_back_message_waits_in_the_retry_topic_at_level_three_plus_its_
 async fn past_its_maximum_it_goes_to_the_dead_letter_queue_and_bad_offsets_are_refused() {
     let f = Fixture::new();
     let offset = consumed(&f, 3);
-    let r = f.sending().send_back(&hand_back(offset, 3)).await;
+    let r = f.sending().send_back(&hand_back(offset, 3), None).await;
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
     assert_eq!(f.log.queue("%DLQ%Billing", 0).len(), 1);
-    let r = f.sending().send_back(&hand_back(offset + 1, 3)).await;
+    let r = f.sending().send_back(&hand_back(offset + 1, 3), None).await;
     assert_eq!(r.response_code(), ResponseCode::SystemError);
     assert!(r.remark.unwrap().contains("look message by offset failed"));
     f.log.fill_disk();
-    let r = f.sending().send_back(&hand_back(offset, 16)).await;
+    let r = f.sending().send_back(&hand_back(offset, 16), None).await;
     assert_eq!(r.remark.as_deref(), Some("SERVICE_NOT_AVAILABLE"));
 }
