@@ -46,16 +46,38 @@ def parser(description):
     return p
 
 
+# Errors rocketmq-python-client 5.1.2 logs whatever the server does; shown as
+# `CLIENT_BUG ...`, not counted.
+KNOWN_CLIENT_BUGS = [
+    # PushConsumer.reset_metric registers its gauges on the meter provider
+    # even when metrics are off (no provider): every settings answer from the
+    # server (which always carries a `metric` message) raises this in the
+    # Telemetry reading loop, which then stops reading that stream.
+    "object has no attribute 'get_meter'",
+]
+
+
 class _ErrorCounter(logging.Handler):
-    """Counts the client's ERROR records and echoes them on stdout."""
+    """Counts the client's ERROR records and echoes them on stdout.
+
+    Records logged once shutdown has begun (a long poll cancelled by
+    shutdown() is logged as an error) are shown but not counted.
+    """
 
     def __init__(self):
         super().__init__(level=logging.ERROR)
         self.count = 0
+        self.shutting_down = False
 
     def emit(self, record):
-        self.count += 1
-        emit("CLIENT_ERROR", record.getMessage().replace("\n", " "))
+        text = record.getMessage().replace("\n", " ")
+        if any(bug in text for bug in KNOWN_CLIENT_BUGS):
+            emit("CLIENT_BUG", text)
+        elif self.shutting_down:
+            emit("CLIENT_ERROR_AT_SHUTDOWN", text)
+        else:
+            self.count += 1
+            emit("CLIENT_ERROR", text)
 
 
 class Run:
@@ -93,6 +115,21 @@ class Run:
 
         return ClientConfiguration(self.args.endpoint, Credentials(), request_timeout=self.args.request_timeout)
 
+    def wait_for_settings(self, client, within=10.0):
+        """Waits for the server's answer to the client's settings (sent over
+        the Telemetry stream when startup finds the endpoints).
+
+        The Python client's Producer and SimpleConsumer return from startup()
+        without waiting for it, so a receive right after startup can reach
+        the server before the settings do, and be refused ("cannot find
+        client settings for this client"). The PushConsumer waits by itself.
+        """
+        if not client._init_settings_event.wait(timeout=within):
+            emit("ERROR", f"no settings from the server within {within} s of startup")
+            client.shutdown()
+            sys.stdout.flush()
+            os._exit(EXIT_CLIENT_ERROR)
+
     def remaining(self):
         return self.args.deadline - (time.monotonic() - self.started)
 
@@ -102,6 +139,7 @@ class Run:
     def finish(self, ok, client=None):
         """Shuts `client` down, prints DONE (or why not) and exits."""
         code = 0 if ok else EXIT_TIMEOUT
+        self.errors.shutting_down = True
         if client is not None:
             try:
                 client.shutdown()

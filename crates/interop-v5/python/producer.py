@@ -62,6 +62,7 @@ def main():
         producer.startup()
     except Exception as e:  # noqa: BLE001
         run.fail("startup", e)
+    run.wait_for_settings(producer)
 
     def message(body):
         m = Message()
@@ -92,6 +93,11 @@ def main():
             if missing:
                 emit("TIMEOUT", "not checked:", ",".join(missing))
                 run.finish(False, producer)
+            if args.orphan:
+                # The client sends its END_TRANSACTION after check() returns,
+                # asynchronously: give it time to go out before shutdown
+                # closes the channel.
+                time.sleep(1)
         else:
             for i in range(args.count):
                 if run.expired():

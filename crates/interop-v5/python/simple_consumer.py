@@ -42,6 +42,7 @@ def main():
         consumer.startup()
     except Exception as e:  # noqa: BLE001
         run.fail("startup", e)
+    run.wait_for_settings(consumer)
 
     acked = set()
     left_once = set()
