@@ -13,7 +13,7 @@ passes first.
 
 import time
 
-from common import Run, describe, emit, parser
+from common import Run, describe, emit, now_ms, parser
 
 
 def main():
@@ -44,6 +44,17 @@ def main():
         run.fail("startup", e)
     run.wait_for_settings(consumer)
 
+    # Which queue each receive asks for, for the record (the client picks a
+    # queue of the route round-robin; the server pops from its broker).
+    build_request = consumer._receive_req
+
+    def receive_request(topic, queue, *rest, **named):
+        mq = queue.message_queue0()
+        emit("POLL", f"{mq.broker.name}/{mq.id}", f"at={now_ms()}")
+        return build_request(topic, queue, *rest, **named)
+
+    consumer._receive_req = receive_request
+
     acked = set()
     left_once = set()
     linger_until = None
@@ -53,7 +64,10 @@ def main():
                 linger_until = time.monotonic() + args.linger
             if linger_until is not None and time.monotonic() >= linger_until:
                 break
-            for m in consumer.receive(args.batch, args.invisible):
+            started = time.monotonic()
+            messages = consumer.receive(args.batch, args.invisible)
+            emit("POLLED", len(messages), f"{time.monotonic() - started:.2f}s")
+            for m in messages:
                 body = m.body.decode()
                 emit("RECEIVED", body, m.delivery_attempt, *describe(m))
                 if body in args.unacked and body not in left_once:
