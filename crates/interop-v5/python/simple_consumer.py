@@ -4,7 +4,8 @@
 Receives until --expect distinct bodies have been acked, then goes on
 receiving for --linger seconds (to show nothing else arrives). Bodies given to
 --unacked are not acked on their first delivery: they come back once their
---invisible seconds are over, and are acked then.
+--invisible seconds are over, and are acked then. With --abandon-after, it
+only starts one receive and shuts down while that is in flight.
 
 Prints `RECEIVED <body> <attempt> k=v...` per message, `ACKED <body>` /
 `UNACKED <body>`, then `DONE`; `TIMEOUT ...` and exit 3 if the deadline
@@ -26,6 +27,11 @@ def main():
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--filter", default="*", help="tag expression")
     p.add_argument("--linger", type=float, default=0.0)
+    p.add_argument(
+        "--abandon-after",
+        type=float,
+        help="instead: start one receive, shut down after this many seconds with it in flight",
+    )
     args = p.parse_args()
     run = Run(args)
 
@@ -54,6 +60,12 @@ def main():
         return build_request(topic, queue, *rest, **named)
 
     consumer._receive_req = receive_request
+
+    if args.abandon_after is not None:
+        consumer.receive_async(args.batch, args.invisible)
+        time.sleep(args.abandon_after)
+        emit("ABANDONED")
+        run.finish(True, consumer)
 
     acked = set()
     left_once = set()
