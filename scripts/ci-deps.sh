@@ -12,6 +12,8 @@ command -v file >/dev/null || need+=(file)
 command -v nix >/dev/null || need+=(nix-bin)
 command -v dash >/dev/null || need+=(dash)
 command -v shellcheck >/dev/null || need+=(shellcheck)
+# Python 3 and pip, for the official RocketMQ 5 Python client (below).
+command -v python3 >/dev/null || need+=(python3 python3-pip)
 command -v rustfmt >/dev/null || rustup component add rustfmt
 cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 if [ ${#need[@]} -gt 0 ]; then
@@ -19,3 +21,6 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${need[@]}"
 fi
+# The official RocketMQ 5 Python client, for crates/interop-v5/tests/python_client.rs
+# (pinned: the suite was written against this version's API).
+python3 -c 'import rocketmq.v5' 2>/dev/null || python3 -m pip install -q rocketmq-python-client==5.1.2

@@ -1,0 +1,577 @@
+//! RocketMQ 5's official Python client (`rocketmq-python-client` 5.1.2,
+//! apache/rocketmq-clients, gRPC) against rmq: real `mqnamesrv`, `mqbroker
+//! --enable-proxy` (local mode) and `mqproxy` (cluster mode) processes on
+//! loopback, and the role scripts in `crates/interop-v5/python/` run as
+//! child processes, one per producer or consumer.
+//!
+//! The scripts print one line per event (`SENT <body> <message_id>`,
+//! `RECEIVED <body> <attempt> k=v...`, `DONE`) and exit non-zero on any
+//! client error; these tests read those lines. The client must be installed
+//! (`scripts/ci-deps.sh`); without it every test fails saying so.
+
+#[path = "../../interop/tests/common/processes.rs"]
+mod processes;
+
+use processes::{Broker, Namesrv, Proxy, admin, repo_conf};
+use rmq_protocol::{RemotingCommand, RequestCode};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The interpreter: `$RMQ_PYTHON`, else `python3`.
+fn python() -> String {
+    std::env::var("RMQ_PYTHON").unwrap_or_else(|_| "python3".to_owned())
+}
+
+/// Fails (not skips) the test when the client cannot be imported.
+fn require_client() {
+    static CHECK: OnceLock<Result<String, String>> = OnceLock::new();
+    let check = CHECK.get_or_init(|| {
+        let probe = "import rocketmq.v5; from rocketmq.v5.util.version import SDK_VERSION; print(SDK_VERSION)";
+        match Command::new(python()).args(["-c", probe]).env("PYTHONDONTWRITEBYTECODE", "1").output() {
+            Ok(out) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned()),
+            Ok(out) => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
+            Err(e) => Err(format!("cannot run {}: {e}", python())),
+        }
+    });
+    if let Err(why) = check {
+        panic!(
+            "the official RocketMQ 5 Python client (rocketmq-python-client 5.1.2) is not importable by `{}`: \
+             run scripts/ci-deps.sh (or `pip install rocketmq-python-client==5.1.2`)\n{why}",
+            python()
+        );
+    }
+}
+
+fn script(role: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("python").join(format!("{role}.py"))
+}
+
+/// A role script running in the background; its output goes to files in the
+/// test's temp dir (no pipes to fill up).
+struct Script {
+    name: String,
+    child: Child,
+    dir: PathBuf,
+    /// When the test gives up on it (its own deadline plus a margin).
+    kill_at: Instant,
+    started: Instant,
+}
+
+/// A role script that has exited (or was killed).
+struct Run {
+    name: String,
+    code: Option<i32>,
+    elapsed: Duration,
+    stdout: String,
+    stderr: String,
+    /// The tail of the client's own log (`~/logs/rocketmq_python/`).
+    log: String,
+}
+
+/// Starts `python3 <role>.py --endpoint <url> --topic <topic> --deadline
+/// <deadline_s> <args>`, named `name` (also its directory under `home`).
+fn spawn(home: &Path, name: &str, role: &str, url: &str, topic: &str, deadline_s: u64, args: &[&str]) -> Script {
+    require_client();
+    let dir = home.join(format!("py-{name}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = std::fs::File::create(dir.join("stdout")).unwrap();
+    let err = std::fs::File::create(dir.join("stderr")).unwrap();
+    let child = Command::new(python())
+        .arg(script(role))
+        .args(["--endpoint", url, "--topic", topic, "--deadline", &deadline_s.to_string()])
+        .arg("--log-dir")
+        .arg(&dir)
+        .args(args)
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {} {}: {e}", python(), script(role).display()));
+    let started = Instant::now();
+    Script { name: name.to_owned(), child, dir, kill_at: started + Duration::from_secs(deadline_s + 30), started }
+}
+
+impl Script {
+    /// Waits for the exit (SIGKILL when its time is up) and collects its output.
+    fn wait(mut self) -> Run {
+        let code = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status.code();
+            }
+            if Instant::now() >= self.kill_at {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        // Shown with --nocapture (and for failing tests).
+        eprintln!("python script {}: exit {code:?} after {:?}", self.name, self.started.elapsed());
+        let read = |p: PathBuf| std::fs::read_to_string(p).unwrap_or_default();
+        let log = read(self.dir.join("logs/rocketmq_python/rocketmq_client.log"));
+        let tail: Vec<&str> = log.lines().rev().take(60).collect();
+        Run {
+            name: self.name.clone(),
+            code,
+            elapsed: self.started.elapsed(),
+            stdout: read(self.dir.join("stdout")),
+            stderr: read(self.dir.join("stderr")),
+            log: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+        }
+    }
+}
+
+impl Drop for Script {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a role script to its end; panics (showing everything) unless it
+/// printed `DONE` and exited 0.
+fn run(home: &Path, name: &str, role: &str, url: &str, topic: &str, deadline_s: u64, args: &[&str]) -> Run {
+    spawn(home, name, role, url, topic, deadline_s, args).wait().ok()
+}
+
+impl Run {
+    fn ok(self) -> Run {
+        assert!(self.code == Some(0) && self.stdout.lines().any(|l| l == "DONE"), "{self}");
+        self
+    }
+
+    /// The fields of every line starting with `tag` (tag excluded).
+    fn lines(&self, tag: &str) -> Vec<Vec<&str>> {
+        self.stdout
+            .lines()
+            .filter_map(|l| l.split_once(' ').filter(|(t, _)| *t == tag).map(|(_, rest)| rest.split(' ').collect()))
+            .collect()
+    }
+
+    /// Every `RECEIVED` line as a [`Received`], in order.
+    fn received(&self) -> Vec<Received> {
+        self.lines("RECEIVED").into_iter().map(Received::parse).collect()
+    }
+}
+
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "--- python script {}: exit {:?} after {:?}", self.name, self.code, self.elapsed)?;
+        writeln!(f, "--- stdout:\n{}", self.stdout)?;
+        writeln!(f, "--- stderr:\n{}", self.stderr)?;
+        writeln!(f, "--- client log (tail):\n{}", self.log)
+    }
+}
+
+/// One `RECEIVED <body> <attempt> k=v...` line.
+#[derive(Debug, Clone)]
+struct Received {
+    body: String,
+    attempt: i32,
+    fields: BTreeMap<String, String>,
+}
+
+impl Received {
+    fn parse(f: Vec<&str>) -> Received {
+        let fields = f[2..].iter().filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.into(), v.into())).collect();
+        Received { body: f[0].to_owned(), attempt: f[1].parse().unwrap_or(-1), fields }
+    }
+
+    fn get(&self, key: &str) -> &str {
+        self.fields.get(key).map_or("", String::as_str)
+    }
+
+    /// When the script saw it (ms since the epoch).
+    fn at(&self) -> i64 {
+        self.get("at").parse().unwrap()
+    }
+}
+
+/// `SENT <body> <message_id> ...` lines as body -> message id.
+fn sent(run: &Run) -> BTreeMap<String, String> {
+    run.lines("SENT").into_iter().map(|f| (f[0].to_owned(), f[1].to_owned())).collect()
+}
+
+/// Bodies `prefix0`..`prefix{n-1}`.
+fn bodies(prefix: &str, n: usize) -> BTreeSet<String> {
+    (0..n).map(|i| format!("{prefix}{i}")).collect()
+}
+
+/// A NameServer and one broker serving gRPC from inside (`--enable-proxy`).
+struct Local {
+    home: tempfile::TempDir,
+    _ns: Namesrv,
+    broker: Broker,
+    url: String,
+}
+
+async fn local(topic: &str, extra: &[(&str, &str)]) -> Local {
+    require_client();
+    let home = tempfile::tempdir().unwrap();
+    let ns = Namesrv::start(home.path());
+    let grpc = processes::free_port();
+    let pc = home.path().join("rmq-proxy.json");
+    // Receives may ask for invisible times from 1 s (10 s by default), so
+    // that an unacked message comes back quickly.
+    std::fs::write(&pc, format!("{{\"grpcServerPort\": {grpc}, \"minInvisibleTimeMillsForRecv\": 1000}}")).unwrap();
+    let pc = pc.display().to_string();
+    let broker = Broker::start_with_args(
+        home.path(),
+        &repo_conf("2m-noslave/broker-a.properties"),
+        &ns.addr,
+        extra,
+        &["--enable-proxy", "-pc", &pc],
+    );
+    admin::create_topic(&admin::client(), &broker.addr, topic, 4).await;
+    Local { home, _ns: ns, broker, url: format!("127.0.0.1:{grpc}") }
+}
+
+/// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP on one broker.
+async fn create_group(broker: &str, json: &str) {
+    let create = RemotingCommand::bare_request(RequestCode::UpdateAndCreateSubscriptionGroup)
+        .with_body(json.as_bytes().to_vec());
+    assert_eq!(admin::call(&admin::client(), broker, create).await, 0, "create group {json}");
+}
+
+async fn create_plain_group(broker: &str, group: &str) {
+    create_group(broker, &format!(r#"{{"groupName":"{group}","consumeEnable":true}}"#)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_normal_messages_keep_tag_keys_and_properties_and_an_unacked_one_comes_back() {
+    let topic = "PyNormalTopic";
+    let group = "py-simple-cg";
+    let env = local(topic, &[]).await;
+    create_plain_group(&env.broker.addr, group).await;
+    let home = env.home.path();
+    let producer = run(
+        home,
+        "producer",
+        "producer",
+        &env.url,
+        topic,
+        30,
+        &[
+            "--count",
+            "10",
+            "--prefix",
+            "n",
+            "--tag",
+            "TagA",
+            "--key-prefix",
+            "key-",
+            "--property",
+            "color=blue",
+            "--property",
+            "origin=python",
+        ],
+    );
+    let ids = sent(&producer);
+    assert_eq!(ids.keys().cloned().collect::<BTreeSet<_>>(), bodies("n", 10), "{producer}");
+    assert_eq!(ids.values().collect::<BTreeSet<_>>().len(), 10, "distinct message ids: {ids:?}");
+    // n3 and n7 are not acked on their first delivery: after their 4 s of
+    // invisibility they come back as attempt 2.
+    let consumer = run(
+        home,
+        "simple",
+        "simple_consumer",
+        &env.url,
+        topic,
+        40,
+        &["--group", group, "--expect", "10", "--unacked", "n3", "n7", "--invisible", "4", "--linger", "2"],
+    );
+    let got = consumer.received();
+    let mut by_body: BTreeMap<&str, Vec<&Received>> = BTreeMap::new();
+    for r in &got {
+        by_body.entry(&r.body).or_default().push(r);
+    }
+    assert_eq!(by_body.keys().map(|b| b.to_string()).collect::<BTreeSet<_>>(), bodies("n", 10), "{consumer}");
+    for (body, deliveries) in &by_body {
+        let first = deliveries[0];
+        let i = &body[1..];
+        assert_eq!(first.attempt, 1, "{body}: first delivery\n{consumer}");
+        assert_eq!(first.get("id"), ids[*body], "{body}: the message id the producer got\n{consumer}");
+        assert_eq!(first.get("tag"), "TagA", "{body}\n{consumer}");
+        assert_eq!(first.get("keys"), format!("key-{i}"), "{body}\n{consumer}");
+        assert_eq!(first.get("props"), "color:blue,origin:python", "{body}: user properties\n{consumer}");
+        let attempts: Vec<i32> = deliveries.iter().map(|r| r.attempt).collect();
+        if *body == "n3" || *body == "n7" {
+            assert_eq!(attempts, [1, 2], "{body}: left unacked once\n{consumer}");
+            let invisible_for = deliveries[1].at() - first.at();
+            assert!(invisible_for >= 3500, "{body} came back after {invisible_for} ms, invisible for 4 s\n{consumer}");
+        } else {
+            assert_eq!(attempts, [1], "{body}: acked, so delivered once\n{consumer}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_fifo_messages_arrive_in_send_order_per_message_group() {
+    let topic = "PyFifoTopic";
+    let group = "py-fifo-cg";
+    let env = local(topic, &[]).await;
+    create_group(
+        &env.broker.addr,
+        &format!(r#"{{"groupName":"{group}","consumeEnable":true,"consumeMessageOrderly":true}}"#),
+    )
+    .await;
+    let home = env.home.path();
+    let producer = run(
+        home,
+        "producer",
+        "producer",
+        &env.url,
+        topic,
+        30,
+        &["--mode", "fifo", "--count", "30", "--prefix", "f", "--groups", "3", "--group-prefix", "order-"],
+    );
+    assert_eq!(sent(&producer).len(), 30, "{producer}");
+    let consumer = run(home, "simple", "simple_consumer", &env.url, topic, 40, &["--group", group, "--expect", "30"]);
+    let mut by_group: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for r in consumer.received() {
+        let i: usize = r.body[1..].parse().unwrap();
+        assert_eq!(r.get("group"), format!("order-{}", i % 3), "{}: message group\n{consumer}", r.body);
+        by_group.entry(r.get("group").to_owned()).or_default().push(i);
+    }
+    assert_eq!(by_group.values().map(Vec::len).sum::<usize>(), 30, "each FIFO message once: {by_group:?}\n{consumer}");
+    for (g, seq) in &by_group {
+        let mut sorted = seq.clone();
+        sorted.sort();
+        assert_eq!(seq, &sorted, "group {g} in send order\n{consumer}");
+    }
+}
+
+/// Sends one message due in 4 s (with a user property) while a consumer is
+/// already polling; returns it as received, and when it was due (ms).
+async fn delayed_message(topic: &str, group: &str) -> (Received, i64, Run) {
+    let env = local(topic, &[]).await;
+    create_plain_group(&env.broker.addr, group).await;
+    let home = env.home.path();
+    let consumer = spawn(home, "simple", "simple_consumer", &env.url, topic, 40, &["--group", group, "--expect", "1"]);
+    let producer = run(
+        home,
+        "producer",
+        "producer",
+        &env.url,
+        topic,
+        30,
+        &["--mode", "delay", "--count", "1", "--prefix", "later", "--delay-seconds", "4", "--property", "kind=delayed"],
+    );
+    let due_s: i64 = producer.lines("SENT")[0]
+        .iter()
+        .find_map(|f| f.strip_prefix("due="))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no due= on SENT\n{producer}"));
+    let consumer = consumer.wait().ok();
+    let got = consumer.received();
+    assert_eq!(got.len(), 1, "only the delayed message\n{consumer}");
+    (got[0].clone(), due_s * 1000, consumer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_a_delayed_message_is_not_delivered_before_its_time() {
+    let (got, due_ms, consumer) = delayed_message("PyDelayTopic", "py-delay-cg").await;
+    let arrived_ms = got.at();
+    assert!(arrived_ms >= due_ms - 200, "delivered {} ms before its time\n{consumer}", due_ms - arrived_ms);
+    assert!(arrived_ms <= due_ms + 10_000, "delivered {} ms after its time\n{consumer}", arrived_ms - due_ms);
+    // The client reports the delivery timestamp in ms.
+    assert_eq!(got.get("delivery"), due_ms.to_string(), "{consumer}");
+    assert!(got.get("props").split(',').any(|p| p == "kind:delayed"), "the user property\n{consumer}");
+}
+
+/// A delayed message's user properties are the producer's only. rmq's timer
+/// adds `__RMQ_TIMER_FROM` to the copy it delivers, and the proxy hands it to
+/// 5.x clients as a user property (Java's proxy leaves out system keys).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "proxy bug: the timer's __RMQ_TIMER_FROM property reaches 5.x clients as a user property"]
+async fn local_mode_a_delayed_message_carries_only_the_producers_user_properties() {
+    let (got, _, consumer) = delayed_message("PyDelayPropsTopic", "py-delay-props-cg").await;
+    assert_eq!(got.get("props"), "kind:delayed", "{consumer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_transactions_commit_roll_back_and_orphans_are_resolved_by_the_checker() {
+    let topic = "PyTxTopic";
+    let group = "py-tx-cg";
+    let env = local(topic, &[("transactionCheckInterval", "1000"), ("transactionTimeOut", "1000")]).await;
+    create_plain_group(&env.broker.addr, group).await;
+    let home = env.home.path();
+    // The producer stays up until the broker's check has reached its
+    // TransactionChecker for both orphans.
+    let producer = run(
+        home,
+        "producer",
+        "producer",
+        &env.url,
+        topic,
+        40,
+        &[
+            "--mode",
+            "transaction",
+            "--commit",
+            "tx-commit",
+            "--rollback",
+            "tx-rollback",
+            "--orphan",
+            "tx-orphan-commit",
+            "tx-orphan-rollback",
+            "--check-commit",
+            "tx-orphan-commit",
+        ],
+    );
+    assert_eq!(sent(&producer).len(), 4, "{producer}");
+    assert_eq!(producer.lines("COMMITTED"), [["tx-commit"]], "{producer}");
+    assert_eq!(producer.lines("ROLLED_BACK"), [["tx-rollback"]], "{producer}");
+    let checked: BTreeSet<(String, String)> =
+        producer.lines("CHECKED").into_iter().map(|f| (f[0].to_owned(), f[1].to_owned())).collect();
+    let expected: BTreeSet<(String, String)> =
+        [("tx-orphan-commit", "COMMIT"), ("tx-orphan-rollback", "ROLLBACK")].map(|(b, r)| (b.into(), r.into())).into();
+    assert_eq!(checked, expected, "only the orphans are checked\n{producer}");
+    let consumer = run(
+        home,
+        "simple",
+        "simple_consumer",
+        &env.url,
+        topic,
+        40,
+        &["--group", group, "--expect", "2", "--linger", "3"],
+    );
+    let got: BTreeSet<String> = consumer.received().into_iter().map(|r| r.body).collect();
+    let expected: BTreeSet<String> = ["tx-commit", "tx-orphan-commit"].map(str::to_owned).into();
+    assert_eq!(got, expected, "committed and check-committed messages only\n{consumer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_push_consumer_gets_everything_and_a_failed_message_comes_back_with_a_higher_attempt() {
+    let topic = "PyPushTopic";
+    let group = "py-push-cg";
+    let env = local(topic, &[]).await;
+    create_plain_group(&env.broker.addr, group).await;
+    let home = env.home.path();
+    let producer =
+        run(home, "producer", "producer", &env.url, topic, 30, &["--count", "20", "--prefix", "p", "--tag", "TagP"]);
+    assert_eq!(sent(&producer).len(), 20, "{producer}");
+    let consumer = run(
+        home,
+        "push",
+        "push_consumer",
+        &env.url,
+        topic,
+        40,
+        &["--group", group, "--expect", "20", "--fail", "p5", "--linger", "1"],
+    );
+    let mut by_body: BTreeMap<String, Vec<(i32, String)>> = BTreeMap::new();
+    for r in consumer.received() {
+        assert_eq!(r.get("tag"), "TagP", "{consumer}");
+        by_body.entry(r.body.clone()).or_default().push((r.attempt, r.get("result").to_owned()));
+    }
+    assert_eq!(by_body.keys().cloned().collect::<BTreeSet<_>>(), bodies("p", 20), "{consumer}");
+    for (body, deliveries) in &by_body {
+        if body == "p5" {
+            assert_eq!(deliveries.len(), 2, "p5 failed once, then succeeded\n{consumer}");
+            assert_eq!(deliveries[0], (1, "FAILURE".to_owned()), "{consumer}");
+            assert!(deliveries[1].0 > 1 && deliveries[1].1 == "SUCCESS", "p5 again, a later attempt\n{consumer}");
+        } else {
+            assert_eq!(deliveries, &[(1, "SUCCESS".to_owned())], "{body}: consumed once\n{consumer}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_mode_through_mqproxy_sends_to_both_masters_and_both_consumer_kinds_get_everything() {
+    require_client();
+    let topic = "PyClusterTopic";
+    let home = tempfile::tempdir().unwrap();
+    let ns = Namesrv::start(home.path());
+    let a = Broker::start(home.path(), &repo_conf("2m-noslave/broker-a.properties"), &ns.addr, &[]);
+    let b = Broker::start(home.path(), &repo_conf("2m-noslave/broker-b.properties"), &ns.addr, &[]);
+    let client = admin::client();
+    for broker in [&a.addr, &b.addr] {
+        admin::create_topic(&client, broker, topic, 4).await;
+        create_plain_group(broker, "py-cluster-simple-cg").await;
+        create_plain_group(broker, "py-cluster-push-cg").await;
+    }
+    let proxy = Proxy::start(home.path(), &ns.addr);
+    let home = home.path();
+    let producer = run(home, "producer", "producer", &proxy.addr, topic, 30, &["--count", "40", "--prefix", "c"]);
+    assert_eq!(sent(&producer).len(), 40, "{producer}");
+    let mut stored = BTreeMap::new();
+    for broker in [&a.addr, &b.addr] {
+        let mut n = 0;
+        for q in 0..4 {
+            n += admin::max_offset(&client, broker, topic, q).await.max(0);
+        }
+        stored.insert(broker.clone(), n);
+    }
+    assert_eq!(stored.values().sum::<i64>(), 40, "stored per broker: {stored:?}");
+    assert!(stored.values().all(|n| *n > 0), "the proxy sends through both masters: {stored:?}");
+    // Both kinds of consumer, each its own group, read everything from both
+    // brokers through the proxy, at the same time. The simple consumer asks
+    // one broker per receive, and a receive that finds nothing is held for
+    // the proxy's shortest long polling (5 s); the Python client picks the
+    // queue (so the broker) at random each time (it means round-robin, but
+    // builds a new selector with a random start for every receive): a batch
+    // of 32 takes a broker's 20 messages at once, and 60 s leave room for
+    // bad luck.
+    let simple = spawn(
+        home,
+        "simple",
+        "simple_consumer",
+        &proxy.addr,
+        topic,
+        60,
+        &["--group", "py-cluster-simple-cg", "--expect", "40", "--batch", "32"],
+    );
+    let push = spawn(
+        home,
+        "push",
+        "push_consumer",
+        &proxy.addr,
+        topic,
+        40,
+        &["--group", "py-cluster-push-cg", "--expect", "40"],
+    );
+    let (simple, push) = (simple.wait().ok(), push.wait().ok());
+    for consumer in [&simple, &push] {
+        let got: BTreeSet<String> = consumer.received().into_iter().map(|r| r.body).collect();
+        assert_eq!(got, bodies("c", 40), "{consumer}");
+    }
+}
+
+/// A receive whose client goes away (the Python client's shutdown closes the
+/// channel with a long poll in flight) must not hide the next message for
+/// its whole invisible time. rmq's proxy leaves the broker's POP running
+/// when the gRPC call is dropped: the message that arrives during the
+/// abandoned poll is popped for nobody and comes back only after the 30 s,
+/// as attempt 2. (Java's proxy, failing to write it to the closed stream,
+/// makes it visible again at once.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "proxy bug: an abandoned receive still pops, hiding a message for its invisible time"]
+async fn local_mode_an_abandoned_receive_does_not_hide_the_next_message() {
+    let topic = "PyAbandonTopic";
+    let group = "py-abandon-cg";
+    let env = local(topic, &[]).await;
+    create_plain_group(&env.broker.addr, group).await;
+    let home = env.home.path();
+    run(
+        home,
+        "abandoning",
+        "simple_consumer",
+        &env.url,
+        topic,
+        20,
+        &["--group", group, "--expect", "0", "--await", "20", "--invisible", "30", "--abandon-after", "1"],
+    );
+    run(home, "producer", "producer", &env.url, topic, 30, &["--count", "1", "--prefix", "a"]);
+    let consumer =
+        spawn(home, "simple", "simple_consumer", &env.url, topic, 15, &["--group", group, "--expect", "1"]).wait();
+    assert_eq!(consumer.code, Some(0), "the message sent after the abandoned receive is received at once\n{consumer}");
+    let got = consumer.received();
+    assert_eq!(got[0].attempt, 1, "{consumer}");
+}
