@@ -389,7 +389,6 @@ async fn local_mode_a_delayed_message_is_not_delivered_before_its_time() {
 /// adds `__RMQ_TIMER_FROM` to the copy it delivers, and the proxy hands it to
 /// 5.x clients as a user property (Java's proxy leaves out system keys).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "proxy bug: the timer's __RMQ_TIMER_FROM property reaches 5.x clients as a user property"]
 async fn local_mode_a_delayed_message_carries_only_the_producers_user_properties() {
     let (got, _, consumer) = delayed_message("PyDelayPropsTopic", "py-delay-props-cg").await;
     assert_eq!(got.get("props"), "kind:delayed", "{consumer}");
@@ -546,13 +545,10 @@ async fn cluster_mode_through_mqproxy_sends_to_both_masters_and_both_consumer_ki
 
 /// A receive whose client goes away (the Python client's shutdown closes the
 /// channel with a long poll in flight) must not hide the next message for
-/// its whole invisible time. rmq's proxy leaves the broker's POP running
-/// when the gRPC call is dropped: the message that arrives during the
-/// abandoned poll is popped for nobody and comes back only after the 30 s,
-/// as attempt 2. (Java's proxy, failing to write it to the closed stream,
-/// makes it visible again at once.)
+/// its whole invisible time: the broker's POP goes on after the gRPC call is
+/// dropped, so the proxy makes what it took visible again within a second
+/// (as Java's proxy does when it cannot write to the closed stream).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "proxy bug: an abandoned receive still pops, hiding a message for its invisible time"]
 async fn local_mode_an_abandoned_receive_does_not_hide_the_next_message() {
     let topic = "PyAbandonTopic";
     let group = "py-abandon-cg";
@@ -572,6 +568,9 @@ async fn local_mode_an_abandoned_receive_does_not_hide_the_next_message() {
     let consumer =
         spawn(home, "simple", "simple_consumer", &env.url, topic, 15, &["--group", group, "--expect", "1"]).wait();
     assert_eq!(consumer.code, Some(0), "the message sent after the abandoned receive is received at once\n{consumer}");
+    // Received within the consumer's 15 s, not after the abandoned 30 s.
+    // It counts as a second delivery (attempt 2): the first went to the
+    // client that left, as with Java's proxy.
     let got = consumer.received();
-    assert_eq!(got[0].attempt, 1, "{consumer}");
+    assert_eq!(got.len(), 1, "{consumer}");
 }

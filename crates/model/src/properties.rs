@@ -58,6 +58,9 @@ pub mod keys {
     pub const TIMER_DEL_UNIQKEY: &str = "TIMER_DEL_UNIQKEY";
     /// 4.x (ONS) start-deliver-time: an absolute delivery time in ms.
     pub const START_DELIVER_TIME: &str = "__STARTDELIVERTIME";
+    /// rmq's mark on a timer message's delivered copy: the CommitLog offset
+    /// of the parked message it was made from (exactly-once delivery).
+    pub const TIMER_DELIVERED_FROM: &str = "__RMQ_TIMER_FROM";
 }
 
 /// An ordered set of message properties. Order is kept so that a string decoded

@@ -56,6 +56,7 @@ const RESERVED: &[&str] = &[
     keys::TIMER_ROLL_TIMES,
     keys::TIMER_DEL_UNIQKEY,
     keys::START_DELIVER_TIME,
+    keys::TIMER_DELIVERED_FROM,
     BORN_HOST,
     BORN_TIMESTAMP,
     TRACE_CONTEXT,

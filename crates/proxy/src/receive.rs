@@ -3,11 +3,13 @@
 //! status, the messages, then the time of delivery, as Java's proxy writes it.
 
 use rmq_client::MessageExt;
-use rmq_protocol::header::{PopMessageRequestHeader, PopMessageResponseHeader};
+use rmq_protocol::header::{ChangeInvisibleTimeRequestHeader, PopMessageRequestHeader, PopMessageResponseHeader};
 use rmq_protocol::receipt::{ReceiptHandle, RetryFlag};
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::oneshot;
 
 use crate::Proxy;
 use crate::context::Ctx;
@@ -17,6 +19,19 @@ use crate::pb::settings::PubSub;
 use crate::pb::{Code, FilterType, ReceiveMessageRequest, ReceiveMessageResponse};
 use crate::receipt::ClientHandle;
 use crate::status::{Outcome, Refusal, from_remoting, ok, status};
+
+/// What one POP took, and from where.
+#[derive(Debug)]
+struct Popped {
+    addr: String,
+    group: String,
+    topic: String,
+    messages: Vec<(crate::pb::Message, ClientHandle)>,
+}
+
+/// Invisible time left to messages of an abandoned receive (Java's
+/// `invisibleTimeMillisWhenClear`).
+const RELEASE_INVISIBLE_MS: i64 = 1_000;
 
 /// Most messages one receive hands out (Java's `MAX_MSG_NUMS_FOR_POP_REQUEST`).
 const MAX_BATCH: i32 = 32;
@@ -28,12 +43,29 @@ const ANSWER_MARGIN: Duration = Duration::from_secs(3);
 const DEADLINE_RESERVE_MS: i64 = 1_000;
 
 impl Proxy {
-    /// The whole stream a receive answers with.
-    pub(crate) async fn receive_message(&self, ctx: &Ctx, req: ReceiveMessageRequest) -> Vec<ReceiveMessageResponse> {
-        let mut out = match self.receive(ctx, req).await {
-            Ok(messages) if !messages.is_empty() => {
+    /// The whole stream a receive answers with. The POP runs in its own
+    /// task: a client that gives up (its call dropped mid-poll) does not stop
+    /// the broker's POP, so what that POP took is made visible again at once
+    /// instead of staying hidden for nobody (Java's proxy does the same when
+    /// it cannot write to a closed stream).
+    pub(crate) async fn receive_message(
+        self: &Arc<Self>,
+        ctx: &Ctx,
+        req: ReceiveMessageRequest,
+    ) -> Vec<ReceiveMessageResponse> {
+        let (tx, rx) = oneshot::channel();
+        let (proxy, task_ctx) = (self.clone(), ctx.clone());
+        tokio::spawn(async move {
+            let outcome = proxy.receive(&task_ctx, req).await;
+            if let Err(Ok(abandoned)) = tx.send(outcome) {
+                proxy.release(abandoned).await;
+            }
+        });
+        let outcome = rx.await.unwrap_or_else(|_| Err(Refusal::new(Code::InternalServerError, "the receive failed")));
+        let mut out = match outcome {
+            Ok(popped) if !popped.messages.is_empty() => {
                 let mut out = vec![entry(Content::Status(ok()))];
-                out.extend(messages.into_iter().map(|m| entry(Content::Message(m))));
+                out.extend(popped.messages.into_iter().map(|(m, _)| entry(Content::Message(m))));
                 out
             }
             Ok(_) => vec![entry(Content::Status(status(Code::MessageNotFound, "no new message")))],
@@ -43,7 +75,30 @@ impl Proxy {
         out
     }
 
-    async fn receive(&self, ctx: &Ctx, req: ReceiveMessageRequest) -> Outcome<Vec<crate::pb::Message>> {
+    /// Makes popped messages nobody will get visible again in a second.
+    async fn release(&self, abandoned: Popped) {
+        tracing::debug!(
+            "a receive of {} was abandoned; releasing {} message(s)",
+            abandoned.group,
+            abandoned.messages.len()
+        );
+        for (_, handle) in abandoned.messages {
+            let header = ChangeInvisibleTimeRequestHeader {
+                consumer_group: abandoned.group.clone(),
+                topic: handle.handle.retry.real_topic(&abandoned.topic, &abandoned.group),
+                queue_id: handle.handle.queue_id,
+                extra_info: handle.handle.to_string(),
+                offset: handle.offset(),
+                invisible_time: RELEASE_INVISIBLE_MS,
+            };
+            let cmd = RemotingCommand::request(RequestCode::ChangeMessageInvisibletime, &header);
+            if let Err(e) = self.brokers.invoke(&abandoned.addr, cmd, None).await {
+                tracing::debug!("releasing an abandoned message failed: {}", e.0.message);
+            }
+        }
+    }
+
+    async fn receive(&self, ctx: &Ctx, req: ReceiveMessageRequest) -> Outcome<Popped> {
         let Some(settings) = self.sessions.settings(&ctx.client_id) else {
             return Err(Refusal::new(Code::UnrecognizedClientType, "cannot find client settings for this client"));
         };
@@ -106,7 +161,9 @@ impl Proxy {
         match ResponseCode::from(resp.code) {
             ResponseCode::Success => {}
             c if c == ResponseCode::POLLING_FULL => return Err(Refusal::new(Code::TooManyRequests, "polling full")),
-            c if c == ResponseCode::POLLING_TIMEOUT || c == ResponseCode::PullNotFound => return Ok(Vec::new()),
+            c if c == ResponseCode::POLLING_TIMEOUT || c == ResponseCode::PullNotFound => {
+                return Ok(Popped { addr, group, topic, messages: Vec::new() });
+            }
             _ => return Err(Refusal(from_remoting(resp.code, resp.remark.as_deref().unwrap_or("")))),
         }
         let answer: PopMessageResponseHeader = resp
@@ -117,14 +174,15 @@ impl Proxy {
             .map_err(|e| Refusal::new(Code::InternalServerError, format!("the broker's POP answer: {e}")))?;
         let starts = start_offsets(answer.start_offset_info.as_deref().unwrap_or(""));
         let now = rmq_model::clock::now_ms();
-        Ok(messages
+        let messages = messages
             .iter()
             .map(|m| {
                 let handle = handle_of(m, &answer, &starts, &broker_name);
                 let receipt = ClientHandle { handle, commit_log_offset: m.commit_log_offset };
-                incoming(m, &topic, Some(receipt.to_string()), now)
+                (incoming(m, &topic, Some(receipt.to_string()), now), receipt)
             })
-            .collect())
+            .collect();
+        Ok(Popped { addr, group, topic, messages })
     }
 
     /// How long the broker may hold this receive (Java's rule): the asked

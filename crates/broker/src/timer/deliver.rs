@@ -17,7 +17,7 @@ use std::collections::HashSet;
 
 /// rmq's property on a delivered copy: the CommitLog offset of the parked
 /// message it was made from.
-pub(crate) const DELIVERED_FROM: &str = "__RMQ_TIMER_FROM";
+pub(crate) const DELIVERED_FROM: &str = rmq_model::properties::keys::TIMER_DELIVERED_FROM;
 
 /// Topic, queue and properties of the copy of `parked` (stored at CommitLog
 /// `origin`); `None` if it has no real topic to go to.
