@@ -183,8 +183,19 @@ guarded! {
     GetOffsetRequest => |r| [queue_topic(r.message_queue.as_ref(), SUB), group(r.group.as_ref())];
     QueryOffsetRequest => |r| [queue_topic(r.message_queue.as_ref(), SUB)];
     RecallMessageRequest => |r| [topic(r.topic.as_ref(), PUB)];
-    HeartbeatRequest => |_r| Vec::<Option<(String, u8)>>::new();
-    NotifyClientTerminationRequest => |_r| Vec::<Option<(String, u8)>>::new();
+}
+
+/// Heartbeats and goodbyes need only authentication.
+impl Guarded for HeartbeatRequest {
+    fn needs(&self) -> Vec<(String, u8)> {
+        Vec::new()
+    }
+}
+
+impl Guarded for NotifyClientTerminationRequest {
+    fn needs(&self) -> Vec<(String, u8)> {
+        Vec::new()
+    }
 }
 
 /// A Telemetry stream is authenticated when it opens; its Settings are

@@ -95,3 +95,23 @@ pub async fn run(
     client.close();
     served.map_err(ProxyError::from)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broker_credentials_from_json_then_tools_yml() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ProxyConfig { tools_file: dir.path().join("tools.yml"), ..ProxyConfig::default() };
+        std::fs::write(&config.tools_file, "accessKey: fromTools\nsecretKey: tools-secret\n").unwrap();
+        assert_eq!(broker_credentials(&config), None, "not signing unless asked");
+        config.sign_broker_calls = true;
+        assert_eq!(broker_credentials(&config), Some(rmq_client::Credentials::new("fromTools", "tools-secret")));
+        config.broker_credentials = Some(rmq_client::Credentials::new("fromJson", "json-secret"));
+        assert_eq!(broker_credentials(&config), Some(rmq_client::Credentials::new("fromJson", "json-secret")));
+        config.broker_credentials = None;
+        config.tools_file = dir.path().join("missing.yml");
+        assert_eq!(broker_credentials(&config), None, "warned about, not fatal");
+    }
+}
