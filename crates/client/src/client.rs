@@ -2,6 +2,7 @@
 //! and the answers to requests brokers send us.
 
 use bytes::Bytes;
+use rmq_acl::sign;
 use rmq_protocol::body::admin::{GetConsumerStatusBody, ResetOffsetBody};
 use rmq_protocol::body::heartbeat::HeartbeatData;
 use rmq_protocol::body::route::TopicRouteData;
@@ -34,6 +35,39 @@ pub struct ClientOptions {
     /// declines them (a tool has no transactions to answer for). The proxy
     /// relays them to its 5.x producers.
     pub transaction_checks: Option<tokio::sync::mpsc::UnboundedSender<TransactionCheck>>,
+    /// An ACL 1.0 account: when set, every request carries `AccessKey` and
+    /// `Signature`, as Java's `AclClientRPCHook` adds them, so brokers with
+    /// `aclEnable=true` accept it.
+    pub credentials: Option<Credentials>,
+}
+
+/// An account of a broker's `plain_acl.yml`. Its `Debug` hides the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl Credentials {
+    pub fn new(access_key: impl Into<String>, secret_key: impl Into<String>) -> Credentials {
+        Credentials { access_key: access_key.into(), secret_key: secret_key.into() }
+    }
+
+    /// Adds `AccessKey`, then `Signature` over the ext fields and body
+    /// (Java's `AclClientRPCHook.doBeforeRequest`). A request signed before
+    /// (a retry) is signed anew.
+    pub fn sign(&self, cmd: &mut RemotingCommand) {
+        cmd.ext_fields.remove(sign::SIGNATURE);
+        cmd.ext_fields.insert(sign::ACCESS_KEY.to_owned(), self.access_key.clone());
+        let signature = sign::sign(&sign::content(&cmd.ext_fields, &cmd.body.to_bytes()), &self.secret_key);
+        cmd.ext_fields.insert(sign::SIGNATURE.to_owned(), signature);
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("access_key", &self.access_key).finish_non_exhaustive()
+    }
 }
 
 impl ClientOptions {
@@ -45,6 +79,7 @@ impl ClientOptions {
             instance_name: None,
             language: LanguageCode::Java,
             transaction_checks: None,
+            credentials: None,
         }
     }
 }
@@ -90,6 +125,7 @@ pub(crate) struct Inner {
     pub(crate) client_id: String,
     pub(crate) language: LanguageCode,
     pub(crate) ids: UniqIdGenerator,
+    credentials: Option<Credentials>,
     requests: Arc<BrokerRequests>,
 }
 
@@ -109,6 +145,7 @@ impl Client {
             client_id: format!("{}@{instance}", IpAddr::from(ip)),
             language: options.language,
             ids: UniqIdGenerator::new(ip),
+            credentials: options.credentials,
             requests,
         };
         Client { inner: Arc::new(inner) }
@@ -132,8 +169,13 @@ impl Client {
         self.inner.ids.next_id()
     }
 
+    /// What every outgoing request gets: the language, and the signature
+    /// when the client has credentials.
     fn stamp(&self, mut cmd: RemotingCommand) -> RemotingCommand {
         cmd.language = self.inner.language;
+        if let Some(credentials) = &self.inner.credentials {
+            credentials.sign(&mut cmd);
+        }
         cmd
     }
 

@@ -387,3 +387,111 @@ async fn a_5x_group_and_a_4x_remoting_group_consume_one_topic_at_once() {
     v4.shutdown().await;
     harness.shutdown_async().await;
 }
+
+/// The accounts of the ACL test: the proxy's own (admin, in `tools.yml`), a
+/// writer that may send to and read its topic, a reader without PUB.
+const ACL_RULES: &str = "accounts:
+  - accessKey: ProxyAdmin
+    secretKey: proxy-secret
+    admin: true
+  - accessKey: Writer01
+    secretKey: writer-secret
+    defaultTopicPerm: DENY
+    defaultGroupPerm: SUB
+    topicPerms:
+      - V5AclTopic=PUB|SUB
+  - accessKey: Reader01
+    secretKey: reader-secret
+    defaultTopicPerm: DENY
+    defaultGroupPerm: SUB
+    topicPerms:
+      - V5AclTopic=SUB
+";
+
+fn signed_option(url: &str, access_key: &str, secret_key: &str) -> ClientOption {
+    let mut option = client_option(url);
+    option.set_access_key(access_key);
+    option.set_secret_key(secret_key);
+    option
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acl_credentials_are_checked_and_the_proxy_signs_its_broker_calls() {
+    let topic = "V5AclTopic";
+    let group = "v5-acl-cg";
+    let home = tempfile::tempdir().unwrap();
+    let conf = home.path().join("conf");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::write(conf.join("plain_acl.yml"), ACL_RULES).unwrap();
+    std::fs::write(conf.join("tools.yml"), "accessKey: ProxyAdmin\nsecretKey: proxy-secret\n").unwrap();
+    let ns = Namesrv::start(home.path());
+    let grpc = processes::free_port();
+    let pc = home.path().join("rmq-proxy.json");
+    std::fs::write(&pc, format!("{{\"grpcServerPort\": {grpc}}}")).unwrap();
+    let pc = pc.display().to_string();
+    let home_text = home.path().display().to_string();
+    let broker = Broker::start_with_args(
+        home.path(),
+        &repo_conf("2m-noslave/broker-a.properties"),
+        &ns.addr,
+        &[("aclEnable", "true"), ("rocketmqHome", &home_text)],
+        &["--enable-proxy", "-pc", &pc],
+    );
+    let url = format!("127.0.0.1:{grpc}");
+    // The broker itself refuses unsigned calls; the topic and group are made
+    // by a signed admin client.
+    let mut options = rmq_client::ClientOptions::new(&ns.addr);
+    options.credentials = Some(rmq_client::Credentials::new("ProxyAdmin", "proxy-secret"));
+    let admin = rmq_client::admin::Admin::new(rmq_client::Client::new(options));
+    admin.create_topic(&broker.addr, &rmq_model::TopicConfig::new(topic, 2)).await.expect("signed topic creation");
+    admin.create_group(&broker.addr, &rmq_model::SubscriptionGroupConfig::new(group)).await.expect("group creation");
+    admin::wait_until("the topic's route", Duration::from_secs(10), || {
+        let client = admin.client().clone();
+        async move { client.fetch_route(topic).await.is_ok() }
+    })
+    .await;
+
+    // The right account sends and receives through the proxy, whose calls to
+    // the ACL broker are signed with tools.yml's account.
+    let mut option = ProducerOption::default();
+    option.set_topics(vec![topic]);
+    let mut writer = Producer::new(option, signed_option(&url, "Writer01", "writer-secret")).unwrap();
+    writer.start().await.expect("writer starts");
+    let message =
+        MessageBuilder::builder().set_topic(topic).set_tag("T").set_body(b"guarded".to_vec()).build().unwrap();
+    writer.send(message).await.expect("an authorized send");
+    let mut option = SimpleConsumerOption::default();
+    option.set_topics(vec![topic]);
+    option.set_consumer_group(group);
+    let mut consumer = SimpleConsumer::new(option, signed_option(&url, "Writer01", "writer-secret")).unwrap();
+    consumer.start().await.expect("consumer starts");
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while got.is_empty() && Instant::now() < deadline {
+        for m in receive(&consumer, topic, Duration::from_secs(10)).await {
+            consumer.ack(&m).await.expect("an authorized ack");
+            got.push(body(&m));
+        }
+    }
+    assert_eq!(got, vec!["guarded".to_owned()]);
+
+    // A wrong secret is UNAUTHORIZED (at start: the route query is refused).
+    let mut option = ProducerOption::default();
+    option.set_topics(vec![topic]);
+    let mut forged = Producer::new(option, signed_option(&url, "Writer01", "not-the-secret")).unwrap();
+    let refused = format!("{:?}", forged.start().await.expect_err("a wrong secret is refused"));
+    assert!(refused.contains("UNAUTHORIZED") && refused.contains("check signature failed"), "{refused}");
+
+    // SUB is enough to look the topic up, not to send to it.
+    let mut option = ProducerOption::default();
+    option.set_topics(vec![topic]);
+    let mut reader = Producer::new(option, signed_option(&url, "Reader01", "reader-secret")).unwrap();
+    reader.start().await.expect("the reader may query the route");
+    let message = MessageBuilder::builder().set_topic(topic).set_body(b"not allowed".to_vec()).build().unwrap();
+    let refused = format!("{:?}", reader.send(message).await.expect_err("a send without PUB is refused"));
+    assert!(refused.contains("FORBIDDEN") && refused.contains("topic:V5AclTopic"), "{refused}");
+
+    writer.shutdown().await.expect("writer shutdown");
+    consumer.shutdown().await.expect("consumer shutdown");
+    drop(broker);
+}

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::tls::{TlsMode, TlsSettings};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Where the proxy finds its brokers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +46,27 @@ pub struct ProxyConfig {
     /// How long a Telemetry stream may stay silent before its first Settings
     /// (then it is closed, so idle streams hold nothing for long).
     pub settings_within_ms: u64,
+    /// `aclEnable` (rmq's key; Java's 5.0–5.2 proxy has no such switch):
+    /// check 5.x clients' credentials and permissions against `acl_file`.
+    /// In local mode the broker's `aclEnable` turns it on too.
+    pub acl_enable: bool,
+    /// `aclFilePath`: the ACL 1.0 accounts (`${ROCKETMQ_HOME}/conf/plain_acl.yml`).
+    pub acl_file: PathBuf,
+    /// Whether the proxy signs its remoting calls to brokers
+    /// (`enableAclRpcHookForClusterMode`, Java's key; set in local mode when
+    /// the broker has `aclEnable=true`).
+    pub sign_broker_calls: bool,
+    /// The account the proxy signs with (`innerClientAuthenticationCredentials`,
+    /// Java's key); when absent, read from `tools_file`.
+    pub broker_credentials: Option<rmq_client::Credentials>,
+    /// Java's `${ROCKETMQ_HOME}/conf/tools.yml` (`accessKey:` / `secretKey:`).
+    pub tools_file: PathBuf,
+}
+
+/// `${ROCKETMQ_HOME}/conf/<name>` (the working directory without ROCKETMQ_HOME, as the broker).
+pub fn home_conf(name: &str) -> PathBuf {
+    let home = std::env::var_os("ROCKETMQ_HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join("conf").join(name)
 }
 
 impl Default for ProxyConfig {
@@ -65,6 +86,11 @@ impl Default for ProxyConfig {
             broker_timeout_ms: 3_000,
             tls: TlsSettings::default(),
             settings_within_ms: 30_000,
+            acl_enable: false,
+            acl_file: home_conf("plain_acl.yml"),
+            sign_broker_calls: false,
+            broker_credentials: None,
+            tools_file: home_conf("tools.yml"),
         }
     }
 }
@@ -78,6 +104,8 @@ pub enum ConfigError {
     Parse { path: String, source: serde_json::Error },
     #[error("{path}: proxyMode must be LOCAL or CLUSTER, not '{mode}'")]
     Mode { path: String, mode: String },
+    #[error("{path}: innerClientAuthenticationCredentials must be {{\"accessKey\":\"..\",\"secretKey\":\"..\"}}")]
+    Credentials { path: String },
 }
 
 /// The keys of `rmq-proxy.json` rmq acts on; any other key is accepted and
@@ -100,6 +128,19 @@ struct ProxyJson {
     tls_test_mode_enable: Option<bool>,
     tls_cert_path: Option<String>,
     tls_key_path: Option<String>,
+    acl_enable: Option<bool>,
+    acl_file_path: Option<String>,
+    enable_acl_rpc_hook_for_cluster_mode: Option<bool>,
+    inner_client_authentication_credentials: Option<serde_json::Value>,
+}
+
+/// `innerClientAuthenticationCredentials`: Java keeps it as a string of
+/// JSON; an object is read too.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct CredentialsJson {
+    access_key: String,
+    secret_key: String,
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -117,6 +158,10 @@ const KNOWN_KEYS: &[&str] = &[
     "tlsTestModeEnable",
     "tlsCertPath",
     "tlsKeyPath",
+    "aclEnable",
+    "aclFilePath",
+    "enableAclRpcHookForClusterMode",
+    "innerClientAuthenticationCredentials",
 ];
 
 impl ProxyConfig {
@@ -129,6 +174,7 @@ impl ProxyConfig {
         ProxyConfig::from_json(&text).map_err(|e| match e {
             ConfigError::Parse { source, .. } => ConfigError::Parse { path: shown.clone(), source },
             ConfigError::Mode { mode, .. } => ConfigError::Mode { path: shown.clone(), mode },
+            ConfigError::Credentials { .. } => ConfigError::Credentials { path: shown.clone() },
             other => other,
         })
     }
@@ -178,6 +224,32 @@ impl ProxyConfig {
         }
         config.tls.cert_path = json.tls_cert_path.filter(|p| !p.is_empty()).map(Into::into);
         config.tls.key_path = json.tls_key_path.filter(|p| !p.is_empty()).map(Into::into);
+        if let Some(on) = json.acl_enable {
+            config.acl_enable = on;
+        }
+        if let Some(path) = json.acl_file_path.filter(|p| !p.trim().is_empty()) {
+            config.acl_file = path.into();
+        }
+        if let Some(on) = json.enable_acl_rpc_hook_for_cluster_mode {
+            config.sign_broker_calls = on;
+        }
+        config.broker_credentials = match json.inner_client_authentication_credentials {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(text)) if text.trim().is_empty() => None,
+            Some(value) => {
+                let value = match value {
+                    serde_json::Value::String(text) => rmq_model::fastjson::from_str(&text)
+                        .map_err(|_| ConfigError::Credentials { path: String::new() })?,
+                    other => other,
+                };
+                let c: CredentialsJson = rmq_model::fastjson::from_value(&value)
+                    .map_err(|_| ConfigError::Credentials { path: String::new() })?;
+                if c.access_key.is_empty() || c.secret_key.is_empty() {
+                    return Err(ConfigError::Credentials { path: String::new() });
+                }
+                Some(rmq_client::Credentials::new(c.access_key, c.secret_key))
+            }
+        };
         if let Some(size) = json.max_message_size {
             config.max_message_size = if size <= 0 { usize::MAX } else { size as usize };
         }
@@ -228,5 +300,28 @@ mod tests {
         assert!(matches!(ProxyConfig::from_json("{\"grpcServerPort\": \"x\"}"), Err(ConfigError::Parse { .. })));
         assert!(matches!(ProxyConfig::from_json("{\"proxyMode\": \"mesh\"}"), Err(ConfigError::Mode { .. })));
         assert!(ProxyConfig::from_json("").is_ok());
+        for bad in [
+            r#"{"innerClientAuthenticationCredentials": "{\"accessKey\":\"a\"}"}"#,
+            r#"{"innerClientAuthenticationCredentials": 5}"#,
+        ] {
+            assert!(matches!(ProxyConfig::from_json(bad), Err(ConfigError::Credentials { .. })), "{bad}");
+        }
+    }
+
+    #[test]
+    fn acl_keys() {
+        let (c, _) = ProxyConfig::from_json("{}").unwrap();
+        assert!(!c.acl_enable && !c.sign_broker_calls && c.broker_credentials.is_none());
+        assert!(c.acl_file.ends_with("conf/plain_acl.yml"));
+        let text = r#"{"aclEnable": "true", "aclFilePath": "/etc/rmq/acl.yml", "enableAclRpcHookForClusterMode": 1,
+            "innerClientAuthenticationCredentials": "{\"accessKey\":\"proxyAk\",\"secretKey\":\"proxySk\"}"}"#;
+        let (c, ignored) = ProxyConfig::from_json(text).unwrap();
+        assert!(ignored.is_empty());
+        assert!(c.acl_enable && c.sign_broker_calls);
+        assert_eq!(c.acl_file, PathBuf::from("/etc/rmq/acl.yml"));
+        assert_eq!(c.broker_credentials, Some(rmq_client::Credentials::new("proxyAk", "proxySk")));
+        let object = r#"{"innerClientAuthenticationCredentials": {"accessKey": "a1", "secretKey": "s1"}}"#;
+        let (c, _) = ProxyConfig::from_json(object).unwrap();
+        assert_eq!(c.broker_credentials, Some(rmq_client::Credentials::new("a1", "s1")));
     }
 }

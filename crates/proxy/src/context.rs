@@ -1,9 +1,11 @@
 //! What every request carries besides its message: who the client is
-//! (`x-mq-client-id`), where it connects from, and how long it will wait.
+//! (`x-mq-client-id`, and its account when ACL is on), where it connects
+//! from, and how long it will wait.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use crate::auth::{Auth, Caller, Guarded};
 use crate::pb::Code;
 use crate::status::{Outcome, Refusal};
 
@@ -14,19 +16,26 @@ pub(crate) struct Ctx {
     pub local: SocketAddr,
     /// The client's deadline for this call (`grpc-timeout`), if it set one.
     pub deadline: Option<Duration>,
+    /// Who authenticated (`Caller::Anyone` when ACL is off).
+    pub caller: Caller,
 }
 
 impl Ctx {
-    pub fn of<T>(req: &tonic::Request<T>) -> Outcome<Ctx> {
+    /// The context of a call, once it is authenticated and its request
+    /// authorized ([`Auth::admit`]): the one place every call passes.
+    pub fn of<T: Guarded>(req: &tonic::Request<T>, auth: &Auth) -> Outcome<Ctx> {
         let meta = req.metadata();
         let client_id = meta.get("x-mq-client-id").and_then(|v| v.to_str().ok()).unwrap_or_default().trim();
         if client_id.is_empty() {
             return Err(Refusal::new(Code::ClientIdRequired, "client id cannot be empty"));
         }
         let unknown = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+        let peer = req.remote_addr().unwrap_or(unknown);
+        let caller = auth.admit(peer.ip(), meta, req.get_ref())?;
         Ok(Ctx {
             client_id: client_id.to_owned(),
-            peer: req.remote_addr().unwrap_or(unknown),
+            caller,
+            peer,
             local: req.local_addr().unwrap_or(unknown),
             deadline: meta.get("grpc-timeout").and_then(|v| v.to_str().ok()).and_then(parse_grpc_timeout),
         })

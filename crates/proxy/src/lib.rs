@@ -12,6 +12,7 @@
 //! (settings, heartbeats), `send`, `receive`, `ack`, `transaction`,
 //! `offsets`. `convert` turns messages between protobuf and remoting,
 //! `status` answers as Java's proxy does (a `Code` in the response, gRPC OK),
+//! `auth` checks 5.x clients' credentials and permissions (ACL 1.0),
 //! `brokers` holds routes and queue choice, `sessions` the clients.
 
 #![forbid(unsafe_code)]
@@ -23,6 +24,7 @@ pub mod pb {
 }
 
 mod ack;
+mod auth;
 mod brokers;
 pub mod config;
 mod context;
@@ -59,6 +61,7 @@ pub(crate) struct Proxy {
     pub brokers: brokers::Brokers,
     pub sessions: sessions::Sessions,
     pub transactions: transaction::Transactions,
+    pub auth: auth::Auth,
     groups: Mutex<HashMap<String, (Instant, Option<SubscriptionGroupConfig>)>>,
 }
 
@@ -66,11 +69,13 @@ impl Proxy {
     pub fn new(config: ProxyConfig, client: rmq_client::Client) -> Proxy {
         let timeout = Duration::from_millis(config.broker_timeout_ms);
         let brokers = brokers::Brokers::new(client, config.mode.clone(), timeout);
+        let auth = auth::Auth::new(config.acl_enable, &config.acl_file);
         Proxy {
             config,
             brokers,
             sessions: Default::default(),
             transactions: Default::default(),
+            auth,
             groups: Default::default(),
         }
     }

@@ -28,6 +28,29 @@ pub enum ProxyError {
     Tls(#[from] crate::tls::TlsError),
 }
 
+/// The account the proxy signs its remoting calls with, when it signs them:
+/// `innerClientAuthenticationCredentials`, else the tools file. Without
+/// one, brokers with ACL on refuse every call, which is said at start.
+fn broker_credentials(config: &ProxyConfig) -> Option<rmq_client::Credentials> {
+    if !config.sign_broker_calls {
+        return None;
+    }
+    let found = config.broker_credentials.clone().or_else(|| {
+        let text = std::fs::read_to_string(&config.tools_file).ok()?;
+        crate::auth::tools_credentials(&text)
+    });
+    match &found {
+        Some(c) => tracing::info!("the proxy signs its calls to brokers as accessKey={}", c.access_key),
+        None => tracing::warn!(
+            "the proxy should sign its calls to brokers (ACL is on) but has no credentials: neither \
+             innerClientAuthenticationCredentials nor accessKey/secretKey in {}; brokers with aclEnable=true \
+             will refuse its calls",
+            config.tools_file.display()
+        ),
+    }
+    found
+}
+
 /// Serves until `shutdown`; `ready` gets the bound address once it listens.
 pub async fn run(
     config: ProxyConfig,
@@ -43,6 +66,7 @@ pub async fn run(
     let mut options = rmq_client::ClientOptions::new(&config.namesrv_addr);
     options.instance_name = Some(format!("rmq-proxy-{}", addr.port()));
     options.transaction_checks = Some(checks_tx);
+    options.credentials = broker_credentials(&config);
     let client = rmq_client::Client::new(options);
     let proxy = Arc::new(Proxy::new(config, client.clone()));
     let tasks = shutdown.child_token();
@@ -70,4 +94,24 @@ pub async fn run(
     let _ = heartbeats.await;
     client.close();
     served.map_err(ProxyError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broker_credentials_from_json_then_tools_yml() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ProxyConfig { tools_file: dir.path().join("tools.yml"), ..ProxyConfig::default() };
+        std::fs::write(&config.tools_file, "accessKey: fromTools\nsecretKey: tools-secret\n").unwrap();
+        assert_eq!(broker_credentials(&config), None, "not signing unless asked");
+        config.sign_broker_calls = true;
+        assert_eq!(broker_credentials(&config), Some(rmq_client::Credentials::new("fromTools", "tools-secret")));
+        config.broker_credentials = Some(rmq_client::Credentials::new("fromJson", "json-secret"));
+        assert_eq!(broker_credentials(&config), Some(rmq_client::Credentials::new("fromJson", "json-secret")));
+        config.broker_credentials = None;
+        config.tools_file = dir.path().join("missing.yml");
+        assert_eq!(broker_credentials(&config), None, "warned about, not fatal");
+    }
 }

@@ -21,7 +21,7 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'stati
 /// A unary call: context, the proxy's method, refusals into the response.
 macro_rules! unary {
     ($self:ident, $req:ident, $method:ident, $response:ident) => {{
-        let outcome = match Ctx::of(&$req) {
+        let outcome = match Ctx::of(&$req, &$self.0.auth) {
             Ok(ctx) => $self.0.$method(&ctx, $req.into_inner()).await,
             Err(refusal) => Err(refusal),
         };
@@ -54,7 +54,7 @@ impl MessagingService for Service {
     type ReceiveMessageStream = BoxStream<ReceiveMessageResponse>;
 
     async fn receive_message(&self, req: Request<ReceiveMessageRequest>) -> Answer<Self::ReceiveMessageStream> {
-        let entries = match Ctx::of(&req) {
+        let entries = match Ctx::of(&req, &self.0.auth) {
             Ok(ctx) => self.0.receive_message(&ctx, req.into_inner()).await,
             Err(refusal) => {
                 vec![ReceiveMessageResponse { content: Some(receive_message_response::Content::Status(refusal.0)) }]
@@ -77,7 +77,7 @@ impl MessagingService for Service {
     type PullMessageStream = BoxStream<PullMessageResponse>;
 
     async fn pull_message(&self, req: Request<PullMessageRequest>) -> Answer<Self::PullMessageStream> {
-        let entries = match Ctx::of(&req) {
+        let entries = match Ctx::of(&req, &self.0.auth) {
             Ok(ctx) => self.0.pull_message(&ctx, req.into_inner()).await,
             Err(refusal) => {
                 vec![PullMessageResponse { content: Some(pull_message_response::Content::Status(refusal.0)) }]
@@ -105,7 +105,7 @@ impl MessagingService for Service {
     type TelemetryStream = BoxStream<TelemetryCommand>;
 
     async fn telemetry(&self, req: Request<Streaming<TelemetryCommand>>) -> Answer<Self::TelemetryStream> {
-        match Ctx::of(&req) {
+        match Ctx::of(&req, &self.0.auth) {
             Ok(ctx) => Ok(Response::new(Box::pin(self.0.telemetry(ctx, req.into_inner())))),
             Err(refusal) => {
                 let answer = TelemetryCommand { status: Some(refusal.0), command: None };
@@ -129,7 +129,7 @@ impl MessagingService for Service {
     }
 
     async fn recall_message(&self, req: Request<RecallMessageRequest>) -> Answer<RecallMessageResponse> {
-        let status = match Ctx::of(&req) {
+        let status = match Ctx::of(&req, &self.0.auth) {
             Ok(_) => crate::status::status(Code::NotImplemented, "recalling a message is not supported by rmq"),
             Err(refusal) => refusal.0,
         };

@@ -105,6 +105,7 @@ impl Proxy {
         settings: Settings,
         tx: &crate::sessions::TelemetrySender,
     ) -> Outcome<Settings> {
+        ctx.caller.authorize(&crate::auth::settings_needs(&settings))?;
         let mut merged = settings.clone();
         match &mut merged.pub_sub {
             Some(PubSub::Publishing(publishing)) => {

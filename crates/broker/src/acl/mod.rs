@@ -14,45 +14,23 @@
 //! with the same texts — with remarks worded like Java's exceptions
 //! (`No acl config for <ak>`, `Check signature failed for accessKey=<ak>`, …).
 //!
-//! The file is re-read when its modification time or size changes (looked at
-//! at most once a second, on requests); a file that does not load leaves
-//! the previous rules in force and the error is logged with its line.
+//! The file is re-read when it changes ([`rmq_acl::RulesFile`]: looked at
+//! at most once a second, on requests; a broken file leaves the previous
+//! rules in force). Accounts, signatures and permissions are `rmq-acl`'s.
 
-mod address;
 mod required;
-mod rules;
-mod sign;
 
+use rmq_acl::{PUB, RulesFile, SUB, sign};
 use rmq_protocol::{RemotingCommand, ResponseCode};
 use rmq_remoting::Connection;
 use rmq_store::StoreConfig;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::SystemTime;
 
 use crate::config::BrokerConfig;
 use required::{Required, named_resources, required};
-use rules::{PUB, RETRY_PREFIX, Rules, SUB};
 
-/// How often the file's stamp is looked at, ms.
-const WATCH_PERIOD_MS: i64 = 1_000;
 /// The trace topic: sending traces needs no topic permission (Java).
 const TRACE_TOPIC: &str = "RMQ_SYS_TRACE_TOPIC";
-
-/// What identifies a version of the file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Stamp {
-    modified: Option<SystemTime>,
-    len: u64,
-}
-
-#[derive(Debug, Default)]
-struct Loaded {
-    rules: Arc<Rules>,
-    /// Stamp of the file last looked at (loaded or refused).
-    stamp: Option<Stamp>,
-}
 
 /// The access rules in force.
 #[derive(Debug)]
@@ -60,10 +38,8 @@ pub struct Acl {
     /// `aclEnable` as the broker started: Java installs its ACL hook at
     /// startup only, so `updateBrokerConfig -k aclEnable` takes effect at the
     /// next start, not at once for every client.
-    enabled: bool,
-    file: PathBuf,
-    loaded: RwLock<Loaded>,
-    last_look_ms: AtomicI64,
+    /// `None` when off.
+    file: Option<RulesFile>,
 }
 
 impl Acl {
@@ -73,63 +49,11 @@ impl Acl {
             .clone()
             .or_else(|| std::env::var("ROCKETMQ_HOME").ok())
             .unwrap_or_else(|| ".".to_owned());
-        let acl = Acl::with_file(Path::new(&home).join("conf").join("plain_acl.yml"), config.acl_enable);
-        if acl.enabled {
-            acl.reload_if_changed();
-        }
-        acl
+        Acl::with_file(Path::new(&home).join("conf").join("plain_acl.yml"), config.acl_enable)
     }
 
     fn with_file(file: PathBuf, enabled: bool) -> Acl {
-        Acl { enabled, file, loaded: RwLock::new(Loaded::default()), last_look_ms: AtomicI64::new(0) }
-    }
-
-    fn rules(&self) -> Arc<Rules> {
-        self.loaded.read().unwrap_or_else(|e| e.into_inner()).rules.clone()
-    }
-
-    /// Re-reads the file if it changed since it was last looked at.
-    fn reload_if_changed(&self) {
-        let stamp = std::fs::metadata(&self.file).ok().map(|m| Stamp { modified: m.modified().ok(), len: m.len() });
-        let mut loaded = self.loaded.write().unwrap_or_else(|e| e.into_inner());
-        if stamp == loaded.stamp {
-            return;
-        }
-        let first = loaded.stamp.is_none() && loaded.rules.accounts.is_empty();
-        loaded.stamp = stamp;
-        let text = match std::fs::read_to_string(&self.file) {
-            Ok(text) => text,
-            Err(e) => {
-                tracing::error!("ACL file {} cannot be read ({e}); the rules in force stay", self.file.display());
-                return;
-            }
-        };
-        match Rules::parse(&text) {
-            Ok(rules) => {
-                tracing::info!(
-                    "ACL file {} {}: {} accounts, {} global white addresses",
-                    self.file.display(),
-                    if first { "loaded" } else { "reloaded" },
-                    rules.accounts.len(),
-                    rules.global_white.len()
-                );
-                loaded.rules = Arc::new(rules);
-            }
-            Err(e) => tracing::error!(
-                "ACL file {} has an error at {e}; the rules in force stay until it is fixed",
-                self.file.display()
-            ),
-        }
-    }
-
-    /// Looks at the file at most once per [`WATCH_PERIOD_MS`].
-    fn watch(&self, now_ms: i64) {
-        let last = self.last_look_ms.load(Ordering::Relaxed);
-        if now_ms - last >= WATCH_PERIOD_MS
-            && self.last_look_ms.compare_exchange(last, now_ms, Ordering::AcqRel, Ordering::Relaxed).is_ok()
-        {
-            self.reload_if_changed();
-        }
+        Acl { file: enabled.then(|| RulesFile::open(file)) }
     }
 
     /// The verdict on one request from `ip`: `Err(remark)` to refuse. A
@@ -145,7 +69,8 @@ impl Acl {
     }
 
     fn verdict(&self, ip: std::net::IpAddr, request: &RemotingCommand, needs: Needs) -> Result<(), String> {
-        let rules = self.rules();
+        let Some(file) = &self.file else { return Ok(()) };
+        let rules = file.rules();
         if rules.global_white.iter().any(|p| p.matches(ip)) {
             return Ok(());
         }
@@ -175,25 +100,7 @@ impl Acl {
         if needs.iter().any(|(resource, perm)| resource == TRACE_TOPIC && *perm == PUB) {
             return Ok(());
         }
-        if account.admin && account.perms.is_empty() {
-            return Ok(());
-        }
-        for (resource, needed) in &needs {
-            let group = resource.starts_with(RETRY_PREFIX);
-            let owned = account.perms.get(resource).copied().unwrap_or(if group {
-                account.default_group_perm
-            } else {
-                account.default_topic_perm
-            });
-            if !rules::permits(*needed, owned) {
-                let what = match resource.strip_prefix(RETRY_PREFIX) {
-                    Some(g) => format!("group:{g}"),
-                    None => format!("topic:{resource}"),
-                };
-                return Err(format!("No default permission for {what}"));
-            }
-        }
-        Ok(())
+        account.check(&needs).map_err(|denied| denied.to_string())
     }
 }
 
@@ -207,16 +114,15 @@ enum Needs {
 impl Acl {
     /// Whether requests are checked (`aclEnable` at startup).
     pub(crate) fn enabled(&self) -> bool {
-        self.enabled
+        self.file.is_some()
     }
 
     /// Checks a request before it is dispatched: `Some(refusal)` when ACL is
     /// on and the request may not pass.
     pub(crate) fn check(&self, conn: &Connection, request: &RemotingCommand) -> Option<RemotingCommand> {
-        if !self.enabled {
+        if !self.enabled() {
             return None;
         }
-        self.watch(crate::now_ms());
         let refusal = self.validate(conn.remote_addr().ip(), request).err()?;
         Some(refuse(conn, request, refusal))
     }
@@ -234,7 +140,7 @@ impl Acl {
         request: &RemotingCommand,
         topic: Option<&str>,
     ) -> Option<RemotingCommand> {
-        if !self.enabled {
+        if !self.enabled() {
             return None;
         }
         let needs = match topic {
@@ -276,9 +182,7 @@ accounts:
 
     fn acl(dir: &Path, text: &str) -> Acl {
         std::fs::write(dir.join("plain_acl.yml"), text).unwrap();
-        let acl = Acl::with_file(dir.join("plain_acl.yml"), true);
-        acl.reload_if_changed();
-        acl
+        Acl::with_file(dir.join("plain_acl.yml"), true)
     }
 
     fn pull(topic: &str, group: &str) -> RemotingCommand {
@@ -345,20 +249,5 @@ accounts:
             acl.validate("192.168.1.9".parse().unwrap(), &signed(pull("x", "g"), "AdminUser", "bad-secret")),
             Ok(())
         );
-    }
-
-    #[test]
-    fn a_broken_file_keeps_the_old_rules_until_fixed() {
-        let dir = tempfile::tempdir().unwrap();
-        let acl = acl(dir.path(), FILE);
-        let ip = "127.0.0.1".parse().unwrap();
-        let request = signed(pull("topicA", "g"), "RocketMQ", "12345678");
-        assert_eq!(acl.validate(ip, &request), Ok(()));
-        std::fs::write(dir.path().join("plain_acl.yml"), format!("{FILE}  - accessKey: [broken\n")).unwrap();
-        acl.reload_if_changed();
-        assert_eq!(acl.validate(ip, &request), Ok(()), "old rules stay");
-        std::fs::write(dir.path().join("plain_acl.yml"), FILE.replace("topicA=PUB|SUB", "topicA=DENY")).unwrap();
-        acl.reload_if_changed();
-        assert_eq!(acl.validate(ip, &request), Err("No default permission for topic:topicA".into()));
     }
 }

@@ -18,7 +18,7 @@ use rmq_protocol::body::lock::LockBatchRequestBody;
 use rmq_protocol::body::pop::BatchAckMessageRequestBody;
 use rmq_protocol::{RemotingCommand, RequestCode};
 
-use super::rules::{ANY, PUB, RETRY_PREFIX, SUB};
+use rmq_acl::{ANY, PUB, RETRY_PREFIX, SUB};
 
 /// What a request needs beyond a valid signature (or a white-listed address).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -102,7 +102,7 @@ pub(crate) fn run(args: Vec<std::ffi::OsString>) -> i32 {
 
     let proxy = if args.enable_proxy {
         match super::proxy::load_config(args.proxy_config_path.as_deref()) {
-            Ok((config, _)) => Some(config),
+            Ok((config, _)) => Some(local_proxy_acl(config, &settings.broker)),
             Err(e) => {
                 eprintln!("load proxy config failed, {e}");
                 return exit::START_FAILED;
@@ -187,6 +187,24 @@ fn serve(settings: Settings, proxy: Option<rmq_proxy::ProxyConfig>) -> i32 {
             }
         }
     })
+}
+
+/// Local mode with the broker's `aclEnable=true`: the proxy checks 5.x
+/// clients against the broker's own `plain_acl.yml` and signs its calls to
+/// the broker with the credentials of `rmq-proxy.json` or the broker home's
+/// `conf/tools.yml` (without them the broker refuses it; `run` warns).
+fn local_proxy_acl(mut config: rmq_proxy::ProxyConfig, broker: &rmq_broker::BrokerConfig) -> rmq_proxy::ProxyConfig {
+    if !broker.acl_enable {
+        return config;
+    }
+    let home =
+        broker.rocketmq_home.clone().or_else(|| std::env::var("ROCKETMQ_HOME").ok()).unwrap_or_else(|| ".".to_owned());
+    let conf = std::path::Path::new(&home).join("conf");
+    config.acl_enable = true;
+    config.acl_file = conf.join("plain_acl.yml");
+    config.sign_broker_calls = true;
+    config.tools_file = conf.join("tools.yml");
+    config
 }
 
 /// `--enable-proxy`: once the broker serves, the proxy in local mode (only

@@ -11,7 +11,12 @@ pub struct Cluster {
 
 impl Cluster {
     pub async fn start() -> Cluster {
-        let inner = rmq_testkit::broker::Cluster::start(&[]).await;
+        Cluster::start_with(&[]).await
+    }
+
+    /// With broker config pairs on top of the test defaults.
+    pub async fn start_with(configure: &[(&str, &str)]) -> Cluster {
+        let inner = rmq_testkit::broker::Cluster::start(configure).await;
         let broker_addr = inner.broker.addr.clone();
         Cluster { inner, broker_addr }
     }

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 /// One segment of a segmented pattern.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Segment {
+pub enum Segment {
     Any,
     Range(u16, u16),
     Set(Vec<u16>),

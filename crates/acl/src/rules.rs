@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-use super::address::AddressPattern;
+use crate::AclError;
+use crate::address::AddressPattern;
 
 /// Permission bits (Java's `Permission`).
 pub const DENY: u8 = 1;
@@ -41,19 +42,6 @@ pub struct Rules {
     pub accounts: HashMap<String, Account>,
 }
 
-/// A problem in the file, with the line it is on (1-based).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RulesError {
-    pub line: usize,
-    pub message: String,
-}
-
-impl std::fmt::Display for RulesError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
-    }
-}
-
 /// Java's `Permission.parsePermFromString`: anything unknown denies.
 pub fn parse_perm(text: &str) -> u8 {
     match text.trim() {
@@ -75,8 +63,46 @@ pub fn permits(needed: u8, owned: u8) -> bool {
     needed & owned != 0
 }
 
+/// The resource of consumer group `group`: its retry topic, as in Java.
+pub fn group_resource(group: &str) -> String {
+    format!("{RETRY_PREFIX}{group}")
+}
+
+impl Account {
+    /// What the account holds on `resource` (a topic, or a group as
+    /// [`group_resource`]): its own entry, else its default for topics or
+    /// for groups.
+    pub fn perm(&self, resource: &str) -> u8 {
+        self.perms.get(resource).copied().unwrap_or(if resource.starts_with(RETRY_PREFIX) {
+            self.default_group_perm
+        } else {
+            self.default_topic_perm
+        })
+    }
+
+    /// Java's `PlainPermissionManager.checkPerm`: whether the account may
+    /// do each `(resource, permission)` of `needs`. An admin that lists no
+    /// `topicPerms`/`groupPerms` may do anything; an admin that lists some
+    /// is held to them, as in Java. The first resource refused is named.
+    pub fn check(&self, needs: &[(String, u8)]) -> Result<(), AclError> {
+        if self.admin && self.perms.is_empty() {
+            return Ok(());
+        }
+        for (resource, needed) in needs {
+            if !permits(*needed, self.perm(resource)) {
+                let what = match resource.strip_prefix(RETRY_PREFIX) {
+                    Some(group) => format!("group:{group}"),
+                    None => format!("topic:{resource}"),
+                };
+                return Err(AclError::Denied(what));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Rules {
-    pub fn parse(text: &str) -> Result<Rules, RulesError> {
+    pub fn parse(text: &str) -> Result<Rules, AclError> {
         let root = load(text)?;
         let mut rules = Rules::default();
         let Some(root) = root else {
@@ -88,8 +114,8 @@ impl Rules {
                 "globalWhiteRemoteAddresses" => {
                     for item in value.list("globalWhiteRemoteAddresses")? {
                         let text = item.text("an address pattern")?.unwrap_or_default();
-                        let pattern =
-                            AddressPattern::parse(&text).map_err(|message| RulesError { line: item.line, message })?;
+                        let pattern = AddressPattern::parse(&text)
+                            .map_err(|message| AclError::File { line: item.line, message })?;
                         rules.global_white.push(pattern);
                     }
                 }
@@ -114,12 +140,12 @@ impl Rules {
     }
 }
 
-fn account(node: &Node) -> Result<Account, RulesError> {
+fn account(node: &Node) -> Result<Account, AclError> {
     let mut fields: HashMap<&str, &Node> = HashMap::new();
     for (key, value) in node.mapping("an account")? {
         fields.insert(key.as_str(), value);
     }
-    let text = |name: &str| -> Result<Option<String>, RulesError> {
+    let text = |name: &str| -> Result<Option<String>, AclError> {
         match fields.get(name) {
             Some(n) => n.text(name),
             None => Ok(None),
@@ -128,7 +154,7 @@ fn account(node: &Node) -> Result<Account, RulesError> {
     let access_key = text("accessKey")?.unwrap_or_default();
     let secret_key = text("secretKey")?.unwrap_or_default();
     if access_key.chars().count() <= MIN_KEY_LEN || secret_key.chars().count() <= MIN_KEY_LEN {
-        return Err(RulesError {
+        return Err(AclError::File {
             line: node.line,
             message: format!(
                 "The accessKey={access_key} and secretKey cannot be null and length should longer than {MIN_KEY_LEN}"
@@ -137,13 +163,13 @@ fn account(node: &Node) -> Result<Account, RulesError> {
     }
     let white_line = fields.get("whiteRemoteAddress").map_or(node.line, |n| n.line);
     let white = AddressPattern::parse(&text("whiteRemoteAddress")?.unwrap_or_default())
-        .map_err(|message| RulesError { line: white_line, message })?;
+        .map_err(|message| AclError::File { line: white_line, message })?;
     let admin = match text("admin")? {
         None => false,
         Some(v) if v.eq_ignore_ascii_case("true") => true,
         Some(v) if v.eq_ignore_ascii_case("false") => false,
         Some(v) => {
-            return Err(RulesError {
+            return Err(AclError::File {
                 line: fields.get("admin").map_or(node.line, |n| n.line),
                 message: format!("admin must be true or false, not {v:?}"),
             });
@@ -156,7 +182,7 @@ fn account(node: &Node) -> Result<Account, RulesError> {
             let entry = item.text(name)?.unwrap_or_default();
             let parts: Vec<&str> = entry.split('=').filter(|p| !p.is_empty()).collect();
             let [resource, perm] = parts[..] else {
-                return Err(RulesError {
+                return Err(AclError::File {
                     line: item.line,
                     message: format!(
                         "Parse resource permission failed for {}:{entry} (expected NAME=PERM)",
@@ -196,27 +222,27 @@ enum Kind {
 }
 
 impl Node {
-    fn mapping(&self, what: &str) -> Result<&[(String, Node)], RulesError> {
+    fn mapping(&self, what: &str) -> Result<&[(String, Node)], AclError> {
         match &self.kind {
             Kind::Map(entries) => Ok(entries),
             Kind::Null => Ok(&[]),
-            _ => Err(RulesError { line: self.line, message: format!("{what} must be a mapping") }),
+            _ => Err(AclError::File { line: self.line, message: format!("{what} must be a mapping") }),
         }
     }
 
-    fn list(&self, what: &str) -> Result<&[Node], RulesError> {
+    fn list(&self, what: &str) -> Result<&[Node], AclError> {
         match &self.kind {
             Kind::List(items) => Ok(items),
             Kind::Null => Ok(&[]),
-            _ => Err(RulesError { line: self.line, message: format!("{what} must be a list") }),
+            _ => Err(AclError::File { line: self.line, message: format!("{what} must be a list") }),
         }
     }
 
-    fn text(&self, what: &str) -> Result<Option<String>, RulesError> {
+    fn text(&self, what: &str) -> Result<Option<String>, AclError> {
         match &self.kind {
             Kind::Scalar(s) => Ok(Some(s.clone())),
             Kind::Null => Ok(None),
-            _ => Err(RulesError { line: self.line, message: format!("{what} must be a single value") }),
+            _ => Err(AclError::File { line: self.line, message: format!("{what} must be a single value") }),
         }
     }
 }
@@ -229,7 +255,7 @@ struct Builder {
     anchors: HashMap<usize, Node>,
     anchor_of_open: Vec<usize>,
     root: Option<Node>,
-    error: Option<RulesError>,
+    error: Option<AclError>,
 }
 
 impl Builder {
@@ -250,8 +276,10 @@ impl Builder {
                     Kind::Scalar(key) => *pending = Some(key),
                     Kind::Null => *pending = Some(String::new()),
                     _ => {
-                        self.error =
-                            Some(RulesError { line: node.line, message: "mapping keys must be plain values".into() })
+                        self.error = Some(AclError::File {
+                            line: node.line,
+                            message: "mapping keys must be plain values".into(),
+                        })
                     }
                 },
             },
@@ -291,7 +319,7 @@ impl MarkedEventReceiver for Builder {
             }
             Event::Alias(anchor) => match self.anchors.get(&anchor).cloned() {
                 Some(node) => self.push_value(node),
-                None => self.error = Some(RulesError { line, message: "alias of an unknown anchor".into() }),
+                None => self.error = Some(AclError::File { line, message: "alias of an unknown anchor".into() }),
             },
             _ => {}
         }
@@ -299,12 +327,12 @@ impl MarkedEventReceiver for Builder {
 }
 
 /// Parses the first document of `text`; `None` for an empty file.
-fn load(text: &str) -> Result<Option<Node>, RulesError> {
+fn load(text: &str) -> Result<Option<Node>, AclError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     parser
         .load(&mut builder, false)
-        .map_err(|e| RulesError { line: e.marker().line(), message: e.info().to_owned() })?;
+        .map_err(|e| AclError::File { line: e.marker().line(), message: e.info().to_owned() })?;
     if let Some(error) = builder.error {
         return Err(error);
     }
@@ -364,15 +392,15 @@ accounts:
     #[test]
     fn errors_name_their_line() {
         let broken = DISTRIBUTION.replace("  - 192.168.0.*", "  - 192.168.0.*\n  bad: [");
-        assert_eq!(Rules::parse(&broken).unwrap_err().line, 4, "{:?}", Rules::parse(&broken));
+        assert_eq!(Rules::parse(&broken).unwrap_err().line(), Some(4), "{:?}", Rules::parse(&broken));
         let short = DISTRIBUTION
             .replace("secretKey: 12345678\n    whiteRemoteAddress: 192", "secretKey: 123\n    whiteRemoteAddress: 192");
-        assert_eq!(Rules::parse(&short).unwrap_err().line, 22, "the account's first line");
+        assert_eq!(Rules::parse(&short).unwrap_err().line(), Some(22), "the account's first line");
         let perm = DISTRIBUTION.replace("topicC=SUB", "topicC");
         let e = Rules::parse(&perm).unwrap_err();
-        assert_eq!(e.line, 15, "{e}");
+        assert_eq!(e.line(), Some(15), "{e}");
         let addr = DISTRIBUTION.replace("192.168.1.*", "192.168.1.300");
-        assert_eq!(Rules::parse(&addr).unwrap_err().line, 24);
+        assert_eq!(Rules::parse(&addr).unwrap_err().line(), Some(24));
         assert!(Rules::parse("accounts: 5").is_err());
         assert!(Rules::parse("").unwrap().accounts.is_empty());
     }
@@ -384,5 +412,27 @@ accounts:
         assert!(!permits(SUB, DENY));
         assert!(permits(ANY, SUB));
         assert_eq!(parse_perm("whatever"), DENY);
+    }
+
+    #[test]
+    fn accounts_with_defaults_deny_and_admin() {
+        let rules = Rules::parse(DISTRIBUTION).unwrap();
+        let a = &rules.accounts["RocketMQ"];
+        let need = |resource: &str, perm: u8| vec![(resource.to_owned(), perm)];
+        assert_eq!(a.check(&need("topicB", PUB)), Ok(()));
+        assert_eq!(a.check(&need("topicC", PUB)), Err(AclError::Denied("topic:topicC".into())));
+        assert_eq!(a.check(&need("topicA", ANY)), Err(AclError::Denied("topic:topicA".into())));
+        assert_eq!(a.check(&need("unlisted", SUB)), Err(AclError::Denied("topic:unlisted".into())), "default DENY");
+        assert_eq!(a.check(&need(&group_resource("unlisted"), SUB)), Ok(()), "default group SUB");
+        assert_eq!(a.check(&need(&group_resource("groupA"), SUB)), Err(AclError::Denied("group:groupA".into())));
+        assert_eq!(
+            a.check(&[("topicB".into(), SUB), (group_resource("groupA"), SUB)]).unwrap_err().to_string(),
+            "No default permission for group:groupA"
+        );
+        let admin = &rules.accounts["rocketmq2"];
+        assert_eq!(admin.check(&need("anything", PUB)), Ok(()));
+        let mut listed = admin.clone();
+        listed.perms.insert("topicX".into(), DENY);
+        assert!(listed.check(&need("topicX", SUB)).is_err(), "an admin with perms is held to them");
     }
 }
