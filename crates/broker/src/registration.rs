@@ -113,7 +113,11 @@ impl Registration {
             let stop = stop.clone();
             tasks.spawn(async move {
                 loop {
-                    learner.learn_slaves().await;
+                    // A NameServer that does not answer must not hold up shutdown.
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = learner.learn_slaves() => {}
+                    }
                     tokio::select! {
                         _ = stop.cancelled() => return,
                         _ = tokio::time::sleep(period) => {}
