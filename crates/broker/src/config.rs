@@ -10,6 +10,7 @@
 
 use rmq_model::config::{Applied, BadValue};
 use rmq_model::{BrokerRole, config_struct};
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 config_struct! {
@@ -33,6 +34,10 @@ config_struct! {
         listen_port: u16 = "listenPort" => 10911,
         /// The replication port; defaults to `listenPort + 1`.
         ha_listen_port: Option<u16> = "haListenPort" => None,
+        /// rmq's own: the local IP address the HA port binds. Unset: `brokerIP2`
+        /// when it was set and is an address of this host, else 0.0.0.0 (Java
+        /// binds every interface). A master that cannot bind it does not start.
+        ha_listen_address: Option<String> = "haListenAddress" => None,
         /// Broker-wide permission (2 write, 4 read, 6 both). Without read or
         /// write every topic is registered with this permission.
         broker_permission: u32 = "brokerPermission" => 6,
@@ -58,6 +63,12 @@ config_struct! {
         // --- Replication ---
         /// Fixed master HA address for a slave; otherwise learned from the NameServer.
         ha_master_address: Option<String> = "haMasterAddress" => None,
+        /// rmq's own: besides the slaves of this broker group registered with
+        /// the NameServers, the peers a master replicates to: IP addresses and
+        /// CIDR blocks, comma-separated (`10.0.0.0/8,192.168.1.7`);
+        /// `0.0.0.0/0` admits any IPv4 peer, as Java does. Other peers of the
+        /// HA port are closed unread (docs/compatibility.md, "HA port").
+        ha_allowed_addresses: String = "haAllowedAddresses" => String::new(),
         /// SYNC_MASTER: how long a send waits for the slave, ms.
         slave_timeout: u64 = "slaveTimeout" => 3_000,
         ha_send_heartbeat_interval: u64 = "haSendHeartbeatInterval" => 5_000,
@@ -277,7 +288,24 @@ impl BrokerConfig {
         for addr in self.namesrv_list() {
             validate_namesrv_addr(&addr)?;
         }
+        self.ha_bind_ip()?;
+        self.ha_allow_list()?;
         Ok(())
+    }
+
+    /// The address the HA port binds: `haListenAddress`, else every interface.
+    /// ([`crate::Settings::resolve`] fills `haListenAddress` in from an
+    /// explicit `brokerIP2` of this host.)
+    pub fn ha_bind_ip(&self) -> Result<IpAddr, String> {
+        match self.ha_listen_address.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            None => Ok(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            Some(a) => a.parse().map_err(|_| format!("haListenAddress '{a}' is not an IP address")),
+        }
+    }
+
+    /// `haAllowedAddresses`, parsed.
+    pub fn ha_allow_list(&self) -> Result<rmq_replication::AllowList, String> {
+        rmq_replication::AllowList::parse(&self.ha_allowed_addresses).map_err(|e| format!("haAllowedAddresses: {e}"))
     }
 }
 

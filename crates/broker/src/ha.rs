@@ -11,15 +11,20 @@
 //! or more behind. A slave acknowledges what it has appended to its
 //! memory-mapped CommitLog (the page cache), not what it has flushed — as
 //! Java's slave does. The message is stored on the master in every case.
+//!
+//! Unlike Java, a master replicates only to the slaves of its broker group
+//! that the NameServers list (and to `haAllowedAddresses`): it asks them with
+//! GET_BROKER_CLUSTER_INFO (see `registration`), and any other peer of the HA
+//! port is closed unread (`rmq_replication::admission`).
 
 mod slave_sync;
 
 use rmq_model::BrokerRole;
 use rmq_protocol::ResponseCode;
 use rmq_remoting::CancellationToken;
-use rmq_replication::{HaConfig, Master, Slave, SyncOutcome};
+use rmq_replication::{Admission, HaConfig, Master, Slave, SyncOutcome};
 use rmq_store::{MessageStore, PutResult, StoreConfig};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -36,6 +41,8 @@ pub struct Replication {
     /// SYNC_MASTER only: how long a send waits for a slave.
     slave_timeout: Duration,
     ha_port: u16,
+    /// `haListenAddress` (or an explicit `brokerIP2`), else every interface.
+    ha_bind_ip: IpAddr,
     /// `haMasterAddress`, when set: overrides what NameServers say.
     fixed_master: Option<String>,
     /// For log lines.
@@ -62,7 +69,13 @@ impl Replication {
             BrokerRole::Slave => {
                 Side::Slave { slave: Arc::new(Slave::new(ha)), metadata: Arc::new(MetadataSync::new()) }
             }
-            role => Side::Master { master: Arc::new(Master::new(ha)), sync: role == BrokerRole::SyncMaster },
+            role => {
+                // Checked by `BrokerConfig::validate`; should it be skipped, only
+                // registered slaves are admitted.
+                let allowed = config.ha_allow_list().unwrap_or_default();
+                let master = Master::new(ha, Admission::guarded(allowed));
+                Side::Master { master: Arc::new(master), sync: role == BrokerRole::SyncMaster }
+            }
         };
         // Java takes `haMasterAddress` only when it looks like an address.
         let fixed_master =
@@ -71,6 +84,7 @@ impl Replication {
             side,
             slave_timeout: Duration::from_millis(config.slave_timeout),
             ha_port: config.ha_port(),
+            ha_bind_ip: config.ha_bind_ip().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             fixed_master,
             broker_name: config.broker_name.clone().unwrap_or_default(),
         }
@@ -97,6 +111,7 @@ impl Replication {
                     ("haReplicationLagBytes", bytes.to_string()),
                     ("haReplicationLagMs", ms.to_string()),
                     ("haSyncWaiting", status.waiting.to_string()),
+                    ("haRefusedConnections", status.refused.to_string()),
                 ]
             }
             Side::Slave { slave, .. } => {
@@ -136,6 +151,26 @@ impl Replication {
         }
     }
 
+    /// A master: the addresses the NameServers list as its group's slaves.
+    pub(crate) fn learn_slaves(&self, slaves: Vec<IpAddr>) {
+        if let Side::Master { master, .. } = &self.side {
+            master.set_registered_slaves(slaves);
+        }
+    }
+
+    /// A master: resolves when a refused HA connection asks for the
+    /// registered slaves again. A slave: never.
+    pub(crate) async fn slaves_wanted(&self) {
+        match &self.side {
+            Side::Master { master, .. } => master.refresh_wanted().await,
+            Side::Slave { .. } => std::future::pending().await,
+        }
+    }
+
+    pub(crate) fn is_master(&self) -> bool {
+        matches!(self.side, Side::Master { .. })
+    }
+
     /// What a NameServer answered to a registration: a slave learns its
     /// master's addresses from it.
     pub(crate) fn on_registered(&self, answer: &Registered) {
@@ -164,7 +199,7 @@ impl Replication {
     ) -> Result<(), crate::BrokerError> {
         match &self.side {
             Side::Master { master, .. } => {
-                let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, self.ha_port));
+                let addr = SocketAddr::from((self.ha_bind_ip, self.ha_port));
                 // As Java, a master whose HA port is taken does not start: its
                 // slaves could never replicate.
                 let listener = std::net::TcpListener::bind(addr)

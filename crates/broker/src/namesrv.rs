@@ -5,12 +5,14 @@
 
 use rmq_model::perm;
 use rmq_model::tables::TopicConfigSerializeWrapper;
+use rmq_protocol::body::cluster::ClusterInfo;
 use rmq_protocol::body::kv::KvTable;
 use rmq_protocol::body::register::RegisterBrokerBody;
 use rmq_protocol::header::{RegisterBrokerRequestHeader, RegisterBrokerResponseHeader, UnregisterBrokerRequestHeader};
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_remoting::Client;
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::RwLock;
 use std::time::Duration;
 
@@ -135,6 +137,48 @@ impl Registrar {
         }
     }
 
+    /// The slaves of this broker group (brokerId > 0) that the NameServers
+    /// list, by IP: the union of every NameServer's GET_BROKER_CLUSTER_INFO
+    /// answer. `None` when none answered (the caller keeps what it knew).
+    /// An address whose host is not an IP literal is skipped: a slave's
+    /// connection shows only its IP.
+    pub async fn registered_slaves(&self) -> Option<Vec<IpAddr>> {
+        let request = RemotingCommand::bare_request(RequestCode::GetBrokerClusterInfo);
+        let calls = self.namesrvs().into_iter().map(|namesrv| {
+            let request = request.clone();
+            async move {
+                let answer = self.client.invoke(&namesrv, request, self.timeout).await;
+                match answer {
+                    Ok(resp) if resp.response_code() == ResponseCode::Success => {
+                        ClusterInfo::decode(&resp.body.to_bytes()).ok()
+                    }
+                    Ok(resp) => {
+                        tracing::debug!("cluster info from {namesrv} refused: {:?}", resp.remark);
+                        None
+                    }
+                    Err(e) => {
+                        tracing::debug!("cluster info from {namesrv} failed: {e}");
+                        None
+                    }
+                }
+            }
+        });
+        let answers: Vec<ClusterInfo> = join_all(calls).await.into_iter().flatten().collect();
+        if answers.is_empty() {
+            return None;
+        }
+        let mut slaves: Vec<IpAddr> = answers
+            .iter()
+            .filter_map(|info| info.broker_addr_table.get(&self.identity.broker_name))
+            .flat_map(|group| group.broker_addrs.iter())
+            .filter(|(id, _)| **id > 0)
+            .filter_map(|(_, addr)| host_ip(addr))
+            .collect();
+        slaves.sort();
+        slaves.dedup();
+        Some(slaves)
+    }
+
     /// Unregisters from every NameServer (at shutdown), 3 s each at most.
     pub async fn unregister_all(&self) {
         let header = UnregisterBrokerRequestHeader {
@@ -156,6 +200,14 @@ impl Registrar {
         });
         join_all(calls).await;
     }
+}
+
+/// The IP of `host:port` (`[v6]:port` too), if the host is an IP literal.
+fn host_ip(addr: &str) -> Option<IpAddr> {
+    if let Ok(sock) = addr.parse::<std::net::SocketAddr>() {
+        return Some(sock.ip());
+    }
+    addr.rsplit_once(':').map_or(addr, |(host, _)| host).trim().parse().ok()
 }
 
 fn answer(namesrv: String, resp: RemotingCommand) -> Result<Registered, RegisterError> {

@@ -2,6 +2,12 @@
 //! `registerNameServerPeriod`, a oneway one as soon as the topic table
 //! changes, and unregistration at shutdown. The answers teach a slave where
 //! its master is and give every broker the ORDER_TOPIC_CONFIG table.
+//!
+//! A master also learns from the NameServers which slaves its group has
+//! (GET_BROKER_CLUSTER_INFO; the registration answer names only a slave's
+//! master, not a master's slaves): every registration period, and at once
+//! when its HA port refused a peer, at most once a second — so a slave that
+//! registered just before connecting is admitted on its next try.
 
 use rmq_remoting::CancellationToken;
 use std::sync::Arc;
@@ -55,6 +61,15 @@ impl Registration {
         all
     }
 
+    /// A master: learns its group's registered slaves from the NameServers.
+    /// If none answers, what was known stays.
+    pub(crate) async fn learn_slaves(&self) {
+        if let Some(slaves) = self.registrar.registered_slaves().await {
+            tracing::debug!("HA: registered slaves of this group: {slaves:?}");
+            self.replication.learn_slaves(slaves);
+        }
+    }
+
     /// Registers oneway, not waiting for answers (after a topic change).
     async fn register_oneway(&self) {
         let permission = self.config.get().broker_permission;
@@ -93,6 +108,24 @@ impl Registration {
                 periodic.register().await;
             }
         }));
+        if self.replication.is_master() {
+            let learner = self.clone();
+            let stop = stop.clone();
+            tasks.spawn(async move {
+                loop {
+                    // A NameServer that does not answer must not hold up shutdown.
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = learner.learn_slaves() => {}
+                    }
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(period) => {}
+                        _ = learner.replication.slaves_wanted() => {}
+                    }
+                }
+            });
+        }
         let on_change = self.clone();
         let stop = stop.clone();
         tasks.spawn(async move {

@@ -78,6 +78,15 @@ impl Settings {
         }
         if self.broker.broker_ip2.is_none() {
             self.broker.broker_ip2 = self.broker.broker_ip1.clone();
+        } else if self.broker.ha_listen_address.is_none()
+            && let Some(ip2) = self.broker.broker_ip2.as_deref().and_then(|ip| ip.trim().parse::<IpAddr>().ok())
+            && is_local_ip(ip2)
+        {
+            // An explicit brokerIP2 of this host is where slaves are told to
+            // connect: the HA port binds it alone. One that is not this
+            // host's (an address NAT maps here) cannot be bound: every
+            // interface then, as Java.
+            self.broker.ha_listen_address = Some(ip2.to_string());
         }
         self.broker.broker_id = self.broker.effective_broker_id(self.role());
         self.broker.ha_listen_port = Some(self.broker.ha_port());
@@ -105,6 +114,11 @@ impl Settings {
     pub fn identity(&self) -> BrokerIdentity {
         BrokerIdentity::of(&self.broker)
     }
+}
+
+/// Whether `ip` is an address of one of this host's interfaces.
+fn is_local_ip(ip: IpAddr) -> bool {
+    if_addrs::get_if_addrs().is_ok_and(|ifs| ifs.iter().any(|i| i.ip() == ip))
 }
 
 /// This host's name, as Java's default `brokerName`.
@@ -174,6 +188,26 @@ mod tests {
         assert!(err.0.contains("flushDiskType"), "{err}");
         let err = Settings::new(Path::new("/tmp")).apply_all(both.into_iter().rev()).unwrap_err();
         assert!(err.0.contains("listenPort"), "{err}");
+    }
+
+    /// rmq's `haListenAddress`: set, it is bound; unset, an explicit
+    /// `brokerIP2` of this host is; otherwise every interface, as Java.
+    #[test]
+    fn where_the_ha_port_binds() {
+        let resolved = |pairs: &[(&str, &str)]| {
+            let mut s = Settings::new(Path::new("/tmp"));
+            s.apply_all([("brokerIP1", "10.0.0.5")].iter().chain(pairs).copied()).unwrap();
+            s.resolve().map(|()| s.broker.ha_bind_ip().unwrap().to_string())
+        };
+        assert_eq!(resolved(&[]).unwrap(), "0.0.0.0");
+        assert_eq!(resolved(&[("brokerIP2", "127.0.0.1")]).unwrap(), "127.0.0.1");
+        assert_eq!(resolved(&[("brokerIP2", "203.0.113.7")]).unwrap(), "0.0.0.0", "not this host's: not bindable");
+        let both = [("brokerIP2", "127.0.0.1"), ("haListenAddress", "0.0.0.0")];
+        assert_eq!(resolved(&both).unwrap(), "0.0.0.0");
+        let err = resolved(&[("haListenAddress", "localhost")]).unwrap_err();
+        assert!(err.0.contains("haListenAddress"), "{err}");
+        let err = resolved(&[("haAllowedAddresses", "10.0.0.0/8,10.0.0.0/40")]).unwrap_err();
+        assert!(err.0.contains("haAllowedAddresses") && err.0.contains("10.0.0.0/40"), "{err}");
     }
 
     #[test]

@@ -32,13 +32,16 @@ async fn a_slave_with_broker_id_0_does_not_start() {
     assert!(out.contains("Slave's brokerId must be > 0"), "{out}");
 }
 
-/// Garbage on a master's HA port: the connection is dropped with a log line
-/// and the master serves on, its store intact.
+/// Garbage on a master's HA port from an admitted peer: the connection is
+/// dropped with a log line and the master serves on, its store intact. (A
+/// peer that is neither a registered slave nor in `haAllowedAddresses` is
+/// closed before it is read at all: crates/broker/tests/ha_guard.rs.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_on_the_ha_port_is_dropped() {
     let home = tempfile::tempdir().unwrap();
     let ns = Namesrv::start(home.path());
-    let master = Broker::start(home.path(), &repo_conf("2m-2s-async/broker-a.properties"), &ns.addr, &[]);
+    let conf = repo_conf("2m-2s-async/broker-a.properties");
+    let master = Broker::start(home.path(), &conf, &ns.addr, &[("haAllowedAddresses", "127.0.0.1")]);
     let client = admin::client();
     admin::create_topic(&client, &master.addr, TOPIC, 4).await;
     assert_eq!(admin::send(&client, &master.addr, TOPIC, 0, "k", b"v").await, 0);

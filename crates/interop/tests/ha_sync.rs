@@ -128,7 +128,10 @@ async fn sync_master_answers_slave_not_available_and_flush_slave_timeout() {
     let home = tempfile::tempdir().unwrap();
     let ns = Namesrv::start(home.path());
     let extra = [("slaveTimeout", "500")];
-    let master = Broker::start(home.path(), &repo_conf("2m-2s-sync/broker-a.properties"), &ns.addr, &extra);
+    // The mute "slave" below is this test, not a registered broker: the
+    // allow-list lets it in (rmq admits only known peers on the HA port).
+    let admit_test = [("slaveTimeout", "500"), ("haAllowedAddresses", "127.0.0.1")];
+    let master = Broker::start(home.path(), &repo_conf("2m-2s-sync/broker-a.properties"), &ns.addr, &admit_test);
     let client = admin::client();
     admin::create_topic(&client, &master.addr, TOPIC, 4).await;
     assert_eq!(admin::send(&client, &master.addr, TOPIC, 0, "k0", b"no slave").await, 11);

@@ -8,6 +8,8 @@
 //!
 //! Layout:
 //! * [`codec`]: the wire format, pure;
+//! * [`admission`]: which peers a master serves (registered slaves and an
+//!   allow-list; an rmq extension), pure;
 //! * [`master`], [`slave`], [`sync`]: the state machines, pure — events in
 //!   (a report, a transfer, bytes sent, time passed), decisions out (what to
 //!   send, what to append, which SYNC waiters to release, when to close);
@@ -20,6 +22,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod client;
 pub mod codec;
 pub mod log;
@@ -29,6 +32,7 @@ pub mod slave;
 pub mod sync;
 mod timing;
 
+pub use admission::{Admission, AllowList};
 pub use client::{Slave, SlaveStatus};
 pub use log::ReplicaLog;
 pub use server::{Master, MasterStatus, SyncOutcome};

@@ -6,8 +6,11 @@
 //! reports between frames without blocking), otherwise it waits for a report,
 //! new data, or the session's next deadline. Every write is bounded by
 //! `haHousekeepingInterval`, so a slave that stops reading is dropped too.
+//!
+//! A connection is first put to the master's [`Admission`]: a peer that is
+//! not a known slave is closed unread, before it takes a slot.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -16,10 +19,11 @@ use bytes::BytesMut;
 use rmq_model::PhysicalOffset;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{Notify, Semaphore, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::admission::{Admission, Verdict};
 use crate::codec::{self, WireError};
 use crate::log::ReplicaLog;
 use crate::master::{MasterClose, MasterSession, Send};
@@ -49,6 +53,8 @@ pub struct MasterStatus {
     pub lag: Option<Lag>,
     /// SYNC sends waiting for a slave.
     pub waiting: usize,
+    /// Connections refused since the start: not a known slave.
+    pub refused: u64,
 }
 
 /// The master's replication state, shared by the HA server task, its
@@ -59,20 +65,67 @@ pub struct Master {
     replicas: Mutex<Replicas<oneshot::Sender<()>>>,
     clock: Clock,
     next_id: AtomicU64,
+    admission: Mutex<Admission>,
+    /// Woken when a refusal asks for the registered slaves again.
+    refresh: Notify,
 }
 
 impl Master {
-    pub fn new(config: HaConfig) -> Master {
+    /// A master that admits slaves by `admission`.
+    pub fn new(config: HaConfig, admission: Admission) -> Master {
         Master {
             config,
             replicas: Mutex::new(Replicas::new(config.slave_fallbehind_max, config.max_waiters)),
             clock: Clock::new(),
             next_id: AtomicU64::new(1),
+            admission: Mutex::new(admission),
+            refresh: Notify::new(),
         }
     }
 
     fn replicas(&self) -> MutexGuard<'_, Replicas<oneshot::Sender<()>>> {
         self.replicas.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn admission(&self) -> MutexGuard<'_, Admission> {
+        self.admission.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The addresses the NameServers list as slaves of this broker group:
+    /// from now on these (and the allow-list) are admitted.
+    pub fn set_registered_slaves(&self, slaves: impl IntoIterator<Item = IpAddr>) {
+        self.admission().set_registered(slaves);
+    }
+
+    /// Resolves when a refused connection asks for the registered slaves
+    /// again (at most once a second; see [`crate::admission`]).
+    pub async fn refresh_wanted(&self) {
+        self.refresh.notified().await;
+    }
+
+    /// Puts a new connection to the admission rule, logging and asking for
+    /// a refresh as it says. Whether to serve it.
+    fn admit(&self, peer: SocketAddr) -> bool {
+        let verdict = self.admission().check(peer.ip(), self.clock.now_ms());
+        match verdict {
+            Verdict::Admit => true,
+            Verdict::Refuse { log, refresh } => {
+                if log {
+                    tracing::warn!(
+                        "HA: connection from {peer} refused: not a slave of this broker group registered with \
+                         the name servers, nor in haAllowedAddresses (further refusals of {} are counted, \
+                         logged once a minute)",
+                        peer.ip()
+                    );
+                }
+                if refresh {
+                    // notify_one keeps a permit: a refusal just before the
+                    // broker starts waiting is not lost.
+                    self.refresh.notify_one();
+                }
+                false
+            }
+        }
     }
 
     /// SYNC_MASTER: waits until a slave holds everything below `end`, at most
@@ -110,6 +163,7 @@ impl Master {
             replicated: r.replicated(),
             lag: r.lag(master_max, self.clock.now_ms()),
             waiting: r.waiting(),
+            refused: self.admission().refused(),
         }
     }
 
@@ -139,6 +193,13 @@ impl Master {
                     continue;
                 }
             };
+            // Before a slot is taken and before a byte is read: a stranger
+            // neither reads the CommitLog nor acknowledges for SYNC_MASTER,
+            // nor keeps a real slave out by filling `max_slaves`.
+            if !self.admit(peer) {
+                drop(stream);
+                continue;
+            }
             let Ok(permit) = slots.clone().try_acquire_owned() else {
                 tracing::warn!("HA connection from {peer} refused: already {} slaves", self.config.max_slaves);
                 continue;

@@ -11,10 +11,10 @@ use bytes::Bytes;
 use rmq_model::record::NewMessage;
 use rmq_model::{BrokerRole, PhysicalOffset, QueueOffset};
 use rmq_replication::master::LogBounds;
-use rmq_replication::{HaConfig, Master, ReplicaLog, Slave, SyncOutcome};
+use rmq_replication::{Admission, AllowList, HaConfig, Master, ReplicaLog, Slave, SyncOutcome};
 use rmq_store::{AcceptAll, MessageStore, StoreConfig, StoreError, StoreHooks};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 const FILE: u64 = 64 * 1024;
@@ -76,9 +76,13 @@ struct MasterSide {
 }
 
 async fn serve(log: Arc<dyn ReplicaLog>, config: HaConfig) -> MasterSide {
+    serve_admitting(log, config, Admission::anyone()).await
+}
+
+async fn serve_admitting(log: Arc<dyn ReplicaLog>, config: HaConfig, admission: Admission) -> MasterSide {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let master = Arc::new(Master::new(config));
+    let master = Arc::new(Master::new(config, admission));
     let stop = CancellationToken::new();
     let task = tokio::spawn(master.clone().serve(listener, log, stop.clone()));
     MasterSide { master, addr, stop, task }
@@ -112,6 +116,74 @@ fn same_bytes(a: &MessageStore, b: &MessageStore, from: u64, to: u64) -> bool {
         at += n as u64;
     }
     true
+}
+
+/// Connects to `master` from `source` (any of 127/8 is this host on Linux),
+/// sends a report of offset 0, and returns how many bytes came back before
+/// the master closed the connection (panics if it did not within 5 s).
+async fn knock(master: SocketAddr, source: &str) -> usize {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    let mut peer = socket.connect(master).await.unwrap();
+    // The master may have closed already: a failed write is fine.
+    let _ = peer.write_all(&0u64.to_be_bytes()).await;
+    let mut got = 0;
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match peer.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got += n,
+            }
+        }
+    })
+    .await
+    .expect("the master closes a refused connection");
+    got
+}
+
+/// rmq's admission (not in Java): a guarded master closes a peer that is
+/// neither a registered slave nor allowed before sending it anything, the
+/// peer takes no slot and settles no SYNC wait; a refusal asks for the
+/// registered slaves again; once registered, the slave streams.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guarded_master_serves_only_known_slaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let master_store = open(&dir.path().join("m"), BrokerRole::SyncMaster);
+    let end = put(&master_store, 100, 100);
+    let allowed = AllowList::parse("127.0.0.3").unwrap();
+    let m = serve_admitting(master_store.clone(), fast(), Admission::guarded(allowed)).await;
+    assert_eq!(knock(m.addr, "127.0.0.2").await, 0, "a stranger gets no CommitLog bytes");
+    tokio::time::timeout(Duration::from_secs(1), m.master.refresh_wanted())
+        .await
+        .expect("a refusal asks for a refresh");
+    let status = m.master.status(end);
+    assert_eq!((status.connections, status.refused), (0, 1));
+    assert_eq!(m.master.wait_for_slave(end, end, Duration::from_millis(200)).await, SyncOutcome::NotAvailable);
+    // The allow-list admits its addresses: this one reads the stream.
+    assert!(knock_and_read(m.addr, "127.0.0.3").await > 0);
+    // A slave on 127.0.0.1 is refused until registered, then replicates.
+    let slave_store = open(&dir.path().join("s"), BrokerRole::Slave);
+    let (_slave, stop) = follow(slave_store.clone(), m.addr, fast());
+    wait_until("the slave is refused", Duration::from_secs(5), || m.master.status(end).refused >= 2).await;
+    assert_eq!(slave_store.max_physical_offset(), PhysicalOffset(0));
+    m.master.set_registered_slaves(["127.0.0.1".parse().unwrap()]);
+    wait_until("the registered slave catches up", Duration::from_secs(10), || slave_store.max_physical_offset() == end)
+        .await;
+    assert_eq!(knock(m.addr, "127.0.0.2").await, 0, "strangers stay out");
+    stop.cancel();
+    m.shutdown().await;
+}
+
+/// Connects from `source`, reports offset 0, and returns the bytes of the
+/// first read (the stream of an admitted peer).
+async fn knock_and_read(master: SocketAddr, source: &str) -> usize {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    let mut peer = socket.connect(master).await.unwrap();
+    peer.write_all(&0u64.to_be_bytes()).await.unwrap();
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(Duration::from_secs(5), peer.read(&mut buf)).await.expect("data in time").unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -374,7 +446,7 @@ async fn both_sides_restart_and_replication_resumes() {
     let master_store = open(&m_root, BrokerRole::AsyncMaster);
     let end = put(&master_store, 100, 100);
     let listener = TcpListener::bind(addr).await.unwrap();
-    let master = Arc::new(Master::new(fast()));
+    let master = Arc::new(Master::new(fast(), Admission::anyone()));
     let m_stop = CancellationToken::new();
     let task = tokio::spawn(master.clone().serve(listener, master_store.clone(), m_stop.clone()));
     wait_until("master restart", Duration::from_secs(15), || slave_store.max_physical_offset() == end).await;
