@@ -72,11 +72,19 @@ async fn signed_requests_pass_an_acl_broker() {
     let (code, remark) = refusal(producer.send(&Message::new("Other", &b"x"[..])).await.unwrap_err());
     assert_eq!((code, remark.as_str()), (16, "No default permission for topic:Other"));
     let consumer = PullConsumer::new(c, "signed_cg");
-    let mut bodies = Vec::new();
-    for mq in consumer.queues("Signed").await.expect("queues") {
-        let result = consumer.pull(&mq, &PullRequest::new("*", 0, 32)).await.expect("signed pull");
-        bodies.extend(result.messages.into_iter().map(|m| m.body));
-    }
+    // The message becomes pullable once dispatched: look again for a while.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let bodies = loop {
+        let mut bodies = Vec::new();
+        for mq in consumer.queues("Signed").await.expect("queues") {
+            let result = consumer.pull(&mq, &PullRequest::new("*", 0, 32)).await.expect("signed pull");
+            bodies.extend(result.messages.into_iter().map(|m| m.body));
+        }
+        if !bodies.is_empty() || Instant::now() > deadline {
+            break bodies;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(bodies, vec![b"signed body".to_vec()]);
     cluster.stop().await;
 }
