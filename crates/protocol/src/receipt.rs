@@ -143,6 +143,65 @@ impl std::fmt::Display for ReceiptHandle {
     }
 }
 
+/// The receipt handles of one POP answer's messages, as a client builds
+/// them: the `POP_CK` the broker wrote into a message when it did, else one
+/// made from the answer's `popTime`, `invisibleTime`, `reviveQid` and the
+/// start offset of the message's queue (`startOffsetInfo`).
+#[derive(Clone, Debug)]
+pub struct PopHandles {
+    pop_time: i64,
+    invisible_time: i64,
+    revive_qid: i32,
+    broker_name: String,
+    /// `(retry flag, queue id)` → first offset the checkpoint covers.
+    starts: std::collections::HashMap<(String, i32), i64>,
+}
+
+impl PopHandles {
+    pub fn new(header: &crate::header::PopMessageResponseHeader, broker_name: &str) -> PopHandles {
+        let starts = header
+            .start_offset_info
+            .as_deref()
+            .unwrap_or("")
+            .split(';')
+            .filter_map(|part| {
+                let mut f = part.split(' ');
+                let flag = f.next()?.to_owned();
+                let queue = f.next()?.parse().ok()?;
+                let start = f.next()?.parse().ok()?;
+                Some(((flag, queue), start))
+            })
+            .collect();
+        PopHandles {
+            pop_time: header.pop_time,
+            invisible_time: header.invisible_time,
+            revive_qid: header.revive_qid,
+            broker_name: broker_name.to_owned(),
+            starts,
+        }
+    }
+
+    /// The handle of the message at `queue_offset` of `topic`'s queue
+    /// `queue_id`, carrying `pop_ck` (its `POP_CK` property) if any.
+    pub fn handle(&self, pop_ck: Option<&str>, topic: &str, queue_id: i32, queue_offset: i64) -> ReceiptHandle {
+        if let Some(mut handle) = pop_ck.and_then(|ck| ReceiptHandle::parse(ck).ok()) {
+            handle.offset.get_or_insert(queue_offset);
+            return handle;
+        }
+        let retry = RetryFlag::of(topic);
+        ReceiptHandle {
+            ck_offset: self.starts.get(&(retry.as_str().to_owned(), queue_id)).copied().unwrap_or(queue_offset),
+            pop_time: self.pop_time,
+            invisible_time: self.invisible_time,
+            revive_qid: self.revive_qid,
+            retry,
+            broker_name: self.broker_name.clone(),
+            queue_id,
+            offset: Some(queue_offset),
+        }
+    }
+}
+
 /// The per-queue lists of a POP response (`startOffsetInfo`,
 /// `msgOffsetInfo`, `orderCountInfo`), appended queue by queue.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -4,9 +4,8 @@
 
 use rmq_client::MessageExt;
 use rmq_protocol::header::{ChangeInvisibleTimeRequestHeader, PopMessageRequestHeader, PopMessageResponseHeader};
-use rmq_protocol::receipt::{ReceiptHandle, RetryFlag};
+use rmq_protocol::receipt::PopHandles;
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -138,7 +137,7 @@ impl Proxy {
         let (broker_name, addr) = match masters.iter().find(|(name, _)| Some(name.as_str()) == asked_broker) {
             Some(found) => found.clone(),
             None if masters.is_empty() => return Err(Refusal::new(Code::Forbidden, "no readable queue")),
-            None => masters[fastrand_index(masters.len())].clone(),
+            None => masters[fastrand::usize(..masters.len())].clone(),
         };
         let header = PopMessageRequestHeader {
             consumer_group: group.clone(),
@@ -172,12 +171,13 @@ impl Proxy {
         let body = resp.body.to_bytes();
         let messages = MessageExt::decode_all(&body)
             .map_err(|e| Refusal::new(Code::InternalServerError, format!("the broker's POP answer: {e}")))?;
-        let starts = start_offsets(answer.start_offset_info.as_deref().unwrap_or(""));
+        let handles = PopHandles::new(&answer, &broker_name);
         let now = rmq_model::clock::now_ms();
         let messages = messages
             .iter()
             .map(|m| {
-                let handle = handle_of(m, &answer, &starts, &broker_name);
+                let pop_ck = m.properties.get(rmq_model::properties::keys::POP_CK);
+                let handle = handles.handle(pop_ck, &m.topic, m.queue_id, m.queue_offset);
                 let receipt = ClientHandle { handle, commit_log_offset: m.commit_log_offset };
                 (incoming(m, &topic, Some(receipt.to_string()), now), receipt)
             })
@@ -209,48 +209,4 @@ impl Proxy {
 
 fn entry(content: Content) -> ReceiveMessageResponse {
     ReceiveMessageResponse { content: Some(content) }
-}
-
-fn fastrand_index(len: usize) -> usize {
-    (rmq_model::clock::now_ms() as usize) % len.max(1)
-}
-
-/// `startOffsetInfo` (`<retryFlag> <queueId> <startOffset>;…`) by flag and queue.
-fn start_offsets(info: &str) -> HashMap<(String, i32), i64> {
-    info.split(';')
-        .filter_map(|part| {
-            let mut f = part.split(' ');
-            let flag = f.next()?.to_owned();
-            let queue = f.next()?.parse().ok()?;
-            let start = f.next()?.parse().ok()?;
-            Some(((flag, queue), start))
-        })
-        .collect()
-}
-
-/// A popped message's handle: the `POP_CK` the broker wrote into it, else
-/// built from the answer's fields as a Java client does.
-fn handle_of(
-    m: &MessageExt,
-    answer: &PopMessageResponseHeader,
-    starts: &HashMap<(String, i32), i64>,
-    broker_name: &str,
-) -> ReceiptHandle {
-    if let Some(handle) =
-        m.properties.get(rmq_model::properties::keys::POP_CK).and_then(|ck| ReceiptHandle::parse(ck).ok())
-        && handle.offset.is_some()
-    {
-        return handle;
-    }
-    let retry = RetryFlag::of(&m.topic);
-    ReceiptHandle {
-        ck_offset: starts.get(&(retry.as_str().to_owned(), m.queue_id)).copied().unwrap_or(m.queue_offset),
-        pop_time: answer.pop_time,
-        invisible_time: answer.invisible_time,
-        revive_qid: answer.revive_qid,
-        retry,
-        broker_name: broker_name.to_owned(),
-        queue_id: m.queue_id,
-        offset: Some(m.queue_offset),
-    }
 }

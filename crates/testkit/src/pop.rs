@@ -4,10 +4,9 @@
 //! `POP_CK` into the message).
 
 use rmq_model::record;
-use rmq_protocol::header::{AckMessageRequestHeader, PopMessageRequestHeader};
-use rmq_protocol::receipt::{ReceiptHandle, RetryFlag};
+use rmq_protocol::header::{AckMessageRequestHeader, PopMessageRequestHeader, PopMessageResponseHeader};
+use rmq_protocol::receipt::{PopHandles, ReceiptHandle};
 use rmq_protocol::{RemotingCommand, RequestCode};
-use std::collections::HashMap;
 
 /// A popped message as a client sees it.
 #[derive(Debug, Clone)]
@@ -55,35 +54,20 @@ pub fn popped(r: &RemotingCommand, broker_name: &str) -> Vec<Popped> {
     if r.code != 0 {
         return Vec::new();
     }
-    let field = |k: &str| r.ext(k).unwrap_or_default().to_owned();
-    let starts: HashMap<String, i64> = field("startOffsetInfo")
-        .split(';')
-        .filter(|s| !s.is_empty())
-        .filter_map(|s| {
-            let p: Vec<&str> = s.split(' ').collect();
-            Some((format!("{}@{}", p.first()?, p.get(1)?), p.get(2)?.parse().ok()?))
-        })
-        .collect();
+    let Ok(header) = r.header::<PopMessageResponseHeader>() else {
+        return Vec::new();
+    };
+    let handles = PopHandles::new(&header, broker_name);
     let bytes = r.body.to_bytes();
     record::records(&bytes, false)
         .filter_map(Result::ok)
         .map(|m| {
-            let handle = match record::property_value(m.properties, "POP_CK") {
-                Some(ck) => ReceiptHandle::parse(&String::from_utf8_lossy(ck)).expect("a POP_CK the broker wrote"),
-                None => ReceiptHandle {
-                    ck_offset: starts
-                        .get(&format!("{}@{}", RetryFlag::of(m.topic).as_str(), m.queue_id))
-                        .copied()
-                        .unwrap_or(-1),
-                    pop_time: field("popTime").parse().unwrap_or(0),
-                    invisible_time: field("invisibleTime").parse().unwrap_or(0),
-                    revive_qid: field("reviveQid").parse().unwrap_or(0),
-                    retry: RetryFlag::of(m.topic),
-                    broker_name: broker_name.into(),
-                    queue_id: m.queue_id,
-                    offset: Some(m.queue_offset),
-                },
-            };
+            let pop_ck =
+                record::property_value(m.properties, "POP_CK").map(|ck| String::from_utf8_lossy(ck).into_owned());
+            if let Some(ck) = &pop_ck {
+                ReceiptHandle::parse(ck).expect("a POP_CK the broker wrote");
+            }
+            let handle = handles.handle(pop_ck.as_deref(), m.topic, m.queue_id, m.queue_offset);
             Popped {
                 body: String::from_utf8_lossy(m.body).into_owned(),
                 topic: m.topic.to_owned(),

@@ -44,6 +44,16 @@ pub(crate) fn parse_args<A: clap::Parser>(args: Vec<OsString>) -> Result<A, i32>
     })
 }
 
+/// The runtime a server runs on: one worker per core, at most four. `Err`
+/// holds the exit status after saying why it could not start.
+pub(crate) fn server_runtime() -> Result<tokio::runtime::Runtime, i32> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build().map_err(|e| {
+        eprintln!("cannot start the runtime: {e}");
+        crate::exit::START_FAILED
+    })
+}
+
 fn run(program: &str, args: Vec<OsString>) -> ExitCode {
     match program {
         "mqnamesrv" => namesrv::main(args),

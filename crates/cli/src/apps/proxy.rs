@@ -133,13 +133,9 @@ fn run(args: Vec<OsString>) -> i32 {
 }
 
 fn serve(config: ProxyConfig) -> i32 {
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
+    let runtime = match super::server_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the runtime: {e}");
-            return exit::START_FAILED;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async {
         let shutdown = match signals::shutdown_token() {
