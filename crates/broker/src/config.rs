@@ -166,6 +166,10 @@ config_struct! {
         // --- Logs ---
         /// Log into `~/logs/rocketmqlogs/<brokerName>_<brokerId>/`.
         isolate_log_enable: bool = "isolateLogEnable" => false,
+        /// rmq's own: the log level filter in `tracing`'s directive syntax
+        /// (`info`, `info,rmq_store=debug`); empty means `RUST_LOG`, else
+        /// `info`. Changeable at run time with `mqadmin updateBrokerConfig`.
+        rmq_log_level: String = "rmqLogLevel" => String::new(),
     }
 }
 

@@ -29,6 +29,7 @@ mod ha;
 mod handlers;
 mod live_config;
 mod lock;
+pub mod log_level;
 mod long_poll;
 mod message_group;
 mod message_log;

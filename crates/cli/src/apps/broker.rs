@@ -116,7 +116,8 @@ pub(crate) fn run(args: Vec<std::ffi::OsString>) -> i32 {
     } else {
         "broker".to_owned()
     };
-    let log = logging::init(&log_name, &home);
+    let log = logging::init_with(&log_name, &home, logging::BROKER_SIDE_LOGS, Some(&settings.broker.rmq_log_level));
+    rmq_broker::log_level::on_change(logging::set_filter);
     for key in &report.unknown {
         tracing::warn!("config key '{key}' is not supported by rmq and is ignored");
     }

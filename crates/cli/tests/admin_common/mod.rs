@@ -58,8 +58,13 @@ pub struct Servers {
 
 impl Servers {
     pub fn start() -> Servers {
+        Servers::start_with("")
+    }
+
+    /// [`Servers::start`] with more `-D` options in both servers' `JAVA_OPT`.
+    pub fn start_with(extra_java_opt: &str) -> Servers {
         let home = tempfile::tempdir().expect("home");
-        let java_opt = format!("-Duser.home={}", home.path().display());
+        let java_opt = format!("-Duser.home={} {extra_java_opt}", home.path().display());
         let ns_conf = home.path().join("namesrv.properties");
         let port = rmq_testkit::ports::free_port();
         std::fs::write(&ns_conf, format!("listenPort={port}\nbindAddress=127.0.0.1\n")).unwrap();
