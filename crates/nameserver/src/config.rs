@@ -13,8 +13,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rmq_model::allow_list::AllowList;
 use rmq_model::config::{Applied, BadValue};
 use rmq_model::config_struct;
+
+use crate::error::NamesrvError;
 
 config_struct! {
     /// Every key of `namesrv.properties` that rmq acts on.
@@ -58,6 +61,12 @@ config_struct! {
         /// Close a connection with no traffic either way for this long, seconds;
         /// the brokers on it leave the routes.
         server_channel_max_idle_time_seconds: u64 = "serverChannelMaxIdleTimeSeconds" => 120,
+        /// rmq's own: who may change the NameServer's state (register,
+        /// unregister or heart-beat a broker, add or wipe write permission,
+        /// register or delete a topic, put or delete KV config, update this
+        /// config): IP addresses and CIDR blocks, comma-separated. Loopback is
+        /// always allowed. Empty: everyone, as Java.
+        write_allowed_addresses: String = "writeAllowedAddresses" => String::new(),
     }
 }
 
@@ -120,6 +129,16 @@ impl ApplyReport {
 }
 
 impl NamesrvConfig {
+    /// `writeAllowedAddresses` parsed; `None` when empty (everyone may write).
+    pub fn write_allow_list(&self) -> Result<Option<AllowList>, NamesrvError> {
+        let list = AllowList::parse(&self.write_allowed_addresses).map_err(|reason| NamesrvError::BadConfigValue {
+            key: "writeAllowedAddresses".into(),
+            value: self.write_allowed_addresses.clone(),
+            reason,
+        })?;
+        Ok((!list.is_empty()).then_some(list))
+    }
+
     /// The defaults, with the paths under `home` (Java's `user.home`).
     pub fn with_home(home: &Path) -> NamesrvConfig {
         NamesrvConfig {

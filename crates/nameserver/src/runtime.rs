@@ -33,6 +33,7 @@ pub struct BoundNameServer {
 
 /// Loads the KV config and binds `bindAddress:listenPort`.
 pub async fn bind(config: NamesrvConfig) -> Result<BoundNameServer> {
+    config.write_allow_list()?;
     let kv = KvStore::load(PathBuf::from(&config.kv_config_path))?;
     let listen = config.listen_addr();
     let addr: SocketAddr =
