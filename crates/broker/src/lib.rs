@@ -45,6 +45,7 @@ mod schedule;
 mod service;
 pub mod settings;
 mod stats;
+pub mod stats_log;
 mod tables;
 mod timer;
 mod transaction;
@@ -55,6 +56,13 @@ pub use namesrv::BrokerIdentity;
 pub use run::{BootInfo, run};
 pub use runtime_info::store_config_entries;
 pub use settings::Settings;
+
+/// Parses a SQL92 filter expression as a subscription with
+/// `expressionType=SQL92` does; the error says what is wrong. Public for the
+/// fuzz targets (`fuzz/`), which feed it what a client could send.
+pub fn parse_sql92(text: &str) -> Result<(), String> {
+    filter::sql::parse(text).map(drop).map_err(|e| e.to_string())
+}
 
 /// Errors that stop a broker from starting or running.
 #[derive(Debug, thiserror::Error)]

@@ -14,6 +14,7 @@ use crate::periodic::every;
 use crate::service::BrokerService;
 use crate::settings::Settings;
 use crate::stats::SAMPLE_PERIOD_MS;
+use crate::stats_log;
 use crate::{BrokerError, now_ms};
 
 /// What the boot line reports, handed to the caller once the broker serves.
@@ -127,5 +128,11 @@ fn spawn_periodic_tasks(broker: &Broker, stop: &CancellationToken, tasks: &mut J
     tasks.spawn(every(stop.clone(), Duration::ZERO, sample, move || {
         let stats = stats.clone();
         async move { stats.sample(now_ms()) }
+    }));
+    let (stats, cluster) = (broker.stats.clone(), broker.config.get().broker_cluster_name.clone());
+    let first = stats_log::until_next_minute(now_ms());
+    tasks.spawn(every(stop.clone(), first, Duration::from_secs(60), move || {
+        stats_log::print_minute(&stats, &cluster, now_ms());
+        async {}
     }));
 }

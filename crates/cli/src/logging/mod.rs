@@ -5,8 +5,8 @@
 //! As with Java's logback configuration, files roll by size into
 //! `otherdays/<name>.<i>.log.gz` ([`rolling`]), and the broker writes some
 //! kinds of lines to files of their own ([`BROKER_SIDE_LOGS`]: `store.log`,
-//! `remoting.log`, `transaction.log`, `pop.log`, `stats.log`,
-//! `watermark.log`) instead of `broker.log`.
+//! `remoting.log`, `transaction.log`, `pop.log`, `stats.log`) instead of
+//! `broker.log`.
 //!
 //! The level filter is `RUST_LOG`, else the one the caller gives (the broker's
 //! `rmqLogLevel`), else `info`, in `tracing`'s directive syntax
@@ -75,18 +75,12 @@ pub const BROKER_SIDE_LOGS: &[SideLog] = &[
         targets: &["rmq_broker::pop", "rmq_broker::handlers::pop"],
         window: Window { max_file_size: 128 * MB, max_index: 20 },
     },
-    SideLog { name: "stats", targets: &[STATS_TARGET], window: Window { max_file_size: 100 * MB, max_index: 5 } },
     SideLog {
-        name: "watermark",
-        targets: &[WATERMARK_TARGET],
-        window: Window { max_file_size: 100 * MB, max_index: 10 },
+        name: "stats",
+        targets: &[rmq_broker::stats_log::TARGET],
+        window: Window { max_file_size: 100 * MB, max_index: 5 },
     },
 ];
-
-/// Target of the per-minute statistics lines (`stats.log`).
-pub const STATS_TARGET: &str = "rmq::stats";
-/// Target of the queue watermark lines (`watermark.log`).
-pub const WATERMARK_TARGET: &str = "rmq::watermark";
 
 /// Java's window of a process's main file: `broker.log` 128 MB × 20,
 /// `namesrv.log` 100 MB × 5, `proxy.log` 128 MB × 10.

@@ -58,11 +58,11 @@ pub struct Servers {
 
 impl Servers {
     pub fn start() -> Servers {
-        Servers::start_with("")
+        Servers::start_with_java_opt("")
     }
 
     /// [`Servers::start`] with more `-D` options in both servers' `JAVA_OPT`.
-    pub fn start_with(extra_java_opt: &str) -> Servers {
+    pub fn start_with_java_opt(extra_java_opt: &str) -> Servers {
         let home = tempfile::tempdir().expect("home");
         let java_opt = format!("-Duser.home={} {extra_java_opt}", home.path().display());
         let ns_conf = home.path().join("namesrv.properties");
