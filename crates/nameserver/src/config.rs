@@ -58,6 +58,16 @@ config_struct! {
         /// Close a connection with no traffic either way for this long, seconds;
         /// the brokers on it leave the routes.
         server_channel_max_idle_time_seconds: u64 = "serverChannelMaxIdleTimeSeconds" => 120,
+        /// rmq only: connections one IP address may hold open at once; past
+        /// it new ones are closed on accept. 0: no cap.
+        max_connections_per_ip: usize = "maxConnectionsPerIp" => 1_000,
+        /// rmq only: close a connection whose queued responses made no write
+        /// progress for this long, seconds (its peer reads nothing); 0 counts as 1.
+        server_channel_write_timeout_seconds: u64 = "serverChannelWriteTimeoutSeconds" => 60,
+        /// rmq only: close a connection whose request frame, once started, is
+        /// not complete after this long, seconds (a peer trickling bytes); 0
+        /// counts as 1.
+        server_frame_read_timeout_seconds: u64 = "serverFrameReadTimeoutSeconds" => 30,
     }
 }
 
@@ -170,6 +180,16 @@ impl NamesrvConfig {
 
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.server_channel_max_idle_time_seconds)
+    }
+
+    /// `serverChannelWriteTimeoutSeconds`, at least 1 s.
+    pub fn write_timeout(&self) -> Duration {
+        Duration::from_secs(self.server_channel_write_timeout_seconds.max(1))
+    }
+
+    /// `serverFrameReadTimeoutSeconds`, at least 1 s.
+    pub fn frame_timeout(&self) -> Duration {
+        Duration::from_secs(self.server_frame_read_timeout_seconds.max(1))
     }
 
     /// `bindAddress:listenPort`.
