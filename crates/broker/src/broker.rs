@@ -116,7 +116,10 @@ impl Broker {
 
         let send_admission =
             Admission::new(broker_config.send_thread_pool_queue_capacity, store.config().max_message_size);
-        let pull_admission = Arc::new(Permits::new(broker_config.pull_thread_pool_queue_capacity));
+        let pull_admission = Arc::new(Permits::shared(
+            broker_config.pull_thread_pool_queue_capacity,
+            broker_config.pull_permit_share_percent,
+        ));
         let registrar = Registrar::new(
             Client::new(
                 ClientConfig { connect_timeout: Duration::from_secs(3), max_frame: rmq_protocol::DEFAULT_MAX_FRAME },
