@@ -255,6 +255,25 @@ mod tests {
     }
 
     #[test]
+    fn connection_limits_are_read_and_zero_timeouts_mean_one_second() {
+        let mut c = NamesrvConfig::with_home(Path::new("/h"));
+        assert_eq!((c.max_connections_per_ip, c.write_timeout(), c.frame_timeout()), (1_000, secs(60), secs(30)));
+        let report = c
+            .apply_all([
+                ("maxConnectionsPerIp", "0"),
+                ("serverChannelWriteTimeoutSeconds", "5"),
+                ("serverFrameReadTimeoutSeconds", "0"),
+            ])
+            .unwrap();
+        assert!(report.unknown.is_empty(), "{report:?}");
+        assert_eq!((c.max_connections_per_ip, c.write_timeout(), c.frame_timeout()), (0, secs(5), secs(1)));
+    }
+
+    fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    #[test]
     fn black_list_and_properties_text() {
         let mut c = NamesrvConfig::with_home(Path::new("/h"));
         c.config_black_list = "configBlackList;listenPort".into();
