@@ -70,7 +70,7 @@ pub trait Service: Send + Sync + 'static {
     fn on_connected(&self, _conn: &Connection) {}
 
     /// Called once when a connection is gone (closed by either side, broken,
-    /// idle too long, or at shutdown).
+    /// idle too long, past a limit of [`ServerConfig`], or at shutdown).
     fn on_disconnected(&self, _conn: &Connection) {}
 }
 

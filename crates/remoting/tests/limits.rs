@@ -79,6 +79,42 @@ async fn a_peer_that_reads_nothing_is_closed_and_its_queued_responses_freed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_reads_slowly_but_steadily_gets_every_response() {
+    let mut config = config();
+    config.write_timeout = Duration::from_secs(2);
+    let server = start(config).await;
+
+    // 80 answers of 256 KiB (20 MiB), read 256 KiB each 50 ms: about 5 MB/s,
+    // far slower than the server writes, so its writes wait on the reader,
+    // and for twice the write timeout in all: only progress keeps it open.
+    let mut slow = Raw::connect(server.addr).await;
+    let mut requests = BytesMut::new();
+    for opaque in 0..80 {
+        frame::encode(&RemotingCommand { opaque, ..req(BIG) }, &mut requests).unwrap();
+    }
+    slow.send_bytes(&requests).await;
+    let mut buf = BytesMut::new();
+    let mut answers = 0;
+    let reading = tokio::time::timeout(4 * WAIT, async {
+        while answers < 80 {
+            let mut chunk = vec![0u8; 256 * 1024];
+            let n = slow.stream.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "closed after {answers} answers");
+            buf.extend_from_slice(&chunk[..n]);
+            while let Some(answer) = frame::decode(&mut buf, 1 << 24).unwrap() {
+                assert_eq!(answer.body.len(), BIG_BODY);
+                answers += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(reading.is_ok(), "{answers} of 80 answers in time");
+    assert_eq!(server.counters.snapshot().write_timeouts, 0);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frame_trickled_byte_by_byte_is_cut_off_and_streaming_clients_are_not() {
     let mut config = config();
     config.frame_timeout = Duration::from_secs(1);
