@@ -63,6 +63,8 @@ pub async fn run(
     let vip = Server::bind(vip_config)
         .await
         .map_err(|source| BrokerError::Listen { addr: SocketAddr::from((Ipv4Addr::UNSPECIFIED, vip_port)), source })?;
+    broker.port_limits.watch(main.counters());
+    broker.port_limits.watch(vip.counters());
     let info = BootInfo {
         broker_name: broker.identity.broker_name.clone(),
         broker_addr: broker.identity.broker_addr.clone(),

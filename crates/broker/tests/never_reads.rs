@@ -8,7 +8,8 @@ mod common;
 
 use bytes::BytesMut;
 use common::{TestBroker, client, invoke, pull_request, send_request};
-use rmq_protocol::{ResponseCode, frame};
+use rmq_protocol::body::kv::KvTable;
+use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode, frame};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -63,5 +64,11 @@ async fn a_consumer_that_never_reads_is_closed_and_the_others_are_served() {
     .await;
     assert!(closed.is_ok(), "the connection that read nothing is still open ({received} bytes read)");
     assert!(received < 300 * 200 * 1024, "it got every answer ({received} bytes): nothing was dropped");
+
+    // mqadmin brokerStatus shows the close.
+    let info = invoke(&c, &broker.addr, RemotingCommand::bare_request(RequestCode::GetBrokerRuntimeInfo)).await;
+    let table = KvTable::decode(&info.body.to_bytes()).expect("runtime info").table;
+    assert_eq!(table.get("writeTimeoutClosedConnections").map(String::as_str), Some("1"), "{table:?}");
+    assert_eq!(table.get("frameTimeoutClosedConnections").map(String::as_str), Some("0"));
     broker.stop().await;
 }
