@@ -33,6 +33,7 @@ use crate::long_poll::PullWaiters;
 use crate::namesrv::{BrokerIdentity, Registrar};
 use crate::notify::ConsumerNotifier;
 use crate::pop::{PopEngine, PopParts};
+use crate::port_limits::PortLimits;
 use crate::registration::Registration;
 use crate::runtime_info::RuntimeInfo;
 use crate::schedule::DelayDelivery;
@@ -68,6 +69,8 @@ pub struct Broker {
     pub(crate) pop: Arc<PopEngine>,
     /// Delivery of 5.x timer messages; `None` with `timerWheelEnable=false`.
     pub(crate) timers: Option<Arc<TimerDelivery>>,
+    /// The remoting ports' limit counters, reported in the runtime info.
+    pub(crate) port_limits: Arc<PortLimits>,
 }
 
 impl Broker {
@@ -116,7 +119,10 @@ impl Broker {
 
         let send_admission =
             Admission::new(broker_config.send_thread_pool_queue_capacity, store.config().max_message_size);
-        let pull_admission = Arc::new(Permits::new(broker_config.pull_thread_pool_queue_capacity));
+        let pull_admission = Arc::new(Permits::shared(
+            broker_config.pull_thread_pool_queue_capacity,
+            broker_config.pull_permit_share_percent,
+        ));
         let registrar = Registrar::new(
             Client::new(
                 ClientConfig { connect_timeout: Duration::from_secs(3), max_frame: rmq_protocol::DEFAULT_MAX_FRAME },
@@ -154,6 +160,7 @@ impl Broker {
             background: background.clone(),
         });
 
+        let port_limits = Arc::new(PortLimits::default());
         let runtime = RuntimeInfo {
             store: store.clone(),
             config: config.clone(),
@@ -163,6 +170,7 @@ impl Broker {
             delay_levels: delay_levels.clone(),
             sends: send_admission.requests.clone(),
             pulls: pull_admission.clone(),
+            ports: port_limits.clone(),
             boot_ms: now,
         };
         let transactions = Arc::new(Transactions {
@@ -288,6 +296,7 @@ impl Broker {
             delays,
             pop,
             timers,
+            port_limits,
         })
     }
 

@@ -38,6 +38,7 @@ mod notify;
 mod offset_moved;
 mod periodic;
 mod pop;
+mod port_limits;
 mod registration;
 mod run;
 mod runtime_info;

@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 
 use crate::broker::Broker;
 use crate::clients::CHANNEL_EXPIRED_TIMEOUT;
+use crate::config::BrokerConfig;
 use crate::periodic::every;
 use crate::service::BrokerService;
 use crate::settings::Settings;
@@ -30,13 +31,16 @@ pub struct BootInfo {
     pub vip_addr: SocketAddr,
 }
 
-fn server_config(port: u16, idle: Duration) -> ServerConfig {
+fn server_config(port: u16, c: &BrokerConfig) -> ServerConfig {
     ServerConfig {
         listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)),
         max_connections: 10_000,
+        max_connections_per_ip: c.max_connections_per_ip,
         max_frame: rmq_protocol::DEFAULT_MAX_FRAME,
         max_in_flight_per_connection: 4096,
-        idle_timeout: idle,
+        idle_timeout: Duration::from_secs(c.server_channel_max_idle_time_seconds),
+        write_timeout: Duration::from_secs(c.server_channel_write_timeout_seconds),
+        frame_timeout: Duration::from_secs(c.server_frame_read_timeout_seconds),
         shutdown_grace: Duration::from_secs(3),
     }
 }
@@ -50,16 +54,18 @@ pub async fn run(
 ) -> Result<(), BrokerError> {
     let namesrv_addr = settings.broker.namesrv_addr.clone();
     let broker = Broker::open(settings)?;
-    let (port, vip_port, idle) = {
+    let (port, vip_port, main_config, vip_config) = {
         let c = broker.config.get();
-        (c.listen_port, c.vip_port(), Duration::from_secs(c.server_channel_max_idle_time_seconds))
+        (c.listen_port, c.vip_port(), server_config(c.listen_port, &c), server_config(c.vip_port(), &c))
     };
-    let main = Server::bind(server_config(port, idle))
+    let main = Server::bind(main_config)
         .await
         .map_err(|source| BrokerError::Listen { addr: SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)), source })?;
-    let vip = Server::bind(server_config(vip_port, idle))
+    let vip = Server::bind(vip_config)
         .await
         .map_err(|source| BrokerError::Listen { addr: SocketAddr::from((Ipv4Addr::UNSPECIFIED, vip_port)), source })?;
+    broker.port_limits.watch(main.counters());
+    broker.port_limits.watch(vip.counters());
     let info = BootInfo {
         broker_name: broker.identity.broker_name.clone(),
         broker_addr: broker.identity.broker_addr.clone(),

@@ -46,9 +46,12 @@ pub async fn bind(config: NamesrvConfig) -> Result<BoundNameServer> {
     let server_config = ServerConfig {
         listen: addr,
         max_connections: MAX_CONNECTIONS,
+        max_connections_per_ip: config.max_connections_per_ip,
         max_frame: DEFAULT_MAX_FRAME,
         max_in_flight_per_connection: MAX_IN_FLIGHT_PER_CONNECTION,
         idle_timeout: config.idle_timeout(),
+        write_timeout: config.write_timeout(),
+        frame_timeout: config.frame_timeout(),
         shutdown_grace: SHUTDOWN_GRACE,
     };
     let server = Server::bind(server_config).await.map_err(|source| NamesrvError::Bind { addr: listen, source })?;

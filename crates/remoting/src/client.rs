@@ -91,10 +91,17 @@ impl Client {
     /// A client whose peers' requests (if any) go to `service`.
     pub fn new<S: Service>(config: ClientConfig, service: Arc<S>) -> Client {
         let ctx = Context {
-            settings: Settings { max_frame: config.max_frame, max_in_flight: CLIENT_MAX_IN_FLIGHT, idle_timeout: None },
+            settings: Settings {
+                max_frame: config.max_frame,
+                max_in_flight: CLIENT_MAX_IN_FLIGHT,
+                idle_timeout: None,
+                write_timeout: None,
+                frame_timeout: None,
+            },
             tracker: TaskTracker::new(),
             stop: CancellationToken::new(),
             abort: CancellationToken::new(),
+            counters: Arc::default(),
         };
         let inner = Inner {
             config,
