@@ -1,6 +1,7 @@
 //! Brings consume queues and index to disk and then says so in the
 //! checkpoint: periodically from the dispatcher, and once more at shutdown.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::checkpoint::{Checkpoint, CheckpointFile};
@@ -16,6 +17,11 @@ pub(crate) struct Checkpointer {
     queues: Arc<QueueTable>,
     index: Option<Arc<IndexService>>,
     file: Mutex<(CheckpointFile, Checkpoint)>,
+    /// A queue or index flush failed: the checkpoint is never advanced again,
+    /// since a later flush that succeeds may not hold the pages the failed one
+    /// dropped. Recovery after a machine crash then starts earlier, and
+    /// re-dispatches what the queues may have lost.
+    frozen: AtomicBool,
 }
 
 impl Checkpointer {
@@ -27,7 +33,7 @@ impl Checkpointer {
         file: CheckpointFile,
         loaded: Checkpoint,
     ) -> Checkpointer {
-        Checkpointer { commitlog, queues, index, file: Mutex::new((file, loaded)) }
+        Checkpointer { commitlog, queues, index, file: Mutex::new((file, loaded)), frozen: AtomicBool::new(false) }
     }
 
     fn lock(&self) -> MutexGuard<'_, (CheckpointFile, Checkpoint)> {
@@ -45,13 +51,14 @@ impl Checkpointer {
     /// `logics_timestamp`, every queue was flushed up to that store time and
     /// the checkpoint says so.
     pub fn flush(&self, least_pages: u64, logics_timestamp: Option<i64>) -> Result<()> {
-        for cq in self.queues.all() {
-            cq.flush(least_pages)?;
+        let index_ts = self.flush_queues_and_index(least_pages).inspect_err(|_| {
+            if !self.frozen.swap(true, Ordering::SeqCst) {
+                tracing::error!("a consume queue or index flush failed: the checkpoint is not advanced again");
+            }
+        })?;
+        if self.frozen.load(Ordering::SeqCst) {
+            return Ok(());
         }
-        let index_ts = match &self.index {
-            Some(index) if least_pages == 0 => Some(index.flush()?),
-            _ => None,
-        };
         let mut cp = self.lock();
         if let Some(ts) = logics_timestamp.filter(|t| *t > 0) {
             cp.1.logics_msg_timestamp = ts;
@@ -61,6 +68,18 @@ impl Checkpointer {
         }
         let snapshot = cp.1;
         cp.0.write(&snapshot)
+    }
+
+    /// Flushes the consume queues and, when `least_pages` is 0, the index;
+    /// the index's flushed timestamp if it was flushed.
+    fn flush_queues_and_index(&self, least_pages: u64) -> Result<Option<i64>> {
+        for cq in self.queues.all() {
+            cq.flush(least_pages)?;
+        }
+        match &self.index {
+            Some(index) if least_pages == 0 => Ok(Some(index.flush()?)),
+            _ => Ok(None),
+        }
     }
 
     /// Shutdown, after the dispatcher stopped at `dispatched`: everything

@@ -76,6 +76,11 @@ pub(crate) struct Recovered {
     pub dispatch_from: u64,
     /// Store time of the last valid record, 0 if none was scanned.
     pub last_store_timestamp: i64,
+    /// Where the CommitLog scan started.
+    pub scanned_from: u64,
+    /// Where dispatching into consume queues and index started again (`end`
+    /// when nothing was dispatched again).
+    pub redispatched_from: u64,
 }
 
 enum Step {
@@ -95,7 +100,13 @@ pub(crate) fn recover(d: &Dispatch, cfg: &StoreConfig, exit: Exit, cp: &Checkpoi
             index.destroy()?;
         }
         cl.truncate_after_recovery(0, None)?;
-        return Ok(Recovered { end: 0, dispatch_from: 0, last_store_timestamp: 0 });
+        return Ok(Recovered {
+            end: 0,
+            dispatch_from: 0,
+            last_store_timestamp: 0,
+            scanned_from: 0,
+            redispatched_from: 0,
+        });
     }
     let from = match exit {
         Exit::Clean => segs[segs.len().saturating_sub(3)].base(),
@@ -131,7 +142,13 @@ pub(crate) fn recover(d: &Dispatch, cfg: &StoreConfig, exit: Exit, cp: &Checkpoi
             return Err(StoreError::bad_file(cl.dir(), format!("re-dispatch stopped at offset {}", progress.offset)));
         }
     }
-    Ok(Recovered { end, dispatch_from: end, last_store_timestamp: last_ts })
+    Ok(Recovered {
+        end,
+        dispatch_from: end,
+        last_store_timestamp: last_ts,
+        scanned_from: from,
+        redispatched_from: redispatch_from.min(end),
+    })
 }
 
 /// Where dispatch stood when the process died: the end of the furthest
