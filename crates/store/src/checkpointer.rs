@@ -46,12 +46,18 @@ impl Checkpointer {
         self.lock().1.physic_msg_timestamp = store_timestamp;
     }
 
-    /// Flushes consume queues (those with `least_pages` dirty pages; the
-    /// index too when that is 0), then writes the checkpoint. With
+    /// Flushes every consume queue with unflushed entries (and the index
+    /// too with `flush_index`), then writes the checkpoint. With
     /// `logics_timestamp`, every queue was flushed up to that store time and
     /// the checkpoint says so.
-    pub fn flush(&self, least_pages: u64, logics_timestamp: Option<i64>) -> Result<()> {
-        let index_ts = self.flush_queues_and_index(least_pages).inspect_err(|_| {
+    ///
+    /// Queues are flushed whole each time, whatever `flushConsumeQueueLeastPages`
+    /// says: a queue left with a dirty page would forbid the checkpoint to
+    /// advance, and recovery after a machine crash starts from it. A flush of
+    /// a page or two per active queue each `flushIntervalConsumeQueue` costs
+    /// little; a stale checkpoint costs a re-dispatch of everything since.
+    pub fn flush(&self, flush_index: bool, logics_timestamp: Option<i64>) -> Result<()> {
+        let index_ts = self.flush_queues_and_index(flush_index).inspect_err(|_| {
             if !self.frozen.swap(true, Ordering::SeqCst) {
                 tracing::error!("a consume queue or index flush failed: the checkpoint is not advanced again");
             }
@@ -70,14 +76,14 @@ impl Checkpointer {
         cp.0.write(&snapshot)
     }
 
-    /// Flushes the consume queues and, when `least_pages` is 0, the index;
-    /// the index's flushed timestamp if it was flushed.
-    fn flush_queues_and_index(&self, least_pages: u64) -> Result<Option<i64>> {
+    /// Flushes the consume queues and, with `flush_index`, the index; the
+    /// index's flushed timestamp if it was flushed.
+    fn flush_queues_and_index(&self, flush_index: bool) -> Result<Option<i64>> {
         for cq in self.queues.all() {
-            cq.flush(least_pages)?;
+            cq.flush(0)?;
         }
         match &self.index {
-            Some(index) if least_pages == 0 => Ok(Some(index.flush()?)),
+            Some(index) if flush_index => Ok(Some(index.flush()?)),
             _ => Ok(None),
         }
     }
@@ -90,7 +96,7 @@ impl Checkpointer {
         if last_ts > 0 && self.commitlog.flushed_offset() >= dispatched {
             self.set_physic_timestamp(last_ts);
         }
-        self.flush(0, Some(last_ts))
+        self.flush(true, Some(last_ts))
     }
 
     /// Store time of the last record below the dispatched offset (0 if none).
