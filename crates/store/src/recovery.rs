@@ -293,7 +293,9 @@ fn valid_record_after(
     let max = window.map_or(usize::MAX, |w| usize::try_from(w).unwrap_or(usize::MAX));
     let rest = cl.read_raw(offset, max)?;
     let magics = [MAGIC_V1.to_be_bytes(), MAGIC_V2.to_be_bytes()];
-    (1..rest.len().saturating_sub(32)).find_map(|i| {
+    let base = offset - seg.base();
+    let last = rest.len().saturating_sub(32);
+    let found = |i: usize| -> Option<(std::path::PathBuf, u64)> {
         let magic: [u8; 4] = rest[i + 4..i + 8].try_into().ok()?;
         if !magics.contains(&magic) {
             return None;
@@ -303,7 +305,25 @@ fn valid_record_after(
             Ok(Decoded::Message(v)) if v.physical_offset == at as i64 => Some((seg.path().to_owned(), at - seg.base())),
             _ => None,
         }
-    })
+    };
+    for (lo, hi) in seg.data_ranges(base, base + rest.len() as u64) {
+        let (lo, hi) = ((lo - base) as usize, ((hi - base) as usize).min(last));
+        let mut i = lo.max(1);
+        while i < hi {
+            // A block of zeros holds no record start but in its last 8 bytes
+            // (a record's magic, 4 bytes in, is never zero).
+            const BLOCK: usize = 4096;
+            if i + BLOCK <= hi && rest[i..i + BLOCK].iter().all(|b| *b == 0) {
+                i += BLOCK - 8;
+                continue;
+            }
+            if let Some(hit) = found(i) {
+                return Some(hit);
+            }
+            i += 1;
+        }
+    }
+    None
 }
 
 fn is_zero_at(cl: &CommitLog, offset: u64) -> bool {
