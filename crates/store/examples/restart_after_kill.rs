@@ -9,7 +9,9 @@
 //! * as after a machine crash (`abort` as Java leaves it: empty), where
 //!   recovery starts at the CommitLog file the checkpoint vouches for;
 //! * as after SIGKILL (`abort` names this boot), after a second child wrote
-//!   and was killed again, where recovery starts at the last dispatched record.
+//!   and was killed again, where recovery starts at the last dispatched record;
+//!
+//! and once more after the clean shutdown that ends the second open.
 //!
 //! Each line printed gives the open time and the bytes scanned and dispatched
 //! again.
@@ -45,6 +47,8 @@ fn main() {
     // The open above ended cleanly; crash once more, by SIGKILL this time.
     write_and_kill(&dir, 0.0);
     measure_open(&dir, "SIGKILL (abort names this boot)");
+    // That open ended with a clean shutdown: Java's normal recovery.
+    measure_open(&dir, "clean shutdown");
 }
 
 /// Runs a child that fills the store to `gib`, then writes steadily;
