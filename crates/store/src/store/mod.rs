@@ -253,7 +253,10 @@ impl MessageStore {
         let flushed = self.commitlog.flush_to(written);
         let dispatched = self.dispatched.get();
         self.checkpointer.flush_all(dispatched)?;
-        flushed?;
+        if let Err(e) = flushed {
+            mark_abort_unclean(&self.cfg);
+            return Err(e);
+        }
         if clean && dispatched >= written && self.commitlog.flushed_offset() >= written {
             let abort = abort_path(&self.cfg);
             if let Err(e) = std::fs::remove_file(&abort) {
@@ -305,6 +308,16 @@ fn create_abort(cfg: &StoreConfig) -> Result<()> {
         file.write_all(id.as_bytes()).and_then(|()| file.sync_all()).map_err(|e| StoreError::io(&path, "write", e))?;
     }
     crate::segment::sync_dir(&cfg.store_path_root_dir)
+}
+
+/// Empties `abort`, as a machine crash or Java leaves it: after a failed
+/// flush the next start must not take this boot's page cache for what is on
+/// disk, and recovers from the checkpoint, which never passed the failure.
+fn mark_abort_unclean(cfg: &StoreConfig) {
+    let path = abort_path(cfg);
+    if let Err(e) = File::create(&path).and_then(|f| f.sync_all()) {
+        tracing::error!(file = %path.display(), error = %e, "could not mark the abort file for a full recovery");
+    }
 }
 
 fn total_memory() -> u64 {
