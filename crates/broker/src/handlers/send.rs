@@ -385,7 +385,8 @@ impl Sending {
         self.stats.put_nums.add(u64::from(put.count));
         self.stats.put_size.add(put.bytes);
         self.stats.topic_put.add(topic, u64::from(put.count), now_ms());
-        let status = if wait { self.durability.wait(&put).await } else { ResponseCode::Success };
+        let (status, remark) =
+            if wait { self.durability.wait_with_reason(&put).await } else { (ResponseCode::Success, None) };
         let header = SendMessageResponseHeader {
             msg_id: put.msg_ids(),
             queue_id,
@@ -393,7 +394,7 @@ impl Sending {
             transaction_id: None,
             batch_uniq_id: None,
         };
-        RemotingCommand::response(status, None).with_header(&header)
+        RemotingCommand::response(status, remark).with_header(&header)
     }
 }
 
