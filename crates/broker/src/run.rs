@@ -2,7 +2,7 @@
 //! NameServers, run the periodic tasks, and shut down in order when the token
 //! is cancelled (stop accepting, unregister, persist tables, close the store).
 
-use rmq_remoting::{CancellationToken, Server, ServerConfig};
+use rmq_remoting::{CancellationToken, Server, ServerConfig, ServerTls};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,7 +29,7 @@ pub struct BootInfo {
     pub vip_addr: SocketAddr,
 }
 
-fn server_config(port: u16, idle: Duration) -> ServerConfig {
+fn server_config(port: u16, idle: Duration, tls: &ServerTls) -> ServerConfig {
     ServerConfig {
         listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)),
         max_connections: 10_000,
@@ -37,6 +37,7 @@ fn server_config(port: u16, idle: Duration) -> ServerConfig {
         max_in_flight_per_connection: 4096,
         idle_timeout: idle,
         shutdown_grace: Duration::from_secs(3),
+        tls: tls.clone(),
     }
 }
 
@@ -53,10 +54,10 @@ pub async fn run(
         let c = broker.config.get();
         (c.listen_port, c.vip_port(), Duration::from_secs(c.server_channel_max_idle_time_seconds))
     };
-    let main = Server::bind(server_config(port, idle))
+    let main = Server::bind(server_config(port, idle, &broker.server_tls))
         .await
         .map_err(|source| BrokerError::Listen { addr: SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)), source })?;
-    let vip = Server::bind(server_config(vip_port, idle))
+    let vip = Server::bind(server_config(vip_port, idle, &broker.server_tls))
         .await
         .map_err(|source| BrokerError::Listen { addr: SocketAddr::from((Ipv4Addr::UNSPECIFIED, vip_port)), source })?;
     let info = BootInfo {

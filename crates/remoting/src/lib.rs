@@ -39,12 +39,14 @@ mod connection;
 mod driver;
 mod error;
 mod server;
+pub mod tls;
 mod writer;
 
 pub use client::{Client, ClientConfig};
 pub use connection::{Connection, ConnectionId};
 pub use error::RemotingError;
 pub use server::{Server, ServerConfig};
+pub use tls::{ClientTls, ServerTls, TlsSettings};
 pub use tokio_util::sync::CancellationToken;
 
 use rmq_protocol::{RemotingCommand, ResponseCode};

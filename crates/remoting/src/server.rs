@@ -13,6 +13,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::Service;
 use crate::driver::{self, Context, Settings};
+use crate::tls::ServerTls;
 
 /// Limits and timeouts of a server. [`ServerConfig::new`] (or `Default`, which
 /// listens on an ephemeral port of every interface) gives the defaults below.
@@ -37,6 +38,8 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// At shutdown, how long in-flight requests may still finish. Default 5 s.
     pub shutdown_grace: Duration,
+    /// TLS on this port (`tls.server.mode`). Default: disabled, plaintext only.
+    pub tls: ServerTls,
 }
 
 impl ServerConfig {
@@ -49,6 +52,7 @@ impl ServerConfig {
             max_in_flight_per_connection: 4096,
             idle_timeout: Duration::from_secs(120),
             shutdown_grace: Duration::from_secs(5),
+            tls: ServerTls::disabled(),
         }
     }
 
@@ -172,7 +176,8 @@ impl Server {
                 drop(stream);
                 continue;
             };
-            ctx.tracker.spawn(serve_connection(stream, Arc::clone(&service), Arc::clone(&ctx), permit));
+            let tls = config.tls.clone();
+            ctx.tracker.spawn(serve_connection(stream, peer, tls, Arc::clone(&service), Arc::clone(&ctx), permit));
         }
         drop(listener);
         ctx.tracker.close();
@@ -191,6 +196,8 @@ impl Server {
 
 async fn serve_connection<S: Service>(
     stream: TcpStream,
+    peer: SocketAddr,
+    tls: ServerTls,
     service: Arc<S>,
     ctx: Arc<Context>,
     _permit: OwnedSemaphorePermit,
@@ -198,6 +205,14 @@ async fn serve_connection<S: Service>(
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!("TCP_NODELAY not set: {error}");
     }
+    let within = ctx.settings.idle_timeout.unwrap_or(Duration::from_secs(120));
+    let stream = tokio::select! {
+        sorted = tls.accept(stream, peer, within) => match sorted {
+            Some(stream) => stream,
+            None => return,
+        },
+        _ = ctx.stop.cancelled() => return,
+    };
     match driver::start(stream, service, ctx) {
         Ok((_conn, drive)) => drive.await,
         Err(error) => tracing::debug!("dropping an accepted connection: {error}"),

@@ -14,11 +14,11 @@ use rmq_protocol::{FrameError, RemotingCommand, ResponseCode, frame};
 use std::io::{self, IoSlice};
 use std::pin::pin;
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::tls::WriteHalf;
 use crate::{Connection, RemotingError};
 
 /// Body chunks up to this size are copied next to their header; larger ones
@@ -38,7 +38,7 @@ const INITIAL_CAPACITY: usize = 8 * 1024;
 /// `finish` is cancelled (queued frames are written first, then the write
 /// side is shut down).
 pub(crate) async fn run(
-    mut socket: OwnedWriteHalf,
+    mut socket: WriteHalf,
     mut queue: mpsc::Receiver<RemotingCommand>,
     conn: Connection,
     requests: TaskTracker,
@@ -163,7 +163,7 @@ impl Batch {
         }
     }
 
-    async fn write_to(&mut self, socket: &mut OwnedWriteHalf) -> io::Result<()> {
+    async fn write_to(&mut self, socket: &mut WriteHalf) -> io::Result<()> {
         if self.segments.is_empty() {
             socket.write_all(&self.head).await?;
             self.head.clear();
@@ -174,6 +174,8 @@ impl Batch {
             write_segments(socket, &mut self.segments).await?;
             self.segments.clear();
         }
+        // TLS holds records back until flushed; a TCP socket has nothing to flush.
+        socket.flush().await?;
         if self.head.capacity() > KEEP_CAPACITY {
             self.head = BytesMut::with_capacity(INITIAL_CAPACITY);
         }
@@ -184,7 +186,7 @@ impl Batch {
 }
 
 /// Writes every segment, in order, with as few syscalls as the socket allows.
-async fn write_segments(socket: &mut OwnedWriteHalf, segments: &mut [Bytes]) -> io::Result<()> {
+async fn write_segments(socket: &mut WriteHalf, segments: &mut [Bytes]) -> io::Result<()> {
     let mut first = 0;
     while first < segments.len() {
         let mut iov = [IoSlice::new(&[]); MAX_IOV];
@@ -231,7 +233,7 @@ mod tests {
             all
         });
         let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (_rd, mut wr) = stream.into_split();
+        let (_rd, mut wr) = crate::tls::Stream::from(stream).into_split();
         let mut expected = Vec::new();
         let mut segments = Vec::new();
         for i in 0..200u32 {
