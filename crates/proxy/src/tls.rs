@@ -31,23 +31,8 @@ const HANDSHAKE_WITHIN: Duration = Duration::from_secs(10);
 /// Connections accepted but not yet taken by the gRPC server.
 const ACCEPT_QUEUE: usize = 128;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TlsMode {
-    Disabled,
-    Permissive,
-    Enforcing,
-}
-
-impl TlsMode {
-    pub fn parse(text: &str) -> Option<TlsMode> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "disabled" => Some(TlsMode::Disabled),
-            "permissive" => Some(TlsMode::Permissive),
-            "enforcing" => Some(TlsMode::Enforcing),
-            _ => None,
-        }
-    }
-}
+/// The same switch as the remoting ports' `tls.server.mode`.
+pub use rmq_remoting::tls::TlsMode;
 
 /// The TLS part of the proxy's settings.
 #[derive(Clone, Debug)]
