@@ -205,6 +205,17 @@ mod tests {
         assert!(err.0.contains("listenPort"), "{err}");
     }
 
+    #[test]
+    fn tls_keys_and_use_tls_set_the_tls_settings_and_are_not_unknown() {
+        let mut s = Settings::new(Path::new("/tmp"));
+        let report = s.apply_all([("tls.server.mode", "enforcing"), ("useTLS", "true")]).unwrap();
+        assert!(report.unknown.is_empty(), "{:?}", report.unknown);
+        assert_eq!(s.tls.server_mode, rmq_remoting::tls::TlsMode::Enforcing);
+        assert!(s.tls.client_enable);
+        let err = Settings::new(Path::new("/tmp")).apply_all([("tls.server.mode", "strict")]).unwrap_err();
+        assert!(err.0.contains("tls.server.mode"), "{err}");
+    }
+
     /// rmq's `haListenAddress`: set, it is bound; unset, an explicit
     /// `brokerIP2` of this host is; otherwise every interface, as Java.
     #[test]
