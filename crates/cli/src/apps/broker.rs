@@ -133,6 +133,7 @@ pub(crate) fn run(args: Vec<std::ffi::OsString>) -> i32 {
     for (key, value) in all_entries(&settings) {
         tracing::info!("{key}={value}");
     }
+    tracing::info!("tls.server.mode={}, tls.enable={}", settings.tls.server_mode, settings.tls.client_enable);
     let code = serve(settings, proxy);
     drop(log);
     code

@@ -87,7 +87,7 @@ fn run(args: Vec<std::ffi::OsString>) -> i32 {
             return exit::START_FAILED;
         }
     };
-    tracing::info!("tls.server.mode={:?}", tls.mode());
+    tracing::info!("tls.server.mode={}", tls.mode());
     let code = serve(config, tls);
     drop(log);
     code

@@ -30,6 +30,17 @@ impl TlsMode {
     }
 }
 
+impl std::fmt::Display for TlsMode {
+    /// The name as the key takes it (and Java logs it).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TlsMode::Disabled => "disabled",
+            TlsMode::Permissive => "permissive",
+            TlsMode::Enforcing => "enforcing",
+        })
+    }
+}
+
 /// `tls.server.need.client.auth`: whether a server asks TLS clients for a certificate.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ClientAuth {
