@@ -3,6 +3,7 @@
 //! `InsecureTrustManagerFactory` stands for (test mode, `authServer=false`,
 //! `authClient=false`). Handshake signatures are still verified by those:
 //! only the question "do I trust whoever signed this certificate" is skipped.
+//! The gRPC proxy reads and makes its certificates with the same functions.
 
 use rustls::DigitallySignedStruct;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -22,10 +23,10 @@ pub(crate) fn provider() -> Arc<CryptoProvider> {
 }
 
 /// A certificate chain and its key.
-pub(crate) type Identity = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+pub type Identity = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
 
 /// Reads a PEM certificate chain (`key` names the setting, for the error).
-pub(crate) fn read_chain(key: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+pub fn read_chain(key: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let read = |reason: String| TlsError::File { key, path: path.to_path_buf(), reason };
     let chain = CertificateDer::pem_file_iter(path)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
@@ -37,7 +38,7 @@ pub(crate) fn read_chain(key: &'static str, path: &Path) -> Result<Vec<Certifica
 }
 
 /// Reads a PEM private key.
-pub(crate) fn read_key(key: &'static str, path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+pub fn read_key(key: &'static str, path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     PrivateKeyDer::from_pem_file(path).map_err(|e| TlsError::File {
         key,
         path: path.to_path_buf(),
@@ -54,10 +55,10 @@ pub(crate) fn read_roots(key: &'static str, path: &Path) -> Result<Arc<RootCertS
     Ok(Arc::new(roots))
 }
 
-/// A certificate for `localhost`, signed by itself, made afresh at each start
+/// A certificate for `names`, signed by itself, made afresh at each start
 /// (Java's test mode does the same with netty's `SelfSignedCertificate`).
-pub(crate) fn self_signed() -> Result<Identity, TlsError> {
-    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+pub fn self_signed(names: &[&str]) -> Result<Identity, TlsError> {
+    let made = rcgen::generate_simple_self_signed(names.iter().map(|name| (*name).to_owned()).collect::<Vec<_>>())
         .map_err(|e| TlsError::SelfSigned(e.to_string()))?;
     let key =
         PrivateKeyDer::try_from(made.signing_key.serialize_der()).map_err(|e| TlsError::SelfSigned(e.to_owned()))?;

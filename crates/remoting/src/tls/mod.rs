@@ -13,7 +13,7 @@
 //!
 //! rustls with the ring provider: no OpenSSL.
 
-mod certs;
+pub mod certs;
 mod client;
 mod server;
 mod settings;

@@ -70,7 +70,7 @@ impl ServerTls {
             (Some(cert), Some(key)) => {
                 (certs::read_chain("tls.server.certPath", cert)?, certs::read_key("tls.server.keyPath", key)?)
             }
-            (None, None) if settings.test_mode => certs::self_signed()?,
+            (None, None) if settings.test_mode => certs::self_signed(&["localhost"])?,
             (None, None) => return Err(TlsError::NoServerCertificate),
             (Some(_), None) => {
                 return Err(TlsError::Missing { key: "tls.server.keyPath", because: "tls.server.certPath is set" });
