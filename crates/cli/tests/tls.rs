@@ -6,6 +6,7 @@
 mod admin_common;
 
 use admin_common::{Run, Servers, run_mqadmin_with};
+use std::time::{Duration, Instant};
 
 const TLS_EVERYWHERE: &str = "-Dtls.server.mode=enforcing -Dtls.enable=true";
 
@@ -25,9 +26,17 @@ fn an_enforcing_pair_registers_and_serves_send_and_pull_over_tls() {
     let sent =
         ok(&s.mqadmin(&["sendMessage", "-t", "TlsTopic", "-p", "over-tls", "-b", "broker-a", "-i", "2"])).to_owned();
     assert!(sent.contains("SEND_OK"), "{sent}");
-    let pulled =
-        ok(&s.mqadmin(&["consumeMessage", "-t", "TlsTopic", "-b", "broker-a", "-i", "2", "-o", "0"])).to_owned();
-    assert!(pulled.contains("BODY: over-tls"), "{pulled}");
+    // The message becomes pullable once dispatched to its queue, just after the send returns.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let pulled =
+            ok(&s.mqadmin(&["consumeMessage", "-t", "TlsTopic", "-b", "broker-a", "-i", "2", "-o", "0"])).to_owned();
+        if pulled.contains("BODY: over-tls") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never pulled: {pulled}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     // Plaintext clients get nothing from either enforcing port.
     let plain_ns = run_mqadmin_with(&["clusterList", "-n", &s.namesrv], s.home.path(), "");
