@@ -5,7 +5,7 @@
 //! services.
 
 use rmq_model::BrokerRole;
-use rmq_remoting::{Client, ClientConfig};
+use rmq_remoting::{Client, ClientConfig, ClientTls, ServerTls};
 use rmq_store::config_file::ConfigFiles;
 use rmq_store::{MessageStore, StoreHooks};
 use std::sync::{Arc, Mutex};
@@ -71,13 +71,17 @@ pub struct Broker {
     pub(crate) timers: Option<Arc<TimerDelivery>>,
     /// The remoting ports' limit counters, reported in the runtime info.
     pub(crate) port_limits: Arc<PortLimits>,
+    /// TLS of the listen and fast ports (the HA port is always plaintext, as in Java).
+    pub(crate) server_tls: ServerTls,
 }
 
 impl Broker {
     /// Opens the store and the tables of a resolved configuration and builds
     /// every subsystem.
     pub fn open(settings: Settings) -> Result<Broker, BrokerError> {
-        let Settings { broker: broker_config, store: store_config } = settings;
+        let Settings { broker: broker_config, store: store_config, tls } = settings;
+        let server_tls = ServerTls::from_settings(&tls)?;
+        let client_tls = ClientTls::from_settings(&tls)?;
         let now = now_ms();
         let identity = Arc::new(BrokerIdentity::of(&broker_config));
         let role = store_config.broker_role;
@@ -90,7 +94,7 @@ impl Broker {
         let files = ConfigFiles::new(store_config.config_dir());
         let acl = Acl::new(&broker_config, &store_config);
         let locks = QueueLocks::new(&broker_config, &store_config);
-        let replication = Arc::new(Replication::new(&broker_config, &store_config));
+        let replication = Arc::new(Replication::new(&broker_config, &store_config, client_tls.clone()));
         let store = Arc::new(MessageStore::open(store_config, hooks)?);
         let timers = TimerDelivery::of(&store);
 
@@ -125,7 +129,11 @@ impl Broker {
         ));
         let registrar = Registrar::new(
             Client::new(
-                ClientConfig { connect_timeout: Duration::from_secs(3), max_frame: rmq_protocol::DEFAULT_MAX_FRAME },
+                ClientConfig {
+                    connect_timeout: Duration::from_secs(3),
+                    max_frame: rmq_protocol::DEFAULT_MAX_FRAME,
+                    tls: client_tls.clone(),
+                },
                 Arc::new(rmq_remoting::RejectAll),
             ),
             broker_config.namesrv_list(),
@@ -209,6 +217,7 @@ impl Broker {
                     ClientConfig {
                         connect_timeout: Duration::from_secs(3),
                         max_frame: rmq_protocol::DEFAULT_MAX_FRAME,
+                        tls: client_tls,
                     },
                     Arc::new(rmq_remoting::RejectAll),
                 ),
@@ -297,6 +306,7 @@ impl Broker {
             pop,
             timers,
             port_limits,
+            server_tls,
         })
     }
 

@@ -74,6 +74,8 @@ pub enum BrokerError {
     Settings(#[from] settings::SettingsError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("TLS: {0}")]
+    Tls(#[from] rmq_remoting::tls::TlsError),
     #[error("the store's shutdown task failed: {0}")]
     ShutdownTask(String),
 }

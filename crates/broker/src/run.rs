@@ -2,7 +2,7 @@
 //! NameServers, run the periodic tasks, and shut down in order when the token
 //! is cancelled (stop accepting, unregister, persist tables, close the store).
 
-use rmq_remoting::{CancellationToken, Server, ServerConfig};
+use rmq_remoting::{CancellationToken, Server, ServerConfig, ServerTls};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,7 +31,7 @@ pub struct BootInfo {
     pub vip_addr: SocketAddr,
 }
 
-fn server_config(port: u16, c: &BrokerConfig) -> ServerConfig {
+fn server_config(port: u16, c: &BrokerConfig, tls: &ServerTls) -> ServerConfig {
     ServerConfig {
         listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)),
         max_connections: 10_000,
@@ -42,6 +42,7 @@ fn server_config(port: u16, c: &BrokerConfig) -> ServerConfig {
         write_timeout: Duration::from_secs(c.server_channel_write_timeout_seconds),
         frame_timeout: Duration::from_secs(c.server_frame_read_timeout_seconds),
         shutdown_grace: Duration::from_secs(3),
+        tls: tls.clone(),
     }
 }
 
@@ -56,7 +57,7 @@ pub async fn run(
     let broker = Broker::open(settings)?;
     let (port, vip_port, main_config, vip_config) = {
         let c = broker.config.get();
-        (c.listen_port, c.vip_port(), server_config(c.listen_port, &c), server_config(c.vip_port(), &c))
+        (c.listen_port, c.vip_port(), server_config(c.listen_port, &c, &broker.server_tls), server_config(c.vip_port(), &c, &broker.server_tls))
     };
     let main = Server::bind(main_config)
         .await

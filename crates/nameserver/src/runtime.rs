@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rmq_protocol::DEFAULT_MAX_FRAME;
-use rmq_remoting::{CancellationToken, Server, ServerConfig};
+use rmq_remoting::{CancellationToken, Server, ServerConfig, ServerTls};
 
 use crate::config::NamesrvConfig;
 use crate::error::{NamesrvError, Result};
@@ -31,8 +31,13 @@ pub struct BoundNameServer {
     scan_interval: Duration,
 }
 
-/// Loads the KV config and binds `bindAddress:listenPort`.
+/// Loads the KV config and binds `bindAddress:listenPort`, plaintext only.
 pub async fn bind(config: NamesrvConfig) -> Result<BoundNameServer> {
+    bind_with_tls(config, ServerTls::disabled()).await
+}
+
+/// [`bind`], the port serving TLS as `tls` says (`tls.server.mode`).
+pub async fn bind_with_tls(config: NamesrvConfig, tls: ServerTls) -> Result<BoundNameServer> {
     config.write_allow_list()?;
     let kv = KvStore::load(PathBuf::from(&config.kv_config_path))?;
     let listen = config.listen_addr();
@@ -53,6 +58,7 @@ pub async fn bind(config: NamesrvConfig) -> Result<BoundNameServer> {
         write_timeout: config.write_timeout(),
         frame_timeout: config.frame_timeout(),
         shutdown_grace: SHUTDOWN_GRACE,
+        tls,
     };
     let server = Server::bind(server_config).await.map_err(|source| NamesrvError::Bind { addr: listen, source })?;
     let scan_interval = config.scan_interval();

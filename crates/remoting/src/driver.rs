@@ -30,14 +30,13 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::limits::LimitCounters;
+use crate::tls::{ReadHalf, Stream};
 use crate::{Connection, Service, writer};
 
 /// Frames a connection's write queue holds before senders wait.
@@ -105,7 +104,7 @@ enum End {
 /// and the future that reads and dispatches until the connection ends, for
 /// the caller to spawn.
 pub(crate) fn start<S: Service>(
-    stream: TcpStream,
+    stream: Stream,
     service: Arc<S>,
     ctx: Arc<Context>,
 ) -> io::Result<(Connection, impl Future<Output = ()> + Send + 'static)> {
@@ -149,7 +148,7 @@ pub(crate) fn start<S: Service>(
 /// sees the connection close and tries elsewhere); it ends once the requests
 /// it took in are answered.
 async fn read_loop<S: Service>(
-    mut socket: OwnedReadHalf,
+    mut socket: ReadHalf,
     conn: &Connection,
     service: &Arc<S>,
     ctx: &Arc<Context>,

@@ -42,6 +42,7 @@ mod driver;
 mod error;
 mod limits;
 mod server;
+pub mod tls;
 mod writer;
 
 pub use client::{Client, ClientConfig};
@@ -49,6 +50,7 @@ pub use connection::{Connection, ConnectionId};
 pub use error::RemotingError;
 pub use limits::{LimitCounters, LimitSnapshot};
 pub use server::{Server, ServerConfig};
+pub use tls::{ClientTls, ServerTls, TlsSettings};
 pub use tokio_util::sync::CancellationToken;
 
 use rmq_protocol::{RemotingCommand, ResponseCode};

@@ -17,6 +17,7 @@ use crate::limits::{IpSlot, LimitCounters, LogThrottle, PerIpConnections};
 
 /// At most one log line per this period for each kind of refused connection.
 const REFUSAL_LOG_PERIOD: Duration = Duration::from_secs(10);
+use crate::tls::ServerTls;
 
 /// Limits and timeouts of a server. [`ServerConfig::new`] (or `Default`, which
 /// listens on an ephemeral port of every interface) gives the defaults below.
@@ -57,6 +58,8 @@ pub struct ServerConfig {
     pub frame_timeout: Duration,
     /// At shutdown, how long in-flight requests may still finish. Default 5 s.
     pub shutdown_grace: Duration,
+    /// TLS on this port (`tls.server.mode`). Default: disabled, plaintext only.
+    pub tls: ServerTls,
 }
 
 impl ServerConfig {
@@ -72,6 +75,7 @@ impl ServerConfig {
             write_timeout: Duration::from_secs(60),
             frame_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(5),
+            tls: ServerTls::disabled(),
         }
     }
 
@@ -228,7 +232,8 @@ impl Server {
                 continue;
             };
             let held = Held { _permit: permit, _slot: slot };
-            ctx.tracker.spawn(serve_connection(stream, Arc::clone(&service), Arc::clone(&ctx), held));
+            let tls = config.tls.clone();
+            ctx.tracker.spawn(serve_connection(stream, peer, tls, Arc::clone(&service), Arc::clone(&ctx), held));
         }
         drop(listener);
         ctx.tracker.close();
@@ -251,10 +256,26 @@ struct Held {
     _slot: IpSlot,
 }
 
-async fn serve_connection<S: Service>(stream: TcpStream, service: Arc<S>, ctx: Arc<Context>, _held: Held) {
+async fn serve_connection<S: Service>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    tls: ServerTls,
+    service: Arc<S>,
+    ctx: Arc<Context>,
+    _held: Held,
+) {
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!("TCP_NODELAY not set: {error}");
     }
+    // A handshake is bounded like a frame: a peer trickling it holds nothing for long.
+    let within = ctx.settings.frame_timeout.or(ctx.settings.idle_timeout).unwrap_or(Duration::from_secs(120));
+    let stream = tokio::select! {
+        sorted = tls.accept(stream, peer, within) => match sorted {
+            Some(stream) => stream,
+            None => return,
+        },
+        _ = ctx.stop.cancelled() => return,
+    };
     match driver::start(stream, service, ctx) {
         Ok((_conn, drive)) => drive.await,
         Err(error) => tracing::debug!("dropping an accepted connection: {error}"),

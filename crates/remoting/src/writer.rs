@@ -23,12 +23,12 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::driver::Context;
+use crate::tls::WriteHalf;
 use crate::{Connection, RemotingError};
 
 /// Body chunks up to this size are copied next to their header; larger ones
@@ -62,7 +62,7 @@ impl From<io::Error> for WriteError {
 /// `finish` is cancelled (queued frames are written first, then the write
 /// side is shut down).
 pub(crate) async fn run(
-    mut socket: OwnedWriteHalf,
+    mut socket: WriteHalf,
     mut queue: mpsc::Receiver<RemotingCommand>,
     conn: Connection,
     requests: TaskTracker,
@@ -205,7 +205,7 @@ impl Batch {
 
     /// Writes the batch; fails with `Stalled` if one write waits longer
     /// than `stall_limit` for the socket to take a byte.
-    async fn write_to(&mut self, socket: &mut OwnedWriteHalf, stall_limit: Option<Duration>) -> Result<(), WriteError> {
+    async fn write_to(&mut self, socket: &mut WriteHalf, stall_limit: Option<Duration>) -> Result<(), WriteError> {
         if self.segments.is_empty() {
             let mut written = 0;
             while written < self.head.len() {
@@ -222,6 +222,12 @@ impl Batch {
             }
             write_segments(socket, &mut self.segments, stall_limit).await?;
             self.segments.clear();
+        }
+        // TLS holds records back until flushed; a TCP socket has nothing to
+        // flush. A peer that reads nothing stalls a flush too.
+        match stall_limit {
+            Some(limit) => tokio::time::timeout(limit, socket.flush()).await.map_err(|_| WriteError::Stalled(limit))??,
+            None => socket.flush().await?,
         }
         if self.head.capacity() > KEEP_CAPACITY {
             self.head = BytesMut::with_capacity(INITIAL_CAPACITY);
@@ -248,7 +254,7 @@ async fn progress(
 
 /// Writes every segment, in order, with as few syscalls as the socket allows.
 async fn write_segments(
-    socket: &mut OwnedWriteHalf,
+    socket: &mut WriteHalf,
     segments: &mut [Bytes],
     stall_limit: Option<Duration>,
 ) -> Result<(), WriteError> {
@@ -298,7 +304,7 @@ mod tests {
             all
         });
         let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (_rd, mut wr) = stream.into_split();
+        let (_rd, mut wr) = crate::tls::Stream::from(stream).into_split();
         let mut expected = Vec::new();
         let mut segments = Vec::new();
         for i in 0..200u32 {

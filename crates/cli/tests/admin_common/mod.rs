@@ -54,6 +54,8 @@ pub struct Servers {
     pub namesrv: String,
     pub broker: String,
     children: Vec<Child>,
+    /// `-D` options every process started here gets in `JAVA_OPT`, mqadmin included.
+    java_opt_extra: String,
 }
 
 impl Servers {
@@ -61,10 +63,10 @@ impl Servers {
         Servers::start_with_java_opt("")
     }
 
-    /// [`Servers::start`] with more `-D` options in both servers' `JAVA_OPT`.
-    pub fn start_with_java_opt(extra_java_opt: &str) -> Servers {
+    /// [`Servers::start`], with `java_opt_extra` added to every `JAVA_OPT`.
+    pub fn start_with_java_opt(java_opt_extra: &str) -> Servers {
         let home = tempfile::tempdir().expect("home");
-        let java_opt = format!("-Duser.home={} {extra_java_opt}", home.path().display());
+        let java_opt = format!("-Duser.home={} {java_opt_extra}", home.path().display());
         let ns_conf = home.path().join("namesrv.properties");
         let port = rmq_testkit::ports::free_port();
         std::fs::write(&ns_conf, format!("listenPort={port}\nbindAddress=127.0.0.1\n")).unwrap();
@@ -102,7 +104,13 @@ impl Servers {
         for rx in [ns_lines, broker_lines] {
             std::thread::spawn(move || while rx.recv().is_ok() {});
         }
-        let servers = Servers { home, namesrv, broker: format!("127.0.0.1:{broker_port}"), children: vec![broker, ns] };
+        let servers = Servers {
+            home,
+            namesrv,
+            broker: format!("127.0.0.1:{broker_port}"),
+            children: vec![broker, ns],
+            java_opt_extra: java_opt_extra.to_owned(),
+        };
         servers.wait_until_registered();
         servers
     }
@@ -124,7 +132,7 @@ impl Servers {
     pub fn mqadmin(&self, args: &[&str]) -> Run {
         let mut all: Vec<&str> = args.to_vec();
         all.extend(["-n", self.namesrv.as_str()]);
-        run_mqadmin(&all, self.home.path())
+        run_mqadmin_with(&all, self.home.path(), &self.java_opt_extra)
     }
 
     /// Until `topicRoute` finds the topic (registration is asynchronous).
@@ -162,11 +170,16 @@ pub struct Run {
 }
 
 pub fn run_mqadmin(args: &[&str], home: &Path) -> Run {
+    run_mqadmin_with(args, home, "")
+}
+
+/// [`run_mqadmin`] with `java_opt` as `JAVA_OPT`.
+pub fn run_mqadmin_with(args: &[&str], home: &Path, java_opt: &str) -> Run {
     let out: Output = Command::new(MQADMIN)
         .args(args)
         .env("HOME", home)
         .env_remove("NAMESRV_ADDR")
-        .env_remove("JAVA_OPT")
+        .env("JAVA_OPT", java_opt)
         .env_remove("JAVA_OPT_EXT")
         .env_remove("RUST_BACKTRACE")
         .output()
