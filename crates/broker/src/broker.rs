@@ -168,7 +168,7 @@ impl Broker {
             background: background.clone(),
         });
 
-        let port_limits = Arc::new(PortLimits::default());
+        let port_limits = Arc::new(PortLimits::new(server_tls.clone()));
         let runtime = RuntimeInfo {
             store: store.clone(),
             config: config.clone(),

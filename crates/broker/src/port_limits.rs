@@ -1,15 +1,23 @@
-//! What the connection limits of the broker's remoting ports refused or
-//! closed, for GET_BROKER_RUNTIME_INFO (`mqadmin brokerStatus`). The ports
+//! What the connection limits and TLS of the broker's remoting ports refused
+//! or closed, for GET_BROKER_RUNTIME_INFO (`mqadmin brokerStatus`). The ports
 //! are bound after the broker is built, so their counters are added here
 //! by `run` once they exist.
 
-use rmq_remoting::{LimitCounters, LimitSnapshot};
+use rmq_remoting::{LimitCounters, LimitSnapshot, ServerTls};
 use std::sync::{Arc, Mutex};
 
-#[derive(Debug, Default)]
-pub(crate) struct PortLimits(Mutex<Vec<Arc<LimitCounters>>>);
+#[derive(Debug)]
+pub(crate) struct PortLimits {
+    ports: Mutex<Vec<Arc<LimitCounters>>>,
+    /// Shared by the listen and fast ports; its clones share the counters.
+    tls: ServerTls,
+}
 
 impl PortLimits {
+    pub(crate) fn new(tls: ServerTls) -> PortLimits {
+        PortLimits { ports: Mutex::default(), tls }
+    }
+
     /// Reports the counters of one more port.
     pub(crate) fn watch(&self, counters: Arc<LimitCounters>) {
         self.ports().push(counters);
@@ -26,18 +34,20 @@ impl PortLimits {
     }
 
     /// rmq's own runtime-info keys, with their values.
-    pub(crate) fn entries(&self) -> [(&'static str, u64); 4] {
+    pub(crate) fn entries(&self) -> [(&'static str, u64); 6] {
         let total = self.total();
         [
             ("refusedConnections", total.refused_max_connections),
             ("refusedConnectionsPerIp", total.refused_per_ip),
             ("writeTimeoutClosedConnections", total.write_timeouts),
             ("frameTimeoutClosedConnections", total.frame_timeouts),
+            ("tlsRefusedPlaintextConnections", self.tls.refused_plaintext()),
+            ("tlsFailedHandshakes", self.tls.failed_handshakes()),
         ]
     }
 
     fn ports(&self) -> std::sync::MutexGuard<'_, Vec<Arc<LimitCounters>>> {
         // One push or one read per critical section: poison leaves nothing half-done.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.ports.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

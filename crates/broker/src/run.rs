@@ -57,7 +57,12 @@ pub async fn run(
     let broker = Broker::open(settings)?;
     let (port, vip_port, main_config, vip_config) = {
         let c = broker.config.get();
-        (c.listen_port, c.vip_port(), server_config(c.listen_port, &c, &broker.server_tls), server_config(c.vip_port(), &c, &broker.server_tls))
+        (
+            c.listen_port,
+            c.vip_port(),
+            server_config(c.listen_port, &c, &broker.server_tls),
+            server_config(c.vip_port(), &c, &broker.server_tls),
+        )
     };
     let main = Server::bind(main_config)
         .await

@@ -43,6 +43,14 @@ fn an_enforcing_pair_registers_and_serves_send_and_pull_over_tls() {
     assert!(!plain_ns.stdout.contains(&s.broker), "a plaintext client read the cluster: {plain_ns:?}");
     let plain_broker = run_mqadmin_with(&["brokerStatus", "-b", &s.broker, "-n", &s.namesrv], s.home.path(), "");
     assert_ne!(plain_broker.code, 0, "{plain_broker:?}");
+    // ... and the broker counts what it turned away.
+    let status = ok(&s.mqadmin(&["brokerStatus", "-b", &s.broker])).to_owned();
+    let refused = status
+        .lines()
+        .find(|l| l.starts_with("tlsRefusedPlaintextConnections"))
+        .and_then(|l| l.rsplit(':').next())
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    assert!(refused.is_some_and(|n| n >= 1), "{status}");
 }
 
 #[test]

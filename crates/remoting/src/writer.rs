@@ -226,7 +226,9 @@ impl Batch {
         // TLS holds records back until flushed; a TCP socket has nothing to
         // flush. A peer that reads nothing stalls a flush too.
         match stall_limit {
-            Some(limit) => tokio::time::timeout(limit, socket.flush()).await.map_err(|_| WriteError::Stalled(limit))??,
+            Some(limit) => {
+                tokio::time::timeout(limit, socket.flush()).await.map_err(|_| WriteError::Stalled(limit))??
+            }
             None => socket.flush().await?,
         }
         if self.head.capacity() > KEEP_CAPACITY {
