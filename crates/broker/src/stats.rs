@@ -50,15 +50,20 @@ impl Counter {
 
     /// Average per second over the last `window_ms` (shorter if the broker is younger).
     pub fn rate(&self, now_ms: i64, window_ms: i64) -> f64 {
-        let h = self.history.lock().unwrap_or_else(|e| e.into_inner());
-        let total = self.total();
-        let Some(&(t0, c0)) = h.iter().find(|(t, _)| now_ms - t <= window_ms).or(h.front()) else {
-            return 0.0;
-        };
+        let Some((since_ms, increase)) = self.increase(now_ms, window_ms) else { return 0.0 };
         // At least a second: a burst counted within the same millisecond as
         // its first sample is a rate, not a division by zero.
-        let secs = (now_ms - t0).max(1_000) as f64 / 1000.0;
-        total.saturating_sub(c0) as f64 / secs
+        let secs = (now_ms - since_ms).max(1_000) as f64 / 1000.0;
+        increase as f64 / secs
+    }
+
+    /// How much the counter grew over the last `window_ms`, or over the
+    /// history kept if that is shorter, and since when.
+    pub fn increase(&self, now_ms: i64, window_ms: i64) -> Option<(i64, u64)> {
+        let h = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        let total = self.total();
+        let &(t0, c0) = h.iter().find(|(t, _)| now_ms - t <= window_ms).or(h.front())?;
+        Some((t0, total.saturating_sub(c0)))
     }
 
     /// Java's `*Tps` text: rates over 10 s, 1 min and 10 min.
@@ -97,8 +102,16 @@ impl KeyedCounters {
 
     /// Average per second of `key` over the last `window_ms` (at most a minute).
     pub fn rate(&self, key: &str, now_ms: i64, window_ms: i64) -> f64 {
-        let counter = self.counters.read().unwrap_or_else(|e| e.into_inner()).get(key).cloned();
-        counter.map_or(0.0, |c| c.rate(now_ms, window_ms))
+        self.counter(key).map_or(0.0, |c| c.rate(now_ms, window_ms))
+    }
+
+    /// How much `key` grew over the last `window_ms` (at most a minute).
+    pub fn increase(&self, key: &str, now_ms: i64, window_ms: i64) -> u64 {
+        self.counter(key).and_then(|c| c.increase(now_ms, window_ms)).map_or(0, |(_, n)| n)
+    }
+
+    fn counter(&self, key: &str) -> Option<Arc<Counter>> {
+        self.counters.read().unwrap_or_else(|e| e.into_inner()).get(key).cloned()
     }
 
     fn sample(&self, now_ms: i64) {

@@ -6,7 +6,8 @@
 use bytes::Bytes;
 use rmq_model::{PhysicalOffset, SubscriptionGroupConfig, TopicConfig, fastjson, msg_id};
 use rmq_protocol::body::admin::{
-    ConsumeStats, ConsumeStatsList, ConsumerConnection, GroupList, ProducerConnection, ResetOffsetBody, TopicStatsTable,
+    BrokerStatsData, ConsumeStats, ConsumeStatsList, ConsumerConnection, GroupList, ProducerConnection,
+    ResetOffsetBody, TopicStatsTable,
 };
 use rmq_protocol::body::cluster::ClusterInfo;
 use rmq_protocol::body::kv::KvTable;
@@ -17,7 +18,7 @@ use rmq_protocol::header::{
     DeleteTopicFromNamesrvRequestHeader, GetBrokerConsumeStatsRequestHeader, GetConsumeStatsRequestHeader,
     GetConsumerRunningInfoRequestHeader, GetKvConfigResponseHeader, KvConfigKeyRequestHeader,
     ProducerGroupRequestHeader, PutKvConfigRequestHeader, QueryMessageRequestHeader, ResetOffsetRequestHeader,
-    TopicRequestHeader, UNIQUE_KEY_QUERY, ViewMessageRequestHeader,
+    TopicRequestHeader, UNIQUE_KEY_QUERY, ViewBrokerStatsDataRequestHeader, ViewMessageRequestHeader,
 };
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use std::collections::BTreeMap;
@@ -204,6 +205,16 @@ impl Admin {
         let header = TopicRequestHeader { topic: topic.to_owned() };
         let resp = self.client.call(broker, RemotingCommand::request(RequestCode::GetTopicStatsInfo, &header)).await?;
         TopicStatsTable::decode(&resp.body.to_bytes()).map_err(|e| decode_err("topic stats", broker, e))
+    }
+
+    /// VIEW_BROKER_STATS_DATA (315): one statistic of the broker
+    /// (`TOPIC_PUT_NUMS` of a topic, `GROUP_GET_NUMS` of `topic@group`, ...)
+    /// over the last minute, hour and day.
+    pub async fn broker_stats_data(&self, broker: &str, name: &str, key: &str) -> Result<BrokerStatsData> {
+        let header = ViewBrokerStatsDataRequestHeader { stats_name: name.to_owned(), stats_key: key.to_owned() };
+        let cmd = RemotingCommand::request(RequestCode::ViewBrokerStatsData, &header);
+        let resp = self.client.call(broker, cmd).await?;
+        BrokerStatsData::decode(&resp.body.to_bytes()).map_err(|e| decode_err("broker stats", broker, e))
     }
 
     /// GET_BROKER_CONSUME_STATS (317): every group's consume stats on one

@@ -146,11 +146,17 @@ pub(super) fn broker_consume_stats(admin: &Admin, req: &RemotingCommand) -> Remo
 pub(super) fn broker_stats_data(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, ViewBrokerStatsDataRequestHeader);
     let now = now_ms();
-    let rate: Box<dyn Fn(i64) -> f64 + '_> = match h.stats_name.as_str() {
-        "BROKER_PUT_NUMS" => Box::new(|window_ms| admin.stats.put_nums.rate(now, window_ms)),
-        "BROKER_GET_NUMS" => Box::new(|window_ms| admin.stats.get_transferred.rate(now, window_ms)),
-        "GROUP_GET_NUMS" => Box::new(|window_ms| admin.stats.group_get.rate(&h.stats_key, now, window_ms)),
-        "TOPIC_PUT_NUMS" => Box::new(|window_ms| admin.stats.topic_put.rate(&h.stats_key, now, window_ms)),
+    let stats = &admin.stats;
+    let key = h.stats_key.as_str();
+    // (rate per second, messages) over a window; the keyed counters keep a
+    // minute of history, so their hour and day are that minute.
+    let measure: Box<dyn Fn(i64) -> (f64, u64) + '_> = match h.stats_name.as_str() {
+        "BROKER_PUT_NUMS" => Box::new(|w| (stats.put_nums.rate(now, w), increase(&stats.put_nums, now, w))),
+        "BROKER_GET_NUMS" => {
+            Box::new(|w| (stats.get_transferred.rate(now, w), increase(&stats.get_transferred, now, w)))
+        }
+        "GROUP_GET_NUMS" => Box::new(|w| (stats.group_get.rate(key, now, w), stats.group_get.increase(key, now, w))),
+        "TOPIC_PUT_NUMS" => Box::new(|w| (stats.topic_put.rate(key, now, w), stats.topic_put.increase(key, now, w))),
         _ => {
             return reply(
                 ResponseCode::SystemError,
@@ -159,11 +165,15 @@ pub(super) fn broker_stats_data(admin: &Admin, req: &RemotingCommand) -> Remotin
         }
     };
     let item = |window_ms: i64| {
-        let tps = rate(window_ms);
-        BrokerStatsItem { avgpt: 0.0, sum: (tps * window_ms as f64 / 1000.0).round() as i64, tps }
+        let (tps, sum) = measure(window_ms);
+        BrokerStatsItem { avgpt: 0.0, sum: i64::try_from(sum).unwrap_or(i64::MAX), tps }
     };
-    let data = BrokerStatsData { stats_minute: item(60_000), stats_hour: item(600_000), stats_day: item(600_000) };
+    let data = BrokerStatsData { stats_minute: item(60_000), stats_hour: item(3_600_000), stats_day: item(86_400_000) };
     RemotingCommand::success().with_body(data.encode())
+}
+
+fn increase(counter: &crate::stats::Counter, now_ms: i64, window_ms: i64) -> u64 {
+    counter.increase(now_ms, window_ms).map_or(0, |(_, n)| n)
 }
 
 /// A consume-queue dump. Entries are rebuilt from the records they point at:

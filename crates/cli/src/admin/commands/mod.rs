@@ -11,6 +11,7 @@ mod cluster;
 mod group;
 mod message;
 mod namesrv;
+mod stats;
 mod topic;
 
 use anyhow::Result;
@@ -265,6 +266,11 @@ pub const ALL: &[Spec] = &[
         [val('b', "brokerAddr", false, "Broker address"), val('c', "cluster", false, "cluster name"),]
     ),
     spec!(
+        "statsAll",
+        "Topic and Consumer tps stats.",
+        [flag('a', "activeTopic", "print active topic only"), val('t', "topic", false, "print select topic only"),]
+    ),
+    spec!(
         "clusterRT",
         "List All clusters Message Send RT",
         [
@@ -356,6 +362,7 @@ pub async fn run(spec: &Spec, ctx: &Ctx, args: &Args) -> Result<()> {
             broker::maintenance(ctx, args, rmq_protocol::RequestCode::DeleteExpiredCommitlog).await
         }
         "cleanUnusedTopic" => broker::maintenance(ctx, args, rmq_protocol::RequestCode::CleanUnusedTopic).await,
+        "statsAll" => stats::stats_all(ctx, args).await,
         "clusterRT" => cluster::cluster_rt(ctx, args).await,
         "getNamesrvConfig" => namesrv::get_config(ctx, args).await,
         "updateNamesrvConfig" => namesrv::update_config(ctx, args).await,
