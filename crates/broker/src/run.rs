@@ -24,6 +24,8 @@ pub struct BootInfo {
     pub broker_addr: String,
     /// The NameServer list as configured, if any.
     pub namesrv_addr: Option<String>,
+    /// Where `/metrics` listens, when it does.
+    pub metrics_addr: Option<SocketAddr>,
     /// Where the main port actually listens (useful with port 0 in tests).
     pub listen_addr: SocketAddr,
     pub vip_addr: SocketAddr,
@@ -49,6 +51,8 @@ pub async fn run(
 ) -> Result<(), BrokerError> {
     let namesrv_addr = settings.broker.namesrv_addr.clone();
     let broker = Broker::open(settings)?;
+    // Wrong metrics keys stop the broker before it serves anyone.
+    crate::metrics::settings(&broker)?;
     let (port, vip_port, idle) = {
         let c = broker.config.get();
         (c.listen_port, c.vip_port(), Duration::from_secs(c.server_channel_max_idle_time_seconds))
@@ -65,6 +69,7 @@ pub async fn run(
         namesrv_addr,
         listen_addr: main.local_addr(),
         vip_addr: vip.local_addr(),
+        metrics_addr: None,
     };
     let servers = shutdown.child_token();
     let mut tasks = JoinSet::new();
@@ -72,6 +77,7 @@ pub async fn run(
     tasks.spawn(vip.run(Arc::new(BrokerService { handlers: broker.handlers.clone(), vip: true }), servers.clone()));
     let registered = broker.registration.register().await;
     let background = shutdown.child_token();
+    let metrics_addr = crate::metrics::spawn(&broker, &background, &mut tasks).await?;
     spawn_periodic_tasks(&broker, &background, &mut tasks);
     broker.registration.spawn(registered, &background, &mut tasks);
     broker.replication.spawn(&broker.store, &broker.tables, &background, &mut tasks)?;
@@ -83,6 +89,7 @@ pub async fn run(
             tasks.spawn(timers.clone().run(background.clone()));
         }
     }
+    let info = BootInfo { metrics_addr, ..info };
     ready(&info);
     shutdown.cancelled().await;
     tracing::info!("shutdown requested: stop serving, unregister, persist, close the store");

@@ -58,6 +58,18 @@ config_struct! {
         /// Close a connection with no traffic either way for this long, seconds;
         /// the brokers on it leave the routes.
         server_channel_max_idle_time_seconds: u64 = "serverChannelMaxIdleTimeSeconds" => 120,
+        /// rmq's own, with the names of RocketMQ 5's broker and controller
+        /// keys (Java's NameServer exports no metrics): `PROM` serves
+        /// Prometheus metrics at `/metrics`; `DISABLE` exports nothing.
+        metrics_exporter_type: String = "metricsExporterType" => "DISABLE".to_owned(),
+        /// The IP address the endpoint binds; blank: `bindAddress`.
+        metrics_prom_exporter_host: String = "metricsPromExporterHost" => String::new(),
+        metrics_prom_exporter_port: u16 = "metricsPromExporterPort" => 5557,
+        /// Constant labels added to every series, `key:value,key:value`.
+        metrics_label: String = "metricsLabel" => String::new(),
+        /// Refuse to start when the metrics port cannot be bound (by default
+        /// the NameServer starts without metrics and says why).
+        metrics_exporter_required: bool = "metricsExporterRequired" => false,
     }
 }
 
