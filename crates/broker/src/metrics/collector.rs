@@ -77,10 +77,9 @@ impl BrokerCollector {
         if self.is_master {
             for (name, config) in &self.topics.snapshot().topic_config_table {
                 let queues = config.read_queue_nums.max(config.write_queue_nums) as i32;
+                // Empty topics too: a series that exists from the topic's
+                // creation at 0 lets increase() count its first messages.
                 let stored: i64 = (0..queues).map(|q| self.store.max_offset_in_queue(name, q).as_i64()).sum();
-                if stored == 0 {
-                    continue;
-                }
                 if family.has_room() {
                     let is_system = self.is_system(name, "");
                     family.push(vec![("topic", name.clone()), ("is_system", is_system.to_string())], stored);
