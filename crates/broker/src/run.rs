@@ -51,8 +51,10 @@ pub async fn run(
 ) -> Result<(), BrokerError> {
     let namesrv_addr = settings.broker.namesrv_addr.clone();
     let broker = Broker::open(settings)?;
-    // Wrong metrics keys stop the broker before it serves anyone.
-    crate::metrics::settings(&broker)?;
+    // Wrong metrics keys, or a required metrics port in use, stop the broker
+    // before it serves anyone.
+    let metrics = crate::metrics::bind(&broker).await?;
+    let metrics_addr = metrics.as_ref().map(|m| m.local_addr());
     let (port, vip_port, idle) = {
         let c = broker.config.get();
         (c.listen_port, c.vip_port(), Duration::from_secs(c.server_channel_max_idle_time_seconds))
@@ -69,7 +71,7 @@ pub async fn run(
         namesrv_addr,
         listen_addr: main.local_addr(),
         vip_addr: vip.local_addr(),
-        metrics_addr: None,
+        metrics_addr,
     };
     let servers = shutdown.child_token();
     let mut tasks = JoinSet::new();
@@ -77,7 +79,9 @@ pub async fn run(
     tasks.spawn(vip.run(Arc::new(BrokerService { handlers: broker.handlers.clone(), vip: true }), servers.clone()));
     let registered = broker.registration.register().await;
     let background = shutdown.child_token();
-    let metrics_addr = crate::metrics::spawn(&broker, &background, &mut tasks).await?;
+    if let Some(metrics) = metrics {
+        metrics.spawn(&broker, &background, &mut tasks);
+    }
     spawn_periodic_tasks(&broker, &background, &mut tasks);
     broker.registration.spawn(registered, &background, &mut tasks);
     broker.replication.spawn(&broker.store, &broker.tables, &background, &mut tasks)?;
@@ -89,7 +93,6 @@ pub async fn run(
             tasks.spawn(timers.clone().run(background.clone()));
         }
     }
-    let info = BootInfo { metrics_addr, ..info };
     ready(&info);
     shutdown.cancelled().await;
     tracing::info!("shutdown requested: stop serving, unregister, persist, close the store");

@@ -12,7 +12,7 @@ mod lag;
 use rmq_metrics::prometheus_client::registry::Registry;
 use rmq_metrics::{ExporterSettings, ExporterType, MetricsServer, Scrapes};
 use rmq_remoting::CancellationToken;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use tokio::task::JoinSet;
 
@@ -37,12 +37,16 @@ pub(crate) fn settings(broker: &Broker) -> Result<ExporterSettings, BrokerError>
     .map_err(|e| BrokerError::Metrics(e.to_string()))
 }
 
-/// Starts the endpoint when the configuration asks for it.
-pub(crate) async fn spawn(
-    broker: &Broker,
-    stop: &CancellationToken,
-    tasks: &mut JoinSet<()>,
-) -> Result<Option<std::net::SocketAddr>, BrokerError> {
+/// The endpoint, bound before the broker serves anything so that
+/// `metricsExporterRequired` refuses to start before any registration.
+#[derive(Debug)]
+pub(crate) struct BoundMetrics {
+    server: MetricsServer,
+    settings: ExporterSettings,
+}
+
+/// Binds the endpoint when the configuration asks for it.
+pub(crate) async fn bind(broker: &Broker) -> Result<Option<BoundMetrics>, BrokerError> {
     let settings = settings(broker)?;
     match settings.exporter {
         ExporterType::Prom => {}
@@ -53,10 +57,10 @@ pub(crate) async fn spawn(
         }
     }
     let required = broker.config.get().metrics_exporter_required;
-    let server = match MetricsServer::bind(settings.listen).await {
-        Ok(server) => server,
+    match MetricsServer::bind(settings.listen).await {
+        Ok(server) => Ok(Some(BoundMetrics { server, settings })),
         Err(e) if required => {
-            return Err(BrokerError::Metrics(format!("cannot listen on {} for metrics: {e}", settings.listen)));
+            Err(BrokerError::Metrics(format!("cannot listen on {} for metrics: {e}", settings.listen)))
         }
         Err(e) => {
             tracing::error!(
@@ -64,20 +68,27 @@ pub(crate) async fn spawn(
                  the broker runs without metrics",
                 settings.listen
             );
-            return Ok(None);
+            Ok(None)
         }
-    };
-    let identity = &broker.identity;
-    let mut labels = vec![
-        ("cluster".into(), broker.config.get().broker_cluster_name.clone().into()),
-        ("node_type".into(), "broker".into()),
-        ("node_id".into(), identity.broker_name.clone().into()),
-    ];
-    labels.extend(settings.extra_labels.iter().map(|(k, v)| (k.clone().into(), v.clone().into())));
-    let mut registry = Registry::with_labels(labels.into_iter());
-    registry.register_collector(Box::new(BrokerCollector::of(broker, settings.series_limit)));
-    let addr = server.local_addr();
-    tracing::info!("metrics: Prometheus endpoint on http://{addr}/metrics");
-    tasks.spawn(server.run(Arc::new(Scrapes::new(registry)), stop.clone()));
-    Ok(Some(addr))
+    }
+}
+
+impl BoundMetrics {
+    pub(crate) fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Serves the broker's metrics until `stop`.
+    pub(crate) fn spawn(self, broker: &Broker, stop: &CancellationToken, tasks: &mut JoinSet<()>) {
+        let mut labels = vec![
+            ("cluster".into(), broker.config.get().broker_cluster_name.clone().into()),
+            ("node_type".into(), "broker".into()),
+            ("node_id".into(), broker.identity.broker_name.clone().into()),
+        ];
+        labels.extend(self.settings.extra_labels.iter().map(|(k, v)| (k.clone().into(), v.clone().into())));
+        let mut registry = Registry::with_labels(labels.into_iter());
+        registry.register_collector(Box::new(BrokerCollector::of(broker, self.settings.series_limit)));
+        tracing::info!("metrics: Prometheus endpoint on http://{}/metrics", self.local_addr());
+        tasks.spawn(self.server.run(Arc::new(Scrapes::new(registry)), stop.clone()));
+    }
 }
