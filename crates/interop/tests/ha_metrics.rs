@@ -43,6 +43,33 @@ fn wait_for(what: &str, within: Duration, check: impl Fn() -> bool) {
     }
 }
 
+/// Every metric the Grafana dashboard and the example alerts query is one a
+/// master or its slave serves (all but those that need clients connected or
+/// consuming), so a renamed metric cannot leave a panel silently empty.
+fn dashboard_names_are_served(scrapes: &[&str]) {
+    const NEED_CLIENTS: [&str; 3] =
+        ["rocketmq_producer_connections", "rocketmq_consumer_connections", "rocketmq_messages_out_total"];
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let served: std::collections::BTreeSet<&str> = scrapes
+        .iter()
+        .flat_map(|text| text.lines())
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+    for file in ["deploy/grafana/rmq-dashboard.json", "deploy/prometheus/rmq-alerts.yml"] {
+        let text = std::fs::read_to_string(repo.join(file)).unwrap();
+        let names = text
+            .split(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .filter(|word| word.starts_with("rocketmq_") || word.starts_with("rmq_"));
+        for name in names {
+            assert!(
+                served.contains(name) || NEED_CLIENTS.contains(&name),
+                "{file} queries {name}, which is not served"
+            );
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn master_and_slave_report_replication() {
     let home = tempfile::tempdir().unwrap();
@@ -85,6 +112,7 @@ async fn master_and_slave_report_replication() {
         let slave_text = scrape(slave_metrics);
         assert!(!slave_text.contains("rocketmq_messages_in_total{"), "a slave counts no messages in:\n{slave_text}");
         assert!(!slave_text.contains("rmq_ha_slave_lag_bytes"), "{slave_text}");
+        dashboard_names_are_served(&[&master_text, &slave_text]);
     })
     .await
     .unwrap();
