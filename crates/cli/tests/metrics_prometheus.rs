@@ -1,7 +1,8 @@
 //! The metrics endpoints scraped by a real Prometheus (Debian's `prometheus`
 //! package; scripts/ci-deps.sh installs it): 1,000 sends show as
 //! `increase(rocketmq_messages_in_total[1m])` ≈ 1,000, a consumer group that
-//! consumes nothing lags by exactly what was sent, and the NameServer's
+//! consumes nothing lags by exactly what was sent, a group that pulls them
+//! all shows 1,000 in `rocketmq_messages_out_total`, and the NameServer's
 //! endpoint reports the broker registered.
 //!
 //! Without `prometheus` on the PATH the test says so and passes: the
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 
 const TOPIC: &str = "MetricsTopic";
 const STOPPED_GROUP: &str = "metrics_stopped_group";
+const ACTIVE_GROUP: &str = "metrics_active_group";
 const SENT: i64 = 1_000;
 
 /// A `prometheus` process, killed when dropped.
@@ -137,6 +139,27 @@ fn send(namesrv: &str, count: i64) {
     });
 }
 
+/// Pulls every message of the topic for a group (without committing);
+/// returns how many came.
+fn pull_all(namesrv: &str) -> i64 {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let consumer = PullConsumer::new(Client::new(ClientOptions::new(namesrv)), ACTIVE_GROUP);
+        let mut got = 0;
+        for mq in consumer.queues(TOPIC).await.expect("the topic's queues") {
+            let mut puller = consumer.puller(mq, "*", 0);
+            loop {
+                let batch = puller.next_batch().await.expect("pulled");
+                if batch.is_empty() {
+                    break;
+                }
+                got += batch.len() as i64;
+            }
+        }
+        got
+    })
+}
+
 #[test]
 fn prometheus_scrapes_produce_rate_and_consumer_lag() {
     if !prometheus_installed() {
@@ -182,6 +205,11 @@ fn prometheus_scrapes_produce_rate_and_consumer_lag() {
     let labelled = "rocketmq_consumer_lag_messages{cluster=\"DefaultCluster\",node_type=\"broker\",node_id=\"broker-a\",\
                     is_retry=\"false\",is_system=\"false\",consumer_group=\"metrics_stopped_group\"}";
     assert_eq!(prometheus.value(labelled), Some(SENT as f64), "RocketMQ 5's labels");
+    assert_eq!(pull_all(&servers.namesrv), SENT);
+    let out_total = format!("rocketmq_messages_out_total{{topic=\"{TOPIC}\",consumer_group=\"{ACTIVE_GROUP}\"}}");
+    prometheus.wait_until(Duration::from_secs(30), "messages out reaching 1,000", |p| {
+        p.value(&out_total) == Some(SENT as f64)
+    });
     prometheus.wait_until(Duration::from_secs(30), "the NameServer reporting the broker", |p| {
         p.value("rmq_namesrv_brokers{node_type=\"namesrv\"}") == Some(1.0)
     });
