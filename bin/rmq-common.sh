@@ -38,7 +38,9 @@ export ROCKETMQ_HOME
 
 # Reads JAVA_OPT then JAVA_OPT_EXT (appended last by the Java scripts, so it
 # wins): -Duser.home=DIR becomes HOME, -Drocketmq.namesrv.addr=ADDR becomes
-# NAMESRV_ADDR, -Drocketmq.home.dir=DIR becomes ROCKETMQ_HOME. Everything else
+# NAMESRV_ADDR, -Drocketmq.home.dir=DIR becomes ROCKETMQ_HOME; the binaries
+# read -Drmq.log.*, -Drocketmq.serialize.type and -Dtls.* (TLS switches)
+# themselves. Everything else
 # in them only tunes a JVM, so it is listed in one note and otherwise ignored,
 # together with HEAP_OPTS, JAVA_HOME, MAX_POSSIBLE_HEAP and RMQ_NUMA_NODE.
 rmq_translate_java_env() {
@@ -53,6 +55,9 @@ rmq_translate_java_env() {
       -Duser.home=?*) HOME=$(rmq_unquote "${rmq_w#-Duser.home=}"); export HOME ;;
       -Drocketmq.namesrv.addr=?*) NAMESRV_ADDR=$(rmq_unquote "${rmq_w#-Drocketmq.namesrv.addr=}"); export NAMESRV_ADDR ;;
       -Drocketmq.home.dir=?*) ROCKETMQ_HOME=$(rmq_unquote "${rmq_w#-Drocketmq.home.dir=}"); export ROCKETMQ_HOME ;;
+      # Read by the binaries themselves from JAVA_OPT.
+      -Drmq.log.*=?* | -Drocketmq.serialize.type=?*) ;;
+      -Dtls.?*) ;;
       *) rmq_ignored="$rmq_ignored $rmq_w" ;;
     esac
   done

@@ -25,3 +25,5 @@ fi
 # The official RocketMQ 5 Python client, for crates/interop-v5/tests/python_client.rs
 # (pinned: the suite was written against this version's API).
 python3 -c 'import rocketmq.v5' 2>/dev/null || python3 -m pip install -q rocketmq-python-client==5.1.2
+# cargo-fuzz, for scripts/fuzz.sh (libFuzzer over every decoder).
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked

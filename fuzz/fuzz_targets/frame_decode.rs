@@ -1,6 +1,7 @@
-//! Feeds arbitrary bytes to the remoting frame decoder: it must never panic,
-//! leave an incomplete frame untouched, and consume exactly one frame when it
-//! decodes one.
+//! Feeds arbitrary bytes to the remoting frame decoder (both header
+//! encodings): it must never panic, leave an incomplete frame untouched,
+//! consume exactly one frame when it decodes one, and what it decodes must
+//! encode again without panicking.
 #![no_main]
 
 use bytes::BytesMut;
@@ -11,7 +12,8 @@ fuzz_target!(|data: &[u8]| {
     loop {
         let before = buf.clone();
         match rmq_protocol::frame::decode(&mut buf, 1 << 20) {
-            Ok(Some(_)) => {
+            Ok(Some(cmd)) => {
+                let _ = rmq_protocol::frame::encode(&cmd, &mut BytesMut::new());
                 let length = i32::from_be_bytes([before[0], before[1], before[2], before[3]]) as usize;
                 assert_eq!(before.len() - buf.len(), length + 4, "exactly one frame consumed");
             }

@@ -5,7 +5,7 @@
 //! services.
 
 use rmq_model::BrokerRole;
-use rmq_remoting::{Client, ClientConfig};
+use rmq_remoting::{Client, ClientConfig, ClientTls, ServerTls};
 use rmq_store::config_file::ConfigFiles;
 use rmq_store::{MessageStore, StoreHooks};
 use std::sync::{Arc, Mutex};
@@ -33,6 +33,7 @@ use crate::long_poll::PullWaiters;
 use crate::namesrv::{BrokerIdentity, Registrar};
 use crate::notify::ConsumerNotifier;
 use crate::pop::{PopEngine, PopParts};
+use crate::port_limits::PortLimits;
 use crate::registration::Registration;
 use crate::runtime_info::RuntimeInfo;
 use crate::schedule::DelayDelivery;
@@ -68,13 +69,19 @@ pub struct Broker {
     pub(crate) pop: Arc<PopEngine>,
     /// Delivery of 5.x timer messages; `None` with `timerWheelEnable=false`.
     pub(crate) timers: Option<Arc<TimerDelivery>>,
+    /// The remoting ports' limit counters, reported in the runtime info.
+    pub(crate) port_limits: Arc<PortLimits>,
+    /// TLS of the listen and fast ports (the HA port is always plaintext, as in Java).
+    pub(crate) server_tls: ServerTls,
 }
 
 impl Broker {
     /// Opens the store and the tables of a resolved configuration and builds
     /// every subsystem.
     pub fn open(settings: Settings) -> Result<Broker, BrokerError> {
-        let Settings { broker: broker_config, store: store_config } = settings;
+        let Settings { broker: broker_config, store: store_config, tls } = settings;
+        let server_tls = ServerTls::from_settings(&tls)?;
+        let client_tls = ClientTls::from_settings(&tls)?;
         let now = now_ms();
         let identity = Arc::new(BrokerIdentity::of(&broker_config));
         let role = store_config.broker_role;
@@ -87,7 +94,7 @@ impl Broker {
         let files = ConfigFiles::new(store_config.config_dir());
         let acl = Acl::new(&broker_config, &store_config);
         let locks = QueueLocks::new(&broker_config, &store_config);
-        let replication = Arc::new(Replication::new(&broker_config, &store_config));
+        let replication = Arc::new(Replication::new(&broker_config, &store_config, client_tls.clone()));
         let store = Arc::new(MessageStore::open(store_config, hooks)?);
         let timers = TimerDelivery::of(&store);
 
@@ -116,10 +123,17 @@ impl Broker {
 
         let send_admission =
             Admission::new(broker_config.send_thread_pool_queue_capacity, store.config().max_message_size);
-        let pull_admission = Arc::new(Permits::new(broker_config.pull_thread_pool_queue_capacity));
+        let pull_admission = Arc::new(Permits::shared(
+            broker_config.pull_thread_pool_queue_capacity,
+            broker_config.pull_permit_share_percent,
+        ));
         let registrar = Registrar::new(
             Client::new(
-                ClientConfig { connect_timeout: Duration::from_secs(3), max_frame: rmq_protocol::DEFAULT_MAX_FRAME },
+                ClientConfig {
+                    connect_timeout: Duration::from_secs(3),
+                    max_frame: rmq_protocol::DEFAULT_MAX_FRAME,
+                    tls: client_tls.clone(),
+                },
                 Arc::new(rmq_remoting::RejectAll),
             ),
             broker_config.namesrv_list(),
@@ -154,6 +168,7 @@ impl Broker {
             background: background.clone(),
         });
 
+        let port_limits = Arc::new(PortLimits::default());
         let runtime = RuntimeInfo {
             store: store.clone(),
             config: config.clone(),
@@ -163,6 +178,7 @@ impl Broker {
             delay_levels: delay_levels.clone(),
             sends: send_admission.requests.clone(),
             pulls: pull_admission.clone(),
+            ports: port_limits.clone(),
             boot_ms: now,
         };
         let transactions = Arc::new(Transactions {
@@ -201,6 +217,7 @@ impl Broker {
                     ClientConfig {
                         connect_timeout: Duration::from_secs(3),
                         max_frame: rmq_protocol::DEFAULT_MAX_FRAME,
+                        tls: client_tls,
                     },
                     Arc::new(rmq_remoting::RejectAll),
                 ),
@@ -288,6 +305,8 @@ impl Broker {
             delays,
             pop,
             timers,
+            port_limits,
+            server_tls,
         })
     }
 

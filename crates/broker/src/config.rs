@@ -163,6 +163,24 @@ config_struct! {
         /// Close connections idle this long, seconds.
         server_channel_max_idle_time_seconds: u64 = "serverChannelMaxIdleTimeSeconds" => 120,
 
+        // --- Limits a hostile client cannot pass (rmq's own, docs/operations.md "Limits") ---
+        /// Connections one IP address may hold open at once on each port
+        /// (main and VIP); past it new ones are closed on accept. 0: no cap.
+        max_connections_per_ip: usize = "maxConnectionsPerIp" => 1_000,
+        /// Close a connection whose queued responses made no write progress
+        /// for this long, seconds: its client reads nothing, and the pull
+        /// responses queued for it pin CommitLog files. At least 1.
+        server_channel_write_timeout_seconds: u64 = "serverChannelWriteTimeoutSeconds" => 60,
+        /// Close a connection whose request frame, once started, is not
+        /// complete after this long, seconds (a client trickling bytes). At
+        /// least 1; a 16 MiB frame needs 0.6 MB/s at the default.
+        server_frame_read_timeout_seconds: u64 = "serverFrameReadTimeoutSeconds" => 30,
+        /// One connection's share of the pull permits
+        /// (`pullThreadPoolQueueCapacity`, POPs included), percent of the
+        /// permits the other connections leave free; past it its pulls get
+        /// SYSTEM_BUSY `[OVERLOAD]`. 0 or 100: no share, first come first served.
+        pull_permit_share_percent: u32 = "pullPermitSharePercent" => 10,
+
         // --- Metrics (RocketMQ 5's exporter keys) ---
         /// `PROM` serves Prometheus metrics at
         /// `http://metricsPromExporterHost:metricsPromExporterPort/metrics`;
@@ -185,6 +203,10 @@ config_struct! {
         // --- Logs ---
         /// Log into `~/logs/rocketmqlogs/<brokerName>_<brokerId>/`.
         isolate_log_enable: bool = "isolateLogEnable" => false,
+        /// rmq's own: the log level filter in `tracing`'s directive syntax
+        /// (`info`, `info,rmq_store=debug`); empty means `RUST_LOG`, else
+        /// `info`. Changeable at run time with `mqadmin updateBrokerConfig`.
+        rmq_log_level: String = "rmqLogLevel" => String::new(),
     }
 }
 
@@ -309,6 +331,21 @@ impl BrokerConfig {
         }
         self.ha_bind_ip()?;
         self.ha_allow_list()?;
+        for (seconds, key) in [
+            (self.server_channel_write_timeout_seconds, "serverChannelWriteTimeoutSeconds"),
+            (self.server_frame_read_timeout_seconds, "serverFrameReadTimeoutSeconds"),
+            (self.server_channel_max_idle_time_seconds, "serverChannelMaxIdleTimeSeconds"),
+        ] {
+            if seconds == 0 {
+                return Err(format!("{key}=0: a connection would be closed at once; give at least 1 second"));
+            }
+        }
+        if self.pull_permit_share_percent > 100 {
+            return Err(format!(
+                "pullPermitSharePercent={} is a percentage: 1 to 100, or 0 for no share",
+                self.pull_permit_share_percent
+            ));
+        }
         Ok(())
     }
 
@@ -383,5 +420,33 @@ mod tests {
         c.namesrv_addr = Some("127.0.0.1:9876;10.0.0.2:9876".into());
         assert_eq!(c.validate(BrokerRole::Slave), Ok(()));
         assert_eq!(c.namesrv_list().len(), 2);
+    }
+
+    #[test]
+    fn limits_are_read_and_checked() {
+        let mut c = BrokerConfig::default();
+        assert_eq!(c.max_connections_per_ip, 1_000);
+        assert_eq!(c.server_channel_write_timeout_seconds, 60);
+        assert_eq!(c.server_frame_read_timeout_seconds, 30);
+        assert_eq!(c.pull_permit_share_percent, 10);
+        let report = c
+            .apply_all([
+                ("maxConnectionsPerIp", "5"),
+                ("serverChannelWriteTimeoutSeconds", "2"),
+                ("serverFrameReadTimeoutSeconds", "3"),
+                ("pullPermitSharePercent", "50"),
+            ])
+            .unwrap();
+        assert!(report.unknown.is_empty(), "{report:?}");
+        assert_eq!(
+            (c.max_connections_per_ip, c.server_channel_write_timeout_seconds, c.server_frame_read_timeout_seconds),
+            (5, 2, 3)
+        );
+        assert_eq!(c.validate(BrokerRole::AsyncMaster), Ok(()));
+        c.server_frame_read_timeout_seconds = 0;
+        assert!(c.validate(BrokerRole::AsyncMaster).unwrap_err().contains("serverFrameReadTimeoutSeconds"));
+        c.server_frame_read_timeout_seconds = 3;
+        c.pull_permit_share_percent = 101;
+        assert!(c.validate(BrokerRole::AsyncMaster).unwrap_err().contains("pullPermitSharePercent"));
     }
 }

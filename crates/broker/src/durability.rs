@@ -3,12 +3,11 @@
 //! wait here, so a consumer never moves past a message whose retry copy is
 //! less safe than a sent message.
 
-use rmq_model::{FlushDiskType, PhysicalOffset};
+use rmq_model::FlushDiskType;
 use rmq_protocol::ResponseCode;
-use rmq_store::{MessageStore, PutResult};
+use rmq_store::{MessageStore, OffsetWaiter, PutResult};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 
 use crate::ha::Replication;
 
@@ -16,7 +15,7 @@ use crate::ha::Replication;
 pub(crate) struct Durability {
     /// The store's flushed offset, watched under SYNC_FLUSH; `None` under
     /// ASYNC_FLUSH.
-    flushed: Option<(watch::Receiver<PhysicalOffset>, Duration)>,
+    flushed: Option<(OffsetWaiter, Duration)>,
     replication: Arc<Replication>,
 }
 
@@ -26,7 +25,7 @@ impl Durability {
     pub(crate) fn new(store: &MessageStore, replication: Arc<Replication>) -> Durability {
         let config = store.config();
         let flushed = (config.flush_disk_type == FlushDiskType::SyncFlush)
-            .then(|| (store.flushed_watch(), Duration::from_millis(config.sync_flush_timeout)));
+            .then(|| (store.flushed_waiter(), Duration::from_millis(config.sync_flush_timeout)));
         Durability { flushed, replication }
     }
 
@@ -40,20 +39,33 @@ impl Durability {
     /// replica requests), the slave's failure reported over the disk's.
     /// Success when neither applies.
     pub(crate) async fn wait(&self, put: &PutResult) -> ResponseCode {
+        self.wait_with_reason(put).await.0
+    }
+
+    /// As [`Durability::wait`], with a remark for the producer when the disk
+    /// failed (a failed flush answers FLUSH_DISK_TIMEOUT at once, as Java
+    /// answers a flush that did not succeed, and says why).
+    pub(crate) async fn wait_with_reason(&self, put: &PutResult) -> (ResponseCode, Option<String>) {
         let flushed = async {
             let Some((flushed, timeout)) = &self.flushed else {
-                return ResponseCode::Success;
+                return (ResponseCode::Success, None);
             };
-            let mut flushed = flushed.clone();
-            let reached = tokio::time::timeout(*timeout, flushed.wait_for(|f| *f >= put.end_offset)).await;
-            if matches!(reached, Ok(Ok(_))) {
-                ResponseCode::Success
-            } else {
-                tracing::warn!("flush to disk did not reach {} within {timeout:?}", put.end_offset);
-                ResponseCode::FlushDiskTimeout
+            match tokio::time::timeout(*timeout, flushed.reached(put.end_offset)).await {
+                Ok(Ok(())) => (ResponseCode::Success, None),
+                Ok(Err(reason)) => (
+                    ResponseCode::FlushDiskTimeout,
+                    Some(format!(
+                        "FLUSH_DISK_TIMEOUT: the broker's CommitLog flush failed ({reason}); the message was written \
+                         but may not be on disk, and the broker takes no more messages until it is restarted"
+                    )),
+                ),
+                Err(_) => {
+                    tracing::warn!("flush to disk did not reach {} within {timeout:?}", put.end_offset);
+                    (ResponseCode::FlushDiskTimeout, None)
+                }
             }
         };
         let (flushed, replicated) = tokio::join!(flushed, self.replication.wait_replicated(put));
-        if replicated != ResponseCode::Success { replicated } else { flushed }
+        if replicated != ResponseCode::Success { (replicated, None) } else { flushed }
     }
 }

@@ -21,7 +21,7 @@ mod slave_sync;
 
 use rmq_model::BrokerRole;
 use rmq_protocol::ResponseCode;
-use rmq_remoting::CancellationToken;
+use rmq_remoting::{CancellationToken, ClientTls};
 use rmq_replication::{Admission, HaConfig, Master, Slave, SyncOutcome};
 use rmq_store::{MessageStore, PutResult, StoreConfig};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -56,7 +56,8 @@ enum Side {
 }
 
 impl Replication {
-    pub fn new(config: &BrokerConfig, store: &StoreConfig) -> Replication {
+    /// `tls`: how a slave connects to its master's listen port for the metadata sync.
+    pub fn new(config: &BrokerConfig, store: &StoreConfig, tls: Option<ClientTls>) -> Replication {
         let ha = HaConfig {
             heartbeat_interval_ms: config.ha_send_heartbeat_interval.max(1),
             housekeeping_interval_ms: config.ha_housekeeping_interval.max(1),
@@ -67,7 +68,7 @@ impl Replication {
         };
         let side = match store.broker_role {
             BrokerRole::Slave => {
-                Side::Slave { slave: Arc::new(Slave::new(ha)), metadata: Arc::new(MetadataSync::new()) }
+                Side::Slave { slave: Arc::new(Slave::new(ha)), metadata: Arc::new(MetadataSync::new(tls)) }
             }
             role => {
                 // Checked by `BrokerConfig::validate`; should it be skipped, only

@@ -29,6 +29,7 @@ mod ha;
 mod handlers;
 mod live_config;
 mod lock;
+pub mod log_level;
 mod long_poll;
 mod message_group;
 mod message_log;
@@ -38,6 +39,7 @@ mod notify;
 mod offset_moved;
 mod periodic;
 mod pop;
+mod port_limits;
 mod registration;
 mod run;
 mod runtime_info;
@@ -45,6 +47,7 @@ mod schedule;
 mod service;
 pub mod settings;
 mod stats;
+pub mod stats_log;
 mod tables;
 mod timer;
 mod transaction;
@@ -55,6 +58,13 @@ pub use namesrv::BrokerIdentity;
 pub use run::{BootInfo, run};
 pub use runtime_info::store_config_entries;
 pub use settings::Settings;
+
+/// Parses a SQL92 filter expression as a subscription with
+/// `expressionType=SQL92` does; the error says what is wrong. Public for the
+/// fuzz targets (`fuzz/`), which feed it what a client could send.
+pub fn parse_sql92(text: &str) -> Result<(), String> {
+    filter::sql::parse(text).map(drop).map_err(|e| e.to_string())
+}
 
 /// Errors that stop a broker from starting or running.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +79,8 @@ pub enum BrokerError {
     /// cannot be bound.
     #[error("metrics: {0}")]
     Metrics(String),
+    #[error("TLS: {0}")]
+    Tls(#[from] rmq_remoting::tls::TlsError),
     #[error("the store's shutdown task failed: {0}")]
     ShutdownTask(String),
 }

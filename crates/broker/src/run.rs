@@ -2,7 +2,7 @@
 //! NameServers, run the periodic tasks, and shut down in order when the token
 //! is cancelled (stop accepting, unregister, persist tables, close the store).
 
-use rmq_remoting::{CancellationToken, Server, ServerConfig};
+use rmq_remoting::{CancellationToken, Server, ServerConfig, ServerTls};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,10 +10,12 @@ use tokio::task::JoinSet;
 
 use crate::broker::Broker;
 use crate::clients::CHANNEL_EXPIRED_TIMEOUT;
+use crate::config::BrokerConfig;
 use crate::periodic::every;
 use crate::service::BrokerService;
 use crate::settings::Settings;
 use crate::stats::SAMPLE_PERIOD_MS;
+use crate::stats_log;
 use crate::{BrokerError, now_ms};
 
 /// What the boot line reports, handed to the caller once the broker serves.
@@ -31,14 +33,18 @@ pub struct BootInfo {
     pub vip_addr: SocketAddr,
 }
 
-fn server_config(port: u16, idle: Duration) -> ServerConfig {
+fn server_config(port: u16, c: &BrokerConfig, tls: &ServerTls) -> ServerConfig {
     ServerConfig {
         listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)),
         max_connections: 10_000,
+        max_connections_per_ip: c.max_connections_per_ip,
         max_frame: rmq_protocol::DEFAULT_MAX_FRAME,
         max_in_flight_per_connection: 4096,
-        idle_timeout: idle,
+        idle_timeout: Duration::from_secs(c.server_channel_max_idle_time_seconds),
+        write_timeout: Duration::from_secs(c.server_channel_write_timeout_seconds),
+        frame_timeout: Duration::from_secs(c.server_frame_read_timeout_seconds),
         shutdown_grace: Duration::from_secs(3),
+        tls: tls.clone(),
     }
 }
 
@@ -55,16 +61,23 @@ pub async fn run(
     // before it serves anyone.
     let metrics = crate::metrics::bind(&broker).await?;
     let metrics_addr = metrics.as_ref().map(|m| m.local_addr());
-    let (port, vip_port, idle) = {
+    let (port, vip_port, main_config, vip_config) = {
         let c = broker.config.get();
-        (c.listen_port, c.vip_port(), Duration::from_secs(c.server_channel_max_idle_time_seconds))
+        (
+            c.listen_port,
+            c.vip_port(),
+            server_config(c.listen_port, &c, &broker.server_tls),
+            server_config(c.vip_port(), &c, &broker.server_tls),
+        )
     };
-    let main = Server::bind(server_config(port, idle))
+    let main = Server::bind(main_config)
         .await
         .map_err(|source| BrokerError::Listen { addr: SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)), source })?;
-    let vip = Server::bind(server_config(vip_port, idle))
+    let vip = Server::bind(vip_config)
         .await
         .map_err(|source| BrokerError::Listen { addr: SocketAddr::from((Ipv4Addr::UNSPECIFIED, vip_port)), source })?;
+    broker.port_limits.watch(main.counters());
+    broker.port_limits.watch(vip.counters());
     let info = BootInfo {
         broker_name: broker.identity.broker_name.clone(),
         broker_addr: broker.identity.broker_addr.clone(),
@@ -137,5 +150,11 @@ fn spawn_periodic_tasks(broker: &Broker, stop: &CancellationToken, tasks: &mut J
     tasks.spawn(every(stop.clone(), Duration::ZERO, sample, move || {
         let stats = stats.clone();
         async move { stats.sample(now_ms()) }
+    }));
+    let (stats, cluster) = (broker.stats.clone(), broker.config.get().broker_cluster_name.clone());
+    let first = stats_log::until_next_minute(now_ms());
+    tasks.spawn(every(stop.clone(), first, Duration::from_secs(60), move || {
+        stats_log::print_minute(&stats, &cluster, now_ms());
+        async {}
     }));
 }

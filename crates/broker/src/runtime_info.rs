@@ -12,6 +12,7 @@ use crate::delay::DelayLevels;
 use crate::ha::Replication;
 use crate::live_config::LiveConfig;
 use crate::now_ms;
+use crate::port_limits::PortLimits;
 use crate::stats::BrokerStats;
 use crate::tables::DelayOffsets;
 
@@ -31,6 +32,8 @@ pub(crate) struct RuntimeInfo {
     /// Sends and pulls in progress.
     pub sends: Arc<Permits>,
     pub pulls: Arc<Permits>,
+    /// What the remoting ports' connection limits refused or closed.
+    pub ports: Arc<PortLimits>,
     pub boot_ms: i64,
 }
 
@@ -100,6 +103,9 @@ impl RuntimeInfo {
         }
         for (k, v) in self.replication.runtime_entries(&self.store) {
             put(k, v);
+        }
+        for (k, count) in self.ports.entries() {
+            put(k, count.to_string());
         }
         put("queryThreadPoolQueueSize", "0".to_owned());
         put("queryThreadPoolQueueCapacity", "20000".to_owned());

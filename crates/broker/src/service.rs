@@ -72,7 +72,7 @@ impl Service for BrokerService {
             }
             EndTransaction => return h.transactions.end(conn, &req),
             PullMessage | LitePullMessage => not_supported(&req),
-            PopMessage => h.popping.pop(&req).await,
+            PopMessage => h.popping.pop(conn, &req).await,
             PeekMessage => h.popping.peek(&req),
             AckMessage => h.popping.ack(&req).await,
             BatchAckMessage => h.popping.batch_ack(&req).await,

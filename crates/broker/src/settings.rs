@@ -5,6 +5,7 @@
 //! addresses, store root under the user's home).
 
 use rmq_model::BrokerRole;
+use rmq_remoting::TlsSettings;
 use rmq_store::StoreConfig;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -17,6 +18,9 @@ use crate::namesrv::BrokerIdentity;
 pub struct Settings {
     pub broker: BrokerConfig,
     pub store: StoreConfig,
+    /// TLS on the listen and fast ports and for the broker's own clients
+    /// (`tls.*` keys, `useTLS`); Java's defaults until told otherwise.
+    pub tls: TlsSettings,
 }
 
 /// A key whose value does not parse, or a combination that cannot work.
@@ -27,7 +31,11 @@ pub struct SettingsError(pub String);
 impl Settings {
     /// Defaults, with the store under `<home>/store`.
     pub fn new(home: &Path) -> Settings {
-        Settings { broker: BrokerConfig::default(), store: StoreConfig::new(home.join("store")) }
+        Settings {
+            broker: BrokerConfig::default(),
+            store: StoreConfig::new(home.join("store")),
+            tls: TlsSettings::default(),
+        }
     }
 
     /// Applies `key=value` pairs to whichever config knows each key, the
@@ -40,6 +48,7 @@ impl Settings {
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<LoadReport, SettingsError> {
         let store = &mut self.store;
+        let tls = &mut self.tls;
         let mut store_error = None;
         // Lazily, so that errors keep the order of the pairs: a bad store
         // value ends the pairs the broker sees.
@@ -47,17 +56,23 @@ impl Settings {
             if store_error.is_some() {
                 return None;
             }
+            if TlsSettings::knows(key) {
+                if let Err(e) = tls.apply(key, value) {
+                    store_error = Some(e.to_string());
+                }
+                return None;
+            }
             if BrokerConfig::knows(key) || !StoreConfig::knows(key) {
                 return Some((key, value));
             }
             if let Err(e) = store.apply(key, value) {
-                store_error = Some(e);
+                store_error = Some(e.to_string());
             }
             None
         });
         let report = self.broker.apply_all(not_for_store);
         if let Some(e) = store_error {
-            return Err(SettingsError(e.to_string()));
+            return Err(SettingsError(e));
         }
         report.map_err(|e| SettingsError(e.to_string()))
     }
@@ -188,6 +203,17 @@ mod tests {
         assert!(err.0.contains("flushDiskType"), "{err}");
         let err = Settings::new(Path::new("/tmp")).apply_all(both.into_iter().rev()).unwrap_err();
         assert!(err.0.contains("listenPort"), "{err}");
+    }
+
+    #[test]
+    fn tls_keys_and_use_tls_set_the_tls_settings_and_are_not_unknown() {
+        let mut s = Settings::new(Path::new("/tmp"));
+        let report = s.apply_all([("tls.server.mode", "enforcing"), ("useTLS", "true")]).unwrap();
+        assert!(report.unknown.is_empty(), "{:?}", report.unknown);
+        assert_eq!(s.tls.server_mode, rmq_remoting::tls::TlsMode::Enforcing);
+        assert!(s.tls.client_enable);
+        let err = Settings::new(Path::new("/tmp")).apply_all([("tls.server.mode", "strict")]).unwrap_err();
+        assert!(err.0.contains("tls.server.mode"), "{err}");
     }
 
     /// rmq's `haListenAddress`: set, it is bound; unset, an explicit

@@ -114,6 +114,18 @@ impl KeyedCounters {
         map.retain(|_, counter| !counter.sample_keeping(now_ms, KEYED_SAMPLES));
     }
 
+    /// Every key with messages in the last minute, and how many (`stats.log`).
+    pub fn last_minute(&self, now_ms: i64) -> Vec<(String, u64)> {
+        let map = self.counters.read().unwrap_or_else(|e| e.into_inner());
+        let mut sums: Vec<(String, u64)> = map
+            .iter()
+            .map(|(key, counter)| (key.clone(), (counter.rate(now_ms, 60_000) * 60.0).round() as u64))
+            .filter(|(_, sum)| *sum > 0)
+            .collect();
+        sums.sort();
+        sums
+    }
+
     /// Keys with a counter now (tests check that idle keys are dropped).
     #[cfg(test)]
     fn len(&self) -> usize {
@@ -143,6 +155,8 @@ pub struct BrokerStats {
     pub put_failures: Counter,
     /// Messages returned by pulls, per `topic@group`.
     pub group_get: KeyedCounters,
+    /// Messages stored by sends, per topic (Java's `TOPIC_PUT_NUMS`).
+    pub topic_put: KeyedCounters,
     /// Totals at the start of today and yesterday (for `msgPutTotal*`).
     pub day_marks: Mutex<DayMarks>,
 }
@@ -168,6 +182,7 @@ impl BrokerStats {
             c.sample(now_ms);
         }
         self.group_get.sample(now_ms);
+        self.topic_put.sample(now_ms);
         let day = now_ms / 86_400_000;
         let mut marks = self.day_marks.lock().unwrap_or_else(|e| e.into_inner());
         if marks.day != day {

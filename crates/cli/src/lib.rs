@@ -8,6 +8,7 @@
 //!   and [`logging::announce`] for boot lines that must appear verbatim;
 //! * [`properties`]: reading a Java `.properties` file, reporting its keys;
 //! * [`signals`]: SIGTERM/SIGINT to a [`rmq_remoting::CancellationToken`];
+//! * [`tls`]: the `tls.*` switches from `-D` options and the TLS file;
 //! * [`exit`]: RocketMQ's exit codes;
 //! * [`admin`]: `mqadmin`'s sub-commands, over `rmq-client`.
 //!
@@ -23,6 +24,7 @@ pub mod java_opts;
 pub mod logging;
 pub mod properties;
 pub mod signals;
+pub mod tls;
 
 /// Every rmq binary allocates through mimalloc. A broker request allocates
 /// a few dozen small strings (the header's ext fields) and frees them on

@@ -10,7 +10,7 @@ use rmq_protocol::header::{
     CheckTransactionStateRequestHeader, GetRouteInfoRequestHeader, ResetClientOffsetRequestHeader,
 };
 use rmq_protocol::{LanguageCode, RemotingCommand, RequestCode, ResponseCode};
-use rmq_remoting::{ClientConfig, Connection, Service, not_supported};
+use rmq_remoting::{ClientConfig, ClientTls, Connection, Service, not_supported};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -39,6 +39,8 @@ pub struct ClientOptions {
     /// `Signature`, as Java's `AclClientRPCHook` adds them, so brokers with
     /// `aclEnable=true` accept it.
     pub credentials: Option<Credentials>,
+    /// Connect with TLS (`tls.enable`); `None`: plaintext.
+    pub tls: Option<ClientTls>,
 }
 
 /// An account of a broker's `plain_acl.yml`. Its `Debug` hides the secret.
@@ -80,6 +82,7 @@ impl ClientOptions {
             language: LanguageCode::Java,
             transaction_checks: None,
             credentials: None,
+            tls: None,
         }
     }
 }
@@ -133,7 +136,8 @@ impl Client {
     pub fn new(options: ClientOptions) -> Client {
         let requests =
             Arc::new(BrokerRequests { transaction_checks: options.transaction_checks, ..Default::default() });
-        let transport = rmq_remoting::Client::new(ClientConfig::default(), requests.clone());
+        let transport =
+            rmq_remoting::Client::new(ClientConfig { tls: options.tls, ..ClientConfig::default() }, requests.clone());
         let ip = local_ipv4();
         let instance = options.instance_name.unwrap_or_else(|| std::process::id().to_string());
         let inner = Inner {

@@ -214,6 +214,12 @@ async fn admin_requests_of_admin_ext() {
     let header = ViewBrokerStatsDataRequestHeader { stats_name: "GROUP_GET_NUMS".into(), stats_key: "Stats@G".into() };
     let data = raw(&c, &broker, RemotingCommand::request(RequestCode::ViewBrokerStatsData, &header)).await;
     assert!(BrokerStatsData::decode(&data.body.to_bytes()).unwrap().stats_minute.tps > 0.0);
+    // TOPIC_PUT_NUMS: the messages stored per topic (sent to Stats above).
+    let header = ViewBrokerStatsDataRequestHeader { stats_name: "TOPIC_PUT_NUMS".into(), stats_key: "Stats".into() };
+    let data = raw(&c, &broker, RemotingCommand::request(RequestCode::ViewBrokerStatsData, &header)).await;
+    assert_eq!(data.response_code(), ResponseCode::Success, "{:?}", data.remark);
+    let minute = BrokerStatsData::decode(&data.body.to_bytes()).unwrap().stats_minute;
+    assert!(minute.tps > 0.0 && minute.sum > 0, "{minute:?}");
 
     // 222: offsets move back to the start, the broker keeps them and tells the consumer.
     let reset = admin.reset_offset(&broker, "Stats", "G", 0, true).await.unwrap();

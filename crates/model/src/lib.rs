@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod allow_list;
 pub mod clock;
 pub mod config;
 pub mod data_version;

@@ -13,8 +13,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rmq_model::allow_list::AllowList;
 use rmq_model::config::{Applied, BadValue};
 use rmq_model::config_struct;
+
+use crate::error::NamesrvError;
 
 config_struct! {
     /// Every key of `namesrv.properties` that rmq acts on.
@@ -58,6 +61,23 @@ config_struct! {
         /// Close a connection with no traffic either way for this long, seconds;
         /// the brokers on it leave the routes.
         server_channel_max_idle_time_seconds: u64 = "serverChannelMaxIdleTimeSeconds" => 120,
+        /// rmq's own: who may change the NameServer's state (register,
+        /// unregister or heart-beat a broker, add or wipe write permission,
+        /// register or delete a topic, put or delete KV config, update this
+        /// config): IP addresses and CIDR blocks, comma-separated. 127.0.0.1
+        /// and ::1 are always allowed. Empty: everyone, as Java.
+        write_allowed_addresses: String = "writeAllowedAddresses" => String::new(),
+        /// rmq only: connections one IP address may hold open at once; past
+        /// it new ones are closed on accept. 0: no cap.
+        max_connections_per_ip: usize = "maxConnectionsPerIp" => 1_000,
+        /// rmq only: close a connection whose queued responses made no write
+        /// progress for this long, seconds (its peer reads nothing); 0 counts as 1.
+        server_channel_write_timeout_seconds: u64 = "serverChannelWriteTimeoutSeconds" => 60,
+        /// rmq only: close a connection whose request frame, once started, is
+        /// not complete after this long, seconds (a peer trickling bytes); 0
+        /// counts as 1.
+        server_frame_read_timeout_seconds: u64 = "serverFrameReadTimeoutSeconds" => 30,
+
         /// rmq's own, with the names of RocketMQ 5's broker and controller
         /// keys (Java's NameServer exports no metrics): `PROM` serves
         /// Prometheus metrics at `/metrics`; `DISABLE` exports nothing.
@@ -132,6 +152,16 @@ impl ApplyReport {
 }
 
 impl NamesrvConfig {
+    /// `writeAllowedAddresses` parsed; `None` when empty (everyone may write).
+    pub fn write_allow_list(&self) -> Result<Option<AllowList>, NamesrvError> {
+        let list = AllowList::parse(&self.write_allowed_addresses).map_err(|reason| NamesrvError::BadConfigValue {
+            key: "writeAllowedAddresses".into(),
+            value: self.write_allowed_addresses.clone(),
+            reason,
+        })?;
+        Ok((!list.is_empty()).then_some(list))
+    }
+
     /// The defaults, with the paths under `home` (Java's `user.home`).
     pub fn with_home(home: &Path) -> NamesrvConfig {
         NamesrvConfig {
@@ -182,6 +212,16 @@ impl NamesrvConfig {
 
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.server_channel_max_idle_time_seconds)
+    }
+
+    /// `serverChannelWriteTimeoutSeconds`, at least 1 s.
+    pub fn write_timeout(&self) -> Duration {
+        Duration::from_secs(self.server_channel_write_timeout_seconds.max(1))
+    }
+
+    /// `serverFrameReadTimeoutSeconds`, at least 1 s.
+    pub fn frame_timeout(&self) -> Duration {
+        Duration::from_secs(self.server_frame_read_timeout_seconds.max(1))
     }
 
     /// `bindAddress:listenPort`.
@@ -244,6 +284,25 @@ mod tests {
         assert_eq!((c.listen_port, c.order_message_enable), (9877, true));
         let bad = c.apply_all([("listenPort", "99999")]).unwrap_err();
         assert_eq!(bad.key, "listenPort");
+    }
+
+    #[test]
+    fn connection_limits_are_read_and_zero_timeouts_mean_one_second() {
+        let mut c = NamesrvConfig::with_home(Path::new("/h"));
+        assert_eq!((c.max_connections_per_ip, c.write_timeout(), c.frame_timeout()), (1_000, secs(60), secs(30)));
+        let report = c
+            .apply_all([
+                ("maxConnectionsPerIp", "0"),
+                ("serverChannelWriteTimeoutSeconds", "5"),
+                ("serverFrameReadTimeoutSeconds", "0"),
+            ])
+            .unwrap();
+        assert!(report.unknown.is_empty(), "{report:?}");
+        assert_eq!((c.max_connections_per_ip, c.write_timeout(), c.frame_timeout()), (0, secs(5), secs(1)));
+    }
+
+    fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub enum NamesrvError {
     NamespaceOrKeyNull,
     #[error("Can not update config in black list.")]
     ConfigBlackListed { key: String },
+    /// A state-changing request from an address outside `writeAllowedAddresses`.
+    #[error("{code} refused: {peer} is not in the NameServer's writeAllowedAddresses")]
+    WriteNotAllowed { code: String, peer: String },
     /// 5.x `enableAllTopicList` / `enableTopicList` switched off.
     #[error("disable")]
     Disabled,
@@ -58,7 +61,7 @@ impl NamesrvError {
         match self {
             NamesrvError::TopicNotExist(_) => ResponseCode::TopicNotExist,
             NamesrvError::KvNotFound { .. } | NamesrvError::NamespaceNotFound(_) => ResponseCode::QueryNotFound,
-            NamesrvError::ConfigBlackListed { .. } => ResponseCode::NoPermission,
+            NamesrvError::ConfigBlackListed { .. } | NamesrvError::WriteNotAllowed { .. } => ResponseCode::NoPermission,
             _ => ResponseCode::SystemError,
         }
     }

@@ -3,14 +3,17 @@
 //! to the connections they registered over.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Instant;
 
 use rmq_protocol::{RemotingCommand, RequestCode};
 use rmq_remoting::{Connection, ConnectionId, Service, not_supported};
 
+use rmq_model::allow_list::AllowList;
+
 use crate::config::NamesrvConfig;
+use crate::error::NamesrvError;
 use crate::handlers;
 use crate::kv::KvStore;
 use crate::route::RouteTable;
@@ -28,6 +31,8 @@ pub struct Peer {
 #[derive(Debug)]
 pub struct NameServer {
     config: RwLock<NamesrvConfig>,
+    /// `writeAllowedAddresses`, parsed; `None`: everyone may write.
+    write_allowed: RwLock<Option<AllowList>>,
     routes: Mutex<RouteTable>,
     kv: Mutex<KvStore>,
     /// Connections brokers registered over, so that expiry can close them.
@@ -45,7 +50,10 @@ impl NameServer {
         if config.cluster_test {
             tracing::warn!("clusterTest=true: Java's cluster-test mode is not implemented, routes are served as usual");
         }
+        // Checked at bind and at every update: an unparsable list never gets here.
+        let write_allowed = config.write_allow_list().unwrap_or_default();
         NameServer {
+            write_allowed: RwLock::new(write_allowed),
             routes: Mutex::new(RouteTable::new(config.broker_timeout())),
             config: RwLock::new(config),
             kv: Mutex::new(kv),
@@ -72,7 +80,20 @@ impl NameServer {
     }
 
     pub(crate) fn replace_config(&self, config: NamesrvConfig) {
+        *self.write_allowed.write().unwrap_or_else(PoisonError::into_inner) =
+            config.write_allow_list().unwrap_or_default();
         *self.config.write().unwrap_or_else(PoisonError::into_inner) = config;
+    }
+
+    /// Whether `peer` may send a request that changes state: always from this
+    /// host's 127.0.0.1 or ::1 (or in-process, with no peer), else as
+    /// `writeAllowedAddresses` says.
+    fn may_write(&self, peer: Option<Peer>) -> bool {
+        let Some(peer) = peer else { return true };
+        let ip = peer.addr.ip().to_canonical();
+        ip == IpAddr::from(Ipv4Addr::LOCALHOST)
+            || ip == IpAddr::from(Ipv6Addr::LOCALHOST)
+            || self.write_allowed.read().unwrap_or_else(PoisonError::into_inner).as_ref().is_none_or(|l| l.contains(ip))
     }
 
     /// Handles one request and returns its response (oneway requests get one
@@ -82,6 +103,11 @@ impl NameServer {
     pub fn process(&self, peer: Option<Peer>, request: &RemotingCommand) -> RemotingCommand {
         let code = request.request_code();
         let conn = peer.map(|p| p.id);
+        if changes_state(code) && !self.may_write(peer) {
+            let refused = NamesrvError::WriteNotAllowed { code: code.to_string(), peer: describe(peer) };
+            tracing::warn!("{refused}");
+            return refused.to_response();
+        }
         let result = match code {
             RequestCode::PutKvConfig => handlers::kv::put(self, request),
             RequestCode::GetKvConfig => handlers::kv::get(self, request),
@@ -148,6 +174,23 @@ impl NameServer {
             tracing::info!("the broker's channel destroyed, {addr}, clean it's data structure at once");
         }
     }
+}
+
+/// The requests `writeAllowedAddresses` guards.
+fn changes_state(code: RequestCode) -> bool {
+    matches!(
+        code,
+        RequestCode::PutKvConfig
+            | RequestCode::DeleteKvConfig
+            | RequestCode::RegisterBroker
+            | RequestCode::UnregisterBroker
+            | RequestCode::BrokerHeartbeat
+            | RequestCode::WipeWritePermOfBroker
+            | RequestCode::AddWritePermOfBroker
+            | RequestCode::DeleteTopicInNamesrv
+            | RequestCode::RegisterTopicInNamesrv
+            | RequestCode::UpdateNamesrvConfig
+    )
 }
 
 fn describe(peer: Option<Peer>) -> String {

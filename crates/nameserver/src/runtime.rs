@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rmq_protocol::DEFAULT_MAX_FRAME;
-use rmq_remoting::{CancellationToken, Server, ServerConfig};
+use rmq_remoting::{CancellationToken, Server, ServerConfig, ServerTls};
 
 use crate::config::NamesrvConfig;
 use crate::error::{NamesrvError, Result};
@@ -34,8 +34,14 @@ pub struct BoundNameServer {
     metrics: Option<BoundMetrics>,
 }
 
-/// Loads the KV config and binds `bindAddress:listenPort`.
+/// Loads the KV config and binds `bindAddress:listenPort`, plaintext only.
 pub async fn bind(config: NamesrvConfig) -> Result<BoundNameServer> {
+    bind_with_tls(config, ServerTls::disabled()).await
+}
+
+/// [`bind`], the port serving TLS as `tls` says (`tls.server.mode`).
+pub async fn bind_with_tls(config: NamesrvConfig, tls: ServerTls) -> Result<BoundNameServer> {
+    config.write_allow_list()?;
     let kv = KvStore::load(PathBuf::from(&config.kv_config_path))?;
     let listen = config.listen_addr();
     let addr: SocketAddr =
@@ -48,10 +54,14 @@ pub async fn bind(config: NamesrvConfig) -> Result<BoundNameServer> {
     let server_config = ServerConfig {
         listen: addr,
         max_connections: MAX_CONNECTIONS,
+        max_connections_per_ip: config.max_connections_per_ip,
         max_frame: DEFAULT_MAX_FRAME,
         max_in_flight_per_connection: MAX_IN_FLIGHT_PER_CONNECTION,
         idle_timeout: config.idle_timeout(),
+        write_timeout: config.write_timeout(),
+        frame_timeout: config.frame_timeout(),
         shutdown_grace: SHUTDOWN_GRACE,
+        tls,
     };
     let server = Server::bind(server_config).await.map_err(|source| NamesrvError::Bind { addr: listen, source })?;
     let metrics = crate::metrics::bind(&config).await?;

@@ -43,6 +43,9 @@ pub struct ProxyConfig {
     pub broker_timeout_ms: u64,
     /// TLS on the gRPC port (Java's default: permissive, self-signed test certificate).
     pub tls: TlsSettings,
+    /// How the proxy's remoting client reaches NameServers and brokers
+    /// (`tls.enable`); `None`: plaintext.
+    pub remoting_tls: Option<rmq_remoting::ClientTls>,
     /// How long a Telemetry stream may stay silent before its first Settings
     /// (then it is closed, so idle streams hold nothing for long).
     pub settings_within_ms: u64,
@@ -85,6 +88,7 @@ impl Default for ProxyConfig {
             default_invisible_ms: 60_000,
             broker_timeout_ms: 3_000,
             tls: TlsSettings::default(),
+            remoting_tls: None,
             settings_within_ms: 30_000,
             acl_enable: false,
             acl_file: home_conf("plain_acl.yml"),

@@ -67,6 +67,7 @@ pub async fn run(
     options.instance_name = Some(format!("rmq-proxy-{}", addr.port()));
     options.transaction_checks = Some(checks_tx);
     options.credentials = broker_credentials(&config);
+    options.tls = config.remoting_tls.clone();
     let client = rmq_client::Client::new(options);
     let proxy = Arc::new(Proxy::new(config, client.clone()));
     let tasks = shutdown.child_token();

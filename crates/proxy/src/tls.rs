@@ -7,8 +7,7 @@
 //! certificate at start, which the 5.x Java client accepts (it does not
 //! verify the proxy's certificate unless told to).
 
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rmq_remoting::tls::certs;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,23 +30,8 @@ const HANDSHAKE_WITHIN: Duration = Duration::from_secs(10);
 /// Connections accepted but not yet taken by the gRPC server.
 const ACCEPT_QUEUE: usize = 128;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TlsMode {
-    Disabled,
-    Permissive,
-    Enforcing,
-}
-
-impl TlsMode {
-    pub fn parse(text: &str) -> Option<TlsMode> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "disabled" => Some(TlsMode::Disabled),
-            "permissive" => Some(TlsMode::Permissive),
-            "enforcing" => Some(TlsMode::Enforcing),
-            _ => None,
-        }
-    }
-}
+/// The same switch as the remoting ports' `tls.server.mode`.
+pub use rmq_remoting::tls::TlsMode;
 
 /// The TLS part of the proxy's settings.
 #[derive(Clone, Debug)]
@@ -68,14 +52,12 @@ impl Default for TlsSettings {
 /// A TLS setting that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("cannot read the TLS {what} {path}: {source}")]
-    Read { what: &'static str, path: String, source: rustls_pki_types::pem::Error },
+    #[error(transparent)]
+    Certificate(#[from] rmq_remoting::tls::TlsError),
     #[error("tlsCertPath and tlsKeyPath must be given together")]
     Half,
     #[error("the TLS certificate and key do not fit: {0}")]
     Config(#[from] rustls::Error),
-    #[error("cannot make the self-signed test certificate: {0}")]
-    SelfSigned(#[from] rcgen::Error),
     #[error("tls.server.mode=enforcing needs a certificate (tlsCertPath/tlsKeyPath) or tlsTestModeEnable=true")]
     NoCertificate,
 }
@@ -86,20 +68,8 @@ pub fn acceptor(settings: &TlsSettings) -> Result<Option<TlsAcceptor>, TlsError>
         return Ok(None);
     }
     let (certs, key) = match (&settings.cert_path, &settings.key_path) {
-        (Some(cert), Some(key)) => {
-            let read = |what, path: &PathBuf, e| TlsError::Read { what, path: path.display().to_string(), source: e };
-            let certs = CertificateDer::pem_file_iter(cert)
-                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| read("certificate", cert, e))?;
-            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| read("key", key, e))?;
-            (certs, key)
-        }
-        (None, None) if settings.test_mode => {
-            let self_signed = rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "rmq-proxy".to_owned()])?;
-            let key = PrivateKeyDer::try_from(self_signed.signing_key.serialize_der())
-                .map_err(|e| TlsError::Config(rustls::Error::General(e.to_owned())))?;
-            (vec![self_signed.cert.der().clone()], key)
-        }
+        (Some(cert), Some(key)) => (certs::read_chain("tlsCertPath", cert)?, certs::read_key("tlsKeyPath", key)?),
+        (None, None) if settings.test_mode => certs::self_signed(&["localhost", "rmq-proxy"])?,
         (None, None) if settings.mode == TlsMode::Enforcing => return Err(TlsError::NoCertificate),
         (None, None) => return Ok(None),
         _ => return Err(TlsError::Half),

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::driver::{self, Context, Settings};
+use crate::tls::{ClientTls, Stream};
 use crate::{Connection, RemotingError, Service};
 
 #[derive(Clone, Debug)]
@@ -26,11 +27,14 @@ pub struct ClientConfig {
     /// Largest frame accepted from a server, length prefix included; a larger
     /// one closes the connection. Default 16 MiB.
     pub max_frame: usize,
+    /// Connect with TLS (`tls.enable`); the handshake counts in the connect
+    /// timeout. Default `None`: plaintext.
+    pub tls: Option<ClientTls>,
 }
 
 impl Default for ClientConfig {
     fn default() -> ClientConfig {
-        ClientConfig { connect_timeout: Duration::from_secs(3), max_frame: DEFAULT_MAX_FRAME }
+        ClientConfig { connect_timeout: Duration::from_secs(3), max_frame: DEFAULT_MAX_FRAME, tls: None }
     }
 }
 
@@ -91,10 +95,17 @@ impl Client {
     /// A client whose peers' requests (if any) go to `service`.
     pub fn new<S: Service>(config: ClientConfig, service: Arc<S>) -> Client {
         let ctx = Context {
-            settings: Settings { max_frame: config.max_frame, max_in_flight: CLIENT_MAX_IN_FLIGHT, idle_timeout: None },
+            settings: Settings {
+                max_frame: config.max_frame,
+                max_in_flight: CLIENT_MAX_IN_FLIGHT,
+                idle_timeout: None,
+                write_timeout: None,
+                frame_timeout: None,
+            },
             tracker: TaskTracker::new(),
             stop: CancellationToken::new(),
             abort: CancellationToken::new(),
+            counters: Arc::default(),
         };
         let inner = Inner {
             config,
@@ -199,10 +210,11 @@ impl Inner {
         self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Connects to `addr` (resolving a host name) within the connect timeout.
+    /// Connects to `addr` (resolving a host name, running the TLS handshake
+    /// if configured) within the connect timeout.
     async fn open(&self, addr: &str) -> Opened {
         let timeout = self.config.connect_timeout;
-        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+        let stream = match tokio::time::timeout(timeout, self.connect(addr)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(error)) => return Err(ConnectFailure { kind: error.kind(), message: error.to_string() }),
             Err(_) => {
@@ -212,9 +224,6 @@ impl Inner {
                 });
             }
         };
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!("TCP_NODELAY not set on the connection to {addr}: {error}");
-        }
         match driver::start(stream, Arc::clone(&self.service), Arc::clone(&self.ctx)) {
             Ok((conn, drive)) => {
                 self.ctx.tracker.spawn(drive);
@@ -222,6 +231,17 @@ impl Inner {
                 Ok(conn)
             }
             Err(error) => Err(ConnectFailure { kind: error.kind(), message: error.to_string() }),
+        }
+    }
+
+    async fn connect(&self, addr: &str) -> io::Result<Stream> {
+        let tcp = TcpStream::connect(addr).await?;
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY not set on the connection to {addr}: {error}");
+        }
+        match &self.config.tls {
+            Some(tls) => tls.connect(addr, tcp).await,
+            None => Ok(Stream::Plain(tcp)),
         }
     }
 

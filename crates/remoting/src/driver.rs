@@ -1,6 +1,7 @@
 //! The task behind every connection, on the server and the client alike.
 //!
-//! It reads frames (two-step decode, bounded by `max_frame`), completes our
+//! It reads frames (two-step decode, bounded by `max_frame` and, once a frame
+//! has started, by `frame_timeout`), completes our
 //! own pending requests with the responses among them, and runs every
 //! incoming request: first right there, and, if it cannot finish at once, in
 //! a task of its own so a long-held request (the broker parking a pull, a send
@@ -29,13 +30,13 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::limits::LimitCounters;
+use crate::tls::{ReadHalf, Stream};
 use crate::{Connection, Service, writer};
 
 /// Frames a connection's write queue holds before senders wait.
@@ -47,7 +48,8 @@ pub(crate) use rmq_protocol::remark::OVERLOAD as OVERLOAD_REMARK;
 /// Read buffer sizing: a read asks for at least `MIN_READ` bytes of room, and
 /// the room offered adapts between `MIN_READ` and `MAX_READ` to the traffic.
 /// A frame larger than that grows the buffer by doubling what has actually
-/// arrived, never by trusting the length the peer claims.
+/// arrived, never by trusting the length the peer claims, and never past the
+/// end of that frame: a peer that stops half-way holds at most its frame.
 const MIN_READ: usize = 4 * 1024;
 const MAX_READ: usize = 32 * 1024;
 /// An empty read buffer larger than this is given back.
@@ -60,6 +62,12 @@ pub(crate) struct Settings {
     pub max_in_flight: usize,
     /// `None`: never close for idleness.
     pub idle_timeout: Option<Duration>,
+    /// Queued frames that make no write progress for this long close the
+    /// connection. `None`: wait for ever.
+    pub write_timeout: Option<Duration>,
+    /// A frame not complete this long after it started closes the
+    /// connection. `None`: wait for ever.
+    pub frame_timeout: Option<Duration>,
 }
 
 /// What the connections of one server (or client) share: limits, the tracker
@@ -73,6 +81,8 @@ pub(crate) struct Context {
     /// Forced stop: running requests are dropped and connections closed.
     /// Every connection's `closed` token is a child of this one.
     pub abort: CancellationToken,
+    /// Counts the connections the timeouts closed.
+    pub counters: Arc<LimitCounters>,
 }
 
 /// Why a connection's read loop ended.
@@ -84,6 +94,8 @@ enum End {
     Closed,
     PeerClosed,
     Idle,
+    /// A frame started but did not complete within `frame_timeout`.
+    SlowFrame,
     BadFrame,
     ReadFailed,
 }
@@ -92,7 +104,7 @@ enum End {
 /// and the future that reads and dispatches until the connection ends, for
 /// the caller to spawn.
 pub(crate) fn start<S: Service>(
-    stream: TcpStream,
+    stream: Stream,
     service: Arc<S>,
     ctx: Arc<Context>,
 ) -> io::Result<(Connection, impl Future<Output = ()> + Send + 'static)> {
@@ -104,7 +116,14 @@ pub(crate) fn start<S: Service>(
     let finish = CancellationToken::new();
     // The requests of this connection still running in tasks of their own.
     let requests = TaskTracker::new();
-    let writing = ctx.tracker.spawn(writer::run(writer, frames, conn.clone(), requests.clone(), finish.clone()));
+    let writing = ctx.tracker.spawn(writer::run(
+        writer,
+        frames,
+        conn.clone(),
+        requests.clone(),
+        finish.clone(),
+        Arc::clone(&ctx),
+    ));
     let handle = conn.clone();
     let drive = async move {
         service.on_connected(&conn);
@@ -129,7 +148,7 @@ pub(crate) fn start<S: Service>(
 /// sees the connection close and tries elsewhere); it ends once the requests
 /// it took in are answered.
 async fn read_loop<S: Service>(
-    mut socket: OwnedReadHalf,
+    mut socket: ReadHalf,
     conn: &Connection,
     service: &Arc<S>,
     ctx: &Arc<Context>,
@@ -141,10 +160,16 @@ async fn read_loop<S: Service>(
     let mut draining = false;
     let idle = ctx.settings.idle_timeout;
     let mut idle_check = pin!(tokio::time::sleep(idle.unwrap_or(Duration::from_secs(3600))));
+    let frame_timeout = ctx.settings.frame_timeout;
+    let mut frame_check = pin!(tokio::time::sleep(frame_timeout.unwrap_or(Duration::from_secs(3600))));
+    // When the frame now in `buf` started (or the last frame before it
+    // completed, on a connection that streams frames back to back).
+    let mut partial_since: Option<Instant> = None;
     conn.touch();
     let mut buf = BytesMut::new();
     let mut room = MIN_READ * 2;
     loop {
+        let mut completed = false;
         loop {
             match frame::decode(&mut buf, ctx.settings.max_frame) {
                 Ok(Some(cmd)) if cmd.is_response() => conn.complete(cmd),
@@ -158,15 +183,19 @@ async fn read_loop<S: Service>(
                     return End::BadFrame;
                 }
             }
+            completed = true;
+        }
+        if buf.is_empty() {
+            partial_since = None;
+        } else if completed || partial_since.is_none() {
+            partial_since = Some(Instant::now());
         }
         if buf.is_empty() && buf.capacity() > RETAIN_READ {
             // After a large frame: let go of its allocation (the body may
             // still use it) instead of reading every later frame into it.
             buf = BytesMut::new();
         }
-        if buf.capacity() - buf.len() < MIN_READ {
-            buf.reserve(room.max(buf.len()));
-        }
+        make_room(&mut buf, room);
         let offered = buf.capacity() - buf.len();
         tokio::select! {
             biased;
@@ -183,6 +212,23 @@ async fn read_loop<S: Service>(
                     return End::Idle;
                 }
                 idle_check.as_mut().reset(due);
+            }
+            _ = &mut frame_check, if frame_timeout.is_some() => {
+                let limit = frame_timeout.unwrap_or_default();
+                match partial_since {
+                    Some(since) if Instant::now() >= since + limit => {
+                        tracing::warn!(
+                            conn = %conn.id(),
+                            "closing the connection from {}: a frame started {limit:?} ago is still incomplete ({} bytes arrived)",
+                            conn.remote_addr(),
+                            buf.len()
+                        );
+                        ctx.counters.frame_timed_out();
+                        return End::SlowFrame;
+                    }
+                    Some(since) => frame_check.as_mut().reset(since + limit),
+                    None => frame_check.as_mut().reset(Instant::now() + limit),
+                }
             }
             read = socket.read_buf(&mut buf) => match read {
                 Ok(0) => {
@@ -206,6 +252,38 @@ async fn read_loop<S: Service>(
             }
         }
     }
+}
+
+/// Makes room for the next read when less than `MIN_READ` is left: `room`
+/// bytes, or as many as are buffered when a large frame is arriving (so it
+/// is copied a logarithmic number of times), but never past the end of the
+/// frame being read: its length was checked against `max_frame` by the
+/// decoder, and a peer that stops sending leaves at most its frame behind.
+fn make_room(buf: &mut BytesMut, room: usize) {
+    if buf.capacity() - buf.len() >= MIN_READ {
+        return;
+    }
+    let additional = room.max(buf.len());
+    match frame_missing(buf) {
+        Some(missing) if buf.len() + missing > RETAIN_READ => {
+            // A large frame: exactly what is asked, where `reserve` may
+            // double the allocation past the frame's end.
+            let mut bigger = BytesMut::with_capacity(buf.len() + additional.min(missing.max(MIN_READ)));
+            bigger.extend_from_slice(buf);
+            *buf = bigger;
+        }
+        // Small frames: `reserve` may reuse the space of frames already
+        // taken out, at most `RETAIN_READ` plus one doubling.
+        _ => buf.reserve(additional),
+    }
+}
+
+/// Bytes still to come of the frame at the head of `buf`, once its length
+/// prefix has arrived.
+fn frame_missing(buf: &[u8]) -> Option<usize> {
+    let prefix: [u8; 4] = buf.get(..4)?.try_into().ok()?;
+    let total = usize::try_from(i32::from_be_bytes(prefix)).ok()? + 4;
+    Some(total.saturating_sub(buf.len())).filter(|&missing| missing > 0)
 }
 
 /// Runs a request: to its end if it can finish without waiting, otherwise on
@@ -328,12 +406,19 @@ mod tests {
         let (tx, rx) = mpsc::channel(1);
         let addr = "127.0.0.1:1".parse().unwrap();
         let conn = Connection::new(addr, addr, tx, CancellationToken::new());
-        let settings = Settings { max_frame: 1024, max_in_flight: 1, idle_timeout: None };
+        let settings = Settings {
+            max_frame: 1024,
+            max_in_flight: 1,
+            idle_timeout: None,
+            write_timeout: None,
+            frame_timeout: None,
+        };
         let ctx = Context {
             settings,
             tracker: TaskTracker::new(),
             stop: CancellationToken::new(),
             abort: CancellationToken::new(),
+            counters: Arc::default(),
         };
         (conn, rx, Arc::new(ctx))
     }
@@ -388,6 +473,48 @@ mod tests {
         assert!(rx.try_recv().is_err());
         gate.0.notify_one();
         assert_eq!(rx.recv().await.unwrap().opaque, 2);
+    }
+
+    /// Feeds `buf` the way the read loop does: a read fills the room offered.
+    fn arrive(buf: &mut BytesMut, bytes: usize, room: usize) -> usize {
+        let mut peak = 0;
+        let mut left = bytes;
+        while left > 0 {
+            make_room(buf, room);
+            peak = peak.max(buf.capacity());
+            let n = (buf.capacity() - buf.len()).min(left);
+            buf.extend_from_slice(&vec![7u8; n]);
+            left -= n;
+        }
+        peak
+    }
+
+    #[test]
+    fn a_half_frame_holds_what_arrived_not_what_it_claims() {
+        let declared: usize = 16 * 1024 * 1024;
+        let mut buf = BytesMut::new();
+        buf.extend_from_slice(&(declared as i32 - 4).to_be_bytes());
+        let peak = arrive(&mut buf, 100 * 1024, MAX_READ);
+        assert!(peak <= 2 * 100 * 1024 + MAX_READ, "100 KiB of a 16 MiB frame took {peak} bytes");
+    }
+
+    #[test]
+    fn a_whole_frame_never_grows_the_buffer_past_its_length() {
+        for declared in [1_000_000usize, 5 * 1024 * 1024 + 3, 16 * 1024 * 1024] {
+            let mut buf = BytesMut::new();
+            buf.extend_from_slice(&(declared as i32 - 4).to_be_bytes());
+            let peak = arrive(&mut buf, declared - 4, MAX_READ);
+            assert_eq!(buf.len(), declared);
+            assert!(peak <= declared + MIN_READ, "a {declared}-byte frame took {peak} bytes");
+        }
+    }
+
+    #[test]
+    fn the_missing_bytes_of_a_frame() {
+        assert_eq!(frame_missing(&[0, 0]), None, "no length yet");
+        assert_eq!(frame_missing(&[0, 0, 0, 10, 1, 2]), Some(8));
+        assert_eq!(frame_missing(&[0, 0, 0, 2, 1, 2]), None, "complete");
+        assert_eq!(frame_missing(&[0xFF, 0, 0, 0]), None, "negative: the decoder refuses it");
     }
 
     #[tokio::test]

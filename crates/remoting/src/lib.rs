@@ -19,11 +19,13 @@
 //!
 //! # Invariants worth naming
 //! * Everything that can grow has a bound: connections (a semaphore permit
-//!   taken before `accept`), requests in flight per connection (beyond it:
+//!   taken before `accept`, and a cap per IP address), requests in flight per connection (beyond it:
 //!   SYSTEM_BUSY), the write queue per connection (senders wait, or
 //!   [`Connection::try_oneway`] says `Busy`), the frame size (checked before
 //!   anything is reserved; the read buffer grows with the bytes that actually
-//!   arrive).
+//!   arrive, never past the frame's length), and time: a frame must complete
+//!   within `frame_timeout` once started, queued frames must make write
+//!   progress within `write_timeout` ([`LimitCounters`] counts what they closed).
 //! * A connection's socket is written by its writer task only, read by its
 //!   reader only; a bad frame closes that connection and no other.
 //! * `Service::on_connected` and `on_disconnected` run exactly once per
@@ -38,13 +40,17 @@ mod client;
 mod connection;
 mod driver;
 mod error;
+mod limits;
 mod server;
+pub mod tls;
 mod writer;
 
 pub use client::{Client, ClientConfig};
 pub use connection::{Connection, ConnectionId};
 pub use error::RemotingError;
+pub use limits::{LimitCounters, LimitSnapshot};
 pub use server::{Server, ServerConfig};
+pub use tls::{ClientTls, ServerTls, TlsSettings};
 pub use tokio_util::sync::CancellationToken;
 
 use rmq_protocol::{RemotingCommand, ResponseCode};
@@ -66,7 +72,7 @@ pub trait Service: Send + Sync + 'static {
     fn on_connected(&self, _conn: &Connection) {}
 
     /// Called once when a connection is gone (closed by either side, broken,
-    /// idle too long, or at shutdown).
+    /// idle too long, past a limit of [`ServerConfig`], or at shutdown).
     fn on_disconnected(&self, _conn: &Connection) {}
 }
 

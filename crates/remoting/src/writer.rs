@@ -7,18 +7,28 @@
 //! copied. A batch is written as soon as the queue is drained, so a lone frame
 //! is never held back waiting for company (beyond letting the tasks that are
 //! ready to run go first).
+//!
+//! A peer that reads nothing fills its receive window and then our socket's
+//! send buffer; our writes stop making progress. After `write_timeout`
+//! without a byte going out, the connection is closed and everything queued
+//! for it is dropped: pull responses hold mapped store files, which would
+//! otherwise stay pinned for as long as the peer cares to keep the socket.
 
 use bytes::{Buf, Bytes, BytesMut};
 use rmq_protocol::command::FLAG_RESPONSE;
 use rmq_protocol::{FrameError, RemotingCommand, ResponseCode, frame};
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::driver::Context;
+use crate::tls::WriteHalf;
 use crate::{Connection, RemotingError};
 
 /// Body chunks up to this size are copied next to their header; larger ones
@@ -34,16 +44,32 @@ const MAX_IOV: usize = 64;
 const KEEP_CAPACITY: usize = 1024 * 1024;
 const INITIAL_CAPACITY: usize = 8 * 1024;
 
+/// Why a batch could not be written.
+#[derive(Debug)]
+enum WriteError {
+    /// Not a byte went out for this long.
+    Stalled(Duration),
+    Io(io::Error),
+}
+
+impl From<io::Error> for WriteError {
+    fn from(error: io::Error) -> WriteError {
+        WriteError::Io(error)
+    }
+}
+
 /// Runs until the connection is closed (queued frames are then dropped) or
 /// `finish` is cancelled (queued frames are written first, then the write
 /// side is shut down).
 pub(crate) async fn run(
-    mut socket: OwnedWriteHalf,
+    mut socket: WriteHalf,
     mut queue: mpsc::Receiver<RemotingCommand>,
     conn: Connection,
     requests: TaskTracker,
     finish: CancellationToken,
+    ctx: Arc<Context>,
 ) {
+    let stall_limit = ctx.settings.write_timeout;
     let mut closed = pin!(conn.closed_token().cancelled());
     let mut finishing = pin!(finish.cancelled());
     let mut batch = Batch::new();
@@ -86,10 +112,24 @@ pub(crate) async fn run(
         tokio::select! {
             biased;
             _ = &mut closed => return,
-            written = batch.write_to(&mut socket) => if let Err(e) = written {
-                tracing::debug!(conn = %conn.id(), "write to {} failed: {e}", conn.remote_addr());
-                conn.close();
-                return;
+            written = batch.write_to(&mut socket, stall_limit) => match written {
+                Ok(()) => {}
+                Err(WriteError::Stalled(limit)) => {
+                    tracing::warn!(
+                        conn = %conn.id(),
+                        "closing the connection from {}: it read nothing for {limit:?} ({} frames queued are dropped)",
+                        conn.remote_addr(),
+                        batch.frames + queue.len()
+                    );
+                    ctx.counters.write_timed_out();
+                    conn.close();
+                    return;
+                }
+                Err(WriteError::Io(e)) => {
+                    tracing::debug!(conn = %conn.id(), "write to {} failed: {e}", conn.remote_addr());
+                    conn.close();
+                    return;
+                }
             }
         }
         conn.touch();
@@ -163,16 +203,33 @@ impl Batch {
         }
     }
 
-    async fn write_to(&mut self, socket: &mut OwnedWriteHalf) -> io::Result<()> {
+    /// Writes the batch; fails with `Stalled` if one write waits longer
+    /// than `stall_limit` for the socket to take a byte.
+    async fn write_to(&mut self, socket: &mut WriteHalf, stall_limit: Option<Duration>) -> Result<(), WriteError> {
         if self.segments.is_empty() {
-            socket.write_all(&self.head).await?;
+            let mut written = 0;
+            while written < self.head.len() {
+                let n = progress(stall_limit, socket.write(&self.head[written..])).await?;
+                if n == 0 {
+                    return Err(io::Error::from(io::ErrorKind::WriteZero).into());
+                }
+                written += n;
+            }
             self.head.clear();
         } else {
             if !self.head.is_empty() {
                 self.segments.push(self.head.split().freeze());
             }
-            write_segments(socket, &mut self.segments).await?;
+            write_segments(socket, &mut self.segments, stall_limit).await?;
             self.segments.clear();
+        }
+        // TLS holds records back until flushed; a TCP socket has nothing to
+        // flush. A peer that reads nothing stalls a flush too.
+        match stall_limit {
+            Some(limit) => {
+                tokio::time::timeout(limit, socket.flush()).await.map_err(|_| WriteError::Stalled(limit))??
+            }
+            None => socket.flush().await?,
         }
         if self.head.capacity() > KEEP_CAPACITY {
             self.head = BytesMut::with_capacity(INITIAL_CAPACITY);
@@ -183,8 +240,26 @@ impl Batch {
     }
 }
 
+/// One write, which must take a byte within `stall_limit` (if any).
+async fn progress(
+    stall_limit: Option<Duration>,
+    write: impl Future<Output = io::Result<usize>>,
+) -> Result<usize, WriteError> {
+    match stall_limit {
+        Some(limit) => match tokio::time::timeout(limit, write).await {
+            Ok(written) => Ok(written?),
+            Err(_) => Err(WriteError::Stalled(limit)),
+        },
+        None => Ok(write.await?),
+    }
+}
+
 /// Writes every segment, in order, with as few syscalls as the socket allows.
-async fn write_segments(socket: &mut OwnedWriteHalf, segments: &mut [Bytes]) -> io::Result<()> {
+async fn write_segments(
+    socket: &mut WriteHalf,
+    segments: &mut [Bytes],
+    stall_limit: Option<Duration>,
+) -> Result<(), WriteError> {
     let mut first = 0;
     while first < segments.len() {
         let mut iov = [IoSlice::new(&[]); MAX_IOV];
@@ -196,9 +271,9 @@ async fn write_segments(socket: &mut OwnedWriteHalf, segments: &mut [Bytes]) -> 
         if count == 0 {
             break;
         }
-        let mut written = socket.write_vectored(&iov[..count]).await?;
+        let mut written = progress(stall_limit, socket.write_vectored(&iov[..count])).await?;
         if written == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
+            return Err(io::Error::from(io::ErrorKind::WriteZero).into());
         }
         while written > 0 {
             let segment = &mut segments[first];
@@ -231,7 +306,7 @@ mod tests {
             all
         });
         let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (_rd, mut wr) = stream.into_split();
+        let (_rd, mut wr) = crate::tls::Stream::from(stream).into_split();
         let mut expected = Vec::new();
         let mut segments = Vec::new();
         for i in 0..200u32 {
@@ -240,7 +315,7 @@ mod tests {
             expected.extend_from_slice(&seg);
             segments.push(Bytes::from(seg));
         }
-        write_segments(&mut wr, &mut segments).await.unwrap();
+        write_segments(&mut wr, &mut segments, Some(Duration::from_secs(5))).await.unwrap();
         wr.shutdown().await.unwrap();
         drop(wr);
         drop(_rd);

@@ -1,6 +1,7 @@
 //! Brings consume queues and index to disk and then says so in the
 //! checkpoint: periodically from the dispatcher, and once more at shutdown.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::checkpoint::{Checkpoint, CheckpointFile};
@@ -16,6 +17,11 @@ pub(crate) struct Checkpointer {
     queues: Arc<QueueTable>,
     index: Option<Arc<IndexService>>,
     file: Mutex<(CheckpointFile, Checkpoint)>,
+    /// A queue or index flush failed: the checkpoint is never advanced again,
+    /// since a later flush that succeeds may not hold the pages the failed one
+    /// dropped. Recovery after a machine crash then starts earlier, and
+    /// re-dispatches what the queues may have lost.
+    frozen: AtomicBool,
 }
 
 impl Checkpointer {
@@ -27,7 +33,7 @@ impl Checkpointer {
         file: CheckpointFile,
         loaded: Checkpoint,
     ) -> Checkpointer {
-        Checkpointer { commitlog, queues, index, file: Mutex::new((file, loaded)) }
+        Checkpointer { commitlog, queues, index, file: Mutex::new((file, loaded)), frozen: AtomicBool::new(false) }
     }
 
     fn lock(&self) -> MutexGuard<'_, (CheckpointFile, Checkpoint)> {
@@ -40,18 +46,25 @@ impl Checkpointer {
         self.lock().1.physic_msg_timestamp = store_timestamp;
     }
 
-    /// Flushes consume queues (those with `least_pages` dirty pages; the
-    /// index too when that is 0), then writes the checkpoint. With
+    /// Flushes every consume queue with unflushed entries (and the index
+    /// too with `flush_index`), then writes the checkpoint. With
     /// `logics_timestamp`, every queue was flushed up to that store time and
     /// the checkpoint says so.
-    pub fn flush(&self, least_pages: u64, logics_timestamp: Option<i64>) -> Result<()> {
-        for cq in self.queues.all() {
-            cq.flush(least_pages)?;
+    ///
+    /// Queues are flushed whole each time, whatever `flushConsumeQueueLeastPages`
+    /// says: a queue left with a dirty page would forbid the checkpoint to
+    /// advance, and recovery after a machine crash starts from it. A flush of
+    /// a page or two per active queue each `flushIntervalConsumeQueue` costs
+    /// little; a stale checkpoint costs a re-dispatch of everything since.
+    pub fn flush(&self, flush_index: bool, logics_timestamp: Option<i64>) -> Result<()> {
+        let index_ts = self.flush_queues_and_index(flush_index).inspect_err(|_| {
+            if !self.frozen.swap(true, Ordering::SeqCst) {
+                tracing::error!("a consume queue or index flush failed: the checkpoint is not advanced again");
+            }
+        })?;
+        if self.frozen.load(Ordering::SeqCst) {
+            return Ok(());
         }
-        let index_ts = match &self.index {
-            Some(index) if least_pages == 0 => Some(index.flush()?),
-            _ => None,
-        };
         let mut cp = self.lock();
         if let Some(ts) = logics_timestamp.filter(|t| *t > 0) {
             cp.1.logics_msg_timestamp = ts;
@@ -63,6 +76,18 @@ impl Checkpointer {
         cp.0.write(&snapshot)
     }
 
+    /// Flushes the consume queues and, with `flush_index`, the index; the
+    /// index's flushed timestamp if it was flushed.
+    fn flush_queues_and_index(&self, flush_index: bool) -> Result<Option<i64>> {
+        for cq in self.queues.all() {
+            cq.flush(0)?;
+        }
+        match &self.index {
+            Some(index) if flush_index => Ok(Some(index.flush()?)),
+            _ => Ok(None),
+        }
+    }
+
     /// Shutdown, after the dispatcher stopped at `dispatched`: everything
     /// dispatched is flushed and the checkpoint brought up to the last
     /// dispatched record (the CommitLog's part only if it is flushed that far).
@@ -71,7 +96,7 @@ impl Checkpointer {
         if last_ts > 0 && self.commitlog.flushed_offset() >= dispatched {
             self.set_physic_timestamp(last_ts);
         }
-        self.flush(0, Some(last_ts))
+        self.flush(true, Some(last_ts))
     }
 
     /// Store time of the last record below the dispatched offset (0 if none).

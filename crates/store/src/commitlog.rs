@@ -20,7 +20,7 @@ use tokio::sync::watch;
 
 use crate::error::{Result, StoreError};
 use crate::segment::{self, Segment, load_segments};
-use crate::signal::OffsetSignal;
+use crate::signal::{OffsetSignal, OffsetWaiter, Waited};
 
 /// How far ahead of the writer pages are pre-faulted.
 pub(crate) const PREPARE_AHEAD: u64 = 16 << 20;
@@ -101,9 +101,20 @@ impl CommitLog {
         self.flushed.get()
     }
 
-    /// Blocks until the flushed offset reaches `target` or `timeout` passes.
-    pub fn wait_flushed(&self, target: u64, timeout: std::time::Duration) -> bool {
-        self.flushed.wait_for(target, timeout)
+    /// Blocks until the flushed offset reaches `target` or `timeout` passes,
+    /// or a flush fails.
+    pub fn wait_flushed(&self, target: u64, timeout: std::time::Duration) -> Waited {
+        self.flushed.wait_until(target, timeout)
+    }
+
+    /// Why a flush failed, once one did: the flushed offset never moves again.
+    pub fn flush_failure(&self) -> Option<&str> {
+        self.flushed.failure()
+    }
+
+    /// Waits for the flushed offset from async code, learning of a failure.
+    pub fn flushed_waiter(&self) -> OffsetWaiter {
+        self.flushed.waiter()
     }
 
     pub fn subscribe_written(&self) -> watch::Receiver<PhysicalOffset> {
@@ -222,7 +233,16 @@ impl CommitLog {
 
     /// Forces everything written up to `target` to disk and publishes it.
     /// Only the flusher (and shutdown, after it stopped) call this.
+    ///
+    /// The first failure is final ("fsyncgate"): after a failed msync the
+    /// kernel may have dropped the dirty pages it could not write, and a
+    /// retry can succeed without them. The flushed offset then stays below
+    /// the failure for good, its waiters learn why at once, and every later
+    /// call fails without touching the disk.
     pub fn flush_to(&self, target: u64) -> Result<u64> {
+        if let Some(reason) = self.flush_failure() {
+            return Err(StoreError::FlushFailed { reason: reason.to_owned() });
+        }
         let from = self.flushed.get();
         let target = target.min(self.written.get());
         if target <= from {
@@ -232,7 +252,11 @@ impl CommitLog {
         while at < target {
             let Some(seg) = self.segment_for(at) else { break };
             let hi = target.min(seg.end());
-            seg.flush(at - seg.base(), hi - seg.base())?;
+            if let Err(e) = seg.flush(at - seg.base(), hi - seg.base()) {
+                let reason = format!("{e}, flushing [{at}, {hi})");
+                self.flushed.fail(reason.clone());
+                return Err(StoreError::FlushFailed { reason });
+            }
             at = hi;
         }
         debug_assert!(target <= self.written.get(), "flushed must not pass written");
@@ -361,6 +385,7 @@ impl CommitLog {
             }
             // Leave it to the writer, which reports the error to a put.
             Err(e) => {
+                self.prepared_next.store(0, Ordering::Relaxed);
                 tracing::warn!(error = %e, "could not create the next CommitLog file ahead");
                 false
             }

@@ -47,7 +47,10 @@ config_struct! {
         /// Ms between consume-queue and index flushes, each followed by a
         /// checkpoint write.
         flush_interval_consume_queue: u64 = "flushIntervalConsumeQueue" => 1000,
-        /// Dirty pages a consume queue needs before a periodic flush.
+        /// Dirty pages a consume queue needs before a periodic flush in Java.
+        /// Accepted but not needed: rmq flushes every queue with new entries
+        /// at each `flushIntervalConsumeQueue`, so that the checkpoint, where
+        /// recovery after a machine crash starts, keeps up with dispatch.
         flush_consume_queue_least_pages: u64 = "flushConsumeQueueLeastPages" => 2,
         /// Ms after which every dirty queue is flushed regardless of pages.
         flush_consume_queue_thorough_interval: u64 = "flushConsumeQueueThoroughInterval" => 60_000,

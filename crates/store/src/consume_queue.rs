@@ -147,6 +147,14 @@ impl ConsumeQueue {
         Ok(cq)
     }
 
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    pub fn queue_id(&self) -> i32 {
+        self.queue_id
+    }
+
     pub fn min_offset(&self) -> u64 {
         self.min.load(Ordering::Acquire)
     }

@@ -16,6 +16,11 @@ pub enum Unavailable {
     DiskFull,
     /// A slave: only replicated bytes may be appended.
     ReadOnly,
+    /// A CommitLog flush failed. After a failed fsync the kernel may have
+    /// dropped the pages it could not write and a later fsync can succeed
+    /// without them, so no write after it could be promised durable: the
+    /// store takes no more puts until a restart recovers it from the disk.
+    FlushFailed,
 }
 
 impl std::fmt::Display for Unavailable {
@@ -24,6 +29,9 @@ impl std::fmt::Display for Unavailable {
             Unavailable::ShutDown => "the store is shut down",
             Unavailable::DiskFull => "the disk is full",
             Unavailable::ReadOnly => "the store is read-only (slave)",
+            Unavailable::FlushFailed => {
+                "a CommitLog flush to disk failed, so nothing written can be promised durable; restart the broker once the disk is repaired"
+            }
         })
     }
 }
@@ -42,6 +50,10 @@ pub enum StoreError {
     CreateMappedFileFailed { path: PathBuf, source: io::Error },
     #[error("flush to disk did not complete within {timeout_ms} ms")]
     FlushDiskTimeout { timeout_ms: u64 },
+    /// The flush this write waited for failed (or an earlier one did): the
+    /// bytes are written but may never reach the disk.
+    #[error("the CommitLog flush failed ({reason}); the message was written but may not be on disk")]
+    FlushFailed { reason: String },
     #[error("{path}: {op}: {source}")]
     Io { path: PathBuf, op: &'static str, source: io::Error },
     #[error("{path} at file offset {offset}: {source}")]
@@ -74,7 +86,9 @@ impl StoreError {
             StoreError::PropertiesSizeExceeded { .. } => PutMessageStatus::PropertiesSizeExceeded,
             StoreError::ServiceNotAvailable(_) => PutMessageStatus::ServiceNotAvailable,
             StoreError::CreateMappedFileFailed { .. } => PutMessageStatus::CreateMappedFileFailed,
-            StoreError::FlushDiskTimeout { .. } => PutMessageStatus::FlushDiskTimeout,
+            // Java answers a flush that did not succeed as a timeout: the
+            // message is stored, but not durably.
+            StoreError::FlushDiskTimeout { .. } | StoreError::FlushFailed { .. } => PutMessageStatus::FlushDiskTimeout,
             _ => PutMessageStatus::UnknownError,
         }
     }

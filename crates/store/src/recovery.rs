@@ -10,9 +10,10 @@
 //!   follows the furthest consume-queue entry: the work does not grow with
 //!   the store.
 //! * Abnormal otherwise (power loss, a store from another machine or from
-//!   Java): scan from the newest file whose first record is older than the
-//!   checkpoint, and re-dispatch every valid record from there, since
-//!   consume queues and index may have lost their tails.
+//!   Java): scan from the end of the last record older than the checkpoint
+//!   (found through the consume queues, within the newest file whose first
+//!   record is older, where Java starts), and re-dispatch every valid record
+//!   from there, since consume queues and index may have lost their tails.
 //!
 //! A record is valid when its magic, length, CRC (with `checkCRCOnRecover`)
 //! and physical offset field all check out. The first invalid record ends the
@@ -28,6 +29,7 @@ use rmq_model::record::{Decoded, MAGIC_V1, MAGIC_V2};
 use crate::checkpoint::Checkpoint;
 use crate::commitlog::CommitLog;
 use crate::config::StoreConfig;
+use crate::consume_queue::ConsumeQueue;
 use crate::dispatch::{Dispatch, Progress, Stop};
 use crate::error::{Result, StoreError};
 use crate::segment::Segment;
@@ -76,6 +78,11 @@ pub(crate) struct Recovered {
     pub dispatch_from: u64,
     /// Store time of the last valid record, 0 if none was scanned.
     pub last_store_timestamp: i64,
+    /// Where the CommitLog scan started.
+    pub scanned_from: u64,
+    /// Where dispatching into consume queues and index started again (`end`
+    /// when nothing was dispatched again).
+    pub redispatched_from: u64,
 }
 
 enum Step {
@@ -95,12 +102,18 @@ pub(crate) fn recover(d: &Dispatch, cfg: &StoreConfig, exit: Exit, cp: &Checkpoi
             index.destroy()?;
         }
         cl.truncate_after_recovery(0, None)?;
-        return Ok(Recovered { end: 0, dispatch_from: 0, last_store_timestamp: 0 });
+        return Ok(Recovered {
+            end: 0,
+            dispatch_from: 0,
+            last_store_timestamp: 0,
+            scanned_from: 0,
+            redispatched_from: 0,
+        });
     }
     let from = match exit {
         Exit::Clean => segs[segs.len().saturating_sub(3)].base(),
         Exit::ProcessCrash => dispatched_end(d, cl, &segs),
-        Exit::Unclean => segs[abnormal_start(cl, &segs, cfg, cp)].base(),
+        Exit::Unclean => checkpoint_start(d, cl, &segs, cfg, cp),
     };
     // After a process crash the page cache is whole: past the end there can
     // only be what one interrupted put wrote, then zeros.
@@ -131,7 +144,13 @@ pub(crate) fn recover(d: &Dispatch, cfg: &StoreConfig, exit: Exit, cp: &Checkpoi
             return Err(StoreError::bad_file(cl.dir(), format!("re-dispatch stopped at offset {}", progress.offset)));
         }
     }
-    Ok(Recovered { end, dispatch_from: end, last_store_timestamp: last_ts })
+    Ok(Recovered {
+        end,
+        dispatch_from: end,
+        last_store_timestamp: last_ts,
+        scanned_from: from,
+        redispatched_from: redispatch_from.min(end),
+    })
 }
 
 /// Where dispatch stood when the process died: the end of the furthest
@@ -144,10 +163,63 @@ fn dispatched_end(d: &Dispatch, cl: &CommitLog, segs: &[Arc<Segment>]) -> u64 {
     furthest.clamp(cl.min_offset().min(last), last)
 }
 
-/// The newest file whose first record was stored before the checkpoint.
-fn abnormal_start(cl: &CommitLog, segs: &[Arc<Segment>], cfg: &StoreConfig, cp: &Checkpoint) -> usize {
-    let min_ts =
-        if cfg.message_index_enable && cfg.message_index_safe { cp.min_timestamp_index() } else { cp.min_timestamp() };
+/// The store time before which the checkpoint vouches for the CommitLog and
+/// the consume queues (and the index with `messageIndexSafe`).
+fn safe_timestamp(cfg: &StoreConfig, cp: &Checkpoint) -> i64 {
+    if cfg.message_index_enable && cfg.message_index_safe { cp.min_timestamp_index() } else { cp.min_timestamp() }
+}
+
+/// Where recovery after a machine crash starts. Java starts at the newest
+/// file whose first record is older than the checkpoint: with 1 GiB files
+/// that is up to a GiB to scan and dispatch again, however recent the
+/// checkpoint. The consume queues narrow it down: every record before the
+/// end of an entry older than the checkpoint is older too (store times never
+/// go backwards in file order), so it and its entry reached the disk.
+fn checkpoint_start(d: &Dispatch, cl: &CommitLog, segs: &[Arc<Segment>], cfg: &StoreConfig, cp: &Checkpoint) -> u64 {
+    let safe_ts = safe_timestamp(cfg, cp);
+    let file_start = segs[abnormal_start(cl, segs, safe_ts)].base();
+    let last = segs.last().map_or(0, |s| s.end());
+    d.queues()
+        .all()
+        .iter()
+        .filter_map(|q| last_end_older_than(cl, q, safe_ts))
+        .filter(|end| (file_start..=last).contains(end))
+        .max()
+        .unwrap_or(file_start)
+}
+
+/// The end of the newest record in `q` stored at or before `ts`, found by a
+/// binary search over its entries. An entry counts only if the record it
+/// points to names this queue and offset: after a machine crash the
+/// queue's unflushed tail may hold anything. Whatever the search meets, the
+/// answer is the end of a record that is truly older, so at worst it is an
+/// earlier start than it could be.
+fn last_end_older_than(cl: &CommitLog, q: &ConsumeQueue, ts: i64) -> Option<u64> {
+    let older_end = |i: u64| -> Option<u64> {
+        let entry = q.entry(i)?;
+        cl.decode_at(entry.physical_offset, false, |decoded, _| match decoded {
+            Ok(Decoded::Message(v))
+                if v.queue_offset == i as i64
+                    && v.queue_id == q.queue_id()
+                    && v.topic == q.topic()
+                    && v.store_timestamp <= ts =>
+            {
+                Some(entry.physical_offset + u64::from(v.total_size))
+            }
+            _ => None,
+        })
+        .flatten()
+    };
+    let (mut lo, mut hi) = (q.min_offset(), q.max_offset());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if older_end(mid).is_some() { lo = mid + 1 } else { hi = mid }
+    }
+    lo.checked_sub(1).filter(|i| *i >= q.min_offset()).and_then(older_end)
+}
+
+/// The newest file whose first record was stored at or before `safe_ts`.
+fn abnormal_start(cl: &CommitLog, segs: &[Arc<Segment>], safe_ts: i64) -> usize {
     (0..segs.len())
         .rev()
         .find(|&i| {
@@ -155,7 +227,7 @@ fn abnormal_start(cl: &CommitLog, segs: &[Arc<Segment>], cfg: &StoreConfig, cp: 
                 Ok(Decoded::Message(v)) => {
                     (v.magic == MAGIC_V1 || v.magic == MAGIC_V2)
                         && v.store_timestamp != 0
-                        && v.store_timestamp <= min_ts
+                        && v.store_timestamp <= safe_ts
                 }
                 _ => false,
             })
@@ -221,7 +293,9 @@ fn valid_record_after(
     let max = window.map_or(usize::MAX, |w| usize::try_from(w).unwrap_or(usize::MAX));
     let rest = cl.read_raw(offset, max)?;
     let magics = [MAGIC_V1.to_be_bytes(), MAGIC_V2.to_be_bytes()];
-    (1..rest.len().saturating_sub(32)).find_map(|i| {
+    let base = offset - seg.base();
+    let last = rest.len().saturating_sub(32);
+    let found = |i: usize| -> Option<(std::path::PathBuf, u64)> {
         let magic: [u8; 4] = rest[i + 4..i + 8].try_into().ok()?;
         if !magics.contains(&magic) {
             return None;
@@ -231,7 +305,25 @@ fn valid_record_after(
             Ok(Decoded::Message(v)) if v.physical_offset == at as i64 => Some((seg.path().to_owned(), at - seg.base())),
             _ => None,
         }
-    })
+    };
+    for (lo, hi) in seg.data_ranges(base, base + rest.len() as u64) {
+        let (lo, hi) = ((lo - base) as usize, ((hi - base) as usize).min(last));
+        let mut i = lo.max(1);
+        while i < hi {
+            // A block of zeros holds no record start but in its last 8 bytes
+            // (a record's magic, 4 bytes in, is never zero).
+            const BLOCK: usize = 4096;
+            if i + BLOCK <= hi && rest[i..i + BLOCK].iter().all(|b| *b == 0) {
+                i += BLOCK - 8;
+                continue;
+            }
+            if let Some(hit) = found(i) {
+                return Some(hit);
+            }
+            i += 1;
+        }
+    }
+    None
 }
 
 fn is_zero_at(cl: &CommitLog, offset: u64) -> bool {

@@ -27,6 +27,7 @@ use bytes::Bytes;
 use memmap2::{MmapOptions, MmapRaw};
 
 use crate::error::{Result, StoreError};
+use crate::faults::{self, Op};
 
 /// Width of the zero-padded decimal offsets that name segment files.
 pub const FILE_NAME_DIGITS: usize = 20;
@@ -57,20 +58,24 @@ impl std::fmt::Debug for Segment {
 impl Segment {
     /// Creates a new zero-filled file of `size` bytes with its blocks reserved,
     /// so that later writes through the mapping cannot fail for lack of space.
+    ///
+    /// A creation that fails part way removes the file again: a file left
+    /// behind would make every later attempt fail with "file exists", and the
+    /// CommitLog could take no put until a restart.
     pub fn create(path: PathBuf, base: u64, size: u64) -> Result<Segment> {
         let fail = |source: io::Error| StoreError::CreateMappedFileFailed { path: path.clone(), source };
         let file = OpenOptions::new().read(true).write(true).create_new(true).open(&path).map_err(fail)?;
+        let created = RemoveUnlessKept(Some(&path));
         file.set_len(size).map_err(fail)?;
-        reserve(&file, size).map_err(|e| {
-            let _ = std::fs::remove_file(&path);
-            fail(e)
-        })?;
+        reserve(&file, size).map_err(fail)?;
+        faults::check(&path, Op::Mmap).map_err(fail)?;
         let map = MmapOptions::new().len(size as usize).map_raw(&file).map_err(fail)?;
         // The new name must survive a power loss as the data flushed into it
         // does: a SYNC_FLUSH acknowledgement may be the file's first record.
         if let Some(dir) = path.parent() {
-            sync_dir(dir)?;
+            faults::check(&path, Op::SyncDir).and_then(|()| fsync_dir(dir)).map_err(fail)?;
         }
+        created.keep();
         Ok(Segment { path, base, map, _file: file })
     }
 
@@ -151,7 +156,9 @@ impl Segment {
         if to <= from {
             return Ok(());
         }
-        self.map.flush_range(from as usize, (to - from) as usize).map_err(|e| StoreError::io(&self.path, "msync", e))
+        faults::check(&self.path, Op::Msync)
+            .and_then(|()| self.map.flush_range(from as usize, (to - from) as usize))
+            .map_err(|e| StoreError::io(&self.path, "msync", e))
     }
 
     /// Pre-faults `[from, to)` writable (`MADV_POPULATE_WRITE`) so that the
@@ -172,6 +179,42 @@ impl Segment {
         rc == 0
     }
 
+    /// The parts of `[from, to)` that may hold non-zero bytes, in order.
+    /// Holes and unwritten extents (reserved by fallocate, never written
+    /// back) read as zeros: they are left out without touching their pages,
+    /// which would fault in and zero-fill every page of a mostly empty
+    /// 1 GiB file. Pages the page cache holds count as data. A filesystem
+    /// that cannot tell reports the whole range.
+    pub fn data_ranges(&self, from: u64, to: u64) -> Vec<(u64, u64)> {
+        use std::os::fd::AsRawFd;
+        let fd = self._file.as_raw_fd();
+        let to = to.min(self.size());
+        let mut ranges = Vec::new();
+        let mut at = from;
+        while at < to {
+            // SAFETY: plain syscall on an open descriptor; the file offset it
+            // moves is used by nothing else (all access goes through the map).
+            let data = unsafe { libc::lseek(fd, at as libc::off_t, libc::SEEK_DATA) };
+            if data < 0 {
+                // ENXIO: only zeros from `at` on. Anything else: cannot tell.
+                if io::Error::last_os_error().raw_os_error() != Some(libc::ENXIO) {
+                    ranges.push((at, to));
+                }
+                break;
+            }
+            let data = data as u64;
+            if data >= to {
+                break;
+            }
+            // SAFETY: as above.
+            let hole = unsafe { libc::lseek(fd, data as libc::off_t, libc::SEEK_HOLE) };
+            let end = if hole < 0 { to } else { (hole as u64).clamp(data + 1, to) };
+            ranges.push((data.max(at), end));
+            at = end;
+        }
+        ranges
+    }
+
     /// Zeroes the file from `pos` to its end: a cut tail can never be mistaken
     /// for records later.
     ///
@@ -190,15 +233,17 @@ impl Segment {
     /// As [`Segment::zero_from`].
     pub unsafe fn zero_range(&self, pos: u64, end: u64) -> Result<()> {
         let end = end.min(self.size());
-        let mut at = pos;
-        while at < end {
-            let len = (end - at).min(1 << 20) as usize;
-            // SAFETY: exclusive by the caller's contract.
-            let chunk = unsafe { self.slice_mut(at, len) };
-            if chunk.iter().any(|b| *b != 0) {
-                chunk.fill(0);
+        for (from, to) in self.data_ranges(pos, end) {
+            let mut at = from;
+            while at < to {
+                let len = (to - at).min(1 << 20) as usize;
+                // SAFETY: exclusive by the caller's contract.
+                let chunk = unsafe { self.slice_mut(at, len) };
+                if chunk.iter().any(|b| *b != 0) {
+                    chunk.fill(0);
+                }
+                at += len as u64;
             }
-            at += len as u64;
         }
         self.flush(pos, end)
     }
@@ -246,7 +291,31 @@ fn reserve(file: &File, size: u64) -> io::Result<()> {
 
 /// Fsyncs a directory so that created, renamed or deleted entries persist.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| StoreError::io(dir, "fsync directory", e))
+    fsync_dir(dir).map_err(|e| StoreError::io(dir, "fsync directory", e))
+}
+
+fn fsync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir).and_then(|d| d.sync_all())
+}
+
+/// Removes a file just created when dropped, unless [`RemoveUnlessKept::keep`]
+/// was called: every early return of a failed creation cleans up.
+struct RemoveUnlessKept<'a>(Option<&'a Path>);
+
+impl RemoveUnlessKept<'_> {
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for RemoveUnlessKept<'_> {
+    fn drop(&mut self) {
+        if let Some(path) = self.0
+            && let Err(e) = std::fs::remove_file(path)
+        {
+            tracing::warn!(file = %path.display(), error = %e, "could not remove a file whose creation failed");
+        }
+    }
 }
 
 /// Lists, validates and maps the segment files of one stream directory.
@@ -329,5 +398,46 @@ mod tests {
         assert!(Segment::create(dir.path().join("x"), 0, 4096).is_ok());
         let again = Segment::create(dir.path().join("x"), 0, 4096);
         assert!(matches!(again, Err(StoreError::CreateMappedFileFailed { .. })));
+    }
+
+    #[test]
+    fn a_creation_that_fails_part_way_leaves_no_file_behind() {
+        for op in [Op::Mmap, Op::SyncDir] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(file_name(0));
+            faults::arm(dir.path(), op, 1);
+            let failed = Segment::create(path.clone(), 0, 4096);
+            assert!(matches!(failed, Err(StoreError::CreateMappedFileFailed { .. })), "{op:?}: {failed:?}");
+            assert!(!path.exists(), "{op:?}: the half-made file was removed");
+            let retried = Segment::create(path.clone(), 0, 4096);
+            assert!(retried.is_ok(), "{op:?}: the retry creates the file: {retried:?}");
+        }
+    }
+
+    #[test]
+    fn an_injected_msync_failure_is_reported_with_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let seg = Segment::create(dir.path().join(file_name(0)), 0, 4096).unwrap();
+        faults::arm(dir.path(), Op::Msync, 1);
+        let err = seg.flush(0, 4096).unwrap_err().to_string();
+        assert!(err.contains("msync") && err.contains(&file_name(0)), "{err}");
+        assert!(seg.flush(0, 4096).is_ok(), "armed for one call only");
+    }
+
+    #[test]
+    fn data_ranges_cover_every_written_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 1 << 20;
+        let seg = Segment::create(dir.path().join(file_name(0)), 0, size).unwrap();
+        // SAFETY: single-threaded test.
+        unsafe { seg.slice_mut(300_000, 3) }.copy_from_slice(b"abc");
+        seg.flush(0, size).unwrap();
+        let ranges = seg.data_ranges(4096, size);
+        assert!(ranges.iter().any(|(lo, hi)| *lo <= 300_000 && 300_003 <= *hi), "{ranges:?}");
+        assert!(ranges.iter().all(|(lo, hi)| 4096 <= *lo && lo < hi && *hi <= size), "{ranges:?}");
+        // SAFETY: no reader holds a slice.
+        unsafe { seg.zero_from(4096).unwrap() };
+        // SAFETY: as above.
+        assert_eq!(unsafe { seg.slice(300_000, 3) }, [0, 0, 0]);
     }
 }

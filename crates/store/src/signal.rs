@@ -1,7 +1,7 @@
 //! A published offset that async and blocking code can wait on.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rmq_model::PhysicalOffset;
@@ -10,6 +10,9 @@ use tokio::sync::watch;
 /// A monotonically growing offset (written, flushed, dispatched). Readers load
 /// it with acquire ordering; async waiters use a `watch` receiver, blocking
 /// waiters a condvar that is only signalled while someone waits.
+///
+/// An offset can also stop for good ([`OffsetSignal::fail`]): waiters then
+/// learn at once that it will not reach their target, instead of timing out.
 #[derive(Debug)]
 pub(crate) struct OffsetSignal {
     value: AtomicU64,
@@ -17,6 +20,17 @@ pub(crate) struct OffsetSignal {
     lock: Mutex<()>,
     cond: Condvar,
     blocked: AtomicUsize,
+    /// Why the offset stopped, once it did.
+    failure: Arc<OnceLock<String>>,
+}
+
+/// How a wait for an offset ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Waited {
+    Reached,
+    TimedOut,
+    /// The offset stopped below the target and will not move again.
+    Failed,
 }
 
 impl OffsetSignal {
@@ -27,7 +41,29 @@ impl OffsetSignal {
             lock: Mutex::new(()),
             cond: Condvar::new(),
             blocked: AtomicUsize::new(0),
+            failure: Arc::default(),
         }
+    }
+
+    /// Stops the offset for good: it keeps its value, and every waiter below
+    /// it, blocking or async, is woken to learn `reason`. The first reason
+    /// given stays.
+    pub fn fail(&self, reason: String) {
+        let _ = self.failure.set(reason);
+        // Wakes async waiters without changing the value.
+        self.tx.send_modify(|_| {});
+        let _g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.cond.notify_all();
+    }
+
+    /// Why the offset stopped, if it did.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.get().map(String::as_str)
+    }
+
+    /// An async waiter that also learns of a failure.
+    pub fn waiter(&self) -> OffsetWaiter {
+        OffsetWaiter { offset: self.tx.subscribe(), failure: self.failure.clone() }
     }
 
     /// The current value. SeqCst (free on x86) so that a thread that marks
@@ -55,25 +91,64 @@ impl OffsetSignal {
 
     /// Blocks until the value reaches `target` or `timeout` passes.
     pub fn wait_for(&self, target: u64, timeout: Duration) -> bool {
+        self.wait_until(target, timeout) == Waited::Reached
+    }
+
+    /// Blocks until the value reaches `target`, `timeout` passes or the
+    /// offset fails below the target.
+    pub fn wait_until(&self, target: u64, timeout: Duration) -> Waited {
         if self.get() >= target {
-            return true;
+            return Waited::Reached;
         }
         let deadline = Instant::now() + timeout;
         self.blocked.fetch_add(1, Ordering::SeqCst);
         let mut guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let reached = loop {
+        let waited = loop {
             if self.value.load(Ordering::SeqCst) >= target {
-                break true;
+                break Waited::Reached;
+            }
+            if self.failure.get().is_some() {
+                break Waited::Failed;
             }
             let now = Instant::now();
             if now >= deadline {
-                break false;
+                break Waited::TimedOut;
             }
             guard = self.cond.wait_timeout(guard, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
         };
         drop(guard);
         self.blocked.fetch_sub(1, Ordering::SeqCst);
-        reached
+        waited
+    }
+}
+
+/// Waits from async code for an offset (the CommitLog's flushed offset) to
+/// reach a target, or learns that it never will because the offset failed.
+/// Cheap to clone; each wait works on its own receiver.
+#[derive(Clone, Debug)]
+pub struct OffsetWaiter {
+    offset: watch::Receiver<PhysicalOffset>,
+    failure: Arc<OnceLock<String>>,
+}
+
+impl OffsetWaiter {
+    /// Resolves once the offset reaches `target` (`Ok`), or with the reason
+    /// the offset stopped below it. Callers bound it with their own timeout.
+    pub async fn reached(&self, target: PhysicalOffset) -> Result<(), String> {
+        let mut rx = self.offset.clone();
+        let failure = &self.failure;
+        let reached = rx.wait_for(|at| *at >= target || failure.get().is_some()).await.map(|at| *at >= target);
+        match reached {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(failure.get().cloned().unwrap_or_default()),
+            // The store, and with it the sender, is gone.
+            Err(_) => Err("the store was closed".to_owned()),
+        }
+    }
+
+    /// Why the offset stopped, if it did.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.get().map(String::as_str)
     }
 }
 

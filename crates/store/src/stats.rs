@@ -102,4 +102,9 @@ pub struct StoreStats {
     pub flushed_offset: u64,
     pub dispatch_behind_bytes: u64,
     pub disk_full: bool,
+    /// What recovery at open went through: CommitLog bytes scanned, and
+    /// bytes dispatched again into consume queues and index. Both stay small
+    /// whatever the store's size, unless queues or index had to be rebuilt.
+    pub recovery_scanned_bytes: u64,
+    pub recovery_redispatched_bytes: u64,
 }

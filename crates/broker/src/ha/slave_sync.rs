@@ -54,8 +54,8 @@ struct State {
 }
 
 impl MetadataSync {
-    pub(crate) fn new() -> MetadataSync {
-        let config = ClientConfig { connect_timeout: TIMEOUT, ..ClientConfig::default() };
+    pub(crate) fn new(tls: Option<rmq_remoting::ClientTls>) -> MetadataSync {
+        let config = ClientConfig { connect_timeout: TIMEOUT, tls, ..ClientConfig::default() };
         MetadataSync {
             client: Client::new(config, Arc::new(rmq_remoting::RejectAll)),
             state: Mutex::new(State::default()),
@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn sync_follows_the_master_the_ha_client_follows() {
-        let s = MetadataSync::new();
+        let s = MetadataSync::new(None);
         s.set_master(Some("10.0.0.1:10912"), "10.0.0.1:10911");
         s.set_master(Some("10.0.0.2:10912"), "10.0.0.2:10911");
         assert_eq!(s.master_addr(Some("10.0.0.1:10912")).as_deref(), Some("10.0.0.1:10911"));

@@ -222,6 +222,11 @@ fn update_broker_config(admin: &Admin, req: &RemotingCommand) -> RemotingCommand
     if changed_permission {
         admin.topics.changed();
     }
+    if let Some((_, level)) = pairs.iter().find(|(k, _)| k == "rmqLogLevel")
+        && let Err(e) = crate::log_level::apply(level)
+    {
+        refused.push(e);
+    }
     if refused.is_empty() {
         RemotingCommand::success()
     } else {

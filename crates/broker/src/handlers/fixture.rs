@@ -59,7 +59,7 @@ impl Fixture {
             trace_topic_enable: config.trace_topic_enable,
             trace_topic_name: config.msg_trace_topic_name.clone(),
         };
-        let replication = Arc::new(Replication::new(&config, &StoreConfig::new("/nonexistent/rmq-unit-test")));
+        let replication = Arc::new(Replication::new(&config, &StoreConfig::new("/nonexistent/rmq-unit-test"), None));
         Fixture {
             log: Arc::new(MemoryLog::new()),
             identity,

@@ -6,15 +6,16 @@ use rmq_model::perm;
 use rmq_protocol::body::heartbeat::SubscriptionData;
 use rmq_protocol::header::{PeekMessageRequestHeader, PopMessageRequestHeader, PopMessageResponseHeader};
 use rmq_protocol::receipt::pop_retry_topic;
-use rmq_protocol::remark::{FAQ_SUFFIX, OVERLOAD};
+use rmq_protocol::remark::FAQ_SUFFIX;
 use rmq_protocol::{Body, RemotingCommand, ResponseCode};
+use rmq_remoting::Connection;
 use rmq_store::{AcceptAll, GetMessageStatus};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::{header_or_reply, reply};
-use crate::admission::Permits;
+use crate::admission::{Permits, busy};
 use crate::filter::{CompiledFilters, PullFilter};
 use crate::live_config::LiveConfig;
 use crate::long_poll::PullWaiters;
@@ -94,13 +95,14 @@ impl Popping {
         })
     }
 
-    pub(crate) async fn pop(&self, req: &RemotingCommand) -> RemotingCommand {
+    pub(crate) async fn pop(&self, conn: &Connection, req: &RemotingCommand) -> RemotingCommand {
         if let Some(refusal) = self.on_slave() {
             return refusal;
         }
         let h = header_or_reply!(req, PopMessageRequestHeader);
-        let Some(_permit) = self.admission.try_acquire() else {
-            return reply(ResponseCode::SystemBusy, OVERLOAD);
+        let _permit = match self.admission.try_acquire_for(conn.id()) {
+            Ok(permit) => permit,
+            Err(refusal) => return busy(conn, refusal),
         };
         let (filter, read_queues, order) = match self.check(&h) {
             Ok(checked) => checked,

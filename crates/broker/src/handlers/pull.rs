@@ -7,7 +7,7 @@ use rmq_model::sysflag::pull as pull_flag;
 use rmq_model::{QueueOffset, perm};
 use rmq_protocol::body::heartbeat::{MessageModel, SubscriptionData};
 use rmq_protocol::header::{PullMessageRequestHeader, PullMessageResponseHeader};
-use rmq_protocol::remark::{FAQ_SUFFIX, OVERLOAD};
+use rmq_protocol::remark::FAQ_SUFFIX;
 use rmq_protocol::{Body, RemotingCommand, ResponseCode};
 use rmq_remoting::Connection;
 use rmq_store::{GetMessageResult, GetMessageStatus};
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{bad_header, reply};
-use crate::admission::Permits;
+use crate::admission::{Permits, busy};
 use crate::clients::Clients;
 use crate::filter::{CompiledFilters, PullFilter};
 use crate::live_config::LiveConfig;
@@ -50,13 +50,14 @@ pub(crate) struct Pulling {
 }
 
 impl Pulling {
-    pub(crate) async fn handle(&self, _conn: &Connection, req: RemotingCommand) -> Option<RemotingCommand> {
+    pub(crate) async fn handle(&self, conn: &Connection, req: RemotingCommand) -> Option<RemotingCommand> {
         let h: PullMessageRequestHeader = match req.header() {
             Ok(h) => h,
             Err(e) => return Some(bad_header(e)),
         };
-        let Some(_permit) = self.admission.try_acquire() else {
-            return Some(reply(ResponseCode::SystemBusy, OVERLOAD));
+        let _permit = match self.admission.try_acquire_for(conn.id()) {
+            Ok(permit) => permit,
+            Err(refusal) => return Some(busy(conn, refusal)),
         };
         let filter = match self.check(&h) {
             Ok(filter) => filter,

@@ -317,7 +317,7 @@ impl Sending {
             prepared_transaction_offset: 0,
         };
         let put = self.store.put(&msg);
-        self.finish(put, target.queue_id, p.wait).await
+        self.finish(put, &target.topic.topic_name, target.queue_id, p.wait).await
     }
 
     async fn send_batch(
@@ -367,18 +367,26 @@ impl Sending {
             })
             .collect();
         let put = self.store.put_batch(&msgs);
-        self.finish(put, target.queue_id, p.wait).await
+        self.finish(put, &target.topic.topic_name, target.queue_id, p.wait).await
     }
 
     /// Waits for what the message asked for and builds the response.
-    async fn finish(&self, put: Result<PutResult, StoreError>, queue_id: i32, wait: bool) -> RemotingCommand {
+    async fn finish(
+        &self,
+        put: Result<PutResult, StoreError>,
+        topic: &str,
+        queue_id: i32,
+        wait: bool,
+    ) -> RemotingCommand {
         let put = match put {
             Ok(put) => put,
             Err(e) => return store_error::put_refused(&e, self.store.max_message_size()),
         };
         self.stats.put_nums.add(u64::from(put.count));
         self.stats.put_size.add(put.bytes);
-        let status = if wait { self.durability.wait(&put).await } else { ResponseCode::Success };
+        self.stats.topic_put.add(topic, u64::from(put.count), now_ms());
+        let (status, remark) =
+            if wait { self.durability.wait_with_reason(&put).await } else { (ResponseCode::Success, None) };
         let header = SendMessageResponseHeader {
             msg_id: put.msg_ids(),
             queue_id,
@@ -386,7 +394,7 @@ impl Sending {
             transaction_id: None,
             batch_uniq_id: None,
         };
-        RemotingCommand::response(status, None).with_header(&header)
+        RemotingCommand::response(status, remark).with_header(&header)
     }
 }
 

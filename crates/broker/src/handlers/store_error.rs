@@ -51,4 +51,14 @@ mod tests {
         assert!(refused.remark.unwrap().contains("limit 4096 bytes"));
         assert_eq!(hand_back_refused(&full).remark.as_deref(), Some("SERVICE_NOT_AVAILABLE"));
     }
+
+    #[test]
+    fn after_a_failed_flush_puts_are_refused_saying_why() {
+        let refused = put_refused(&StoreError::ServiceNotAvailable(rmq_store::Unavailable::FlushFailed), 4096);
+        assert_eq!(refused.response_code(), ResponseCode::ServiceNotAvailable);
+        assert!(refused.remark.unwrap().contains("flush to disk failed"));
+        let unflushed = StoreError::FlushFailed { reason: "EIO".into() };
+        assert_eq!(put_refused(&unflushed, 4096).response_code(), ResponseCode::SystemError);
+        assert_eq!(unflushed.put_status().as_str(), "FLUSH_DISK_TIMEOUT");
+    }
 }

@@ -79,8 +79,15 @@ pub fn main(args: Vec<String>) -> i32 {
             return 1;
         }
     };
+    let tls = match crate::tls::client() {
+        Ok(tls) => tls,
+        Err(e) => {
+            eprintln!("mqadmin: TLS: {e}");
+            return 1;
+        }
+    };
     let outcome = runtime.block_on(async {
-        let ctx = context(&parsed);
+        let ctx = context(&parsed, tls);
         let result = commands::run(spec, &ctx, &parsed).await;
         ctx.client.close();
         result
@@ -118,14 +125,14 @@ fn print_command_list() {
 }
 
 /// `-n`, else `NAMESRV_ADDR`, else `-Drocketmq.namesrv.addr=` in `JAVA_OPT`.
-fn context(args: &Args) -> Ctx {
+fn context(args: &Args, tls: Option<rmq_remoting::ClientTls>) -> Ctx {
     let option = args.get('n').filter(|n| !n.is_empty());
     let addrs = option
         .clone()
         .or_else(|| std::env::var("NAMESRV_ADDR").ok().filter(|a| !a.trim().is_empty()))
         .or_else(|| java_opts::property("rocketmq.namesrv.addr"))
         .unwrap_or_default();
-    let client = Client::new(ClientOptions::new(&addrs));
+    let client = Client::new(ClientOptions { tls, ..ClientOptions::new(&addrs) });
     Ctx { admin: Admin::new(client.clone()), client, namesrv_option: option }
 }
 

@@ -95,6 +95,13 @@ pub(crate) fn run(args: Vec<std::ffi::OsString>) -> i32 {
         eprintln!("{e}");
         return exit::INIT_FAILED;
     }
+    settings.tls = match crate::tls::resolve(settings.tls) {
+        Ok(tls) => tls,
+        Err(e) => {
+            eprintln!("TLS: {e}");
+            return exit::START_FAILED;
+        }
+    };
     if args.print_config_item || args.print_important_config {
         print_config(&settings, args.print_important_config.then_some(IMPORTANT_KEYS));
         return exit::OK;
@@ -116,7 +123,8 @@ pub(crate) fn run(args: Vec<std::ffi::OsString>) -> i32 {
     } else {
         "broker".to_owned()
     };
-    let log = logging::init(&log_name, &home);
+    let log = logging::init_with(&log_name, &home, logging::BROKER_SIDE_LOGS, Some(&settings.broker.rmq_log_level));
+    rmq_broker::log_level::on_change(logging::set_filter);
     for key in &report.unknown {
         tracing::warn!("config key '{key}' is not supported by rmq and is ignored");
     }
@@ -126,6 +134,7 @@ pub(crate) fn run(args: Vec<std::ffi::OsString>) -> i32 {
     for (key, value) in all_entries(&settings) {
         tracing::info!("{key}={value}");
     }
+    tracing::info!("tls.server.mode={}, tls.enable={}", settings.tls.server_mode, settings.tls.client_enable);
     let code = serve(settings, proxy);
     drop(log);
     code

@@ -17,6 +17,7 @@ use crate::{exit, java_opts, logging, properties, signals};
 use clap::Parser;
 use rmq_nameserver::config::{ApplyReport, JAVA_ONLY_KEYS};
 use rmq_nameserver::{NamesrvConfig, runtime};
+use rmq_remoting::{ServerTls, TlsSettings};
 
 #[derive(Parser, Debug)]
 #[command(name = "mqnamesrv", about = "RocketMQ NameServer (rmq)", disable_version_flag = true)]
@@ -45,9 +46,12 @@ fn run(args: Vec<std::ffi::OsString>) -> i32 {
     let home = java_opts::user_home();
     let mut config = NamesrvConfig::with_home(&home);
     let mut report = ApplyReport::default();
+    let mut tls = TlsSettings::default();
     if let Some(file) = &args.config_file {
         let loaded = properties::load(file).and_then(|map| {
-            config.apply_all(properties::pairs(&map)).map_err(|bad| anyhow::anyhow!("{}: {bad}", file.display()))
+            tls.apply_all(properties::pairs(&map)).map_err(|bad| anyhow::anyhow!("{}: {bad}", file.display()))?;
+            let others = properties::pairs(&map).filter(|(key, _)| !TlsSettings::knows(key));
+            config.apply_all(others).map_err(|bad| anyhow::anyhow!("{}: {bad}", file.display()))
         });
         match loaded {
             Ok(r) => report = r,
@@ -75,18 +79,27 @@ fn run(args: Vec<std::ffi::OsString>) -> i32 {
     for (key, value) in config.entries() {
         tracing::info!("{key}={value}");
     }
-    let code = serve(config);
+    let tls = match crate::tls::resolve(tls).and_then(|tls| Ok(ServerTls::from_settings(&tls)?)) {
+        Ok(tls) => tls,
+        Err(e) => {
+            logging::fail(&format!("TLS: {e}"));
+            drop(log);
+            return exit::START_FAILED;
+        }
+    };
+    tracing::info!("tls.server.mode={}", tls.mode());
+    let code = serve(config, tls);
     drop(log);
     code
 }
 
-fn serve(config: NamesrvConfig) -> i32 {
+fn serve(config: NamesrvConfig, tls: ServerTls) -> i32 {
     let runtime = match super::server_runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
     runtime.block_on(async {
-        let bound = match runtime::bind(config).await {
+        let bound = match runtime::bind_with_tls(config, tls).await {
             Ok(bound) => bound,
             Err(e) => {
                 logging::fail(&e.to_string());

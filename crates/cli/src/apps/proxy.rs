@@ -81,6 +81,7 @@ pub(crate) fn load_config(path: Option<&Path>) -> Result<(ProxyConfig, Vec<Strin
         None => (ProxyConfig::default(), Vec::new()),
     };
     config.apply_tls_properties(java_opts::property)?;
+    config.remoting_tls = crate::tls::client().map_err(|e| format!("TLS: {e}"))?;
     Ok((config, ignored))
 }
 

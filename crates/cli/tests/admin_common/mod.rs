@@ -54,18 +54,29 @@ pub struct Servers {
     pub namesrv: String,
     pub broker: String,
     children: Vec<Child>,
+    /// `-D` options every process started here gets in `JAVA_OPT`, mqadmin included.
+    java_opt_extra: String,
 }
 
 impl Servers {
     pub fn start() -> Servers {
-        Servers::start_with("", "")
+        Servers::start_full("", "", "")
+    }
+
+    /// [`Servers::start`], with `java_opt_extra` added to every `JAVA_OPT`.
+    pub fn start_with_java_opt(java_opt_extra: &str) -> Servers {
+        Servers::start_full(java_opt_extra, "", "")
     }
 
     /// As [`Servers::start`], with more `key=value` lines for the
     /// NameServer's and the broker's properties files.
     pub fn start_with(namesrv_extra: &str, broker_extra: &str) -> Servers {
+        Servers::start_full("", namesrv_extra, broker_extra)
+    }
+
+    fn start_full(java_opt_extra: &str, namesrv_extra: &str, broker_extra: &str) -> Servers {
         let home = tempfile::tempdir().expect("home");
-        let java_opt = format!("-Duser.home={}", home.path().display());
+        let java_opt = format!("-Duser.home={} {java_opt_extra}", home.path().display());
         let ns_conf = home.path().join("namesrv.properties");
         let port = rmq_testkit::ports::free_port();
         std::fs::write(&ns_conf, format!("listenPort={port}\nbindAddress=127.0.0.1\n{namesrv_extra}")).unwrap();
@@ -104,7 +115,13 @@ impl Servers {
         for rx in [ns_lines, broker_lines] {
             std::thread::spawn(move || while rx.recv().is_ok() {});
         }
-        let servers = Servers { home, namesrv, broker: format!("127.0.0.1:{broker_port}"), children: vec![broker, ns] };
+        let servers = Servers {
+            home,
+            namesrv,
+            broker: format!("127.0.0.1:{broker_port}"),
+            children: vec![broker, ns],
+            java_opt_extra: java_opt_extra.to_owned(),
+        };
         servers.wait_until_registered();
         servers
     }
@@ -126,7 +143,7 @@ impl Servers {
     pub fn mqadmin(&self, args: &[&str]) -> Run {
         let mut all: Vec<&str> = args.to_vec();
         all.extend(["-n", self.namesrv.as_str()]);
-        run_mqadmin(&all, self.home.path())
+        run_mqadmin_with(&all, self.home.path(), &self.java_opt_extra)
     }
 
     /// Until `topicRoute` finds the topic (registration is asynchronous).
@@ -164,11 +181,16 @@ pub struct Run {
 }
 
 pub fn run_mqadmin(args: &[&str], home: &Path) -> Run {
+    run_mqadmin_with(args, home, "")
+}
+
+/// [`run_mqadmin`] with `java_opt` as `JAVA_OPT`.
+pub fn run_mqadmin_with(args: &[&str], home: &Path, java_opt: &str) -> Run {
     let out: Output = Command::new(MQADMIN)
         .args(args)
         .env("HOME", home)
         .env_remove("NAMESRV_ADDR")
-        .env_remove("JAVA_OPT")
+        .env("JAVA_OPT", java_opt)
         .env_remove("JAVA_OPT_EXT")
         .env_remove("RUST_BACKTRACE")
         .output()

@@ -27,6 +27,7 @@ pub(crate) fn update(ns: &NameServer, req: &RemotingCommand) -> Result<RemotingC
         return Err(NamesrvError::ConfigBlackListed { key: key.clone() });
     }
     let report = config.apply_all(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    config.write_allow_list()?;
     report.log("UPDATE_NAMESRV_CONFIG");
     let text = config.to_properties_text();
     let path = config.config_store_path.clone();

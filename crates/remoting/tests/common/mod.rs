@@ -4,7 +4,7 @@
 
 use bytes::{Bytes, BytesMut};
 use rmq_protocol::{RemotingCommand, ResponseCode, frame};
-use rmq_remoting::{CancellationToken, Connection, Server, ServerConfig, Service, not_supported};
+use rmq_remoting::{CancellationToken, Connection, LimitCounters, Server, ServerConfig, Service, not_supported};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,6 +26,11 @@ pub const COUNT: i32 = 1003;
 /// connection and answers with the body and code of the peer's answer.
 pub const CALLBACK: i32 = 1004;
 pub const PANIC: i32 = 1005;
+/// Answers with a body of [`BIG_BODY`] zero bytes (shared, never copied),
+/// counted in `big_alive` until the response is written or dropped.
+pub const BIG: i32 = 1006;
+pub const BIG_BODY: usize = 256 * 1024;
+static ZEROS: [u8; BIG_BODY] = [0; BIG_BODY];
 /// The code the server sends the client in `CALLBACK`.
 pub const CALLBACK_TO_CLIENT: i32 = 2000;
 
@@ -39,6 +44,8 @@ pub struct TestService {
     pub counted: AtomicUsize,
     pub holding: AtomicUsize,
     pub gate: Semaphore,
+    /// `BIG` responses not yet dropped (queued, or being written).
+    pub big_alive: Arc<AtomicUsize>,
 }
 
 impl TestService {
@@ -50,6 +57,7 @@ impl TestService {
             counted: AtomicUsize::new(0),
             holding: AtomicUsize::new(0),
             gate: Semaphore::new(0),
+            big_alive: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -111,6 +119,11 @@ impl Service for TestService {
                 })
             }
             PANIC => panic!("asked to panic"),
+            BIG => {
+                self.big_alive.fetch_add(1, Ordering::SeqCst);
+                let body = Bytes::from_owner(Counted(Arc::clone(&self.big_alive)));
+                Some(RemotingCommand::success().with_body(body))
+            }
             _ => Some(not_supported(&request)),
         }
     }
@@ -123,6 +136,21 @@ impl Service for TestService {
     fn on_disconnected(&self, _conn: &Connection) {
         self.disconnected.fetch_add(1, Ordering::SeqCst);
         self.changed.notify_waiters();
+    }
+}
+
+/// A `BIG` body: zeros, counted while alive.
+struct Counted(Arc<AtomicUsize>);
+
+impl AsRef<[u8]> for Counted {
+    fn as_ref(&self) -> &[u8] {
+        &ZEROS
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -164,6 +192,8 @@ pub struct Running {
     pub service: Arc<TestService>,
     pub shutdown: CancellationToken,
     pub task: JoinHandle<()>,
+    /// What the server's limits refused or closed.
+    pub counters: Arc<LimitCounters>,
 }
 
 impl Running {
@@ -189,9 +219,10 @@ pub async fn start(config: ServerConfig) -> Running {
 pub async fn start_with(config: ServerConfig, service: Arc<TestService>) -> Running {
     let server = Server::bind(config).await.expect("bind");
     let addr = server.local_addr();
+    let counters = server.counters();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(server.run(Arc::clone(&service), shutdown.clone()));
-    Running { addr, service, shutdown, task }
+    Running { addr, service, shutdown, task, counters }
 }
 
 /// A bare socket speaking frames by hand.
@@ -203,6 +234,13 @@ pub struct Raw {
 impl Raw {
     pub async fn connect(addr: SocketAddr) -> Raw {
         Raw { stream: TcpStream::connect(addr).await.expect("connect"), buf: BytesMut::new() }
+    }
+
+    /// Connects from `local` (another loopback address plays another host).
+    pub async fn connect_from(local: std::net::IpAddr, addr: SocketAddr) -> Raw {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.bind(SocketAddr::new(local, 0)).expect("bind the local address");
+        Raw { stream: socket.connect(addr).await.expect("connect"), buf: BytesMut::new() }
     }
 
     pub async fn send(&mut self, cmd: &RemotingCommand) {

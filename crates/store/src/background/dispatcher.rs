@@ -28,11 +28,12 @@ const LINGER: Duration = Duration::from_micros(100);
 const STREAM_GAP: Duration = Duration::from_micros(200);
 
 /// When consume queues and index are flushed (`flushIntervalConsumeQueue`,
-/// `flushConsumeQueueLeastPages`, `flushConsumeQueueThoroughInterval`).
+/// `flushConsumeQueueThoroughInterval`). Every round flushes all queues with
+/// new entries and advances the checkpoint; the index, whose files are
+/// large, waits for the thorough interval.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct QueueFlushPolicy {
     interval: Duration,
-    least_pages: u64,
     thorough_interval: Duration,
 }
 
@@ -40,7 +41,6 @@ impl QueueFlushPolicy {
     pub fn from_config(cfg: &StoreConfig) -> QueueFlushPolicy {
         QueueFlushPolicy {
             interval: Duration::from_millis(cfg.flush_interval_consume_queue),
-            least_pages: cfg.flush_consume_queue_least_pages,
             thorough_interval: Duration::from_millis(cfg.flush_consume_queue_thorough_interval),
         }
     }
@@ -139,8 +139,8 @@ impl Dispatcher {
         }
     }
 
-    /// Flushes consume queues (all of them when `thorough`) and index, and
-    /// writes the checkpoint.
+    /// Flushes consume queues (and the index when `thorough`) and writes the
+    /// checkpoint.
     fn flush_and_checkpoint(&self, thorough: bool, pending_physic: &mut (u64, i64)) {
         // The CommitLog checkpoint may only name a record known flushed.
         let flushed = self.dispatch.commitlog().flushed_offset();
@@ -150,9 +150,10 @@ impl Dispatcher {
             self.checkpointer.set_physic_timestamp(pending_physic.1);
         }
         *pending_physic = (self.progress.last_end, self.progress.last_store_timestamp);
-        let least = if thorough { 0 } else { self.policy.least_pages };
-        let logics = thorough.then_some(self.progress.last_store_timestamp);
-        if let Err(e) = self.checkpointer.flush(least, logics) {
+        // Every entry of every record dispatched so far is written: flushing
+        // the queues now covers them all.
+        let logics = Some(self.progress.last_store_timestamp);
+        if let Err(e) = self.checkpointer.flush(thorough, logics) {
             self.lifecycle.record_failure();
             tracing::error!(error = %e, "consume queue flush failed");
         }

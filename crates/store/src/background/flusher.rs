@@ -79,8 +79,9 @@ impl FlushRequests {
 }
 
 /// Flushes the CommitLog and publishes the flushed offset. Counts its
-/// flushes in `stats`; a failed flush is retried and recorded in the
-/// lifecycle.
+/// flushes in `stats`. A failed flush ends the service: it is recorded in the
+/// lifecycle (shutdown keeps `abort`), the CommitLog answers its waiters and
+/// the store refuses puts from then on; no flush after it could be trusted.
 pub(crate) struct CommitLogFlusher {
     commitlog: Arc<CommitLog>,
     policy: FlushPolicy,
@@ -111,13 +112,25 @@ impl CommitLogFlusher {
         CommitLogFlusher { commitlog, policy, requests, stats, lifecycle }
     }
 
-    fn flush_once(&self, target: u64) {
+    /// Flushes up to `target`; false when the flush failed, which ends the
+    /// service.
+    fn flush_once(&self, target: u64) -> bool {
         match self.commitlog.flush_to(target) {
-            Ok(_) => self.stats.record_flush(),
+            Ok(_) => {
+                self.stats.record_flush();
+                true
+            }
             Err(e) => {
                 self.lifecycle.record_failure();
-                tracing::error!(error = %e, "CommitLog flush failed; retrying");
-                std::thread::sleep(Duration::from_millis(10));
+                tracing::error!(
+                    error = %e,
+                    flushed = self.commitlog.flushed_offset(),
+                    written = self.commitlog.written_offset(),
+                    "CommitLog flush failed: data past the flushed offset may be lost; waiting SYNC_FLUSH sends are \
+                     answered FLUSH_DISK_TIMEOUT and every put is refused until the broker restarts and recovers \
+                     from disk"
+                );
+                false
             }
         }
     }
@@ -137,7 +150,9 @@ impl CommitLogFlusher {
             let written = cl.written_offset();
             if written > cl.flushed_offset() {
                 let target = if stop || !concurrent { written } else { self.gather(written) };
-                self.flush_once(target);
+                if !self.flush_once(target) {
+                    return;
+                }
                 concurrent = cl.written_offset() > target;
                 continue;
             }
@@ -188,7 +203,9 @@ impl CommitLogFlusher {
                 last_thorough = Instant::now();
             }
             if written > cl.flushed_offset() && (stop || thorough || dirty_pages >= policy.least_pages) {
-                self.flush_once(written);
+                if !self.flush_once(written) {
+                    return;
+                }
                 // Paced: under steady load every put would find enough pages
                 // dirty again at once, and back-to-back msyncs of the pages being
                 // written slow the writers down (p99 2-3x here). A short gap

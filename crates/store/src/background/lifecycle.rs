@@ -26,8 +26,9 @@ impl Lifecycle {
         self.stop.load(Ordering::SeqCst)
     }
 
-    /// A flush or dispatch failed (the service logs why and retries): even
-    /// if a retry succeeds, shutdown keeps `abort`.
+    /// A flush or dispatch failed (the service logs why; the dispatcher and
+    /// the queue flushes retry, a failed CommitLog flush is final): even if a
+    /// retry succeeds, shutdown keeps `abort`.
     pub fn record_failure(&self) {
         self.failed.store(true, Ordering::SeqCst);
     }

@@ -1,6 +1,8 @@
 //! [`MessageStore`]: opening (lock, recovery, the background services), and
 //! shutdown. Puts are in `write`, reads in `read`.
 
+#[cfg(test)]
+mod fault_tests;
 mod read;
 mod write;
 
@@ -73,6 +75,8 @@ pub struct MessageStore {
     read_only: AtomicBool,
     /// Bytes of RAM behind the CommitLog end that count as "in memory".
     memory_window: u64,
+    /// What recovery at open did.
+    recovered: recovery::Recovered,
     /// Holds the exclusive lock on `<root>/lock` while open.
     _lock: File,
 }
@@ -188,6 +192,7 @@ impl MessageStore {
             shut_down: AtomicBool::new(false),
             read_only: AtomicBool::new(read_only),
             memory_window,
+            recovered,
             _lock: lock,
             cfg,
         })
@@ -223,6 +228,8 @@ impl MessageStore {
             flushed_offset: self.flushed_offset().0,
             dispatch_behind_bytes: self.dispatch_behind_bytes(),
             disk_full: self.is_disk_full(),
+            recovery_scanned_bytes: self.recovered.end - self.recovered.scanned_from.min(self.recovered.end),
+            recovery_redispatched_bytes: self.recovered.end - self.recovered.redispatched_from,
             ..self.stats.counters()
         }
     }
@@ -240,9 +247,16 @@ impl MessageStore {
         let clean = self.services.lock().unwrap_or_else(|p| p.into_inner()).stop();
         self.commitlog.discard_prepared()?;
         let written = self.commitlog.written_offset();
-        self.commitlog.flush_to(written)?;
+        // After a failed CommitLog flush the queues and checkpoint are still
+        // flushed (the checkpoint names no unflushed record), and the error
+        // is returned with `abort` kept.
+        let flushed = self.commitlog.flush_to(written);
         let dispatched = self.dispatched.get();
         self.checkpointer.flush_all(dispatched)?;
+        if let Err(e) = flushed {
+            mark_abort_unclean(&self.cfg);
+            return Err(e);
+        }
         if clean && dispatched >= written && self.commitlog.flushed_offset() >= written {
             let abort = abort_path(&self.cfg);
             if let Err(e) = std::fs::remove_file(&abort) {
@@ -294,6 +308,16 @@ fn create_abort(cfg: &StoreConfig) -> Result<()> {
         file.write_all(id.as_bytes()).and_then(|()| file.sync_all()).map_err(|e| StoreError::io(&path, "write", e))?;
     }
     crate::segment::sync_dir(&cfg.store_path_root_dir)
+}
+
+/// Empties `abort`, as a machine crash or Java leaves it: after a failed
+/// flush the next start must not take this boot's page cache for what is on
+/// disk, and recovers from the checkpoint, which never passed the failure.
+fn mark_abort_unclean(cfg: &StoreConfig) {
+    let path = abort_path(cfg);
+    if let Err(e) = File::create(&path).and_then(|f| f.sync_all()) {
+        tracing::error!(file = %path.display(), error = %e, "could not mark the abort file for a full recovery");
+    }
 }
 
 fn total_memory() -> u64 {

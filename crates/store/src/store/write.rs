@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use super::MessageStore;
 use crate::error::{Result, StoreError, Unavailable};
+use crate::signal::Waited;
 
 /// What a put stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,6 +100,9 @@ impl MessageStore {
         }
         if self.retention.is_disk_full() {
             return Err(StoreError::ServiceNotAvailable(Unavailable::DiskFull));
+        }
+        if self.commitlog.flush_failure().is_some() {
+            return Err(StoreError::ServiceNotAvailable(Unavailable::FlushFailed));
         }
         Ok(())
     }
@@ -200,17 +204,27 @@ impl MessageStore {
         Ok(put)
     }
 
-    /// Blocks until everything below `end` is on disk.
+    /// Blocks until everything below `end` is on disk. Fails at once, with
+    /// [`StoreError::FlushFailed`], if a flush failed before it got there.
     pub fn wait_flushed(&self, end: PhysicalOffset, timeout: Duration) -> Result<()> {
         if self.commitlog.flushed_offset() >= end.0 {
             return Ok(());
         }
         self.wakeups.flush_now();
-        if self.commitlog.wait_flushed(end.0, timeout) {
-            Ok(())
-        } else {
-            Err(StoreError::FlushDiskTimeout { timeout_ms: timeout.as_millis() as u64 })
+        match self.commitlog.wait_flushed(end.0, timeout) {
+            Waited::Reached => Ok(()),
+            Waited::TimedOut => Err(StoreError::FlushDiskTimeout { timeout_ms: timeout.as_millis() as u64 }),
+            Waited::Failed => {
+                Err(StoreError::FlushFailed { reason: self.commitlog.flush_failure().unwrap_or_default().to_owned() })
+            }
         }
+    }
+
+    /// Why a CommitLog flush failed, once one did. From then on the store
+    /// refuses puts ([`Unavailable::FlushFailed`]) and the flushed offset
+    /// stays where the last good flush left it.
+    pub fn flush_failure(&self) -> Option<String> {
+        self.commitlog.flush_failure().map(str::to_owned)
     }
 
     /// Blocks until everything below `end` is in the consume queues.
@@ -219,9 +233,17 @@ impl MessageStore {
     }
 
     /// The flushed CommitLog offset, for async waiting:
-    /// `timeout(t, rx.wait_for(|f| *f >= end))`.
+    /// `timeout(t, rx.wait_for(|f| *f >= end))`. A waiter that must also learn
+    /// of a failed flush (SYNC_FLUSH acknowledgements) uses
+    /// [`MessageStore::flushed_waiter`].
     pub fn flushed_watch(&self) -> watch::Receiver<PhysicalOffset> {
         self.commitlog.subscribe_flushed()
+    }
+
+    /// Waits from async code for the flushed offset, and ends at once with
+    /// the reason when a flush fails below the target.
+    pub fn flushed_waiter(&self) -> crate::OffsetWaiter {
+        self.commitlog.flushed_waiter()
     }
 
     /// The written (max) CommitLog offset, for replication.

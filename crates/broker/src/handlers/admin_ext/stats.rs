@@ -141,8 +141,8 @@ pub(super) fn broker_consume_stats(admin: &Admin, req: &RemotingCommand) -> Remo
 }
 
 /// The statistics this broker keeps by name: Java's `BROKER_PUT_NUMS` and
-/// `BROKER_GET_NUMS` (keyed by cluster name) and `GROUP_GET_NUMS` (keyed by
-/// `topic@group`, a minute of history). Per-topic put statistics are not kept.
+/// `BROKER_GET_NUMS` (keyed by cluster name), `TOPIC_PUT_NUMS` (by topic) and
+/// `GROUP_GET_NUMS` (by `topic@group`), the last two with a minute of history.
 pub(super) fn broker_stats_data(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
     let h = header_or_reply!(req, ViewBrokerStatsDataRequestHeader);
     let now = now_ms();
@@ -150,6 +150,7 @@ pub(super) fn broker_stats_data(admin: &Admin, req: &RemotingCommand) -> Remotin
         "BROKER_PUT_NUMS" => Box::new(|window_ms| admin.stats.put_nums.rate(now, window_ms)),
         "BROKER_GET_NUMS" => Box::new(|window_ms| admin.stats.get_transferred.rate(now, window_ms)),
         "GROUP_GET_NUMS" => Box::new(|window_ms| admin.stats.group_get.rate(&h.stats_key, now, window_ms)),
+        "TOPIC_PUT_NUMS" => Box::new(|window_ms| admin.stats.topic_put.rate(&h.stats_key, now, window_ms)),
         _ => {
             return reply(
                 ResponseCode::SystemError,
