@@ -12,6 +12,7 @@ command -v file >/dev/null || need+=(file)
 command -v nix >/dev/null || need+=(nix-bin)
 command -v dash >/dev/null || need+=(dash)
 command -v shellcheck >/dev/null || need+=(shellcheck)
+command -v prometheus >/dev/null || need+=(prometheus) # crates/cli/tests/metrics_prometheus.rs
 # Python 3 and pip, for the official RocketMQ 5 Python client (below).
 command -v python3 >/dev/null || need+=(python3 python3-pip)
 command -v rustfmt >/dev/null || rustup component add rustfmt

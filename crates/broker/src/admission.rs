@@ -17,6 +17,7 @@ use rmq_protocol::remark::OVERLOAD;
 use rmq_protocol::{RemotingCommand, ResponseCode};
 use rmq_remoting::{Connection, ConnectionId};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
@@ -30,6 +31,8 @@ pub(crate) struct Permits {
     share_percent: u32,
     /// Permits held per connection, when a share is set.
     held: Mutex<HashMap<ConnectionId, usize>>,
+    /// Requests refused (answered SYSTEM_BUSY), for the metrics endpoint.
+    refused: AtomicU64,
 }
 
 /// Why no permit was given.
@@ -60,16 +63,44 @@ impl Permits {
     pub(crate) fn shared(capacity: usize, share_percent: u32) -> Permits {
         let capacity = capacity.clamp(1, Semaphore::MAX_PERMITS);
         let share_percent = if share_percent >= 100 { 0 } else { share_percent };
-        Permits { capacity, semaphore: Semaphore::new(capacity), share_percent, held: Mutex::new(HashMap::new()) }
+        Permits {
+            capacity,
+            semaphore: Semaphore::new(capacity),
+            share_percent,
+            held: Mutex::new(HashMap::new()),
+            refused: AtomicU64::new(0),
+        }
     }
 
     /// A permit for one request, or `None` when the bound is reached.
     pub(crate) fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
-        self.semaphore.try_acquire().ok()
+        let permit = self.semaphore.try_acquire().ok();
+        if permit.is_none() {
+            self.count_refusal();
+        }
+        permit
+    }
+
+    /// Requests refused so far because the bound (or a connection's share)
+    /// was reached.
+    pub(crate) fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    fn count_refusal(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A permit for one request of `conn`, within its share.
     pub(crate) fn try_acquire_for(&self, conn: ConnectionId) -> Result<ConnectionPermit<'_>, Refusal> {
+        let given = self.try_acquire_within_share(conn);
+        if given.is_err() {
+            self.count_refusal();
+        }
+        given
+    }
+
+    fn try_acquire_within_share(&self, conn: ConnectionId) -> Result<ConnectionPermit<'_>, Refusal> {
         if self.share_percent == 0 {
             let permit = self.semaphore.try_acquire().map_err(|_| Refusal::Full)?;
             return Ok(ConnectionPermit { permits: self, _permit: permit, conn: None });

@@ -179,6 +179,12 @@ impl Clients {
         self.lock().consumers.get(group).map(ConsumerGroup::client_ids).unwrap_or_default()
     }
 
+    /// Every consumer group as it is now (the metrics endpoint counts their
+    /// connections at scrape time).
+    pub fn consumer_groups(&self) -> Vec<(String, ConsumerGroup)> {
+        self.lock().consumers.iter().map(|(name, group)| (name.clone(), group.clone())).collect()
+    }
+
     /// Connections of a group's consumers, for notifications.
     pub fn consumer_connections(&self, group: &str) -> Vec<Connection> {
         self.lock()

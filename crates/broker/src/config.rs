@@ -181,6 +181,25 @@ config_struct! {
         /// SYSTEM_BUSY `[OVERLOAD]`. 0 or 100: no share, first come first served.
         pull_permit_share_percent: u32 = "pullPermitSharePercent" => 10,
 
+        // --- Metrics (RocketMQ 5's exporter keys) ---
+        /// `PROM` serves Prometheus metrics at
+        /// `http://metricsPromExporterHost:metricsPromExporterPort/metrics`;
+        /// `DISABLE` exports nothing; `OTLP_GRPC` and `LOG` are not supported
+        /// by rmq (a warning, no metrics).
+        metrics_exporter_type: String = "metricsExporterType" => "DISABLE".to_owned(),
+        /// The IP address the endpoint binds; blank: `brokerIP1`, as in Java.
+        metrics_prom_exporter_host: String = "metricsPromExporterHost" => String::new(),
+        metrics_prom_exporter_port: u16 = "metricsPromExporterPort" => 5557,
+        /// Constant labels added to every series, `key:value,key:value`.
+        metrics_label: String = "metricsLabel" => String::new(),
+        /// Most labelled series one metric family returns; the series past it
+        /// (more topics or groups) are summed into one with
+        /// `otel_metric_overflow="true"`, so a scrape's size stays bounded.
+        metrics_otel_cardinality_limit: usize = "metricsOtelCardinalityLimit" => 50_000,
+        /// rmq's own: refuse to start when the metrics port cannot be bound
+        /// (by default the broker starts without metrics and says why).
+        metrics_exporter_required: bool = "metricsExporterRequired" => false,
+
         // --- Logs ---
         /// Log into `~/logs/rocketmqlogs/<brokerName>_<brokerId>/`.
         isolate_log_enable: bool = "isolateLogEnable" => false,

@@ -33,6 +33,7 @@ pub mod log_level;
 mod long_poll;
 mod message_group;
 mod message_log;
+mod metrics;
 mod namesrv;
 mod notify;
 mod offset_moved;
@@ -74,6 +75,10 @@ pub enum BrokerError {
     Settings(#[from] settings::SettingsError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: std::net::SocketAddr, source: std::io::Error },
+    /// The metrics keys are wrong, or `metricsExporterRequired` and the port
+    /// cannot be bound.
+    #[error("metrics: {0}")]
+    Metrics(String),
     #[error("TLS: {0}")]
     Tls(#[from] rmq_remoting::tls::TlsError),
     #[error("the store's shutdown task failed: {0}")]

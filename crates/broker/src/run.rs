@@ -26,6 +26,8 @@ pub struct BootInfo {
     pub broker_addr: String,
     /// The NameServer list as configured, if any.
     pub namesrv_addr: Option<String>,
+    /// Where `/metrics` listens, when it does.
+    pub metrics_addr: Option<SocketAddr>,
     /// Where the main port actually listens (useful with port 0 in tests).
     pub listen_addr: SocketAddr,
     pub vip_addr: SocketAddr,
@@ -55,6 +57,10 @@ pub async fn run(
 ) -> Result<(), BrokerError> {
     let namesrv_addr = settings.broker.namesrv_addr.clone();
     let broker = Broker::open(settings)?;
+    // Wrong metrics keys, or a required metrics port in use, stop the broker
+    // before it serves anyone.
+    let metrics = crate::metrics::bind(&broker).await?;
+    let metrics_addr = metrics.as_ref().map(|m| m.local_addr());
     let (port, vip_port, main_config, vip_config) = {
         let c = broker.config.get();
         (
@@ -78,6 +84,7 @@ pub async fn run(
         namesrv_addr,
         listen_addr: main.local_addr(),
         vip_addr: vip.local_addr(),
+        metrics_addr,
     };
     let servers = shutdown.child_token();
     let mut tasks = JoinSet::new();
@@ -85,6 +92,9 @@ pub async fn run(
     tasks.spawn(vip.run(Arc::new(BrokerService { handlers: broker.handlers.clone(), vip: true }), servers.clone()));
     let registered = broker.registration.register().await;
     let background = shutdown.child_token();
+    if let Some(metrics) = metrics {
+        metrics.spawn(&broker, &background, &mut tasks);
+    }
     spawn_periodic_tasks(&broker, &background, &mut tasks);
     broker.registration.spawn(registered, &background, &mut tasks);
     broker.replication.spawn(&broker.store, &broker.tables, &background, &mut tasks)?;

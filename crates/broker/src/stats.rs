@@ -114,6 +114,14 @@ impl KeyedCounters {
         self.counters.read().unwrap_or_else(|e| e.into_inner()).get(key).cloned()
     }
 
+    /// Every key's total now (the metrics endpoint's `messages_out`). A key
+    /// forgotten while idle starts again from 0, which Prometheus reads as a
+    /// counter reset.
+    pub fn totals(&self) -> Vec<(String, u64)> {
+        let map = self.counters.read().unwrap_or_else(|e| e.into_inner());
+        map.iter().map(|(key, counter)| (key.clone(), counter.total())).collect()
+    }
+
     fn sample(&self, now_ms: i64) {
         let mut map = self.counters.write().unwrap_or_else(|e| e.into_inner());
         map.retain(|_, counter| !counter.sample_keeping(now_ms, KEYED_SAMPLES));

@@ -77,6 +77,19 @@ config_struct! {
         /// not complete after this long, seconds (a peer trickling bytes); 0
         /// counts as 1.
         server_frame_read_timeout_seconds: u64 = "serverFrameReadTimeoutSeconds" => 30,
+
+        /// rmq's own, with the names of RocketMQ 5's broker and controller
+        /// keys (Java's NameServer exports no metrics): `PROM` serves
+        /// Prometheus metrics at `/metrics`; `DISABLE` exports nothing.
+        metrics_exporter_type: String = "metricsExporterType" => "DISABLE".to_owned(),
+        /// The IP address the endpoint binds; blank: `bindAddress`.
+        metrics_prom_exporter_host: String = "metricsPromExporterHost" => String::new(),
+        metrics_prom_exporter_port: u16 = "metricsPromExporterPort" => 5557,
+        /// Constant labels added to every series, `key:value,key:value`.
+        metrics_label: String = "metricsLabel" => String::new(),
+        /// Refuse to start when the metrics port cannot be bound (by default
+        /// the NameServer starts without metrics and says why).
+        metrics_exporter_required: bool = "metricsExporterRequired" => false,
     }
 }
 

@@ -49,6 +49,10 @@ pub enum NamesrvError {
     Load { path: PathBuf, reason: String },
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: io::Error },
+    /// The metrics keys are wrong, or `metricsExporterRequired` and the port
+    /// cannot be bound.
+    #[error("metrics: {0}")]
+    Metrics(String),
 }
 
 impl NamesrvError {

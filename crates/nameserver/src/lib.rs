@@ -31,6 +31,7 @@ pub mod error;
 mod file;
 mod handlers;
 pub mod kv;
+mod metrics;
 mod namesrv;
 pub mod route;
 pub mod runtime;

@@ -12,6 +12,7 @@ use rmq_remoting::{CancellationToken, Server, ServerConfig, ServerTls};
 use crate::config::NamesrvConfig;
 use crate::error::{NamesrvError, Result};
 use crate::kv::KvStore;
+use crate::metrics::BoundMetrics;
 use crate::namesrv::NameServer;
 
 /// Connections served at once. Java has no limit; this one only guards
@@ -29,6 +30,8 @@ pub struct BoundNameServer {
     server: Server,
     state: Arc<NameServer>,
     scan_interval: Duration,
+    /// The `/metrics` endpoint, when `metricsExporterType=PROM`.
+    metrics: Option<BoundMetrics>,
 }
 
 /// Loads the KV config and binds `bindAddress:listenPort`, plaintext only.
@@ -61,13 +64,19 @@ pub async fn bind_with_tls(config: NamesrvConfig, tls: ServerTls) -> Result<Boun
         tls,
     };
     let server = Server::bind(server_config).await.map_err(|source| NamesrvError::Bind { addr: listen, source })?;
+    let metrics = crate::metrics::bind(&config).await?;
     let scan_interval = config.scan_interval();
-    Ok(BoundNameServer { server, state: Arc::new(NameServer::new(config, kv)), scan_interval })
+    Ok(BoundNameServer { server, state: Arc::new(NameServer::new(config, kv)), scan_interval, metrics })
 }
 
 impl BoundNameServer {
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()
+    }
+
+    /// Where `/metrics` listens, when it does.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(BoundMetrics::local_addr)
     }
 
     /// The state requests work on, for in-process inspection.
@@ -79,8 +88,13 @@ impl BoundNameServer {
     /// to a grace period) and for the expiry scan to stop.
     pub async fn serve(self, shutdown: CancellationToken) {
         let scan = tokio::spawn(scan_loop(Arc::clone(&self.state), self.scan_interval, shutdown.clone()));
+        let node_id = self.server.local_addr().to_string();
+        let metrics = self.metrics.map(|m| tokio::spawn(m.serve(Arc::clone(&self.state), node_id, shutdown.clone())));
         self.server.run(self.state, shutdown).await;
         let _ = scan.await;
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
     }
 }
 

@@ -60,16 +60,26 @@ pub struct Servers {
 
 impl Servers {
     pub fn start() -> Servers {
-        Servers::start_with_java_opt("")
+        Servers::start_full("", "", "")
     }
 
     /// [`Servers::start`], with `java_opt_extra` added to every `JAVA_OPT`.
     pub fn start_with_java_opt(java_opt_extra: &str) -> Servers {
+        Servers::start_full(java_opt_extra, "", "")
+    }
+
+    /// As [`Servers::start`], with more `key=value` lines for the
+    /// NameServer's and the broker's properties files.
+    pub fn start_with(namesrv_extra: &str, broker_extra: &str) -> Servers {
+        Servers::start_full("", namesrv_extra, broker_extra)
+    }
+
+    fn start_full(java_opt_extra: &str, namesrv_extra: &str, broker_extra: &str) -> Servers {
         let home = tempfile::tempdir().expect("home");
         let java_opt = format!("-Duser.home={} {java_opt_extra}", home.path().display());
         let ns_conf = home.path().join("namesrv.properties");
         let port = rmq_testkit::ports::free_port();
-        std::fs::write(&ns_conf, format!("listenPort={port}\nbindAddress=127.0.0.1\n")).unwrap();
+        std::fs::write(&ns_conf, format!("listenPort={port}\nbindAddress=127.0.0.1\n{namesrv_extra}")).unwrap();
         let mut ns = Command::new(MQNAMESRV)
             .args(["-c", ns_conf.to_str().unwrap()])
             .env("JAVA_OPT", &java_opt)
@@ -87,7 +97,8 @@ impl Servers {
             &conf,
             format!(
                 "brokerClusterName=DefaultCluster\nbrokerName=broker-a\nbrokerIP1=127.0.0.1\nlistenPort={broker_port}\n\
-                 mappedFileSizeCommitLog=67108864\nmappedFileSizeConsumeQueue=600000\nmaxIndexNum=100000\nmaxHashSlotNum=20000\n"
+                 mappedFileSizeCommitLog=67108864\nmappedFileSizeConsumeQueue=600000\nmaxIndexNum=100000\nmaxHashSlotNum=20000\n\
+                 {broker_extra}"
             ),
         )
         .unwrap();

@@ -1,0 +1,217 @@
+//! The metrics endpoints scraped by a real Prometheus (Debian's `prometheus`
+//! package; scripts/ci-deps.sh installs it): 1,000 sends show as
+//! `increase(rocketmq_messages_in_total[1m])` ≈ 1,000, a consumer group that
+//! consumes nothing lags by exactly what was sent, a group that pulls them
+//! all shows 1,000 in `rocketmq_messages_out_total`, and the NameServer's
+//! endpoint reports the broker registered.
+//!
+//! Without `prometheus` on the PATH the test says so and passes: the
+//! endpoints themselves are tested without it (crates/metrics/tests).
+
+#[path = "admin_common/mod.rs"]
+mod admin_common;
+
+use admin_common::Servers;
+use rmq_client::{Client, ClientOptions, Message, Producer, PullConsumer};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOPIC: &str = "MetricsTopic";
+const STOPPED_GROUP: &str = "metrics_stopped_group";
+const ACTIVE_GROUP: &str = "metrics_active_group";
+const SENT: i64 = 1_000;
+
+/// A `prometheus` process, killed when dropped.
+struct Prometheus {
+    child: Child,
+    api: String,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Prometheus {
+    /// Scrapes `targets` (job name, `host:port`) every second.
+    fn start(dir: &Path, targets: &[(&str, String)]) -> Prometheus {
+        let jobs: String = targets
+            .iter()
+            .map(|(job, target)| format!("  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"))
+            .collect();
+        let config = dir.join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n{jobs}"),
+        )
+        .unwrap();
+        let port = rmq_testkit::ports::free_port();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
+            .spawn()
+            .expect("prometheus starts");
+        let prometheus = Prometheus { child, api: format!("127.0.0.1:{port}") };
+        prometheus.wait_until(Duration::from_secs(30), "its API answers", |p| {
+            p.get("/-/ready").is_some_and(|r| r.contains("Ready"))
+        });
+        prometheus
+    }
+
+    /// GET `path` on the API; the body of a 200 answer.
+    fn get(&self, path: &str) -> Option<String> {
+        let mut stream = TcpStream::connect(&self.api).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: {}\r\n\r\n", self.api).ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        let (head, body) = response.split_once("\r\n\r\n")?;
+        // Go answers an HTTP/1.0 request as HTTP/1.0.
+        let status = head.split_whitespace().nth(1)?;
+        (status == "200").then(|| body.to_owned())
+    }
+
+    /// The single value of an instant query, if it has exactly one series.
+    fn value(&self, promql: &str) -> Option<f64> {
+        let body = self.get(&format!("/api/v1/query?query={}", encode(promql)))?;
+        let json: serde_json::Value = serde_json::from_str(&body).ok()?;
+        let result = json["data"]["result"].as_array()?;
+        if result.len() != 1 {
+            return None;
+        }
+        result[0]["value"][1].as_str()?.parse().ok()
+    }
+
+    /// Polls `check` until it holds; panics naming `what` after `within`.
+    fn wait_until(&self, within: Duration, what: &str, check: impl Fn(&Prometheus) -> bool) {
+        let deadline = Instant::now() + within;
+        while !check(self) {
+            assert!(Instant::now() < deadline, "Prometheus: {what} did not happen within {within:?}");
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+/// Percent-encodes a query for the URL.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn prometheus_installed() -> bool {
+    Command::new("prometheus").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
+}
+
+/// Commits offset 0 on every queue of the topic for a group that then
+/// consumes nothing: its lag is everything sent afterwards.
+fn commit_start_offsets(namesrv: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let consumer = PullConsumer::new(Client::new(ClientOptions::new(namesrv)), STOPPED_GROUP);
+        let queues = consumer.queues(TOPIC).await.expect("the topic's queues");
+        assert!(!queues.is_empty());
+        for mq in &queues {
+            consumer.commit_offset(mq, 0).await.expect("offset committed");
+        }
+    });
+}
+
+/// Sends `count` messages to the topic, one at a time, each acknowledged.
+fn send(namesrv: &str, count: i64) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let producer = Producer::new(Client::new(ClientOptions::new(namesrv)), "metrics_producer");
+        for i in 0..count {
+            producer.send(&Message::new(TOPIC, format!("message {i}"))).await.expect("sent");
+        }
+    });
+}
+
+/// Pulls every message of the topic for a group (without committing);
+/// returns how many came.
+fn pull_all(namesrv: &str) -> i64 {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let consumer = PullConsumer::new(Client::new(ClientOptions::new(namesrv)), ACTIVE_GROUP);
+        let mut got = 0;
+        for mq in consumer.queues(TOPIC).await.expect("the topic's queues") {
+            let mut puller = consumer.puller(mq, "*", 0);
+            loop {
+                let batch = puller.next_batch().await.expect("pulled");
+                if batch.is_empty() {
+                    break;
+                }
+                got += batch.len() as i64;
+            }
+        }
+        got
+    })
+}
+
+#[test]
+fn prometheus_scrapes_produce_rate_and_consumer_lag() {
+    if !prometheus_installed() {
+        eprintln!("SKIPPED: `prometheus` is not installed (apt-get install prometheus; scripts/ci-deps.sh does)");
+        return;
+    }
+    let (broker_metrics, namesrv_metrics) = (rmq_testkit::ports::free_port(), rmq_testkit::ports::free_port());
+    let servers = Servers::start_with(
+        &format!(
+            "metricsExporterType=PROM\nmetricsPromExporterHost=127.0.0.1\nmetricsPromExporterPort={namesrv_metrics}\n"
+        ),
+        &format!(
+            "metricsExporterType=PROM\nmetricsPromExporterHost=127.0.0.1\nmetricsPromExporterPort={broker_metrics}\n"
+        ),
+    );
+    let created = servers.mqadmin(&["updateTopic", "-b", &servers.broker, "-t", TOPIC, "-r", "4", "-w", "4"]);
+    assert_eq!(created.code, 0, "{created:?}");
+    servers.wait_for_route(TOPIC);
+    commit_start_offsets(&servers.namesrv);
+
+    let prometheus = Prometheus::start(
+        servers.home.path(),
+        &[("broker", format!("127.0.0.1:{broker_metrics}")), ("namesrv", format!("127.0.0.1:{namesrv_metrics}"))],
+    );
+    let in_total = format!("rocketmq_messages_in_total{{topic=\"{TOPIC}\"}}");
+    // The topic's series exists at 0 before anything is sent, so increase()
+    // sees the whole rise.
+    prometheus.wait_until(Duration::from_secs(30), "a scrape of the empty topic", |p| p.value(&in_total) == Some(0.0));
+
+    send(&servers.namesrv, SENT);
+
+    prometheus
+        .wait_until(Duration::from_secs(30), "messages in reaching 1,000", |p| p.value(&in_total) == Some(SENT as f64));
+    // increase() extrapolates to the window's edges: close to, not exactly, 1,000.
+    let increase = format!("increase({in_total}[1m])");
+    prometheus.wait_until(Duration::from_secs(30), "increase() near 1,000", |p| {
+        p.value(&increase).is_some_and(|v| (950.0..=1_300.0).contains(&v))
+    });
+    let lag = format!("rocketmq_consumer_lag_messages{{topic=\"{TOPIC}\",consumer_group=\"{STOPPED_GROUP}\"}}");
+    prometheus.wait_until(Duration::from_secs(30), "the stopped group's lag reaching 1,000", |p| {
+        p.value(&lag) == Some(SENT as f64)
+    });
+    let labelled = "rocketmq_consumer_lag_messages{cluster=\"DefaultCluster\",node_type=\"broker\",node_id=\"broker-a\",\
+                    is_retry=\"false\",is_system=\"false\",consumer_group=\"metrics_stopped_group\"}";
+    assert_eq!(prometheus.value(labelled), Some(SENT as f64), "RocketMQ 5's labels");
+    assert_eq!(pull_all(&servers.namesrv), SENT);
+    let out_total = format!("rocketmq_messages_out_total{{topic=\"{TOPIC}\",consumer_group=\"{ACTIVE_GROUP}\"}}");
+    prometheus.wait_until(Duration::from_secs(30), "messages out reaching 1,000", |p| {
+        p.value(&out_total) == Some(SENT as f64)
+    });
+    prometheus.wait_until(Duration::from_secs(30), "the NameServer reporting the broker", |p| {
+        p.value("rmq_namesrv_brokers{node_type=\"namesrv\"}") == Some(1.0)
+    });
+    assert_eq!(prometheus.value("up{job=\"broker\"}"), Some(1.0));
+}
