@@ -94,7 +94,8 @@ impl Broker {
         let files = ConfigFiles::new(store_config.config_dir());
         let acl = Acl::new(&broker_config, &store_config);
         let locks = QueueLocks::new(&broker_config, &store_config);
-        let replication = Arc::new(Replication::new(&broker_config, &store_config, client_tls.clone()));
+        let ha_accounts = broker_config.ha_auth_enable.then(|| acl.ha_accounts()).flatten();
+        let replication = Arc::new(Replication::new(&broker_config, &store_config, client_tls.clone(), ha_accounts));
         let store = Arc::new(MessageStore::open(store_config, hooks)?);
         let timers = TimerDelivery::of(&store);
 

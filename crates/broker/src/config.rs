@@ -69,6 +69,15 @@ config_struct! {
         /// `0.0.0.0/0` admits any IPv4 peer, as Java does. Other peers of the
         /// HA port are closed unread (docs/compatibility.md, "HA port").
         ha_allowed_addresses: String = "haAllowedAddresses" => String::new(),
+        /// rmq's own: a master also requires every slave to prove an admin
+        /// account of `plain_acl.yml` on the HA port (a challenge answered with
+        /// HMAC-SHA1 before anything is streamed). Needs `aclEnable=true`; Java
+        /// slaves cannot answer it (docs/compatibility.md, "HA port").
+        ha_auth_enable: bool = "haAuthEnable" => false,
+        /// rmq's own: the account a slave answers its master's HA challenge with.
+        ha_auth_access_key: Option<String> = "haAuthAccessKey" => None,
+        /// rmq's own: the secret key of `haAuthAccessKey`.
+        ha_auth_secret_key: Option<String> = "haAuthSecretKey" => None,
         /// SYNC_MASTER: how long a send waits for the slave, ms.
         slave_timeout: u64 = "slaveTimeout" => 3_000,
         ha_send_heartbeat_interval: u64 = "haSendHeartbeatInterval" => 5_000,
@@ -331,6 +340,12 @@ impl BrokerConfig {
         }
         self.ha_bind_ip()?;
         self.ha_allow_list()?;
+        if self.ha_auth_enable && !self.acl_enable && role != BrokerRole::Slave {
+            return Err("haAuthEnable=true needs aclEnable=true: slaves prove an admin account of plain_acl.yml".into());
+        }
+        if self.ha_auth_access_key.is_some() != self.ha_auth_secret_key.is_some() {
+            return Err("haAuthAccessKey and haAuthSecretKey go together: set both or neither".into());
+        }
         for (seconds, key) in [
             (self.server_channel_write_timeout_seconds, "serverChannelWriteTimeoutSeconds"),
             (self.server_frame_read_timeout_seconds, "serverFrameReadTimeoutSeconds"),
@@ -357,6 +372,12 @@ impl BrokerConfig {
             None => Ok(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             Some(a) => a.parse().map_err(|_| format!("haListenAddress '{a}' is not an IP address")),
         }
+    }
+
+    /// The account a slave answers its master's HA challenge with, if set.
+    pub fn ha_credentials(&self) -> Option<rmq_replication::HaCredentials> {
+        let (access_key, secret_key) = (self.ha_auth_access_key.clone()?, self.ha_auth_secret_key.clone()?);
+        Some(rmq_replication::HaCredentials { access_key, secret_key })
     }
 
     /// `haAllowedAddresses`, parsed.

@@ -22,7 +22,7 @@ mod slave_sync;
 use rmq_model::BrokerRole;
 use rmq_protocol::ResponseCode;
 use rmq_remoting::{CancellationToken, ClientTls};
-use rmq_replication::{Admission, HaConfig, Master, Slave, SyncOutcome};
+use rmq_replication::{Admission, HaConfig, Master, SecretLookup, Slave, SyncOutcome};
 use rmq_store::{MessageStore, PutResult, StoreConfig};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -57,7 +57,13 @@ enum Side {
 
 impl Replication {
     /// `tls`: how a slave connects to its master's listen port for the metadata sync.
-    pub fn new(config: &BrokerConfig, store: &StoreConfig, tls: Option<ClientTls>) -> Replication {
+    /// `ha_accounts`: with `haAuthEnable`, the accounts a slave must prove.
+    pub fn new(
+        config: &BrokerConfig,
+        store: &StoreConfig,
+        tls: Option<ClientTls>,
+        ha_accounts: Option<SecretLookup>,
+    ) -> Replication {
         let ha = HaConfig {
             heartbeat_interval_ms: config.ha_send_heartbeat_interval.max(1),
             housekeeping_interval_ms: config.ha_housekeeping_interval.max(1),
@@ -68,13 +74,21 @@ impl Replication {
         };
         let side = match store.broker_role {
             BrokerRole::Slave => {
-                Side::Slave { slave: Arc::new(Slave::new(ha)), metadata: Arc::new(MetadataSync::new(tls)) }
+                let slave = match config.ha_credentials() {
+                    Some(credentials) => Slave::new(ha).with_credentials(credentials),
+                    None => Slave::new(ha),
+                };
+                Side::Slave { slave: Arc::new(slave), metadata: Arc::new(MetadataSync::new(tls)) }
             }
             role => {
                 // Checked by `BrokerConfig::validate`; should it be skipped, only
                 // registered slaves are admitted.
                 let allowed = config.ha_allow_list().unwrap_or_default();
                 let master = Master::new(ha, Admission::guarded(allowed));
+                let master = match ha_accounts {
+                    Some(accounts) => master.with_auth(accounts),
+                    None => master,
+                };
                 Side::Master { master: Arc::new(master), sync: role == BrokerRole::SyncMaster }
             }
         };

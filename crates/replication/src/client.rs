@@ -20,7 +20,9 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::codec::{self, MAX_TRANSFER_BODY};
+use crate::handshake::{self, HaCredentials, HandshakeError};
 use crate::log::ReplicaLog;
+use crate::server::AUTH_TIMEOUT;
 use crate::slave::{Apply, SlaveClose, SlaveSession};
 use crate::timing::HaConfig;
 use crate::{Clock, DriverError};
@@ -50,6 +52,8 @@ pub struct SlaveStatus {
 #[derive(Debug)]
 pub struct Slave {
     config: HaConfig,
+    /// Answers the master's challenge with this account (`haAuthAccessKey`).
+    credentials: Option<HaCredentials>,
     target: watch::Sender<Option<String>>,
     status: Mutex<SlaveStatus>,
     clock: Clock,
@@ -59,10 +63,18 @@ impl Slave {
     pub fn new(config: HaConfig) -> Slave {
         Slave {
             config,
+            credentials: None,
             target: watch::Sender::new(None),
             status: Mutex::new(SlaveStatus::default()),
             clock: Clock::new(),
         }
+    }
+
+    /// Answers the master's [`handshake`] challenge with `credentials` on
+    /// every connection (a master with `haAuthEnable`).
+    pub fn with_credentials(mut self, credentials: HaCredentials) -> Slave {
+        self.credentials = Some(credentials);
+        self
     }
 
     fn state(&self) -> MutexGuard<'_, SlaveStatus> {
@@ -162,7 +174,13 @@ impl Slave {
         target: &mut watch::Receiver<Option<String>>,
         received: &mut bool,
     ) -> Result<(), DriverError> {
+        let mut stream = stream;
         let _ = stream.set_nodelay(true);
+        if let Some(credentials) = &self.credentials {
+            tokio::time::timeout(AUTH_TIMEOUT, handshake::answer_master(&mut stream, credentials))
+                .await
+                .unwrap_or(Err(HandshakeError::NoChallenge(AUTH_TIMEOUT)))?;
+        }
         let (mut rd, mut wr) = stream.into_split();
         let (mut session, first) = SlaveSession::connected(self.config, log.max_offset(), self.clock.now_ms());
         self.report(&mut wr, first).await?;

@@ -10,6 +10,8 @@
 //! * [`codec`]: the wire format, pure;
 //! * [`admission`]: which peers a master serves (registered slaves and an
 //!   allow-list; an rmq extension), pure;
+//! * [`handshake`]: the optional challenge a master puts to a slave before
+//!   streaming (`haAuthEnable`; an rmq extension);
 //! * [`master`], [`slave`], [`sync`]: the state machines, pure — events in
 //!   (a report, a transfer, bytes sent, time passed), decisions out (what to
 //!   send, what to append, which SYNC waiters to release, when to close);
@@ -25,6 +27,7 @@
 pub mod admission;
 pub mod client;
 pub mod codec;
+pub mod handshake;
 pub mod log;
 pub mod master;
 pub mod server;
@@ -34,6 +37,7 @@ mod timing;
 
 pub use admission::{Admission, AllowList};
 pub use client::{Slave, SlaveStatus};
+pub use handshake::{HaCredentials, SecretLookup};
 pub use log::ReplicaLog;
 pub use server::{Master, MasterStatus, SyncOutcome};
 pub use sync::Lag;
@@ -52,6 +56,8 @@ pub enum DriverError {
     Slave(slave::SlaveClose),
     #[error("store refused replicated bytes: {0}")]
     Store(#[from] rmq_store::StoreError),
+    #[error("HA authentication (haAuthEnable): {0}")]
+    Handshake(#[from] handshake::HandshakeError),
     #[error("peer did not take our bytes for {ms} ms (haHousekeepingInterval)")]
     WriteStalled { ms: u64 },
 }

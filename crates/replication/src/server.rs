@@ -8,7 +8,10 @@
 //! `haHousekeepingInterval`, so a slave that stops reading is dropped too.
 //!
 //! A connection is first put to the master's [`Admission`]: a peer that is
-//! not a known slave is closed unread, before it takes a slot.
+//! not a known slave is closed unread, before it takes a slot. With
+//! [`Master::with_auth`] it must then answer the [`handshake`] challenge
+//! within [`AUTH_TIMEOUT`], still before it takes a slot; at most
+//! [`MAX_PENDING_HANDSHAKES`] wait for theirs at once.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,11 +28,18 @@ use tokio_util::task::TaskTracker;
 
 use crate::admission::{Admission, Verdict};
 use crate::codec::{self, WireError};
+use crate::handshake::{self, SecretLookup};
 use crate::log::ReplicaLog;
 use crate::master::{MasterClose, MasterSession, Send};
 use crate::sync::{Lag, Replicas, SlaveId, Wait};
 use crate::timing::HaConfig;
 use crate::{Clock, DriverError};
+
+/// How long a slave has to answer the HA challenge.
+pub const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections waiting to answer the challenge at once; past it new ones are
+/// closed, so strangers cannot pile up tasks.
+pub const MAX_PENDING_HANDSHAKES: usize = 64;
 
 /// How a SYNC_MASTER send's wait for a slave ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +63,8 @@ pub struct MasterStatus {
     pub lag: Option<Lag>,
     /// SYNC sends waiting for a slave.
     pub waiting: usize,
-    /// Connections refused since the start: not a known slave.
+    /// Connections refused since the start: not a known slave, or (with
+    /// authentication) no valid answer to the challenge.
     pub refused: u64,
 }
 
@@ -68,6 +79,10 @@ pub struct Master {
     admission: Mutex<Admission>,
     /// Woken when a refusal asks for the registered slaves again.
     refresh: Notify,
+    /// The accounts a slave must prove it holds; `None`: no challenge (Java).
+    auth: Option<SecretLookup>,
+    /// Connections that failed the challenge.
+    auth_refused: AtomicU64,
 }
 
 impl Master {
@@ -80,7 +95,16 @@ impl Master {
             next_id: AtomicU64::new(1),
             admission: Mutex::new(admission),
             refresh: Notify::new(),
+            auth: None,
+            auth_refused: AtomicU64::new(0),
         }
+    }
+
+    /// Requires every slave to answer the [`handshake`] challenge with an
+    /// account `lookup` knows, after admission and before it is served.
+    pub fn with_auth(mut self, lookup: SecretLookup) -> Master {
+        self.auth = Some(lookup);
+        self
     }
 
     fn replicas(&self) -> MutexGuard<'_, Replicas<oneshot::Sender<()>>> {
@@ -163,7 +187,7 @@ impl Master {
             replicated: r.replicated(),
             lag: r.lag(master_max, self.clock.now_ms()),
             waiting: r.waiting(),
-            refused: self.admission().refused(),
+            refused: self.admission().refused() + self.auth_refused.load(Ordering::Relaxed),
         }
     }
 
@@ -179,6 +203,7 @@ impl Master {
     pub async fn serve(self: Arc<Self>, listener: TcpListener, log: Arc<dyn ReplicaLog>, stop: CancellationToken) {
         let tracker = TaskTracker::new();
         let slots = Arc::new(Semaphore::new(self.config.max_slaves.max(1)));
+        let handshakes = Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES));
         tracker.spawn(self.clone().follow_writes(log.clone(), stop.clone()));
         loop {
             let accepted = tokio::select! {
@@ -200,20 +225,58 @@ impl Master {
                 drop(stream);
                 continue;
             }
-            let Ok(permit) = slots.clone().try_acquire_owned() else {
-                tracing::warn!("HA connection from {peer} refused: already {} slaves", self.config.max_slaves);
-                continue;
+            let pending = match &self.auth {
+                None => None,
+                Some(_) => match handshakes.clone().try_acquire_owned() {
+                    Ok(pending) => Some(pending),
+                    Err(_) => {
+                        self.auth_refused.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                },
             };
             let master = self.clone();
             let log = log.clone();
             let stop = stop.clone();
+            let slots = slots.clone();
             tracker.spawn(async move {
-                let _permit = permit;
+                let mut stream = stream;
+                if let Some(pending) = pending {
+                    let passed = master.authenticate(&mut stream, peer).await;
+                    drop(pending);
+                    if !passed {
+                        return;
+                    }
+                }
+                let Ok(_permit) = slots.try_acquire_owned() else {
+                    tracing::warn!("HA connection from {peer} refused: already {} slaves", master.config.max_slaves);
+                    return;
+                };
                 master.run_connection(stream, peer, log, stop).await;
             });
         }
         tracker.close();
         tracker.wait().await;
+    }
+
+    /// Puts the challenge to a new connection; whether it passed (a failure
+    /// is counted and logged).
+    async fn authenticate(&self, stream: &mut TcpStream, peer: SocketAddr) -> bool {
+        let Some(lookup) = &self.auth else { return true };
+        let verdict = tokio::time::timeout(AUTH_TIMEOUT, handshake::challenge_peer(stream, lookup))
+            .await
+            .unwrap_or(Err(handshake::HandshakeError::TimedOut(AUTH_TIMEOUT)));
+        match verdict {
+            Ok(access_key) => {
+                tracing::info!("HA: slave {peer} authenticated as '{access_key}'");
+                true
+            }
+            Err(why) => {
+                let refused = self.auth_refused.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::warn!("HA: connection from {peer} refused (haAuthEnable): {why} ({refused} so far)");
+                false
+            }
+        }
     }
 
     /// Records when the CommitLog grew, for the lag in ms.

@@ -10,8 +10,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rmq_model::record::NewMessage;
 use rmq_model::{BrokerRole, PhysicalOffset, QueueOffset};
+use rmq_replication::handshake::CHALLENGE_LEN;
 use rmq_replication::master::LogBounds;
-use rmq_replication::{Admission, AllowList, HaConfig, Master, ReplicaLog, Slave, SyncOutcome};
+use rmq_replication::{
+    Admission, AllowList, HaConfig, HaCredentials, Master, ReplicaLog, SecretLookup, Slave, SyncOutcome,
+};
 use rmq_store::{AcceptAll, MessageStore, StoreConfig, StoreError, StoreHooks};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -80,9 +83,13 @@ async fn serve(log: Arc<dyn ReplicaLog>, config: HaConfig) -> MasterSide {
 }
 
 async fn serve_admitting(log: Arc<dyn ReplicaLog>, config: HaConfig, admission: Admission) -> MasterSide {
+    serve_master(log, Master::new(config, admission)).await
+}
+
+async fn serve_master(log: Arc<dyn ReplicaLog>, master: Master) -> MasterSide {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let master = Arc::new(Master::new(config, admission));
+    let master = Arc::new(master);
     let stop = CancellationToken::new();
     let task = tokio::spawn(master.clone().serve(listener, log, stop.clone()));
     MasterSide { master, addr, stop, task }
@@ -96,7 +103,11 @@ impl MasterSide {
 }
 
 fn follow(log: Arc<dyn ReplicaLog>, master: SocketAddr, config: HaConfig) -> (Arc<Slave>, CancellationToken) {
-    let slave = Arc::new(Slave::new(config));
+    follow_as(log, master, Slave::new(config))
+}
+
+fn follow_as(log: Arc<dyn ReplicaLog>, master: SocketAddr, slave: Slave) -> (Arc<Slave>, CancellationToken) {
+    let slave = Arc::new(slave);
     slave.set_master(&master.to_string());
     let stop = CancellationToken::new();
     tokio::spawn(slave.clone().run(log, stop.clone()));
@@ -171,6 +182,44 @@ async fn a_guarded_master_serves_only_known_slaves() {
     wait_until("the registered slave catches up", Duration::from_secs(10), || slave_store.max_physical_offset() == end)
         .await;
     assert_eq!(knock(m.addr, "127.0.0.2").await, 0, "strangers stay out");
+    stop.cancel();
+    m.shutdown().await;
+}
+
+/// rmq's `haAuthEnable` (not in Java): a master that challenges its slaves
+/// streams nothing to a peer that reports an offset without answering, nor
+/// to a slave with no account or a wrong secret; a slave with the account
+/// catches up and settles SYNC waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authenticating_master_streams_only_to_slaves_with_an_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let master_store = open(&dir.path().join("m"), BrokerRole::SyncMaster);
+    let end = put(&master_store, 100, 100);
+    let accounts = SecretLookup::new(|key: &str| (key == "rmq-slave").then(|| "slave-secret".to_owned()));
+    let m = serve_master(master_store.clone(), Master::new(fast(), Admission::anyone()).with_auth(accounts)).await;
+    let credentials = |secret: &str| HaCredentials { access_key: "rmq-slave".into(), secret_key: secret.into() };
+
+    assert_eq!(knock(m.addr, "127.0.0.2").await, CHALLENGE_LEN, "a Java-style peer gets the challenge, no CommitLog");
+    let slave_store = open(&dir.path().join("s"), BrokerRole::Slave);
+    let (_plain, stop_plain) = follow(slave_store.clone(), m.addr, fast());
+    let (_wrong, stop_wrong) =
+        follow_as(slave_store.clone(), m.addr, Slave::new(fast()).with_credentials(credentials("guessed")));
+    wait_until("both refused", Duration::from_secs(10), || m.master.status(end).refused >= 3).await;
+    stop_plain.cancel();
+    stop_wrong.cancel();
+    assert_eq!(slave_store.max_physical_offset(), PhysicalOffset(0), "nothing streamed to them");
+    assert_eq!(m.master.wait_for_slave(end, end, Duration::from_millis(200)).await, SyncOutcome::NotAvailable);
+
+    let (slave, stop) =
+        follow_as(slave_store.clone(), m.addr, Slave::new(fast()).with_credentials(credentials("slave-secret")));
+    wait_until("the slave with the account catches up", Duration::from_secs(10), || {
+        slave_store.max_physical_offset() == end
+    })
+    .await;
+    assert!(same_bytes(&master_store, &slave_store, 0, end.0));
+    let more = put(&master_store, 1, 100);
+    assert_eq!(m.master.wait_for_slave(more, more, Duration::from_secs(5)).await, SyncOutcome::Replicated);
+    assert!(slave.status().connected);
     stop.cancel();
     m.shutdown().await;
 }

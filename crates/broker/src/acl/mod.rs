@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::BrokerConfig;
 use required::{Required, named_resources, required};
+use std::sync::Arc;
 
 /// The trace topic: sending traces needs no topic permission (Java).
 const TRACE_TOPIC: &str = "RMQ_SYS_TRACE_TOPIC";
@@ -39,7 +40,7 @@ pub struct Acl {
     /// startup only, so `updateBrokerConfig -k aclEnable` takes effect at the
     /// next start, not at once for every client.
     /// `None` when off.
-    file: Option<RulesFile>,
+    file: Option<Arc<RulesFile>>,
 }
 
 impl Acl {
@@ -53,7 +54,7 @@ impl Acl {
     }
 
     fn with_file(file: PathBuf, enabled: bool) -> Acl {
-        Acl { file: enabled.then(|| RulesFile::open(file)) }
+        Acl { file: enabled.then(|| Arc::new(RulesFile::open(file))) }
     }
 
     /// The verdict on one request from `ip`: `Err(remark)` to refuse. A
@@ -112,6 +113,17 @@ enum Needs {
 }
 
 impl Acl {
+    /// The accounts that may replicate from this master (`haAuthEnable`):
+    /// admin accounts of the file, as it stands when a slave connects.
+    /// `None` when ACL is off.
+    pub(crate) fn ha_accounts(&self) -> Option<rmq_replication::SecretLookup> {
+        let file = self.file.clone()?;
+        Some(rmq_replication::SecretLookup::new(move |access_key| {
+            let rules = file.rules();
+            rules.accounts.get(access_key).filter(|a| a.admin).map(|a| a.secret_key.clone())
+        }))
+    }
+
     /// Whether requests are checked (`aclEnable` at startup).
     pub(crate) fn enabled(&self) -> bool {
         self.file.is_some()

@@ -59,7 +59,8 @@ impl Fixture {
             trace_topic_enable: config.trace_topic_enable,
             trace_topic_name: config.msg_trace_topic_name.clone(),
         };
-        let replication = Arc::new(Replication::new(&config, &StoreConfig::new("/nonexistent/rmq-unit-test"), None));
+        let replication =
+            Arc::new(Replication::new(&config, &StoreConfig::new("/nonexistent/rmq-unit-test"), None, None));
         Fixture {
             log: Arc::new(MemoryLog::new()),
             identity,
