@@ -17,6 +17,8 @@ use tokio::sync::{Mutex, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::exporter::{ExporterSettings, ExporterType};
+
 /// Connections served at once; more wait in the kernel's backlog. A scraper
 /// needs one; a handful of operators' `curl`s fit beside it.
 pub const MAX_CONNECTIONS: usize = 16;
@@ -87,6 +89,40 @@ impl MetricsServer {
     /// Binds `addr`; the caller decides what a port in use means.
     pub async fn bind(addr: SocketAddr) -> std::io::Result<MetricsServer> {
         Ok(MetricsServer { listener: TcpListener::bind(addr).await? })
+    }
+
+    /// Binds the endpoint `settings` ask for, as the broker and the NameServer
+    /// both do. `Ok(None)`: metrics are off, of an exporter type rmq does not
+    /// have (said in a line), or the port cannot be bound while `required` is
+    /// false (logged: `server` runs without metrics). `Err`, naming the
+    /// address: it cannot be bound and `required` is true.
+    pub async fn bind_configured(
+        settings: &ExporterSettings,
+        required: bool,
+        server: &str,
+    ) -> Result<Option<MetricsServer>, String> {
+        match settings.exporter {
+            ExporterType::Prom => {}
+            ExporterType::Disable => return Ok(None),
+            other => {
+                tracing::warn!(
+                    "metricsExporterType={other:?} is not supported by rmq (PROM is): no metrics are exported"
+                );
+                return Ok(None);
+            }
+        }
+        match MetricsServer::bind(settings.listen).await {
+            Ok(bound) => Ok(Some(bound)),
+            Err(e) if required => Err(format!("cannot listen on {} for metrics: {e}", settings.listen)),
+            Err(e) => {
+                tracing::error!(
+                    "metrics: cannot listen on {} (metricsPromExporterHost/metricsPromExporterPort): {e}; \
+                     the {server} runs without metrics",
+                    settings.listen
+                );
+                Ok(None)
+            }
+        }
     }
 
     pub fn local_addr(&self) -> SocketAddr {

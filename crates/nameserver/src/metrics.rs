@@ -5,7 +5,7 @@
 use rmq_metrics::prometheus_client::collector::Collector;
 use rmq_metrics::prometheus_client::encoding::DescriptorEncoder;
 use rmq_metrics::prometheus_client::registry::Registry;
-use rmq_metrics::{CappedFamily, ExporterSettings, ExporterType, Labels, MetricsServer, Scrapes};
+use rmq_metrics::{CappedFamily, ExporterSettings, Labels, MetricsServer, Scrapes};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
@@ -34,28 +34,10 @@ pub(crate) async fn bind(config: &NamesrvConfig) -> Result<Option<BoundMetrics>>
         1,
     )
     .map_err(|e| NamesrvError::Metrics(e.to_string()))?;
-    match settings.exporter {
-        ExporterType::Prom => {}
-        ExporterType::Disable => return Ok(None),
-        other => {
-            tracing::warn!("metricsExporterType={other:?} is not supported by rmq (PROM is): no metrics are exported");
-            return Ok(None);
-        }
-    }
-    match MetricsServer::bind(settings.listen).await {
-        Ok(server) => Ok(Some(BoundMetrics { server, settings })),
-        Err(e) if config.metrics_exporter_required => {
-            Err(NamesrvError::Metrics(format!("cannot listen on {} for metrics: {e}", settings.listen)))
-        }
-        Err(e) => {
-            tracing::error!(
-                "metrics: cannot listen on {} (metricsPromExporterHost/metricsPromExporterPort): {e}; \
-                 the NameServer runs without metrics",
-                settings.listen
-            );
-            Ok(None)
-        }
-    }
+    let server = MetricsServer::bind_configured(&settings, config.metrics_exporter_required, "NameServer")
+        .await
+        .map_err(NamesrvError::Metrics)?;
+    Ok(server.map(|server| BoundMetrics { server, settings }))
 }
 
 impl BoundMetrics {

@@ -10,7 +10,7 @@ mod collector;
 mod lag;
 
 use rmq_metrics::prometheus_client::registry::Registry;
-use rmq_metrics::{ExporterSettings, ExporterType, MetricsServer, Scrapes};
+use rmq_metrics::{ExporterSettings, MetricsServer, Scrapes};
 use rmq_remoting::CancellationToken;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -48,29 +48,9 @@ pub(crate) struct BoundMetrics {
 /// Binds the endpoint when the configuration asks for it.
 pub(crate) async fn bind(broker: &Broker) -> Result<Option<BoundMetrics>, BrokerError> {
     let settings = settings(broker)?;
-    match settings.exporter {
-        ExporterType::Prom => {}
-        ExporterType::Disable => return Ok(None),
-        other => {
-            tracing::warn!("metricsExporterType={other:?} is not supported by rmq (PROM is): no metrics are exported");
-            return Ok(None);
-        }
-    }
     let required = broker.config.get().metrics_exporter_required;
-    match MetricsServer::bind(settings.listen).await {
-        Ok(server) => Ok(Some(BoundMetrics { server, settings })),
-        Err(e) if required => {
-            Err(BrokerError::Metrics(format!("cannot listen on {} for metrics: {e}", settings.listen)))
-        }
-        Err(e) => {
-            tracing::error!(
-                "metrics: cannot listen on {} (metricsPromExporterHost/metricsPromExporterPort): {e}; \
-                 the broker runs without metrics",
-                settings.listen
-            );
-            Ok(None)
-        }
-    }
+    let server = MetricsServer::bind_configured(&settings, required, "broker").await.map_err(BrokerError::Metrics)?;
+    Ok(server.map(|server| BoundMetrics { server, settings }))
 }
 
 impl BoundMetrics {
