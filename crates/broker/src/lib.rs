@@ -29,7 +29,6 @@ mod ha;
 mod handlers;
 mod live_config;
 mod lock;
-pub mod log_level;
 mod long_poll;
 mod message_group;
 mod message_log;

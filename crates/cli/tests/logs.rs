@@ -71,3 +71,25 @@ fn broker_logs_split_roll_and_change_level_at_run_time() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(size(&remoting), quiet, "back at info, requests log nothing");
 }
+
+#[test]
+fn namesrv_level_changes_at_run_time() {
+    let s = Servers::start();
+    let log = logs(&s).join("namesrv.log");
+    let has_debug = || std::fs::read_to_string(&log).is_ok_and(|text| text.contains("DEBUG"));
+    s.mqadmin(&["topicList"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!has_debug(), "nothing at debug while the level is info");
+
+    let bad = s.mqadmin(&["updateNamesrvConfig", "-k", "rmqLogLevel", "-v", "rmq_nameserver=loud"]);
+    assert_ne!(bad.code, 0, "a filter that does not parse is refused: {bad:?}");
+    let got = s.mqadmin(&["getNamesrvConfig"]);
+    assert!(!got.stdout.contains("loud"), "a refused update changes nothing: {}", got.stdout);
+
+    let set = s.mqadmin(&["updateNamesrvConfig", "-k", "rmqLogLevel", "-v", "info,rmq_remoting=debug"]);
+    assert_eq!(set.code, 0, "{set:?}");
+    s.mqadmin(&["topicList"]);
+    wait_until("a debug line in namesrv.log", Duration::from_secs(10), has_debug);
+    let got = s.mqadmin(&["getNamesrvConfig"]);
+    assert!(got.stdout.contains("rmq_remoting=debug"), "the level is part of the config: {}", got.stdout);
+}

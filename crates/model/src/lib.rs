@@ -16,6 +16,7 @@ pub mod config;
 pub mod data_version;
 pub mod fastjson;
 pub mod java;
+pub mod log_level;
 pub mod message_queue;
 pub mod msg_id;
 pub mod offsets;

@@ -77,6 +77,10 @@ config_struct! {
         /// not complete after this long, seconds (a peer trickling bytes); 0
         /// counts as 1.
         server_frame_read_timeout_seconds: u64 = "serverFrameReadTimeoutSeconds" => 30,
+        /// rmq only: the log level, as `tracing` directives (`info`,
+        /// `warn,rmq_remoting=debug`); `RUST_LOG` wins at start. Changeable at
+        /// run time with `mqadmin updateNamesrvConfig -k rmqLogLevel -v debug`.
+        rmq_log_level: String = "rmqLogLevel" => String::new(),
 
         /// rmq's own, with the names of RocketMQ 5's broker and controller
         /// keys (Java's NameServer exports no metrics): `PROM` serves

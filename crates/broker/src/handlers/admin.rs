@@ -223,7 +223,7 @@ fn update_broker_config(admin: &Admin, req: &RemotingCommand) -> RemotingCommand
         admin.topics.changed();
     }
     if let Some((_, level)) = pairs.iter().find(|(k, _)| k == "rmqLogLevel")
-        && let Err(e) = crate::log_level::apply(level)
+        && let Err(e) = rmq_model::log_level::apply(level)
     {
         refused.push(e);
     }

@@ -124,7 +124,7 @@ pub(crate) fn run(args: Vec<std::ffi::OsString>) -> i32 {
         "broker".to_owned()
     };
     let log = logging::init_with(&log_name, &home, logging::BROKER_SIDE_LOGS, Some(&settings.broker.rmq_log_level));
-    rmq_broker::log_level::on_change(logging::set_filter);
+    rmq_model::log_level::on_change(logging::set_filter);
     for key in &report.unknown {
         tracing::warn!("config key '{key}' is not supported by rmq and is ignored");
     }

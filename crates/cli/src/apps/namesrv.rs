@@ -74,7 +74,8 @@ fn run(args: Vec<std::ffi::OsString>) -> i32 {
         return exit::OK;
     }
 
-    let log = logging::init("namesrv", &home);
+    let log = logging::init_with("namesrv", &home, &[], Some(&config.rmq_log_level));
+    rmq_model::log_level::on_change(logging::set_filter);
     report.log(&args.config_file.as_ref().map_or("defaults".to_owned(), |f| f.display().to_string()));
     for (key, value) in config.entries() {
         tracing::info!("{key}={value}");

@@ -14,7 +14,8 @@ pub(crate) fn get(ns: &NameServer) -> Result<RemotingCommand> {
 
 /// Applies the properties in the body, all or nothing, then writes the whole
 /// config to `configStorePath` as Java does. Keys of the black list are
-/// refused; unknown keys are logged and ignored.
+/// refused; unknown keys are logged and ignored. `rmqLogLevel` takes effect at
+/// once (a filter `tracing` cannot parse refuses the whole update).
 pub(crate) fn update(ns: &NameServer, req: &RemotingCommand) -> Result<RemotingCommand> {
     let body = req.body.to_bytes();
     if body.is_empty() {
@@ -27,6 +28,13 @@ pub(crate) fn update(ns: &NameServer, req: &RemotingCommand) -> Result<RemotingC
         return Err(NamesrvError::ConfigBlackListed { key: key.clone() });
     }
     let report = config.apply_all(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    if let Some(level) = pairs.get("rmqLogLevel") {
+        rmq_model::log_level::apply(level).map_err(|reason| NamesrvError::BadConfigValue {
+            key: "rmqLogLevel".to_owned(),
+            value: level.clone(),
+            reason,
+        })?;
+    }
     config.write_allow_list()?;
     report.log("UPDATE_NAMESRV_CONFIG");
     let text = config.to_properties_text();

@@ -1,6 +1,7 @@
-//! `rmqLogLevel` changed at run time. The broker does not know how its logs
-//! are written: the binary that installed the subscriber registers, once, how
-//! to replace its level filter, and UPDATE_BROKER_CONFIG calls it.
+//! `rmqLogLevel` changed at run time. Neither the broker nor the NameServer
+//! knows how its logs are written: the binary that installed the subscriber
+//! registers, once, how to replace its level filter, and UPDATE_BROKER_CONFIG
+//! or UPDATE_NAMESRV_CONFIG calls it.
 
 use std::sync::OnceLock;
 
@@ -15,7 +16,7 @@ pub fn on_change(hook: impl Fn(&str) -> Result<(), String> + Send + Sync + 'stat
 
 /// Applies `directives`; without a registered hook (tests, embedding) there is
 /// nothing to change and the key is only stored.
-pub(crate) fn apply(directives: &str) -> Result<(), String> {
+pub fn apply(directives: &str) -> Result<(), String> {
     match HOOK.get() {
         Some(hook) => hook(directives),
         None => Ok(()),
