@@ -14,8 +14,6 @@ use rmq_model::fastjson::{
     scalar::{self, Integer},
 };
 
-mod fast;
-
 #[derive(Serialize)]
 struct Out<'a> {
     code: i32,
@@ -65,19 +63,10 @@ struct In {
     ext_fields: ExtFields,
 }
 
-/// Reads a JSON header: the shape every client writes by a direct reader
-/// ([`fast`]), anything else by [`decode_general`].
+/// Reads a JSON header: first as standard JSON (the common, fast case), then,
+/// if that fails, through the fastjson layer that binds as Java's
+/// `RemotingCommand` decoding does (keys in any case, bare keys, ...).
 pub(crate) fn decode(header: &[u8]) -> Result<RemotingCommand, FrameError> {
-    match fast::decode(header) {
-        Some(cmd) => Ok(cmd),
-        None => decode_general(header),
-    }
-}
-
-/// Reads any JSON header rmq accepts: first as standard JSON, then, if that
-/// fails, through the fastjson layer that binds as Java's `RemotingCommand`
-/// decoding does (keys in any case, bare keys, numbers in strings, ...).
-fn decode_general(header: &[u8]) -> Result<RemotingCommand, FrameError> {
     let h: In = match serde_json::from_slice(header) {
         Ok(h) => h,
         Err(_) => fastjson::from_slice(header)?,
