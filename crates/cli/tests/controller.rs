@@ -334,6 +334,10 @@ async fn master_loss_elects_from_the_sync_set_and_the_state_survives_a_restart()
     controller = start(CONTROLLER, home.path(), &conf, &["The Controller Server boot success"]);
     let (master, epoch, set) = brokers.replica_info().await;
     assert_eq!((master, epoch, set.sync_state_set_epoch), (Some(1), Some(3), 5));
+    // A restarted controller, which had no heartbeats at first, does not fail the live master over.
+    tokio::time::sleep(Duration::from_millis(SCAN_MS * 4)).await;
+    let (master, epoch, _) = brokers.replica_info().await;
+    assert_eq!((master, epoch), (Some(1), Some(3)));
     let next = GetNextBrokerIdRequestHeader { cluster_name: Some(CLUSTER.into()), broker_name: GROUP.into() };
     let r = brokers.call(RemotingCommand::request(RequestCode::ControllerGetNextBrokerId, &next)).await;
     assert_eq!(r.ext("nextBrokerId"), Some("4"));

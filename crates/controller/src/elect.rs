@@ -33,10 +33,8 @@ fn try_elect(c: &Candidates<'_>, brokers: &BTreeSet<i64>, live: &dyn Liveness) -
     if alive.is_empty() {
         return None;
     }
-    if let Some(old) = c.old_master.filter(|old| alive.contains(old)) {
-        if c.preferred.is_none_or(|p| p == old) {
-            return Some(old);
-        }
+    if let Some(old) = c.old_master.filter(|old| alive.contains(old) && c.preferred.is_none_or(|p| p == *old)) {
+        return Some(old);
     }
     if let Some(preferred) = c.preferred {
         return alive.contains(&preferred).then_some(preferred);

@@ -83,7 +83,11 @@ async fn scan_loop(
     let start = tokio::time::Instant::now() + FIRST_SCAN_DELAY.min(brokers_every);
     let mut brokers = tokio::time::interval_at(start, brokers_every);
     brokers.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut masters = tokio::time::interval_at(tokio::time::Instant::now() + masters_every, masters_every);
+    // A controller that just started has heard no heartbeat yet: give the
+    // brokers a full default heartbeat timeout before calling any master
+    // dead, so that a controller restart never causes a failover.
+    let grace = masters_every.max(crate::heartbeat::DEFAULT_HEARTBEAT_TIMEOUT);
+    let mut masters = tokio::time::interval_at(tokio::time::Instant::now() + grace, masters_every);
     masters.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

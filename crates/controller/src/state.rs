@@ -452,13 +452,12 @@ impl ReplicaState {
                     ),
                 );
             };
-            if request.is_clean_living_broker != Some(true) {
-                if let Some(id) = parsed.iter().find(|id| live.is_alive(&cluster_name, &request.broker_name, **id)) {
-                    return Decision::refuse(
-                        ResponseCode::ControllerInvalidCleanBrokerMetadata,
-                        format!("Broker [{},  {id}] is still alive, clean up failure", request.broker_name),
-                    );
-                }
+            let still_alive = parsed.iter().find(|id| live.is_alive(&cluster_name, &request.broker_name, **id));
+            if let Some(id) = still_alive.filter(|_| request.is_clean_living_broker != Some(true)) {
+                return Decision::refuse(
+                    ResponseCode::ControllerInvalidCleanBrokerMetadata,
+                    format!("Broker [{},  {id}] is still alive, clean up failure", request.broker_name),
+                );
             }
             ids = Some(parsed);
         }

@@ -52,7 +52,7 @@ impl EventLog {
             while let Some(line) = lines.next() {
                 let line = line.map_err(persist)?;
                 number += 1;
-                let complete = offset + line.len() as u64 + 1 <= total;
+                let complete = offset + (line.len() as u64) < total;
                 let is_last = lines.peek().is_none();
                 match (serde_json::from_slice::<Entry>(&line), complete) {
                     (Ok(entry), true) => {
