@@ -414,3 +414,6 @@ impl Service for ControllerService {
         self.notifier.send(notices);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -81,6 +81,12 @@ impl EventLog {
         Ok((EventLog { path, file, last_index }, events))
     }
 
+    /// A log writing to `file` (which replays nothing), for tests of write failures.
+    #[cfg(test)]
+    pub(crate) fn on_file(path: PathBuf, file: File) -> EventLog {
+        EventLog { path, file, last_index: 0 }
+    }
+
     /// Appends `events` and waits for them to reach the disk.
     pub fn append(&mut self, events: &[Event]) -> Result<()> {
         if events.is_empty() {
