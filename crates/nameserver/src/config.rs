@@ -127,7 +127,6 @@ pub const JAVA_ONLY_KEYS: &[(&str, &str)] = &[
     ("unRegisterBrokerQueueCapacity", "unregistrations are applied at once"),
     ("supportActingMaster", "5.x acting master is not implemented"),
     ("notifyMinBrokerIdChanged", "5.x acting master is not implemented"),
-    ("enableControllerInNamesrv", "5.x controller mode is not implemented"),
     ("needWaitForService", "rmq serves routes as soon as it starts"),
     ("waitSecondsForService", "rmq serves routes as soon as it starts"),
     ("deleteTopicWithBrokerRegistration", "topics missing from a registration are kept, as in 4.x"),

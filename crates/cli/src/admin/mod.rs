@@ -60,7 +60,13 @@ pub fn main(args: Vec<String>) -> i32 {
         println!("The sub command {first} not exist.");
         return 1;
     };
-    let parsed = match options::parse(spec, &args[1..]) {
+    // Java's electMaster names its broker-name option `-bn`, which a
+    // one-letter parser would read as -b n.
+    let rest: Vec<String> = args[1..]
+        .iter()
+        .map(|a| if spec.name == "electMaster" && a == "-bn" { "--brokerName".to_owned() } else { a.clone() })
+        .collect();
+    let parsed = match options::parse(spec, &rest) {
         Ok(parsed) => parsed,
         Err(ParseOutcome::Help) => {
             print!("{}", options::help(spec));

@@ -1,9 +1,10 @@
 //! The programs of the distribution, callable from their own binaries
-//! (`mqnamesrv`, `mqbroker`, `mqadmin`, `mqproxy`) and from the multi-call `rmq`,
+//! (`mqnamesrv`, `mqbroker`, `mqadmin`, `mqproxy`, `mqcontroller`) and from the multi-call `rmq`,
 //! which the image ships once under all those names to keep it small.
 
 pub mod admin;
 pub mod broker;
+pub mod controller;
 pub mod namesrv;
 pub mod proxy;
 
@@ -11,7 +12,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 /// The programs `rmq` can be, by name.
-pub const PROGRAMS: [&str; 4] = ["mqnamesrv", "mqbroker", "mqadmin", "mqproxy"];
+pub const PROGRAMS: [&str; 5] = ["mqnamesrv", "mqbroker", "mqadmin", "mqproxy", "mqcontroller"];
 
 /// Runs the program named by `args[0]`'s file name (a link named `mqbroker`),
 /// or by `args[1]` (`rmq mqbroker -c …`).
@@ -59,6 +60,7 @@ fn run(program: &str, args: Vec<OsString>) -> ExitCode {
         "mqnamesrv" => namesrv::main(args),
         "mqbroker" => broker::main(args),
         "mqproxy" => proxy::main(args),
+        "mqcontroller" => controller::main(args),
         _ => admin::main(args),
     }
 }

@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use crate::{exit, java_opts, logging, properties, signals};
 use clap::Parser;
+use rmq_controller::ControllerConfig;
 use rmq_nameserver::config::{ApplyReport, JAVA_ONLY_KEYS};
 use rmq_nameserver::{NamesrvConfig, runtime};
 use rmq_remoting::{ServerTls, TlsSettings};
@@ -47,10 +48,12 @@ fn run(args: Vec<std::ffi::OsString>) -> i32 {
     let mut config = NamesrvConfig::with_home(&home);
     let mut report = ApplyReport::default();
     let mut tls = TlsSettings::default();
+    let mut controller = None;
     if let Some(file) = &args.config_file {
         let loaded = properties::load(file).and_then(|map| {
             tls.apply_all(properties::pairs(&map)).map_err(|bad| anyhow::anyhow!("{}: {bad}", file.display()))?;
-            let others = properties::pairs(&map).filter(|(key, _)| !TlsSettings::knows(key));
+            controller = embedded_controller(&map, &home).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let others = properties::pairs(&map).filter(|(key, _)| !TlsSettings::knows(key) && !is_controller_key(key));
             config.apply_all(others).map_err(|bad| anyhow::anyhow!("{}: {bad}", file.display()))
         });
         match loaded {
@@ -89,12 +92,34 @@ fn run(args: Vec<std::ffi::OsString>) -> i32 {
         }
     };
     tracing::info!("tls.server.mode={}", tls.mode());
-    let code = serve(config, tls);
+    let code = serve(config, tls, controller, &home);
     drop(log);
     code
 }
 
-fn serve(config: NamesrvConfig, tls: ServerTls) -> i32 {
+/// With `enableControllerInNamesrv=true`, the controller's configuration
+/// from the same file (Java reads the file into both objects).
+fn embedded_controller(
+    map: &std::collections::BTreeMap<String, String>,
+    home: &std::path::Path,
+) -> anyhow::Result<Option<ControllerConfig>> {
+    let enabled = map.get(ENABLE_CONTROLLER_KEY).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    if !enabled {
+        return Ok(None);
+    }
+    let (config, _) = super::controller::config_from(map, home)?;
+    Ok(Some(config))
+}
+
+const ENABLE_CONTROLLER_KEY: &str = "enableControllerInNamesrv";
+
+/// Keys only the embedded controller reads: the NameServer does not warn
+/// about them.
+fn is_controller_key(key: &str) -> bool {
+    key == ENABLE_CONTROLLER_KEY || (ControllerConfig::knows(key) && !NamesrvConfig::knows(key))
+}
+
+fn serve(config: NamesrvConfig, tls: ServerTls, controller: Option<ControllerConfig>, home: &std::path::Path) -> i32 {
     let runtime = match super::server_runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -114,8 +139,22 @@ fn serve(config: NamesrvConfig, tls: ServerTls) -> i32 {
                 return exit::START_FAILED;
             }
         };
+        let controller = match controller {
+            Some(config) => match super::controller::bind(config, home).await {
+                Ok(bound) => Some(bound),
+                Err(code) => return code,
+            },
+            None => None,
+        };
         tracing::info!("listening on {}", bound.local_addr());
         logging::announce(&format!("The Name Server boot success. serializeType={}", java_opts::serialize_type()));
+        let controller = controller.map(|c| {
+            logging::announce(&format!(
+                "The ControllerManager boot success. serializeType={}",
+                java_opts::serialize_type()
+            ));
+            tokio::spawn(c.serve(shutdown.clone()))
+        });
         let serving = bound.serve(shutdown.clone());
         tokio::pin!(serving);
         tokio::select! {
@@ -126,6 +165,10 @@ fn serve(config: NamesrvConfig, tls: ServerTls) -> i32 {
                 tracing::info!("shutdown complete, cost {} ms", started.elapsed().as_millis());
             }
             () = &mut serving => {}
+        }
+        if let Some(controller) = controller {
+            shutdown.cancel();
+            let _ = controller.await;
         }
         exit::OK
     })

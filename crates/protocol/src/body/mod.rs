@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod assignment;
 pub mod cluster;
+pub mod controller;
 pub mod heartbeat;
 pub mod kv;
 pub mod lock;

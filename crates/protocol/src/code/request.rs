@@ -113,6 +113,20 @@ code_enum! {
         AddWritePermOfBroker = 327 => "ADD_WRITE_PERM_OF_BROKER",
         GetBrokerMemberGroup = 901 => "GET_BROKER_MEMBER_GROUP",
         BrokerHeartbeat = 904 => "BROKER_HEARTBEAT",
+        // 5.x controller mode (controller and brokers in controller mode).
+        ControllerAlterSyncStateSet = 1001 => "CONTROLLER_ALTER_SYNC_STATE_SET",
+        ControllerElectMaster = 1002 => "CONTROLLER_ELECT_MASTER",
+        ControllerRegisterBroker = 1003 => "CONTROLLER_REGISTER_BROKER",
+        ControllerGetReplicaInfo = 1004 => "CONTROLLER_GET_REPLICA_INFO",
+        ControllerGetMetadataInfo = 1005 => "CONTROLLER_GET_METADATA_INFO",
+        ControllerGetSyncStateData = 1006 => "CONTROLLER_GET_SYNC_STATE_DATA",
+        GetBrokerEpochCache = 1007 => "GET_BROKER_EPOCH_CACHE",
+        NotifyBrokerRoleChanged = 1008 => "NOTIFY_BROKER_ROLE_CHANGED",
+        UpdateControllerConfig = 1009 => "UPDATE_CONTROLLER_CONFIG",
+        GetControllerConfig = 1010 => "GET_CONTROLLER_CONFIG",
+        CleanBrokerData = 1011 => "CLEAN_BROKER_DATA",
+        ControllerGetNextBrokerId = 1012 => "CONTROLLER_GET_NEXT_BROKER_ID",
+        ControllerApplyBrokerId = 1013 => "CONTROLLER_APPLY_BROKER_ID",
     }
 }
 

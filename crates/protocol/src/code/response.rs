@@ -47,6 +47,24 @@ code_enum! {
         DeleteAclConfigFailed = 210 => "DELETE_ACL_CONFIG_FAILED",
         UpdateGlobalWhiteAddrsConfigFailed = 211 => "UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED",
         FlowControl = 215 => "FLOW_CONTROL",
+        // 5.x controller mode.
+        ControllerFencedMasterEpoch = 2000 => "CONTROLLER_FENCED_MASTER_EPOCH",
+        ControllerFencedSyncStateSetEpoch = 2001 => "CONTROLLER_FENCED_SYNC_STATE_SET_EPOCH",
+        ControllerInvalidMaster = 2002 => "CONTROLLER_INVALID_MASTER",
+        ControllerInvalidReplicas = 2003 => "CONTROLLER_INVALID_REPLICAS",
+        ControllerMasterNotAvailable = 2004 => "CONTROLLER_MASTER_NOT_AVAILABLE",
+        ControllerInvalidRequest = 2005 => "CONTROLLER_INVALID_REQUEST",
+        ControllerBrokerNotAlive = 2006 => "CONTROLLER_BROKER_NOT_ALIVE",
+        ControllerNotLeader = 2007 => "CONTROLLER_NOT_LEADER",
+        ControllerBrokerMetadataNotExist = 2008 => "CONTROLLER_BROKER_METADATA_NOT_EXIST",
+        ControllerInvalidCleanBrokerMetadata = 2009 => "CONTROLLER_INVALID_CLEAN_BROKER_METADATA",
+        ControllerBrokerNeedToBeRegistered = 2010 => "CONTROLLER_BROKER_NEED_TO_BE_REGISTERED",
+        ControllerMasterStillExist = 2011 => "CONTROLLER_MASTER_STILL_EXIST",
+        ControllerElectMasterFailed = 2012 => "CONTROLLER_ELECT_MASTER_FAILED",
+        ControllerAlterSyncStateSetFailed = 2013 => "CONTROLLER_ALTER_SYNC_STATE_SET_FAILED",
+        ControllerBrokerIdInvalid = 2014 => "CONTROLLER_BROKER_ID_INVALID",
+        ControllerJraftInternalError = 2015 => "CONTROLLER_JRAFT_INTERNAL_ERROR",
+        ControllerBrokerLiveInfoNotExists = 2016 => "CONTROLLER_BROKER_LIVE_INFO_NOT_EXISTS",
     }
 }
 

@@ -8,6 +8,7 @@
 
 mod broker;
 mod cluster;
+mod controller;
 mod group;
 mod message;
 mod namesrv;
@@ -294,6 +295,38 @@ pub const ALL: &[Spec] = &[
         [val('b', "brokerAddr", false, "get which broker"), val('c', "clusterName", false, "get which cluster"),]
     ),
     spec!(
+        "getSyncStateSet",
+        "Fetch syncStateSet for target brokers.",
+        [
+            val('a', "controllerAddress", true, "the address of controller"),
+            val('c', "clusterName", false, "which cluster"),
+            val('b', "brokerName", false, "which broker to fetch"),
+            val('i', "interval", false, "the interval(second) of get info"),
+        ]
+    ),
+    spec!(
+        "getControllerMetaData",
+        "Get controller cluster's metadata.",
+        [val('a', "controllerAddress", true, "the address of controller")]
+    ),
+    spec!(
+        "getControllerConfig",
+        "Get controller config.",
+        [val('a', "controllerAddress", true, "Controller address list, eg: 192.168.0.1:9878;192.168.0.2:9878")]
+    ),
+    spec!(
+        "electMaster",
+        "Re-elect the specified broker as master.",
+        [
+            val('a', "controllerAddress", true, "The address of controller"),
+            val('b', "brokerId", true, "The id of the broker which requires to become master"),
+            // Java's short name is `-bn`; rmq takes it (rewritten to
+            // --brokerName before parsing) and lists it as -N.
+            val('N', "brokerName", true, "The broker name of the replicas that require to be manipulated"),
+            val('c', "clusterName", true, "the clusterName of broker"),
+        ]
+    ),
+    spec!(
         "sendMessage",
         "Send a message",
         [
@@ -367,6 +400,10 @@ pub async fn run(spec: &Spec, ctx: &Ctx, args: &Args) -> Result<()> {
         "getNamesrvConfig" => namesrv::get_config(ctx, args).await,
         "updateNamesrvConfig" => namesrv::update_config(ctx, args).await,
         "getBrokerConfig" => broker::get_broker_config(ctx, args).await,
+        "getSyncStateSet" => controller::get_sync_state_set(ctx, args).await,
+        "getControllerMetaData" => controller::get_metadata(ctx, args).await,
+        "getControllerConfig" => controller::get_config(ctx, args).await,
+        "electMaster" => controller::elect_master(ctx, args).await,
         "sendMessage" => message::send_message(ctx, args).await,
         "consumeMessage" => message::consume_message(ctx, args).await,
         other => Err(anyhow::anyhow!("The sub command {other} not exist.")),

@@ -1,0 +1,146 @@
+//! Controller sub-commands (5.x): `getControllerMetaData`,
+//! `getSyncStateSet`, `electMaster`, `getControllerConfig`, printed as
+//! Java's `tools/command/controller` and `ha` commands print them.
+
+use anyhow::{Result, anyhow};
+use rmq_protocol::body::controller::{BrokerMemberGroup, BrokerReplicasInfo, encode_broker_names};
+use rmq_protocol::header::{ElectMasterRequestHeader, ElectMasterResponseHeader, GetMetaDataResponseHeader};
+use rmq_protocol::{RemotingCommand, RequestCode};
+
+use crate::admin::options::Args;
+use crate::admin::{Ctx, NO_CLUSTER};
+
+/// CONTROLLER_GET_METADATA_INFO at `addr`.
+async fn metadata(ctx: &Ctx, addr: &str) -> Result<GetMetaDataResponseHeader> {
+    let response = ctx.client.call(addr, RemotingCommand::bare_request(RequestCode::ControllerGetMetadataInfo)).await?;
+    Ok(response.header()?)
+}
+
+/// The leader's address, as Java asks the controller given before any change.
+async fn leader(ctx: &Ctx, addr: &str) -> Result<String> {
+    metadata(ctx, addr)
+        .await?
+        .controller_leader_address
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| anyhow!("the controller {addr} knows no leader"))
+}
+
+pub async fn get_metadata(ctx: &Ctx, args: &Args) -> Result<()> {
+    let meta = metadata(ctx, &args.req('a')).await?;
+    let text = |v: Option<String>| v.unwrap_or_else(|| "null".to_owned());
+    print!("\n#ControllerGroup\t{}", text(meta.group));
+    print!("\n#ControllerLeaderId\t{}", text(meta.controller_leader_id));
+    print!("\n#ControllerLeaderAddress\t{}", text(meta.controller_leader_address));
+    for peer in meta.peers.unwrap_or_default().split(';').filter(|p| !p.is_empty()) {
+        print!("\n#Peer:\t{peer}");
+    }
+    print!("\n");
+    Ok(())
+}
+
+pub async fn get_sync_state_set(ctx: &Ctx, args: &Args) -> Result<()> {
+    let controller = args.req('a').split(';').next().unwrap_or_default().trim().to_owned();
+    // -i: print again every that many seconds (3 when blank), until killed.
+    let every = match args.get('i') {
+        None => None,
+        Some(text) if text.trim().is_empty() => Some(3),
+        Some(_) => super::number::<u64>(args, 'i')?,
+    };
+    loop {
+        let names: Vec<String> = if let Some(name) = args.get('b') {
+            vec![name]
+        } else if let Some(cluster) = args.get('c') {
+            let info = ctx.cluster_info().await?;
+            info.cluster_addr_table
+                .get(&cluster)
+                .ok_or_else(|| anyhow!("[error] {NO_CLUSTER}"))?
+                .iter()
+                .cloned()
+                .collect()
+        } else {
+            print!("{}", crate::admin::options::help(super::find("getSyncStateSet").expect("registered")));
+            return Ok(());
+        };
+        if !names.is_empty() {
+            print_sync_state(ctx, &controller, &names).await?;
+        }
+        match every {
+            Some(seconds) => tokio::time::sleep(std::time::Duration::from_secs(seconds.max(1))).await,
+            None => return Ok(()),
+        }
+    }
+}
+
+async fn print_sync_state(ctx: &Ctx, controller: &str, names: &[String]) -> Result<()> {
+    let leader = leader(ctx, controller).await?;
+    let request =
+        RemotingCommand::bare_request(RequestCode::ControllerGetSyncStateData).with_body(encode_broker_names(names));
+    let response = ctx.client.call(&leader, request).await?;
+    let info = BrokerReplicasInfo::decode(&response.body.to_bytes())
+        .map_err(|e| anyhow!("the sync state data of {leader} does not decode: {e}"))?;
+    let number = |v: Option<i64>| v.map_or_else(|| "null".to_owned(), |v| v.to_string());
+    for (name, replicas) in &info.replicas_info_table {
+        print!(
+            "\n#brokerName\t{}\n#MasterBrokerId\t{}\n#MasterAddr\t{}\n#MasterEpoch\t{}\n#SyncStateSetEpoch\t{}\n#SyncStateSetNums\t{}\n",
+            name,
+            number(replicas.master_broker_id),
+            replicas.master_address.as_deref().unwrap_or("null"),
+            number(replicas.master_epoch.map(i64::from)),
+            number(replicas.sync_state_set_epoch.map(i64::from)),
+            replicas.in_sync_replicas.len()
+        );
+        for member in &replicas.in_sync_replicas {
+            print!("\nInSyncReplica:\t{}\n", member.java_string());
+        }
+        for member in &replicas.not_in_sync_replicas {
+            print!("\nNotInSyncReplica:\t{}\n", member.java_string());
+        }
+    }
+    Ok(())
+}
+
+pub async fn elect_master(ctx: &Ctx, args: &Args) -> Result<()> {
+    let (cluster, broker_name) = (args.req('c'), args.req('N'));
+    let broker_id: i64 = super::number(args, 'b')?.unwrap_or_default();
+    let leader = leader(ctx, &args.req('a')).await?;
+    let header = ElectMasterRequestHeader {
+        cluster_name: Some(cluster.clone()),
+        broker_name: broker_name.clone(),
+        broker_id: Some(broker_id),
+        designate_elect: Some(true),
+        invoke_time: Some(chrono::Utc::now().timestamp_millis()),
+    };
+    let response =
+        ctx.client.call(&leader, RemotingCommand::request(RequestCode::ControllerElectMaster, &header)).await?;
+    let elected: ElectMasterResponseHeader = response.header()?;
+    let text = |v: Option<String>| v.unwrap_or_else(|| "null".to_owned());
+    print!("\n#ClusterName\t{cluster}");
+    print!("\n#BrokerName\t{broker_name}");
+    print!("\n#BrokerMasterAddr\t{}", text(elected.master_address));
+    print!("\n#MasterEpoch\t{}", text(elected.master_epoch.map(|v| v.to_string())));
+    print!("\n#SyncStateSetEpoch\t{}\n", text(elected.sync_state_set_epoch.map(|v| v.to_string())));
+    // Java reads the body as a BrokerMemberGroup, though the controller
+    // sends an ElectMasterResponseBody (whose members sit one level down):
+    // the member lines it prints are those of a top-level `brokerAddrs`.
+    let members = BrokerMemberGroup::decode(&response.body.to_bytes()).unwrap_or_default();
+    for (id, addr) in members.broker_addrs {
+        print!("\t#Broker\t{id}\t{addr}\n");
+    }
+    Ok(())
+}
+
+pub async fn get_config(ctx: &Ctx, args: &Args) -> Result<()> {
+    let servers: Vec<String> =
+        args.req('a').trim().split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    for server in servers {
+        let response =
+            ctx.client.call(&server, RemotingCommand::bare_request(RequestCode::GetControllerConfig)).await?;
+        let body = response.body.to_bytes();
+        print!("============{server}============\n");
+        for line in String::from_utf8_lossy(&body).lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+            let (key, value) = line.split_once('=').unwrap_or((line, ""));
+            print!("{key:<50}=  {value}\n");
+        }
+    }
+    Ok(())
+}

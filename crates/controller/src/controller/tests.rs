@@ -1,0 +1,89 @@
+use std::fs::OpenOptions;
+
+use rmq_protocol::header::{ApplyBrokerIdRequestHeader, BrokerHeartbeatRequestHeader, GetReplicaInfoRequestHeader};
+use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+
+use super::*;
+
+fn controller(log: EventLog) -> Controller {
+    let mut config = ControllerConfig::default();
+    config.apply("controllerDLegerPeers", "n0-127.0.0.1:9878").unwrap();
+    config.apply("controllerDLegerSelfId", "n0").unwrap();
+    let me = config.self_peer().unwrap();
+    Controller::open(config, me, log, Vec::new())
+}
+
+fn apply_id(id: i64) -> RemotingCommand {
+    let header = ApplyBrokerIdRequestHeader {
+        cluster_name: Some("c".into()),
+        broker_name: "broker-a".into(),
+        applied_broker_id: id,
+        register_check_code: "127.0.0.1:30911;1".into(),
+    };
+    RemotingCommand::request(RequestCode::ControllerApplyBrokerId, &header)
+}
+
+#[test]
+fn a_store_that_cannot_be_written_refuses_the_change_and_keeps_the_state() {
+    // /dev/full accepts the open and fails every write (ENOSPC).
+    let full = OpenOptions::new().append(true).open("/dev/full").unwrap();
+    let c = controller(EventLog::on_file("/dev/full".into(), full));
+    let r = c.process(None, &apply_id(1), &mut Vec::new());
+    assert_eq!(r.response_code(), ResponseCode::SystemError);
+    assert!(r.remark.unwrap_or_default().contains("cannot write the controller event log"));
+    assert_eq!(c.state(), ReplicaState::default());
+    let query = RemotingCommand::request(
+        RequestCode::ControllerGetReplicaInfo,
+        &GetReplicaInfoRequestHeader { broker_name: "broker-a".into() },
+    );
+    let r = c.process(None, &query, &mut Vec::new());
+    assert_eq!(r.response_code(), ResponseCode::ControllerBrokerMetadataNotExist);
+}
+
+#[test]
+fn bad_requests_get_java_answers_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, _) = EventLog::open(dir.path()).unwrap();
+    let c = controller(log);
+    let beat = BrokerHeartbeatRequestHeader {
+        cluster_name: "c".into(),
+        broker_addr: "127.0.0.1:30911".into(),
+        broker_name: "broker-a".into(),
+        ..Default::default()
+    };
+    let r = c.process(None, &RemotingCommand::request(RequestCode::BrokerHeartbeat, &beat), &mut Vec::new());
+    assert_eq!(r.response_code(), ResponseCode::ControllerInvalidRequest);
+    assert_eq!(r.remark.as_deref(), Some("Heart beat with empty brokerId"));
+
+    // A missing header field, a body that is not JSON, an unknown code.
+    let r = c.process(None, &RemotingCommand::bare_request(RequestCode::ControllerElectMaster), &mut Vec::new());
+    assert_eq!(r.response_code(), ResponseCode::SystemError);
+    let alter = RemotingCommand::bare_request(RequestCode::ControllerAlterSyncStateSet)
+        .with_ext("brokerName", "broker-a")
+        .with_body(b"{not json".to_vec());
+    assert_eq!(c.process(None, &alter, &mut Vec::new()).response_code(), ResponseCode::SystemError);
+    let r = c.process(None, &RemotingCommand::bare_request(RequestCode::GetBrokerEpochCache), &mut Vec::new());
+    assert_eq!(r.response_code(), ResponseCode::RequestCodeNotSupported);
+    let r = c.process(None, &RemotingCommand::bare_request(RequestCode::ControllerGetSyncStateData), &mut Vec::new());
+    assert_eq!(r.response_code(), ResponseCode::SystemError);
+
+    // The first id of a group is 1; a second group's first broker cannot take 2.
+    assert_eq!(c.process(None, &apply_id(1), &mut Vec::new()).response_code(), ResponseCode::Success);
+    let other = ApplyBrokerIdRequestHeader {
+        cluster_name: Some("c".into()),
+        broker_name: "broker-b".into(),
+        applied_broker_id: 2,
+        register_check_code: "127.0.0.1:30921;1".into(),
+    };
+    let r = c.process(None, &RemotingCommand::request(RequestCode::ControllerApplyBrokerId, &other), &mut Vec::new());
+    assert_eq!(r.response_code(), ResponseCode::ControllerBrokerIdInvalid);
+
+    // UPDATE_CONTROLLER_CONFIG: black-listed keys refused, others applied.
+    let update =
+        |text: &str| RemotingCommand::bare_request(RequestCode::UpdateControllerConfig).with_body(text.to_owned());
+    let r = c.process(None, &update("configStorePath=/tmp/x\n"), &mut Vec::new());
+    assert_eq!(r.response_code(), ResponseCode::NoPermission);
+    let r = c.process(None, &update("enableElectUncleanMaster=true\n"), &mut Vec::new());
+    assert_eq!(r.response_code(), ResponseCode::Success);
+    assert!(c.config().enable_elect_unclean_master);
+}

@@ -1,0 +1,37 @@
+//! The controller's one error type.
+
+use std::io;
+use std::path::PathBuf;
+
+use rmq_protocol::{HeaderError, RemotingCommand, ResponseCode};
+
+pub type Result<T, E = ControllerError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerError {
+    /// A required ext field is missing or unreadable.
+    #[error(transparent)]
+    Header(#[from] HeaderError),
+    /// A body that must be there is absent or unreadable.
+    #[error("{0}")]
+    BadBody(String),
+    /// The configuration cannot work (peers, self id).
+    #[error("{0}")]
+    Config(String),
+    /// The event log cannot be appended to: the change is refused, the state
+    /// stays as it was.
+    #[error("cannot write the controller event log {}: {source}", path.display())]
+    Persist { path: PathBuf, source: io::Error },
+    /// The event log cannot be read back at start.
+    #[error("cannot replay the controller event log {}: {reason}", path.display())]
+    Replay { path: PathBuf, reason: String },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: io::Error },
+}
+
+impl ControllerError {
+    /// The response Java answers this failure with.
+    pub fn to_response(&self) -> RemotingCommand {
+        RemotingCommand::response(ResponseCode::SystemError, Some(self.to_string()))
+    }
+}
