@@ -14,10 +14,10 @@
       systems = [ "x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin" ];
       forAllSystems = f: builtins.listToAttrs (map (system: { name = system; value = f system; }) systems);
       version = (builtins.fromTOML (builtins.readFile ./Cargo.toml)).workspace.package.version;
-      servers = [ "mqnamesrv" "mqbroker" "mqadmin" "mqproxy" ];
+      servers = [ "mqnamesrv" "mqbroker" "mqadmin" "mqproxy" "mqcontroller" ];
 
       # One package holding RocketMQ's layout: bin/ the scripts users type
-      # (mqnamesrv, mqbroker, mqproxy, mqshutdown, mqadmin), lib/ the Rust binaries
+      # (mqnamesrv, mqbroker, mqproxy, mqcontroller, mqshutdown, mqadmin), lib/ the Rust binaries
       # they exec, conf/ the sample configuration. The scripts find lib/ and
       # ROCKETMQ_HOME from their own location, which works in the Nix store.
       rmqFor = system:
@@ -36,7 +36,7 @@
             for b in ${builtins.concatStringsSep " " servers}; do
               if [ -e $out/bin/$b ]; then mv $out/bin/$b $out/lib/$b; fi
             done
-            install -m 755 bin/mqnamesrv bin/mqbroker bin/mqproxy bin/mqshutdown bin/mqadmin $out/bin/
+            install -m 755 bin/mqnamesrv bin/mqbroker bin/mqproxy bin/mqcontroller bin/mqshutdown bin/mqadmin $out/bin/
             install -m 644 bin/rmq-common.sh $out/bin/
             cp -R conf/. $out/conf/
           '';

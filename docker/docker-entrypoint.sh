@@ -4,6 +4,7 @@
 #   docker run rmq nameserver [mqnamesrv options]     (also: namesrv)
 #   docker run rmq broker [mqbroker options]          (add --enable-proxy for 5.x gRPC clients)
 #   docker run rmq proxy [mqproxy options]
+#   docker run rmq controller -c ../conf/controller/controller-standalone.conf   (preview, single node)
 #   docker run -e NODE_ROLE=broker rmq [mqbroker options]
 #   docker run rmq sh mqbroker -c ../conf/broker.conf  any other command runs as given
 #   docker exec <container> ./mqadmin clusterList -n namesrv:9876
@@ -13,7 +14,7 @@ rmq_here=$(cd "$(dirname "$0")" && pwd)
 
 rmq_usage() {
   cat <<USAGE
-usage: docker run <image> nameserver|broker|proxy [options]   (or set NODE_ROLE=nameserver|broker|proxy)
+usage: docker run <image> nameserver|broker|proxy|controller [options]   (or set NODE_ROLE=...)
        docker run <image> <command> [args]              e.g. sh mqbroker -c ../conf/broker.conf -n namesrv:9876
 USAGE
 }
@@ -23,11 +24,9 @@ rmq_role_program() {
     nameserver|namesrv) echo mqnamesrv ;;
     broker) echo mqbroker ;;
     proxy) echo mqproxy ;;
-    controller)
-      echo "docker-entrypoint: role 'controller' is not part of rmq (it runs classic master/slave brokers)" >&2
-      exit 1 ;;
+    controller) echo mqcontroller ;;
     *)
-      echo "docker-entrypoint: unknown role '$1' (NODE_ROLE): use nameserver, broker or proxy" >&2
+      echo "docker-entrypoint: unknown role '$1' (NODE_ROLE): use nameserver, broker, proxy or controller" >&2
       exit 1 ;;
   esac
 }

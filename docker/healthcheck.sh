@@ -5,11 +5,11 @@
 # every check; docker's own --timeout bounds a hung check.
 #
 #   healthcheck.sh                    the server this container started
-#   healthcheck.sh namesrv|broker|proxy [PORT]
+#   healthcheck.sh namesrv|broker|proxy|controller [PORT]
 #
 # bin/mqnamesrv and bin/mqbroker record role and port in $RMQ_HEALTH_FILE when
 # they start. The NameServer is asked for the cluster table (code 106), a
-# broker for its runtime info (code 28). Healthy = an answer that echoes the
+# broker for its runtime info (code 28), a controller for its metadata (1005). Healthy = an answer that echoes the
 # request's opaque, whatever its code: the server reads frames and replies.
 # The proxy (gRPC) is sent HTTP/2's connection preface and an empty SETTINGS
 # frame; healthy = it answers with a SETTINGS frame of its own.
@@ -26,7 +26,8 @@ case $rmq_role in
   namesrv) rmq_code=106 rmq_port=${rmq_port:-9876} ;;
   broker) rmq_code=28 rmq_port=${rmq_port:-10911} ;;
   proxy) rmq_port=${rmq_port:-8081} ;;
-  *) echo "usage: healthcheck.sh [namesrv|broker|proxy] [PORT]"; exit 2 ;;
+  controller) rmq_code=1005 rmq_port=${rmq_port:-9878} ;;
+  *) echo "usage: healthcheck.sh [namesrv|broker|proxy|controller] [PORT]"; exit 2 ;;
 esac
 
 if [ "$rmq_role" = proxy ]; then

@@ -6,7 +6,7 @@
 #   scripts/build-image.sh [--tag NAME:TAG] [--bin-dir DIR]
 #
 #   --tag      image name (default rmq:local, which is also tagged rmq:<version>)
-#   --bin-dir  take mqnamesrv/mqbroker/mqadmin/mqproxy from DIR instead of building
+#   --bin-dir  take mqnamesrv/mqbroker/mqadmin/mqproxy/mqcontroller from DIR instead of building
 #              them (they must be statically linked)
 #
 # Environment: RMQ_STATIC_TARGET_DIR, the cargo target dir of the static build
@@ -33,7 +33,7 @@ die() { printf 'build-image.sh: %s\n' "$*" >&2; exit 1; }
 
 version=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -1)
 [ -n "$version" ] || die "cannot read the workspace version from Cargo.toml"
-servers="mqnamesrv mqbroker mqadmin mqproxy"
+servers="mqnamesrv mqbroker mqadmin mqproxy mqcontroller"
 
 # --- binaries ------------------------------------------------------------------
 
@@ -95,7 +95,7 @@ printf 'hosts: files dns\n' >"$ctx/rootfs/etc/nsswitch.conf"
 ln -s /home/rocketmq/rocketmq "$ctx/rootfs/opt/rocketmq"
 ln -s rocketmq "$ctx/home/rocketmq/rocketmq-$version"
 
-cp bin/mqnamesrv bin/mqbroker bin/mqproxy bin/mqshutdown bin/mqadmin bin/rmq-common.sh "$home/bin/"
+cp bin/mqnamesrv bin/mqbroker bin/mqproxy bin/mqcontroller bin/mqshutdown bin/mqadmin bin/rmq-common.sh "$home/bin/"
 cp docker/docker-entrypoint.sh "$home/bin/docker-entrypoint.sh"
 cp docker/healthcheck.sh "$home/bin/docker-healthcheck.sh"
 chmod 755 "$home"/bin/*

@@ -90,7 +90,7 @@ test_bin() {
   local stub=$tmp/stub empty=$tmp/empty inst=$tmp/inst home=$tmp/home
   mkdir -p "$stub" "$empty" "$inst/bin" "$inst/lib" "$home" "$tmp/t" "$tmp/links"
   chmod 755 "$tmp"   # the unwritable-directory tests run as another user
-  for b in mqnamesrv mqbroker mqadmin mqproxy; do
+  for b in mqnamesrv mqbroker mqadmin mqproxy mqcontroller; do
     cat >"$stub/$b" <<'EOF'
 #!/bin/sh
 { echo "argv0=$0"; for a in "$@"; do echo "arg=$a"; done
@@ -116,7 +116,7 @@ EOF
 
   if command -v shellcheck >/dev/null; then
     expect 0 "" "shellcheck -s sh: bin/ and the image's scripts" -- \
-      sh -c 'cd bin && shellcheck -s sh -x mqnamesrv mqbroker mqproxy mqshutdown mqadmin rmq-common.sh ../docker/docker-entrypoint.sh ../docker/healthcheck.sh'
+      sh -c 'cd bin && shellcheck -s sh -x mqnamesrv mqbroker mqproxy mqcontroller mqshutdown mqadmin rmq-common.sh ../docker/docker-entrypoint.sh ../docker/healthcheck.sh'
   else
     skip "shellcheck is not installed"
   fi
@@ -271,7 +271,7 @@ test_image() {
   fi
   image_bins=" $(tr '\n' ' ' <docker/context/binaries.txt) "
   local b
-  for b in mqnamesrv mqbroker mqadmin mqproxy; do
+  for b in mqnamesrv mqbroker mqadmin mqproxy mqcontroller; do
     if declares "$b" && [[ $image_bins != *" $b "* ]]; then fail "the workspace declares $b but the image lacks it"; fi
   done
   grep -q '^FROM scratch$' docker/Dockerfile && ! grep -qiE '^FROM +[^s]|^# *syntax' docker/Dockerfile \
@@ -283,8 +283,19 @@ test_image() {
   expect 0 "^ok$" "RocketMQ's paths exist (/opt/rocketmq, versioned ROCKETMQ_HOME, conf/2m-2s-sync)" -- \
     docker run --rm "$image" sh -c 'test -f /opt/rocketmq/conf/2m-2s-sync/broker-a-s.properties &&
       test -x /home/rocketmq/rocketmq-*/bin/mqbroker && test -w /home/rocketmq/store && echo ok'
-  expect 1 "docker-entrypoint: role 'controller' is not part of rmq" "NODE_ROLE=controller is refused in one line" -- \
-    docker run --rm -e NODE_ROLE=controller "$image"
+  # The controller (preview, single node) from the role and its sample file.
+  local ctl=rmqtest-ctl-$$
+  containers+=("$ctl")
+  docker run -d --name "$ctl" -e NODE_ROLE=controller "$image" -c ../conf/controller/controller-standalone.conf >/dev/null
+  for _ in $(seq 1 100); do docker logs "$ctl" 2>&1 | grep -q "The Controller Server boot success" && break; sleep 0.1; done
+  if docker logs "$ctl" 2>&1 | grep -q "The Controller Server boot success"; then
+    ok "NODE_ROLE=controller runs mqcontroller with conf/controller/controller-standalone.conf"
+    expect 0 "^healthy: controller answered" "the healthcheck asks the controller over remoting" -- \
+      docker exec "$ctl" sh docker-healthcheck.sh
+  else
+    fail "no controller boot line: $(docker logs "$ctl" 2>&1 | tail -5)"
+  fi
+  docker rm -f "$ctl" >/dev/null 2>&1
 
   local c=rmqtest-ns-$$ t0 t1
   containers+=("$c")
@@ -351,12 +362,12 @@ test_nix() {
   git rev-parse --git-dir >/dev/null 2>&1 || ref="path:$root"
   expect 0 "" "nix flake check --no-build (nixpkgs stand-in)" -- "${nixf[@]}" flake check --no-build "$ref" "${stub[@]}"
   local sys; sys=$("${nixf[@]}" eval --impure --raw --expr builtins.currentSystem 2>/dev/null)
-  for app in mqnamesrv mqbroker mqadmin mqproxy; do
+  for app in mqnamesrv mqbroker mqadmin mqproxy mqcontroller; do
     expect 0 "^/nix/store/.*/bin/$app$" "nix app $app points at bin/$app" -- \
       "${nixf[@]}" eval --raw "$ref#apps.$sys.$app.program" "${stub[@]}"
   done
   # Nix 2.8's flake check does not look at an app's type; ask for it.
-  expect 0 "^default=app mqadmin=app mqbroker=app mqnamesrv=app mqproxy=app mqshutdown=app$" "every app has type \"app\"" -- \
+  expect 0 "^default=app mqadmin=app mqbroker=app mqcontroller=app mqnamesrv=app mqproxy=app mqshutdown=app$" "every app has type \"app\"" -- \
     "${nixf[@]}" eval --raw "$ref#apps.$sys" "${stub[@]}" --apply \
     'apps: builtins.concatStringsSep " " (builtins.attrValues (builtins.mapAttrs (n: v: "${n}=${v.type}") apps))'
   expect 0 "^/nix/store/.*\.drv$" "packages.default evaluates to a derivation" -- \
