@@ -210,6 +210,20 @@ fn prometheus_scrapes_produce_rate_and_consumer_lag() {
     prometheus.wait_until(Duration::from_secs(30), "messages out reaching 1,000", |p| {
         p.value(&out_total) == Some(SENT as f64)
     });
+    // Bytes out: every pulled record, at least its body, at most a stored record's size.
+    let bytes_out = format!("rocketmq_throughput_out_total{{topic=\"{TOPIC}\",consumer_group=\"{ACTIVE_GROUP}\"}}");
+    let bytes = prometheus.value(&bytes_out).expect("bytes out for the group");
+    assert!((SENT as f64 * 11.0..=SENT as f64 * 400.0).contains(&bytes), "{bytes} bytes out");
+    // Every message is small and normal: all 1,000 in the 1 KiB bucket.
+    let sizes = format!("rocketmq_message_size_bucket{{topic=\"{TOPIC}\",message_type=\"normal\",le=\"1024.0\"}}");
+    assert_eq!(prometheus.value(&sizes), Some(SENT as f64), "message sizes");
+    // The sends' latencies: 1,000 answered SUCCESS, and a quantile PromQL can compute.
+    let sends = "sum(rocketmq_rpc_latency_count{protocol_type=\"remoting\",request_code=\"send_message_v2\",\
+                 response_code=\"success\"})";
+    assert_eq!(prometheus.value(sends), Some(SENT as f64), "send latencies");
+    let p99 = "histogram_quantile(0.99, sum by (le) (rocketmq_rpc_latency_bucket{request_code=\"send_message_v2\"}))";
+    let p99 = prometheus.value(p99).expect("a send latency quantile");
+    assert!((0.0..=3_000.0).contains(&p99), "p99 send latency {p99} ms");
     prometheus.wait_until(Duration::from_secs(30), "the NameServer reporting the broker", |p| {
         p.value("rmq_namesrv_brokers{node_type=\"namesrv\"}") == Some(1.0)
     });

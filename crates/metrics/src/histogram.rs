@@ -24,9 +24,14 @@ impl AtomicHistogram {
     /// Records `value` against `bounds` (ascending, at most [`MAX_BOUNDS`];
     /// the same bounds every time for one histogram).
     pub fn observe(&self, bounds: &[u64], value: u64) {
+        self.observe_many(bounds, value, 1);
+    }
+
+    /// Records `value` `times` times at once (the messages of a batch).
+    pub fn observe_many(&self, bounds: &[u64], value: u64, times: u64) {
         let bucket = bounds.iter().position(|&b| value <= b).unwrap_or(bounds.len()).min(MAX_BOUNDS);
-        self.counts[bucket].fetch_add(1, Ordering::Relaxed);
-        self.sum.fetch_add(value, Ordering::Relaxed);
+        self.counts[bucket].fetch_add(times, Ordering::Relaxed);
+        self.sum.fetch_add(value.saturating_mul(times), Ordering::Relaxed);
     }
 
     /// The counts now, for writing.

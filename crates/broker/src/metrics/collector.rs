@@ -4,19 +4,23 @@
 //!
 //! Nothing here runs on a request's path. Messages in are the ends of the
 //! topics' consume queues (messages ever stored, which survive restarts);
-//! messages out are the per-`topic@group` counters GET_CONSUME_STATS already
-//! uses; lag compares committed offsets with queue ends. Every family with a
+//! messages and bytes out, message sizes and RPC latencies are what requests
+//! record in `recorded` (atomics, never forgotten); lag compares committed
+//! offsets with queue ends. Every family with a
 //! topic or group label holds at most `metricsOtelCardinalityLimit` series.
 
 use rmq_metrics::prometheus_client::collector::Collector;
 use rmq_metrics::prometheus_client::encoding::DescriptorEncoder;
-use rmq_metrics::{CappedFamily, Labels};
+use rmq_metrics::{CappedFamily, HistogramFamily, Labels};
+use rmq_protocol::{RequestCode, ResponseCode};
+use std::sync::atomic::Ordering::Relaxed;
 use rmq_model::topic;
 use rmq_store::MessageStore;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::lag::consumer_lag;
+use super::recorded::{MESSAGE_SIZE_BOUNDS, MessageType, RPC_LATENCY_BOUNDS_MS};
 use crate::admission::Permits;
 use crate::broker::Broker;
 use crate::clients::Clients;
@@ -95,17 +99,68 @@ impl BrokerCollector {
         bytes.encode(encoder)
     }
 
+    /// Messages and bytes delivered per `topic@group`, from counters kept
+    /// for the broker's life (a group idle for a while keeps its series).
     fn messages_out(&self, encoder: &mut DescriptorEncoder<'_>) -> std::fmt::Result {
-        let mut family =
+        let mut messages =
             CappedFamily::counter("rocketmq_messages_out", "Total number of outgoing messages", self.limit);
-        for (key, total) in self.stats.group_get.totals() {
-            let Some((topic, group)) = key.split_once('@') else { continue };
-            if family.has_room() {
-                family.push(self.group_labels(topic, group), total as i64);
+        let mut bytes =
+            CappedFamily::counter("rocketmq_throughput_out", "Total traffic of outgoing messages, bytes", self.limit);
+        let delivered = &self.stats.requests.delivered;
+        for ((topic, group), d) in delivered.entries() {
+            let (n, size) = (d.messages.load(Relaxed) as i64, d.bytes.load(Relaxed) as i64);
+            if messages.has_room() {
+                let labels = self.group_labels(topic, group);
+                bytes.push(labels.clone(), size);
+                messages.push(labels, n);
             } else {
-                family.push_overflow(total as i64);
+                messages.push_overflow(n);
+                bytes.push_overflow(size);
             }
         }
+        let overflow = delivered.overflow();
+        if overflow.messages.load(Relaxed) > 0 {
+            messages.push_overflow(overflow.messages.load(Relaxed) as i64);
+            bytes.push_overflow(overflow.bytes.load(Relaxed) as i64);
+        }
+        messages.encode(encoder)?;
+        bytes.encode(encoder)
+    }
+
+    /// `rocketmq_message_size` (per topic and message type) and
+    /// `rocketmq_rpc_latency` (per request and response code), from the
+    /// histograms requests record.
+    fn histograms(&self, encoder: &mut DescriptorEncoder<'_>) -> std::fmt::Result {
+        let sizes = &self.stats.requests.message_size;
+        let mut family =
+            HistogramFamily::new("rocketmq_message_size", "Incoming messages size, bytes", MESSAGE_SIZE_BOUNDS, self.limit);
+        for ((topic, kind), histogram) in sizes.entries() {
+            if family.has_room() {
+                family.push(
+                    vec![("topic", topic.clone()), ("message_type", MessageType::label(*kind).to_owned())],
+                    histogram,
+                );
+            } else {
+                family.push_overflow(histogram);
+            }
+        }
+        family.push_overflow(sizes.overflow());
+        family.encode(encoder)?;
+        let latencies = &self.stats.requests.rpc_latency;
+        let mut family =
+            HistogramFamily::new("rocketmq_rpc_latency", "Rpc latency, ms", RPC_LATENCY_BOUNDS_MS, self.limit);
+        for ((request, response), histogram) in latencies.entries() {
+            family.push(
+                vec![
+                    ("protocol_type", "remoting".to_owned()),
+                    ("request_code", code_label(RequestCode::from(*request).java_name(), *request)),
+                    ("response_code", code_label(ResponseCode::from(*response).java_name(), *response)),
+                    ("is_long_polling", "false".to_owned()),
+                ],
+                histogram,
+            );
+        }
+        family.push_overflow(latencies.overflow());
         family.encode(encoder)
     }
 
@@ -280,6 +335,12 @@ impl BrokerCollector {
     }
 }
 
+/// Java's `RemotingHelper.getRequestCodeDesc`/`getResponseCodeDesc`: the
+/// constant's name in lower case, or the number for a code it lacks.
+fn code_label(java_name: &str, code: i32) -> String {
+    if java_name == "UNKNOWN" { code.to_string() } else { java_name.to_ascii_lowercase() }
+}
+
 /// Writes a family of one unlabelled series.
 fn single(encoder: &mut DescriptorEncoder<'_>, mut family: CappedFamily, value: i64) -> std::fmt::Result {
     family.push(Labels::new(), value);
@@ -300,6 +361,7 @@ impl Collector for BrokerCollector {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
         self.messages_in(&mut encoder)?;
         self.messages_out(&mut encoder)?;
+        self.histograms(&mut encoder)?;
         self.lag(&mut encoder)?;
         self.connections(&mut encoder)?;
         self.broker_state(&mut encoder)?;
