@@ -205,6 +205,15 @@ fn prometheus_scrapes_produce_rate_and_consumer_lag() {
     let labelled = "rocketmq_consumer_lag_messages{cluster=\"DefaultCluster\",node_type=\"broker\",node_id=\"broker-a\",\
                     is_retry=\"false\",is_system=\"false\",consumer_group=\"metrics_stopped_group\"}";
     assert_eq!(prometheus.value(labelled), Some(SENT as f64), "RocketMQ 5's labels");
+    // Nothing popped: all of the lag is ready, none in flight, and the
+    // oldest waiting message has an age.
+    let group = format!("{{topic=\"{TOPIC}\",consumer_group=\"{STOPPED_GROUP}\"}}");
+    assert_eq!(prometheus.value(&format!("rocketmq_consumer_ready_messages{group}")), Some(SENT as f64));
+    assert_eq!(prometheus.value(&format!("rocketmq_consumer_inflight_messages{group}")), Some(0.0));
+    for age in ["rocketmq_consumer_lag_latency", "rocketmq_consumer_queueing_latency"] {
+        let ms = prometheus.value(&format!("{age}{group}")).unwrap_or(-1.0);
+        assert!((1.0..600_000.0).contains(&ms), "{age}: {ms} ms");
+    }
     assert_eq!(pull_all(&servers.namesrv), SENT);
     let out_total = format!("rocketmq_messages_out_total{{topic=\"{TOPIC}\",consumer_group=\"{ACTIVE_GROUP}\"}}");
     prometheus.wait_until(Duration::from_secs(30), "messages out reaching 1,000", |p| {

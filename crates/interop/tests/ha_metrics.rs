@@ -1,7 +1,8 @@
 //! Replication in the metrics endpoints of a master and its slave (real
 //! processes, conf/2m-2s-async): the master reports its connected slave and
 //! a lag that returns to 0 once the slave caught up, the slave how far it is
-//! behind its master, and only the master counts messages in. A broker that
+//! behind its master, and only the master counts messages in; the master has
+//! one per-slave lag series, by slave address. A broker that
 //! must export metrics (`metricsExporterRequired=true`) and cannot bind the
 //! port refuses to start, naming it.
 //!
@@ -47,8 +48,16 @@ fn wait_for(what: &str, within: Duration, check: impl Fn() -> bool) {
 /// master or its slave serves (all but those that need clients connected or
 /// consuming), so a renamed metric cannot leave a panel silently empty.
 fn dashboard_names_are_served(scrapes: &[&str]) {
-    const NEED_CLIENTS: [&str; 3] =
-        ["rocketmq_producer_connections", "rocketmq_consumer_connections", "rocketmq_messages_out_total"];
+    const NEED_CLIENTS: [&str; 8] = [
+        "rocketmq_producer_connections",
+        "rocketmq_consumer_connections",
+        "rocketmq_messages_out_total",
+        "rocketmq_throughput_out_total",
+        "rocketmq_consumer_lag_latency",
+        "rocketmq_consumer_queueing_latency",
+        "rocketmq_consumer_ready_messages",
+        "rocketmq_consumer_inflight_messages",
+    ];
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let served: std::collections::BTreeSet<&str> = scrapes
         .iter()
@@ -102,6 +111,12 @@ async fn master_and_slave_report_replication() {
             value(&text, "rmq_ha_connections") == Some(1) && value(&text, "rmq_ha_slave_lag_bytes") == Some(0)
         });
         let master_text = scrape(master_metrics);
+        // One series per slave, named by the address it connects from.
+        let per_slave: Vec<&str> =
+            master_text.lines().filter(|l| l.starts_with("rmq_ha_slave_behind_bytes{")).collect();
+        assert_eq!(per_slave.len(), 1, "{master_text}");
+        assert!(per_slave[0].contains("slave_addr=\"127.0.0.1:") && per_slave[0].ends_with(" 0"), "{master_text}");
+        assert!(master_text.lines().any(|l| l.starts_with("rmq_ha_slave_behind_ms{") && l.ends_with(" 0")));
         let in_line = format!("rocketmq_messages_in_total{{cluster=\"DefaultCluster\",node_type=\"broker\",node_id=\"broker-a\",topic=\"{TOPIC}\"");
         let sent = master_text.lines().find(|l| l.starts_with(&in_line)).and_then(|l| l.rsplit(' ').next());
         assert_eq!(sent, Some(SENT.to_string().as_str()), "{master_text}");
