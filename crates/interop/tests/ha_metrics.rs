@@ -13,6 +13,7 @@ mod common;
 mod processes;
 
 use processes::{Broker, Namesrv, admin, free_port, repo_conf};
+use rmq_testkit::prometheus::{self, Prometheus};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
@@ -79,6 +80,29 @@ fn dashboard_names_are_served(scrapes: &[&str]) {
     }
 }
 
+/// The HA lag as an operator queries it: a real Prometheus scraping master
+/// and slave answers PromQL over the per-slave series (skipped, said, when
+/// `prometheus` is not installed).
+fn ha_lag_through_prometheus(home: &std::path::Path, master_metrics: u16, slave_metrics: u16) {
+    if !prometheus::installed() {
+        eprintln!("SKIPPED the PromQL part: `prometheus` is not installed (scripts/ci-deps.sh installs it)");
+        return;
+    }
+    let targets =
+        [("master", format!("127.0.0.1:{master_metrics}")), ("slave", format!("127.0.0.1:{slave_metrics}"))];
+    let prometheus = Prometheus::start(home, &targets);
+    let within = Duration::from_secs(30);
+    prometheus.wait_until(within, "one slave of broker-a, not behind", |p| {
+        p.value("count(rmq_ha_slave_behind_bytes{node_id=\"broker-a\",slave_addr=~\"127.0.0.1:.+\"})") == Some(1.0)
+            && p.value("max by (node_id) (rmq_ha_slave_behind_bytes)") == Some(0.0)
+    });
+    assert_eq!(prometheus.value("max by (node_id) (rmq_ha_slave_behind_ms)"), Some(0.0));
+    // The slave's own view agrees, and an alert-style query finds no slave behind.
+    assert_eq!(prometheus.value("rmq_ha_behind_master_bytes{job=\"slave\"}"), Some(0.0));
+    let behind = prometheus.get("/api/v1/query?query=rmq_ha_slave_behind_bytes%20%3E%2067108864").unwrap_or_default();
+    assert!(behind.contains("\"result\":[]"), "{behind}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn master_and_slave_report_replication() {
     let home = tempfile::tempdir().unwrap();
@@ -105,7 +129,9 @@ async fn master_and_slave_report_replication() {
         assert_eq!(code, 0, "send {i}");
     }
 
+    let home_path = home.path().to_owned();
     tokio::task::spawn_blocking(move || {
+        let home = home_path;
         wait_for("the master's slave caught up", Duration::from_secs(20), || {
             let text = scrape(master_metrics);
             value(&text, "rmq_ha_connections") == Some(1) && value(&text, "rmq_ha_slave_lag_bytes") == Some(0)
@@ -128,6 +154,7 @@ async fn master_and_slave_report_replication() {
         assert!(!slave_text.contains("rocketmq_messages_in_total{"), "a slave counts no messages in:\n{slave_text}");
         assert!(!slave_text.contains("rmq_ha_slave_lag_bytes"), "{slave_text}");
         dashboard_names_are_served(&[&master_text, &slave_text]);
+        ha_lag_through_prometheus(&home, master_metrics, slave_metrics);
     })
     .await
     .unwrap();
