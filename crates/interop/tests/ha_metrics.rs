@@ -88,8 +88,7 @@ fn ha_lag_through_prometheus(home: &std::path::Path, master_metrics: u16, slave_
         eprintln!("SKIPPED the PromQL part: `prometheus` is not installed (scripts/ci-deps.sh installs it)");
         return;
     }
-    let targets =
-        [("master", format!("127.0.0.1:{master_metrics}")), ("slave", format!("127.0.0.1:{slave_metrics}"))];
+    let targets = [("master", format!("127.0.0.1:{master_metrics}")), ("slave", format!("127.0.0.1:{slave_metrics}"))];
     let prometheus = Prometheus::start(home, &targets);
     let within = Duration::from_secs(30);
     prometheus.wait_until(within, "one slave of broker-a, not behind", |p| {

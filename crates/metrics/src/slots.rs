@@ -71,6 +71,10 @@ impl<A: Hash + Eq + Copy, B: Hash + Eq + Copy> SlotKey<(A, B)> for (A, B) {
     }
 }
 
+/// One slot: empty, or a key and its recorder (boxed, so an empty slot
+/// costs a pointer and the `OnceLock`'s state).
+type Slot<K, V> = OnceLock<Box<(K, V)>>;
+
 /// At most `capacity` keys, each with its recorder `V`, plus one overflow
 /// recorder for every key that found no slot.
 ///
@@ -85,7 +89,7 @@ impl<A: Hash + Eq + Copy, B: Hash + Eq + Copy> SlotKey<(A, B)> for (A, B) {
 /// ```
 #[derive(Debug)]
 pub struct SlotTable<K, V> {
-    slots: Box<[OnceLock<Box<(K, V)>>]>,
+    slots: Box<[Slot<K, V>]>,
     hasher: RandomState,
     overflow: V,
 }
@@ -147,8 +151,8 @@ mod tests {
         table.get(&("T3", "g")).fetch_add(100, Ordering::Relaxed);
         let held: Vec<_> = table.entries().collect();
         assert_eq!(held.len(), 8, "every slot used, none past the capacity");
-        let sum: u64 = held.iter().map(|(_, v)| v.load(Ordering::Relaxed)).sum::<u64>()
-            + table.overflow().load(Ordering::Relaxed);
+        let sum: u64 =
+            held.iter().map(|(_, v)| v.load(Ordering::Relaxed)).sum::<u64>() + table.overflow().load(Ordering::Relaxed);
         assert_eq!(sum, (0..20).sum::<u64>() + 100, "nothing lost");
     }
 

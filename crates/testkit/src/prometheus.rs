@@ -14,6 +14,7 @@ pub fn installed() -> bool {
 }
 
 /// A `prometheus` process, killed when dropped.
+#[derive(Debug)]
 pub struct Prometheus {
     child: Child,
     api: String,

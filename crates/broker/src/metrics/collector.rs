@@ -12,12 +12,12 @@
 use rmq_metrics::prometheus_client::collector::Collector;
 use rmq_metrics::prometheus_client::encoding::DescriptorEncoder;
 use rmq_metrics::{CappedFamily, HistogramFamily, Labels};
-use rmq_protocol::{RequestCode, ResponseCode};
-use std::sync::atomic::Ordering::Relaxed;
 use rmq_model::{QueueOffset, topic};
+use rmq_protocol::{RequestCode, ResponseCode};
 use rmq_store::MessageStore;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 
 use super::lag::{QueueState, consumer_lag};
 use super::recorded::{MESSAGE_SIZE_BOUNDS, MessageType, RPC_LATENCY_BOUNDS_MS};
@@ -135,8 +135,12 @@ impl BrokerCollector {
     /// histograms requests record.
     fn histograms(&self, encoder: &mut DescriptorEncoder<'_>) -> std::fmt::Result {
         let sizes = &self.stats.requests.message_size;
-        let mut family =
-            HistogramFamily::new("rocketmq_message_size", "Incoming messages size, bytes", MESSAGE_SIZE_BOUNDS, self.limit);
+        let mut family = HistogramFamily::new(
+            "rocketmq_message_size",
+            "Incoming messages size, bytes",
+            MESSAGE_SIZE_BOUNDS,
+            self.limit,
+        );
         for ((topic, kind), histogram) in sizes.entries() {
             if family.has_room() {
                 family.push(
@@ -372,8 +376,10 @@ impl BrokerCollector {
         // Per slave (a master only): as many series as slaves connected,
         // which the HA port's slave limit bounds.
         let slaves = self.replication.slave_lags(&self.store);
-        let mut bytes = CappedFamily::gauge("rmq_ha_slave_behind_bytes", "Bytes a slave is behind, per slave", self.limit);
-        let mut ms = CappedFamily::gauge("rmq_ha_slave_behind_ms", "How long a slave is behind, per slave, ms", self.limit);
+        let mut bytes =
+            CappedFamily::gauge("rmq_ha_slave_behind_bytes", "Bytes a slave is behind, per slave", self.limit);
+        let mut ms =
+            CappedFamily::gauge("rmq_ha_slave_behind_ms", "How long a slave is behind, per slave, ms", self.limit);
         for slave in slaves {
             bytes.push(vec![("slave_addr", slave.address.clone())], slave.bytes as i64);
             ms.push(vec![("slave_addr", slave.address)], slave.ms as i64);
