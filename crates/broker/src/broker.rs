@@ -160,7 +160,7 @@ impl Broker {
         let persist_delay_offsets_every = Duration::from_millis(broker_config.flush_delay_offset_interval.max(100));
         let config = Arc::new(LiveConfig::new(broker_config));
         let clients = Arc::new(Clients::new());
-        let stats = Arc::new(BrokerStats::new());
+        let stats = Arc::new(BrokerStats::with_series_limit(config.get().metrics_otel_cardinality_limit));
         let background = Background::default();
         let notifier = Arc::new(ConsumerNotifier {
             config: config.clone(),
@@ -280,6 +280,7 @@ impl Broker {
                 pop: pop.clone(),
                 runtime,
             },
+            stats: stats.clone(),
         });
         let registration =
             Arc::new(Registration { registrar, topics, config: config.clone(), replication: replication.clone() });

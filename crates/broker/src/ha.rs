@@ -113,6 +113,14 @@ impl Replication {
         }
     }
 
+    /// A master: each connected slave's lag (none on a slave).
+    pub(crate) fn slave_lags(&self, store: &rmq_store::MessageStore) -> Vec<rmq_replication::sync::SlaveLag> {
+        match &self.side {
+            Side::Master { master, .. } => master.status(store.max_physical_offset()).slaves,
+            Side::Slave { .. } => Vec::new(),
+        }
+    }
+
     /// GET_BROKER_RUNTIME_INFO keys about replication.
     pub(crate) fn runtime_entries(&self, store: &rmq_store::MessageStore) -> Vec<(&'static str, String)> {
         match &self.side {

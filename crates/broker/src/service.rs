@@ -4,6 +4,7 @@
 use rmq_protocol::{RemotingCommand, RequestCode};
 use rmq_remoting::{Connection, Service, not_supported};
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::acl::Acl;
 use crate::handlers::admin::Admin;
@@ -14,6 +15,7 @@ use crate::handlers::pop::Popping;
 use crate::handlers::pull::Pulling;
 use crate::handlers::query::MessageQueries;
 use crate::handlers::send::Sending;
+use crate::stats::BrokerStats;
 use crate::transaction::Transactions;
 
 /// Everything that answers requests, one subsystem per family of codes.
@@ -29,6 +31,8 @@ pub(crate) struct Handlers {
     pub queries: MessageQueries,
     pub transactions: Arc<Transactions>,
     pub admin: Admin,
+    /// Where request latencies are recorded.
+    pub stats: Arc<BrokerStats>,
 }
 
 /// Serves one listening port: the main one, or the VIP port (`listenPort - 2`)
@@ -40,7 +44,32 @@ pub(crate) struct BrokerService {
 }
 
 impl Service for BrokerService {
+    /// Answers `req`, recording how long that took (`rocketmq_rpc_latency`,
+    /// from the decoded request to its response being handed to the
+    /// connection's writer). A pull held for long polling returns nothing
+    /// here and is answered later: it is not timed.
     async fn handle(&self, conn: &Connection, req: RemotingCommand) -> Option<RemotingCommand> {
+        let started = Instant::now();
+        let request_code = req.code;
+        let response = self.dispatch(conn, req).await;
+        if let Some(response) = &response {
+            let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            self.handlers.stats.requests.rpc(request_code, response.code, elapsed_ms);
+        }
+        response
+    }
+
+    fn on_disconnected(&self, conn: &Connection) {
+        let membership = &self.handlers.membership;
+        for group in membership.clients.connection_closed(conn.id()) {
+            tracing::info!("a consumer of group {group} disconnected ({})", conn.remote_addr());
+            membership.notifier.group_changed(&group);
+        }
+    }
+}
+
+impl BrokerService {
+    async fn dispatch(&self, conn: &Connection, req: RemotingCommand) -> Option<RemotingCommand> {
         use RequestCode::*;
         let h = &self.handlers;
         if let Some(denied) = h.acl.check(conn, &req) {
@@ -85,13 +114,5 @@ impl Service for BrokerService {
             _ => h.admin.handle(req).await,
         };
         Some(response)
-    }
-
-    fn on_disconnected(&self, conn: &Connection) {
-        let membership = &self.handlers.membership;
-        for group in membership.clients.connection_closed(conn.id()) {
-            tracing::info!("a consumer of group {group} disconnected ({})", conn.remote_addr());
-            membership.notifier.group_changed(&group);
-        }
     }
 }

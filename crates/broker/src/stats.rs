@@ -9,6 +9,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
+use crate::metrics::RequestMetrics;
+
 /// How often [`BrokerStats::sample`] is expected to run, ms.
 pub const SAMPLE_PERIOD_MS: i64 = 1_000;
 /// Samples kept: enough for the 10-minute window.
@@ -114,14 +116,6 @@ impl KeyedCounters {
         self.counters.read().unwrap_or_else(|e| e.into_inner()).get(key).cloned()
     }
 
-    /// Every key's total now (the metrics endpoint's `messages_out`). A key
-    /// forgotten while idle starts again from 0, which Prometheus reads as a
-    /// counter reset.
-    pub fn totals(&self) -> Vec<(String, u64)> {
-        let map = self.counters.read().unwrap_or_else(|e| e.into_inner());
-        map.iter().map(|(key, counter)| (key.clone(), counter.total())).collect()
-    }
-
     fn sample(&self, now_ms: i64) {
         let mut map = self.counters.write().unwrap_or_else(|e| e.into_inner());
         map.retain(|_, counter| !counter.sample_keeping(now_ms, KEYED_SAMPLES));
@@ -172,6 +166,9 @@ pub struct BrokerStats {
     pub topic_put: KeyedCounters,
     /// Totals at the start of today and yesterday (for `msgPutTotal*`).
     pub day_marks: Mutex<DayMarks>,
+    /// What the metrics endpoint needs recorded per request (latencies,
+    /// sizes, deliveries per `topic@group`, never forgotten).
+    pub requests: RequestMetrics,
 }
 
 /// Totals recorded at local midnights.
@@ -185,8 +182,10 @@ pub struct DayMarks {
 }
 
 impl BrokerStats {
-    pub fn new() -> BrokerStats {
-        BrokerStats::default()
+    /// With at most `series_limit` (`metricsOtelCardinalityLimit`) keys in
+    /// each per-topic or per-group metrics table.
+    pub(crate) fn with_series_limit(series_limit: usize) -> BrokerStats {
+        BrokerStats { requests: RequestMetrics::new(series_limit), ..BrokerStats::default() }
     }
 
     /// Records the current totals; run every [`SAMPLE_PERIOD_MS`].
@@ -246,5 +245,22 @@ mod tests {
         }
         assert_eq!(k.len(), 0);
         assert_eq!(k.rate("T@g", 70_000, 60_000), 0.0);
+    }
+
+    /// The bug this guards against: `rocketmq_messages_out_total` read the
+    /// per-group rate counters, which are forgotten after a minute idle, so
+    /// the series restarted at 0 (a counter reset to Prometheus).
+    #[test]
+    fn delivered_totals_survive_an_idle_minute() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let stats = BrokerStats::with_series_limit(10);
+        stats.group_get.add("T@g", 7, 0);
+        stats.requests.delivered("T", "g", 7, 700);
+        for second in 0..=2 * KEYED_SAMPLES as i64 {
+            stats.sample(second * 1_000);
+        }
+        assert_eq!(stats.group_get.len(), 0, "the rate counter is forgotten");
+        let d = stats.requests.delivered.get(&("T", "g"));
+        assert_eq!((d.messages.load(Relaxed), d.bytes.load(Relaxed)), (7, 700), "the metrics total is not");
     }
 }

@@ -13,106 +13,13 @@ mod admin_common;
 
 use admin_common::Servers;
 use rmq_client::{Client, ClientOptions, Message, Producer, PullConsumer};
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use rmq_testkit::prometheus::{self, Prometheus};
+use std::time::Duration;
 
 const TOPIC: &str = "MetricsTopic";
 const STOPPED_GROUP: &str = "metrics_stopped_group";
 const ACTIVE_GROUP: &str = "metrics_active_group";
 const SENT: i64 = 1_000;
-
-/// A `prometheus` process, killed when dropped.
-struct Prometheus {
-    child: Child,
-    api: String,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Prometheus {
-    /// Scrapes `targets` (job name, `host:port`) every second.
-    fn start(dir: &Path, targets: &[(&str, String)]) -> Prometheus {
-        let jobs: String = targets
-            .iter()
-            .map(|(job, target)| format!("  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"))
-            .collect();
-        let config = dir.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n{jobs}"),
-        )
-        .unwrap();
-        let port = rmq_testkit::ports::free_port();
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
-            .spawn()
-            .expect("prometheus starts");
-        let prometheus = Prometheus { child, api: format!("127.0.0.1:{port}") };
-        prometheus.wait_until(Duration::from_secs(30), "its API answers", |p| {
-            p.get("/-/ready").is_some_and(|r| r.contains("Ready"))
-        });
-        prometheus
-    }
-
-    /// GET `path` on the API; the body of a 200 answer.
-    fn get(&self, path: &str) -> Option<String> {
-        let mut stream = TcpStream::connect(&self.api).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        write!(stream, "GET {path} HTTP/1.0\r\nHost: {}\r\n\r\n", self.api).ok()?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).ok()?;
-        let (head, body) = response.split_once("\r\n\r\n")?;
-        // Go answers an HTTP/1.0 request as HTTP/1.0.
-        let status = head.split_whitespace().nth(1)?;
-        (status == "200").then(|| body.to_owned())
-    }
-
-    /// The single value of an instant query, if it has exactly one series.
-    fn value(&self, promql: &str) -> Option<f64> {
-        let body = self.get(&format!("/api/v1/query?query={}", encode(promql)))?;
-        let json: serde_json::Value = serde_json::from_str(&body).ok()?;
-        let result = json["data"]["result"].as_array()?;
-        if result.len() != 1 {
-            return None;
-        }
-        result[0]["value"][1].as_str()?.parse().ok()
-    }
-
-    /// Polls `check` until it holds; panics naming `what` after `within`.
-    fn wait_until(&self, within: Duration, what: &str, check: impl Fn(&Prometheus) -> bool) {
-        let deadline = Instant::now() + within;
-        while !check(self) {
-            assert!(Instant::now() < deadline, "Prometheus: {what} did not happen within {within:?}");
-            std::thread::sleep(Duration::from_millis(250));
-        }
-    }
-}
-
-/// Percent-encodes a query for the URL.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn prometheus_installed() -> bool {
-    Command::new("prometheus").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
-}
 
 /// Commits offset 0 on every queue of the topic for a group that then
 /// consumes nothing: its lag is everything sent afterwards.
@@ -162,7 +69,7 @@ fn pull_all(namesrv: &str) -> i64 {
 
 #[test]
 fn prometheus_scrapes_produce_rate_and_consumer_lag() {
-    if !prometheus_installed() {
+    if !prometheus::installed() {
         eprintln!("SKIPPED: `prometheus` is not installed (apt-get install prometheus; scripts/ci-deps.sh does)");
         return;
     }
@@ -205,11 +112,34 @@ fn prometheus_scrapes_produce_rate_and_consumer_lag() {
     let labelled = "rocketmq_consumer_lag_messages{cluster=\"DefaultCluster\",node_type=\"broker\",node_id=\"broker-a\",\
                     is_retry=\"false\",is_system=\"false\",consumer_group=\"metrics_stopped_group\"}";
     assert_eq!(prometheus.value(labelled), Some(SENT as f64), "RocketMQ 5's labels");
+    // Nothing popped: all of the lag is ready, none in flight, and the
+    // oldest waiting message has an age.
+    let group = format!("{{topic=\"{TOPIC}\",consumer_group=\"{STOPPED_GROUP}\"}}");
+    assert_eq!(prometheus.value(&format!("rocketmq_consumer_ready_messages{group}")), Some(SENT as f64));
+    assert_eq!(prometheus.value(&format!("rocketmq_consumer_inflight_messages{group}")), Some(0.0));
+    for age in ["rocketmq_consumer_lag_latency", "rocketmq_consumer_queueing_latency"] {
+        let ms = prometheus.value(&format!("{age}{group}")).unwrap_or(-1.0);
+        assert!((1.0..600_000.0).contains(&ms), "{age}: {ms} ms");
+    }
     assert_eq!(pull_all(&servers.namesrv), SENT);
     let out_total = format!("rocketmq_messages_out_total{{topic=\"{TOPIC}\",consumer_group=\"{ACTIVE_GROUP}\"}}");
     prometheus.wait_until(Duration::from_secs(30), "messages out reaching 1,000", |p| {
         p.value(&out_total) == Some(SENT as f64)
     });
+    // Bytes out: every pulled record, at least its body, at most a stored record's size.
+    let bytes_out = format!("rocketmq_throughput_out_total{{topic=\"{TOPIC}\",consumer_group=\"{ACTIVE_GROUP}\"}}");
+    let bytes = prometheus.value(&bytes_out).expect("bytes out for the group");
+    assert!((SENT as f64 * 11.0..=SENT as f64 * 400.0).contains(&bytes), "{bytes} bytes out");
+    // Every message is small and normal: all 1,000 in the 1 KiB bucket.
+    let sizes = format!("rocketmq_message_size_bucket{{topic=\"{TOPIC}\",message_type=\"normal\",le=\"1024.0\"}}");
+    assert_eq!(prometheus.value(&sizes), Some(SENT as f64), "message sizes");
+    // The sends' latencies: 1,000 answered SUCCESS, and a quantile PromQL can compute.
+    let sends = "sum(rocketmq_rpc_latency_count{protocol_type=\"remoting\",request_code=\"send_message_v2\",\
+                 response_code=\"success\"})";
+    assert_eq!(prometheus.value(sends), Some(SENT as f64), "send latencies");
+    let p99 = "histogram_quantile(0.99, sum by (le) (rocketmq_rpc_latency_bucket{request_code=\"send_message_v2\"}))";
+    let p99 = prometheus.value(p99).expect("a send latency quantile");
+    assert!((0.0..=3_000.0).contains(&p99), "p99 send latency {p99} ms");
     prometheus.wait_until(Duration::from_secs(30), "the NameServer reporting the broker", |p| {
         p.value("rmq_namesrv_brokers{node_type=\"namesrv\"}") == Some(1.0)
     });

@@ -1,7 +1,8 @@
 //! Replication in the metrics endpoints of a master and its slave (real
 //! processes, conf/2m-2s-async): the master reports its connected slave and
 //! a lag that returns to 0 once the slave caught up, the slave how far it is
-//! behind its master, and only the master counts messages in. A broker that
+//! behind its master, and only the master counts messages in; the master has
+//! one per-slave lag series, by slave address. A broker that
 //! must export metrics (`metricsExporterRequired=true`) and cannot bind the
 //! port refuses to start, naming it.
 //!
@@ -12,6 +13,7 @@ mod common;
 mod processes;
 
 use processes::{Broker, Namesrv, admin, free_port, repo_conf};
+use rmq_testkit::prometheus::{self, Prometheus};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
@@ -47,8 +49,16 @@ fn wait_for(what: &str, within: Duration, check: impl Fn() -> bool) {
 /// master or its slave serves (all but those that need clients connected or
 /// consuming), so a renamed metric cannot leave a panel silently empty.
 fn dashboard_names_are_served(scrapes: &[&str]) {
-    const NEED_CLIENTS: [&str; 3] =
-        ["rocketmq_producer_connections", "rocketmq_consumer_connections", "rocketmq_messages_out_total"];
+    const NEED_CLIENTS: [&str; 8] = [
+        "rocketmq_producer_connections",
+        "rocketmq_consumer_connections",
+        "rocketmq_messages_out_total",
+        "rocketmq_throughput_out_total",
+        "rocketmq_consumer_lag_latency",
+        "rocketmq_consumer_queueing_latency",
+        "rocketmq_consumer_ready_messages",
+        "rocketmq_consumer_inflight_messages",
+    ];
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let served: std::collections::BTreeSet<&str> = scrapes
         .iter()
@@ -68,6 +78,28 @@ fn dashboard_names_are_served(scrapes: &[&str]) {
             );
         }
     }
+}
+
+/// The HA lag as an operator queries it: a real Prometheus scraping master
+/// and slave answers PromQL over the per-slave series (skipped, said, when
+/// `prometheus` is not installed).
+fn ha_lag_through_prometheus(home: &std::path::Path, master_metrics: u16, slave_metrics: u16) {
+    if !prometheus::installed() {
+        eprintln!("SKIPPED the PromQL part: `prometheus` is not installed (scripts/ci-deps.sh installs it)");
+        return;
+    }
+    let targets = [("master", format!("127.0.0.1:{master_metrics}")), ("slave", format!("127.0.0.1:{slave_metrics}"))];
+    let prometheus = Prometheus::start(home, &targets);
+    let within = Duration::from_secs(30);
+    prometheus.wait_until(within, "one slave of broker-a, not behind", |p| {
+        p.value("count(rmq_ha_slave_behind_bytes{node_id=\"broker-a\",slave_addr=~\"127.0.0.1:.+\"})") == Some(1.0)
+            && p.value("max by (node_id) (rmq_ha_slave_behind_bytes)") == Some(0.0)
+    });
+    assert_eq!(prometheus.value("max by (node_id) (rmq_ha_slave_behind_ms)"), Some(0.0));
+    // The slave's own view agrees, and an alert-style query finds no slave behind.
+    assert_eq!(prometheus.value("rmq_ha_behind_master_bytes{job=\"slave\"}"), Some(0.0));
+    let behind = prometheus.get("/api/v1/query?query=rmq_ha_slave_behind_bytes%20%3E%2067108864").unwrap_or_default();
+    assert!(behind.contains("\"result\":[]"), "{behind}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,12 +128,20 @@ async fn master_and_slave_report_replication() {
         assert_eq!(code, 0, "send {i}");
     }
 
+    let home_path = home.path().to_owned();
     tokio::task::spawn_blocking(move || {
+        let home = home_path;
         wait_for("the master's slave caught up", Duration::from_secs(20), || {
             let text = scrape(master_metrics);
             value(&text, "rmq_ha_connections") == Some(1) && value(&text, "rmq_ha_slave_lag_bytes") == Some(0)
         });
         let master_text = scrape(master_metrics);
+        // One series per slave, named by the address it connects from.
+        let per_slave: Vec<&str> =
+            master_text.lines().filter(|l| l.starts_with("rmq_ha_slave_behind_bytes{")).collect();
+        assert_eq!(per_slave.len(), 1, "{master_text}");
+        assert!(per_slave[0].contains("slave_addr=\"127.0.0.1:") && per_slave[0].ends_with(" 0"), "{master_text}");
+        assert!(master_text.lines().any(|l| l.starts_with("rmq_ha_slave_behind_ms{") && l.ends_with(" 0")));
         let in_line = format!("rocketmq_messages_in_total{{cluster=\"DefaultCluster\",node_type=\"broker\",node_id=\"broker-a\",topic=\"{TOPIC}\"");
         let sent = master_text.lines().find(|l| l.starts_with(&in_line)).and_then(|l| l.rsplit(' ').next());
         assert_eq!(sent, Some(SENT.to_string().as_str()), "{master_text}");
@@ -113,6 +153,7 @@ async fn master_and_slave_report_replication() {
         assert!(!slave_text.contains("rocketmq_messages_in_total{"), "a slave counts no messages in:\n{slave_text}");
         assert!(!slave_text.contains("rmq_ha_slave_lag_bytes"), "{slave_text}");
         dashboard_names_are_served(&[&master_text, &slave_text]);
+        ha_lag_through_prometheus(&home, master_metrics, slave_metrics);
     })
     .await
     .unwrap();

@@ -75,6 +75,13 @@ impl CappedFamily {
         *self.overflow.get_or_insert(0) += value;
     }
 
+    /// Keeps the larger of the overflow series and `value`: for gauges
+    /// such as ages, whose sum means nothing.
+    pub fn push_overflow_max(&mut self, value: i64) {
+        let overflow = self.overflow.get_or_insert(value);
+        *overflow = (*overflow).max(value);
+    }
+
     /// Labelled series held (the overflow series not counted).
     pub fn len(&self) -> usize {
         self.rows.len()

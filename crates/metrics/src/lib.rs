@@ -14,11 +14,16 @@
 //! * [`MetricsServer`]: a small HTTP/1.1 server on tokio answering
 //!   `GET /metrics` with a registry's text, with a bounded number of
 //!   connections and at most one rendering under way (scrapes arriving
-//!   meanwhile share its result), so a scrape storm has a bounded cost.
+//!   meanwhile share its result), so a scrape storm has a bounded cost;
+//! * [`SlotTable`] and [`AtomicHistogram`]: what the few values recorded on
+//!   a request's path (histograms, bytes delivered) are kept in: a fixed
+//!   table of atomics, no lock or allocation per request, rendered by
+//!   [`HistogramFamily`] at scrape time.
 //!
 //! Servers describe their state as `prometheus_client` collectors that read
-//! the counters they already keep when a scrape comes: nothing is recorded
-//! on a request's path for the sake of metrics.
+//! the counters they already keep when a scrape comes; what has no counter
+//! to read (latency and size distributions) costs a request a hash and two
+//! relaxed atomic adds.
 //!
 //! It depends on no other rmq crate; the broker and the NameServer depend on
 //! it, never the other way.
@@ -27,11 +32,15 @@
 
 mod capped;
 mod exporter;
+mod histogram;
 mod server;
+mod slots;
 
 pub use capped::{CappedFamily, OVERFLOW_LABEL};
 pub use exporter::{ExporterSettings, ExporterType, SettingsError};
+pub use histogram::{AtomicHistogram, HistogramFamily, HistogramSnapshot, MAX_BOUNDS};
 pub use server::{MAX_CONNECTIONS, MIN_RENDER_GAP, MetricsServer, Scrapes};
+pub use slots::{MAX_PROBES, SlotKey, SlotTable};
 
 /// What a collector's label set is: `(name, value)` pairs.
 pub type Labels = Vec<(&'static str, String)>;

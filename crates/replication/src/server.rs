@@ -31,7 +31,7 @@ use crate::codec::{self, WireError};
 use crate::handshake::{self, SecretLookup};
 use crate::log::ReplicaLog;
 use crate::master::{MasterClose, MasterSession, Send};
-use crate::sync::{Lag, Replicas, SlaveId, Wait};
+use crate::sync::{Lag, Replicas, SlaveId, SlaveLag, Wait};
 use crate::timing::HaConfig;
 use crate::{Clock, DriverError};
 
@@ -55,7 +55,7 @@ pub enum SyncOutcome {
 }
 
 /// What the master reports about replication (GET_BROKER_RUNTIME_INFO).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MasterStatus {
     pub connections: usize,
     /// Highest offset a connected slave holds.
@@ -66,6 +66,8 @@ pub struct MasterStatus {
     /// Connections refused since the start: not a known slave, or (with
     /// authentication) no valid answer to the challenge.
     pub refused: u64,
+    /// Each connected slave's lag.
+    pub slaves: Vec<SlaveLag>,
 }
 
 /// The master's replication state, shared by the HA server task, its
@@ -187,6 +189,7 @@ impl Master {
             replicated: r.replicated(),
             lag: r.lag(master_max, self.clock.now_ms()),
             waiting: r.waiting(),
+            slaves: r.per_slave(master_max, self.clock.now_ms()),
             refused: self.admission().refused() + self.auth_refused.load(Ordering::Relaxed),
         }
     }
@@ -302,7 +305,11 @@ impl Master {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let _ = stream.set_nodelay(true);
         tracing::info!("HA: slave {peer} connected");
-        self.replicas().attach(id);
+        {
+            let mut replicas = self.replicas();
+            replicas.attach(id);
+            replicas.name(id, peer.to_string());
+        }
         let result = self.stream_to(id, stream, &*log, &stop).await;
         self.replicas().detach(id);
         match result {

@@ -50,11 +50,22 @@ pub struct Lag {
     pub ms: u64,
 }
 
+/// How far one slave is behind its master.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlaveLag {
+    /// `ip:port` the slave connects from.
+    pub address: String,
+    pub bytes: u64,
+    pub ms: u64,
+}
+
 /// Slave acknowledgements and SYNC_MASTER waiters of one master.
 #[derive(Debug)]
 pub struct Replicas<T> {
     /// Connected slaves and what each last acknowledged (None before its first report).
     slaves: BTreeMap<SlaveId, Option<PhysicalOffset>>,
+    /// Where each connected slave connects from, once named.
+    addresses: BTreeMap<SlaveId, String>,
     /// Waiters by (end offset, arrival), so release is in offset order.
     waiters: BTreeMap<(PhysicalOffset, u64), Waiter<T>>,
     seq: u64,
@@ -67,6 +78,7 @@ impl<T> Replicas<T> {
     pub fn new(fallbehind_max: u64, max_waiters: usize) -> Replicas<T> {
         Replicas {
             slaves: BTreeMap::new(),
+            addresses: BTreeMap::new(),
             waiters: BTreeMap::new(),
             seq: 0,
             max_waiters,
@@ -84,6 +96,36 @@ impl<T> Replicas<T> {
     /// slave, or their deadline.
     pub fn detach(&mut self, id: SlaveId) {
         self.slaves.remove(&id);
+        self.addresses.remove(&id);
+    }
+
+    /// Names a connected slave by its address (`ip:port`), for
+    /// [`Replicas::per_slave`].
+    pub fn name(&mut self, id: SlaveId, address: String) {
+        if self.slaves.contains_key(&id) {
+            self.addresses.insert(id, address);
+        }
+    }
+
+    /// Each connected slave that reported, with how far it is behind
+    /// `master_max`: bytes, and the age of the first write it lacks.
+    pub fn per_slave(&self, master_max: PhysicalOffset, now_ms: u64) -> Vec<SlaveLag> {
+        self.slaves
+            .iter()
+            .filter_map(|(id, acked)| {
+                let acked = (*acked)?;
+                let bytes = master_max.0.saturating_sub(acked.0);
+                let ms = if bytes == 0 { 0 } else { self.timeline.age_of_first_after(acked, now_ms) };
+                let address = self.addresses.get(id).cloned().unwrap_or_else(|| format!("slave-{id}"));
+                Some(SlaveLag { address, bytes, ms })
+            })
+            .collect()
+    }
+
+    /// The lowest offset a reporting slave acknowledged: the write history
+    /// is kept from there, so every slave's lag in ms can be told.
+    fn slowest(&self) -> Option<PhysicalOffset> {
+        self.slaves.values().flatten().min().copied()
     }
 
     /// Connected slaves.
@@ -110,7 +152,9 @@ impl<T> Replicas<T> {
         let Some(replicated) = self.replicated() else {
             return Vec::new();
         };
-        self.timeline.acked(replicated);
+        if let Some(slowest) = self.slowest() {
+            self.timeline.acked(slowest);
+        }
         let mut released = Vec::new();
         while let Some(entry) = self.waiters.first_entry() {
             if entry.key().0 > replicated {
@@ -314,6 +358,34 @@ mod tests {
         assert_eq!(r.lag(o(300), 1_050), Some(Lag { bytes: 50, ms: 30 }));
         r.on_ack(1, o(300));
         assert_eq!(r.lag(o(300), 1_050), Some(Lag { bytes: 0, ms: 0 }));
+    }
+
+    #[test]
+    fn each_slave_has_its_own_lag() {
+        let mut r: Replicas<()> = Replicas::new(1 << 30, 10);
+        for id in [1, 2, 3] {
+            r.attach(id);
+        }
+        r.name(1, "10.0.0.1:40000".into());
+        r.name(2, "10.0.0.2:40000".into());
+        r.name(9, "not connected".into());
+        r.on_ack(1, o(0));
+        r.on_ack(2, o(0));
+        r.on_written(o(100), 1_000);
+        r.on_written(o(200), 1_010);
+        r.on_ack(1, o(200));
+        r.on_ack(2, o(100));
+        let lags = r.per_slave(o(200), 1_050);
+        assert_eq!(
+            lags,
+            vec![
+                SlaveLag { address: "10.0.0.1:40000".into(), bytes: 0, ms: 0 },
+                SlaveLag { address: "10.0.0.2:40000".into(), bytes: 100, ms: 40 },
+            ],
+            "the best slave's ack keeps the history the slower one still needs; one never reporting is left out"
+        );
+        r.detach(2);
+        assert_eq!(r.per_slave(o(200), 1_050).len(), 1);
     }
 
     #[test]

@@ -68,7 +68,7 @@ impl Fixture {
             groups: Arc::new(SubscriptionGroups::new(1)),
             offsets: Arc::new(ConsumerOffsets::default()),
             clients: Arc::new(Clients::new()),
-            stats: Arc::new(BrokerStats::new()),
+            stats: Arc::new(BrokerStats::default()),
             config: Arc::new(LiveConfig::new(config)),
             replication,
         }

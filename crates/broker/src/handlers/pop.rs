@@ -294,6 +294,8 @@ impl Popping {
         self.stats.get_found.add(1);
         self.stats.get_transferred.add(count);
         self.stats.group_get.add(&topic_at_group(&h.topic, &h.consumer_group), count, now_ms());
+        let bytes = popped.messages.iter().map(|m| m.len() as u64).sum();
+        self.stats.requests.delivered(&h.topic, &h.consumer_group, count, bytes);
         RemotingCommand::response(ResponseCode::Success, Some(GetMessageStatus::Found.as_str().into()))
             .with_header(&header)
             .with_body(Body::Chunks(popped.messages))

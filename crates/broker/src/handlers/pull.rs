@@ -259,6 +259,8 @@ impl Pulling {
             self.stats.get_found.add(1);
             self.stats.get_transferred.add(r.messages.len() as u64);
             self.stats.group_get.add(&topic_at_group(&h.topic, &h.consumer_group), r.messages.len() as u64, now_ms());
+            let bytes = r.messages.iter().map(|m| m.len() as u64).sum();
+            self.stats.requests.delivered(&h.topic, &h.consumer_group, r.messages.len() as u64, bytes);
         } else {
             self.stats.get_miss.add(1);
         }

@@ -26,6 +26,7 @@ use crate::delay::{self, DelayLevels};
 use crate::durability::Durability;
 use crate::live_config::LiveConfig;
 use crate::message_log::MessageLog;
+use crate::metrics::MessageType;
 use crate::namesrv::BrokerIdentity;
 use crate::now_ms;
 use crate::stats::BrokerStats;
@@ -300,6 +301,7 @@ impl Sending {
         body: Bytes,
     ) -> RemotingCommand {
         let props = Properties::decode(h.properties.as_deref().unwrap_or(""));
+        let kind = MessageType::of(&props);
         let p = match self.rewrite(h, &target, props) {
             Ok(p) => p,
             Err(refusal) => return refusal,
@@ -317,7 +319,7 @@ impl Sending {
             prepared_transaction_offset: 0,
         };
         let put = self.store.put(&msg);
-        self.finish(put, &target.topic.topic_name, target.queue_id, p.wait).await
+        self.finish(put, (&target.topic.topic_name, kind), target.queue_id, p.wait).await
     }
 
     async fn send_batch(
@@ -332,6 +334,7 @@ impl Sending {
         if sysflag::transaction_type(sys_flag) != sysflag::TRANSACTION_NOT_TYPE || batch_props.delay_level().is_some() {
             return reply(ResponseCode::MessageIllegal, "batch message does not support delay or transaction messages");
         }
+        let kind = MessageType::of(&batch_props);
         let p = match self.rewrite(h, &target, batch_props) {
             Ok(p) => p,
             Err(refusal) => return refusal,
@@ -367,14 +370,14 @@ impl Sending {
             })
             .collect();
         let put = self.store.put_batch(&msgs);
-        self.finish(put, &target.topic.topic_name, target.queue_id, p.wait).await
+        self.finish(put, (&target.topic.topic_name, kind), target.queue_id, p.wait).await
     }
 
     /// Waits for what the message asked for and builds the response.
     async fn finish(
         &self,
         put: Result<PutResult, StoreError>,
-        topic: &str,
+        (topic, kind): (&str, MessageType),
         queue_id: i32,
         wait: bool,
     ) -> RemotingCommand {
@@ -385,6 +388,7 @@ impl Sending {
         self.stats.put_nums.add(u64::from(put.count));
         self.stats.put_size.add(put.bytes);
         self.stats.topic_put.add(topic, u64::from(put.count), now_ms());
+        self.stats.requests.stored(topic, kind, put.count, put.bytes);
         let (status, remark) =
             if wait { self.durability.wait_with_reason(&put).await } else { (ResponseCode::Success, None) };
         let header = SendMessageResponseHeader {

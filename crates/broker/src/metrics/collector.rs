@@ -4,25 +4,30 @@
 //!
 //! Nothing here runs on a request's path. Messages in are the ends of the
 //! topics' consume queues (messages ever stored, which survive restarts);
-//! messages out are the per-`topic@group` counters GET_CONSUME_STATS already
-//! uses; lag compares committed offsets with queue ends. Every family with a
+//! messages and bytes out, message sizes and RPC latencies are what requests
+//! record in `recorded` (atomics, never forgotten); lag compares committed
+//! offsets with queue ends. Every family with a
 //! topic or group label holds at most `metricsOtelCardinalityLimit` series.
 
 use rmq_metrics::prometheus_client::collector::Collector;
 use rmq_metrics::prometheus_client::encoding::DescriptorEncoder;
-use rmq_metrics::{CappedFamily, Labels};
-use rmq_model::topic;
+use rmq_metrics::{CappedFamily, HistogramFamily, Labels};
+use rmq_model::{QueueOffset, topic};
+use rmq_protocol::{RequestCode, ResponseCode};
 use rmq_store::MessageStore;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 
-use super::lag::consumer_lag;
+use super::lag::{QueueState, consumer_lag};
+use super::recorded::{MESSAGE_SIZE_BOUNDS, MessageType, RPC_LATENCY_BOUNDS_MS};
 use crate::admission::Permits;
 use crate::broker::Broker;
 use crate::clients::Clients;
 use crate::ha::Replication;
 use crate::live_config::LiveConfig;
 use crate::now_ms;
+use crate::pop::PopEngine;
 use crate::stats::BrokerStats;
 use crate::tables::{ConsumerOffsets, SubscriptionGroups, TopicTable};
 
@@ -37,6 +42,7 @@ pub(crate) struct BrokerCollector {
     clients: Arc<Clients>,
     stats: Arc<BrokerStats>,
     replication: Arc<Replication>,
+    pop: Arc<PopEngine>,
     sends: Arc<Permits>,
     pulls: Arc<Permits>,
     is_master: bool,
@@ -57,6 +63,7 @@ impl BrokerCollector {
             clients: broker.clients.clone(),
             stats: broker.stats.clone(),
             replication: broker.replication.clone(),
+            pop: broker.pop.clone(),
             sends: admin.runtime.sends.clone(),
             pulls: admin.runtime.pulls.clone(),
             is_master: broker.is_master(),
@@ -95,17 +102,72 @@ impl BrokerCollector {
         bytes.encode(encoder)
     }
 
+    /// Messages and bytes delivered per `topic@group`, from counters kept
+    /// for the broker's life (a group idle for a while keeps its series).
     fn messages_out(&self, encoder: &mut DescriptorEncoder<'_>) -> std::fmt::Result {
-        let mut family =
+        let mut messages =
             CappedFamily::counter("rocketmq_messages_out", "Total number of outgoing messages", self.limit);
-        for (key, total) in self.stats.group_get.totals() {
-            let Some((topic, group)) = key.split_once('@') else { continue };
-            if family.has_room() {
-                family.push(self.group_labels(topic, group), total as i64);
+        let mut bytes =
+            CappedFamily::counter("rocketmq_throughput_out", "Total traffic of outgoing messages, bytes", self.limit);
+        let delivered = &self.stats.requests.delivered;
+        for ((topic, group), d) in delivered.entries() {
+            let (n, size) = (d.messages.load(Relaxed) as i64, d.bytes.load(Relaxed) as i64);
+            if messages.has_room() {
+                let labels = self.group_labels(topic, group);
+                bytes.push(labels.clone(), size);
+                messages.push(labels, n);
             } else {
-                family.push_overflow(total as i64);
+                messages.push_overflow(n);
+                bytes.push_overflow(size);
             }
         }
+        let overflow = delivered.overflow();
+        if overflow.messages.load(Relaxed) > 0 {
+            messages.push_overflow(overflow.messages.load(Relaxed) as i64);
+            bytes.push_overflow(overflow.bytes.load(Relaxed) as i64);
+        }
+        messages.encode(encoder)?;
+        bytes.encode(encoder)
+    }
+
+    /// `rocketmq_message_size` (per topic and message type) and
+    /// `rocketmq_rpc_latency` (per request and response code), from the
+    /// histograms requests record.
+    fn histograms(&self, encoder: &mut DescriptorEncoder<'_>) -> std::fmt::Result {
+        let sizes = &self.stats.requests.message_size;
+        let mut family = HistogramFamily::new(
+            "rocketmq_message_size",
+            "Incoming messages size, bytes",
+            MESSAGE_SIZE_BOUNDS,
+            self.limit,
+        );
+        for ((topic, kind), histogram) in sizes.entries() {
+            if family.has_room() {
+                family.push(
+                    vec![("topic", topic.clone()), ("message_type", MessageType::label(*kind).to_owned())],
+                    histogram,
+                );
+            } else {
+                family.push_overflow(histogram);
+            }
+        }
+        family.push_overflow(sizes.overflow());
+        family.encode(encoder)?;
+        let latencies = &self.stats.requests.rpc_latency;
+        let mut family =
+            HistogramFamily::new("rocketmq_rpc_latency", "Rpc latency, ms", RPC_LATENCY_BOUNDS_MS, self.limit);
+        for ((request, response), histogram) in latencies.entries() {
+            family.push(
+                vec![
+                    ("protocol_type", "remoting".to_owned()),
+                    ("request_code", code_label(RequestCode::from(*request).java_name(), *request)),
+                    ("response_code", code_label(ResponseCode::from(*response).java_name(), *response)),
+                    ("is_long_polling", "false".to_owned()),
+                ],
+                histogram,
+            );
+        }
+        family.push_overflow(latencies.overflow());
         family.encode(encoder)
     }
 
@@ -118,22 +180,57 @@ impl BrokerCollector {
         ]
     }
 
+    /// Java's five consumer gauges, per topic and group: lag (ready and in
+    /// flight), in flight (POP, not acked), ready (not delivered), and the
+    /// age of the oldest unconsumed and oldest ready message, ms.
     fn lag(&self, encoder: &mut DescriptorEncoder<'_>) -> std::fmt::Result {
-        let mut family = CappedFamily::gauge(
+        let limit = self.limit;
+        let mut lag_messages = CappedFamily::gauge(
             "rocketmq_consumer_lag_messages",
-            "Messages stored but not yet committed by the consumer group",
-            self.limit,
+            "Messages stored but not yet consumed (committed or acked) by the group",
+            limit,
+        );
+        let mut inflight =
+            CappedFamily::gauge("rocketmq_consumer_inflight_messages", "Messages popped and not acked yet", limit);
+        let mut ready =
+            CappedFamily::gauge("rocketmq_consumer_ready_messages", "Messages stored and not delivered yet", limit);
+        let mut lag_latency = CappedFamily::gauge(
+            "rocketmq_consumer_lag_latency",
+            "Age of the oldest message not consumed yet, ms",
+            limit,
+        );
+        let mut queueing = CappedFamily::gauge(
+            "rocketmq_consumer_queueing_latency",
+            "Age of the oldest message waiting to be delivered, ms",
+            limit,
         );
         let offsets = self.offsets.snapshot().offset_table;
-        let lags = consumer_lag(&offsets, |topic, queue| self.store.max_offset_in_queue(topic, queue).as_i64());
-        for lag in lags {
-            if family.has_room() {
-                family.push(self.group_labels(&lag.topic, &lag.group), lag.messages);
-            } else {
-                family.push_overflow(lag.messages);
+        let unacked = self.pop.unacked_by_queue();
+        let now = now_ms();
+        let age = |stored: Option<i64>| stored.map_or(0, |t| (now - t).max(0));
+        for lag in consumer_lag(&offsets, &unacked, &StoreQueues(&self.store)) {
+            // (family, value, whether it is an age: ages do not add up, the
+            // overflow series holds the oldest).
+            let labels = lag_messages.has_room().then(|| self.group_labels(&lag.topic, &lag.group));
+            let values = [
+                (&mut lag_messages, lag.messages, false),
+                (&mut inflight, lag.inflight, false),
+                (&mut ready, lag.ready, false),
+                (&mut lag_latency, age(lag.oldest_unconsumed_ms), true),
+                (&mut queueing, age(lag.oldest_ready_ms), true),
+            ];
+            for (family, value, is_age) in values {
+                match &labels {
+                    Some(labels) => family.push(labels.clone(), value),
+                    None if is_age => family.push_overflow_max(value),
+                    None => family.push_overflow(value),
+                }
             }
         }
-        family.encode(encoder)
+        for family in [lag_messages, inflight, ready, lag_latency, queueing] {
+            family.encode(encoder)?;
+        }
+        Ok(())
     }
 
     fn connections(&self, encoder: &mut DescriptorEncoder<'_>) -> std::fmt::Result {
@@ -276,8 +373,39 @@ impl BrokerCollector {
                 _ => {}
             }
         }
-        Ok(())
+        // Per slave (a master only): as many series as slaves connected,
+        // which the HA port's slave limit bounds.
+        let slaves = self.replication.slave_lags(&self.store);
+        let mut bytes =
+            CappedFamily::gauge("rmq_ha_slave_behind_bytes", "Bytes a slave is behind, per slave", self.limit);
+        let mut ms =
+            CappedFamily::gauge("rmq_ha_slave_behind_ms", "How long a slave is behind, per slave, ms", self.limit);
+        for slave in slaves {
+            bytes.push(vec![("slave_addr", slave.address.clone())], slave.bytes as i64);
+            ms.push(vec![("slave_addr", slave.address)], slave.ms as i64);
+        }
+        bytes.encode(encoder)?;
+        ms.encode(encoder)
     }
+}
+
+/// The store's queues as the lag computation reads them.
+struct StoreQueues<'a>(&'a MessageStore);
+
+impl QueueState for StoreQueues<'_> {
+    fn end(&self, topic: &str, queue: i32) -> i64 {
+        self.0.max_offset_in_queue(topic, queue).as_i64()
+    }
+    fn store_time(&self, topic: &str, queue: i32, offset: i64) -> Option<i64> {
+        let offset = u64::try_from(offset).ok()?;
+        self.0.message_store_time(topic, queue, QueueOffset(offset))
+    }
+}
+
+/// Java's `RemotingHelper.getRequestCodeDesc`/`getResponseCodeDesc`: the
+/// constant's name in lower case, or the number for a code it lacks.
+fn code_label(java_name: &str, code: i32) -> String {
+    if java_name == "UNKNOWN" { code.to_string() } else { java_name.to_ascii_lowercase() }
 }
 
 /// Writes a family of one unlabelled series.
@@ -300,6 +428,7 @@ impl Collector for BrokerCollector {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
         self.messages_in(&mut encoder)?;
         self.messages_out(&mut encoder)?;
+        self.histograms(&mut encoder)?;
         self.lag(&mut encoder)?;
         self.connections(&mut encoder)?;
         self.broker_state(&mut encoder)?;

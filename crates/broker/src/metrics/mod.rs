@@ -8,6 +8,7 @@
 
 mod collector;
 mod lag;
+mod recorded;
 
 use rmq_metrics::prometheus_client::registry::Registry;
 use rmq_metrics::{ExporterSettings, MetricsServer, Scrapes};
@@ -19,6 +20,7 @@ use tokio::task::JoinSet;
 use crate::BrokerError;
 use crate::broker::Broker;
 pub(crate) use collector::BrokerCollector;
+pub(crate) use recorded::{MessageType, RequestMetrics};
 
 /// The exporter keys of the broker's configuration.
 pub(crate) fn settings(broker: &Broker) -> Result<ExporterSettings, BrokerError> {

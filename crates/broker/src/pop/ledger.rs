@@ -163,6 +163,27 @@ impl Ledger {
     pub fn len(&self) -> usize {
         self.checkpoints.len()
     }
+
+    /// Per (group, topic, queue): the unacked messages and the lowest queue
+    /// offset among them (the metrics endpoint's in-flight figures).
+    pub fn unacked_by_queue(&self) -> HashMap<(String, String, i32), Unacked> {
+        let mut by_queue: HashMap<(String, String, i32), Unacked> = HashMap::new();
+        for (key, ck) in &self.checkpoints {
+            for offset in ck.unacked() {
+                let entry = by_queue.entry(flight_key(key)).or_insert(Unacked { count: 0, lowest_offset: offset });
+                entry.count += 1;
+                entry.lowest_offset = entry.lowest_offset.min(offset);
+            }
+        }
+        by_queue
+    }
+}
+
+/// The popped and not yet acked messages of one queue for one group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Unacked {
+    pub count: u64,
+    pub lowest_offset: i64,
 }
 
 fn flight_key(key: &CkKey) -> (String, String, i32) {

@@ -396,6 +396,11 @@ impl PopEngine {
         self.ledger().in_flight(group, topic, queue_id)
     }
 
+    /// Every queue's unacked pops, keyed by (group, topic, queue).
+    pub fn unacked_by_queue(&self) -> std::collections::HashMap<(String, String, i32), ledger::Unacked> {
+        self.ledger().unacked_by_queue()
+    }
+
     /// The queue's current max offset, as a signed number.
     fn max_offset(&self, topic: &str, queue_id: i32) -> i64 {
         self.store.max_offset_in_queue(topic, queue_id).as_i64()
