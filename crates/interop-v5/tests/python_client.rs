@@ -98,6 +98,24 @@ fn spawn(home: &Path, name: &str, role: &str, url: &str, topic: &str, deadline_s
 }
 
 impl Script {
+    /// Waits until the script has printed a line starting with `tag`;
+    /// panics (showing its output) if it does not within `within`.
+    fn wait_for_line(&mut self, tag: &str, within: Duration) {
+        let until = Instant::now() + within;
+        let printed = |dir: &Path| {
+            std::fs::read_to_string(dir.join("stdout")).unwrap_or_default().lines().any(|l| l.starts_with(tag))
+        };
+        while !printed(&self.dir) {
+            let exited = self.child.try_wait().unwrap().is_some();
+            if exited || Instant::now() >= until {
+                let out = std::fs::read_to_string(self.dir.join("stdout")).unwrap_or_default();
+                let err = std::fs::read_to_string(self.dir.join("stderr")).unwrap_or_default();
+                panic!("{} did not print {tag} (exited: {exited})\n{out}\n{err}", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Waits for the exit (SIGKILL when its time is up) and collects its output.
     fn wait(mut self) -> Run {
         let code = loop {
@@ -212,14 +230,19 @@ struct Local {
 }
 
 async fn local(topic: &str, extra: &[(&str, &str)]) -> Local {
+    // Receives may ask for invisible times from 1 s (10 s by default), so
+    // that an unacked message comes back quickly.
+    local_with(topic, extra, r#""minInvisibleTimeMillsForRecv": 1000"#).await
+}
+
+/// [`local`] with `proxy_keys` (JSON members) in `rmq-proxy.json`.
+async fn local_with(topic: &str, extra: &[(&str, &str)], proxy_keys: &str) -> Local {
     require_client();
     let home = tempfile::tempdir().unwrap();
     let ns = Namesrv::start(home.path());
     let grpc = processes::free_port();
     let pc = home.path().join("rmq-proxy.json");
-    // Receives may ask for invisible times from 1 s (10 s by default), so
-    // that an unacked message comes back quickly.
-    std::fs::write(&pc, format!("{{\"grpcServerPort\": {grpc}, \"minInvisibleTimeMillsForRecv\": 1000}}")).unwrap();
+    std::fs::write(&pc, format!("{{\"grpcServerPort\": {grpc}, {proxy_keys}}}")).unwrap();
     let pc = pc.display().to_string();
     let broker = Broker::start_with_args(
         home.path(),
@@ -573,4 +596,62 @@ async fn local_mode_an_abandoned_receive_does_not_hide_the_next_message() {
     // client that left, as with Java's proxy.
     let got = consumer.received();
     assert_eq!(got.len(), 1, "{consumer}");
+}
+
+/// The `at=<ms>` field of the first line starting with `tag`.
+fn at_of(run: &Run, tag: &str) -> i64 {
+    let line = run.lines(tag).into_iter().next().unwrap_or_else(|| panic!("no {tag} line\n{run}"));
+    line.iter().find_map(|f| f.strip_prefix("at=")).and_then(|ms| ms.parse().ok()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_auto_renew_keeps_held_messages_invisible_until_acked_or_the_client_terminates() {
+    let topic = "PyRenewTopic";
+    let group = "py-renew-cg";
+    // An auto_renew receive hides messages for 3 s; the proxy renews them by
+    // 3 s whenever 1.5 s are left, looking every 0.5 s.
+    let keys = r#""minInvisibleTimeMillsForRecv": 1000, "defaultInvisibleTimeMills": 3000,
+        "renewSliceTimeMillis": 3000, "renewAheadTimeMillis": 1500, "renewSchedulePeriodMillis": 500"#;
+    let env = local_with(topic, &[], keys).await;
+    create_plain_group(&env.broker.addr, group).await;
+    let home = env.home.path();
+    let producer = run(home, "producer", "producer", &env.url, topic, 30, &["--count", "4", "--prefix", "r"]);
+    assert_eq!(sent(&producer).len(), 4, "{producer}");
+    // The holder takes all four with auto_renew, holds them 12 s (four
+    // invisible times), acks r0 and r1 with the handles it got at receive
+    // time, then terminates with r2 and r3 still unacked.
+    let hold = ["--group", group, "--expect", "4", "--hold", "12", "--ack", "r0", "r1", "--terminate"];
+    let mut holder = spawn(home, "holder", "auto_renew", &env.url, topic, 60, &hold);
+    holder.wait_for_line("HOLDING", Duration::from_secs(40));
+    // Meanwhile a simple consumer of the same group polls all along.
+    let watch = ["--group", group, "--expect", "2", "--invisible", "30", "--linger", "4"];
+    let watcher = spawn(home, "watcher", "simple_consumer", &env.url, topic, 45, &watch);
+    let holder = holder.wait().ok();
+    let watcher = watcher.wait().ok();
+    let acks: BTreeMap<String, String> =
+        holder.lines("ACK").into_iter().map(|f| (f[0].to_owned(), f[1].to_owned())).collect();
+    assert_eq!(acks.get("r0").map(String::as_str), Some("20000"), "acked with the original handle\n{holder}");
+    assert_eq!(acks.get("r1").map(String::as_str), Some("20000"), "acked with the original handle\n{holder}");
+    assert_eq!(holder.lines("TERMINATED").first().map(|f| f[0]), Some("20000"), "{holder}");
+    let (held_at, terminated_at) = (at_of(&holder, "HOLDING"), at_of(&holder, "TERMINATED"));
+    assert!(terminated_at - held_at >= 12_000, "{holder}");
+    // Nothing came back while held; the two unacked ones came to the other
+    // consumer once the holder had terminated; the acked ones never.
+    let got = watcher.received();
+    let bodies_got: BTreeSet<String> = got.iter().map(|r| r.body.clone()).collect();
+    assert_eq!(bodies_got, ["r2", "r3"].map(String::from).into(), "{watcher}\n{holder}");
+    for r in &got {
+        assert!(
+            r.at() >= terminated_at,
+            "{} came back at {} before the holder terminated at {terminated_at}\n{watcher}",
+            r.body,
+            r.at()
+        );
+        assert!(
+            r.at() - terminated_at < 10_000,
+            "{} took {} ms to come back\n{watcher}",
+            r.body,
+            r.at() - terminated_at
+        );
+    }
 }

@@ -13,7 +13,8 @@
 //! `offsets`. `convert` turns messages between protobuf and remoting,
 //! `status` answers as Java's proxy does (a `Code` in the response, gRPC OK),
 //! `auth` checks 5.x clients' credentials and permissions (ACL 1.0),
-//! `brokers` holds routes and queue choice, `sessions` the clients.
+//! `brokers` holds routes and queue choice, `sessions` the clients,
+//! `renew` the invisible times of `auto_renew` receives.
 
 #![forbid(unsafe_code)]
 
@@ -32,6 +33,7 @@ mod convert;
 mod offsets;
 mod receipt;
 mod receive;
+mod renew;
 mod route;
 mod send;
 pub mod server;
@@ -62,6 +64,7 @@ pub(crate) struct Proxy {
     pub sessions: sessions::Sessions,
     pub transactions: transaction::Transactions,
     pub auth: auth::Auth,
+    pub renewals: renew::Renewals,
     groups: Mutex<HashMap<String, (Instant, Option<SubscriptionGroupConfig>)>>,
 }
 
@@ -76,6 +79,7 @@ impl Proxy {
             sessions: Default::default(),
             transactions: Default::default(),
             auth,
+            renewals: Default::default(),
             groups: Default::default(),
         }
     }

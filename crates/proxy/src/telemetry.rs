@@ -173,6 +173,8 @@ impl Proxy {
         ctx: &Ctx,
         _req: NotifyClientTerminationRequest,
     ) -> Outcome<NotifyClientTerminationResponse> {
+        // Java unregisters the consumer, which returns what it held at once.
+        self.return_client_messages(&ctx.client_id).await;
         match self.sessions.remove(&ctx.client_id) {
             Some(_) => Ok(NotifyClientTerminationResponse { status: Some(ok()) }),
             None => Ok(NotifyClientTerminationResponse {
