@@ -11,7 +11,7 @@ given to --ack with the receipt handles it got at receive time, and with
 --terminate says NotifyClientTermination.
 
 Prints `RECEIVED <body> <attempt> at=<ms>`, `HOLDING <n> at=<ms>`,
-`ACK <body> <code>`, `TERMINATED <code> at=<ms>`, then `DONE`; `TIMEOUT
+`ACK <body> <code> <message>`, `TERMINATED <code> at=<ms>`, then `DONE`; `TIMEOUT
 ...` and exit 3 if the deadline passes first.
 """
 
@@ -126,7 +126,8 @@ def main():
         message_id, handle = received[body]
         entry = s.AckMessageEntry(message_id=message_id, receipt_handle=handle)
         answer = stub.AckMessage(s.AckMessageRequest(group=group, topic=topic, entries=[entry]), metadata=meta, timeout=5)
-        emit("ACK", body, answer.entries[0].status.code if answer.entries else answer.status.code)
+        status = answer.entries[0].status if answer.entries else answer.status
+        emit("ACK", body, status.code, status.message.replace(" ", "_"))
 
     if args.terminate:
         answer = stub.NotifyClientTermination(s.NotifyClientTerminationRequest(group=group), metadata=meta, timeout=5)

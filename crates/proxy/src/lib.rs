@@ -14,7 +14,8 @@
 //! `status` answers as Java's proxy does (a `Code` in the response, gRPC OK),
 //! `auth` checks 5.x clients' credentials and permissions (ACL 1.0),
 //! `brokers` holds routes and queue choice, `sessions` the clients,
-//! `renew` the invisible times of `auto_renew` receives.
+//! `renew` the invisible times of `auto_renew` receives, `message_type`
+//! the topics' message types.
 
 #![forbid(unsafe_code)]
 
@@ -30,6 +31,7 @@ mod brokers;
 pub mod config;
 mod context;
 mod convert;
+mod message_type;
 mod offsets;
 mod receipt;
 mod receive;
@@ -65,6 +67,7 @@ pub(crate) struct Proxy {
     pub transactions: transaction::Transactions,
     pub auth: auth::Auth,
     pub renewals: renew::Renewals,
+    pub topic_types: message_type::TopicTypes,
     groups: Mutex<HashMap<String, (Instant, Option<SubscriptionGroupConfig>)>>,
 }
 
@@ -80,6 +83,7 @@ impl Proxy {
             transactions: Default::default(),
             auth,
             renewals: Default::default(),
+            topic_types: Default::default(),
             groups: Default::default(),
         }
     }

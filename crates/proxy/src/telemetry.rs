@@ -113,7 +113,7 @@ impl Proxy {
                     crate::convert::topic_name(Some(topic))?;
                 }
                 publishing.max_body_size = i32::try_from(self.config.max_message_size).unwrap_or(i32::MAX);
-                publishing.validate_message_type = true;
+                publishing.validate_message_type = self.config.topic_message_type_check;
                 merged.backoff_policy = Some(RetryPolicy {
                     max_attempts: 3,
                     strategy: Some(Strategy::ExponentialBackoff(ExponentialBackoff {
