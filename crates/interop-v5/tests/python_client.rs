@@ -666,3 +666,35 @@ async fn local_mode_auto_renew_keeps_held_messages_invisible_until_acked_or_the_
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_auto_renew_stops_after_renew_max_time_and_the_message_comes_back_after_the_retry_delay() {
+    let topic = "PyRenewMaxTopic";
+    let group = "py-renew-max-cg";
+    // Renewed for 6 s at most; then the proxy hands the message back with
+    // the group's first retry delay (10 s, Java's CustomizedRetryPolicy).
+    let keys = r#""minInvisibleTimeMillsForRecv": 1000, "defaultInvisibleTimeMills": 3000,
+        "renewSliceTimeMillis": 3000, "renewAheadTimeMillis": 2000, "renewSchedulePeriodMillis": 500,
+        "renewMaxTimeMillis": 6000"#;
+    let env = local_with(topic, &[], keys, None).await;
+    create_plain_group(&env.broker.addr, group).await;
+    let home = env.home.path();
+    let producer = run(home, "producer", "producer", &env.url, topic, 30, &["--count", "1", "--prefix", "x"]);
+    assert_eq!(sent(&producer).len(), 1, "{producer}");
+    let hold = ["--group", group, "--expect", "1", "--hold", "28", "--terminate"];
+    let mut holder = spawn(home, "holder", "auto_renew", &env.url, topic, 60, &hold);
+    holder.wait_for_line("HOLDING", Duration::from_secs(40));
+    let watch = ["--group", group, "--expect", "1", "--invisible", "30"];
+    let watcher = spawn(home, "watcher", "simple_consumer", &env.url, topic, 50, &watch);
+    let watcher = watcher.wait().ok();
+    let holder = holder.wait().ok();
+    let held_at = at_of(&holder, "HOLDING");
+    let terminated_at = at_of(&holder, "TERMINATED");
+    let got = watcher.received();
+    assert_eq!(got.len(), 1, "{watcher}");
+    let back_after = got[0].at() - held_at;
+    // 6 s of renewals (3 s slices), then 10 s: not before about 14 s, and
+    // well before the holder let go at 28 s.
+    assert!(back_after >= 13_000, "came back {back_after} ms after the receive\n{watcher}\n{holder}");
+    assert!(got[0].at() < terminated_at, "came back only when the holder terminated\n{watcher}\n{holder}");
+}
