@@ -101,6 +101,8 @@ config_struct! {
         default_topic_queue_nums: u32 = "defaultTopicQueueNums" => 8,
         cluster_topic_enable: bool = "clusterTopicEnable" => true,
         broker_topic_enable: bool = "brokerTopicEnable" => true,
+        /// Topics may be created with `+message.type=MIXED` (any message type).
+        enable_mixed_message_type: bool = "enableMixedMessageType" => false,
         /// Create subscription groups on first use.
         auto_create_subscription_group: bool = "autoCreateSubscriptionGroup" => true,
         /// rmq's own: sends create topics on first use (from `TBW102`, or a

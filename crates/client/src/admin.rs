@@ -129,6 +129,17 @@ impl Admin {
 
     /// UPDATE_AND_CREATE_TOPIC (17).
     pub async fn create_topic(&self, broker: &str, config: &TopicConfig) -> Result<()> {
+        self.create_topic_with_attributes(broker, config, None).await
+    }
+
+    /// UPDATE_AND_CREATE_TOPIC with a 5.x attribute modification
+    /// (`+message.type=FIFO,-reserve.time`, `mqadmin updateTopic -a`).
+    pub async fn create_topic_with_attributes(
+        &self,
+        broker: &str,
+        config: &TopicConfig,
+        attributes: Option<String>,
+    ) -> Result<()> {
         let header = CreateTopicRequestHeader {
             topic: config.topic_name.clone(),
             default_topic: Some(rmq_model::topic::AUTO_CREATE_TOPIC_KEY_TOPIC.to_owned()),
@@ -138,7 +149,7 @@ impl Admin {
             topic_filter_type: Some(config.topic_filter_type.as_str().to_owned()),
             topic_sys_flag: Some(config.topic_sys_flag),
             order: Some(config.order),
-            attributes: None,
+            attributes,
             force: None,
         };
         self.client.call(broker, RemotingCommand::request(RequestCode::UpdateAndCreateTopic, &header)).await.map(drop)

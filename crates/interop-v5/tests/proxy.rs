@@ -29,6 +29,11 @@ struct Local {
 }
 
 async fn local(topic: &str, extra: &[(&str, &str)]) -> Local {
+    local_typed(topic, extra, None).await
+}
+
+/// [`local`] with the topic's `message.type` (NORMAL when `None`).
+async fn local_typed(topic: &str, extra: &[(&str, &str)], message_type: Option<&str>) -> Local {
     let home = tempfile::tempdir().unwrap();
     let ns = Namesrv::start(home.path());
     let grpc = processes::free_port();
@@ -42,7 +47,8 @@ async fn local(topic: &str, extra: &[(&str, &str)]) -> Local {
         extra,
         &["--enable-proxy", "-pc", &pc],
     );
-    admin::create_topic(&admin::client(), &broker.addr, topic, 4).await;
+    let attributes = message_type.map(|t| format!("+message.type={t}"));
+    admin::create_topic_with(&admin::client(), &broker.addr, topic, 4, attributes.as_deref()).await;
     Local { _home: home, _ns: ns, broker, url: format!("127.0.0.1:{grpc}") }
 }
 
@@ -158,7 +164,8 @@ async fn local_mode_sends_receives_acks_and_unacked_messages_come_back_then_reac
 async fn local_mode_fifo_groups_arrive_in_order_and_delayed_messages_wait() {
     let topic = "V5FifoTopic";
     let group = "v5-fifo-cg";
-    let env = local(topic, &[]).await;
+    // FIFO and delayed messages on one topic: MIXED, which the broker allows when asked to.
+    let env = local_typed(topic, &[("enableMixedMessageType", "true")], Some("MIXED")).await;
     create_group(
         &env.broker.addr,
         &format!(r#"{{"groupName":"{group}","consumeEnable":true,"consumeMessageOrderly":true}}"#),
@@ -223,7 +230,8 @@ async fn consumer_for(url: &str, topic: &str, group: &str) -> SimpleConsumer {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_mode_transactions_commit_rollback_and_orphans_are_resolved_through_telemetry() {
     let topic = "V5TxTopic";
-    let env = local(topic, &[("transactionCheckInterval", "1000"), ("transactionTimeOut", "1000")]).await;
+    let checks = [("transactionCheckInterval", "1000"), ("transactionTimeOut", "1000")];
+    let env = local_typed(topic, &checks, Some("TRANSACTION")).await;
     let commit_on_check: Arc<Mutex<BTreeSet<String>>> = Arc::default();
     let checked: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut option = ProducerOption::default();
@@ -494,4 +502,51 @@ async fn acl_credentials_are_checked_and_the_proxy_signs_its_broker_calls() {
     writer.shutdown().await.expect("writer shutdown");
     consumer.shutdown().await.expect("consumer shutdown");
     drop(broker);
+}
+
+/// `mqadmin updateTopic -n <ns> -b <broker> -t <topic> -a <attributes>`
+/// (the real binary); its exit status and output.
+fn mqadmin_update_topic(namesrv: &str, broker: &str, topic: &str, attributes: &str) -> (bool, String) {
+    let out = std::process::Command::new(processes::binary("mqadmin"))
+        .args(["updateTopic", "-n", namesrv, "-b", broker, "-t", topic, "-r", "4", "-w", "4", "-a", attributes])
+        .output()
+        .expect("mqadmin runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_a_topic_takes_only_its_message_type() {
+    let normal = "V5TypedNormalTopic";
+    let fifo = "V5TypedFifoTopic";
+    let env = local(normal, &[]).await;
+    let (ok, text) = mqadmin_update_topic(&env._ns.addr, &env.broker.addr, fifo, "+message.type=FIFO");
+    assert!(ok, "mqadmin updateTopic -a: {text}");
+    // The broker keeps the attribute (GET_TOPIC_CONFIG shows it).
+    let header = rmq_protocol::header::GetTopicConfigRequestHeader { topic: fifo.to_owned(), lo: None };
+    let request = RemotingCommand::request(RequestCode::GetTopicConfig, &header);
+    let answer = admin::client().invoke(&env.broker.addr, request, Duration::from_secs(5)).await.unwrap();
+    let config = String::from_utf8_lossy(&answer.body.to_bytes()).into_owned();
+    assert!(config.contains(r#""message.type":"FIFO""#), "{config}");
+    // MIXED needs enableMixedMessageType on the broker, as in Java.
+    let (ok, text) = mqadmin_update_topic(&env._ns.addr, &env.broker.addr, "V5TypedMixedTopic", "+message.type=MIXED");
+    assert!(!ok && text.contains("MIXED message type is not supported."), "{text}");
+
+    let producer = {
+        let mut option = ProducerOption::default();
+        option.set_topics(vec![normal, fifo]);
+        let mut producer = Producer::new(option, client_option(&env.url)).unwrap();
+        producer.start().await.expect("producer starts");
+        producer
+    };
+    let plain = |topic: &str| MessageBuilder::builder().set_topic(topic).set_body(b"plain".to_vec()).build().unwrap();
+    let grouped =
+        |topic: &str| MessageBuilder::fifo_message_builder(topic, b"grouped".to_vec(), "order-1").build().unwrap();
+    producer.send(plain(normal)).await.expect("NORMAL message to the NORMAL topic");
+    producer.send(grouped(fifo)).await.expect("FIFO message to the FIFO topic");
+    for (message, to) in [(grouped(normal), "NORMAL"), (plain(fifo), "FIFO")] {
+        let refused = producer.send(message).await.expect_err("another type is refused").to_string();
+        assert!(refused.contains("MESSAGE_PROPERTY_CONFLICT_WITH_TYPE"), "to the {to} topic: {refused}");
+        assert!(refused.contains(&format!("the expected type is {to}")), "{refused}");
+    }
 }

@@ -98,6 +98,24 @@ fn spawn(home: &Path, name: &str, role: &str, url: &str, topic: &str, deadline_s
 }
 
 impl Script {
+    /// Waits until the script has printed a line starting with `tag`;
+    /// panics (showing its output) if it does not within `within`.
+    fn wait_for_line(&mut self, tag: &str, within: Duration) {
+        let until = Instant::now() + within;
+        let printed = |dir: &Path| {
+            std::fs::read_to_string(dir.join("stdout")).unwrap_or_default().lines().any(|l| l.starts_with(tag))
+        };
+        while !printed(&self.dir) {
+            let exited = self.child.try_wait().unwrap().is_some();
+            if exited || Instant::now() >= until {
+                let out = std::fs::read_to_string(self.dir.join("stdout")).unwrap_or_default();
+                let err = std::fs::read_to_string(self.dir.join("stderr")).unwrap_or_default();
+                panic!("{} did not print {tag} (exited: {exited})\n{out}\n{err}", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Waits for the exit (SIGKILL when its time is up) and collects its output.
     fn wait(mut self) -> Run {
         let code = loop {
@@ -212,14 +230,24 @@ struct Local {
 }
 
 async fn local(topic: &str, extra: &[(&str, &str)]) -> Local {
+    // Receives may ask for invisible times from 1 s (10 s by default), so
+    // that an unacked message comes back quickly.
+    local_with(topic, extra, r#""minInvisibleTimeMillsForRecv": 1000"#, None).await
+}
+
+/// [`local`] for a topic of one `message.type` (FIFO, DELAY, TRANSACTION).
+async fn local_typed(topic: &str, extra: &[(&str, &str)], message_type: &str) -> Local {
+    local_with(topic, extra, r#""minInvisibleTimeMillsForRecv": 1000"#, Some(message_type)).await
+}
+
+/// [`local`] with `proxy_keys` (JSON members) in `rmq-proxy.json`.
+async fn local_with(topic: &str, extra: &[(&str, &str)], proxy_keys: &str, message_type: Option<&str>) -> Local {
     require_client();
     let home = tempfile::tempdir().unwrap();
     let ns = Namesrv::start(home.path());
     let grpc = processes::free_port();
     let pc = home.path().join("rmq-proxy.json");
-    // Receives may ask for invisible times from 1 s (10 s by default), so
-    // that an unacked message comes back quickly.
-    std::fs::write(&pc, format!("{{\"grpcServerPort\": {grpc}, \"minInvisibleTimeMillsForRecv\": 1000}}")).unwrap();
+    std::fs::write(&pc, format!("{{\"grpcServerPort\": {grpc}, {proxy_keys}}}")).unwrap();
     let pc = pc.display().to_string();
     let broker = Broker::start_with_args(
         home.path(),
@@ -228,7 +256,8 @@ async fn local(topic: &str, extra: &[(&str, &str)]) -> Local {
         extra,
         &["--enable-proxy", "-pc", &pc],
     );
-    admin::create_topic(&admin::client(), &broker.addr, topic, 4).await;
+    let attributes = message_type.map(|t| format!("+message.type={t}"));
+    admin::create_topic_with(&admin::client(), &broker.addr, topic, 4, attributes.as_deref()).await;
     Local { home, _ns: ns, broker, url: format!("127.0.0.1:{grpc}") }
 }
 
@@ -315,7 +344,7 @@ async fn local_mode_normal_messages_keep_tag_keys_and_properties_and_an_unacked_
 async fn local_mode_fifo_messages_arrive_in_send_order_per_message_group() {
     let topic = "PyFifoTopic";
     let group = "py-fifo-cg";
-    let env = local(topic, &[]).await;
+    let env = local_typed(topic, &[], "FIFO").await;
     create_group(
         &env.broker.addr,
         &format!(r#"{{"groupName":"{group}","consumeEnable":true,"consumeMessageOrderly":true}}"#),
@@ -350,7 +379,7 @@ async fn local_mode_fifo_messages_arrive_in_send_order_per_message_group() {
 /// Sends one message due in 4 s (with a user property) while a consumer is
 /// already polling; returns it as received, and when it was due (ms).
 async fn delayed_message(topic: &str, group: &str) -> (Received, i64, Run) {
-    let env = local(topic, &[]).await;
+    let env = local_typed(topic, &[], "DELAY").await;
     create_plain_group(&env.broker.addr, group).await;
     let home = env.home.path();
     let consumer = spawn(home, "simple", "simple_consumer", &env.url, topic, 40, &["--group", group, "--expect", "1"]);
@@ -398,7 +427,8 @@ async fn local_mode_a_delayed_message_carries_only_the_producers_user_properties
 async fn local_mode_transactions_commit_roll_back_and_orphans_are_resolved_by_the_checker() {
     let topic = "PyTxTopic";
     let group = "py-tx-cg";
-    let env = local(topic, &[("transactionCheckInterval", "1000"), ("transactionTimeOut", "1000")]).await;
+    let checks = [("transactionCheckInterval", "1000"), ("transactionTimeOut", "1000")];
+    let env = local_typed(topic, &checks, "TRANSACTION").await;
     create_plain_group(&env.broker.addr, group).await;
     let home = env.home.path();
     // The producer stays up until the broker's check has reached its
@@ -573,4 +603,98 @@ async fn local_mode_an_abandoned_receive_does_not_hide_the_next_message() {
     // client that left, as with Java's proxy.
     let got = consumer.received();
     assert_eq!(got.len(), 1, "{consumer}");
+}
+
+/// The `at=<ms>` field of the first line starting with `tag`.
+fn at_of(run: &Run, tag: &str) -> i64 {
+    let line = run.lines(tag).into_iter().next().unwrap_or_else(|| panic!("no {tag} line\n{run}"));
+    line.iter().find_map(|f| f.strip_prefix("at=")).and_then(|ms| ms.parse().ok()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_auto_renew_keeps_held_messages_invisible_until_acked_or_the_client_terminates() {
+    let topic = "PyRenewTopic";
+    let group = "py-renew-cg";
+    // An auto_renew receive hides messages for 5 s; the proxy renews them by
+    // 5 s whenever 3 s are left, looking every 0.5 s (margins for a busy machine).
+    let keys = r#""minInvisibleTimeMillsForRecv": 1000, "defaultInvisibleTimeMills": 5000,
+        "renewSliceTimeMillis": 5000, "renewAheadTimeMillis": 3000, "renewSchedulePeriodMillis": 500"#;
+    let env = local_with(topic, &[], keys, None).await;
+    create_plain_group(&env.broker.addr, group).await;
+    let home = env.home.path();
+    let producer = run(home, "producer", "producer", &env.url, topic, 30, &["--count", "4", "--prefix", "r"]);
+    assert_eq!(sent(&producer).len(), 4, "{producer}");
+    // The holder takes all four with auto_renew, holds them 15 s (three
+    // invisible times), acks r0 and r1 with the handles it got at receive
+    // time, then terminates with r2 and r3 still unacked.
+    let hold = ["--group", group, "--expect", "4", "--hold", "15", "--ack", "r0", "r1", "--terminate"];
+    let mut holder = spawn(home, "holder", "auto_renew", &env.url, topic, 60, &hold);
+    holder.wait_for_line("HOLDING", Duration::from_secs(40));
+    // Meanwhile a simple consumer of the same group polls all along.
+    let watch = ["--group", group, "--expect", "2", "--invisible", "30", "--linger", "4"];
+    let watcher = spawn(home, "watcher", "simple_consumer", &env.url, topic, 50, &watch);
+    let holder = holder.wait().ok();
+    let watcher = watcher.wait().ok();
+    let acks: BTreeMap<String, String> =
+        holder.lines("ACK").into_iter().map(|f| (f[0].to_owned(), f[1].to_owned())).collect();
+    let log = env.broker.process.output();
+    let renewals: Vec<&str> = log.lines().filter(|l| l.contains("renew") || l.contains("returning")).collect();
+    for body in ["r0", "r1"] {
+        let code = acks.get(body).map(String::as_str);
+        assert_eq!(code, Some("20000"), "{body} acked with its original handle\n{holder}\n{renewals:?}");
+    }
+    assert_eq!(holder.lines("TERMINATED").first().map(|f| f[0]), Some("20000"), "{holder}");
+    let (held_at, terminated_at) = (at_of(&holder, "HOLDING"), at_of(&holder, "TERMINATED"));
+    assert!(terminated_at - held_at >= 15_000, "{holder}");
+    // Nothing came back while held; the two unacked ones came to the other
+    // consumer once the holder had terminated; the acked ones never.
+    let got = watcher.received();
+    let bodies_got: BTreeSet<String> = got.iter().map(|r| r.body.clone()).collect();
+    assert_eq!(bodies_got, ["r2", "r3"].map(String::from).into(), "{watcher}\n{holder}");
+    for r in &got {
+        assert!(
+            r.at() >= terminated_at,
+            "{} came back at {} before the holder terminated at {terminated_at}\n{watcher}",
+            r.body,
+            r.at()
+        );
+        assert!(
+            r.at() - terminated_at < 10_000,
+            "{} took {} ms to come back\n{watcher}",
+            r.body,
+            r.at() - terminated_at
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_auto_renew_stops_after_renew_max_time_and_the_message_comes_back_after_the_retry_delay() {
+    let topic = "PyRenewMaxTopic";
+    let group = "py-renew-max-cg";
+    // Renewed for 6 s at most; then the proxy hands the message back with
+    // the group's first retry delay (10 s, Java's CustomizedRetryPolicy).
+    let keys = r#""minInvisibleTimeMillsForRecv": 1000, "defaultInvisibleTimeMills": 3000,
+        "renewSliceTimeMillis": 3000, "renewAheadTimeMillis": 2000, "renewSchedulePeriodMillis": 500,
+        "renewMaxTimeMillis": 6000"#;
+    let env = local_with(topic, &[], keys, None).await;
+    create_plain_group(&env.broker.addr, group).await;
+    let home = env.home.path();
+    let producer = run(home, "producer", "producer", &env.url, topic, 30, &["--count", "1", "--prefix", "x"]);
+    assert_eq!(sent(&producer).len(), 1, "{producer}");
+    let hold = ["--group", group, "--expect", "1", "--hold", "28", "--terminate"];
+    let mut holder = spawn(home, "holder", "auto_renew", &env.url, topic, 60, &hold);
+    holder.wait_for_line("HOLDING", Duration::from_secs(40));
+    let watch = ["--group", group, "--expect", "1", "--invisible", "30"];
+    let watcher = spawn(home, "watcher", "simple_consumer", &env.url, topic, 50, &watch);
+    let watcher = watcher.wait().ok();
+    let holder = holder.wait().ok();
+    let held_at = at_of(&holder, "HOLDING");
+    let terminated_at = at_of(&holder, "TERMINATED");
+    let got = watcher.received();
+    assert_eq!(got.len(), 1, "{watcher}");
+    let back_after = got[0].at() - held_at;
+    // 6 s of renewals (3 s slices), then 10 s: not before about 14 s, and
+    // well before the holder let go at 28 s.
+    assert!(back_after >= 13_000, "came back {back_after} ms after the receive\n{watcher}\n{holder}");
+    assert!(got[0].at() < terminated_at, "came back only when the holder terminated\n{watcher}\n{holder}");
 }

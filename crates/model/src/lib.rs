@@ -28,6 +28,7 @@ pub mod subscription;
 pub mod sysflag;
 pub mod tables;
 pub mod topic;
+pub mod topic_attributes;
 
 pub use data_version::DataVersion;
 pub use message_queue::MessageQueue;

@@ -33,17 +33,21 @@ fn answer_status(resp: &RemotingCommand) -> crate::pb::Status {
 }
 
 impl Proxy {
-    pub(crate) async fn ack_message(&self, _ctx: &Ctx, req: AckMessageRequest) -> Outcome<AckMessageResponse> {
+    pub(crate) async fn ack_message(&self, ctx: &Ctx, req: AckMessageRequest) -> Outcome<AckMessageResponse> {
         let topic = topic_name(req.topic.as_ref())?;
         let group = group_name(req.group.as_ref())?;
-        let acks = req.entries.iter().map(|e| self.ack_one(&topic, &group, e));
+        let acks = req.entries.iter().map(|e| self.ack_one(ctx, &topic, &group, e));
         let entries: Vec<AckMessageResultEntry> = futures_util::future::join_all(acks).await;
         let status = overall(entries.iter().filter_map(|e| e.status.as_ref()));
         Ok(AckMessageResponse { status: Some(status), entries })
     }
 
-    async fn ack_one(&self, topic: &str, group: &str, entry: &AckMessageEntry) -> AckMessageResultEntry {
-        let status = match self.ack_handle(topic, group, &entry.receipt_handle).await {
+    async fn ack_one(&self, ctx: &Ctx, topic: &str, group: &str, entry: &AckMessageEntry) -> AckMessageResultEntry {
+        let acked = async {
+            let handle = self.current_handle(ctx, group, &entry.receipt_handle).await?;
+            self.ack_handle(topic, group, &handle).await
+        };
+        let status = match acked.await {
             Ok(()) => ok(),
             Err(refusal) => refusal.0,
         };
@@ -54,8 +58,19 @@ impl Proxy {
         }
     }
 
-    async fn ack_handle(&self, topic: &str, group: &str, text: &str) -> Outcome<()> {
-        let handle = live_handle(text)?;
+    /// The handle to use for what the client calls `text`: the proxy's
+    /// latest one when it has been renewing the message (which also stops
+    /// the renewing, as Java's proxy does on ack, nack and DLQ forward),
+    /// else the client's own, if still live.
+    async fn current_handle(&self, ctx: &Ctx, group: &str, text: &str) -> Outcome<ClientHandle> {
+        match self.renewals.release(&ctx.client_id, group, text).await {
+            Some(held) if held.next_visible() > rmq_model::clock::now_ms() => Ok(held),
+            Some(_) => Err(Refusal::new(Code::InvalidReceiptHandle, "receipt handle is expired")),
+            None => live_handle(text),
+        }
+    }
+
+    async fn ack_handle(&self, topic: &str, group: &str, handle: &ClientHandle) -> Outcome<()> {
         let addr = self.brokers.master(topic, &handle.handle.broker_name).await?;
         let header = AckMessageRequestHeader {
             consumer_group: group.to_owned(),
@@ -71,9 +86,41 @@ impl Proxy {
         Ok(())
     }
 
+    /// CHANGE_MESSAGE_INVISIBLETIME for a popped message at its broker's
+    /// master; the handle that names it from then on.
+    pub(crate) async fn change_invisible(
+        &self,
+        topic: &str,
+        group: &str,
+        handle: &ClientHandle,
+        invisible_ms: i64,
+    ) -> Outcome<ClientHandle> {
+        let addr = self.brokers.master(topic, &handle.handle.broker_name).await?;
+        let header = ChangeInvisibleTimeRequestHeader {
+            consumer_group: group.to_owned(),
+            topic: handle.handle.retry.real_topic(topic, group),
+            queue_id: handle.handle.queue_id,
+            extra_info: handle.handle.to_string(),
+            offset: handle.offset(),
+            invisible_time: invisible_ms,
+        };
+        let cmd = RemotingCommand::request(RequestCode::ChangeMessageInvisibletime, &header);
+        let resp = self.brokers.invoke(&addr, cmd, None).await?;
+        if resp.code != ResponseCode::Success.to_i32() {
+            return Err(Refusal(answer_status(&resp)));
+        }
+        let answer: ChangeInvisibleTimeResponseHeader =
+            resp.header().map_err(|e| Refusal::new(Code::InternalServerError, format!("the broker's answer: {e}")))?;
+        let mut renewed = handle.clone();
+        renewed.handle.pop_time = answer.pop_time;
+        renewed.handle.invisible_time = answer.invisible_time;
+        renewed.handle.revive_qid = answer.revive_qid;
+        Ok(renewed)
+    }
+
     pub(crate) async fn change_invisible_duration(
         &self,
-        _ctx: &Ctx,
+        ctx: &Ctx,
         req: ChangeInvisibleDurationRequest,
     ) -> Outcome<ChangeInvisibleDurationResponse> {
         let topic = topic_name(req.topic.as_ref())?;
@@ -85,37 +132,22 @@ impl Proxy {
                 format!("the invisible time {invisible} ms is illegal"),
             ));
         }
-        let mut handle = live_handle(&req.receipt_handle)?;
-        let addr = self.brokers.master(&topic, &handle.handle.broker_name).await?;
-        let header = ChangeInvisibleTimeRequestHeader {
-            consumer_group: group.clone(),
-            topic: handle.handle.retry.real_topic(&topic, &group),
-            queue_id: handle.handle.queue_id,
-            extra_info: handle.handle.to_string(),
-            offset: handle.offset(),
-            invisible_time: invisible,
-        };
-        let cmd = RemotingCommand::request(RequestCode::ChangeMessageInvisibletime, &header);
-        let resp = self.brokers.invoke(&addr, cmd, None).await?;
-        if resp.code != ResponseCode::Success.to_i32() {
-            return Err(Refusal(answer_status(&resp)));
-        }
-        let answer: ChangeInvisibleTimeResponseHeader =
-            resp.header().map_err(|e| Refusal::new(Code::InternalServerError, format!("the broker's answer: {e}")))?;
-        handle.handle.pop_time = answer.pop_time;
-        handle.handle.invisible_time = answer.invisible_time;
-        handle.handle.revive_qid = answer.revive_qid;
-        Ok(ChangeInvisibleDurationResponse { status: Some(ok()), receipt_handle: handle.to_string() })
+        let handle = self.current_handle(ctx, &group, &req.receipt_handle).await?;
+        let renewed = self.change_invisible(&topic, &group, &handle, invisible).await?;
+        Ok(ChangeInvisibleDurationResponse { status: Some(ok()), receipt_handle: renewed.to_string() })
     }
 
     pub(crate) async fn forward_to_dead_letter_queue(
         &self,
-        _ctx: &Ctx,
+        ctx: &Ctx,
         req: ForwardMessageToDeadLetterQueueRequest,
     ) -> Outcome<ForwardMessageToDeadLetterQueueResponse> {
         let topic = topic_name(req.topic.as_ref())?;
         let group = group_name(req.group.as_ref())?;
-        let handle = ClientHandle::parse(&req.receipt_handle)?;
+        let handle = match self.renewals.release(&ctx.client_id, &group, &req.receipt_handle).await {
+            Some(held) => held,
+            None => ClientHandle::parse(&req.receipt_handle)?,
+        };
         if handle.commit_log_offset < 0 {
             return Err(Refusal::new(Code::InvalidReceiptHandle, "commit log offset is empty"));
         }
@@ -133,7 +165,7 @@ impl Proxy {
         let resp = self.brokers.invoke(&addr, cmd, None).await?;
         if resp.code == ResponseCode::Success.to_i32() {
             // The message now lies in the DLQ: the popped copy is done with.
-            if let Err(e) = self.ack_handle(&topic, &group, &req.receipt_handle).await {
+            if let Err(e) = self.ack_handle(&topic, &group, &handle).await {
                 tracing::debug!("ack after the DLQ forward failed: {}", e.0.message);
             }
         }

@@ -79,6 +79,14 @@ impl Brokers {
         out
     }
 
+    /// The masters this proxy serves among the brokers of `route`.
+    pub fn served_masters(&self, route: &TopicRoute) -> Vec<String> {
+        let mut names: Vec<&str> =
+            route.data.broker_datas.iter().map(|b| b.broker_name.as_str()).filter(|name| self.serves(name)).collect();
+        names.sort();
+        names.into_iter().filter_map(|name| route.master(name).map(str::to_owned)).collect()
+    }
+
     /// The writable queues this proxy serves, brokers in name order.
     pub fn writable_queues(&self, route: &TopicRoute) -> Vec<MessageQueue> {
         let mut queues: Vec<MessageQueue> =

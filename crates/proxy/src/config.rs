@@ -64,6 +64,53 @@ pub struct ProxyConfig {
     pub broker_credentials: Option<rmq_client::Credentials>,
     /// Java's `${ROCKETMQ_HOME}/conf/tools.yml` (`accessKey:` / `secretKey:`).
     pub tools_file: PathBuf,
+    /// How the proxy keeps `auto_renew` receives invisible (Java's `renew*` keys).
+    pub renew: RenewConfig,
+    /// `enableTopicMessageTypeCheck`: refuse a send whose type is not the
+    /// topic's `message.type` attribute.
+    pub topic_message_type_check: bool,
+}
+
+/// Renewal of messages a push consumer received with `auto_renew` and has
+/// not acknowledged yet (Java's `DefaultReceiptHandleManager`). Defaults are
+/// Java 5.3's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenewConfig {
+    /// `enableProxyAutoRenew`: off, `auto_renew` receives get
+    /// `defaultInvisibleTimeMills` once and nothing more.
+    pub enabled: bool,
+    /// `renewAheadTimeMillis`: a message is renewed when it would become
+    /// visible within this long.
+    pub ahead_ms: i64,
+    /// `renewSliceTimeMillis` (Java 5.0–5.1): when set, every renewal (and the
+    /// receive itself) takes this invisible time; unset, renewals follow
+    /// Java 5.2+'s steps (1, 3, 5, 10, 30 min, then 1 h).
+    pub slice_ms: Option<i64>,
+    /// `renewMaxTimeMillis`: after this long since the receive, the proxy
+    /// stops renewing and hands the message back for redelivery after the
+    /// group's retry delay.
+    pub max_ms: i64,
+    /// `renewSchedulePeriodMillis`: how often the held messages are looked at.
+    pub period_ms: u64,
+    /// `maxRenewRetryTimes`: failed renewals of one message before giving up.
+    pub max_retries: u32,
+    /// `invisibleTimeMillisWhenClear`: what a gone client's messages are
+    /// left with (visible again this soon).
+    pub clear_invisible_ms: i64,
+}
+
+impl Default for RenewConfig {
+    fn default() -> RenewConfig {
+        RenewConfig {
+            enabled: true,
+            ahead_ms: 10_000,
+            slice_ms: None,
+            max_ms: 3 * 3600 * 1000,
+            period_ms: 5_000,
+            max_retries: 3,
+            clear_invisible_ms: 1_000,
+        }
+    }
 }
 
 /// `${ROCKETMQ_HOME}/conf/<name>` (the working directory without ROCKETMQ_HOME, as the broker).
@@ -95,6 +142,8 @@ impl Default for ProxyConfig {
             sign_broker_calls: false,
             broker_credentials: None,
             tools_file: home_conf("tools.yml"),
+            renew: RenewConfig::default(),
+            topic_message_type_check: true,
         }
     }
 }
@@ -136,6 +185,14 @@ struct ProxyJson {
     acl_file_path: Option<String>,
     enable_acl_rpc_hook_for_cluster_mode: Option<bool>,
     inner_client_authentication_credentials: Option<serde_json::Value>,
+    enable_proxy_auto_renew: Option<bool>,
+    renew_ahead_time_millis: Option<i64>,
+    renew_slice_time_millis: Option<i64>,
+    renew_max_time_millis: Option<i64>,
+    renew_schedule_period_millis: Option<i64>,
+    max_renew_retry_times: Option<i64>,
+    invisible_time_millis_when_clear: Option<i64>,
+    enable_topic_message_type_check: Option<bool>,
 }
 
 /// `innerClientAuthenticationCredentials`: Java keeps it as a string of
@@ -166,6 +223,14 @@ const KNOWN_KEYS: &[&str] = &[
     "aclFilePath",
     "enableAclRpcHookForClusterMode",
     "innerClientAuthenticationCredentials",
+    "enableProxyAutoRenew",
+    "renewAheadTimeMillis",
+    "renewSliceTimeMillis",
+    "renewMaxTimeMillis",
+    "renewSchedulePeriodMillis",
+    "maxRenewRetryTimes",
+    "invisibleTimeMillisWhenClear",
+    "enableTopicMessageTypeCheck",
 ];
 
 impl ProxyConfig {
@@ -223,6 +288,24 @@ impl ProxyConfig {
         set(&mut config.max_long_polling_ms, json.grpc_client_consumer_max_long_polling_timeout_millis);
         set(&mut config.max_delay_ms, json.max_delay_time_mills);
         set(&mut config.default_invisible_ms, json.default_invisible_time_mills);
+        let renew = &mut config.renew;
+        if let Some(on) = json.enable_proxy_auto_renew {
+            renew.enabled = on;
+        }
+        set(&mut renew.ahead_ms, json.renew_ahead_time_millis);
+        set(&mut renew.max_ms, json.renew_max_time_millis);
+        set(&mut renew.clear_invisible_ms, json.invisible_time_millis_when_clear);
+        renew.slice_ms = json.renew_slice_time_millis.filter(|ms| *ms > 0);
+        if let Some(ms) = json.renew_schedule_period_millis {
+            // At least every 100 ms: a zero period would spin.
+            renew.period_ms = ms.max(100) as u64;
+        }
+        if let Some(n) = json.max_renew_retry_times {
+            renew.max_retries = n.clamp(0, i64::from(u32::MAX)) as u32;
+        }
+        if let Some(on) = json.enable_topic_message_type_check {
+            config.topic_message_type_check = on;
+        }
         if let Some(test_mode) = json.tls_test_mode_enable {
             config.tls.test_mode = test_mode;
         }
@@ -310,6 +393,29 @@ mod tests {
         ] {
             assert!(matches!(ProxyConfig::from_json(bad), Err(ConfigError::Credentials { .. })), "{bad}");
         }
+    }
+
+    #[test]
+    fn renewal_and_type_check_keys() {
+        let (c, _) = ProxyConfig::from_json("{}").unwrap();
+        assert_eq!(c.renew, RenewConfig::default());
+        assert!(c.topic_message_type_check);
+        let text = r#"{"enableProxyAutoRenew": false, "renewAheadTimeMillis": 2000, "renewSliceTimeMillis": "4000",
+            "renewMaxTimeMillis": 9000, "renewSchedulePeriodMillis": 0, "maxRenewRetryTimes": 5,
+            "invisibleTimeMillisWhenClear": 500, "enableTopicMessageTypeCheck": false}"#;
+        let (c, ignored) = ProxyConfig::from_json(text).unwrap();
+        assert!(ignored.is_empty(), "{ignored:?}");
+        let expected = RenewConfig {
+            enabled: false,
+            ahead_ms: 2000,
+            slice_ms: Some(4000),
+            max_ms: 9000,
+            period_ms: 100,
+            max_retries: 5,
+            clear_invisible_ms: 500,
+        };
+        assert_eq!(c.renew, expected);
+        assert!(!c.topic_message_type_check);
     }
 
     #[test]

@@ -13,7 +13,9 @@
 //! `offsets`. `convert` turns messages between protobuf and remoting,
 //! `status` answers as Java's proxy does (a `Code` in the response, gRPC OK),
 //! `auth` checks 5.x clients' credentials and permissions (ACL 1.0),
-//! `brokers` holds routes and queue choice, `sessions` the clients.
+//! `brokers` holds routes and queue choice, `sessions` the clients,
+//! `renew` the invisible times of `auto_renew` receives, `message_type`
+//! the topics' message types.
 
 #![forbid(unsafe_code)]
 
@@ -29,9 +31,11 @@ mod brokers;
 pub mod config;
 mod context;
 mod convert;
+mod message_type;
 mod offsets;
 mod receipt;
 mod receive;
+mod renew;
 mod route;
 mod send;
 pub mod server;
@@ -62,6 +66,8 @@ pub(crate) struct Proxy {
     pub sessions: sessions::Sessions,
     pub transactions: transaction::Transactions,
     pub auth: auth::Auth,
+    pub renewals: renew::Renewals,
+    pub topic_types: message_type::TopicTypes,
     groups: Mutex<HashMap<String, (Instant, Option<SubscriptionGroupConfig>)>>,
 }
 
@@ -76,6 +82,8 @@ impl Proxy {
             sessions: Default::default(),
             transactions: Default::default(),
             auth,
+            renewals: Default::default(),
+            topic_types: Default::default(),
             groups: Default::default(),
         }
     }

@@ -52,6 +52,7 @@ impl Proxy {
         ctx: &Ctx,
         req: ReceiveMessageRequest,
     ) -> Vec<ReceiveMessageResponse> {
+        let renewed = req.auto_renew && self.config.renew.enabled;
         let (tx, rx) = oneshot::channel();
         let (proxy, task_ctx) = (self.clone(), ctx.clone());
         tokio::spawn(async move {
@@ -61,6 +62,14 @@ impl Proxy {
             }
         });
         let outcome = rx.await.unwrap_or_else(|_| Err(Refusal::new(Code::InternalServerError, "the receive failed")));
+        if let Ok(popped) = &outcome
+            && renewed
+        {
+            for (message, handle) in &popped.messages {
+                let attempt = message.system_properties.as_ref().and_then(|p| p.delivery_attempt).unwrap_or(1);
+                self.renewals.hold(&ctx.client_id, &popped.group, &popped.topic, handle.clone(), attempt - 1);
+            }
+        }
         let mut out = match outcome {
             Ok(popped) if !popped.messages.is_empty() => {
                 let mut out = vec![entry(Content::Status(ok()))];
@@ -104,8 +113,9 @@ impl Proxy {
         let poll_ms = self.poll_time(ctx, &req, &settings)?;
         let topic = topic_name(req.message_queue.as_ref().and_then(|q| q.topic.as_ref()))?;
         let group = group_name(req.group.as_ref())?;
-        let invisible_ms = if req.auto_renew {
-            self.config.default_invisible_ms
+        let invisible_ms = if req.auto_renew && self.config.renew.enabled {
+            // The proxy renews from here on (module `renew`).
+            self.config.renew.slice_ms.unwrap_or(self.config.default_invisible_ms)
         } else {
             let asked = req.invisible_duration.as_ref().map_or(0, duration_ms);
             if asked < self.config.min_invisible_ms {

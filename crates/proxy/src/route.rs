@@ -1,6 +1,6 @@
 //! QueryRoute and QueryAssignment: the NameServer's route told in 5.x terms,
 //! with the proxy's own address as every queue's broker endpoint (clients
-//! talk to the proxy, never to brokers).
+//! talk to the proxy, never to brokers), and the message types the topic takes.
 
 use rmq_model::perm;
 
@@ -8,14 +8,10 @@ use crate::Proxy;
 use crate::context::Ctx;
 use crate::convert::{group_name, topic_name};
 use crate::pb::{
-    Address, AddressScheme, Assignment, Broker, Endpoints, MessageQueue, MessageType, Permission,
-    QueryAssignmentRequest, QueryAssignmentResponse, QueryRouteRequest, QueryRouteResponse, Resource,
+    Address, AddressScheme, Assignment, Broker, Endpoints, MessageQueue, Permission, QueryAssignmentRequest,
+    QueryAssignmentResponse, QueryRouteRequest, QueryRouteResponse, Resource,
 };
 use crate::status::{Outcome, ok};
-
-/// Every message type: rmq does not hold topics to one (Java's `MIXED`).
-const ALL_TYPES: [MessageType; 4] =
-    [MessageType::Normal, MessageType::Fifo, MessageType::Delay, MessageType::Transaction];
 
 impl Proxy {
     /// The endpoints to name as brokers: the ones the client dialled, on
@@ -39,6 +35,7 @@ impl Proxy {
         let topic = topic_name(req.topic.as_ref())?;
         let route = self.brokers.route(&topic).await?;
         let endpoints = self.endpoints(ctx, req.endpoints.as_ref());
+        let accepted = crate::message_type::accepted(self.topic_type(&topic).await);
         let resource = Resource { resource_namespace: String::new(), name: topic.clone() };
         let mut queue_datas = route.data.queue_datas.clone();
         queue_datas.sort_by(|a, b| a.broker_name.cmp(&b.broker_name));
@@ -71,7 +68,7 @@ impl Proxy {
                         id,
                         permission: permission as i32,
                         broker: Some(broker.clone()),
-                        accept_message_types: ALL_TYPES.iter().map(|t| *t as i32).collect(),
+                        accept_message_types: accepted.clone(),
                     });
                     id += 1;
                 }
@@ -90,6 +87,7 @@ impl Proxy {
         let route = self.brokers.route(&topic).await?;
         let endpoints = self.endpoints(ctx, req.endpoints.as_ref());
         let fifo = self.group_settings(&topic, &group).await.is_some_and(|g| g.consume_message_orderly);
+        let accepted = crate::message_type::accepted(self.topic_type(&topic).await);
         let resource = Resource { resource_namespace: String::new(), name: topic.clone() };
         let mut assignments = Vec::new();
         for (broker_name, _) in self.brokers.readable_masters(&route) {
@@ -100,7 +98,7 @@ impl Proxy {
                     id,
                     permission: Permission::ReadWrite as i32,
                     broker: Some(broker.clone()),
-                    accept_message_types: ALL_TYPES.iter().map(|t| *t as i32).collect(),
+                    accept_message_types: accepted.clone(),
                 }),
             };
             if fifo {

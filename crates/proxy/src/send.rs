@@ -28,6 +28,7 @@ impl Proxy {
             prepared.push(outgoing(m, &self.config, &peer, now)?);
         }
         let route = self.brokers.route(&topic).await?;
+        self.check_message_types(&topic, &prepared).await?;
         let queues = self.brokers.writable_queues(&route);
         if queues.is_empty() {
             return Err(Refusal::new(Code::Forbidden, "no writable queue"));

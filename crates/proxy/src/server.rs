@@ -1,5 +1,5 @@
 //! Starting and stopping the proxy: the remoting client to the brokers, the
-//! background tasks (transaction checks, producer-group heartbeats) and the
+//! background tasks (transaction checks, producer-group heartbeats, renewals) and the
 //! gRPC server on `grpcServerPort`.
 
 use std::net::SocketAddr;
@@ -73,6 +73,7 @@ pub async fn run(
     let tasks = shutdown.child_token();
     let relay = tokio::spawn(proxy.clone().relay_checks(checks_rx, tasks.clone()));
     let heartbeats = tokio::spawn(proxy.clone().heartbeat_producers(tasks.clone()));
+    let renewals = tokio::spawn(proxy.clone().renew_held(tasks.clone()));
     let tls = match (&acceptor, proxy.config.tls.mode) {
         (None, _) => "plaintext",
         (Some(_), crate::tls::TlsMode::Enforcing) => "TLS only",
@@ -93,6 +94,7 @@ pub async fn run(
     tasks.cancel();
     let _ = relay.await;
     let _ = heartbeats.await;
+    let _ = renewals.await;
     client.close();
     served.map_err(ProxyError::from)
 }

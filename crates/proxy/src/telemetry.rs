@@ -113,7 +113,7 @@ impl Proxy {
                     crate::convert::topic_name(Some(topic))?;
                 }
                 publishing.max_body_size = i32::try_from(self.config.max_message_size).unwrap_or(i32::MAX);
-                publishing.validate_message_type = true;
+                publishing.validate_message_type = self.config.topic_message_type_check;
                 merged.backoff_policy = Some(RetryPolicy {
                     max_attempts: 3,
                     strategy: Some(Strategy::ExponentialBackoff(ExponentialBackoff {
@@ -173,6 +173,8 @@ impl Proxy {
         ctx: &Ctx,
         _req: NotifyClientTerminationRequest,
     ) -> Outcome<NotifyClientTerminationResponse> {
+        // Java unregisters the consumer, which returns what it held at once.
+        self.return_client_messages(&ctx.client_id).await;
         match self.sessions.remove(&ctx.client_id) {
             Some(_) => Ok(NotifyClientTerminationResponse { status: Some(ok()) }),
             None => Ok(NotifyClientTerminationResponse {

@@ -95,6 +95,10 @@ fn create_topic(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
     if h.read_queue_nums <= 0 || h.write_queue_nums <= 0 {
         return reply(ResponseCode::SystemError, "readQueueNums and writeQueueNums must be positive");
     }
+    let attributes = match topic_attributes(admin, &h.topic, h.attributes.as_deref().unwrap_or("")) {
+        Ok(attributes) => attributes,
+        Err(refusal) => return refusal,
+    };
     let config = TopicConfig {
         topic_name: h.topic.clone(),
         read_queue_nums: h.read_queue_nums as u32,
@@ -103,13 +107,33 @@ fn create_topic(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {
         topic_filter_type: TopicFilterType::parse_lenient(h.topic_filter_type.as_deref().unwrap_or("")),
         topic_sys_flag: h.topic_sys_flag.unwrap_or(0),
         order: h.order.unwrap_or(false),
-        attributes: BTreeMap::new(),
+        attributes,
     };
     if admin.topics.upsert(config, now_ms()) {
         tracing::info!("topic {} created or updated by {}", h.topic, req.language.name());
         admin.topics.changed();
     }
     RemotingCommand::success()
+}
+
+/// The attributes a topic gets from the `attributes` modification
+/// (`+message.type=FIFO,-reserve.time`) over the ones it has, with Java's
+/// refusals: MIXED unless `enableMixedMessageType` (INVALID_PARAMETER),
+/// anything else wrong SYSTEM_ERROR with Java's text.
+fn topic_attributes(
+    admin: &Admin,
+    topic: &str,
+    modification: &str,
+) -> Result<BTreeMap<String, String>, RemotingCommand> {
+    let system_error = |e: rmq_model::topic_attributes::AttributeError| reply(ResponseCode::SystemError, e.0);
+    let asked = rmq_model::topic_attributes::parse_modification(modification).map_err(system_error)?;
+    let mixed = format!("+{}", rmq_model::topic_attributes::MESSAGE_TYPE);
+    if !admin.config.get().enable_mixed_message_type && asked.get(&mixed).is_some_and(|v| v == "MIXED") {
+        return Err(reply(ResponseCode::InvalidParameter, "MIXED message type is not supported."));
+    }
+    let current = admin.topics.get(topic);
+    let existing = current.as_ref().map(|c| c.attributes.clone()).unwrap_or_default();
+    rmq_model::topic_attributes::alter(current.is_none(), &existing, &asked).map_err(system_error)
 }
 
 fn delete_topic(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {

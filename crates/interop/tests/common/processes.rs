@@ -298,6 +298,11 @@ pub mod admin {
 
     /// UPDATE_AND_CREATE_TOPIC on one broker (read/write queues `queues`, perm 6).
     pub async fn create_topic(client: &Client, broker: &str, topic: &str, queues: i32) {
+        create_topic_with(client, broker, topic, queues, None).await;
+    }
+
+    /// [`create_topic`] with 5.x attributes (`+message.type=FIFO`).
+    pub async fn create_topic_with(client: &Client, broker: &str, topic: &str, queues: i32, attributes: Option<&str>) {
         let header = CreateTopicRequestHeader {
             topic: topic.to_owned(),
             default_topic: Some("TBW102".to_owned()),
@@ -307,7 +312,7 @@ pub mod admin {
             topic_filter_type: Some("SINGLE_TAG".to_owned()),
             topic_sys_flag: Some(0),
             order: Some(false),
-            attributes: None,
+            attributes: attributes.map(str::to_owned),
             force: None,
         };
         let request = RemotingCommand::request(RequestCode::UpdateAndCreateTopic, &header);

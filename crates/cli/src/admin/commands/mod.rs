@@ -41,6 +41,7 @@ pub const ALL: &[Spec] = &[
             val('o', "order", false, "set topic's order(true|false)"),
             val('u', "unit", false, "is unit topic (true|false)"),
             val('s', "hasUnitSub", false, "has unit sub (true|false)"),
+            val('a', "attributes", false, "attribute(+a=b,+c=d,-e)"),
         ],
         one_of = ['b', 'c']
     ),

@@ -57,8 +57,9 @@ pub async fn update_topic(ctx: &Ctx, args: &Args) -> Result<()> {
     config.topic_sys_flag =
         if unit { sysflag::topic::UNIT } else { 0 } | if unit_sub { sysflag::topic::UNIT_SUB } else { 0 };
     config.order = args.get('o').is_some_and(|o| java_bool(&o));
+    let attributes = args.get('a').filter(|a| !a.trim().is_empty());
     if let Some(addr) = args.get('b') {
-        ctx.admin.create_topic(&addr, &config).await.at(&addr)?;
+        ctx.admin.create_topic_with_attributes(&addr, &config, attributes.clone()).await.at(&addr)?;
         if config.order {
             let name = ctx.broker_name_of(&addr).await?;
             let conf = format!("{name}:{}", config.write_queue_nums);
@@ -71,7 +72,7 @@ pub async fn update_topic(ctx: &Ctx, args: &Args) -> Result<()> {
     }
     let cluster = args.req('c');
     for addr in ctx.masters_of_cluster(&cluster).await? {
-        ctx.admin.create_topic(&addr, &config).await.at(&addr)?;
+        ctx.admin.create_topic_with_attributes(&addr, &config, attributes.clone()).await.at(&addr)?;
         println!("create topic to {addr} success.");
     }
     if config.order {
