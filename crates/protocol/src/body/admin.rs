@@ -49,20 +49,6 @@ fn java_double(v: f64) -> String {
     if v.is_finite() && v == v.trunc() && v.abs() < 1e7 { format!("{v:.1}") } else { v.to_string() }
 }
 
-macro_rules! json_codec {
-    ($($t:ty),*) => {$(
-        impl $t {
-            pub fn encode(&self) -> Vec<u8> {
-                fastjson::to_vec(self)
-            }
-
-            pub fn decode(body: &[u8]) -> Result<$t, serde_json::Error> {
-                fastjson::from_slice(body)
-            }
-        }
-    )*};
-}
-
 /// One queue's progress in [`ConsumeStats`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

@@ -89,20 +89,7 @@ pub struct BrokerReplicasInfo {
     pub replicas_info_table: BTreeMap<String, ReplicasInfo>,
 }
 
-macro_rules! json_body {
-    ($($t:ty),*) => {$(
-        impl $t {
-            pub fn encode(&self) -> Vec<u8> {
-                fastjson::to_vec(self)
-            }
-
-            pub fn decode(body: &[u8]) -> Result<$t, serde_json::Error> {
-                fastjson::from_slice(body)
-            }
-        }
-    )*};
-}
-json_body!(SyncStateSet, BrokerMemberGroup, ElectMasterResponseBody, BrokerReplicasInfo);
+json_codec!(SyncStateSet, BrokerMemberGroup, ElectMasterResponseBody, BrokerReplicasInfo);
 
 /// The body of CONTROLLER_GET_SYNC_STATE_DATA's request: a JSON list of
 /// broker names.
