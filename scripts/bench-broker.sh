@@ -12,6 +12,8 @@
 #                                         # (scripts/bench-ab.sh compares two)
 #   CASES='64 in flight' scripts/bench-broker.sh
 #                                         # only the cases whose label matches
+#   BROKER_EXTRA_CONF=$'metricsExporterType=PROM' scripts/bench-broker.sh
+#                                         # more broker keys, one per line
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
@@ -25,6 +27,8 @@ start_namesrv "$ns_port"
 
 start_broker() { # $1 = flushDiskType
   printf 'listenPort=%s\nbrokerIP1=127.0.0.1\nflushDiskType=%s\n' "$broker_port" "$1" >"$home/broker.conf"
+  # More keys for the broker, one per line (e.g. metricsExporterType=PROM).
+  [ -z "${BROKER_EXTRA_CONF:-}" ] || printf '%s\n' "$BROKER_EXTRA_CONF" >>"$home/broker.conf"
   start_broker_process "$home" "$home/broker.conf" "$home/broker.out" "$ns_port"
 }
 stop_broker() { kill "$broker_pid"; wait "$broker_pid" || true; rm -rf "$home/store"; }
