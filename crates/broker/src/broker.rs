@@ -4,6 +4,7 @@
 //! [`crate::run`] then serves the request handlers and runs the background
 //! services.
 
+use rmq_metrics::ExporterType;
 use rmq_model::BrokerRole;
 use rmq_remoting::{Client, ClientConfig, ClientTls, ServerTls};
 use rmq_store::config_file::ConfigFiles;
@@ -160,7 +161,10 @@ impl Broker {
         let persist_delay_offsets_every = Duration::from_millis(broker_config.flush_delay_offset_interval.max(100));
         let config = Arc::new(LiveConfig::new(broker_config));
         let clients = Arc::new(Clients::new());
-        let stats = Arc::new(BrokerStats::with_series_limit(config.get().metrics_otel_cardinality_limit));
+        // Requests are recorded only for an exporter that serves them.
+        let exporting = matches!(ExporterType::parse(&config.get().metrics_exporter_type), Ok(ExporterType::Prom));
+        let stats =
+            Arc::new(BrokerStats::with_series_limit(exporting.then_some(config.get().metrics_otel_cardinality_limit)));
         let background = Background::default();
         let notifier = Arc::new(ConsumerNotifier {
             config: config.clone(),

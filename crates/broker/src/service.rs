@@ -49,12 +49,13 @@ impl Service for BrokerService {
     /// connection's writer). A pull held for long polling returns nothing
     /// here and is answered later: it is not timed.
     async fn handle(&self, conn: &Connection, req: RemotingCommand) -> Option<RemotingCommand> {
-        let started = Instant::now();
+        let requests = &self.handlers.stats.requests;
+        let started = requests.enabled().then(Instant::now);
         let request_code = req.code;
         let response = self.dispatch(conn, req).await;
-        if let Some(response) = &response {
+        if let (Some(response), Some(started)) = (&response, started) {
             let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            self.handlers.stats.requests.rpc(request_code, response.code, elapsed_ms);
+            requests.rpc(request_code, response.code, elapsed_ms);
         }
         response
     }

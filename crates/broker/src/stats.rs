@@ -183,9 +183,11 @@ pub struct DayMarks {
 
 impl BrokerStats {
     /// With at most `series_limit` (`metricsOtelCardinalityLimit`) keys in
-    /// each per-topic or per-group metrics table.
-    pub(crate) fn with_series_limit(series_limit: usize) -> BrokerStats {
-        BrokerStats { requests: RequestMetrics::new(series_limit), ..BrokerStats::default() }
+    /// each per-topic or per-group metrics table, or with no request-path
+    /// recording when `series_limit` is `None` (no exporter is configured).
+    pub(crate) fn with_series_limit(series_limit: Option<usize>) -> BrokerStats {
+        let requests = series_limit.map_or_else(RequestMetrics::disabled, RequestMetrics::new);
+        BrokerStats { requests, ..BrokerStats::default() }
     }
 
     /// Records the current totals; run every [`SAMPLE_PERIOD_MS`].
@@ -253,7 +255,7 @@ mod tests {
     #[test]
     fn delivered_totals_survive_an_idle_minute() {
         use std::sync::atomic::Ordering::Relaxed;
-        let stats = BrokerStats::with_series_limit(10);
+        let stats = BrokerStats::with_series_limit(Some(10));
         stats.group_get.add("T@g", 7, 0);
         stats.requests.delivered("T", "g", 7, 700);
         for second in 0..=2 * KEYED_SAMPLES as i64 {

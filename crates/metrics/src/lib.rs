@@ -40,7 +40,7 @@ pub use capped::{CappedFamily, OVERFLOW_LABEL};
 pub use exporter::{ExporterSettings, ExporterType, SettingsError};
 pub use histogram::{AtomicHistogram, HistogramFamily, HistogramSnapshot, MAX_BOUNDS};
 pub use server::{MAX_CONNECTIONS, MIN_RENDER_GAP, MetricsServer, Scrapes};
-pub use slots::{MAX_PROBES, SlotKey, SlotTable};
+pub use slots::{MAX_PROBES, SlotHasher, SlotKey, SlotTable};
 
 /// What a collector's label set is: `(name, value)` pairs.
 pub type Labels = Vec<(&'static str, String)>;

@@ -301,7 +301,7 @@ impl Sending {
         body: Bytes,
     ) -> RemotingCommand {
         let props = Properties::decode(h.properties.as_deref().unwrap_or(""));
-        let kind = MessageType::of(&props);
+        let kind = self.message_type(&props);
         let p = match self.rewrite(h, &target, props) {
             Ok(p) => p,
             Err(refusal) => return refusal,
@@ -334,7 +334,7 @@ impl Sending {
         if sysflag::transaction_type(sys_flag) != sysflag::TRANSACTION_NOT_TYPE || batch_props.delay_level().is_some() {
             return reply(ResponseCode::MessageIllegal, "batch message does not support delay or transaction messages");
         }
-        let kind = MessageType::of(&batch_props);
+        let kind = self.message_type(&batch_props);
         let p = match self.rewrite(h, &target, batch_props) {
             Ok(p) => p,
             Err(refusal) => return refusal,
@@ -371,6 +371,12 @@ impl Sending {
             .collect();
         let put = self.store.put_batch(&msgs);
         self.finish(put, (&target.topic.topic_name, kind), target.queue_id, p.wait).await
+    }
+
+    /// The message's type for `rocketmq_message_size`, told only when it is
+    /// recorded.
+    fn message_type(&self, props: &Properties) -> MessageType {
+        if self.stats.requests.enabled() { MessageType::of(props) } else { MessageType::Normal }
     }
 
     /// Waits for what the message asked for and builds the response.

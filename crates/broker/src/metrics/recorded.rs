@@ -7,6 +7,10 @@
 //! (but on a key's first use). Entries are never forgotten, so counters stay
 //! monotonic for the broker's life (Prometheus sees no reset); past
 //! `metricsOtelCardinalityLimit` keys, values go to one overflow series.
+//!
+//! With no exporter (`metricsExporterType=DISABLE`, Java's default) nothing is
+//! recorded at all: a request pays one predictable branch, as Java's no-op
+//! meters cost nothing when its metrics are off.
 
 use rmq_metrics::{AtomicHistogram, SlotTable};
 use rmq_model::properties::{Properties, keys};
@@ -77,6 +81,8 @@ pub(crate) struct Delivered {
 /// The broker's request-path recorders.
 #[derive(Debug)]
 pub(crate) struct RequestMetrics {
+    /// Whether anything is recorded (an exporter is configured).
+    enabled: bool,
     pub rpc_latency: SlotTable<(i32, i32), AtomicHistogram>,
     pub message_size: SlotTable<(String, u8), AtomicHistogram>,
     pub delivered: SlotTable<(String, String), Delivered>,
@@ -93,20 +99,36 @@ impl RequestMetrics {
     /// (deliveries): 16 bytes a slot are allocated now.
     pub(crate) fn new(series_limit: usize) -> RequestMetrics {
         RequestMetrics {
+            enabled: true,
             rpc_latency: SlotTable::new(RPC_PAIRS),
             message_size: SlotTable::new(series_limit),
             delivered: SlotTable::new(series_limit),
         }
     }
 
+    /// Tables that record nothing and allocate one slot each, for a broker
+    /// that exports no metrics.
+    pub(crate) fn disabled() -> RequestMetrics {
+        RequestMetrics { enabled: false, ..RequestMetrics::new(1) }
+    }
+
+    /// Whether requests are recorded: callers skip the work of measuring
+    /// (reading the clock, telling a message's type) when they are not.
+    pub(crate) fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// A request answered `response_code` after `elapsed_ms`.
     pub(crate) fn rpc(&self, request_code: i32, response_code: i32, elapsed_ms: u64) {
+        if !self.enabled {
+            return;
+        }
         self.rpc_latency.get(&(request_code, response_code)).observe(RPC_LATENCY_BOUNDS_MS, elapsed_ms);
     }
 
     /// `count` messages of `kind` stored in `topic`, `bytes` in all.
     pub(crate) fn stored(&self, topic: &str, kind: MessageType, count: u32, bytes: u64) {
-        if count == 0 {
+        if !self.enabled || count == 0 {
             return;
         }
         let each = bytes / u64::from(count);
@@ -115,6 +137,9 @@ impl RequestMetrics {
 
     /// `count` messages of `bytes` in all handed to `group` from `topic`.
     pub(crate) fn delivered(&self, topic: &str, group: &str, count: u64, bytes: u64) {
+        if !self.enabled {
+            return;
+        }
         let entry = self.delivered.get(&(topic, group));
         entry.messages.fetch_add(count, Ordering::Relaxed);
         entry.bytes.fetch_add(bytes, Ordering::Relaxed);
@@ -153,5 +178,16 @@ mod tests {
         let all: u64 = m.delivered.entries().map(|(_, d)| d.messages.load(Ordering::Relaxed)).sum::<u64>()
             + m.delivered.overflow().messages.load(Ordering::Relaxed);
         assert_eq!(all, 15);
+    }
+
+    #[test]
+    fn disabled_records_nothing() {
+        let m = RequestMetrics::disabled();
+        m.rpc(10, 0, 1);
+        m.stored("T", MessageType::Normal, 1, 1024);
+        m.delivered("T", "g", 1, 1024);
+        assert!(!m.enabled());
+        assert_eq!(m.rpc_latency.entries().count() + m.message_size.entries().count(), 0);
+        assert_eq!(m.delivered.entries().count(), 0);
     }
 }
