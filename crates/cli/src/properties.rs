@@ -15,6 +15,27 @@ pub fn load(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
     Ok(pairs.into_iter().collect())
 }
 
+/// Reads a server's `-c FILE` as Java's servers do: the file's pairs are
+/// handed to `apply` (which reads them into the server's configuration),
+/// then Java's line is printed, `load config properties file OK, FILE` or
+/// `load config properties file failed, WHY` (on stderr). On failure the
+/// caller exits with [`crate::exit::START_FAILED`], which is returned.
+pub fn load_config_file<T>(
+    file: &Path,
+    apply: impl FnOnce(&BTreeMap<String, String>) -> anyhow::Result<T>,
+) -> Result<T, i32> {
+    match load(file).and_then(|map| apply(&map)) {
+        Ok(applied) => {
+            println!("load config properties file OK, {}", file.display());
+            Ok(applied)
+        }
+        Err(e) => {
+            eprintln!("load config properties file failed, {e}");
+            Err(crate::exit::START_FAILED)
+        }
+    }
+}
+
 /// The pairs as `(&str, &str)`, the shape config structs' `apply_all` take.
 pub fn pairs(map: &BTreeMap<String, String>) -> impl Iterator<Item = (&str, &str)> {
     map.iter().map(|(k, v)| (k.as_str(), v.as_str()))

@@ -122,17 +122,7 @@ impl Brokers {
     }
 
     async fn heartbeat(&self, id: i64) -> RemotingCommand {
-        let header = BrokerHeartbeatRequestHeader {
-            cluster_name: CLUSTER.into(),
-            broker_addr: self.addr(id),
-            broker_name: GROUP.into(),
-            broker_id: Some(id),
-            epoch: Some(0),
-            max_offset: Some(0),
-            heartbeat_timeout_mills: Some(i64::try_from(HEARTBEAT_TIMEOUT_MS).unwrap()),
-            ..Default::default()
-        };
-        self.call(RemotingCommand::request(RequestCode::BrokerHeartbeat, &header)).await
+        self.call(heartbeat_request(self, id)).await
     }
 
     /// GET_NEXT_BROKER_ID, APPLY_BROKER_ID, heartbeat, REGISTER_BROKER: what a

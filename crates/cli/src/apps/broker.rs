@@ -76,17 +76,13 @@ pub(crate) fn run(args: Vec<std::ffi::OsString>) -> i32 {
         settings.broker.namesrv_addr = Some(addr);
     }
     if let Some(file) = &args.config_file {
-        let loaded = properties::load(file).and_then(|map| {
-            settings.apply_all(properties::pairs(&map)).map_err(|bad| anyhow::anyhow!("{}: {bad}", file.display()))
+        let loaded = properties::load_config_file(file, |map| {
+            settings.apply_all(properties::pairs(map)).map_err(|bad| anyhow::anyhow!("{}: {bad}", file.display()))
         });
         match loaded {
             Ok(r) => report = r,
-            Err(e) => {
-                eprintln!("load config properties file failed, {e}");
-                return exit::START_FAILED;
-            }
+            Err(code) => return code,
         }
-        println!("load config properties file OK, {}", file.display());
     }
     if let Some(addr) = &args.namesrv_addr {
         settings.broker.namesrv_addr = Some(addr.clone());

@@ -65,15 +65,11 @@ fn run(args: Vec<std::ffi::OsString>) -> i32 {
     let mut config = ControllerConfig::with_home(&home);
     let mut unknown = Vec::new();
     if let Some(file) = &args.config_file {
-        match properties::load(file).and_then(|map| config_from(&map, &home)) {
+        match properties::load_config_file(file, |map| config_from(map, &home)) {
             Ok((loaded, rest)) => (config, unknown) = (loaded, rest),
-            Err(e) => {
-                eprintln!("load config properties file failed, {e}");
-                return exit::START_FAILED;
-            }
+            Err(code) => return code,
         }
         config.config_store_path = file.to_string_lossy().into_owned();
-        println!("load config properties file OK, {}", file.display());
     }
     if args.print_config_item {
         print!("{}", config.to_properties_text());

@@ -50,21 +50,17 @@ fn run(args: Vec<std::ffi::OsString>) -> i32 {
     let mut tls = TlsSettings::default();
     let mut controller = None;
     if let Some(file) = &args.config_file {
-        let loaded = properties::load(file).and_then(|map| {
-            tls.apply_all(properties::pairs(&map)).map_err(|bad| anyhow::anyhow!("{}: {bad}", file.display()))?;
-            controller = embedded_controller(&map, &home).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let others = properties::pairs(&map).filter(|(key, _)| !TlsSettings::knows(key) && !is_controller_key(key));
+        let loaded = properties::load_config_file(file, |map| {
+            tls.apply_all(properties::pairs(map)).map_err(|bad| anyhow::anyhow!("{}: {bad}", file.display()))?;
+            controller = embedded_controller(map, &home).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let others = properties::pairs(map).filter(|(key, _)| !TlsSettings::knows(key) && !is_controller_key(key));
             config.apply_all(others).map_err(|bad| anyhow::anyhow!("{}: {bad}", file.display()))
         });
         match loaded {
             Ok(r) => report = r,
-            Err(e) => {
-                eprintln!("load config properties file failed, {e}");
-                return exit::START_FAILED;
-            }
+            Err(code) => return code,
         }
         config.config_store_path = file.to_string_lossy().into_owned();
-        println!("load config properties file OK, {}", file.display());
     }
 
     if args.print_config_item {
