@@ -9,7 +9,11 @@
 #   ROUNDS=3 DURATION=15 CASES='64 in flight|batches' scripts/bench-ab.sh old/release new/release
 #
 # Each directory holds release builds of mqnamesrv, mqbroker and mqbench;
-# B's mqbench drives both, so only the broker differs.
+# B's mqbench drives both, so only the broker differs. A_ENV and B_ENV add
+# environment to one side's scripts/bench-broker.sh, so one build can be
+# compared with itself under another setting:
+#
+#   B_ENV='SCRAPE=1' scripts/bench-ab.sh new/release new/release
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -ne 2 ]; then
@@ -27,9 +31,10 @@ ln -s "$a/mqbroker" "$mixed/mqbroker"
 ln -s "$b/mqbench" "$mixed/mqbench"
 for round in $(seq 1 "$ROUNDS"); do
   for side in A B; do
-    dir=$mixed
-    [ "$side" = B ] && dir=$b
-    echo "== round $round/$ROUNDS, build $side" >&2
-    BIN=$dir scripts/bench-broker.sh | sed "s/^/$side  /"
+    dir=$mixed side_env=${A_ENV:-}
+    [ "$side" = B ] && dir=$b side_env=${B_ENV:-}
+    echo "== round $round/$ROUNDS, build $side ${side_env}" >&2
+    # shellcheck disable=SC2086 # side_env is a list of NAME=value words
+    env $side_env BIN="$dir" scripts/bench-broker.sh | sed "s/^/$side  /"
   done
 done
