@@ -50,7 +50,9 @@ if [ -z "$bin_dir" ]; then
   # runs under: shipping it once keeps the image small.
   say "static release build of rmq (multi-call: $servers) for $triple into $target_dir"
   # --target keeps RUSTFLAGS away from build scripts and proc-macros.
-  RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" CARGO_TARGET_DIR=$target_dir \
+  # Relative relocations packed (RELR, glibc >= 2.36, binutils >= 2.38): the
+  # position-independent binary keeps its ASLR and loses ~0.5 MB of .rela.dyn.
+  RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static -C link-arg=-Wl,-z,pack-relative-relocs" CARGO_TARGET_DIR=$target_dir \
     cargo build --release --locked --target "$triple" -p rmq-cli --bin rmq
   bin_dir=$target_dir/$triple/release
 fi

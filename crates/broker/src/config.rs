@@ -210,6 +210,11 @@ config_struct! {
         /// rmq's own: refuse to start when the metrics port cannot be bound
         /// (by default the broker starts without metrics and says why).
         metrics_exporter_required: bool = "metricsExporterRequired" => false,
+        /// rmq's own: also serve, on the same endpoint, the metric names of
+        /// the 4.x `rocketmq-exporter` (`rocketmq_broker_tps`,
+        /// `rocketmq_producer_tps`, `rocketmq_group_diff`, ...), so its
+        /// Grafana dashboards and alert rules keep working.
+        metrics_exporter_4x_names: bool = "metricsExporter4xNames" => false,
 
         // --- Logs ---
         /// Log into `~/logs/rocketmqlogs/<brokerName>_<brokerId>/`.

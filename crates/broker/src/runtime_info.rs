@@ -20,7 +20,7 @@ use crate::tables::DelayOffsets;
 pub const BROKER_VERSION_DESC: &str = "V4_9_8";
 
 /// What the runtime table reports on.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct RuntimeInfo {
     pub store: Arc<MessageStore>,
     pub config: Arc<LiveConfig>,
@@ -58,7 +58,8 @@ impl RuntimeInfo {
         put("getTransferredTps", get_tps);
         put("getFoundTps", s.get_found.tps_text(now));
         put("getMissTps", s.get_miss.tps_text(now));
-        put("getTotalTps", format!("{:.2}", s.get_found.rate(now, 10_000) + s.get_miss.rate(now, 10_000)));
+        let total = |window| s.get_found.rate(now, window) + s.get_miss.rate(now, window);
+        put("getTotalTps", format!("{:.2} {:.2} {:.2}", total(10_000), total(60_000), total(600_000)));
         put("putMessageTimesTotal", s.put_nums.total().to_string());
         put("putMessageSizeTotal", s.put_size.total().to_string());
         put("putMessageFailedTimes", s.put_failures.total().to_string());

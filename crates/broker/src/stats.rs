@@ -107,6 +107,16 @@ impl KeyedCounters {
         self.counter(key).map_or(0.0, |c| c.rate(now_ms, window_ms))
     }
 
+    /// Every key with its average per second over the last `window_ms` (at
+    /// most a minute), idle ones included until they are dropped.
+    pub fn rates(&self, now_ms: i64, window_ms: i64) -> Vec<(String, f64)> {
+        let map = self.counters.read().unwrap_or_else(|e| e.into_inner());
+        let mut rates: Vec<(String, f64)> =
+            map.iter().map(|(key, counter)| (key.clone(), counter.rate(now_ms, window_ms))).collect();
+        rates.sort_by(|a, b| a.0.cmp(&b.0));
+        rates
+    }
+
     /// How much `key` grew over the last `window_ms` (at most a minute).
     pub fn increase(&self, key: &str, now_ms: i64, window_ms: i64) -> u64 {
         self.counter(key).and_then(|c| c.increase(now_ms, window_ms)).map_or(0, |(_, n)| n)

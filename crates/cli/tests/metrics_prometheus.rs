@@ -79,7 +79,8 @@ fn prometheus_scrapes_produce_rate_and_consumer_lag() {
             "metricsExporterType=PROM\nmetricsPromExporterHost=127.0.0.1\nmetricsPromExporterPort={namesrv_metrics}\n"
         ),
         &format!(
-            "metricsExporterType=PROM\nmetricsPromExporterHost=127.0.0.1\nmetricsPromExporterPort={broker_metrics}\n"
+            "metricsExporterType=PROM\nmetricsPromExporterHost=127.0.0.1\nmetricsPromExporterPort={broker_metrics}\n\
+             metricsExporter4xNames=true\n"
         ),
     );
     let created = servers.mqadmin(&["updateTopic", "-b", &servers.broker, "-t", TOPIC, "-r", "4", "-w", "4"]);
@@ -140,8 +141,43 @@ fn prometheus_scrapes_produce_rate_and_consumer_lag() {
     let p99 = "histogram_quantile(0.99, sum by (le) (rocketmq_rpc_latency_bucket{request_code=\"send_message_v2\"}))";
     let p99 = prometheus.value(p99).expect("a send latency quantile");
     assert!((0.0..=3_000.0).contains(&p99), "p99 send latency {p99} ms");
+    exporter_4x_names(&prometheus);
     prometheus.wait_until(Duration::from_secs(30), "the NameServer reporting the broker", |p| {
         p.value("rmq_namesrv_brokers{node_type=\"namesrv\"}") == Some(1.0)
     });
     assert_eq!(prometheus.value("up{job=\"broker\"}"), Some(1.0));
+}
+
+/// The 4.x `rocketmq-exporter`'s names beside RocketMQ 5's, as its dashboards
+/// query them (the stopped group committed 0 and consumed nothing; the
+/// active one pulled without committing).
+fn exporter_4x_names(prometheus: &Prometheus) {
+    let produced =
+        format!("rocketmq_producer_offset{{cluster=\"DefaultCluster\",broker=\"broker-a\",topic=\"{TOPIC}\"}}");
+    assert_eq!(prometheus.value(&produced), Some(SENT as f64), "queue ends");
+    let lag = format!(
+        "sum(rocketmq_producer_offset) by (topic) - on(topic) group_right \
+         sum(rocketmq_consumer_offset{{group=\"{STOPPED_GROUP}\"}}) by (group, topic)"
+    );
+    assert_eq!(prometheus.value(&lag), Some(SENT as f64), "the exporter's lag rule");
+    let diff = format!(
+        "rocketmq_group_diff{{group=\"{STOPPED_GROUP}\",topic=\"{TOPIC}\",countOfOnlineConsumers=\"0\",msgModel=\"1\"}}"
+    );
+    assert_eq!(prometheus.value(&diff), Some(SENT as f64), "group diff");
+    let age = format!("rocketmq_group_get_latency_by_storetime{{group=\"{STOPPED_GROUP}\",topic=\"{TOPIC}\"}}");
+    assert!(prometheus.value(&age).is_some_and(|ms| ms > 0.0), "the oldest unconsumed message's age");
+    // Rates over the last minute: 1,000 sends within it.
+    let tps = format!("rocketmq_producer_tps{{topic=\"{TOPIC}\"}}");
+    assert!(prometheus.value(&tps).is_some_and(|v| v > 0.0), "{tps}");
+    let broker_tps = "rocketmq_broker_tps{cluster=\"DefaultCluster\",broker=\"broker-a\"}";
+    assert!(prometheus.value(broker_tps).is_some_and(|v| v > 0.0), "{broker_tps}");
+    let consumer_tps = format!("rocketmq_consumer_tps{{topic=\"{TOPIC}\",group=\"{ACTIVE_GROUP}\"}}");
+    prometheus.wait_until(Duration::from_secs(30), "the active group's tps", |p| {
+        p.value(&consumer_tps).is_some_and(|v| v > 0.0)
+    });
+    let put_total = "rocketmq_brokeruntime_msg_put_total_today_now{cluster=\"DefaultCluster\",brokerHost=\"\"}";
+    assert!(prometheus.value(put_total).is_some_and(|v| v >= SENT as f64), "{put_total}");
+    // The bytes put per second: a rate between scrapes, above 0 once two have seen the sends.
+    let size = format!("rocketmq_producer_message_size{{topic=\"{TOPIC}\"}}");
+    prometheus.wait_until(Duration::from_secs(30), "a byte rate", |p| p.value(&size).is_some_and(|v| v > 0.0));
 }

@@ -11,11 +11,41 @@ use crate::Labels;
 /// attribute OpenTelemetry's SDK, and so Java's broker, puts on it).
 pub const OVERFLOW_LABEL: &str = "otel_metric_overflow";
 
-/// The two kinds of family servers write.
+/// The kinds of family servers write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Counter,
     Gauge,
+    /// A gauge with a fractional value (a rate, a ratio), as the 4.x
+    /// exporter's gauges are.
+    FloatGauge,
+}
+
+/// A series' value: whole for counters and gauges, fractional for float gauges.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Number {
+    Whole(i64),
+    Fraction(f64),
+}
+
+impl Number {
+    fn add(self, other: Number) -> Number {
+        match (self, other) {
+            (Number::Whole(a), Number::Whole(b)) => Number::Whole(a.saturating_add(b)),
+            (a, b) => Number::Fraction(a.as_f64() + b.as_f64()),
+        }
+    }
+
+    fn max(self, other: Number) -> Number {
+        if other.as_f64() > self.as_f64() { other } else { self }
+    }
+
+    fn as_f64(self) -> f64 {
+        match self {
+            Number::Whole(v) => v as f64,
+            Number::Fraction(v) => v,
+        }
+    }
 }
 
 /// A counter or gauge family with at most `limit` labelled series. Rows past
@@ -37,8 +67,8 @@ pub struct CappedFamily {
     help: &'static str,
     kind: Kind,
     limit: usize,
-    rows: Vec<(Labels, i64)>,
-    overflow: Option<i64>,
+    rows: Vec<(Labels, Number)>,
+    overflow: Option<Number>,
 }
 
 impl CappedFamily {
@@ -49,6 +79,11 @@ impl CappedFamily {
 
     pub fn gauge(name: &'static str, help: &'static str, limit: usize) -> CappedFamily {
         CappedFamily::new(name, help, Kind::Gauge, limit)
+    }
+
+    /// A gauge whose values are fractional ([`CappedFamily::push_fraction`]).
+    pub fn float_gauge(name: &'static str, help: &'static str, limit: usize) -> CappedFamily {
+        CappedFamily::new(name, help, Kind::FloatGauge, limit)
     }
 
     fn new(name: &'static str, help: &'static str, kind: Kind, limit: usize) -> CappedFamily {
@@ -63,23 +98,34 @@ impl CappedFamily {
 
     /// Adds a series, or its value to the overflow series past the limit.
     pub fn push(&mut self, labels: Labels, value: i64) {
+        self.push_number(labels, Number::Whole(value));
+    }
+
+    /// Adds a series with a fractional value (a rate); the overflow series
+    /// sums them as [`CappedFamily::push`] does.
+    pub fn push_fraction(&mut self, labels: Labels, value: f64) {
+        self.push_number(labels, Number::Fraction(value));
+    }
+
+    fn push_number(&mut self, labels: Labels, value: Number) {
         if self.has_room() {
             self.rows.push((labels, value));
         } else {
-            self.push_overflow(value);
+            self.overflow = Some(self.overflow.map_or(value, |sum| sum.add(value)));
         }
     }
 
     /// Adds `value` to the overflow series.
     pub fn push_overflow(&mut self, value: i64) {
-        *self.overflow.get_or_insert(0) += value;
+        let value = Number::Whole(value);
+        self.overflow = Some(self.overflow.map_or(value, |sum| sum.add(value)));
     }
 
     /// Keeps the larger of the overflow series and `value`: for gauges
     /// such as ages, whose sum means nothing.
     pub fn push_overflow_max(&mut self, value: i64) {
-        let overflow = self.overflow.get_or_insert(value);
-        *overflow = (*overflow).max(value);
+        let value = Number::Whole(value);
+        self.overflow = Some(self.overflow.map_or(value, |held| held.max(value)));
     }
 
     /// Labelled series held (the overflow series not counted).
@@ -99,16 +145,17 @@ impl CappedFamily {
         }
         let kind = match self.kind {
             Kind::Counter => MetricType::Counter,
-            Kind::Gauge => MetricType::Gauge,
+            Kind::Gauge | Kind::FloatGauge => MetricType::Gauge,
         };
         let mut family = encoder.encode_descriptor(self.name, self.help, None, kind)?;
         let overflow = self.overflow.map(|v| (vec![(OVERFLOW_LABEL, "true".to_owned())], v));
         for (labels, value) in self.rows.into_iter().chain(overflow) {
             let series = family.encode_family(&labels)?;
-            if self.kind == Kind::Counter {
-                ConstCounter::new(value.max(0) as u64).encode(series)?;
-            } else {
-                ConstGauge::new(value).encode(series)?;
+            match (self.kind, value) {
+                (Kind::FloatGauge, value) => ConstGauge::new(value.as_f64()).encode(series)?,
+                (_, Number::Fraction(v)) => ConstGauge::new(v).encode(series)?,
+                (Kind::Counter, Number::Whole(v)) => ConstCounter::new(v.max(0) as u64).encode(series)?,
+                (Kind::Gauge, Number::Whole(v)) => ConstGauge::new(v).encode(series)?,
             }
         }
         Ok(())

@@ -34,6 +34,11 @@ impl AtomicHistogram {
         self.sum.fetch_add(value.saturating_mul(times), Ordering::Relaxed);
     }
 
+    /// The sum of every value observed.
+    pub fn sum(&self) -> u64 {
+        self.sum.load(Ordering::Relaxed)
+    }
+
     /// The counts now, for writing.
     pub fn snapshot(&self, bounds: &[u64]) -> HistogramSnapshot {
         let buckets = bounds.len().min(MAX_BOUNDS) + 1;

@@ -390,7 +390,7 @@ impl BrokerCollector {
 }
 
 /// The store's queues as the lag computation reads them.
-struct StoreQueues<'a>(&'a MessageStore);
+pub(super) struct StoreQueues<'a>(pub(super) &'a MessageStore);
 
 impl QueueState for StoreQueues<'_> {
     fn end(&self, topic: &str, queue: i32) -> i64 {

@@ -7,6 +7,7 @@
 //! refuse to start.
 
 mod collector;
+mod exporter4x;
 mod lag;
 mod recorded;
 
@@ -68,8 +69,17 @@ impl BoundMetrics {
             ("node_id".into(), broker.identity.broker_name.clone().into()),
         ];
         labels.extend(self.settings.extra_labels.iter().map(|(k, v)| (k.clone().into(), v.clone().into())));
-        let mut registry = Registry::with_labels(labels.into_iter());
-        registry.register_collector(Box::new(BrokerCollector::of(broker, self.settings.series_limit)));
+        // RocketMQ 5's names carry the node's labels on every series; the 4.x
+        // exporter's carry their own `cluster` (and no others), so they sit
+        // outside the labelled sub-registry.
+        let mut registry = Registry::default();
+        let limit = self.settings.series_limit;
+        registry
+            .sub_registry_with_labels(labels.into_iter())
+            .register_collector(Box::new(BrokerCollector::of(broker, limit)));
+        if broker.config.get().metrics_exporter_4x_names {
+            registry.register_collector(Box::new(exporter4x::Exporter4xCollector::of(broker, limit)));
+        }
         tracing::info!("metrics: Prometheus endpoint on http://{}/metrics", self.local_addr());
         tasks.spawn(self.server.run(Arc::new(Scrapes::new(registry)), stop.clone()));
     }

@@ -29,16 +29,81 @@
 //!   by the same rules (`{"0":…}` fills a `BTreeMap<i64, _>`).
 //!
 //! What cannot mean anything (`"abc"` for a number, `2` for a boolean, an
-//! ordinal past the last variant) is an error naming the value; the caller
-//! adds the field's path.
+//! ordinal past the last variant) is an error naming the value and the path
+//! to it (`consumerDataSet[0].subVersion`). The path is added as the error
+//! travels out of each array element and object entry, rather than by
+//! wrapping every visitor (as `serde_path_to_error` does), which would
+//! instantiate a second copy of every body's deserializing code.
 
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{
     self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Unexpected, VariantAccess, Visitor,
 };
-use serde_json::{Error, Map, Value};
+use serde_json::{Map, Value};
+use std::fmt;
 
 use super::scalar::{self, Integer};
+
+type Error = LenientError;
+
+/// Why a value could not be read, and where it is.
+#[derive(Debug)]
+pub(crate) struct LenientError {
+    message: String,
+    /// From the value outwards: the innermost segment first.
+    path: Vec<Segment>,
+}
+
+#[derive(Debug)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+impl LenientError {
+    fn in_key(mut self, key: &str) -> LenientError {
+        self.path.push(Segment::Key(key.to_owned()));
+        self
+    }
+
+    fn in_index(mut self, index: usize) -> LenientError {
+        self.path.push(Segment::Index(index));
+        self
+    }
+
+    /// As serde_json's error, the path first: `a.b[0].c: invalid value: …`.
+    pub(crate) fn into_json(self) -> serde_json::Error {
+        if self.path.is_empty() {
+            return de::Error::custom(self.message);
+        }
+        let mut path = String::new();
+        for segment in self.path.iter().rev() {
+            match segment {
+                Segment::Key(key) if path.is_empty() => path.push_str(key),
+                Segment::Key(key) => {
+                    path.push('.');
+                    path.push_str(key);
+                }
+                Segment::Index(i) => path.push_str(&format!("[{i}]")),
+            }
+        }
+        de::Error::custom(format_args!("{path}: {}", self.message))
+    }
+}
+
+impl de::Error for LenientError {
+    fn custom<T: fmt::Display>(message: T) -> LenientError {
+        LenientError { message: message.to_string(), path: Vec::new() }
+    }
+}
+
+impl fmt::Display for LenientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for LenientError {}
 
 /// A serde `Deserializer` over a borrowed JSON value, converting as fastjson does.
 #[derive(Clone, Copy, Debug)]
@@ -142,7 +207,7 @@ impl<'de> Deserializer<'de> for Lenient<'de> {
                 _ => visitor.visit_f64(n.as_f64().unwrap_or(f64::NAN)),
             },
             Value::String(s) => visitor.visit_borrowed_str(s),
-            Value::Array(items) => visitor.visit_seq(Items(items.iter())),
+            Value::Array(items) => visitor.visit_seq(Items::new(items)),
             Value::Object(map) => visitor.visit_map(Entries::new(map)),
         }
     }
@@ -217,9 +282,9 @@ impl<'de> Deserializer<'de> for Lenient<'de> {
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.0 {
-            Value::Array(items) => visitor.visit_seq(Items(items.iter())),
-            Value::Null => visitor.visit_seq(Items([].iter())),
-            v if is_blank(v) => visitor.visit_seq(Items([].iter())),
+            Value::Array(items) => visitor.visit_seq(Items::new(items)),
+            Value::Null => visitor.visit_seq(Items::new(&[])),
+            v if is_blank(v) => visitor.visit_seq(Items::new(&[])),
             _ => Err(de::Error::invalid_type(unexpected(self.0), &visitor)),
         }
     }
@@ -255,7 +320,7 @@ impl<'de> Deserializer<'de> for Lenient<'de> {
     ) -> Result<V::Value, Error> {
         match self.0 {
             Value::Object(map) => visitor.visit_map(Fields::new(map, fields)),
-            Value::Array(items) => visitor.visit_seq(Items(items.iter())),
+            Value::Array(items) => visitor.visit_seq(Items::new(items)),
             _ => self.deserialize_map(visitor),
         }
     }
@@ -341,13 +406,19 @@ impl<'de> VariantAccess<'de> for Variant<'de> {
 }
 
 /// The elements of an array.
-struct Items<'de>(std::slice::Iter<'de, Value>);
+struct Items<'de>(std::iter::Enumerate<std::slice::Iter<'de, Value>>);
+
+impl<'de> Items<'de> {
+    fn new(items: &'de [Value]) -> Items<'de> {
+        Items(items.iter().enumerate())
+    }
+}
 
 impl<'de> SeqAccess<'de> for Items<'de> {
     type Error = Error;
 
     fn next_element_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, Error> {
-        self.0.next().map(|v| seed.deserialize(Lenient(v))).transpose()
+        self.0.next().map(|(i, v)| seed.deserialize(Lenient(v)).map_err(|e| e.in_index(i))).transpose()
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -358,12 +429,12 @@ impl<'de> SeqAccess<'de> for Items<'de> {
 /// The entries of an object read as a map: keys converted like scalars.
 struct Entries<'de> {
     iter: serde_json::map::Iter<'de>,
-    value: Option<&'de Value>,
+    entry: Option<(&'de str, &'de Value)>,
 }
 
 impl<'de> Entries<'de> {
     fn new(map: &'de Map<String, Value>) -> Entries<'de> {
-        Entries { iter: map.iter(), value: None }
+        Entries { iter: map.iter(), entry: None }
     }
 }
 
@@ -372,12 +443,13 @@ impl<'de> MapAccess<'de> for Entries<'de> {
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
         let Some((key, value)) = self.iter.next() else { return Ok(None) };
-        self.value = Some(value);
-        seed.deserialize(Key(key)).map(Some)
+        self.entry = Some((key, value));
+        seed.deserialize(Key(key)).map(Some).map_err(|e| e.in_key(key))
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, Error> {
-        seed.deserialize(Lenient(self.value.take().unwrap_or(&Value::Null)))
+        let (key, value) = self.entry.take().unwrap_or(("", &Value::Null));
+        seed.deserialize(Lenient(value)).map_err(|e| e.in_key(key))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -393,12 +465,13 @@ struct Fields<'de> {
     fields: &'static [&'static str],
     /// Fields already filled through a loosely matched key.
     matched: Vec<&'static str>,
-    value: Option<&'de Value>,
+    /// The field being read and its value.
+    entry: Option<(&'de str, &'de Value)>,
 }
 
 impl<'de> Fields<'de> {
     fn new(map: &'de Map<String, Value>, fields: &'static [&'static str]) -> Fields<'de> {
-        Fields { map, iter: map.iter(), fields, matched: Vec::new(), value: None }
+        Fields { map, iter: map.iter(), fields, matched: Vec::new(), entry: None }
     }
 
     /// The field a key fills, as fastjson's `smartMatch` finds it. A loose
@@ -438,15 +511,16 @@ impl<'de> MapAccess<'de> for Fields<'de> {
             if value.is_null() {
                 continue;
             }
-            self.value = Some(value);
             let field = self.field_for(key);
+            self.entry = Some((field, value));
             return seed.deserialize(BorrowedStrDeserializer::<Error>::new(field)).map(Some);
         }
         Ok(None)
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, Error> {
-        seed.deserialize(Lenient(self.value.take().unwrap_or(&Value::Null)))
+        let (field, value) = self.entry.take().unwrap_or(("", &Value::Null));
+        seed.deserialize(Lenient(value)).map_err(|e| e.in_key(field))
     }
 }
 

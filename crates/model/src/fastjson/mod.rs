@@ -72,14 +72,7 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error>
 
 /// Reads an already parsed JSON value into `T` with fastjson's conversions.
 pub fn from_value<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, serde_json::Error> {
-    serde_path_to_error::deserialize(lenient::Lenient(value)).map_err(|e| {
-        if e.path().iter().next().is_none() {
-            e.into_inner()
-        } else {
-            let path = e.path().to_string();
-            serde::de::Error::custom(format_args!("{path}: {}", e.into_inner()))
-        }
-    })
+    T::deserialize(lenient::Lenient(value)).map_err(lenient::LenientError::into_json)
 }
 
 /// Parses fastjson bytes (or standard JSON) into `T`. Invalid UTF-8 is an error.
@@ -103,6 +96,34 @@ mod tests {
     struct BrokerData {
         broker_addrs: BTreeMap<i64, String>,
         broker_name: String,
+    }
+
+    #[test]
+    fn errors_name_the_path_to_the_bad_value() {
+        #[derive(Deserialize, Debug)]
+        #[serde(rename_all = "camelCase")]
+        #[allow(dead_code)]
+        struct Consumer {
+            sub_version: i64,
+        }
+        #[derive(Deserialize, Debug)]
+        #[serde(rename_all = "camelCase")]
+        #[allow(dead_code)]
+        struct Heartbeat {
+            consumer_data_set: Vec<Consumer>,
+            offsets: BTreeMap<i64, Vec<i32>>,
+        }
+        let bad_field = r#"{"consumerDataSet":[{"subVersion":1},{"subVersion":"abc"}],"offsets":{}}"#;
+        let e = from_str::<Heartbeat>(bad_field).unwrap_err().to_string();
+        assert!(e.starts_with("consumerDataSet[1].subVersion: invalid value: string \"abc\""), "{e}");
+        let bad_key = r#"{"consumerDataSet":[],"offsets":{"x":[]}}"#;
+        let e = from_str::<Heartbeat>(bad_key).unwrap_err().to_string();
+        assert!(e.starts_with("offsets.x: invalid value"), "{e}");
+        let bad_item = r#"{"consumerDataSet":[],"offsets":{"7":[1,"b"]}}"#;
+        let e = from_str::<Heartbeat>(bad_item).unwrap_err().to_string();
+        assert!(e.starts_with("offsets.7[1]: invalid value"), "{e}");
+        let e = from_str::<i32>(r#""abc""#).unwrap_err().to_string();
+        assert!(e.starts_with("invalid value"), "no path at the top: {e}");
     }
 
     #[test]
