@@ -2,10 +2,15 @@
 # Installs the system packages the test suite needs, if they are missing.
 set -euo pipefail
 need=()
-# Distribution (scripts/build-image.sh, scripts/test-dist.sh): a static busybox
-# for the image, `file` to check binaries are static, Nix to evaluate flake.nix,
-# dash and shellcheck to hold the bin/ scripts to POSIX sh.
+# Distribution (scripts/build-image.sh, scripts/test-dist.sh): dpkg-dev and
+# musl-tools to build the image's busybox from Debian's source
+# (scripts/build-busybox.sh, which adds a deb-src entry itself), a host busybox
+# for test-dist.sh's "busybox sh" runs of bin/, `file` to check binaries are
+# static, Nix to evaluate flake.nix, dash and shellcheck to hold the bin/
+# scripts to POSIX sh.
 [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
+command -v dpkg-source >/dev/null || need+=(dpkg-dev)
+command -v musl-gcc >/dev/null || need+=(musl-tools)
 # A C compiler: the linker cargo calls, and mimalloc's C sources.
 command -v cc >/dev/null || need+=(gcc)
 command -v file >/dev/null || need+=(file)
