@@ -308,7 +308,7 @@ test_image() {
   else
     fail "no NameServer boot line: $(docker logs "$c" 2>&1 | tail -5)"
   fi
-  expect 0 "^ *1 +rocketmq +/home/rocketmq/rocketmq/lib/mqnamesrv" "the server is PID 1, as uid 3000" -- docker exec "$c" ps
+  expect 0 "^ *1 +rocketmq +([0-9:]+ +)?/home/rocketmq/rocketmq/lib/mqnamesrv" "the server is PID 1, as uid 3000" -- docker exec "$c" ps
   for _ in $(seq 1 30); do [ "$(docker inspect -f '{{.State.Health.Status}}' "$c")" = healthy ] && break; sleep 1; done
   expect 0 "^healthy healthy: namesrv answered" "HEALTHCHECK turns healthy (a remoting round trip)" -- \
     docker inspect -f '{{.State.Health.Status}} {{(index .State.Health.Log 0).Output}}' "$c"

@@ -97,7 +97,9 @@ impl Broker {
         let locks = QueueLocks::new(&broker_config, &store_config);
         let ha_accounts = broker_config.ha_auth_enable.then(|| acl.ha_accounts()).flatten();
         let replication = Arc::new(Replication::new(&broker_config, &store_config, client_tls.clone(), ha_accounts));
+        let opening = std::time::Instant::now();
         let store = Arc::new(MessageStore::open(store_config, hooks)?);
+        let store_open_ms = u64::try_from(opening.elapsed().as_millis()).unwrap_or(u64::MAX);
         let timers = TimerDelivery::of(&store);
 
         let topics = Arc::new(TopicTable::open(
@@ -185,6 +187,7 @@ impl Broker {
             pulls: pull_admission.clone(),
             ports: port_limits.clone(),
             boot_ms: now,
+            store_open_ms,
         };
         let transactions = Arc::new(Transactions {
             store: store.clone(),

@@ -35,6 +35,8 @@ pub(crate) struct RuntimeInfo {
     /// What the remoting ports' connection limits refused or closed.
     pub ports: Arc<PortLimits>,
     pub boot_ms: i64,
+    /// How long opening the store took at start, recovery included.
+    pub store_open_ms: u64,
 }
 
 impl RuntimeInfo {

@@ -63,3 +63,46 @@ async fn popped_messages_are_in_flight_until_acked() {
     }
     broker.stop().await;
 }
+
+/// The value of `name`'s series whose labels include `label`.
+fn labelled(text: &str, name: &str, label: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .find(|l| l.contains(label))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[tokio::test]
+async fn refused_connections_and_the_store_open_time_are_served() {
+    let home = tempfile::tempdir().unwrap();
+    let port = rmq_testkit::ports::free_port().to_string();
+    let configure = [
+        ("metricsExporterType", "PROM"),
+        ("metricsPromExporterHost", "127.0.0.1"),
+        ("metricsPromExporterPort", port.as_str()),
+        ("maxConnectionsPerIp", "2"),
+    ];
+    let broker = TestBroker::start(home.path(), &configure).await;
+    // Two connections are allowed from this address; the next ones are refused.
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        held.push(tokio::net::TcpStream::connect(&broker.addr).await.unwrap());
+    }
+    let port: u16 = port.parse().unwrap();
+    let refused = r#"reason="max_connections_per_ip""#;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut text = scrape(port).await;
+    while labelled(&text, "rmq_connections_refused_total", refused).unwrap_or(0.0) < 3.0
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        text = scrape(port).await;
+    }
+    assert_eq!(labelled(&text, "rmq_connections_refused_total", refused), Some(3.0), "{text}");
+    assert_eq!(labelled(&text, "rmq_connections_refused_total", r#"reason="write_timeout""#), Some(0.0));
+    let open = text.lines().find(|l| l.starts_with("rmq_store_open_seconds{")).expect("the store's open time");
+    let seconds: f64 = open.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!((0.0..30.0).contains(&seconds), "{open}");
+    drop(held);
+    broker.stop().await;
+}

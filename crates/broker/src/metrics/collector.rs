@@ -28,6 +28,7 @@ use crate::ha::Replication;
 use crate::live_config::LiveConfig;
 use crate::now_ms;
 use crate::pop::PopEngine;
+use crate::port_limits::PortLimits;
 use crate::stats::BrokerStats;
 use crate::tables::{ConsumerOffsets, SubscriptionGroups, TopicTable};
 
@@ -45,6 +46,8 @@ pub(crate) struct BrokerCollector {
     pop: Arc<PopEngine>,
     sends: Arc<Permits>,
     pulls: Arc<Permits>,
+    ports: Arc<PortLimits>,
+    store_open_ms: u64,
     is_master: bool,
     boot_ms: i64,
     /// Most labelled series per family.
@@ -66,6 +69,8 @@ impl BrokerCollector {
             pop: broker.pop.clone(),
             sends: admin.runtime.sends.clone(),
             pulls: admin.runtime.pulls.clone(),
+            ports: admin.runtime.ports.clone(),
+            store_open_ms: admin.runtime.store_open_ms,
             is_master: broker.is_master(),
             boot_ms: admin.runtime.boot_ms,
             limit,
@@ -303,7 +308,24 @@ impl BrokerCollector {
         refused.push(vec![("processor", "pull".to_owned())], self.pulls.refused() as i64);
         refused.encode(encoder)?;
         let boot = CappedFamily::gauge("rmq_boot_timestamp_seconds", "When the broker started, Unix time", 1);
-        single(encoder, boot, self.boot_ms / 1000)
+        single(encoder, boot, self.boot_ms / 1000)?;
+        let mut open = CappedFamily::float_gauge(
+            "rmq_store_open_seconds",
+            "How long opening the store took at the last start, recovery included",
+            1,
+        );
+        open.push_fraction(Labels::new(), self.store_open_ms as f64 / 1000.0);
+        open.encode(encoder)?;
+        // The remoting ports' connection limits: what they refused or closed.
+        let mut connections = CappedFamily::counter(
+            "rmq_connections_refused",
+            "Connections refused or closed by the remoting ports' limits, by reason",
+            8,
+        );
+        for (key, count) in self.ports.entries() {
+            connections.push(vec![("reason", connection_reason(key).to_owned())], count as i64);
+        }
+        connections.encode(encoder)
     }
 
     fn storage(&self, encoder: &mut DescriptorEncoder<'_>) -> std::fmt::Result {
@@ -406,6 +428,19 @@ impl QueueState for StoreQueues<'_> {
 /// constant's name in lower case, or the number for a code it lacks.
 fn code_label(java_name: &str, code: i32) -> String {
     if java_name == "UNKNOWN" { code.to_string() } else { java_name.to_ascii_lowercase() }
+}
+
+/// The `reason` label of a port-limit counter of the runtime table.
+fn connection_reason(runtime_key: &str) -> &'static str {
+    match runtime_key {
+        "refusedConnections" => "max_connections",
+        "refusedConnectionsPerIp" => "max_connections_per_ip",
+        "writeTimeoutClosedConnections" => "write_timeout",
+        "frameTimeoutClosedConnections" => "frame_timeout",
+        "tlsRefusedPlaintextConnections" => "tls_plaintext",
+        "tlsFailedHandshakes" => "tls_handshake",
+        _ => "other",
+    }
 }
 
 /// Writes a family of one unlabelled series.
