@@ -341,6 +341,39 @@ async fn master_loss_elects_from_the_sync_set_and_the_state_survives_a_restart()
     let r = brokers.call(RemotingCommand::request(RequestCode::ControllerApplyBrokerId, &steal)).await;
     assert_eq!(r.response_code(), ResponseCode::ControllerBrokerIdInvalid);
 
+    // cleanBrokerMetadata: the cluster name is needed unless -l; a live
+    // broker is not cleaned; the silent broker 2 is.
+    let a = controller_addr.clone();
+    let (code, out) =
+        tokio::task::spawn_blocking(move || mqadmin(&["cleanBrokerMetadata", "-a", &a, "-bn", GROUP, "-b", "2"]))
+            .await
+            .unwrap();
+    assert_ne!(code, 0, "no cluster name and no -l: refused (the reason goes to stderr): {out}");
+    assert!(!out.contains("success"), "{out}");
+    let a = controller_addr.clone();
+    let (code, out) = tokio::task::spawn_blocking(move || {
+        mqadmin(&["cleanBrokerMetadata", "-a", &a, "-bn", GROUP, "-b", "1", "-c", CLUSTER])
+    })
+    .await
+    .unwrap();
+    assert_ne!(code, 0, "broker 1 is alive: {out}");
+    let a = controller_addr.clone();
+    let (code, out) = tokio::task::spawn_blocking(move || {
+        mqadmin(&["cleanBrokerMetadata", "-a", &a, "-bn", GROUP, "-b", "2", "-c", CLUSTER])
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        (code, out.as_str()),
+        (0, format!("clear broker {GROUP} metadata from controller success! \n").as_str())
+    );
+    let a = controller_addr.clone();
+    let (code, out) =
+        tokio::task::spawn_blocking(move || mqadmin(&["getSyncStateSet", "-a", &a, "-b", GROUP])).await.unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("brokerId=2,"), "broker 2 is forgotten: {out}");
+    assert!(out.contains("brokerId=3,"), "broker 3 is kept: {out}");
+
     shutdown.cancel();
     brokers.client.close_all();
     drop(controller);
@@ -395,5 +428,18 @@ async fn several_peers_are_refused_and_the_namesrv_embeds_a_controller() {
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with(&format!("============127.0.0.1:{port}============\n")), "{out}");
     assert!(out.lines().any(|l| l == format!("{:<50}=  true", "notifyBrokerRoleChanged")), "{out}");
+    // updateControllerConfig changes the running value, as getControllerConfig then shows.
+    let a = format!("127.0.0.1:{port}");
+    let (code, out) = tokio::task::spawn_blocking(move || {
+        mqadmin(&["updateControllerConfig", "-a", &a, "-k", "notifyBrokerRoleChanged", "-v", "false"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, format!("update controller config success![127.0.0.1:{port}]\nnotifyBrokerRoleChanged : false\n"));
+    let a = format!("127.0.0.1:{port}");
+    let (code, out) = tokio::task::spawn_blocking(move || mqadmin(&["getControllerConfig", "-a", &a])).await.unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.lines().any(|l| l == format!("{:<50}=  false", "notifyBrokerRoleChanged")), "{out}");
     drop(namesrv);
 }

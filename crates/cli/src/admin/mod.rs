@@ -60,11 +60,14 @@ pub fn main(args: Vec<String>) -> i32 {
         println!("The sub command {first} not exist.");
         return 1;
     };
-    // Java's electMaster names its broker-name option `-bn`, which a
-    // one-letter parser would read as -b n.
+    // Java's electMaster and cleanBrokerMetadata name their broker-name
+    // option `-bn`, which a one-letter parser would read as -b n.
     let rest: Vec<String> = args[1..]
         .iter()
-        .map(|a| if spec.name == "electMaster" && a == "-bn" { "--brokerName".to_owned() } else { a.clone() })
+        .map(|a| {
+            let takes_bn = spec.name == "electMaster" || spec.name == "cleanBrokerMetadata";
+            if takes_bn && a == "-bn" { "--brokerName".to_owned() } else { a.clone() }
+        })
         .collect();
     let parsed = match options::parse(spec, &rest) {
         Ok(parsed) => parsed,

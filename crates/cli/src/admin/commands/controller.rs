@@ -1,11 +1,15 @@
 //! Controller sub-commands (5.x): `getControllerMetaData`,
-//! `getSyncStateSet`, `electMaster`, `getControllerConfig`, printed as
-//! Java's `tools/command/controller` and `ha` commands print them.
+//! `getSyncStateSet`, `electMaster`, `getControllerConfig`,
+//! `updateControllerConfig`, `cleanBrokerMetadata`, printed as Java's
+//! `tools/command/controller` and `ha` commands print them.
 
 use anyhow::{Result, anyhow};
 use rmq_protocol::body::controller::{BrokerMemberGroup, BrokerReplicasInfo, encode_broker_names};
-use rmq_protocol::header::{ElectMasterRequestHeader, ElectMasterResponseHeader, GetMetaDataResponseHeader};
-use rmq_protocol::{RemotingCommand, RequestCode};
+use rmq_protocol::header::{
+    CleanControllerBrokerDataRequestHeader, ElectMasterRequestHeader, ElectMasterResponseHeader,
+    GetMetaDataResponseHeader,
+};
+use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 
 use crate::admin::options::Args;
 use crate::admin::{Ctx, NO_CLUSTER};
@@ -129,10 +133,26 @@ pub async fn elect_master(ctx: &Ctx, args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// `-a`'s `;`-separated controller addresses.
+fn controllers(args: &Args) -> Vec<String> {
+    args.req('a').trim().split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+/// A controller's answer, as an error when it is not SUCCESS.
+fn succeeded(server: &str, response: RemotingCommand) -> Result<RemotingCommand> {
+    if response.code == ResponseCode::Success.to_i32() {
+        Ok(response)
+    } else {
+        Err(anyhow!(
+            "CODE: {}  DESC: {} (controller {server})",
+            response.code,
+            response.remark.as_deref().unwrap_or("")
+        ))
+    }
+}
+
 pub async fn get_config(ctx: &Ctx, args: &Args) -> Result<()> {
-    let servers: Vec<String> =
-        args.req('a').trim().split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    for server in servers {
+    for server in controllers(args) {
         let response =
             ctx.client.call(&server, RemotingCommand::bare_request(RequestCode::GetControllerConfig)).await?;
         let body = response.body.to_bytes();
@@ -142,5 +162,49 @@ pub async fn get_config(ctx: &Ctx, args: &Args) -> Result<()> {
             print!("{key:<50}=  {value}\n");
         }
     }
+    Ok(())
+}
+
+/// UPDATE_CONTROLLER_CONFIG with `-k`=`-v` to every controller of `-a`, as
+/// Java's admin sends it (a properties text in the body).
+pub async fn update_config(ctx: &Ctx, args: &Args) -> Result<()> {
+    let (key, value) = (args.req('k').trim().to_owned(), args.req('v').trim().to_owned());
+    let servers = controllers(args);
+    for server in &servers {
+        let request = RemotingCommand::bare_request(RequestCode::UpdateControllerConfig)
+            .with_body(bytes::Bytes::from(format!("{key}={value}\n")));
+        succeeded(server, ctx.client.call(server, request).await?)?;
+    }
+    print!("update controller config success![{}]\n{key} : {value}\n", servers.join(", "));
+    Ok(())
+}
+
+/// CLEAN_BROKER_DATA at the leader: forgets a broker group (or some of its
+/// broker ids) on the controller. Without `-l` the cluster name is needed,
+/// as Java requires.
+pub async fn clean_broker_metadata(ctx: &Ctx, args: &Args) -> Result<()> {
+    let broker_name = args.req('N').trim().to_owned();
+    let cluster_name = args.get('c').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+    let ids = args.get('b').map(|b| b.trim().to_owned());
+    if let Some(ids) = &ids
+        && ids.split(';').any(|id| id.trim().parse::<i64>().is_err())
+    {
+        return Err(anyhow!("please set the option <brokerControllerIdsToClean> according to the format"));
+    }
+    let clean_living = args.has('l');
+    if !clean_living && cluster_name.is_none() {
+        return Err(anyhow!("cleanLivingBroker option is false, clusterName option can not be empty."));
+    }
+    let leader = leader(ctx, args.req('a').split(';').next().unwrap_or_default().trim()).await?;
+    let header = CleanControllerBrokerDataRequestHeader {
+        cluster_name,
+        broker_name: broker_name.clone(),
+        broker_controller_ids_to_clean: ids,
+        is_clean_living_broker: Some(clean_living),
+        invoke_time: Some(chrono::Utc::now().timestamp_millis()),
+    };
+    let response = ctx.client.call(&leader, RemotingCommand::request(RequestCode::CleanBrokerData, &header)).await?;
+    succeeded(&leader, response)?;
+    print!("clear broker {broker_name} metadata from controller success! \n");
     Ok(())
 }

@@ -316,6 +316,32 @@ pub const ALL: &[Spec] = &[
         [val('a', "controllerAddress", true, "Controller address list, eg: 192.168.0.1:9878;192.168.0.2:9878")]
     ),
     spec!(
+        "updateControllerConfig",
+        "Update controller config.",
+        [
+            val('a', "controllerAddress", true, "Controller address list, eg: 192.168.0.1:9878;192.168.0.2:9878"),
+            val('k', "key", true, "config key"),
+            val('v', "value", true, "config value"),
+        ]
+    ),
+    spec!(
+        "cleanBrokerMetadata",
+        "Clean metadata of broker on controller.",
+        [
+            val('a', "controllerAddress", true, "The address of controller"),
+            val(
+                'b',
+                "brokerControllerIdsToClean",
+                false,
+                "The brokerController id list which requires to clean metadata. eg: 1;2;3"
+            ),
+            // Java's short name is `-bn` (rewritten to --brokerName before parsing).
+            val('N', "brokerName", true, "The broker name of the replicas that require to be manipulated"),
+            val('c', "clusterName", false, "the clusterName of broker"),
+            flag('l', "cleanLivingBroker", "Whether clean up living brokers, default value is false"),
+        ]
+    ),
+    spec!(
         "electMaster",
         "Re-elect the specified broker as master.",
         [
@@ -405,6 +431,8 @@ pub async fn run(spec: &Spec, ctx: &Ctx, args: &Args) -> Result<()> {
         "getControllerMetaData" => controller::get_metadata(ctx, args).await,
         "getControllerConfig" => controller::get_config(ctx, args).await,
         "electMaster" => controller::elect_master(ctx, args).await,
+        "updateControllerConfig" => controller::update_config(ctx, args).await,
+        "cleanBrokerMetadata" => controller::clean_broker_metadata(ctx, args).await,
         "sendMessage" => message::send_message(ctx, args).await,
         "consumeMessage" => message::consume_message(ctx, args).await,
         other => Err(anyhow::anyhow!("The sub command {other} not exist.")),
