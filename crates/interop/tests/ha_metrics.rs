@@ -91,13 +91,19 @@ fn ha_lag_through_prometheus(home: &std::path::Path, master_metrics: u16, slave_
     let targets = [("master", format!("127.0.0.1:{master_metrics}")), ("slave", format!("127.0.0.1:{slave_metrics}"))];
     let prometheus = Prometheus::start(home, &targets);
     let within = Duration::from_secs(30);
+    // Each query waits for its answer: on a loaded machine a scrape can miss
+    // its 1 s timeout, and Prometheus then marks that target's series stale.
     prometheus.wait_until(within, "one slave of broker-a, not behind", |p| {
         p.value("count(rmq_ha_slave_behind_bytes{node_id=\"broker-a\",slave_addr=~\"127.0.0.1:.+\"})") == Some(1.0)
             && p.value("max by (node_id) (rmq_ha_slave_behind_bytes)") == Some(0.0)
     });
-    assert_eq!(prometheus.value("max by (node_id) (rmq_ha_slave_behind_ms)"), Some(0.0));
+    prometheus.wait_until(within, "the slave 0 ms behind", |p| {
+        p.value("max by (node_id) (rmq_ha_slave_behind_ms)") == Some(0.0)
+    });
     // The slave's own view agrees, and an alert-style query finds no slave behind.
-    assert_eq!(prometheus.value("rmq_ha_behind_master_bytes{job=\"slave\"}"), Some(0.0));
+    prometheus.wait_until(within, "the slave's own view", |p| {
+        p.value("rmq_ha_behind_master_bytes{job=\"slave\"}") == Some(0.0)
+    });
     let behind = prometheus.get("/api/v1/query?query=rmq_ha_slave_behind_bytes%20%3E%2067108864").unwrap_or_default();
     assert!(behind.contains("\"result\":[]"), "{behind}");
 }
