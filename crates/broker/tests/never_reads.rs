@@ -43,7 +43,13 @@ async fn a_consumer_that_never_reads_is_closed_and_the_others_are_served() {
         let asked = Instant::now();
         let sent = invoke(&c, &broker.addr, send_request("pg", TOPIC, 1, 0, &[], b"small")).await;
         assert_eq!(sent.response_code(), ResponseCode::Success);
-        let pulled = invoke(&c, &broker.addr, pull_request("normal", TOPIC, 1, 0, "*", "TAG")).await;
+        // A record reaches the consume queue a moment after its SEND_OK (the
+        // dispatcher runs apart): the pull may come first and find nothing yet.
+        let mut pulled = invoke(&c, &broker.addr, pull_request("normal", TOPIC, 1, 0, "*", "TAG")).await;
+        while pulled.response_code() != ResponseCode::Success && asked.elapsed() < Duration::from_secs(2) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            pulled = invoke(&c, &broker.addr, pull_request("normal", TOPIC, 1, 0, "*", "TAG")).await;
+        }
         assert_eq!(pulled.response_code(), ResponseCode::Success);
         slowest = slowest.max(asked.elapsed());
         tokio::time::sleep(Duration::from_millis(100)).await;
