@@ -26,6 +26,9 @@ pub fn shutdown_token() -> std::io::Result<CancellationToken> {
             _ = int.recv() => {}
         }
         tracing::warn!("second signal received, exiting without waiting");
+        // Not waiting for the server, but for the log lines already queued:
+        // `exit` skips the drop that would write them.
+        crate::logging::finish();
         std::process::exit(FORCED_EXIT);
     });
     Ok(token)

@@ -103,6 +103,8 @@ fn run(args: Vec<std::ffi::OsString>) -> i32 {
         bound.serve(shutdown).await;
         exit::OK
     });
+    // The runtime's tasks may still log as they stop: before the log ends.
+    drop(runtime);
     drop(log);
     code
 }

@@ -14,15 +14,20 @@
 //!
 //! A log file that cannot be written is reported in one line on stderr and
 //! logging carries on without it: losing a file must not stop a server.
+//!
+//! Lines are written by a thread per destination ([`writer`]); at exit
+//! [`LogGuard`]'s drop (or [`finish`]) waits until every line logged before
+//! is written, so the last ones ("shutdown complete") are never lost.
 
 pub mod rolling;
+mod writer;
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use tracing::Metadata;
-use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::filter::{EnvFilter, filter_fn};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
@@ -31,14 +36,13 @@ use tracing_subscriber::{Registry, reload};
 
 use crate::java_opts;
 use rolling::{RollingFile, Window};
+use writer::{Drain, LineWriter};
 
 /// Target of [`announce`]'s and [`fail`]'s events: written to the file, kept
 /// off stdout (where the line is printed bare).
 const ANNOUNCE_TARGET: &str = "rmq::announce";
 
-/// Lines queued per writer thread of stdout and the main file. The queue is
-/// allocated up front (32 bytes a line), so tracing-appender's default of
-/// 128,000 would cost 4 MiB each.
+/// Lines queued per writer thread of stdout and the main file.
 const BUFFERED_LINES: usize = 8_192;
 /// The same for the side files, which see far fewer lines.
 const SIDE_BUFFERED_LINES: usize = 1_024;
@@ -116,12 +120,58 @@ fn configured(window: Window) -> Window {
     window
 }
 
-/// Keeps the writer threads running; drop it last (it flushes on drop).
+/// How long the exit waits at most for queued lines to be written: far more
+/// than a loaded machine needs, yet an end when a disk stops answering.
+const EXIT_WAIT: Duration = Duration::from_secs(30);
+
+/// The writer threads [`finish`] ends: global so that an exit that cannot
+/// wait for [`LogGuard`]'s drop (a second SIGTERM) writes the lines too.
+static DRAINS: Mutex<Vec<Drain>> = Mutex::new(Vec::new());
+
+/// Dropping it writes out every line logged so far ([`finish`]) and ends
+/// logging: drop it last, before the process exits.
 #[derive(Debug)]
 pub struct LogGuard {
-    _writers: Vec<WorkerGuard>,
     /// Where the main log file is, if it could be opened.
     pub file: Option<PathBuf>,
+}
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        finish();
+    }
+}
+
+/// Waits until every line logged so far is written and flushed (at most
+/// 30 s; stdout only while it takes lines), then stops the writer threads:
+/// lines logged afterwards are dropped. Call it before `std::process::exit`;
+/// [`LogGuard`]'s drop calls it on a return from `main`. A concurrent call
+/// waits for the first to end.
+pub fn finish() {
+    let deadline = Instant::now() + EXIT_WAIT;
+    let mut drains = DRAINS.lock().unwrap_or_else(PoisonError::into_inner);
+    let unfinished = drains.drain(..).map(|d| d.finish(deadline)).filter(|done| !done).count();
+    if unfinished > 0 {
+        eprintln!(
+            "{unfinished} log writer(s) still writing after {} s; their last lines may be lost",
+            EXIT_WAIT.as_secs()
+        );
+    }
+}
+
+/// A writer thread for `sink`, registered for [`finish`]; `None`, reported
+/// on stderr, if no thread can be started.
+fn start(sink: impl io::Write + Send + 'static, lines: usize, lossy: bool) -> Option<LineWriter> {
+    match writer::spawn(sink, lines, lossy) {
+        Ok((writer, drain)) => {
+            DRAINS.lock().unwrap_or_else(PoisonError::into_inner).push(drain);
+            Some(writer)
+        }
+        Err(e) => {
+            eprintln!("cannot start a log writer thread: {e}; logging on without it");
+            None
+        }
+    }
 }
 
 /// `<home>/logs/rocketmqlogs/<name>.log`.
@@ -158,10 +208,10 @@ pub fn set_filter(directives: &str) -> Result<(), String> {
 
 static FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
 
-fn file_writer(path: &Path, window: Window, lines: usize) -> Option<(NonBlocking, WorkerGuard)> {
+fn file_writer(path: &Path, window: Window, lines: usize) -> Option<LineWriter> {
     match RollingFile::open(path, configured(window)) {
         // The disk keeps up: wait rather than lose file lines in a burst.
-        Ok(file) => Some(NonBlockingBuilder::default().buffered_lines_limit(lines).lossy(false).finish(file)),
+        Ok(file) => start(file, lines, false),
         Err(e) => {
             eprintln!("cannot write the log file {}: {e}; logging on without it", path.display());
             None
@@ -181,37 +231,30 @@ pub fn init_with(name: &str, home: &Path, side_logs: &[SideLog], level: Option<&
         });
     let (filter, handle) = reload::Layer::new(initial);
     let _ = FILTER.set(handle);
-    let mut writers = Vec::new();
     let fmt = || tracing_subscriber::fmt::layer().with_timer(JavaTime).with_target(false).with_ansi(false);
 
     // Through a writer thread too: a stdout nobody drains (a full pipe) drops
     // log lines instead of stalling the server.
-    let (stdout_writer, stdout_guard) =
-        NonBlockingBuilder::default().buffered_lines_limit(BUFFERED_LINES).lossy(true).finish(io::stdout());
-    writers.push(stdout_guard);
-    let stdout =
-        fmt().with_writer(stdout_writer).with_filter(filter_fn(|meta| meta.target() != ANNOUNCE_TARGET)).boxed();
+    let mut layers = Vec::new();
+    if let Some(stdout) = start(io::stdout(), BUFFERED_LINES, true) {
+        layers.push(fmt().with_writer(stdout).with_filter(filter_fn(|meta| meta.target() != ANNOUNCE_TARGET)).boxed());
+    }
 
     let dir = log_file(home, name).parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut layers = vec![stdout];
     let path = log_file(home, name);
-    let main_file = file_writer(&path, main_window(name), BUFFERED_LINES).map(|(writer, guard)| {
-        writers.push(guard);
+    let main_file = file_writer(&path, main_window(name), BUFFERED_LINES).map(|writer| {
         let routed: Vec<&'static str> = side_logs.iter().flat_map(|s| s.targets.iter().copied()).collect();
         layers.push(fmt().with_writer(writer).with_filter(filter_fn(move |m| !has_target(m, &routed))).boxed());
         path
     });
     for side in side_logs {
-        if let Some((writer, guard)) =
-            file_writer(&dir.join(format!("{}.log", side.name)), side.window, SIDE_BUFFERED_LINES)
-        {
-            writers.push(guard);
+        if let Some(writer) = file_writer(&dir.join(format!("{}.log", side.name)), side.window, SIDE_BUFFERED_LINES) {
             let targets = side.targets;
             layers.push(fmt().with_writer(writer).with_filter(filter_fn(move |m| has_target(m, targets))).boxed());
         }
     }
     let _ = tracing_subscriber::registry().with(filter).with(layers).try_init();
-    LogGuard { _writers: writers, file: main_file }
+    LogGuard { file: main_file }
 }
 
 /// [`init_with`] with no side files and the default level.
