@@ -121,6 +121,11 @@ config_struct! {
         /// Store host written into records and msgIds: `brokerIP1:listenPort`.
         /// No key: the broker sets it once it has resolved its address.
         store_host: SocketAddr => SocketAddr::from(([127, 0, 0, 1], 10911)),
+        /// Cut the CommitLog back to this offset at open, after recovery.
+        /// No key: a broker in controller mode sets it when it rejoins a new
+        /// master whose log diverged from its own (the epochs' consistent
+        /// point); the offset must be the start of a record or the end.
+        truncate_to: Option<u64> => None,
     }
 }
 

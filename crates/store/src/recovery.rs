@@ -120,6 +120,17 @@ pub(crate) fn recover(d: &Dispatch, cfg: &StoreConfig, exit: Exit, cp: &Checkpoi
     let dirty = (exit == Exit::ProcessCrash).then(|| cfg.max_message_size as u64 * 2 + (1 << 20));
     let (end, last_ts) = scan(cl, &segs, from, cfg.check_crc_on_recover, dirty)?;
     tracing::info!(?exit, from, end, "CommitLog recovered");
+    let (end, dirty) = match cfg.truncate_to.filter(|to| *to < end) {
+        Some(to) => {
+            check_record_boundary(cl, to)?;
+            tracing::warn!(
+                "truncating the CommitLog from {end} to {to}: {} bytes the new master never had are dropped",
+                end - to
+            );
+            (to, None)
+        }
+        None => (end, dirty),
+    };
     cl.truncate_after_recovery(end, dirty)?;
     let min = cl.min_offset();
     for cq in d.queues().all() {
@@ -151,6 +162,19 @@ pub(crate) fn recover(d: &Dispatch, cfg: &StoreConfig, exit: Exit, cp: &Checkpoi
         scanned_from: from,
         redispatched_from: redispatch_from.min(end),
     })
+}
+
+/// A truncation point must be where a record starts: cutting inside one
+/// would leave a torn record that the next recovery reads as damage.
+fn check_record_boundary(cl: &CommitLog, offset: u64) -> Result<()> {
+    let starts_record = cl.decode_at(offset, false, |decoded, _| {
+        matches!(decoded, Ok(Decoded::Message(v)) if v.physical_offset == offset as i64)
+            || matches!(decoded, Ok(Decoded::EndOfFile { .. }))
+    });
+    match starts_record {
+        Some(true) => Ok(()),
+        _ => Err(StoreError::bad_file(cl.dir(), format!("truncation point {offset} is not the start of a record"))),
+    }
 }
 
 /// Where dispatch stood when the process died: the end of the furthest
