@@ -16,6 +16,8 @@
 //!   (a report, a transfer, bytes sent, time passed), decisions out (what to
 //!   send, what to append, which SYNC waiters to release, when to close);
 //! * [`server`], [`client`]: the tokio tasks that drive them over sockets;
+//! * [`epoch`]: the epoch file of controller mode, and where two logs
+//!   agree;
 //! * [`log`]: the few store operations they need, as a trait ([`ReplicaLog`]),
 //!   implemented for [`rmq_store::MessageStore`].
 //!
@@ -27,6 +29,7 @@
 pub mod admission;
 pub mod client;
 pub mod codec;
+pub mod epoch;
 pub mod handshake;
 pub mod log;
 pub mod master;

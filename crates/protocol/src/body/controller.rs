@@ -1,5 +1,6 @@
 //! Bodies of RocketMQ 5's controller requests and responses: `SyncStateSet`,
-//! `BrokerMemberGroup`, `ElectMasterResponseBody` and `BrokerReplicasInfo`,
+//! `BrokerMemberGroup`, `ElectMasterResponseBody`, `BrokerReplicasInfo` and
+//! `EpochEntryCache`,
 //! in fastjson's shapes (fields in alphabetical order, nulls left out,
 //! `Map<Long, _>` keys unquoted).
 
@@ -89,7 +90,32 @@ pub struct BrokerReplicasInfo {
     pub replicas_info_table: BTreeMap<String, ReplicasInfo>,
 }
 
-json_codec!(SyncStateSet, BrokerMemberGroup, ElectMasterResponseBody, BrokerReplicasInfo);
+/// One epoch of a broker group's log: from `startOffset`, the master of
+/// `epoch` wrote it; `endOffset` is where the next epoch began (Java's
+/// `Long.MAX_VALUE` while it is the last).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct EpochEntry {
+    pub end_offset: i64,
+    pub epoch: i32,
+    pub start_offset: i64,
+}
+
+/// The body of GET_BROKER_EPOCH_CACHE's answer (`mqadmin getBrokerEpoch`,
+/// and what a rejoining replica compares its own epochs with).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct EpochEntryCache {
+    pub broker_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broker_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_name: Option<String>,
+    pub epoch_list: Vec<EpochEntry>,
+    pub max_offset: i64,
+}
+
+json_codec!(SyncStateSet, BrokerMemberGroup, ElectMasterResponseBody, BrokerReplicasInfo, EpochEntryCache);
 
 /// The body of CONTROLLER_GET_SYNC_STATE_DATA's request: a JSON list of
 /// broker names.
