@@ -16,6 +16,7 @@ use crate::acl::Acl;
 use crate::admission::Permits;
 use crate::background::Background;
 use crate::clients::Clients;
+use crate::controller_mode::ControllerView;
 use crate::delay::DelayLevels;
 use crate::durability::Durability;
 use crate::filter::CompiledFilters;
@@ -80,6 +81,16 @@ impl Broker {
     /// Opens the store and the tables of a resolved configuration and builds
     /// every subsystem.
     pub fn open(settings: Settings) -> Result<Broker, BrokerError> {
+        Broker::build(settings, None)
+    }
+
+    /// A broker in controller mode, whose role the controllers assigned
+    /// (`settings` already say which).
+    pub(crate) fn open_controlled(settings: Settings, controller: Arc<ControllerView>) -> Result<Broker, BrokerError> {
+        Broker::build(settings, Some(controller))
+    }
+
+    fn build(settings: Settings, controller: Option<Arc<ControllerView>>) -> Result<Broker, BrokerError> {
         let Settings { broker: broker_config, store: store_config, tls } = settings;
         let server_tls = ServerTls::from_settings(&tls)?;
         let client_tls = ClientTls::from_settings(&tls)?;
@@ -202,6 +213,7 @@ impl Broker {
         });
         let handlers = Arc::new(Handlers {
             acl,
+            controller,
             sending: Sending {
                 store: store.clone(),
                 config: config.clone(),

@@ -90,8 +90,29 @@ config_struct! {
         /// DLedger (Raft) CommitLog mode: not implemented; a file asking for it
         /// is refused rather than run as a plain master.
         enable_dleger_commit_log: bool = "enableDLegerCommitLog" => false,
-        /// 5.x controller mode: not implemented, refused likewise.
+        /// 5.x controller mode: the controllers at `controllerAddr` assign
+        /// the role; `brokerId` and `brokerRole` no longer decide it.
         enable_controller_mode: bool = "enableControllerMode" => false,
+        /// `;`-separated controller addresses.
+        controller_addr: String = "controllerAddr" => String::new(),
+        /// Ms between heartbeats to the controllers.
+        broker_heartbeat_interval: u64 = "brokerHeartbeatInterval" => 1_000,
+        /// How long a controller waits for this broker's next heartbeat
+        /// before it counts it as gone.
+        controller_heart_beat_timeout_mills: u64 = "controllerHeartBeatTimeoutMills" => 10_000,
+        /// Ms between asking the controller who the master is (a missed
+        /// role-change notification is noticed within this).
+        sync_broker_metadata_period: u64 = "syncBrokerMetadataPeriod" => 5_000,
+        /// Ms between a master's reviews of its in-sync replica set.
+        check_sync_state_set_period: u64 = "checkSyncStateSetPeriod" => 5_000,
+        /// Lower is preferred when the controller elects among equals.
+        broker_election_priority: i32 = "brokerElectionPriority" => i32::MAX,
+        /// A replica that has not caught up with the master for this long
+        /// leaves the in-sync set (a MessageStoreConfig key in Java).
+        ha_max_time_slave_not_catchup: u64 = "haMaxTimeSlaveNotCatchup" => 15_000,
+        /// A send to a controller-mode master is answered once every member
+        /// of the in-sync set holds it (a MessageStoreConfig key in Java).
+        all_ack_in_sync_state_set: bool = "allAckInSyncStateSet" => false,
         offset_check_in_slave: bool = "offsetCheckInSlave" => false,
 
         // --- Topics and groups ---
@@ -317,6 +338,11 @@ impl BrokerConfig {
         split_namesrv_addr(self.namesrv_addr.as_deref().unwrap_or(""))
     }
 
+    /// The controllers of controller mode.
+    pub fn controller_list(&self) -> Vec<String> {
+        self.controller_addr.split(';').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect()
+    }
+
     /// The registration period clamped to [10 s, 60 s] as Java does.
     pub fn register_period(&self) -> Duration {
         Duration::from_millis(self.register_name_server_period.clamp(10_000, 60_000))
@@ -326,17 +352,13 @@ impl BrokerConfig {
     pub fn validate(&self, role: BrokerRole) -> Result<(), String> {
         // Three brokers of a DLedger group would otherwise all start as
         // masters of one brokerName, each taking writes.
-        for (on, key) in [
-            (self.enable_dleger_commit_log, "enableDLegerCommitLog"),
-            (self.enable_controller_mode, "enableControllerMode"),
-        ] {
-            if on {
-                return Err(format!(
-                    "{key}=true is not supported by rmq: use brokerRole ASYNC_MASTER, SYNC_MASTER or SLAVE with brokerId (conf/2m-2s-*)"
-                ));
-            }
+        if self.enable_dleger_commit_log {
+            return Err("enableDLegerCommitLog=true is not supported by rmq: use controller mode (enableControllerMode=true), or brokerRole ASYNC_MASTER, SYNC_MASTER or SLAVE with brokerId (conf/2m-2s-*)".to_owned());
         }
-        if role == BrokerRole::Slave && self.broker_id == 0 {
+        if self.enable_controller_mode && self.controller_list().is_empty() {
+            return Err("enableControllerMode=true needs controllerAddr (the controllers, `;`-separated)".to_owned());
+        }
+        if role == BrokerRole::Slave && self.broker_id == 0 && !self.enable_controller_mode {
             return Err("Slave's brokerId must be > 0".to_owned());
         }
         if self.listen_port < 3 {

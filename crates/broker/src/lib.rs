@@ -22,6 +22,7 @@ mod background;
 mod broker;
 pub mod clients;
 pub mod config;
+mod controller_mode;
 mod delay;
 mod durability;
 mod filter;
@@ -82,6 +83,9 @@ pub enum BrokerError {
     Tls(#[from] rmq_remoting::tls::TlsError),
     #[error("the store's shutdown task failed: {0}")]
     ShutdownTask(String),
+    /// Controller mode: a broker-id or epoch file that cannot be read or written.
+    #[error("controller mode: {0}")]
+    ControllerMode(String),
 }
 
 pub(crate) use rmq_model::clock::now_ms;

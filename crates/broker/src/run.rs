@@ -50,13 +50,26 @@ fn server_config(port: u16, c: &BrokerConfig, tls: &ServerTls) -> ServerConfig {
 
 /// Runs a broker until `shutdown` is cancelled. `ready` is called once the
 /// ports listen and the first registration was attempted.
+/// With `enableControllerMode`, the controllers assign the role and a role
+/// change serves the broker again in its new role (`controller_mode`).
 pub async fn run(
     settings: Settings,
     shutdown: CancellationToken,
     ready: impl FnOnce(&BootInfo),
 ) -> Result<(), BrokerError> {
-    let namesrv_addr = settings.broker.namesrv_addr.clone();
-    let broker = Broker::open(settings)?;
+    if settings.broker.enable_controller_mode {
+        return crate::controller_mode::run(settings, shutdown, ready).await;
+    }
+    serve(Broker::open(settings)?, shutdown, ready).await
+}
+
+/// Serves an opened broker until `shutdown`, then shuts it down in order.
+pub(crate) async fn serve(
+    broker: Broker,
+    shutdown: CancellationToken,
+    ready: impl FnOnce(&BootInfo),
+) -> Result<(), BrokerError> {
+    let namesrv_addr = broker.config.get().namesrv_addr.clone();
     // Wrong metrics keys, or a required metrics port in use, stop the broker
     // before it serves anyone.
     let metrics = crate::metrics::bind(&broker).await?;

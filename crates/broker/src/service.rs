@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::acl::Acl;
+use crate::controller_mode::ControllerView;
 use crate::handlers::admin::Admin;
 use crate::handlers::assignment::Assignments;
 use crate::handlers::client::Membership;
@@ -22,6 +23,8 @@ use crate::transaction::Transactions;
 #[derive(Debug)]
 pub(crate) struct Handlers {
     pub acl: Acl,
+    /// Controller mode only: role-change notices and the epoch cache.
+    pub controller: Option<Arc<ControllerView>>,
     pub sending: Sending,
     pub pulling: Pulling,
     pub popping: Popping,
@@ -70,6 +73,26 @@ impl Service for BrokerService {
 }
 
 impl BrokerService {
+    /// The requests only a controller-mode broker serves (Java answers
+    /// SYSTEM_ERROR otherwise).
+    fn controller_mode(&self, req: &RemotingCommand) -> Option<RemotingCommand> {
+        use rmq_protocol::ResponseCode;
+        let Some(controller) = &self.handlers.controller else {
+            let refused = RemotingCommand::response(
+                ResponseCode::SystemError,
+                Some("this request only for controllerMode".to_owned()),
+            );
+            return (!req.is_oneway()).then_some(refused);
+        };
+        let response = if req.request_code() == RequestCode::NotifyBrokerRoleChanged {
+            controller.role_change_notified();
+            RemotingCommand::success()
+        } else {
+            RemotingCommand::success().with_body(controller.epoch_cache().encode())
+        };
+        (!req.is_oneway()).then_some(response)
+    }
+
     async fn dispatch(&self, conn: &Connection, req: RemotingCommand) -> Option<RemotingCommand> {
         use RequestCode::*;
         let h = &self.handlers;
@@ -112,6 +135,7 @@ impl BrokerService {
             QueryAssignment => h.assignments.query(&req).await,
             SetMessageRequestMode => h.assignments.set_mode(&req),
             GetAllMessageRequestMode => h.assignments.all_modes(),
+            NotifyBrokerRoleChanged | GetBrokerEpochCache => return self.controller_mode(&req),
             _ => h.admin.handle(req).await,
         };
         Some(response)

@@ -237,13 +237,25 @@ mod tests {
     }
 
     #[test]
-    fn dledger_and_controller_modes_are_refused() {
-        for key in ["enableDLegerCommitLog", "enableControllerMode"] {
+    fn dledger_is_refused_and_controller_mode_needs_its_controllers() {
+        let resolved = |pairs: &[(&str, &str)]| {
             let mut s = Settings::new(Path::new("/tmp"));
-            s.apply_all([(key, "true")]).unwrap();
+            s.apply_all(pairs.iter().copied()).unwrap();
             s.broker.broker_ip1 = Some("10.0.0.5".into());
-            let err = s.resolve().unwrap_err();
-            assert!(err.0.contains(key) && err.0.contains("not supported"), "{err}");
-        }
+            s.resolve()
+        };
+        let err = resolved(&[("enableDLegerCommitLog", "true")]).unwrap_err();
+        assert!(err.0.contains("enableDLegerCommitLog") && err.0.contains("not supported"), "{err}");
+        let err = resolved(&[("enableControllerMode", "true")]).unwrap_err();
+        assert!(err.0.contains("controllerAddr"), "{err}");
+        // In controller mode the controller assigns the role: a SLAVE with
+        // brokerId 0 is not an error.
+        let on = [
+            ("enableControllerMode", "true"),
+            ("controllerAddr", "127.0.0.1:9878"),
+            ("brokerRole", "SLAVE"),
+            ("brokerId", "0"),
+        ];
+        resolved(&on).unwrap();
     }
 }
