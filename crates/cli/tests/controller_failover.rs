@@ -1,0 +1,289 @@
+//! Controller mode end to end, with real processes over real sockets: one
+//! `mqcontroller`, one `mqnamesrv`, two `mqbroker`s of one group with
+//! `enableControllerMode=true`.
+//!
+//! * The first broker to register is elected master; the second follows it;
+//!   the master reports it in sync once it has caught up.
+//! * The replica is SIGKILLed, the master (ASYNC) takes messages only it
+//!   holds, then it is SIGKILLed too. The replica restarts, is elected (it was
+//!   in sync less than `haMaxTimeSlaveNotCatchup` ago), registers as brokerId
+//!   0 and takes sends; everything replicated before is there.
+//! * The old master restarts: it follows the new master, cuts the messages
+//!   the new master never had from its CommitLog (its log says so), and
+//!   catches up to the new master's log.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use rmq_client::admin::Admin;
+use rmq_client::{Client, ClientOptions, Message, Producer};
+use rmq_protocol::header::GetReplicaInfoRequestHeader;
+use rmq_protocol::{RemotingCommand, RequestCode};
+use rmq_testkit::ports::{free_broker_port, free_port};
+
+const CONTROLLER: &str = env!("CARGO_BIN_EXE_mqcontroller");
+const NAMESRV: &str = env!("CARGO_BIN_EXE_mqnamesrv");
+const BROKER: &str = env!("CARGO_BIN_EXE_mqbroker");
+const GROUP: &str = "broker-a";
+const TOPIC: &str = "FailoverTopic";
+
+/// A process killed when the test ends, with its stdout lines.
+struct Running {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Running {
+    fn start(bin: &str, home: &Path, args: &[&str]) -> Running {
+        let mut child = Command::new(bin)
+            .args(args)
+            .env("JAVA_OPT", format!("-Duser.home={}", home.display()))
+            .env_remove("JAVA_OPT_EXT")
+            .env_remove("NAMESRV_ADDR")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Running { child, lines }
+    }
+
+    /// Waits for a line containing `needle`, within `within`.
+    fn wait_line(&self, needle: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(line) if std::env::var_os("RMQ_TEST_VERBOSE").is_some() => eprintln!("> {line}"),
+                Ok(_) => {}
+                Err(_) => panic!("no line with {needle:?} within {within:?}"),
+            }
+        }
+    }
+
+    fn sigkill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Node {
+    home: PathBuf,
+    conf: PathBuf,
+    port: u16,
+}
+
+impl Node {
+    fn new(root: &Path, name: &str, namesrv: &str, controller: &str) -> Node {
+        let home = root.join(name);
+        std::fs::create_dir_all(&home).unwrap();
+        let port = free_broker_port();
+        let conf = home.join("broker.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "brokerClusterName = DefaultCluster\nbrokerName = {GROUP}\nbrokerIP1 = 127.0.0.1\nlistenPort = {port}\n\
+                 namesrvAddr = {namesrv}\nstorePathRootDir = {}\nenableControllerMode = true\ncontrollerAddr = {controller}\n\
+                 brokerHeartbeatInterval = 300\ncontrollerHeartBeatTimeoutMills = 2000\nsyncBrokerMetadataPeriod = 500\n\
+                 checkSyncStateSetPeriod = 300\nhaMaxTimeSlaveNotCatchup = 60000\nhaSendHeartbeatInterval = 500\n\
+                 autoCreateTopicEnable = true\n",
+                home.join("store").display()
+            ),
+        )
+        .unwrap();
+        Node { home, conf, port }
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the broker; the caller waits for the lines it expects (the
+    /// role line comes before the boot line).
+    fn start(&self) -> Running {
+        Running::start(BROKER, &self.home, &["-c", self.conf.to_str().unwrap()])
+    }
+}
+
+fn client(namesrv: &str) -> Client {
+    let mut options = ClientOptions::new(namesrv);
+    options.timeout = Duration::from_secs(3);
+    Client::new(options)
+}
+
+/// The group's addresses by broker id, as the NameServer lists them.
+async fn members(namesrv: &str) -> std::collections::BTreeMap<i64, String> {
+    let admin = Admin::new(client(namesrv));
+    let info = admin.cluster_info().await;
+    admin.client().close();
+    info.ok().and_then(|i| i.broker_addr_table.get(GROUP).map(|d| d.broker_addrs.clone())).unwrap_or_default()
+}
+
+async fn wait_for<T>(within: Duration, what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The controller's in-sync set of the group.
+async fn in_sync(controller: &str) -> Vec<i64> {
+    let c = client("127.0.0.1:1");
+    let header = GetReplicaInfoRequestHeader { broker_name: GROUP.into() };
+    let request = RemotingCommand::request(RequestCode::ControllerGetReplicaInfo, &header);
+    let answer = c.invoke(controller, request, None).await;
+    c.close();
+    let Ok(answer) = answer else { return Vec::new() };
+    rmq_protocol::body::controller::SyncStateSet::decode(&answer.body.to_bytes())
+        .map(|s| s.sync_state_set.into_iter().collect())
+        .unwrap_or_default()
+}
+
+async fn runtime(broker: &str, key: &str) -> Option<i64> {
+    let admin = Admin::new(client("127.0.0.1:1"));
+    let info = admin.runtime_info(broker).await;
+    admin.client().close();
+    info.ok()?.get(key)?.parse().ok()
+}
+
+/// Sends `n` messages through a fresh producer; each must be SEND_OK.
+async fn send(namesrv: &str, n: usize, tag: &str) {
+    let producer = Producer::new(client(namesrv), "failover-producer");
+    for i in 0..n {
+        let msg = Message::new(TOPIC, format!("{tag}-{i}").into_bytes());
+        let sent = producer.send(&msg).await.unwrap_or_else(|e| panic!("send {tag}-{i}: {e}"));
+        assert_eq!(sent.status.as_str(), "SEND_OK");
+    }
+    producer.client().close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replica_takes_over_and_the_old_master_cuts_what_it_never_replicated() {
+    let root = tempfile::tempdir().unwrap();
+    let (controller_port, namesrv_port) = (free_port(), free_port());
+    let controller = format!("127.0.0.1:{controller_port}");
+    let namesrv = format!("127.0.0.1:{namesrv_port}");
+    let controller_conf = root.path().join("controller.conf");
+    std::fs::write(
+        &controller_conf,
+        format!(
+            "controllerDLegerGroup = group1\ncontrollerDLegerPeers = n0-{controller}\ncontrollerDLegerSelfId = n0\n\
+             controllerStorePath = {}\nscanNotActiveBrokerInterval = 500\n",
+            root.path().join("controller-store").display()
+        ),
+    )
+    .unwrap();
+    let _controller = Running::start(CONTROLLER, root.path(), &["-c", controller_conf.to_str().unwrap()]);
+    let namesrv_home = root.path().join("namesrv");
+    std::fs::create_dir_all(&namesrv_home).unwrap();
+    let namesrv_conf = namesrv_home.join("namesrv.conf");
+    std::fs::write(&namesrv_conf, format!("listenPort = {namesrv_port}\n")).unwrap();
+    let _namesrv = Running::start(NAMESRV, &namesrv_home, &["-c", namesrv_conf.to_str().unwrap()]);
+    _namesrv.wait_line("boot success", Duration::from_secs(20));
+
+    let (a, b) =
+        (Node::new(root.path(), "a", &namesrv, &controller), Node::new(root.path(), "b", &namesrv, &controller));
+    let broker_a = a.start();
+    broker_a.wait_line("serves as master", Duration::from_secs(30));
+    broker_a.wait_line("boot success", Duration::from_secs(30));
+    let broker_b = b.start();
+    broker_b.wait_line("serves as replica", Duration::from_secs(30));
+    broker_b.wait_line("boot success", Duration::from_secs(30));
+    let listed = wait_for(Duration::from_secs(30), "both brokers listed", async || {
+        let m = members(&namesrv).await;
+        (m.len() == 2 && m.get(&0) == Some(&a.addr())).then_some(m)
+    })
+    .await;
+    let b_id = *listed.iter().find(|(_, addr)| **addr == b.addr()).unwrap().0;
+    assert!(b_id > 0);
+
+    // Replicated traffic, then the replica joins the in-sync set.
+    send(&namesrv, 200, "before").await;
+    wait_for(Duration::from_secs(30), "the replica in sync", async || {
+        let a_end = runtime(&a.addr(), "commitLogMaxOffset").await?;
+        let b_end = runtime(&b.addr(), "commitLogMaxOffset").await?;
+        (a_end == b_end && in_sync(&controller).await.contains(&b_id)).then_some(())
+    })
+    .await;
+    let replicated_end = runtime(&b.addr(), "commitLogMaxOffset").await.unwrap();
+
+    // The replica dies; the master, ASYNC, takes 50 more that nobody holds
+    // but itself. The replica stays in the in-sync set (it was caught up
+    // less than haMaxTimeSlaveNotCatchup ago), so it may be elected.
+    broker_b.sigkill();
+    send(&namesrv, 50, "unreplicated").await;
+    let a_end = runtime(&a.addr(), "commitLogMaxOffset").await.unwrap();
+    assert!(a_end > replicated_end);
+    broker_a.sigkill();
+
+    // The replica comes back to a group without a master, and is elected.
+    let killed = Instant::now();
+    let broker_b = b.start();
+    broker_b.wait_line("serves as master", Duration::from_secs(30));
+    wait_for(Duration::from_secs(30), "the new master listed as brokerId 0", async || {
+        (members(&namesrv).await.get(&0) == Some(&b.addr())).then_some(())
+    })
+    .await;
+    send(&namesrv, 100, "after").await;
+    let failover = killed.elapsed();
+    eprintln!("failover: the replica's restart to its first SEND_OK as master in {failover:?}");
+    let b_end = runtime(&b.addr(), "commitLogMaxOffset").await.unwrap();
+    assert!(b_end > replicated_end, "the new master keeps what was replicated and takes new messages");
+
+    // The old master returns: it follows, cuts its unreplicated tail, catches up.
+    let broker_a = a.start();
+    let cut = broker_a.wait_line("truncating the CommitLog", Duration::from_secs(30));
+    assert!(cut.contains(&format!("from {a_end} to {replicated_end}")), "{cut}");
+    broker_a.wait_line("serves as replica", Duration::from_secs(30));
+    wait_for(Duration::from_secs(30), "the old master caught up as a replica", async || {
+        let m = members(&namesrv).await;
+        let a_now = runtime(&a.addr(), "commitLogMaxOffset").await?;
+        let b_now = runtime(&b.addr(), "commitLogMaxOffset").await?;
+        (m.get(&0) == Some(&b.addr()) && m.values().any(|v| *v == a.addr()) && a_now == b_now && a_now >= b_end)
+            .then_some(())
+    })
+    .await;
+
+    // A live failover: the new master is SIGKILLed while the old one follows
+    // it in sync; the follower is elected within the controller's heartbeat
+    // timeout and takes sends. Nothing that was replicated is missing.
+    let a_id = *members(&namesrv).await.iter().find(|(_, addr)| **addr == a.addr()).unwrap().0;
+    wait_for(Duration::from_secs(30), "the old master back in the in-sync set", async || {
+        in_sync(&controller).await.contains(&a_id).then_some(())
+    })
+    .await;
+    let before_kill = runtime(&b.addr(), "commitLogMaxOffset").await.unwrap();
+    broker_b.sigkill();
+    let killed = Instant::now();
+    broker_a.wait_line("serves as master", Duration::from_secs(30));
+    wait_for(Duration::from_secs(30), "the follower listed as brokerId 0", async || {
+        (members(&namesrv).await.get(&0) == Some(&a.addr())).then_some(())
+    })
+    .await;
+    send(&namesrv, 10, "after-second-failover").await;
+    eprintln!("failover: SIGKILL of the master to the first SEND_OK on its replica in {:?}", killed.elapsed());
+    let a_end = runtime(&a.addr(), "commitLogMaxOffset").await.unwrap();
+    assert!(a_end > before_kill, "the promoted replica holds everything replicated, then the new sends");
+    drop(broker_a);
+}
