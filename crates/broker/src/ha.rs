@@ -174,6 +174,14 @@ impl Replication {
         }
     }
 
+    /// A SYNC master in controller mode with `allAckInSyncStateSet`: how
+    /// many replicas (the other members of the in-sync set) a send waits for.
+    pub(crate) fn set_required_acks(&self, required: usize) {
+        if let Side::Master { master, sync: true } = &self.side {
+            master.set_required_acks(required);
+        }
+    }
+
     /// A master: the addresses the NameServers list as its group's slaves.
     pub(crate) fn learn_slaves(&self, slaves: Vec<IpAddr>) {
         if let Side::Master { master, .. } = &self.side {

@@ -91,7 +91,7 @@ struct Node {
 }
 
 impl Node {
-    fn new(root: &Path, name: &str, namesrv: &str, controller: &str) -> Node {
+    fn new(root: &Path, name: &str, namesrv: &str, controller: &str, extra: &str) -> Node {
         let home = root.join(name);
         std::fs::create_dir_all(&home).unwrap();
         let port = free_broker_port();
@@ -103,7 +103,7 @@ impl Node {
                  namesrvAddr = {namesrv}\nstorePathRootDir = {}\nenableControllerMode = true\ncontrollerAddr = {controller}\n\
                  brokerHeartbeatInterval = 300\ncontrollerHeartBeatTimeoutMills = 2000\nsyncBrokerMetadataPeriod = 500\n\
                  checkSyncStateSetPeriod = 300\nhaMaxTimeSlaveNotCatchup = 60000\nhaSendHeartbeatInterval = 500\n\
-                 autoCreateTopicEnable = true\n",
+                 autoCreateTopicEnable = true\n{extra}",
                 home.join("store").display()
             ),
         )
@@ -178,8 +178,21 @@ async fn send(namesrv: &str, n: usize, tag: &str) {
     producer.client().close();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_replica_takes_over_and_the_old_master_cuts_what_it_never_replicated() {
+/// A controller, a NameServer and the group's two brokers, `a` elected
+/// master and `b` following it, both listed by the NameServer.
+struct Group {
+    _root: tempfile::TempDir,
+    controller: String,
+    namesrv: String,
+    _processes: (Running, Running),
+    a: Node,
+    b: Node,
+    broker_a: Running,
+    broker_b: Running,
+    b_id: i64,
+}
+
+async fn start_group(broker_extra: &str) -> Group {
     let root = tempfile::tempdir().unwrap();
     let (controller_port, namesrv_port) = (free_port(), free_port());
     let controller = format!("127.0.0.1:{controller_port}");
@@ -194,16 +207,16 @@ async fn the_replica_takes_over_and_the_old_master_cuts_what_it_never_replicated
         ),
     )
     .unwrap();
-    let _controller = Running::start(CONTROLLER, root.path(), &["-c", controller_conf.to_str().unwrap()]);
+    let controller_process = Running::start(CONTROLLER, root.path(), &["-c", controller_conf.to_str().unwrap()]);
     let namesrv_home = root.path().join("namesrv");
     std::fs::create_dir_all(&namesrv_home).unwrap();
     let namesrv_conf = namesrv_home.join("namesrv.conf");
     std::fs::write(&namesrv_conf, format!("listenPort = {namesrv_port}\n")).unwrap();
-    let _namesrv = Running::start(NAMESRV, &namesrv_home, &["-c", namesrv_conf.to_str().unwrap()]);
-    _namesrv.wait_line("boot success", Duration::from_secs(20));
+    let namesrv_process = Running::start(NAMESRV, &namesrv_home, &["-c", namesrv_conf.to_str().unwrap()]);
+    namesrv_process.wait_line("boot success", Duration::from_secs(20));
 
-    let (a, b) =
-        (Node::new(root.path(), "a", &namesrv, &controller), Node::new(root.path(), "b", &namesrv, &controller));
+    let a = Node::new(root.path(), "a", &namesrv, &controller, broker_extra);
+    let b = Node::new(root.path(), "b", &namesrv, &controller, broker_extra);
     let broker_a = a.start();
     broker_a.wait_line("serves as master", Duration::from_secs(30));
     broker_a.wait_line("boot success", Duration::from_secs(30));
@@ -217,6 +230,22 @@ async fn the_replica_takes_over_and_the_old_master_cuts_what_it_never_replicated
     .await;
     let b_id = *listed.iter().find(|(_, addr)| **addr == b.addr()).unwrap().0;
     assert!(b_id > 0);
+    Group {
+        _root: root,
+        controller,
+        namesrv,
+        _processes: (controller_process, namesrv_process),
+        a,
+        b,
+        broker_a,
+        broker_b,
+        b_id,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replica_takes_over_and_the_old_master_cuts_what_it_never_replicated() {
+    let Group { _root, _processes, controller, namesrv, a, b, broker_a, broker_b, b_id } = start_group("").await;
 
     // Replicated traffic, then the replica joins the in-sync set.
     send(&namesrv, 200, "before").await;
@@ -286,4 +315,31 @@ async fn the_replica_takes_over_and_the_old_master_cuts_what_it_never_replicated
     let a_end = runtime(&a.addr(), "commitLogMaxOffset").await.unwrap();
     assert!(a_end > before_kill, "the promoted replica holds everything replicated, then the new sends");
     drop(broker_a);
+}
+
+/// With `allAckInSyncStateSet=true` a SEND_OK means every member of the
+/// in-sync set holds the message: the master is SIGKILLed right after its
+/// last SEND_OK, without waiting for anything, and the elected replica holds
+/// every acknowledged byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_all_ack_no_acknowledged_message_is_lost_when_the_master_dies() {
+    let Group { _root, _processes, controller, namesrv, a, b, broker_a, broker_b, b_id } =
+        start_group("allAckInSyncStateSet = true\n").await;
+    wait_for(Duration::from_secs(30), "the replica in the in-sync set", async || {
+        in_sync(&controller).await.contains(&b_id).then_some(())
+    })
+    .await;
+    send(&namesrv, 300, "acked").await;
+    let acked_end = runtime(&a.addr(), "commitLogMaxOffset").await.unwrap();
+    broker_a.sigkill();
+    broker_b.wait_line("serves as master", Duration::from_secs(30));
+    let b_end = runtime(&b.addr(), "commitLogMaxOffset").await.unwrap();
+    assert!(b_end >= acked_end, "the new master ends at {b_end}, the acknowledged messages at {acked_end}");
+    wait_for(Duration::from_secs(30), "the new master listed as brokerId 0", async || {
+        (members(&namesrv).await.get(&0) == Some(&b.addr())).then_some(())
+    })
+    .await;
+    // Alone in the in-sync set, the new master answers sends by itself.
+    send(&namesrv, 10, "alone").await;
+    drop(broker_b);
 }

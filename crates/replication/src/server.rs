@@ -117,6 +117,14 @@ impl Master {
         self.admission.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// How many slaves a SYNC send waits for (see
+    /// [`Replicas::set_required`](crate::sync::Replicas::set_required)).
+    pub fn set_required_acks(&self, required: usize) {
+        for waiter in self.replicas().set_required(required) {
+            let _ = waiter.send(());
+        }
+    }
+
     /// The addresses the NameServers list as slaves of this broker group:
     /// from now on these (and the allow-list) are admitted.
     pub fn set_registered_slaves(&self, slaves: impl IntoIterator<Item = IpAddr>) {

@@ -72,6 +72,11 @@ pub struct Replicas<T> {
     max_waiters: usize,
     fallbehind_max: u64,
     timeline: Timeline,
+    /// How many slaves must hold a record before its SYNC send is answered:
+    /// 1 for classic SYNC_MASTER; in controller mode with
+    /// `allAckInSyncStateSet`, every other member of the in-sync set (0 when
+    /// the master is alone in it).
+    required: usize,
 }
 
 impl<T> Replicas<T> {
@@ -84,6 +89,7 @@ impl<T> Replicas<T> {
             max_waiters,
             fallbehind_max,
             timeline: Timeline::new(TIMELINE_CAPACITY),
+            required: 1,
         }
     }
 
@@ -138,9 +144,43 @@ impl<T> Replicas<T> {
         self.slaves.values().flatten().max().copied()
     }
 
-    /// Whether a SYNC send may wait for a slave (Java's `isSlaveOK`).
+    /// How far the required number of slaves all hold: the `required`-th
+    /// highest acknowledgement (everything when none is required).
+    fn held_by_required(&self) -> Option<PhysicalOffset> {
+        if self.required == 0 {
+            return Some(PhysicalOffset(u64::MAX));
+        }
+        let mut acks: Vec<PhysicalOffset> = self.slaves.values().flatten().copied().collect();
+        acks.sort_unstable_by(|a, b| b.cmp(a));
+        acks.get(self.required - 1).copied()
+    }
+
+    /// Changes how many slaves a SYNC send waits for; returns the waiters
+    /// that this alone releases.
+    pub fn set_required(&mut self, required: usize) -> Vec<T> {
+        self.required = required;
+        self.release()
+    }
+
+    /// Whether a SYNC send may wait for its slaves (Java's `isSlaveOK`):
+    /// enough of them report, and the one it would wait for last is less
+    /// than `haSlaveFallbehindMax` behind.
     pub fn in_sync(&self, master_max: PhysicalOffset) -> bool {
-        self.replicated().is_some_and(|r| master_max.0.saturating_sub(r.0) < self.fallbehind_max)
+        self.held_by_required().is_some_and(|r| master_max.0.saturating_sub(r.0) < self.fallbehind_max)
+    }
+
+    fn release(&mut self) -> Vec<T> {
+        let Some(held) = self.held_by_required() else {
+            return Vec::new();
+        };
+        let mut released = Vec::new();
+        while let Some(entry) = self.waiters.first_entry() {
+            if entry.key().0 > held {
+                break;
+            }
+            released.push(entry.remove().token);
+        }
+        released
     }
 
     /// A slave acknowledged `offset`: returns the waiters it releases, lowest
@@ -149,20 +189,10 @@ impl<T> Replicas<T> {
         if let Some(acked) = self.slaves.get_mut(&id) {
             *acked = Some(acked.map_or(offset, |a| a.max(offset)));
         }
-        let Some(replicated) = self.replicated() else {
-            return Vec::new();
-        };
         if let Some(slowest) = self.slowest() {
             self.timeline.acked(slowest);
         }
-        let mut released = Vec::new();
-        while let Some(entry) = self.waiters.first_entry() {
-            if entry.key().0 > replicated {
-                break;
-            }
-            released.push(entry.remove().token);
-        }
-        released
+        self.release()
     }
 
     /// A SYNC send whose records end at `end` asks to wait until `deadline_ms`.
@@ -170,7 +200,7 @@ impl<T> Replicas<T> {
         if !self.in_sync(master_max) {
             return Wait::NotAvailable(token);
         }
-        if self.replicated().is_some_and(|r| r >= end) {
+        if self.held_by_required().is_some_and(|r| r >= end) {
             return Wait::Done(token);
         }
         if self.waiters.len() >= self.max_waiters {
@@ -333,6 +363,30 @@ mod tests {
         assert_eq!(r.wait(o(30), o(30), 3_000, "v"), Wait::Parked);
         assert_eq!(r.expire(3_000), vec!["v"]);
         assert_eq!(r.expire(9_000), Vec::<&str>::new(), "expired once");
+    }
+
+    #[test]
+    fn with_several_required_a_send_waits_for_that_many_slaves() {
+        let mut r = Replicas::new(1000, 10);
+        r.set_required(2);
+        r.attach(1);
+        r.attach(2);
+        r.on_ack(1, o(10));
+        assert_eq!(r.wait(o(10), o(10), 10, "x"), Wait::NotAvailable("x"), "only one of two reports");
+        r.on_ack(2, o(10));
+        assert_eq!(r.wait(o(10), o(10), 10, "x"), Wait::Done("x"));
+        assert_eq!(r.wait(o(20), o(20), 10, "w"), Wait::Parked);
+        assert_eq!(r.on_ack(1, o(20)), Vec::<&str>::new(), "one of two holds it");
+        assert_eq!(r.on_ack(2, o(20)), vec!["w"]);
+        // The set shrinks to one slave: a waiter one of them settles is released.
+        assert_eq!(r.wait(o(30), o(30), 10, "v"), Wait::Parked);
+        r.on_ack(2, o(30));
+        assert_eq!(r.set_required(1), vec!["v"]);
+        // The master alone in the set: nothing to wait for.
+        r.set_required(0);
+        r.detach(1);
+        r.detach(2);
+        assert_eq!(r.wait(o(99), o(99), 10, "u"), Wait::Done("u"));
     }
 
     #[test]

@@ -262,6 +262,14 @@ async fn review_in_sync(
     let max_lag = settings.broker.ha_max_time_slave_not_catchup;
     let mut current =
         SyncStateSet { sync_state_set: info.sync_state_set, sync_state_set_epoch: info.sync_state_set_epoch };
+    // allAckInSyncStateSet: a send waits for every other member of the set.
+    let all_ack = settings.broker.all_ack_in_sync_state_set;
+    let require_all = |set: &BTreeSet<i64>| {
+        if all_ack {
+            replication.set_required_acks(set.iter().filter(|member| **member != id).count());
+        }
+    };
+    require_all(&current.sync_state_set);
     // When each replica was last seen caught up. As in Java, a replica
     // leaves the set only once it has not been for haMaxTimeSlaveNotCatchup
     // (a dropped connection or a restart is not enough); the members at the
@@ -304,6 +312,7 @@ async fn review_in_sync(
                     now.sync_state_set_epoch
                 );
                 current = now;
+                require_all(&current.sync_state_set);
             }
             Err(e) => {
                 tracing::warn!("controller mode: altering the in-sync set: {e}");
@@ -312,6 +321,7 @@ async fn review_in_sync(
                         sync_state_set: fresh.sync_state_set,
                         sync_state_set_epoch: fresh.sync_state_set_epoch,
                     };
+                    require_all(&current.sync_state_set);
                 }
             }
         }
