@@ -22,7 +22,7 @@ config_struct! {
         /// The broker group: a master and its slaves share it. Defaults to the host name.
         broker_name: Option<String> = "brokerName" => None,
         /// 0 for the master; slaves use 1, 2, … Masters are forced to 0.
-        broker_id: u64 = "brokerId" => 0,
+        broker_id: i64 = "brokerId" => 0,
         /// NameServers, `host:port;host:port`.
         namesrv_addr: Option<String> = "namesrvAddr" => None,
         /// Address advertised to clients and written into message ids.
@@ -329,7 +329,7 @@ impl BrokerConfig {
     }
 
     /// Masters are always broker id 0, as Java forces it.
-    pub fn effective_broker_id(&self, role: BrokerRole) -> u64 {
+    pub fn effective_broker_id(&self, role: BrokerRole) -> i64 {
         if role.is_master() { 0 } else { self.broker_id }
     }
 
@@ -358,7 +358,7 @@ impl BrokerConfig {
         if self.enable_controller_mode && self.controller_list().is_empty() {
             return Err("enableControllerMode=true needs controllerAddr (the controllers, `;`-separated)".to_owned());
         }
-        if role == BrokerRole::Slave && self.broker_id == 0 && !self.enable_controller_mode {
+        if role == BrokerRole::Slave && self.broker_id <= 0 && !self.enable_controller_mode {
             return Err("Slave's brokerId must be > 0".to_owned());
         }
         if self.listen_port < 3 {

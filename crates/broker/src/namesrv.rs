@@ -23,7 +23,7 @@ use futures_util::future::join_all;
 pub struct BrokerIdentity {
     pub cluster_name: String,
     pub broker_name: String,
-    pub broker_id: u64,
+    pub broker_id: i64,
     /// `brokerIP1:listenPort`, the address clients use.
     pub broker_addr: String,
     /// `brokerIP2:haListenPort`, the address slaves replicate from.
@@ -98,7 +98,7 @@ impl Registrar {
             broker_addr: self.identity.broker_addr.clone(),
             cluster_name: self.identity.cluster_name.clone(),
             ha_server_addr: Some(self.identity.ha_server_addr.clone()),
-            broker_id: self.identity.broker_id as i64,
+            broker_id: self.identity.broker_id,
             heartbeat_timeout_millis: None,
             enable_acting_master: None,
             compressed: Some(compressed),
@@ -185,7 +185,7 @@ impl Registrar {
             broker_name: self.identity.broker_name.clone(),
             broker_addr: self.identity.broker_addr.clone(),
             cluster_name: self.identity.cluster_name.clone(),
-            broker_id: self.identity.broker_id as i64,
+            broker_id: self.identity.broker_id,
         };
         let request = RemotingCommand::request(RequestCode::UnregisterBroker, &header);
         let calls = self.namesrvs().into_iter().map(|namesrv| {

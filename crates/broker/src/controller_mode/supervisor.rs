@@ -78,7 +78,7 @@ async fn generation(
         let sync = settings.broker.all_ack_in_sync_state_set || settings.store.broker_role == BrokerRole::SyncMaster;
         serving.store.broker_role = if sync { BrokerRole::SyncMaster } else { BrokerRole::AsyncMaster };
     } else {
-        serving.broker.broker_id = id as u64;
+        serving.broker.broker_id = id;
         serving.store.broker_role = BrokerRole::Slave;
         let master = info.master_addr.clone().unwrap_or_default();
         match follow_point(link, view, &master, info.master_epoch).await {
