@@ -27,6 +27,7 @@ use rmq_testkit::ports::{free_broker_port, free_port};
 const CONTROLLER: &str = env!("CARGO_BIN_EXE_mqcontroller");
 const NAMESRV: &str = env!("CARGO_BIN_EXE_mqnamesrv");
 const BROKER: &str = env!("CARGO_BIN_EXE_mqbroker");
+const ADMIN: &str = env!("CARGO_BIN_EXE_mqadmin");
 const GROUP: &str = "broker-a";
 const TOPIC: &str = "FailoverTopic";
 
@@ -67,13 +68,18 @@ impl Running {
     /// Waits for a line containing `needle`, within `within`.
     fn wait_line(&self, needle: &str, within: Duration) -> String {
         let deadline = Instant::now() + within;
+        let mut seen = std::collections::VecDeque::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(line) if line.contains(needle) => return line,
-                Ok(line) if std::env::var_os("RMQ_TEST_VERBOSE").is_some() => eprintln!("> {line}"),
-                Ok(_) => {}
-                Err(_) => panic!("no line with {needle:?} within {within:?}"),
+                Ok(line) => {
+                    if seen.len() == 20 {
+                        seen.pop_front();
+                    }
+                    seen.push_back(line);
+                }
+                Err(e) => panic!("no line with {needle:?} within {within:?} ({e}); the last lines:\n{seen:#?}"),
             }
         }
     }
@@ -294,6 +300,21 @@ async fn the_replica_takes_over_and_the_old_master_cuts_what_it_never_replicated
     })
     .await;
 
+    // Both now hold the same two epochs, the second (whatever number the
+    // controller gave it) from where the new master took over, as `mqadmin
+    // getBrokerEpoch` prints them.
+    let out = Command::new(ADMIN)
+        .args(["getBrokerEpoch", "-n", &namesrv, "-b", GROUP])
+        .env_remove("NAMESRV_ADDR")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let second = format!(", startOffset={replicated_end}, endOffset=");
+    assert_eq!(text.matches("#Epoch: EpochEntry{epoch=1, startOffset=0, endOffset=").count(), 2, "{text}");
+    assert_eq!(text.matches(&second).count(), 2, "{text}");
+    assert_eq!(text.matches("#Epoch: ").count(), 4, "{text}");
+    assert!(text.contains(&format!("#brokerAddr\t{}\n#brokerId\t0", b.addr())), "{text}");
+
     // A live failover: the new master is SIGKILLed while the old one follows
     // it in sync; the follower is elected within the controller's heartbeat
     // timeout and takes sends. Nothing that was replicated is missing.
@@ -333,7 +354,11 @@ async fn with_all_ack_no_acknowledged_message_is_lost_when_the_master_dies() {
     let acked_end = runtime(&a.addr(), "commitLogMaxOffset").await.unwrap();
     broker_a.sigkill();
     broker_b.wait_line("serves as master", Duration::from_secs(30));
-    let b_end = runtime(&b.addr(), "commitLogMaxOffset").await.unwrap();
+    // The role line comes just before the ports listen again.
+    let b_end = wait_for(Duration::from_secs(10), "the new master's runtime info", async || {
+        runtime(&b.addr(), "commitLogMaxOffset").await
+    })
+    .await;
     assert!(b_end >= acked_end, "the new master ends at {b_end}, the acknowledged messages at {acked_end}");
     wait_for(Duration::from_secs(30), "the new master listed as brokerId 0", async || {
         (members(&namesrv).await.get(&0) == Some(&b.addr())).then_some(())

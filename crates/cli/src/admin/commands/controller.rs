@@ -1,10 +1,11 @@
 //! Controller sub-commands (5.x): `getControllerMetaData`,
 //! `getSyncStateSet`, `electMaster`, `getControllerConfig`,
-//! `updateControllerConfig`, `cleanBrokerMetadata`, printed as Java's
-//! `tools/command/controller` and `ha` commands print them.
+//! `updateControllerConfig`, `cleanBrokerMetadata`, and the brokers'
+//! `getBrokerEpoch`, printed as Java's `tools/command/controller`, `ha` and
+//! `broker` commands print them.
 
 use anyhow::{Result, anyhow};
-use rmq_protocol::body::controller::{BrokerMemberGroup, BrokerReplicasInfo, encode_broker_names};
+use rmq_protocol::body::controller::{BrokerMemberGroup, BrokerReplicasInfo, EpochEntryCache, encode_broker_names};
 use rmq_protocol::header::{
     CleanControllerBrokerDataRequestHeader, ElectMasterRequestHeader, ElectMasterResponseHeader,
     GetMetaDataResponseHeader,
@@ -207,4 +208,63 @@ pub async fn clean_broker_metadata(ctx: &Ctx, args: &Args) -> Result<()> {
     succeeded(&leader, response)?;
     print!("clear broker {broker_name} metadata from controller success! \n");
     Ok(())
+}
+
+/// `getBrokerEpoch -b <brokerName> | -c <cluster> [-i seconds]`: every
+/// broker's epochs (GET_BROKER_EPOCH_CACHE), the last one ending at the
+/// broker's log end, as Java prints them.
+pub async fn get_broker_epoch(ctx: &Ctx, args: &Args) -> Result<()> {
+    let every = match args.get('i') {
+        None => None,
+        Some(text) if text.trim().is_empty() => Some(3),
+        Some(_) => super::number::<u64>(args, 'i')?,
+    };
+    loop {
+        let info = ctx.cluster_info().await?;
+        let names: Vec<String> = if let Some(name) = args.get('b') {
+            vec![name.trim().to_owned()]
+        } else if let Some(cluster) = args.get('c') {
+            info.cluster_addr_table
+                .get(cluster.trim())
+                .ok_or_else(|| anyhow!("[error] {NO_CLUSTER}"))?
+                .iter()
+                .cloned()
+                .collect()
+        } else {
+            print!("{}", crate::admin::options::help(super::find("getBrokerEpoch").expect("registered")));
+            return Ok(());
+        };
+        let addrs = names
+            .iter()
+            .filter_map(|name| info.broker_addr_table.get(name))
+            .flat_map(|group| group.broker_addrs.values().cloned());
+        for addr in addrs {
+            let response =
+                ctx.client.call(&addr, RemotingCommand::bare_request(RequestCode::GetBrokerEpochCache)).await?;
+            if response.response_code() != ResponseCode::Success {
+                return Err(anyhow!("CODE: {}  DESC: {}", response.code, response.remark.clone().unwrap_or_default()));
+            }
+            let cache = EpochEntryCache::decode(&response.body.to_bytes())
+                .map_err(|e| anyhow!("the epochs of {addr} do not decode: {e}"))?;
+            print!(
+                "\n#clusterName\t{}\n#brokerName\t{}\n#brokerAddr\t{addr}\n#brokerId\t{}",
+                cache.cluster_name.as_deref().unwrap_or("null"),
+                cache.broker_name.as_deref().unwrap_or("null"),
+                cache.broker_id
+            );
+            let last = cache.epoch_list.len().saturating_sub(1);
+            for (i, entry) in cache.epoch_list.iter().enumerate() {
+                let end = if i == last { cache.max_offset } else { entry.end_offset };
+                print!(
+                    "\n#Epoch: EpochEntry{{epoch={}, startOffset={}, endOffset={end}}}",
+                    entry.epoch, entry.start_offset
+                );
+            }
+            print!("\n");
+        }
+        match every {
+            Some(seconds) => tokio::time::sleep(std::time::Duration::from_secs(seconds.max(1))).await,
+            None => return Ok(()),
+        }
+    }
 }

@@ -306,6 +306,15 @@ pub const ALL: &[Spec] = &[
         ]
     ),
     spec!(
+        "getBrokerEpoch",
+        "Fetch broker epoch entries.",
+        [
+            val('c', "clusterName", false, "which cluster"),
+            val('b', "brokerName", false, "which broker to fetch"),
+            val('i', "interval", false, "the interval(second) of get info"),
+        ]
+    ),
+    spec!(
         "getControllerMetaData",
         "Get controller cluster's metadata.",
         [val('a', "controllerAddress", true, "the address of controller")]
@@ -428,6 +437,7 @@ pub async fn run(spec: &Spec, ctx: &Ctx, args: &Args) -> Result<()> {
         "updateNamesrvConfig" => namesrv::update_config(ctx, args).await,
         "getBrokerConfig" => broker::get_broker_config(ctx, args).await,
         "getSyncStateSet" => controller::get_sync_state_set(ctx, args).await,
+        "getBrokerEpoch" => controller::get_broker_epoch(ctx, args).await,
         "getControllerMetaData" => controller::get_metadata(ctx, args).await,
         "getControllerConfig" => controller::get_config(ctx, args).await,
         "electMaster" => controller::elect_master(ctx, args).await,
