@@ -7,14 +7,14 @@
 #   scripts/test-dist.sh bin                  bin/ scripts under dash, busybox sh and bash (no Docker)
 #   scripts/test-dist.sh image                build the image, test entrypoint/health/signals/refusals
 #   scripts/test-dist.sh nix                  nix flake check against integration/nix-stub
-#   scripts/test-dist.sh compose [MODE...]    single 2m-noslave 2m-2s-async 2m-2s-sync proxy (needs the image)
+#   scripts/test-dist.sh compose [MODE...]    single 2m-noslave 2m-2s-async 2m-2s-sync 2m-2s-controller proxy (needs the image)
 #
 # Last line: "dist: N passed, N failed, N skipped"; exit status 1 on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 root=$PWD
 image=${RMQ_IMAGE:-rmq:local}
-all_modes="single 2m-noslave 2m-2s-async 2m-2s-sync proxy"
+all_modes="single 2m-noslave 2m-2s-async 2m-2s-sync 2m-2s-controller proxy"
 
 passed=0 failed=0 skipped=0
 ok() { passed=$((passed + 1)); echo "ok - $*"; }
@@ -435,10 +435,14 @@ test_compose_mode() {
   done
 
   # Bad input through compose: one line, and the status compose reports.
+  # The controller samples name their NameServer in the file, which outranks
+  # NAMESRV_ADDR: there the bad address goes through the file's overlay.
+  local file_ns=()
+  [ "$mode" = 2m-2s-controller ] && file_ns=(RMQ_EXTRA_BROKER_PROPS=namesrvAddr=nowhere:9876)
   if [ -n "$brokers" ]; then
     expect 253 "^mqbroker: the NameServer address nowhere:9876 does not resolve" \
       "compose $mode: unresolvable NameServer: one line, status 253 from docker-compose run" -- \
-      env RMQ_IMAGE="$image" docker-compose -p "$p" -f "$f" run --rm --no-deps -T -e NAMESRV_ADDR=nowhere:9876 -e RMQ_RESOLVE_TIMEOUT=2 broker-a
+      env RMQ_IMAGE="$image" "${file_ns[@]}" docker-compose -p "$p" -f "$f" run --rm --no-deps -T -e NAMESRV_ADDR=nowhere:9876 -e RMQ_RESOLVE_TIMEOUT=2 broker-a
   fi
 
   if [ -z "$brokers" ]; then
@@ -462,6 +466,27 @@ test_compose_mode() {
     done
     expect 0 "$body" "compose $mode: a client on the host consumes it" -- \
       "${admin[@]}" consumeMessage -n 127.0.0.1:9876 -t "$topic" -g "DistSmokeGroup$$" -c 8
+    if [ "$mode" = 2m-2s-controller ]; then
+      # Automatic failover: broker-a's master killed, its other node is
+      # elected and listed as brokerId 0, and takes broker-a's sends.
+      local n1_ip listed=
+      n1_ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' \
+        "$(docker-compose -p "$p" -f "$f" ps -q broker-a-n1)")
+      docker-compose -p "$p" -f "$f" kill broker-a >/dev/null 2>&1
+      for _ in $(seq 1 40); do
+        # Captured first: grep -q closing the pipe early would fail it under pipefail.
+        out=$("${admin[@]}" clusterList -n 127.0.0.1:9876 2>/dev/null || true)
+        if grep -qE "broker-a +0 +$n1_ip:10931 " <<<"$out"; then
+          listed=1
+          break
+        fi
+        sleep 0.5
+      done
+      [ -n "$listed" ] && ok "compose $mode: docker-compose kill broker-a: broker-a-n1 listed as broker-a's master" \
+        || fail "compose $mode: broker-a-n1 ($n1_ip) not listed as master 20 s after the kill: $("${admin[@]}" clusterList -n 127.0.0.1:9876 2>&1)"
+      expect 0 "SEND_OK" "compose $mode: broker-a takes sends again, through broker-a-n1" -- \
+        "${admin[@]}" sendMessage -n 127.0.0.1:9876 -t "$topic" -p "after-failover-$$" -b broker-a
+    fi
     if grep -q '"8081:8081"' "$f"; then
       # A RocketMQ 5 client (the official Rust one, gRPC) on the host, through the proxy.
       local smoke=${CARGO_TARGET_DIR:-$root/target}/debug/examples/grpc_smoke

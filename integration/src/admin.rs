@@ -50,6 +50,20 @@ impl Admin {
         assert_eq!(response.code, 0, "create topic {topic} on {broker}: {:?}", response.remark);
     }
 
+    /// Controller mode: the in-sync set of `broker_name` as the controller
+    /// at `controller` holds it (CONTROLLER_GET_REPLICA_INFO); empty if it
+    /// does not answer.
+    pub async fn in_sync_set(&self, controller: &str, broker_name: &str) -> Vec<i64> {
+        let header = rmq_protocol::header::GetReplicaInfoRequestHeader { broker_name: broker_name.to_owned() };
+        let request = RemotingCommand::request(RequestCode::ControllerGetReplicaInfo, &header);
+        match self.client.invoke(controller, request, Duration::from_secs(3)).await {
+            Ok(r) if r.code == 0 => rmq_protocol::body::controller::SyncStateSet::decode(&r.body.to_bytes())
+                .map(|s| s.sync_state_set.into_iter().collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
     /// GET_BROKER_RUNTIME_INFO as a map; empty if the broker does not answer.
     pub async fn runtime_info(&self, broker: &str) -> BTreeMap<String, String> {
         let request = RemotingCommand::bare_request(RequestCode::GetBrokerRuntimeInfo);

@@ -39,7 +39,14 @@ pub enum Topology {
     TwoMastersTwoSlavesAsync,
     /// `conf/2m-2s-sync/`: two SYNC_MASTERs and a SLAVE each.
     TwoMastersTwoSlavesSync,
+    /// `conf/controller/quick-start/`: the controller inside the NameServer,
+    /// two brokers of broker-a in controller mode (`allAckInSyncStateSet`),
+    /// the first to boot elected master.
+    ControllerMode,
 }
+
+/// The port of the controller inside the first NameServer (its peer entry).
+pub const CONTROLLER_PORT: u16 = 9878;
 
 impl Topology {
     /// (broker file stem, conf path relative to the image's bin/), masters first.
@@ -56,6 +63,10 @@ impl Topology {
             Topology::TwoMastersTwoSlavesSync => {
                 files("2m-2s-sync", &["broker-a", "broker-b", "broker-a-s", "broker-b-s"])
             }
+            Topology::ControllerMode => vec![
+                ("broker-a-n0", "../conf/controller/quick-start/broker-n0.conf".to_owned()),
+                ("broker-a-n1", "../conf/controller/quick-start/broker-n1.conf".to_owned()),
+            ],
         }
     }
 }
@@ -139,7 +150,20 @@ impl Cluster {
             let name = format!("{network}-namesrv-{i}");
             let port = free_host_port();
             let image = base_image().with_exposed_port(NAMESRV_PORT.tcp());
+            // Controller mode: the first NameServer carries the controller,
+            // whose peer entry names the container, so that brokers reach
+            // the leader address it gives out.
+            let controller = if topology == Topology::ControllerMode && i == 1 {
+                format!(
+                    "enableControllerInNamesrv=true\ncontrollerDLegerGroup=group1\n\
+                     controllerDLegerPeers=n0-{name}:{CONTROLLER_PORT}\ncontrollerDLegerSelfId=n0\n\
+                     scanNotActiveBrokerInterval=1000"
+                )
+            } else {
+                String::new()
+            };
             let request = image
+                .with_env_var("RMQ_NAMESRV_PROPS", controller)
                 .with_cmd(["nameserver"])
                 .with_mapped_port(port, NAMESRV_PORT.tcp())
                 .with_network(&network)
@@ -152,7 +176,20 @@ impl Cluster {
         }
         let ns_list =
             cluster.namesrvs.iter().map(|n| format!("{}:{NAMESRV_PORT}", n.name())).collect::<Vec<_>>().join(";");
-        let props = TEST_PROPS.iter().map(|s| (*s).to_owned()).chain(options.broker_props.iter().cloned());
+        let controller_props = (topology == Topology::ControllerMode).then(|| {
+            // The samples name 127.0.0.1 and give each node its own port, for
+            // one host; here the controller is the first NameServer's
+            // container, and each broker has a container of its own.
+            [
+                format!("controllerAddr={}:{CONTROLLER_PORT}", cluster.namesrvs[0].name()),
+                format!("listenPort={BROKER_PORT}"),
+            ]
+        });
+        let props = TEST_PROPS
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain(controller_props.into_iter().flatten())
+            .chain(options.broker_props.iter().cloned());
         let props = props.collect::<Vec<_>>().join("\n");
         for (stem, conf) in topology.brokers() {
             let name = format!("{network}-{stem}");
@@ -192,6 +229,26 @@ impl Cluster {
     /// The address broker `stem` serves clients on (container address:10911).
     pub async fn broker_addr(&self, stem: &str) -> String {
         self.broker(stem).addr(BROKER_PORT).await
+    }
+
+    /// Controller mode: the broker the NameServers list as master of
+    /// broker-a (brokerId 0), as `(stem, address)`.
+    pub async fn controller_master(&self) -> Option<(&'static str, String)> {
+        let groups = self.registered(0).await;
+        let addr = groups.iter().find(|(name, _)| name == "broker-a")?.1.iter().find(|(id, _)| *id == 0)?.1.clone();
+        for (stem, node) in &self.brokers {
+            if node.ip().await.is_some_and(|ip| addr == format!("{ip}:{BROKER_PORT}")) {
+                return Some((stem, addr));
+            }
+        }
+        None
+    }
+
+    /// Controller mode: waits until broker-a's in-sync set has both brokers
+    /// (the replica caught up and the master reported it); false after `within`.
+    pub async fn wait_both_in_sync(&self, within: Duration) -> bool {
+        let controller = self.namesrvs[0].addr(CONTROLLER_PORT).await;
+        eventually(within, || async { self.admin.in_sync_set(&controller, "broker-a").await.len() >= 2 }).await
     }
 
     /// Stems of the masters.

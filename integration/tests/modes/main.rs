@@ -9,6 +9,7 @@
 
 mod async_pairs;
 mod common;
+mod controller;
 mod namesrv;
 mod single;
 mod sync_pairs;

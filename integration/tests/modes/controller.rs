@@ -1,0 +1,98 @@
+//! Controller mode (`conf/controller/quick-start/`): the controller inside the
+//! NameServer, two brokers of broker-a with `allAckInSyncStateSet=true`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rmq_integration::admin::eventually;
+use rmq_integration::{Client, Cluster, SendLoop, Tally, Topology, case};
+
+use crate::common::{close, missing_after, sample};
+
+/// The master's container is SIGKILLed mid-stream: the controller elects the
+/// replica, which registers as brokerId 0; the producer goes on through it,
+/// nothing acknowledged is lost (every SEND_OK waited for the in-sync
+/// replica), a consumer group reads every acknowledged message, and the old
+/// master, restarted, rejoins as a replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
+async fn controller_master_killed_the_replica_takes_over() {
+    case::run("controller mode: master killed, the replica takes over", Duration::from_secs(180), |case| async move {
+        let cluster = Cluster::start(&case, Topology::ControllerMode).await;
+        let (first, first_addr) = eventually_master(&cluster).await;
+        assert_eq!(first, "broker-a-n0", "the first broker to register is elected");
+        let topic = "ControllerFailover";
+        cluster.admin().create_topic(&first_addr, topic, 4).await;
+        let ns = cluster.namesrv_addr();
+        let client = Client::new(case.name());
+        let producer = Arc::new(client.producer(&ns, "controller-pg").await);
+
+        let before = SendLoop::start(producer.clone(), topic, "before", 2);
+        assert!(before.wait_acked(500, Duration::from_secs(60)).await, "500 sends acknowledged before the kill");
+        let before = before.finish().await;
+        // Only a member of the in-sync set may be elected: the kill comes once
+        // the replica is one (with allAckInSyncStateSet, every later SEND_OK
+        // waited for it).
+        assert!(cluster.wait_both_in_sync(Duration::from_secs(60)).await, "the replica never joined the in-sync set");
+
+        cluster.broker(first).kill().await;
+        let killed = Instant::now();
+        let after = SendLoop::start(producer.clone(), topic, "after", 2);
+        let went_on = after.wait_acked(500, Duration::from_secs(90)).await;
+        let went_on_after = killed.elapsed();
+        let after = after.finish().await;
+        assert!(
+            went_on,
+            "sends did not go on after the kill ({} acked):\n{}",
+            after.acked_count(),
+            cluster.logs().await
+        );
+        let (second, _) = eventually_master(&cluster).await;
+        assert_eq!(second, "broker-a-n1", "the replica is master now");
+
+        let (mut consumer, inbox) = client.consumer(&ns, "controller-cg", topic).await;
+        let mut all = before.acked();
+        all.extend(after.acked());
+        let missing = missing_after(&inbox, &all, Duration::from_secs(90)).await;
+
+        // The old master comes back as the replica of the new one.
+        cluster.broker(first).start().await;
+        let old_addr = cluster.broker_addr(first).await;
+        let rejoined =
+            eventually(Duration::from_secs(60), || async {
+                cluster.registered(0).await.iter().any(|(name, addrs)| {
+                    name == "broker-a" && addrs.iter().any(|(id, addr)| *id > 0 && *addr == old_addr)
+                })
+            })
+            .await;
+        let tally = Tally {
+            sent: before.attempts() + after.attempts(),
+            acked: all.len(),
+            received: inbox.len(),
+            lost: missing.len(),
+            note: format!(
+                "broker-a-n0 SIGKILLed; 500 more acks through broker-a-n1 {:.1} s after the kill; {} send errors",
+                went_on_after.as_secs_f64(),
+                after.errors()
+            ),
+        };
+        assert!(missing.is_empty(), "{} acknowledged messages lost, e.g. {:?}", missing.len(), sample(&missing));
+        assert!(rejoined, "the old master did not rejoin as a replica: {:?}", cluster.registered(0).await);
+        consumer.shutdown().await;
+        close(producer, client).await;
+        tally
+    })
+    .await;
+}
+
+/// The broker the NameServer lists as broker-a's master, once there is one.
+async fn eventually_master(cluster: &Cluster) -> (&'static str, String) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(master) = cluster.controller_master().await {
+            return master;
+        }
+        assert!(Instant::now() < deadline, "no master of broker-a listed within 60 s:\n{}", cluster.logs().await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
