@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# SYNC_MASTER against ASYNC_MASTER (docs/benchmarks.md, "Broker"): a release
-# NameServer, a master and its slave on loopback, the same mqbench load for
-# each role; prints both summaries and the difference. Bounded by DURATION.
+# SYNC_MASTER against ASYNC_MASTER, and controller mode with
+# allAckInSyncStateSet against SYNC_MASTER (docs/benchmarks.md, "Replication"):
+# a release NameServer, a master and its slave on loopback (a controller and
+# two controller-mode brokers for the third), the same mqbench load for each;
+# prints the summaries and the differences. Bounded by DURATION.
 # BIN=/path/to/release uses prebuilt binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,5 +34,30 @@ listenPort=$((port + 10))"
   tps[$role]=$(sed -n 's/.* s, \([0-9]*\) msg\/s.*/\1/p' <<<"$line")
   port=$((port + 100))
 done
-awk -v a="${tps[ASYNC_MASTER]}" -v s="${tps[SYNC_MASTER]}" \
-  'BEGIN { printf "SYNC_MASTER is %.1f %% below ASYNC_MASTER\n", (a - s) * 100 / a }'
+
+# Controller mode with allAckInSyncStateSet (the node booted first is master;
+# a send waits for every other member of the in-sync set).
+ctl_port=38878
+printf 'controllerDLegerGroup=g\ncontrollerDLegerPeers=n0-127.0.0.1:%s\ncontrollerDLegerSelfId=n0\ncontrollerStorePath=%s\n' \
+  "$ctl_port" "$home/controller" >"$home/controller.conf"
+HOME=$home "$bin/mqcontroller" -c "$home/controller.conf" >"$home/controller.out" 2>&1 &
+pids+=($!)
+sleep 1
+role=ALL_ACK
+for node in 0 1; do
+  boot "controller-n$node" "enableControllerMode=true
+controllerAddr=127.0.0.1:$ctl_port
+allAckInSyncStateSet=true
+checkSyncStateSetPeriod=500
+listenPort=$((port + node * 10))"
+done
+for _ in $(seq 1 100); do
+  "$bin/mqadmin" getSyncStateSet -a "127.0.0.1:$ctl_port" -b bench-ALL_ACK 2>/dev/null | grep -q "SyncStateSetNums.2" && break
+  sleep 0.2
+done
+line=$("$bin/mqbench" producer -n "127.0.0.1:$ns_port" -t BenchAllAck -s 1024 -w "${INFLIGHT:-64}" --duration "$DURATION" | tail -n 1)
+printf '%-13s 1024 B, %s in flight: %s\n' "allAck" "${INFLIGHT:-64}" "${line#Summary: }"
+tps[ALL_ACK]=$(sed -n 's/.* s, \([0-9]*\) msg\/s.*/\1/p' <<<"$line")
+
+awk -v a="${tps[ASYNC_MASTER]}" -v s="${tps[SYNC_MASTER]}" -v c="${tps[ALL_ACK]}" \
+  'BEGIN { printf "SYNC_MASTER is %.1f %% below ASYNC_MASTER; controller mode with allAckInSyncStateSet %.1f %% below SYNC_MASTER\n", (a - s) * 100 / a, (s - c) * 100 / s }'

@@ -9,7 +9,7 @@ bench_setup() {
   if [ -n "${BIN:-}" ]; then
     bin=$BIN
   else
-    cargo build --release --locked -p rmq-cli --bin mqnamesrv --bin mqbroker --bin mqbench >&2
+    cargo build --release --locked -p rmq-cli --bin mqnamesrv --bin mqbroker --bin mqbench --bin mqcontroller --bin mqadmin >&2
     bin=${CARGO_TARGET_DIR:-$PWD/target}/release
   fi
   home=$(mktemp -d)

@@ -136,3 +136,21 @@ async fn missing_header_fields_and_unknown_codes_are_answered() {
     assert_eq!(code(&r), ResponseCode::SystemError);
     broker.stop().await;
 }
+
+/// Controller-mode requests at a classic broker: GET_BROKER_EPOCH_CACHE is
+/// refused with Java's SYSTEM_ERROR and remark; a role-change notice (oneway,
+/// as controllers send it) is dropped; the connection serves on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controller_mode_requests_at_a_classic_broker_are_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let broker = TestBroker::start(home.path(), &[]).await;
+    let (c, _) = client();
+    let addr = broker.addr.as_str();
+    let r = invoke(&c, addr, RemotingCommand::bare_request(RequestCode::GetBrokerEpochCache)).await;
+    assert_eq!(code(&r), ResponseCode::SystemError);
+    assert_eq!(remark(&r), "this request only for controllerMode");
+    let notice = RemotingCommand::bare_request(RequestCode::NotifyBrokerRoleChanged).into_oneway();
+    c.invoke_oneway(addr, notice).await.unwrap();
+    let r = invoke(&c, addr, RemotingCommand::bare_request(RequestCode::GetBrokerRuntimeInfo)).await;
+    assert_eq!(code(&r), ResponseCode::Success);
+}

@@ -189,6 +189,8 @@ async fn send(namesrv: &str, n: usize, tag: &str) {
 struct Group {
     _root: tempfile::TempDir,
     controller: String,
+    /// The controller's config file, to start it again.
+    controller_conf: PathBuf,
     namesrv: String,
     _processes: (Running, Running),
     a: Node,
@@ -239,6 +241,7 @@ async fn start_group(broker_extra: &str) -> Group {
     Group {
         _root: root,
         controller,
+        controller_conf,
         namesrv,
         _processes: (controller_process, namesrv_process),
         a,
@@ -251,7 +254,7 @@ async fn start_group(broker_extra: &str) -> Group {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_replica_takes_over_and_the_old_master_cuts_what_it_never_replicated() {
-    let Group { _root, _processes, controller, namesrv, a, b, broker_a, broker_b, b_id } = start_group("").await;
+    let Group { _root, _processes, controller, namesrv, a, b, broker_a, broker_b, b_id, .. } = start_group("").await;
 
     // Replicated traffic, then the replica joins the in-sync set.
     send(&namesrv, 200, "before").await;
@@ -344,7 +347,7 @@ async fn the_replica_takes_over_and_the_old_master_cuts_what_it_never_replicated
 /// every acknowledged byte.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_all_ack_no_acknowledged_message_is_lost_when_the_master_dies() {
-    let Group { _root, _processes, controller, namesrv, a, b, broker_a, broker_b, b_id } =
+    let Group { _root, _processes, controller, namesrv, a, b, broker_a, broker_b, b_id, .. } =
         start_group("allAckInSyncStateSet = true\n").await;
     wait_for(Duration::from_secs(30), "the replica in the in-sync set", async || {
         in_sync(&controller).await.contains(&b_id).then_some(())
@@ -366,5 +369,43 @@ async fn with_all_ack_no_acknowledged_message_is_lost_when_the_master_dies() {
     .await;
     // Alone in the in-sync set, the new master answers sends by itself.
     send(&namesrv, 10, "alone").await;
+    drop(broker_b);
+}
+
+/// The controller SIGKILLed: the brokers keep their roles and serve without
+/// it. Started again, it replays its event log (the in-sync set is back
+/// before any broker re-registers), and when the master then dies its
+/// replica is still elected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_controller_still_fails_the_master_over() {
+    let Group {
+        _root,
+        _processes: (controller_process, _namesrv_process),
+        controller,
+        controller_conf,
+        namesrv,
+        b,
+        broker_a,
+        broker_b,
+        b_id,
+        ..
+    } = start_group("").await;
+    wait_for(Duration::from_secs(30), "the replica in the in-sync set", async || {
+        in_sync(&controller).await.contains(&b_id).then_some(())
+    })
+    .await;
+    controller_process.sigkill();
+    send(&namesrv, 50, "controller-down").await;
+
+    let restarted = Running::start(CONTROLLER, _root.path(), &["-c", controller_conf.to_str().unwrap()]);
+    restarted.wait_line("boot success", Duration::from_secs(20));
+    assert!(in_sync(&controller).await.contains(&b_id), "the in-sync set is replayed from the event log");
+    broker_a.sigkill();
+    broker_b.wait_line("serves as master", Duration::from_secs(30));
+    wait_for(Duration::from_secs(30), "the replica listed as brokerId 0", async || {
+        (members(&namesrv).await.get(&0) == Some(&b.addr())).then_some(())
+    })
+    .await;
+    send(&namesrv, 10, "after").await;
     drop(broker_b);
 }

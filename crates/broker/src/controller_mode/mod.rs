@@ -46,6 +46,7 @@ pub(crate) struct ControllerView {
     notified: Notify,
     /// The serving generation's store and registered broker id.
     current: Mutex<Option<(Arc<MessageStore>, i64)>>,
+    last_max_offset: std::sync::atomic::AtomicI64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -60,6 +61,7 @@ impl ControllerView {
             epochs: Mutex::new(epochs),
             notified: Notify::new(),
             current: Mutex::default(),
+            last_max_offset: Default::default(),
         }
     }
 
@@ -95,8 +97,17 @@ impl ControllerView {
         *lock(&self.current) = store;
     }
 
+    /// The serving store's log end; between two roles, the last one seen
+    /// (the controller elects by it: a momentary 0 must not count).
     fn max_offset(&self) -> i64 {
-        lock(&self.current).as_ref().map_or(0, |(store, _)| store.max_physical_offset().as_i64())
+        let now = lock(&self.current).as_ref().map(|(store, _)| store.max_physical_offset().as_i64());
+        match now {
+            Some(end) => {
+                self.last_max_offset.store(end, std::sync::atomic::Ordering::Relaxed);
+                end
+            }
+            None => self.last_max_offset.load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
 }
 
