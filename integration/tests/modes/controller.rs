@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rmq_integration::admin::eventually;
-use rmq_integration::{Client, Cluster, SendLoop, Tally, Topology, case};
+use rmq_integration::{Client, Cluster, Options, SendLoop, Tally, Topology, case};
 
 use crate::common::{close, missing_after, sample};
 
@@ -78,6 +78,77 @@ async fn controller_master_killed_the_replica_takes_over() {
         };
         assert!(missing.is_empty(), "{} acknowledged messages lost, e.g. {:?}", missing.len(), sample(&missing));
         assert!(rejoined, "the old master did not rejoin as a replica: {:?}", cluster.registered(0).await);
+        consumer.shutdown().await;
+        close(producer, client).await;
+        tally
+    })
+    .await;
+}
+
+/// The master is cut off the network (from the controller, its replica and
+/// the clients): the controller stops hearing it and elects the replica, and
+/// sends go on through it. Reconnected, the old master learns the newer epoch
+/// from the controller, steps down and follows: broker-a ends with one master,
+/// and every acknowledged message is read back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
+async fn controller_master_cut_off_steps_down_when_it_returns() {
+    case::run("controller mode: master cut off, steps down when it returns", Duration::from_secs(180), |case| async move {
+        // The controller counts a silent broker gone after 3 s (default 10 s).
+        let options = Options { broker_props: vec!["controllerHeartBeatTimeoutMills=3000".to_owned()], ..Options::default() };
+        let cluster = Cluster::start_with(&case, Topology::ControllerMode, options).await;
+        let (first, first_addr) = eventually_master(&cluster).await;
+        let topic = "ControllerPartition";
+        cluster.admin().create_topic(&first_addr, topic, 4).await;
+        let ns = cluster.namesrv_addr();
+        let client = Client::new(case.name());
+        let producer = Arc::new(client.producer(&ns, "partition-pg").await);
+        let before = SendLoop::start(producer.clone(), topic, "before", 2);
+        assert!(before.wait_acked(300, Duration::from_secs(60)).await, "300 sends acknowledged before the cut");
+        let before = before.finish().await;
+        assert!(cluster.wait_both_in_sync(Duration::from_secs(60)).await, "the replica never joined the in-sync set");
+
+        cluster.broker(first).disconnect().await;
+        let cut = Instant::now();
+        let after = SendLoop::start(producer.clone(), topic, "after", 2);
+        let went_on = after.wait_acked(300, Duration::from_secs(90)).await;
+        let went_on_after = cut.elapsed();
+        let after = after.finish().await;
+        assert!(went_on, "sends did not go on after the cut ({} acked):\n{}", after.acked_count(), cluster.logs().await);
+        assert_eq!(eventually_master(&cluster).await.0, "broker-a-n1", "the replica is master now");
+
+        cluster.broker(first).reconnect().await;
+        let back = Instant::now();
+        let old_addr = cluster.broker_addr(first).await;
+        let new_addr = cluster.broker_addr("broker-a-n1").await;
+        let stepped_down = eventually(Duration::from_secs(60), || async {
+            cluster.registered(0).await.iter().any(|(name, addrs)| {
+                name == "broker-a"
+                    && addrs.iter().any(|(id, addr)| *id == 0 && *addr == new_addr)
+                    && addrs.iter().any(|(id, addr)| *id > 0 && *addr == old_addr)
+            })
+        })
+        .await;
+        let stepped_down_after = back.elapsed();
+        assert!(stepped_down, "the old master did not step down: {:?}\n{}", cluster.registered(0).await, cluster.logs().await);
+
+        let (mut consumer, inbox) = client.consumer(&ns, "partition-cg", topic).await;
+        let mut all = before.acked();
+        all.extend(after.acked());
+        let missing = missing_after(&inbox, &all, Duration::from_secs(90)).await;
+        let tally = Tally {
+            sent: before.attempts() + after.attempts(),
+            acked: all.len(),
+            received: inbox.len(),
+            lost: missing.len(),
+            note: format!(
+                "broker-a-n0 cut off; 300 acks through broker-a-n1 {:.1} s after the cut; back as a replica {:.1} s after reconnecting; {} send errors",
+                went_on_after.as_secs_f64(),
+                stepped_down_after.as_secs_f64(),
+                after.errors()
+            ),
+        };
+        assert!(missing.is_empty(), "{} acknowledged messages lost, e.g. {:?}", missing.len(), sample(&missing));
         consumer.shutdown().await;
         close(producer, client).await;
         tally
