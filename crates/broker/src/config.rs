@@ -113,6 +113,12 @@ config_struct! {
         /// A send to a controller-mode master is answered once every member
         /// of the in-sync set holds it (a MessageStoreConfig key in Java).
         all_ack_in_sync_state_set: bool = "allAckInSyncStateSet" => false,
+        /// Controller mode: how many brokers, the master included, hold a
+        /// message before its send is answered (a MessageStoreConfig key).
+        in_sync_replicas: usize = "inSyncReplicas" => 1,
+        /// Controller mode: a send is refused, unstored, while the in-sync
+        /// set has fewer members (a MessageStoreConfig key).
+        min_in_sync_replicas: usize = "minInSyncReplicas" => 1,
         offset_check_in_slave: bool = "offsetCheckInSlave" => false,
 
         // --- Topics and groups ---

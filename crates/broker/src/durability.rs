@@ -29,6 +29,12 @@ impl Durability {
         Durability { flushed, replication }
     }
 
+    /// Controller mode's `minInSyncReplicas`: whether a send that waits may
+    /// be stored at all (Java refuses it first, "in-sync replicas not enough").
+    pub(crate) fn enough_in_sync(&self) -> bool {
+        self.replication.enough_in_sync()
+    }
+
     /// No wait for the disk (ASYNC_FLUSH); only `replication`'s.
     #[cfg(test)]
     pub(crate) fn without_disk(replication: Arc<Replication>) -> Durability {

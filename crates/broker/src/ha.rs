@@ -26,6 +26,7 @@ use rmq_replication::{Admission, HaConfig, Master, SecretLookup, Slave, SyncOutc
 use rmq_store::{MessageStore, PutResult, StoreConfig};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::task::JoinSet;
 
@@ -47,6 +48,10 @@ pub struct Replication {
     fixed_master: Option<String>,
     /// For log lines.
     broker_name: String,
+    /// Controller mode's `minInSyncReplicas` rule (0: none), and the members
+    /// of the in-sync set, the master included.
+    min_in_sync: AtomicUsize,
+    in_sync_members: AtomicUsize,
 }
 
 #[derive(Debug)]
@@ -102,6 +107,8 @@ impl Replication {
             ha_bind_ip: config.ha_bind_ip().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             fixed_master,
             broker_name: config.broker_name.clone().unwrap_or_default(),
+            min_in_sync: AtomicUsize::new(0),
+            in_sync_members: AtomicUsize::new(0),
         }
     }
 
@@ -174,12 +181,26 @@ impl Replication {
         }
     }
 
-    /// A SYNC master in controller mode with `allAckInSyncStateSet`: how
-    /// many replicas (the other members of the in-sync set) a send waits for.
+    /// A SYNC master in controller mode: how many replicas a send waits for
+    /// (`inSyncReplicas` - 1, or with `allAckInSyncStateSet` the other
+    /// members of the in-sync set).
     pub(crate) fn set_required_acks(&self, required: usize) {
         if let Side::Master { master, sync: true } = &self.side {
             master.set_required_acks(required);
         }
+    }
+
+    /// A master in controller mode: the in-sync set now has `members` (the
+    /// master included); a waiting send needs at least `min` of them.
+    pub(crate) fn set_in_sync(&self, members: usize, min: usize) {
+        self.in_sync_members.store(members, Ordering::Relaxed);
+        self.min_in_sync.store(min, Ordering::Relaxed);
+    }
+
+    /// Whether the in-sync set is large enough for a send that waits
+    /// (always, outside controller mode).
+    pub(crate) fn enough_in_sync(&self) -> bool {
+        self.in_sync_members.load(Ordering::Relaxed) >= self.min_in_sync.load(Ordering::Relaxed)
     }
 
     /// A master: the addresses the NameServers list as its group's slaves.

@@ -409,3 +409,38 @@ async fn a_restarted_controller_still_fails_the_master_over() {
     send(&namesrv, 10, "after").await;
     drop(broker_b);
 }
+
+/// `minInSyncReplicas=2`: once the replica has been gone for
+/// `haMaxTimeSlaveNotCatchup` the master is alone in the in-sync set, and a
+/// send is refused, unstored, with Java's "in-sync replicas not enough";
+/// with the replica back and caught up, sends are taken again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_in_sync_replicas_refuses_sends_while_the_master_is_alone() {
+    let Group { _root, _processes, controller, namesrv, a, b, broker_a, broker_b, b_id, .. } =
+        start_group("minInSyncReplicas = 2\nhaMaxTimeSlaveNotCatchup = 1000\n").await;
+    wait_for(Duration::from_secs(30), "the replica in the in-sync set", async || {
+        in_sync(&controller).await.contains(&b_id).then_some(())
+    })
+    .await;
+    send(&namesrv, 20, "two-in-sync").await;
+    broker_b.sigkill();
+    wait_for(Duration::from_secs(30), "the master alone in the in-sync set", async || {
+        (in_sync(&controller).await.len() == 1).then_some(())
+    })
+    .await;
+    let end = runtime(&a.addr(), "commitLogMaxOffset").await.unwrap();
+    let producer = Producer::new(client(&namesrv), "failover-producer");
+    let refused = producer.send(&Message::new(TOPIC, b"alone".to_vec())).await.unwrap_err();
+    producer.client().close();
+    assert!(refused.to_string().contains("in-sync replicas not enough"), "{refused}");
+    assert_eq!(runtime(&a.addr(), "commitLogMaxOffset").await.unwrap(), end, "the refused message is not stored");
+
+    let broker_b = b.start();
+    broker_b.wait_line("serves as replica", Duration::from_secs(30));
+    wait_for(Duration::from_secs(30), "the replica back in the in-sync set", async || {
+        in_sync(&controller).await.contains(&b_id).then_some(())
+    })
+    .await;
+    send(&namesrv, 20, "back").await;
+    drop((broker_a, broker_b));
+}

@@ -75,7 +75,10 @@ async fn generation(
     let mut adopt = None;
     if is_master {
         serving.broker.broker_id = 0;
-        let sync = settings.broker.all_ack_in_sync_state_set || settings.store.broker_role == BrokerRole::SyncMaster;
+        // As Java, brokerRole does not count in controller mode: a send
+        // waits for replicas only with allAckInSyncStateSet or inSyncReplicas > 1.
+        let c = &settings.broker;
+        let sync = c.all_ack_in_sync_state_set || c.in_sync_replicas > 1;
         serving.store.broker_role = if sync { BrokerRole::SyncMaster } else { BrokerRole::AsyncMaster };
     } else {
         serving.broker.broker_id = id;
@@ -262,12 +265,15 @@ async fn review_in_sync(
     let max_lag = settings.broker.ha_max_time_slave_not_catchup;
     let mut current =
         SyncStateSet { sync_state_set: info.sync_state_set, sync_state_set_epoch: info.sync_state_set_epoch };
-    // allAckInSyncStateSet: a send waits for every other member of the set.
-    let all_ack = settings.broker.all_ack_in_sync_state_set;
+    // What a send needs of the set: with allAckInSyncStateSet every other
+    // member, else inSyncReplicas - 1 replicas; and minInSyncReplicas
+    // members before it is stored at all.
+    let c = &settings.broker;
+    let (all_ack, wanted, min) = (c.all_ack_in_sync_state_set, c.in_sync_replicas, c.min_in_sync_replicas);
     let require_all = |set: &BTreeSet<i64>| {
-        if all_ack {
-            replication.set_required_acks(set.iter().filter(|member| **member != id).count());
-        }
+        let others = set.iter().filter(|member| **member != id).count();
+        replication.set_required_acks(if all_ack { others } else { wanted.saturating_sub(1) });
+        replication.set_in_sync(others + 1, min);
     };
     require_all(&current.sync_state_set);
     // When each replica was last seen caught up. As in Java, a replica

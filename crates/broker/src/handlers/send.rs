@@ -306,6 +306,9 @@ impl Sending {
             Ok(p) => p,
             Err(refusal) => return refusal,
         };
+        if let Some(refusal) = self.in_sync_refusal(p.wait) {
+            return refusal;
+        }
         let msg = NewMessage {
             topic: &p.topic,
             queue_id: p.queue_id,
@@ -339,6 +342,9 @@ impl Sending {
             Ok(p) => p,
             Err(refusal) => return refusal,
         };
+        if let Some(refusal) = self.in_sync_refusal(p.wait) {
+            return refusal;
+        }
         let mut items = Vec::new();
         for item in record::decode_batch(&body) {
             match item {
@@ -371,6 +377,13 @@ impl Sending {
             .collect();
         let put = self.store.put_batch(&msgs);
         self.finish(put, (&target.topic.topic_name, kind), target.queue_id, p.wait).await
+    }
+
+    /// Controller mode with `minInSyncReplicas`: a send that waits is
+    /// refused, unstored, while the in-sync set is too small (Java's answer).
+    fn in_sync_refusal(&self, wait: bool) -> Option<RemotingCommand> {
+        (wait && !self.durability.enough_in_sync())
+            .then(|| RemotingCommand::response(ResponseCode::SystemError, "in-sync replicas not enough".to_owned()))
     }
 
     /// The message's type for `rocketmq_message_size`, told only when it is
