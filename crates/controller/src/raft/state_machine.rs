@@ -77,9 +77,9 @@ impl StateMachine {
         }
     }
 
-    fn store_snapshot(&self, meta: &SnapshotMeta<NodeId, Peer>, body: &[u8]) -> Result<(), StorageError<NodeId>> {
+    fn store_snapshot(&self, meta: &SnapshotMeta<NodeId, Peer>, body: &[u8]) -> io::Result<()> {
         let stored = StoredSnapshot { meta: meta.clone(), body: body.to_vec() };
-        super::log_store::write_json_atomically(&self.dir.join(SNAPSHOT_FILE), &stored).map_err(snapshot_error)
+        super::log_store::write_json_atomically(&self.dir.join(SNAPSHOT_FILE), &stored)
     }
 }
 
@@ -97,7 +97,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
             last_membership: applied.membership,
             snapshot_id: format!("{}", applied.last_applied.map_or(0, |l| l.index)),
         };
-        self.store_snapshot(&meta, &body)?;
+        self.store_snapshot(&meta, &body).map_err(snapshot_error)?;
         Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(body)) })
     }
 }
@@ -147,7 +147,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     ) -> Result<(), StorageError<NodeId>> {
         let bytes = snapshot.into_inner();
         let body: SnapshotBody = serde_json::from_slice(&bytes).map_err(snapshot_error)?;
-        self.store_snapshot(meta, &bytes)?;
+        self.store_snapshot(meta, &bytes).map_err(snapshot_error)?;
         *lock(&self.state) = body.state;
         *lock(&self.applied) = body.applied;
         Ok(())
