@@ -191,3 +191,6 @@ impl RaftNode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
