@@ -2,7 +2,8 @@
 //! leader is elected, a broker-like client registers through it, followers
 //! answer CONTROLLER_NOT_LEADER naming it; the leader is SIGKILLed, a new
 //! one is elected and still knows the brokers; the killed controller,
-//! restarted on its store, catches up with what was decided without it.
+//! restarted on its store, catches up with what was decided without it;
+//! all three killed and restarted still know every broker.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -202,6 +203,15 @@ async fn three_controllers_elect_replicate_fail_over_and_catch_up() {
         assert!(Instant::now() < deadline, "the restarted controller did not catch up");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // All three stop at once (SIGKILL) and start again: the state is replayed from disk.
+    running.iter_mut().for_each(|r| *r = None);
+    client.close_all();
+    running = members.iter().map(|m| Some(m.start())).collect();
+    let leader = agreed_leader(&client, &all).await;
+    let r = call(&client, &leader, next_id()).await.unwrap();
+    assert_eq!(r.ext("nextBrokerId"), Some("3"), "{:?}", r.remark);
+
     println!("failover in {failover:?}");
     client.close_all();
     drop(running);
