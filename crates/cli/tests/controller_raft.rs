@@ -1,4 +1,5 @@
-//! Three `mqcontroller` processes forming a Raft group on loopback: one
+//! Three controllers forming a Raft group on loopback, two `mqcontroller`
+//! and one embedded in `mqnamesrv`: one
 //! leader is elected, a broker-like client registers through it, followers
 //! answer CONTROLLER_NOT_LEADER naming it; the leader is SIGKILLed, a new
 //! one is elected and still knows the brokers; the killed controller,
@@ -18,6 +19,7 @@ use rmq_remoting::{Client, ClientConfig, RejectAll};
 use rmq_testkit::ports::free_port;
 
 const CONTROLLER: &str = env!("CARGO_BIN_EXE_mqcontroller");
+const NAMESRV: &str = env!("CARGO_BIN_EXE_mqnamesrv");
 const GROUP: &str = "broker-a";
 const CLUSTER: &str = "DefaultCluster";
 
@@ -32,6 +34,8 @@ impl Drop for Running {
 }
 
 struct Member {
+    /// Runs inside `mqnamesrv` (`enableControllerInNamesrv`) rather than as `mqcontroller`.
+    embedded: bool,
     id: String,
     addr: String,
     home: PathBuf,
@@ -43,7 +47,12 @@ impl Member {
     }
 
     fn start(&self) -> Running {
-        let mut child = Command::new(CONTROLLER)
+        let (bin, boot) = if self.embedded {
+            (NAMESRV, "The ControllerManager boot success")
+        } else {
+            (CONTROLLER, "The Controller Server boot success")
+        };
+        let mut child = Command::new(bin)
             .args(["-c", self.conf().to_str().unwrap()])
             .env("JAVA_OPT", format!("-Duser.home={}", self.home.display()))
             .env_remove("JAVA_OPT_EXT")
@@ -56,7 +65,7 @@ impl Member {
         let mut lines = BufReader::new(stdout).lines();
         loop {
             let line = lines.next().expect("mqcontroller exited before booting").unwrap();
-            if line.starts_with("The Controller Server boot success") {
+            if line.starts_with(boot) {
                 break;
             }
         }
@@ -72,6 +81,7 @@ impl Member {
 fn members(root: &Path) -> Vec<Member> {
     let members: Vec<Member> = (0..3)
         .map(|i| Member {
+            embedded: i == 2,
             id: format!("n{i}"),
             addr: format!("127.0.0.1:{}", free_port()),
             home: root.join(format!("n{i}")),
@@ -80,10 +90,12 @@ fn members(root: &Path) -> Vec<Member> {
     let peers: Vec<String> = members.iter().map(|m| format!("{}-{}", m.id, m.addr)).collect();
     for m in &members {
         std::fs::create_dir_all(&m.home).unwrap();
+        let namesrv =
+            if m.embedded { "listenPort=0\nbindAddress=127.0.0.1\nenableControllerInNamesrv=true\n" } else { "" };
         std::fs::write(
             m.conf(),
             format!(
-                "controllerDLegerGroup=group1\ncontrollerDLegerPeers={}\ncontrollerDLegerSelfId={}\ncontrollerStorePath={}\n",
+                "{namesrv}controllerDLegerGroup=group1\ncontrollerDLegerPeers={}\ncontrollerDLegerSelfId={}\ncontrollerStorePath={}\n",
                 peers.join(";"),
                 m.id,
                 m.home.join("store").display()
