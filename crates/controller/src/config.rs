@@ -38,7 +38,8 @@ config_struct! {
         controller_d_leger_self_id: String = "controllerDLegerSelfId" => String::new(),
         /// DLedger's segment size; accepted, no effect.
         mapped_file_size: u64 = "mappedFileSize" => 1 << 30,
-        /// Directory of the event log; empty: `~/controller/store` (rmq's choice).
+        /// Directory of the event log (alone) or of `raft/` (in a group);
+        /// empty: `~/controller/store` (rmq's choice).
         controller_store_path: String = "controllerStorePath" => String::new(),
         /// Elections tried per broker-inactive notice before waiting for the next scan.
         elect_master_max_retry_count: u32 = "electMasterMaxRetryCount" => 3,
