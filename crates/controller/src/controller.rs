@@ -115,9 +115,14 @@ impl Controller {
         self.raft().is_none_or(|node| node.role().is_leader)
     }
 
-    /// Refuses, in a group, unless this controller leads it.
-    fn ensure_leader(&self) -> Result<()> {
-        self.raft().map_or(Ok(()), RaftNode::ensure_leader)
+    /// Refuses, in a group, unless this controller leads it and has applied
+    /// everything committed before (a new leader's state may lag for a moment).
+    async fn ensure_leading(&self) -> Result<()> {
+        if let Some(node) = self.raft() {
+            node.ensure_leader()?;
+            node.ensure_up_to_date().await?;
+        }
+        Ok(())
     }
 
     pub fn config(&self) -> ControllerConfig {
@@ -147,14 +152,14 @@ impl Controller {
             RequestCode::ControllerAlterSyncStateSet => self.alter_sync_state_set(request).await,
             RequestCode::ControllerElectMaster => self.elect_master(request, notices).await,
             RequestCode::ControllerRegisterBroker => self.register_broker(request).await,
-            RequestCode::ControllerGetReplicaInfo => self.replica_info(request),
+            RequestCode::ControllerGetReplicaInfo => self.replica_info(request).await,
             RequestCode::ControllerGetMetadataInfo => Ok(self.metadata()),
-            RequestCode::ControllerGetSyncStateData => self.sync_state_data(request),
+            RequestCode::ControllerGetSyncStateData => self.sync_state_data(request).await,
             RequestCode::BrokerHeartbeat => self.heartbeat(conn, request),
             RequestCode::UpdateControllerConfig => Ok(self.update_config(request)),
             RequestCode::GetControllerConfig => Ok(self.config_text()),
             RequestCode::CleanBrokerData => self.clean_broker_data(request).await,
-            RequestCode::ControllerGetNextBrokerId => self.next_broker_id(request),
+            RequestCode::ControllerGetNextBrokerId => self.next_broker_id(request).await,
             RequestCode::ControllerApplyBrokerId => self.apply_broker_id(request).await,
             _ => {
                 tracing::warn!("{code}: request type {} not supported by the controller", request.code);
@@ -174,10 +179,7 @@ impl Controller {
         decide: impl FnOnce(&ReplicaState, &LiveView<'_>) -> Decision,
     ) -> Result<RemotingCommand> {
         let _turn = self.propose.lock().await;
-        if let Some(node) = self.raft() {
-            node.ensure_leader()?;
-            node.ensure_up_to_date().await?;
-        }
+        self.ensure_leading().await?;
         let decision = {
             let state = lock(&self.state);
             let live = lock(&self.live);
@@ -299,9 +301,9 @@ impl Controller {
         self.decide_and_commit(|state, live| state.decide_register_broker(&header, live)).await
     }
 
-    fn replica_info(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
+    async fn replica_info(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
         let header: GetReplicaInfoRequestHeader = request.header()?;
-        self.ensure_leader()?;
+        self.ensure_leading().await?;
         Ok(lock(&self.state).replica_info(&header.broker_name))
     }
 
@@ -325,14 +327,14 @@ impl Controller {
         RemotingCommand::success().with_header(&header)
     }
 
-    fn sync_state_data(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
+    async fn sync_state_data(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
         let body = request.body.to_bytes();
         let names = if body.is_empty() { Vec::new() } else { decode_broker_names(&body).unwrap_or_default() };
         if names.is_empty() {
             // Java answers `createResponseCommand(null)`, a SYSTEM_ERROR.
             return Ok(RemotingCommand::response(ResponseCode::SystemError, Some("not set any response code".into())));
         }
-        self.ensure_leader()?;
+        self.ensure_leading().await?;
         let state = lock(&self.state);
         let live = lock(&self.live);
         let info = state.sync_state_data(&names, &LiveView { table: &live, now: Self::now() });
@@ -396,9 +398,9 @@ impl Controller {
         self.decide_and_commit(|state, live| state.decide_clean_broker_data(&header, live)).await
     }
 
-    fn next_broker_id(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
+    async fn next_broker_id(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
         let header: GetNextBrokerIdRequestHeader = request.header()?;
-        self.ensure_leader()?;
+        self.ensure_leading().await?;
         Ok(lock(&self.state).next_broker_id(header.cluster_name, &header.broker_name))
     }
 
