@@ -99,7 +99,9 @@ impl RaftNode {
     ) -> Result<RaftNode> {
         let peers = config.peers()?;
         let members = members(&peers);
-        let id = members.iter().find(|(_, p)| *p == me).map(|(id, _)| *id).expect("self_peer is among the peers");
+        let id = members.iter().find(|(_, p)| *p == me).map(|(id, _)| *id).ok_or_else(|| {
+            ControllerError::Config(format!("controllerDLegerSelfId {} is not in controllerDLegerPeers", me.id))
+        })?;
         let persist = |source| ControllerError::Persist { path: dir.to_owned(), source };
         let log = LogStore::open(dir).map_err(persist)?;
         let machine = StateMachine::open(dir, state).map_err(persist)?;
