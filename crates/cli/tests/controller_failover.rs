@@ -11,6 +11,8 @@
 //! * The old master restarts: it follows the new master, cuts the messages
 //!   the new master never had from its CommitLog (its log says so), and
 //!   catches up to the new master's log.
+//! * With three controllers (a Raft group) the brokers follow the controller
+//!   leader, and a new leader fails the master over after the first died.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -184,11 +186,17 @@ async fn send(namesrv: &str, n: usize, tag: &str) {
     producer.client().close();
 }
 
-/// A controller, a NameServer and the group's two brokers, `a` elected
-/// master and `b` following it, both listed by the NameServer.
+/// A controller (or several, a Raft group), a NameServer and the group's
+/// two brokers, `a` elected master and `b` following it, both listed by
+/// the NameServer.
 struct Group {
     _root: tempfile::TempDir,
+    /// The first controller's address.
     controller: String,
+    /// Every controller's address, the first one's included.
+    controllers: Vec<String>,
+    /// The processes of the controllers after the first.
+    more_controllers: Vec<Running>,
     /// The controller's config file, to start it again.
     controller_conf: PathBuf,
     namesrv: String,
@@ -201,21 +209,38 @@ struct Group {
 }
 
 async fn start_group(broker_extra: &str) -> Group {
+    start_group_with(broker_extra, 1).await
+}
+
+async fn start_group_with(broker_extra: &str, controller_count: usize) -> Group {
     let root = tempfile::tempdir().unwrap();
-    let (controller_port, namesrv_port) = (free_port(), free_port());
-    let controller = format!("127.0.0.1:{controller_port}");
+    let controllers: Vec<String> = (0..controller_count).map(|_| format!("127.0.0.1:{}", free_port())).collect();
+    let namesrv_port = free_port();
     let namesrv = format!("127.0.0.1:{namesrv_port}");
+    let peers: Vec<String> = controllers.iter().enumerate().map(|(i, addr)| format!("n{i}-{addr}")).collect();
+    let mut controller_processes = Vec::new();
+    for i in 0..controller_count {
+        let home = if i == 0 { root.path().to_owned() } else { root.path().join(format!("controller-n{i}")) };
+        std::fs::create_dir_all(&home).unwrap();
+        let store = if i == 0 { "controller-store".to_owned() } else { format!("controller-store-n{i}") };
+        let conf = home.join("controller.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "controllerDLegerGroup = group1\ncontrollerDLegerPeers = {}\ncontrollerDLegerSelfId = n{i}\n\
+                 controllerStorePath = {}\nscanNotActiveBrokerInterval = 500\n",
+                peers.join(";"),
+                root.path().join(store).display()
+            ),
+        )
+        .unwrap();
+        controller_processes.push(Running::start(CONTROLLER, &home, &["-c", conf.to_str().unwrap()]));
+    }
     let controller_conf = root.path().join("controller.conf");
-    std::fs::write(
-        &controller_conf,
-        format!(
-            "controllerDLegerGroup = group1\ncontrollerDLegerPeers = n0-{controller}\ncontrollerDLegerSelfId = n0\n\
-             controllerStorePath = {}\nscanNotActiveBrokerInterval = 500\n",
-            root.path().join("controller-store").display()
-        ),
-    )
-    .unwrap();
-    let controller_process = Running::start(CONTROLLER, root.path(), &["-c", controller_conf.to_str().unwrap()]);
+    let mut controller_processes = controller_processes.into_iter();
+    let controller_process = controller_processes.next().unwrap();
+    let more_controllers: Vec<Running> = controller_processes.collect();
+    let controller = controllers[0].clone();
     let namesrv_home = root.path().join("namesrv");
     std::fs::create_dir_all(&namesrv_home).unwrap();
     let namesrv_conf = namesrv_home.join("namesrv.conf");
@@ -223,8 +248,9 @@ async fn start_group(broker_extra: &str) -> Group {
     let namesrv_process = Running::start(NAMESRV, &namesrv_home, &["-c", namesrv_conf.to_str().unwrap()]);
     namesrv_process.wait_line("boot success", Duration::from_secs(20));
 
-    let a = Node::new(root.path(), "a", &namesrv, &controller, broker_extra);
-    let b = Node::new(root.path(), "b", &namesrv, &controller, broker_extra);
+    let controller_addr = controllers.join(";");
+    let a = Node::new(root.path(), "a", &namesrv, &controller_addr, broker_extra);
+    let b = Node::new(root.path(), "b", &namesrv, &controller_addr, broker_extra);
     let broker_a = a.start();
     broker_a.wait_line("serves as master", Duration::from_secs(30));
     broker_a.wait_line("boot success", Duration::from_secs(30));
@@ -241,6 +267,8 @@ async fn start_group(broker_extra: &str) -> Group {
     Group {
         _root: root,
         controller,
+        controllers,
+        more_controllers,
         controller_conf,
         namesrv,
         _processes: (controller_process, namesrv_process),
@@ -400,6 +428,59 @@ async fn a_restarted_controller_still_fails_the_master_over() {
     let restarted = Running::start(CONTROLLER, _root.path(), &["-c", controller_conf.to_str().unwrap()]);
     restarted.wait_line("boot success", Duration::from_secs(20));
     assert!(in_sync(&controller).await.contains(&b_id), "the in-sync set is replayed from the event log");
+    broker_a.sigkill();
+    broker_b.wait_line("serves as master", Duration::from_secs(30));
+    wait_for(Duration::from_secs(30), "the replica listed as brokerId 0", async || {
+        (members(&namesrv).await.get(&0) == Some(&b.addr())).then_some(())
+    })
+    .await;
+    send(&namesrv, 10, "after").await;
+    drop(broker_b);
+}
+
+/// Three controllers (Raft): the brokers follow the controller leader; it
+/// is SIGKILLed, another controller leads, knowing the group's in-sync set,
+/// and fails the master over when the master is SIGKILLed in turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_three_controllers_the_master_fails_over_after_the_controller_leader_died() {
+    let Group {
+        _root,
+        _processes: (first_controller, _namesrv_process),
+        controllers,
+        mut more_controllers,
+        namesrv,
+        b,
+        broker_a,
+        broker_b,
+        b_id,
+        ..
+    } = start_group_with("", 3).await;
+    // Only the leader answers GET_REPLICA_INFO (followers: CONTROLLER_NOT_LEADER).
+    let leader = wait_for(Duration::from_secs(30), "the replica in sync, per the controller leader", async || {
+        for addr in &controllers {
+            if in_sync(addr).await.contains(&b_id) {
+                return Some(addr.clone());
+            }
+        }
+        None
+    })
+    .await;
+    match controllers.iter().position(|c| *c == leader).unwrap() {
+        0 => first_controller.sigkill(),
+        i => more_controllers.remove(i - 1).sigkill(),
+    }
+    send(&namesrv, 20, "controller-leader-down").await;
+    let rest: Vec<&String> = controllers.iter().filter(|c| **c != leader).collect();
+    wait_for(Duration::from_secs(20), "a new controller leader knowing the in-sync set", async || {
+        for addr in &rest {
+            if in_sync(addr).await.contains(&b_id) {
+                return Some(());
+            }
+        }
+        None
+    })
+    .await;
+
     broker_a.sigkill();
     broker_b.wait_line("serves as master", Duration::from_secs(30));
     wait_for(Duration::from_secs(30), "the replica listed as brokerId 0", async || {

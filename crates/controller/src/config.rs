@@ -31,14 +31,15 @@ config_struct! {
         controller_request_thread_pool_queue_capacity: u32 = "controllerRequestThreadPoolQueueCapacity" => 50_000,
         /// The name of the controller group (GET_METADATA_INFO's `group`).
         controller_d_leger_group: String = "controllerDLegerGroup" => String::new(),
-        /// `id-host:port` entries separated by `;`. rmq serves one entry only
-        /// until the Raft log replicates among several.
+        /// `id-host:port` entries separated by `;`: one controller, or the
+        /// members of a Raft group.
         controller_d_leger_peers: String = "controllerDLegerPeers" => String::new(),
         /// Which entry of `controllerDLegerPeers` this controller is.
         controller_d_leger_self_id: String = "controllerDLegerSelfId" => String::new(),
         /// DLedger's segment size; accepted, no effect.
         mapped_file_size: u64 = "mappedFileSize" => 1 << 30,
-        /// Directory of the event log; empty: `~/controller/store` (rmq's choice).
+        /// Directory of the event log (alone) or of `raft/` (in a group);
+        /// empty: `~/controller/store` (rmq's choice).
         controller_store_path: String = "controllerStorePath" => String::new(),
         /// Elections tried per broker-inactive notice before waiting for the next scan.
         elect_master_max_retry_count: u32 = "electMasterMaxRetryCount" => 3,
@@ -72,8 +73,9 @@ pub const JAVA_ONLY_KEYS: &[&str] = &[
     "serverSelectorThreads",
 ];
 
-/// One entry of `controllerDLegerPeers`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One entry of `controllerDLegerPeers`. Also the Raft membership's node
+/// value, so that every member can name the leader's id and address.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Peer {
     pub id: String,
     pub addr: String,
@@ -108,9 +110,7 @@ impl ControllerConfig {
         Ok(peers)
     }
 
-    /// This controller's own peer entry; refused when the configuration
-    /// names several peers, since nothing replicates among them yet and two
-    /// controllers deciding alone could elect two masters for one group.
+    /// This controller's own peer entry.
     pub fn self_peer(&self) -> Result<Peer, ControllerError> {
         let peers = self.peers()?;
         let self_id = self.controller_d_leger_self_id.trim();
@@ -122,16 +122,6 @@ impl ControllerConfig {
         let me = peers.iter().find(|p| p.id == self_id).cloned().ok_or_else(|| {
             ControllerError::Config(format!("controllerDLegerSelfId {self_id} is not in controllerDLegerPeers"))
         })?;
-        if peers.len() > 1 {
-            return Err(ControllerError::Config(format!(
-                "controllerDLegerPeers names {} controllers; rmq's controller is single-node until its Raft log \
-                 replicates (two controllers deciding alone could elect two masters): keep only this \
-                 controller's entry ({}-{})",
-                peers.len(),
-                me.id,
-                me.addr
-            )));
-        }
         Ok(me)
     }
 
@@ -198,13 +188,12 @@ mod tests {
     }
 
     #[test]
-    fn refuses_missing_foreign_or_several_peers() {
+    fn refuses_missing_or_foreign_peers_and_accepts_several() {
         assert!(with_peers("", "n0").listen_port().is_err());
         assert!(with_peers("n0-127.0.0.1:9878", "").listen_port().is_err());
         assert!(with_peers("n0-127.0.0.1:9878", "n1").listen_port().is_err());
         assert!(with_peers("n0-127.0.0.1", "n0").listen_port().is_err());
-        let several = with_peers("n0-127.0.0.1:9878;n1-127.0.0.1:9868", "n0").listen_port().unwrap_err();
-        assert!(several.to_string().contains("single-node"), "{several}");
+        assert_eq!(with_peers("n0-127.0.0.1:9878;n1-127.0.0.1:9868", "n1").listen_port().unwrap(), 9868);
     }
 
     #[test]

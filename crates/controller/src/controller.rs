@@ -7,8 +7,16 @@
 //! ([`ReplicaState`]'s `decide_*`), make the events durable, apply them,
 //! answer. A store that cannot be written refuses the change (SYSTEM_ERROR)
 //! and leaves the state untouched.
+//!
+//! Durable means one of two things. A single controller appends to its
+//! local [`EventLog`] and applies. In a group of several (Raft), only the
+//! leader decides; the events are proposed as one entry and applied by the
+//! state machine on every member once committed, and the answer waits for
+//! that. Followers answer changes and the reads Java schedules through
+//! DLedger with CONTROLLER_NOT_LEADER naming the leader; heartbeats and
+//! metadata are answered by everyone.
 
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use rmq_protocol::body::controller::{ElectMasterResponseBody, SyncStateSet, decode_broker_names};
@@ -25,6 +33,7 @@ use crate::config::{ControllerConfig, Peer};
 use crate::error::{ControllerError, Result};
 use crate::event::Event;
 use crate::heartbeat::{BrokerIdentity, Heartbeat, LiveTable, LiveView};
+use crate::raft::RaftNode;
 use crate::state::{Decision, ReplicaState};
 use crate::store::EventLog;
 
@@ -35,17 +44,25 @@ pub struct RoleChange {
     pub request: RemotingCommand,
 }
 
+/// Where decided events go before they are applied.
 #[derive(Debug)]
-struct Core {
-    state: ReplicaState,
-    log: EventLog,
+enum Durability {
+    /// A single controller: its own event log.
+    Local(Mutex<EventLog>),
+    /// A group of controllers: the Raft log, applied by its state machine.
+    Raft(RaftNode),
 }
 
 #[derive(Debug)]
 pub struct Controller {
     config: RwLock<ControllerConfig>,
     me: Peer,
-    core: Mutex<Core>,
+    /// Shared with the Raft state machine, which alone changes it in a group.
+    state: Arc<Mutex<ReplicaState>>,
+    durability: Durability,
+    /// One decision at a time, from decide to applied: each is decided
+    /// against the state all earlier ones left.
+    propose: tokio::sync::Mutex<()>,
     live: Mutex<LiveTable>,
 }
 
@@ -66,9 +83,46 @@ impl Controller {
         Controller {
             config: RwLock::new(config),
             me,
-            core: Mutex::new(Core { state, log }),
+            state: Arc::new(Mutex::new(state)),
+            durability: Durability::Local(Mutex::new(log)),
+            propose: tokio::sync::Mutex::new(()),
             live: Mutex::new(LiveTable::default()),
         }
+    }
+
+    /// A member of a Raft group whose state machine changes `state`.
+    pub fn in_group(config: ControllerConfig, me: Peer, state: Arc<Mutex<ReplicaState>>, node: RaftNode) -> Controller {
+        Controller {
+            config: RwLock::new(config),
+            me,
+            state,
+            durability: Durability::Raft(node),
+            propose: tokio::sync::Mutex::new(()),
+            live: Mutex::new(LiveTable::default()),
+        }
+    }
+
+    /// The Raft member, in a group.
+    pub fn raft(&self) -> Option<&RaftNode> {
+        match &self.durability {
+            Durability::Local(_) => None,
+            Durability::Raft(node) => Some(node),
+        }
+    }
+
+    /// Whether this controller decides: always alone, the leader in a group.
+    pub fn is_leader(&self) -> bool {
+        self.raft().is_none_or(|node| node.role().is_leader)
+    }
+
+    /// Refuses, in a group, unless this controller leads it and has applied
+    /// everything committed before (a new leader's state may lag for a moment).
+    async fn ensure_leading(&self) -> Result<()> {
+        if let Some(node) = self.raft() {
+            node.ensure_leader()?;
+            node.ensure_up_to_date().await?;
+        }
+        Ok(())
     }
 
     pub fn config(&self) -> ControllerConfig {
@@ -82,12 +136,12 @@ impl Controller {
 
     /// A copy of the replica state, for in-process inspection.
     pub fn state(&self) -> ReplicaState {
-        lock(&self.core).state.clone()
+        lock(&self.state).clone()
     }
 
     /// Handles one request. `conn` ties heartbeats to the connection they
     /// came over; role-change notices to send are added to `notices`.
-    pub fn process(
+    pub async fn process(
         &self,
         conn: Option<ConnectionId>,
         request: &RemotingCommand,
@@ -95,18 +149,18 @@ impl Controller {
     ) -> RemotingCommand {
         let code = request.request_code();
         let result = match code {
-            RequestCode::ControllerAlterSyncStateSet => self.alter_sync_state_set(request),
-            RequestCode::ControllerElectMaster => self.elect_master(request, notices),
-            RequestCode::ControllerRegisterBroker => self.register_broker(request),
-            RequestCode::ControllerGetReplicaInfo => self.replica_info(request),
+            RequestCode::ControllerAlterSyncStateSet => self.alter_sync_state_set(request).await,
+            RequestCode::ControllerElectMaster => self.elect_master(request, notices).await,
+            RequestCode::ControllerRegisterBroker => self.register_broker(request).await,
+            RequestCode::ControllerGetReplicaInfo => self.replica_info(request).await,
             RequestCode::ControllerGetMetadataInfo => Ok(self.metadata()),
-            RequestCode::ControllerGetSyncStateData => self.sync_state_data(request),
+            RequestCode::ControllerGetSyncStateData => self.sync_state_data(request).await,
             RequestCode::BrokerHeartbeat => self.heartbeat(conn, request),
             RequestCode::UpdateControllerConfig => Ok(self.update_config(request)),
             RequestCode::GetControllerConfig => Ok(self.config_text()),
-            RequestCode::CleanBrokerData => self.clean_broker_data(request),
-            RequestCode::ControllerGetNextBrokerId => self.next_broker_id(request),
-            RequestCode::ControllerApplyBrokerId => self.apply_broker_id(request),
+            RequestCode::CleanBrokerData => self.clean_broker_data(request).await,
+            RequestCode::ControllerGetNextBrokerId => self.next_broker_id(request).await,
+            RequestCode::ControllerApplyBrokerId => self.apply_broker_id(request).await,
             _ => {
                 tracing::warn!("{code}: request type {} not supported by the controller", request.code);
                 return not_supported(request);
@@ -118,44 +172,52 @@ impl Controller {
         })
     }
 
-    /// Makes the decision's events durable, applies them, returns the answer.
-    fn commit(core: &mut Core, decision: Decision) -> Result<RemotingCommand> {
-        core.log.append(&decision.events)?;
-        for event in &decision.events {
-            core.state.apply(event);
+    /// Decides with `decide` against the current state and liveness, makes
+    /// the events durable, has them applied, and returns the answer.
+    async fn decide_and_commit(
+        &self,
+        decide: impl FnOnce(&ReplicaState, &LiveView<'_>) -> Decision,
+    ) -> Result<RemotingCommand> {
+        let _turn = self.propose.lock().await;
+        self.ensure_leading().await?;
+        let decision = {
+            let state = lock(&self.state);
+            let live = lock(&self.live);
+            decide(&state, &LiveView { table: &live, now: Self::now() })
+        };
+        if decision.events.is_empty() {
+            return Ok(decision.response);
+        }
+        match &self.durability {
+            Durability::Local(log) => {
+                lock(log).append(&decision.events)?;
+                let mut state = lock(&self.state);
+                decision.events.iter().for_each(|event| state.apply(event));
+            }
+            Durability::Raft(node) => node.write(decision.events).await?,
         }
         Ok(decision.response)
     }
 
-    fn alter_sync_state_set(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
+    async fn alter_sync_state_set(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
         let header: AlterSyncStateSetRequestHeader = request.header()?;
         let proposed = SyncStateSet::decode(&request.body.to_bytes())
             .map_err(|e| ControllerError::BadBody(format!("the SyncStateSet body does not parse: {e}")))?;
-        let mut core = lock(&self.core);
-        let decision = {
-            let live = lock(&self.live);
-            core.state.decide_alter_sync_state_set(&header, &proposed, &LiveView { table: &live, now: Self::now() })
-        };
-        Self::commit(&mut core, decision)
+        self.decide_and_commit(|state, live| state.decide_alter_sync_state_set(&header, &proposed, live)).await
     }
 
-    fn elect_master(&self, request: &RemotingCommand, notices: &mut Vec<RoleChange>) -> Result<RemotingCommand> {
+    async fn elect_master(&self, request: &RemotingCommand, notices: &mut Vec<RoleChange>) -> Result<RemotingCommand> {
         let header: ElectMasterRequestHeader = request.header()?;
-        let response = self.elect(&header)?;
+        let response = self.elect(&header).await?;
         if response.response_code() == ResponseCode::Success {
             notices.extend(self.role_change(&header.broker_name, &response));
         }
         Ok(response)
     }
 
-    fn elect(&self, header: &ElectMasterRequestHeader) -> Result<RemotingCommand> {
+    async fn elect(&self, header: &ElectMasterRequestHeader) -> Result<RemotingCommand> {
         let unclean = self.config().enable_elect_unclean_master;
-        let mut core = lock(&self.core);
-        let decision = {
-            let live = lock(&self.live);
-            core.state.decide_elect_master(header, unclean, &LiveView { table: &live, now: Self::now() })
-        };
-        let response = Self::commit(&mut core, decision)?;
+        let response = self.decide_and_commit(|state, live| state.decide_elect_master(header, unclean, live)).await?;
         if response.response_code() == ResponseCode::Success {
             tracing::info!(
                 "Elect new master {} for broker {}, masterEpoch {}",
@@ -169,11 +231,15 @@ impl Controller {
 
     /// The controller's own election for a group whose master is gone,
     /// tried up to `electMasterMaxRetryCount` times while the store fails.
-    pub fn elect_on_master_loss(&self, broker_name: &str) -> Vec<RoleChange> {
+    /// Only the leader of a group elects.
+    pub async fn elect_on_master_loss(&self, broker_name: &str) -> Vec<RoleChange> {
+        if !self.is_leader() {
+            return Vec::new();
+        }
         let header = ElectMasterRequestHeader { broker_name: broker_name.to_owned(), ..Default::default() };
         let tries = self.config().elect_master_max_retry_count.max(1);
         for attempt in 1..=tries {
-            match self.elect(&header) {
+            match self.elect(&header).await {
                 Ok(response) if response.response_code() == ResponseCode::Success => {
                     return self.role_change(broker_name, &response).into_iter().collect();
                 }
@@ -196,7 +262,7 @@ impl Controller {
         if !self.config().notify_broker_role_changed {
             return None;
         }
-        let members = lock(&self.core).state.members_of(broker_name)?;
+        let members = lock(&self.state).members_of(broker_name)?;
         let cluster = members.cluster.clone().unwrap_or_default();
         let targets: Vec<String> = {
             let live = lock(&self.live);
@@ -230,43 +296,48 @@ impl Controller {
         Some(RoleChange { targets, request })
     }
 
-    fn register_broker(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
+    async fn register_broker(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
         let header: RegisterBrokerToControllerRequestHeader = request.header()?;
-        let mut core = lock(&self.core);
-        let decision = {
-            let live = lock(&self.live);
-            core.state.decide_register_broker(&header, &LiveView { table: &live, now: Self::now() })
-        };
-        Self::commit(&mut core, decision)
+        self.decide_and_commit(|state, live| state.decide_register_broker(&header, live)).await
     }
 
-    fn replica_info(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
+    async fn replica_info(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
         let header: GetReplicaInfoRequestHeader = request.header()?;
-        Ok(lock(&self.core).state.replica_info(&header.broker_name))
+        self.ensure_leading().await?;
+        Ok(lock(&self.state).replica_info(&header.broker_name))
     }
 
-    /// This controller is its group's leader: there is no other member yet.
+    /// The group's leader as this controller knows it (itself when alone;
+    /// none while a group elects: the broker then asks another controller).
     fn metadata(&self) -> RemotingCommand {
+        let (is_leader, leader, peers) = match self.raft() {
+            None => (true, Some(self.me.clone()), vec![self.me.clone()]),
+            Some(node) => {
+                let role = node.role();
+                (role.is_leader, role.leader, node.peers.clone())
+            }
+        };
         let header = GetMetaDataResponseHeader {
             group: Some(self.config().controller_d_leger_group),
-            controller_leader_id: Some(self.me.id.clone()),
-            controller_leader_address: Some(self.me.addr.clone()),
-            is_leader: Some(true),
-            peers: Some(format!("{}:{};", self.me.id, self.me.addr)),
+            controller_leader_id: leader.as_ref().map(|p| p.id.clone()),
+            controller_leader_address: leader.map(|p| p.addr),
+            is_leader: Some(is_leader),
+            peers: Some(peers.iter().map(|p| format!("{}:{};", p.id, p.addr)).collect()),
         };
         RemotingCommand::success().with_header(&header)
     }
 
-    fn sync_state_data(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
+    async fn sync_state_data(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
         let body = request.body.to_bytes();
         let names = if body.is_empty() { Vec::new() } else { decode_broker_names(&body).unwrap_or_default() };
         if names.is_empty() {
             // Java answers `createResponseCommand(null)`, a SYSTEM_ERROR.
             return Ok(RemotingCommand::response(ResponseCode::SystemError, Some("not set any response code".into())));
         }
-        let core = lock(&self.core);
+        self.ensure_leading().await?;
+        let state = lock(&self.state);
         let live = lock(&self.live);
-        let info = core.state.sync_state_data(&names, &LiveView { table: &live, now: Self::now() });
+        let info = state.sync_state_data(&names, &LiveView { table: &live, now: Self::now() });
         Ok(RemotingCommand::success().with_body(info.encode()))
     }
 
@@ -322,31 +393,25 @@ impl Controller {
         RemotingCommand::success()
     }
 
-    fn clean_broker_data(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
+    async fn clean_broker_data(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
         let header: CleanControllerBrokerDataRequestHeader = request.header()?;
-        let mut core = lock(&self.core);
-        let decision = {
-            let live = lock(&self.live);
-            core.state.decide_clean_broker_data(&header, &LiveView { table: &live, now: Self::now() })
-        };
-        Self::commit(&mut core, decision)
+        self.decide_and_commit(|state, live| state.decide_clean_broker_data(&header, live)).await
     }
 
-    fn next_broker_id(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
+    async fn next_broker_id(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
         let header: GetNextBrokerIdRequestHeader = request.header()?;
-        Ok(lock(&self.core).state.next_broker_id(header.cluster_name, &header.broker_name))
+        self.ensure_leading().await?;
+        Ok(lock(&self.state).next_broker_id(header.cluster_name, &header.broker_name))
     }
 
-    fn apply_broker_id(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
+    async fn apply_broker_id(&self, request: &RemotingCommand) -> Result<RemotingCommand> {
         let header: ApplyBrokerIdRequestHeader = request.header()?;
-        let mut core = lock(&self.core);
-        let decision = core.state.decide_apply_broker_id(&header);
-        Self::commit(&mut core, decision)
+        self.decide_and_commit(|state, _| state.decide_apply_broker_id(&header)).await
     }
 
     /// Forgets brokers silent past their timeout; elects where a master was
     /// among them (Java's `scanNotActiveBroker` and `onBrokerInactive`).
-    pub fn scan_not_active_brokers(&self) -> Vec<RoleChange> {
+    pub async fn scan_not_active_brokers(&self) -> Vec<RoleChange> {
         let expired = lock(&self.live).expire(Self::now());
         let mut notices = Vec::new();
         for (who, info) in expired {
@@ -358,19 +423,24 @@ impl Controller {
                 info.broker_addr,
                 info.timeout.as_millis()
             );
-            notices.extend(self.on_broker_inactive(&who));
+            notices.extend(self.on_broker_inactive(&who).await);
         }
         notices
     }
 
     /// A connection closed: the brokers that heart-beat over it are inactive.
-    pub fn connection_closed(&self, id: ConnectionId) -> Vec<RoleChange> {
+    pub async fn connection_closed(&self, id: ConnectionId) -> Vec<RoleChange> {
         let gone = lock(&self.live).remove_connection(id);
-        gone.iter().flat_map(|who| self.on_broker_inactive(who)).collect()
+        let mut notices = Vec::new();
+        for who in &gone {
+            notices.extend(self.on_broker_inactive(who).await);
+        }
+        notices
     }
 
-    fn on_broker_inactive(&self, who: &BrokerIdentity) -> Vec<RoleChange> {
-        if lock(&self.core).state.master_of(&who.broker_name) != Some(who.broker_id) {
+    async fn on_broker_inactive(&self, who: &BrokerIdentity) -> Vec<RoleChange> {
+        let master = lock(&self.state).master_of(&who.broker_name);
+        if master != Some(who.broker_id) {
             tracing::info!(
                 "The broker with brokerId: {} in broker-set: {} has been inactive",
                 who.broker_id,
@@ -378,40 +448,59 @@ impl Controller {
             );
             return Vec::new();
         }
+        if !self.is_leader() {
+            return Vec::new();
+        }
         tracing::warn!("the master {} of broker-set {} is inactive: electing", who.broker_id, who.broker_name);
-        self.elect_on_master_loss(&who.broker_name)
+        self.elect_on_master_loss(&who.broker_name).await
     }
 
     /// Elects in every group whose master is not alive while a member is
     /// (Java's `scanInactiveMasterAndTriggerReelect`).
-    pub fn scan_inactive_masters(&self) -> Vec<RoleChange> {
+    pub async fn scan_inactive_masters(&self) -> Vec<RoleChange> {
+        if !self.is_leader() {
+            return Vec::new();
+        }
         let groups = {
-            let core = lock(&self.core);
+            let state = lock(&self.state);
             let live = lock(&self.live);
-            core.state.groups_needing_election(&LiveView { table: &live, now: Self::now() })
+            state.groups_needing_election(&LiveView { table: &live, now: Self::now() })
         };
-        groups.iter().flat_map(|g| self.elect_on_master_loss(g)).collect()
+        let mut notices = Vec::new();
+        for group in &groups {
+            notices.extend(self.elect_on_master_loss(group).await);
+        }
+        notices
     }
 }
 
 /// The remoting service: requests, plus heartbeats tied to connections.
 #[derive(Debug)]
 pub struct ControllerService {
-    pub controller: std::sync::Arc<Controller>,
+    pub controller: Arc<Controller>,
     pub notifier: crate::notify::Notifier,
 }
 
 impl Service for ControllerService {
     async fn handle(&self, conn: &Connection, request: RemotingCommand) -> Option<RemotingCommand> {
+        if let Some(node) = self.controller.raft()
+            && crate::raft::network::is_raft_rpc(request.request_code())
+        {
+            return Some(crate::raft::network::serve(&node.raft, &node.group, &request).await);
+        }
         let mut notices = Vec::new();
-        let response = self.controller.process(Some(conn.id()), &request, &mut notices);
+        let response = self.controller.process(Some(conn.id()), &request, &mut notices).await;
         self.notifier.send(notices);
         Some(response)
     }
 
+    /// The brokers that heart-beat over `conn` are inactive; an election it
+    /// causes runs in the background (it may wait for a Raft commit).
     fn on_disconnected(&self, conn: &Connection) {
-        let notices = self.controller.connection_closed(conn.id());
-        self.notifier.send(notices);
+        let controller = Arc::clone(&self.controller);
+        let notifier = self.notifier.clone();
+        let id = conn.id();
+        tokio::spawn(async move { notifier.send(controller.connection_closed(id).await) });
     }
 }
 

@@ -25,6 +25,12 @@ pub enum ControllerError {
     /// The event log cannot be read back at start.
     #[error("cannot replay the controller event log {}: {reason}", path.display())]
     Replay { path: PathBuf, reason: String },
+    /// This controller does not lead its group (Raft): the request goes to the leader.
+    #[error("The controller is not in leader state, the leader is {}", leader.as_ref().map_or("unknown".to_owned(), |p| format!("{}-{}", p.id, p.addr)))]
+    NotLeader { leader: Option<crate::config::Peer> },
+    /// Consensus failed (no quorum in time, a stopped member).
+    #[error("controller consensus: {0}")]
+    Raft(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: io::Error },
 }
@@ -32,6 +38,10 @@ pub enum ControllerError {
 impl ControllerError {
     /// The response Java answers this failure with.
     pub fn to_response(&self) -> RemotingCommand {
-        RemotingCommand::response(ResponseCode::SystemError, Some(self.to_string()))
+        let code = match self {
+            ControllerError::NotLeader { .. } => ResponseCode::ControllerNotLeader,
+            _ => ResponseCode::SystemError,
+        };
+        RemotingCommand::response(code, Some(self.to_string()))
     }
 }

@@ -12,12 +12,12 @@
 //! alive; [`elect`] picks a master; [`controller::Controller`] dispatches
 //! request codes; [`runtime`] binds, serves and scans.
 //!
-//! **Single node.** The event log is local. Consensus among several
-//! controllers is the next step: the events become the entries of a Raft
-//! log (openraft) and are applied when committed, which the decide/apply
-//! split is shaped for. Until then a configuration naming several
-//! `controllerDLegerPeers` is refused at start: two controllers deciding
-//! alone could elect two masters for one group.
+//! **Alone or in a group.** A single controller (one entry in
+//! `controllerDLegerPeers`) keeps today's local event log, unchanged. With
+//! several entries the controllers form a Raft group ([`raft`], openraft):
+//! the leader decides, the events of a decision become one Raft entry, and
+//! every member applies it once committed. Raft's RPCs travel over the
+//! controller port as rmq-only request codes.
 //!
 //! The crate depends on the protocol and the transport only, never on the
 //! store or the broker.
@@ -31,6 +31,7 @@ pub mod error;
 pub mod event;
 pub mod heartbeat;
 mod notify;
+pub mod raft;
 pub mod runtime;
 pub mod state;
 pub mod store;

@@ -1,6 +1,7 @@
-//! Running a controller: open and replay the event log, bind the port of
-//! this controller's peer entry, serve, scan for silent brokers and
-//! masterless groups, stop when the shutdown token fires.
+//! Running a controller: open and replay the event log (alone) or start the
+//! Raft member (in a group), bind the port of this controller's peer entry,
+//! serve, scan for silent brokers and masterless groups, stop when the
+//! shutdown token fires.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -13,8 +14,11 @@ use crate::config::ControllerConfig;
 use crate::controller::{Controller, ControllerService};
 use crate::error::{ControllerError, Result};
 use crate::notify::Notifier;
+use crate::raft::RaftNode;
 use crate::store::EventLog;
 
+/// The Raft log's directory under `controllerStorePath`.
+const RAFT_DIR: &str = "raft";
 /// How long in-flight requests may finish at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// Java starts the heartbeat scan 2 s after start.
@@ -27,12 +31,13 @@ pub struct BoundController {
     controller: Arc<Controller>,
 }
 
-/// Replays the log under `controllerStorePath` (default under `home`) and
-/// binds `bindAddress` with the port of this controller's peer entry.
+/// Binds `bindAddress` with the port of this controller's peer entry.
+/// Alone, replays the event log under `controllerStorePath` (default under
+/// `home`); in a group, starts the Raft member on `controllerStorePath/raft`.
 pub async fn bind(config: ControllerConfig, home: &Path) -> Result<BoundController> {
     let me = config.self_peer()?;
     let port = config.listen_port()?;
-    let (log, events) = EventLog::open(&config.store_dir(home))?;
+    let store = config.store_dir(home);
     let listen = format!("{}:{port}", config.bind_address);
     let addr: SocketAddr = listen.parse().map_err(|_| ControllerError::Bind {
         addr: listen.clone(),
@@ -40,7 +45,21 @@ pub async fn bind(config: ControllerConfig, home: &Path) -> Result<BoundControll
     })?;
     let server_config = ServerConfig { shutdown_grace: SHUTDOWN_GRACE, ..ServerConfig::new(addr) };
     let server = Server::bind(server_config).await.map_err(|source| ControllerError::Bind { addr: listen, source })?;
-    Ok(BoundController { server, controller: Arc::new(Controller::open(config, me, log, events)) })
+    let controller = if config.peers()?.len() == 1 {
+        let (log, events) = EventLog::open(&store)?;
+        Controller::open(config, me, log, events)
+    } else {
+        if store.join(crate::store::EVENT_LOG_FILE).exists() {
+            tracing::warn!(
+                "{} is a single controller's event log: a group of controllers starts from its Raft log instead",
+                store.join(crate::store::EVENT_LOG_FILE).display()
+            );
+        }
+        let state = Arc::default();
+        let node = RaftNode::start(&config, &me, &store.join(RAFT_DIR), Arc::clone(&state)).await?;
+        Controller::in_group(config, me, state, node)
+    };
+    Ok(BoundController { server, controller: Arc::new(controller) })
 }
 
 impl BoundController {
@@ -63,9 +82,17 @@ impl BoundController {
             config.scan_inactive_master_interval(),
             shutdown.clone(),
         ));
+        let raft = self.controller.raft().cloned();
         let service = Arc::new(ControllerService { controller: self.controller, notifier: notifier.clone() });
+        let roles = raft.clone().map(|node| tokio::spawn(log_role_changes(node, shutdown.clone())));
         self.server.run(service, shutdown).await;
         let _ = scan.await;
+        if let Some(node) = raft {
+            node.shutdown().await;
+        }
+        if let Some(roles) = roles {
+            let _ = roles.await;
+        }
         notifier.close();
     }
 }
@@ -92,8 +119,30 @@ async fn scan_loop(
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
-            _ = brokers.tick() => notifier.send(controller.scan_not_active_brokers()),
-            _ = masters.tick() => notifier.send(controller.scan_inactive_masters()),
+            _ = brokers.tick() => notifier.send(controller.scan_not_active_brokers().await),
+            _ = masters.tick() => notifier.send(controller.scan_inactive_masters().await),
+        }
+    }
+}
+
+/// Logs each change of this member's role or of the leader it knows.
+async fn log_role_changes(node: RaftNode, shutdown: CancellationToken) {
+    let mut metrics = node.raft.metrics();
+    let mut last = None;
+    loop {
+        let seen = {
+            let m = metrics.borrow_and_update();
+            (m.state, m.current_leader, m.current_term)
+        };
+        if last != Some(seen) {
+            let role = node.role();
+            let leader = role.leader.map_or_else(|| "none".to_owned(), |p| format!("{}-{}", p.id, p.addr));
+            tracing::info!("controller raft: {:?} in term {}, leader {leader}", seen.0, seen.2);
+            last = Some(seen);
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            changed = metrics.changed() => if changed.is_err() { break },
         }
     }
 }

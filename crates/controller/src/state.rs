@@ -93,7 +93,7 @@ impl BrokerGroup {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplicaState {
     groups: BTreeMap<String, BrokerGroup>,
 }

@@ -23,12 +23,12 @@ fn apply_id(id: i64) -> RemotingCommand {
     RemotingCommand::request(RequestCode::ControllerApplyBrokerId, &header)
 }
 
-#[test]
-fn a_store_that_cannot_be_written_refuses_the_change_and_keeps_the_state() {
+#[tokio::test]
+async fn a_store_that_cannot_be_written_refuses_the_change_and_keeps_the_state() {
     // /dev/full accepts the open and fails every write (ENOSPC).
     let full = OpenOptions::new().append(true).open("/dev/full").unwrap();
     let c = controller(EventLog::on_file("/dev/full".into(), full));
-    let r = c.process(None, &apply_id(1), &mut Vec::new());
+    let r = c.process(None, &apply_id(1), &mut Vec::new()).await;
     assert_eq!(r.response_code(), ResponseCode::SystemError);
     assert!(r.remark.unwrap_or_default().contains("cannot write the controller event log"));
     assert_eq!(c.state(), ReplicaState::default());
@@ -36,12 +36,12 @@ fn a_store_that_cannot_be_written_refuses_the_change_and_keeps_the_state() {
         RequestCode::ControllerGetReplicaInfo,
         &GetReplicaInfoRequestHeader { broker_name: "broker-a".into() },
     );
-    let r = c.process(None, &query, &mut Vec::new());
+    let r = c.process(None, &query, &mut Vec::new()).await;
     assert_eq!(r.response_code(), ResponseCode::ControllerBrokerMetadataNotExist);
 }
 
-#[test]
-fn bad_requests_get_java_answers_never_a_panic() {
+#[tokio::test]
+async fn bad_requests_get_java_answers_never_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let (log, _) = EventLog::open(dir.path()).unwrap();
     let c = controller(log);
@@ -51,39 +51,41 @@ fn bad_requests_get_java_answers_never_a_panic() {
         broker_name: "broker-a".into(),
         ..Default::default()
     };
-    let r = c.process(None, &RemotingCommand::request(RequestCode::BrokerHeartbeat, &beat), &mut Vec::new());
+    let r = c.process(None, &RemotingCommand::request(RequestCode::BrokerHeartbeat, &beat), &mut Vec::new()).await;
     assert_eq!(r.response_code(), ResponseCode::ControllerInvalidRequest);
     assert_eq!(r.remark.as_deref(), Some("Heart beat with empty brokerId"));
 
     // A missing header field, a body that is not JSON, an unknown code.
-    let r = c.process(None, &RemotingCommand::bare_request(RequestCode::ControllerElectMaster), &mut Vec::new());
+    let r = c.process(None, &RemotingCommand::bare_request(RequestCode::ControllerElectMaster), &mut Vec::new()).await;
     assert_eq!(r.response_code(), ResponseCode::SystemError);
     let alter = RemotingCommand::bare_request(RequestCode::ControllerAlterSyncStateSet)
         .with_ext("brokerName", "broker-a")
         .with_body(b"{not json".to_vec());
-    assert_eq!(c.process(None, &alter, &mut Vec::new()).response_code(), ResponseCode::SystemError);
-    let r = c.process(None, &RemotingCommand::bare_request(RequestCode::GetBrokerEpochCache), &mut Vec::new());
+    assert_eq!(c.process(None, &alter, &mut Vec::new()).await.response_code(), ResponseCode::SystemError);
+    let r = c.process(None, &RemotingCommand::bare_request(RequestCode::GetBrokerEpochCache), &mut Vec::new()).await;
     assert_eq!(r.response_code(), ResponseCode::RequestCodeNotSupported);
-    let r = c.process(None, &RemotingCommand::bare_request(RequestCode::ControllerGetSyncStateData), &mut Vec::new());
+    let r =
+        c.process(None, &RemotingCommand::bare_request(RequestCode::ControllerGetSyncStateData), &mut Vec::new()).await;
     assert_eq!(r.response_code(), ResponseCode::SystemError);
 
     // The first id of a group is 1; a second group's first broker cannot take 2.
-    assert_eq!(c.process(None, &apply_id(1), &mut Vec::new()).response_code(), ResponseCode::Success);
+    assert_eq!(c.process(None, &apply_id(1), &mut Vec::new()).await.response_code(), ResponseCode::Success);
     let other = ApplyBrokerIdRequestHeader {
         cluster_name: Some("c".into()),
         broker_name: "broker-b".into(),
         applied_broker_id: 2,
         register_check_code: "127.0.0.1:30921;1".into(),
     };
-    let r = c.process(None, &RemotingCommand::request(RequestCode::ControllerApplyBrokerId, &other), &mut Vec::new());
+    let r =
+        c.process(None, &RemotingCommand::request(RequestCode::ControllerApplyBrokerId, &other), &mut Vec::new()).await;
     assert_eq!(r.response_code(), ResponseCode::ControllerBrokerIdInvalid);
 
     // UPDATE_CONTROLLER_CONFIG: black-listed keys refused, others applied.
     let update =
         |text: &str| RemotingCommand::bare_request(RequestCode::UpdateControllerConfig).with_body(text.to_owned());
-    let r = c.process(None, &update("configStorePath=/tmp/x\n"), &mut Vec::new());
+    let r = c.process(None, &update("configStorePath=/tmp/x\n"), &mut Vec::new()).await;
     assert_eq!(r.response_code(), ResponseCode::NoPermission);
-    let r = c.process(None, &update("enableElectUncleanMaster=true\n"), &mut Vec::new());
+    let r = c.process(None, &update("enableElectUncleanMaster=true\n"), &mut Vec::new()).await;
     assert_eq!(r.response_code(), ResponseCode::Success);
     assert!(c.config().enable_elect_unclean_master);
 }

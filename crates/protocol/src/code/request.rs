@@ -127,6 +127,11 @@ code_enum! {
         CleanBrokerData = 1011 => "CLEAN_BROKER_DATA",
         ControllerGetNextBrokerId = 1012 => "CONTROLLER_GET_NEXT_BROKER_ID",
         ControllerApplyBrokerId = 1013 => "CONTROLLER_APPLY_BROKER_ID",
+        // rmq-only: Raft among rmq controllers (JSON bodies). Java's JRaft
+        // controller uses 1014-1018; no Java code uses 1101-1103.
+        RmqControllerRaftVote = 1101 => "RMQ_CONTROLLER_RAFT_VOTE",
+        RmqControllerRaftAppend = 1102 => "RMQ_CONTROLLER_RAFT_APPEND",
+        RmqControllerRaftSnapshot = 1103 => "RMQ_CONTROLLER_RAFT_SNAPSHOT",
     }
 }
 
