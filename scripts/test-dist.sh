@@ -486,6 +486,27 @@ test_compose_mode() {
         || fail "compose $mode: broker-a-n1 ($n1_ip) not listed as master 20 s after the kill: $("${admin[@]}" clusterList -n 127.0.0.1:9876 2>&1)"
       expect 0 "SEND_OK" "compose $mode: broker-a takes sends again, through broker-a-n1" -- \
         "${admin[@]}" sendMessage -n 127.0.0.1:9876 -t "$topic" -p "after-failover-$$" -b broker-a
+      # One of the three NameServers, with its controller, killed (the Raft
+      # leader or not): the other two still fail broker-b's master over.
+      local b_ip
+      b_ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' \
+        "$(docker-compose -p "$p" -f "$f" ps -q broker-b-n1)")
+      docker-compose -p "$p" -f "$f" kill namesrv >/dev/null 2>&1
+      sleep 5 # the controllers elect a new leader (1-2 s election timeout, then a vote)
+      docker-compose -p "$p" -f "$f" kill broker-b >/dev/null 2>&1
+      listed=
+      for _ in $(seq 1 60); do
+        out=$("${admin[@]}" clusterList -n 127.0.0.1:9886 2>/dev/null || true)
+        if grep -qE "broker-b +0 +$b_ip:10941 " <<<"$out"; then
+          listed=1
+          break
+        fi
+        sleep 0.5
+      done
+      [ -n "$listed" ] && ok "compose $mode: NameServer and controller n0 killed, then broker-b: broker-b-n1 listed as master" \
+        || fail "compose $mode: broker-b-n1 ($b_ip) not listed as master after the kills: $("${admin[@]}" clusterList -n 127.0.0.1:9886 2>&1)"
+      expect 0 "SEND_OK" "compose $mode: broker-b takes sends through broker-b-n1 (NameServers n1, n2)" -- \
+        "${admin[@]}" sendMessage -n "127.0.0.1:9886;127.0.0.1:9896" -t "$topic" -p "after-second-failover-$$" -b broker-b
     fi
     if grep -q '"8081:8081"' "$f"; then
       # A RocketMQ 5 client (the official Rust one, gRPC) on the host, through the proxy.
