@@ -467,22 +467,25 @@ test_compose_mode() {
     expect 0 "$body" "compose $mode: a client on the host consumes it" -- \
       "${admin[@]}" consumeMessage -n 127.0.0.1:9876 -t "$topic" -g "DistSmokeGroup$$" -c 8
     if [ "$mode" = 2m-2s-controller ]; then
+      # listed_as_master GROUP IP:PORT NAMESRV TRIES: whether the NameServer
+      # lists IP:PORT as GROUP's brokerId 0 within TRIES half-seconds.
+      listed_as_master() {
+        local out
+        for _ in $(seq 1 "$4"); do
+          # Captured first: grep -q closing the pipe early would fail it under pipefail.
+          out=$("${admin[@]}" clusterList -n "$3" 2>/dev/null || true)
+          grep -qE "$1 +0 +$2 " <<<"$out" && return 0
+          sleep 0.5
+        done
+        return 1
+      }
       # Automatic failover: broker-a's master killed, its other node is
       # elected and listed as brokerId 0, and takes broker-a's sends.
-      local n1_ip listed=
+      local n1_ip
       n1_ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' \
         "$(docker-compose -p "$p" -f "$f" ps -q broker-a-n1)")
       docker-compose -p "$p" -f "$f" kill broker-a >/dev/null 2>&1
-      for _ in $(seq 1 40); do
-        # Captured first: grep -q closing the pipe early would fail it under pipefail.
-        out=$("${admin[@]}" clusterList -n 127.0.0.1:9876 2>/dev/null || true)
-        if grep -qE "broker-a +0 +$n1_ip:10931 " <<<"$out"; then
-          listed=1
-          break
-        fi
-        sleep 0.5
-      done
-      [ -n "$listed" ] && ok "compose $mode: docker-compose kill broker-a: broker-a-n1 listed as broker-a's master" \
+      listed_as_master broker-a "$n1_ip:10931" 127.0.0.1:9876 40 && ok "compose $mode: docker-compose kill broker-a: broker-a-n1 listed as broker-a's master" \
         || fail "compose $mode: broker-a-n1 ($n1_ip) not listed as master 20 s after the kill: $("${admin[@]}" clusterList -n 127.0.0.1:9876 2>&1)"
       expect 0 "SEND_OK" "compose $mode: broker-a takes sends again, through broker-a-n1" -- \
         "${admin[@]}" sendMessage -n 127.0.0.1:9876 -t "$topic" -p "after-failover-$$" -b broker-a
@@ -494,16 +497,7 @@ test_compose_mode() {
       docker-compose -p "$p" -f "$f" kill namesrv >/dev/null 2>&1
       sleep 5 # the controllers elect a new leader (1-2 s election timeout, then a vote)
       docker-compose -p "$p" -f "$f" kill broker-b >/dev/null 2>&1
-      listed=
-      for _ in $(seq 1 60); do
-        out=$("${admin[@]}" clusterList -n 127.0.0.1:9886 2>/dev/null || true)
-        if grep -qE "broker-b +0 +$b_ip:10941 " <<<"$out"; then
-          listed=1
-          break
-        fi
-        sleep 0.5
-      done
-      [ -n "$listed" ] && ok "compose $mode: NameServer and controller n0 killed, then broker-b: broker-b-n1 listed as master" \
+      listed_as_master broker-b "$b_ip:10941" 127.0.0.1:9886 60 && ok "compose $mode: NameServer and controller n0 killed, then broker-b: broker-b-n1 listed as master" \
         || fail "compose $mode: broker-b-n1 ($b_ip) not listed as master after the kills: $("${admin[@]}" clusterList -n 127.0.0.1:9886 2>&1)"
       expect 0 "SEND_OK" "compose $mode: broker-b takes sends through broker-b-n1 (NameServers n1, n2)" -- \
         "${admin[@]}" sendMessage -n "127.0.0.1:9886;127.0.0.1:9896" -t "$topic" -p "after-second-failover-$$" -b broker-b

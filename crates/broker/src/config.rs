@@ -119,6 +119,14 @@ config_struct! {
         /// Controller mode: a send is refused, unstored, while the in-sync
         /// set has fewer members (a MessageStoreConfig key).
         min_in_sync_replicas: usize = "minInSyncReplicas" => 1,
+        /// Controller mode: an empty replica starts replicating at the
+        /// master's last CommitLog file, not its first (a MessageStoreConfig
+        /// key in Java).
+        sync_from_last_file: bool = "syncFromLastFile" => false,
+        /// Controller mode: this replica replicates but never joins the
+        /// in-sync set, so no send waits for it and it is never elected (a
+        /// MessageStoreConfig key in Java).
+        async_learner: bool = "asyncLearner" => false,
         offset_check_in_slave: bool = "offsetCheckInSlave" => false,
 
         // --- Topics and groups ---

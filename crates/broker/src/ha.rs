@@ -22,11 +22,11 @@ mod slave_sync;
 use rmq_model::BrokerRole;
 use rmq_protocol::ResponseCode;
 use rmq_remoting::{CancellationToken, ClientTls};
-use rmq_replication::{Admission, HaConfig, Master, SecretLookup, Slave, SyncOutcome};
+use rmq_replication::{Admission, HaConfig, Master, ReplicaHello, SecretLookup, Slave, SyncOutcome};
 use rmq_store::{MessageStore, PutResult, StoreConfig};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::task::JoinSet;
 
@@ -48,10 +48,10 @@ pub struct Replication {
     fixed_master: Option<String>,
     /// For log lines.
     broker_name: String,
-    /// Controller mode's `minInSyncReplicas` rule (0: none), and the members
-    /// of the in-sync set, the master included.
-    min_in_sync: AtomicUsize,
-    in_sync_members: AtomicUsize,
+    /// Controller mode's `minInSyncReplicas` rule: the in-sync set has fewer
+    /// members than it asks. One flag, set by the in-sync review, so the send
+    /// path pays one load.
+    too_few_in_sync: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -79,10 +79,17 @@ impl Replication {
         };
         let side = match store.broker_role {
             BrokerRole::Slave => {
-                let slave = match config.ha_credentials() {
-                    Some(credentials) => Slave::new(ha).with_credentials(credentials),
-                    None => Slave::new(ha),
-                };
+                let mut slave = Slave::new(ha);
+                if let Some(credentials) = config.ha_credentials() {
+                    slave = slave.with_credentials(credentials);
+                }
+                if config.enable_controller_mode {
+                    slave = slave.with_hello(ReplicaHello {
+                        broker_id: config.broker_id,
+                        sync_from_last_file: config.sync_from_last_file,
+                        async_learner: config.async_learner,
+                    });
+                }
                 Side::Slave { slave: Arc::new(slave), metadata: Arc::new(MetadataSync::new(tls)) }
             }
             role => {
@@ -107,8 +114,7 @@ impl Replication {
             ha_bind_ip: config.ha_bind_ip().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             fixed_master,
             broker_name: config.broker_name.clone().unwrap_or_default(),
-            min_in_sync: AtomicUsize::new(0),
-            in_sync_members: AtomicUsize::new(0),
+            too_few_in_sync: AtomicBool::new(false),
         }
     }
 
@@ -193,14 +199,13 @@ impl Replication {
     /// A master in controller mode: the in-sync set now has `members` (the
     /// master included); a waiting send needs at least `min` of them.
     pub(crate) fn set_in_sync(&self, members: usize, min: usize) {
-        self.in_sync_members.store(members, Ordering::Relaxed);
-        self.min_in_sync.store(min, Ordering::Relaxed);
+        self.too_few_in_sync.store(members < min, Ordering::Relaxed);
     }
 
     /// Whether the in-sync set is large enough for a send that waits
     /// (always, outside controller mode).
     pub(crate) fn enough_in_sync(&self) -> bool {
-        self.in_sync_members.load(Ordering::Relaxed) >= self.min_in_sync.load(Ordering::Relaxed)
+        !self.too_few_in_sync.load(Ordering::Relaxed)
     }
 
     /// A master: the addresses the NameServers list as its group's slaves.

@@ -5,10 +5,9 @@
 //! its event log; `mqadmin` prints what Java's prints.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,6 +20,9 @@ use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_remoting::{CancellationToken, Client, ClientConfig, Connection, RejectAll, Server, ServerConfig, Service};
 use rmq_testkit::ports::free_port;
 
+mod process;
+use process::Running;
+
 const CONTROLLER: &str = env!("CARGO_BIN_EXE_mqcontroller");
 const NAMESRV: &str = env!("CARGO_BIN_EXE_mqnamesrv");
 const ADMIN: &str = env!("CARGO_BIN_EXE_mqadmin");
@@ -32,39 +34,10 @@ const HEARTBEAT_TIMEOUT_MS: u64 = 1_500;
 const SCAN_MS: u64 = 500;
 
 /// Kills the process when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `bin` with `-c conf` and waits for `boot` lines on stdout.
+/// Starts `bin` with `-c conf` and waits for its `boots` lines.
 fn start(bin: &str, home: &Path, conf: &Path, boots: &[&str]) -> Running {
-    let mut child = Command::new(bin)
-        .args(["-c", conf.to_str().unwrap()])
-        .env("JAVA_OPT", format!("-Duser.home={}", home.display()))
-        .env_remove("JAVA_OPT_EXT")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let running = Running(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut waiting: Vec<&str> = boots.to_vec();
-    while !waiting.is_empty() {
-        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("boot line");
-        waiting.retain(|b| !line.starts_with(b));
-    }
+    let running = Running::start(bin, home, &["-c", conf.to_str().unwrap()]);
+    running.wait_lines(boots, Duration::from_secs(20));
     running
 }
 

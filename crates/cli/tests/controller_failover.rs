@@ -14,10 +14,8 @@
 //! * With three controllers (a Raft group) the brokers follow the controller
 //!   leader, and a new leader fails the master over after the first died.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::Receiver;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rmq_client::admin::Admin;
@@ -26,71 +24,15 @@ use rmq_protocol::header::GetReplicaInfoRequestHeader;
 use rmq_protocol::{RemotingCommand, RequestCode};
 use rmq_testkit::ports::{free_broker_port, free_port};
 
+mod process;
+use process::Running;
+
 const CONTROLLER: &str = env!("CARGO_BIN_EXE_mqcontroller");
 const NAMESRV: &str = env!("CARGO_BIN_EXE_mqnamesrv");
 const BROKER: &str = env!("CARGO_BIN_EXE_mqbroker");
 const ADMIN: &str = env!("CARGO_BIN_EXE_mqadmin");
 const GROUP: &str = "broker-a";
 const TOPIC: &str = "FailoverTopic";
-
-/// A process killed when the test ends, with its stdout lines.
-struct Running {
-    child: Child,
-    lines: Receiver<String>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Running {
-    fn start(bin: &str, home: &Path, args: &[&str]) -> Running {
-        let mut child = Command::new(bin)
-            .args(args)
-            .env("JAVA_OPT", format!("-Duser.home={}", home.display()))
-            .env_remove("JAVA_OPT_EXT")
-            .env_remove("NAMESRV_ADDR")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        Running { child, lines }
-    }
-
-    /// Waits for a line containing `needle`, within `within`.
-    fn wait_line(&self, needle: &str, within: Duration) -> String {
-        let deadline = Instant::now() + within;
-        let mut seen = std::collections::VecDeque::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(line) => {
-                    if seen.len() == 20 {
-                        seen.pop_front();
-                    }
-                    seen.push_back(line);
-                }
-                Err(e) => panic!("no line with {needle:?} within {within:?} ({e}); the last lines:\n{seen:#?}"),
-            }
-        }
-    }
-
-    fn sigkill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 struct Node {
     home: PathBuf,
@@ -398,6 +340,53 @@ async fn with_all_ack_no_acknowledged_message_is_lost_when_the_master_dies() {
     // Alone in the in-sync set, the new master answers sends by itself.
     send(&namesrv, 10, "alone").await;
     drop(broker_b);
+}
+
+/// An `asyncLearner` replicates but never joins the in-sync set, so it is
+/// never elected and its acknowledgement never answers a send. Empty at its
+/// start, it copies the master's whole CommitLog from the first file
+/// (`syncFromLastFile=false`, Java's default in controller mode; a classic
+/// slave would start at the master's last file).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_async_learner_copies_the_whole_log_and_never_counts() {
+    let small_files = "allAckInSyncStateSet = true\nmappedFileSizeCommitLog = 16384\n";
+    let Group { _root, _processes, controller, namesrv, a, broker_a, broker_b, b_id, .. } =
+        start_group(small_files).await;
+    wait_for(Duration::from_secs(30), "the replica in the in-sync set", async || {
+        in_sync(&controller).await.contains(&b_id).then_some(())
+    })
+    .await;
+    send(&namesrv, 400, "before").await;
+    let end = runtime(&a.addr(), "commitLogMaxOffset").await.unwrap();
+    assert!(end > 3 * 16384, "the master's CommitLog spans several files ({end} bytes)");
+
+    let learner_conf = format!("{small_files}asyncLearner = true\n");
+    let c = Node::new(_root.path(), "c", &namesrv, &controller, &learner_conf);
+    let broker_c = c.start();
+    broker_c.wait_line("serves as replica", Duration::from_secs(30));
+    wait_for(Duration::from_secs(30), "the learner caught up", async || {
+        (runtime(&c.addr(), "commitLogMaxOffset").await? == end).then_some(())
+    })
+    .await;
+    assert_eq!(runtime(&c.addr(), "commitLogMinOffset").await, Some(0), "copied from the first file");
+    // Several reviews of the in-sync set later (checkSyncStateSetPeriod = 300 ms).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let set = in_sync(&controller).await;
+    assert_eq!(set.len(), 2, "the master and its replica, never the learner: {set:?}");
+    assert!(set.contains(&b_id));
+
+    // The in-sync replica gone, the learner alone holds what is sent, and
+    // that does not make a SEND_OK.
+    broker_b.sigkill();
+    wait_for(Duration::from_secs(10), "one HA connection left", async || {
+        (runtime(&a.addr(), "haConnectionCount").await? == 1).then_some(())
+    })
+    .await;
+    let producer = Producer::new(client(&namesrv), "learner-producer");
+    let sent = producer.send(&Message::new(TOPIC, b"after".to_vec())).await.expect("an answer");
+    producer.client().close();
+    assert_eq!(sent.status.as_str(), "SLAVE_NOT_AVAILABLE");
+    drop((broker_a, broker_c));
 }
 
 /// The controller SIGKILLed: the brokers keep their roles and serve without

@@ -6,9 +6,7 @@
 //! restarted on its store, catches up with what was decided without it;
 //! all three killed and restarted still know every broker.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rmq_protocol::header::{
@@ -18,21 +16,15 @@ use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_remoting::{Client, ClientConfig, RejectAll};
 use rmq_testkit::ports::free_port;
 
+mod process;
+use process::Running;
+
 const CONTROLLER: &str = env!("CARGO_BIN_EXE_mqcontroller");
 const NAMESRV: &str = env!("CARGO_BIN_EXE_mqnamesrv");
 const GROUP: &str = "broker-a";
 const CLUSTER: &str = "DefaultCluster";
 
 /// Kills the process (SIGKILL) when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 struct Member {
     /// Runs inside `mqnamesrv` (`enableControllerInNamesrv`) rather than as `mqcontroller`.
     embedded: bool,
@@ -52,24 +44,8 @@ impl Member {
         } else {
             (CONTROLLER, "The Controller Server boot success")
         };
-        let mut child = Command::new(bin)
-            .args(["-c", self.conf().to_str().unwrap()])
-            .env("JAVA_OPT", format!("-Duser.home={}", self.home.display()))
-            .env_remove("JAVA_OPT_EXT")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let running = Running(child);
-        let mut lines = BufReader::new(stdout).lines();
-        loop {
-            let line = lines.next().expect("mqcontroller exited before booting").unwrap();
-            if line.starts_with(boot) {
-                break;
-            }
-        }
-        std::thread::spawn(move || lines.for_each(drop));
+        let running = Running::start(bin, &self.home, &["-c", self.conf().to_str().unwrap()]);
+        running.wait_line(boot, Duration::from_secs(20));
         running
     }
 

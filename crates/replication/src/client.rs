@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::codec::{self, MAX_TRANSFER_BODY};
 use crate::handshake::{self, HaCredentials, HandshakeError};
+use crate::hello::ReplicaHello;
 use crate::log::ReplicaLog;
 use crate::server::AUTH_TIMEOUT;
 use crate::slave::{Apply, SlaveClose, SlaveSession};
@@ -54,6 +55,8 @@ pub struct Slave {
     config: HaConfig,
     /// Answers the master's challenge with this account (`haAuthAccessKey`).
     credentials: Option<HaCredentials>,
+    /// Names this replica to the master on every connection (controller mode).
+    hello: Option<ReplicaHello>,
     target: watch::Sender<Option<String>>,
     status: Mutex<SlaveStatus>,
     clock: Clock,
@@ -64,6 +67,7 @@ impl Slave {
         Slave {
             config,
             credentials: None,
+            hello: None,
             target: watch::Sender::new(None),
             status: Mutex::new(SlaveStatus::default()),
             clock: Clock::new(),
@@ -74,6 +78,13 @@ impl Slave {
     /// every connection (a master with `haAuthEnable`).
     pub fn with_credentials(mut self, credentials: HaCredentials) -> Slave {
         self.credentials = Some(credentials);
+        self
+    }
+
+    /// Sends `hello` before the first report of every connection: an rmq
+    /// master in controller mode then knows which broker this is.
+    pub fn with_hello(mut self, hello: ReplicaHello) -> Slave {
+        self.hello = Some(hello);
         self
     }
 
@@ -183,6 +194,9 @@ impl Slave {
         }
         let (mut rd, mut wr) = stream.into_split();
         let (mut session, first) = SlaveSession::connected(self.config, log.max_offset(), self.clock.now_ms());
+        if let Some(hello) = &self.hello {
+            self.write(&mut wr, &hello.encode()).await?;
+        }
         self.report(&mut wr, first).await?;
         target.borrow_and_update();
         let mut inbox = BytesMut::with_capacity(64 * 1024);
@@ -234,8 +248,13 @@ impl Slave {
     async fn report(&self, wr: &mut OwnedWriteHalf, offset: PhysicalOffset) -> Result<(), DriverError> {
         let mut buf = BytesMut::with_capacity(codec::REPORT_LEN);
         codec::encode_report(offset, &mut buf);
+        self.write(wr, &buf).await
+    }
+
+    /// Writes `bytes`, bounded by `haHousekeepingInterval`.
+    async fn write(&self, wr: &mut OwnedWriteHalf, bytes: &[u8]) -> Result<(), DriverError> {
         let limit = Duration::from_millis(self.config.housekeeping_interval_ms.max(1));
-        match tokio::time::timeout(limit, wr.write_all(&buf)).await {
+        match tokio::time::timeout(limit, wr.write_all(bytes)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(DriverError::Io(e)),
             Err(_) => Err(DriverError::WriteStalled { ms: limit.as_millis() as u64 }),

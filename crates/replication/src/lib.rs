@@ -31,6 +31,7 @@ pub mod client;
 pub mod codec;
 pub mod epoch;
 pub mod handshake;
+pub mod hello;
 pub mod log;
 pub mod master;
 pub mod server;
@@ -41,6 +42,7 @@ mod timing;
 pub use admission::{Admission, AllowList};
 pub use client::{Slave, SlaveStatus};
 pub use handshake::{HaCredentials, SecretLookup};
+pub use hello::ReplicaHello;
 pub use log::ReplicaLog;
 pub use server::{Master, MasterStatus, SyncOutcome};
 pub use sync::Lag;
@@ -59,6 +61,8 @@ pub enum DriverError {
     Slave(slave::SlaveClose),
     #[error("store refused replicated bytes: {0}")]
     Store(#[from] rmq_store::StoreError),
+    #[error("replica hello: {0}")]
+    Hello(#[from] hello::HelloError),
     #[error("HA authentication (haAuthEnable): {0}")]
     Handshake(#[from] handshake::HandshakeError),
     #[error("peer did not take our bytes for {ms} ms (haHousekeepingInterval)")]

@@ -58,12 +58,29 @@ pub struct MasterSession {
     acked: Option<PhysicalOffset>,
     last_read_ms: u64,
     last_write_ms: u64,
+    /// Where an empty slave starts: the master's last file (classic HA and
+    /// `syncFromLastFile`) or its first byte still stored.
+    empty_from_last_file: bool,
 }
 
 impl MasterSession {
     /// A connection accepted at `now_ms`: it counts as heard from and written to.
     pub fn new(config: HaConfig, now_ms: u64) -> MasterSession {
-        MasterSession { config, next: None, acked: None, last_read_ms: now_ms, last_write_ms: now_ms }
+        MasterSession {
+            config,
+            next: None,
+            acked: None,
+            last_read_ms: now_ms,
+            last_write_ms: now_ms,
+            empty_from_last_file: true,
+        }
+    }
+
+    /// The slave said where it wants to start when empty (its hello's
+    /// `syncFromLastFile`); classic slaves start at the last file, as Java's
+    /// classic HA has them.
+    pub fn start_empty_from_last_file(&mut self, from_last_file: bool) {
+        self.empty_from_last_file = from_last_file;
     }
 
     /// The slave's last acknowledged offset.
@@ -83,8 +100,9 @@ impl MasterSession {
 
     /// A report: the slave holds everything below `offset`. The first one
     /// also fixes where streaming starts: at `offset`, or for an empty slave
-    /// (0) at the start of the master's last file, as Java does. Returns the
-    /// new acknowledged offset.
+    /// (0) at the start of the master's last file, as Java does (or at its
+    /// first stored byte, see [`MasterSession::start_empty_from_last_file`]).
+    /// Returns the new acknowledged offset.
     pub fn on_report(
         &mut self,
         offset: PhysicalOffset,
@@ -101,7 +119,9 @@ impl MasterSession {
             return Err(MasterClose::WentBack { before, now: offset });
         }
         if self.next.is_none() {
-            let start = if offset.0 == 0 {
+            let start = if offset.0 == 0 && !self.empty_from_last_file {
+                log.min
+            } else if offset.0 == 0 {
                 let file = log.file_size.max(1);
                 PhysicalOffset(log.max.0 - log.max.0 % file).max(log.min)
             } else {
@@ -202,6 +222,14 @@ mod tests {
             let got = s.on_report(PhysicalOffset(report), bounds, 1).map(|_| s.next().unwrap().0);
             assert_eq!(got, expected, "{name}");
         }
+    }
+
+    #[test]
+    fn an_empty_slave_that_asks_for_all_starts_at_the_first_stored_byte() {
+        let mut s = MasterSession::new(cfg(), 0);
+        s.start_empty_from_last_file(false);
+        s.on_report(PhysicalOffset(0), log(1000, 2350), 1).unwrap();
+        assert_eq!(s.next(), Some(PhysicalOffset(1000)));
     }
 
     #[test]

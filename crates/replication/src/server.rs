@@ -29,6 +29,7 @@ use tokio_util::task::TaskTracker;
 use crate::admission::{Admission, Verdict};
 use crate::codec::{self, WireError};
 use crate::handshake::{self, SecretLookup};
+use crate::hello::{self, Opening, ReplicaHello};
 use crate::log::ReplicaLog;
 use crate::master::{MasterClose, MasterSession, Send};
 use crate::sync::{Lag, Replicas, SlaveId, SlaveLag, Wait};
@@ -338,6 +339,8 @@ impl Master {
         let mut session = MasterSession::new(self.config, now);
         let mut written = log.written();
         let mut inbox = BytesMut::with_capacity(64);
+        // Until the first bytes tell a hello from a classic report.
+        let mut opened = false;
         let mut frame = BytesMut::with_capacity(codec::TRANSFER_HEADER_LEN + self.config.batch());
         let write_limit = Duration::from_millis(self.config.housekeeping_interval_ms.max(1));
         loop {
@@ -373,7 +376,7 @@ impl Master {
                 // Take in reports that arrived meanwhile, without waiting.
                 match rd.try_read_buf(&mut inbox) {
                     Ok(0) => return Ok(()),
-                    Ok(_) => self.take_reports(id, &mut session, &mut inbox, log)?,
+                    Ok(_) => self.take_reports(id, &mut session, &mut opened, &mut inbox, log)?,
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                     Err(e) => return Err(DriverError::Io(e)),
                 }
@@ -383,7 +386,7 @@ impl Master {
                 _ = stop.cancelled() => return Ok(()),
                 read = rd.read_buf(&mut inbox) => match read {
                     Ok(0) => return Ok(()),
-                    Ok(_) => self.take_reports(id, &mut session, &mut inbox, log)?,
+                    Ok(_) => self.take_reports(id, &mut session, &mut opened, &mut inbox, log)?,
                     Err(e) => return Err(DriverError::Io(e)),
                 },
                 changed = written.changed() => {
@@ -404,16 +407,42 @@ impl Master {
         &self,
         id: SlaveId,
         session: &mut MasterSession,
+        opened: &mut bool,
         inbox: &mut BytesMut,
         log: &dyn ReplicaLog,
     ) -> Result<(), DriverError> {
         let now = self.clock.now_ms();
         session.on_read(now);
+        if !*opened {
+            match hello::read_opening(inbox)? {
+                Opening::Undecided => return Ok(()),
+                Opening::Classic => {}
+                Opening::Hello(h) => self.on_hello(id, session, h),
+            }
+            *opened = true;
+        }
         if let Some(offset) = codec::decode_reports(inbox)? {
             let acked = session.on_report(offset, log.bounds(), now)?;
             self.ack(id, acked);
         }
         Ok(())
+    }
+}
+
+impl Master {
+    /// A slave named itself: the in-sync review and the SYNC waits now know
+    /// which broker it is, and where it starts when empty.
+    fn on_hello(&self, id: SlaveId, session: &mut MasterSession, h: ReplicaHello) {
+        tracing::info!(
+            "HA: slave connection {id} is broker {}{}{}",
+            h.broker_id,
+            if h.async_learner { ", an asyncLearner (never in the in-sync set)" } else { "" },
+            if h.sync_from_last_file { ", syncFromLastFile" } else { "" },
+        );
+        session.start_empty_from_last_file(h.sync_from_last_file);
+        for waiter in self.replicas().identify(id, h) {
+            let _ = waiter.send(());
+        }
     }
 }
 

@@ -11,6 +11,9 @@
 //!   records; waiters are released in offset order, and each is answered
 //!   exactly once (released, or expired at its deadline).
 //!
+//! A slave that said it is an `asyncLearner` (its [`hello`](crate::hello))
+//! replicates and reports its lag, but never counts for a SYNC send.
+//!
 //! A slave acknowledges what it has appended to its page cache, not what it
 //! has flushed: "held by a slave" means in the slave process's memory-mapped
 //! CommitLog, as in Java.
@@ -18,6 +21,8 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use rmq_model::PhysicalOffset;
+
+use crate::hello::ReplicaHello;
 
 /// Identifies one slave connection.
 pub type SlaveId = u64;
@@ -55,17 +60,34 @@ pub struct Lag {
 pub struct SlaveLag {
     /// `ip:port` the slave connects from.
     pub address: String,
+    /// What the slave said of itself, if it sent a hello (controller mode).
+    pub hello: Option<ReplicaHello>,
     pub bytes: u64,
     pub ms: u64,
+}
+
+/// One connected slave.
+#[derive(Debug, Default)]
+struct Connection {
+    /// What it last acknowledged (None before its first report).
+    acked: Option<PhysicalOffset>,
+    /// Where it connects from, once named.
+    address: Option<String>,
+    hello: Option<ReplicaHello>,
+}
+
+impl Connection {
+    /// Its acknowledgement, if it counts for SYNC sends (a learner's never does).
+    fn counted_ack(&self) -> Option<PhysicalOffset> {
+        if self.hello.is_some_and(|h| h.async_learner) { None } else { self.acked }
+    }
 }
 
 /// Slave acknowledgements and SYNC_MASTER waiters of one master.
 #[derive(Debug)]
 pub struct Replicas<T> {
-    /// Connected slaves and what each last acknowledged (None before its first report).
-    slaves: BTreeMap<SlaveId, Option<PhysicalOffset>>,
-    /// Where each connected slave connects from, once named.
-    addresses: BTreeMap<SlaveId, String>,
+    /// Connected slaves.
+    slaves: BTreeMap<SlaveId, Connection>,
     /// Waiters by (end offset, arrival), so release is in offset order.
     waiters: BTreeMap<(PhysicalOffset, u64), Waiter<T>>,
     seq: u64,
@@ -83,7 +105,6 @@ impl<T> Replicas<T> {
     pub fn new(fallbehind_max: u64, max_waiters: usize) -> Replicas<T> {
         Replicas {
             slaves: BTreeMap::new(),
-            addresses: BTreeMap::new(),
             waiters: BTreeMap::new(),
             seq: 0,
             max_waiters,
@@ -95,22 +116,29 @@ impl<T> Replicas<T> {
 
     /// A slave connected; it counts once it reports.
     pub fn attach(&mut self, id: SlaveId) {
-        self.slaves.insert(id, None);
+        self.slaves.insert(id, Connection::default());
     }
 
     /// A slave's connection closed. Its waiters keep waiting for another
     /// slave, or their deadline.
     pub fn detach(&mut self, id: SlaveId) {
         self.slaves.remove(&id);
-        self.addresses.remove(&id);
     }
 
     /// Names a connected slave by its address (`ip:port`), for
     /// [`Replicas::per_slave`].
     pub fn name(&mut self, id: SlaveId, address: String) {
-        if self.slaves.contains_key(&id) {
-            self.addresses.insert(id, address);
+        if let Some(slave) = self.slaves.get_mut(&id) {
+            slave.address = Some(address);
         }
+    }
+
+    /// Records what a connected slave said of itself in its hello.
+    pub fn identify(&mut self, id: SlaveId, hello: ReplicaHello) -> Vec<T> {
+        if let Some(slave) = self.slaves.get_mut(&id) {
+            slave.hello = Some(hello);
+        }
+        self.release()
     }
 
     /// Each connected slave that reported, with how far it is behind
@@ -118,12 +146,12 @@ impl<T> Replicas<T> {
     pub fn per_slave(&self, master_max: PhysicalOffset, now_ms: u64) -> Vec<SlaveLag> {
         self.slaves
             .iter()
-            .filter_map(|(id, acked)| {
-                let acked = (*acked)?;
+            .filter_map(|(id, slave)| {
+                let acked = slave.acked?;
                 let bytes = master_max.0.saturating_sub(acked.0);
                 let ms = if bytes == 0 { 0 } else { self.timeline.age_of_first_after(acked, now_ms) };
-                let address = self.addresses.get(id).cloned().unwrap_or_else(|| format!("slave-{id}"));
-                Some(SlaveLag { address, bytes, ms })
+                let address = slave.address.clone().unwrap_or_else(|| format!("slave-{id}"));
+                Some(SlaveLag { address, hello: slave.hello, bytes, ms })
             })
             .collect()
     }
@@ -131,7 +159,7 @@ impl<T> Replicas<T> {
     /// The lowest offset a reporting slave acknowledged: the write history
     /// is kept from there, so every slave's lag in ms can be told.
     fn slowest(&self) -> Option<PhysicalOffset> {
-        self.slaves.values().flatten().min().copied()
+        self.slaves.values().filter_map(|s| s.acked).min()
     }
 
     /// Connected slaves.
@@ -141,7 +169,7 @@ impl<T> Replicas<T> {
 
     /// The highest offset a connected slave holds.
     pub fn replicated(&self) -> Option<PhysicalOffset> {
-        self.slaves.values().flatten().max().copied()
+        self.slaves.values().filter_map(|s| s.acked).max()
     }
 
     /// How far the required number of slaves all hold: the `required`-th
@@ -150,7 +178,7 @@ impl<T> Replicas<T> {
         if self.required == 0 {
             return Some(PhysicalOffset(u64::MAX));
         }
-        let mut acks: Vec<PhysicalOffset> = self.slaves.values().flatten().copied().collect();
+        let mut acks: Vec<PhysicalOffset> = self.slaves.values().filter_map(Connection::counted_ack).collect();
         acks.sort_unstable_by(|a, b| b.cmp(a));
         acks.get(self.required - 1).copied()
     }
@@ -186,8 +214,8 @@ impl<T> Replicas<T> {
     /// A slave acknowledged `offset`: returns the waiters it releases, lowest
     /// end offset first.
     pub fn on_ack(&mut self, id: SlaveId, offset: PhysicalOffset) -> Vec<T> {
-        if let Some(acked) = self.slaves.get_mut(&id) {
-            *acked = Some(acked.map_or(offset, |a| a.max(offset)));
+        if let Some(slave) = self.slaves.get_mut(&id) {
+            slave.acked = Some(slave.acked.map_or(offset, |a| a.max(offset)));
         }
         if let Some(slowest) = self.slowest() {
             self.timeline.acked(slowest);
@@ -366,6 +394,24 @@ mod tests {
     }
 
     #[test]
+    fn a_learners_acknowledgement_never_settles_a_send() {
+        let learner = ReplicaHello { broker_id: 3, sync_from_last_file: false, async_learner: true };
+        let mut r = Replicas::new(1000, 10);
+        r.attach(1);
+        r.identify(1, learner);
+        r.on_ack(1, o(10));
+        assert_eq!(r.wait(o(10), o(10), 10, "x"), Wait::NotAvailable("x"), "only a learner reports");
+        r.attach(2);
+        r.identify(2, ReplicaHello { async_learner: false, ..learner });
+        assert_eq!(r.wait(o(10), o(10), 10, "y"), Wait::NotAvailable("y"), "the member has not reported");
+        r.on_ack(2, o(5));
+        assert_eq!(r.wait(o(10), o(10), 10, "z"), Wait::Parked);
+        assert_eq!(r.on_ack(1, o(20)), Vec::<&str>::new(), "the learner holds it: not enough");
+        assert_eq!(r.on_ack(2, o(10)), vec!["z"]);
+        assert_eq!(r.replicated(), Some(o(20)), "the learner still shows in the status");
+    }
+
+    #[test]
     fn with_several_required_a_send_waits_for_that_many_slaves() {
         let mut r = Replicas::new(1000, 10);
         r.set_required(2);
@@ -433,8 +479,8 @@ mod tests {
         assert_eq!(
             lags,
             vec![
-                SlaveLag { address: "10.0.0.1:40000".into(), bytes: 0, ms: 0 },
-                SlaveLag { address: "10.0.0.2:40000".into(), bytes: 100, ms: 40 },
+                SlaveLag { address: "10.0.0.1:40000".into(), hello: None, bytes: 0, ms: 0 },
+                SlaveLag { address: "10.0.0.2:40000".into(), hello: None, bytes: 100, ms: 40 },
             ],
             "the best slave's ack keeps the history the slower one still needs; one never reporting is left out"
         );

@@ -13,7 +13,7 @@ use rmq_model::{BrokerRole, PhysicalOffset, QueueOffset};
 use rmq_replication::handshake::CHALLENGE_LEN;
 use rmq_replication::master::LogBounds;
 use rmq_replication::{
-    Admission, AllowList, HaConfig, HaCredentials, Master, ReplicaLog, SecretLookup, Slave, SyncOutcome,
+    Admission, AllowList, HaConfig, HaCredentials, Master, ReplicaHello, ReplicaLog, SecretLookup, Slave, SyncOutcome,
 };
 use rmq_store::{AcceptAll, MessageStore, StoreConfig, StoreError, StoreHooks};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -282,6 +282,41 @@ async fn an_empty_slave_starts_at_the_masters_last_file() {
     let got = slave_store.get_messages("HaTopic", 0, slave_store.min_offset_in_queue("HaTopic", 0), 32, &AcceptAll);
     assert!(!got.messages.is_empty());
     stop.cancel();
+    m.shutdown().await;
+}
+
+/// Controller mode: a replica's hello names it, says where it starts when
+/// empty, and keeps a learner out of every SYNC wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_replica_starts_where_it_asks_and_a_learner_never_acknowledges() {
+    let dir = tempfile::tempdir().unwrap();
+    let master_store = open(&dir.path().join("m"), BrokerRole::SyncMaster);
+    let end = put(&master_store, 1600, 60);
+    assert!(end.0 > 2 * FILE);
+    let m = serve(master_store.clone(), fast()).await;
+    let hello = ReplicaHello { broker_id: 2, sync_from_last_file: false, async_learner: false };
+    let all_store = open(&dir.path().join("all"), BrokerRole::Slave);
+    let (_all, stop_all) = follow_as(all_store.clone(), m.addr, Slave::new(fast()).with_hello(hello));
+    let last_store = open(&dir.path().join("last"), BrokerRole::Slave);
+    let from_last = ReplicaHello { broker_id: 3, sync_from_last_file: true, async_learner: true };
+    let (_last, stop_last) = follow_as(last_store.clone(), m.addr, Slave::new(fast()).with_hello(from_last));
+    let caught_up = || all_store.max_physical_offset() == end && last_store.max_physical_offset() == end;
+    wait_until("both catch up", Duration::from_secs(10), caught_up).await;
+    assert_eq!(all_store.min_physical_offset(), PhysicalOffset(0), "syncFromLastFile=false: from the first byte");
+    assert!(same_bytes(&master_store, &all_store, 0, end.0));
+    assert_eq!(last_store.min_physical_offset(), PhysicalOffset(end.0 - end.0 % FILE));
+    let mut named: Vec<_> = m.master.status(end).slaves.iter().filter_map(|s| s.hello).collect();
+    named.sort_by_key(|h| h.broker_id);
+    assert_eq!(named, vec![hello, from_last]);
+
+    // Only the learner left: a SYNC send has nobody to wait for.
+    stop_all.cancel();
+    wait_until("member detached", Duration::from_secs(5), || m.master.status(end).connections == 1).await;
+    let end = put(&master_store, 1, 100);
+    wait_until("the learner holds it", Duration::from_secs(5), || last_store.max_physical_offset() == end).await;
+    let waited = m.master.wait_for_slave(end, end, Duration::from_millis(300)).await;
+    assert_eq!(waited, SyncOutcome::NotAvailable, "a learner's acknowledgement does not count");
+    stop_last.cancel();
     m.shutdown().await;
 }
 

@@ -45,6 +45,22 @@ pub(crate) struct MasterInfo {
 }
 
 impl MasterInfo {
+    /// From a controller answer's header fields and its in-sync set.
+    fn named(
+        master_id: Option<i64>,
+        master_addr: Option<String>,
+        master_epoch: Option<i32>,
+        set: SyncStateSet,
+    ) -> Self {
+        MasterInfo {
+            master_id,
+            master_addr,
+            master_epoch: master_epoch.unwrap_or(0),
+            sync_state_set: set.sync_state_set,
+            sync_state_set_epoch: set.sync_state_set_epoch,
+        }
+    }
+
     /// A master is named (an empty address counts as none, as in Java).
     pub fn has_master(&self) -> bool {
         self.master_id.is_some() && self.master_addr.as_deref().is_some_and(|a| !a.is_empty())
@@ -154,14 +170,9 @@ impl ControllerLink {
         };
         let response = self.call(RemotingCommand::request(RequestCode::ControllerRegisterBroker, &header)).await?;
         let h: RegisterBrokerToControllerResponseHeader = read_header(&response)?;
-        let set = sync_state_set(&response)?;
-        Ok(MasterInfo {
-            master_id: h.master_broker_id,
-            master_addr: h.master_address,
-            master_epoch: h.master_epoch.unwrap_or(0),
-            sync_state_set: set.sync_state_set,
-            sync_state_set_epoch: h.sync_state_set_epoch.unwrap_or(set.sync_state_set_epoch),
-        })
+        let mut set = sync_state_set(&response)?;
+        set.sync_state_set_epoch = h.sync_state_set_epoch.unwrap_or(set.sync_state_set_epoch);
+        Ok(MasterInfo::named(h.master_broker_id, h.master_address, h.master_epoch, set))
     }
 
     /// CONTROLLER_ELECT_MASTER with this broker's id: the controller elects
@@ -178,14 +189,17 @@ impl ControllerLink {
         let request = RemotingCommand::request(RequestCode::ControllerElectMaster, &header);
         let response = self.call_accepting(request, ResponseCode::ControllerMasterStillExist).await?;
         let h: ElectMasterResponseHeader = read_header(&response)?;
-        let body = ElectMasterResponseBody::decode(&response.body.to_bytes()).unwrap_or_default();
-        Ok(MasterInfo {
-            master_id: h.master_broker_id,
-            master_addr: h.master_address,
-            master_epoch: h.master_epoch.unwrap_or(0),
+        let body = if response.body.is_empty() {
+            ElectMasterResponseBody::default()
+        } else {
+            ElectMasterResponseBody::decode(&response.body.to_bytes())
+                .map_err(|e| garbled(&response, &e.to_string()))?
+        };
+        let set = SyncStateSet {
             sync_state_set: body.sync_state_set,
             sync_state_set_epoch: h.sync_state_set_epoch.unwrap_or(0),
-        })
+        };
+        Ok(MasterInfo::named(h.master_broker_id, h.master_address, h.master_epoch, set))
     }
 
     /// CONTROLLER_GET_REPLICA_INFO for this group.
@@ -193,14 +207,7 @@ impl ControllerLink {
         let header = GetReplicaInfoRequestHeader { broker_name: self.me.broker_name.clone() };
         let response = self.call(RemotingCommand::request(RequestCode::ControllerGetReplicaInfo, &header)).await?;
         let h: GetReplicaInfoResponseHeader = read_header(&response)?;
-        let set = sync_state_set(&response)?;
-        Ok(MasterInfo {
-            master_id: h.master_broker_id,
-            master_addr: h.master_address,
-            master_epoch: h.master_epoch.unwrap_or(0),
-            sync_state_set: set.sync_state_set,
-            sync_state_set_epoch: set.sync_state_set_epoch,
-        })
+        Ok(MasterInfo::named(h.master_broker_id, h.master_address, h.master_epoch, sync_state_set(&response)?))
     }
 
     /// CONTROLLER_ALTER_SYNC_STATE_SET, as master of `master_epoch`: the
