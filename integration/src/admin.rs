@@ -64,6 +64,14 @@ impl Admin {
         }
     }
 
+    /// CONTROLLER_GET_METADATA_INFO: the leader's address, as `controller` knows it.
+    pub async fn controller_leader(&self, controller: &str) -> Option<String> {
+        let request = RemotingCommand::bare_request(RequestCode::ControllerGetMetadataInfo);
+        let r = self.client.invoke(controller, request, Duration::from_secs(3)).await.ok()?;
+        let header: rmq_protocol::header::GetMetaDataResponseHeader = r.header().ok()?;
+        header.controller_leader_address.filter(|a| !a.is_empty())
+    }
+
     /// GET_BROKER_RUNTIME_INFO as a map; empty if the broker does not answer.
     pub async fn runtime_info(&self, broker: &str) -> BTreeMap<String, String> {
         let request = RemotingCommand::bare_request(RequestCode::GetBrokerRuntimeInfo);

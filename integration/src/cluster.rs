@@ -78,11 +78,14 @@ pub struct Options {
     pub namesrvs: usize,
     /// Extra `key=value` settings for every broker.
     pub broker_props: Vec<String>,
+    /// Controller mode: how many of the NameServers (the first ones) carry a
+    /// controller; more than one form a Raft group.
+    pub controllers: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { namesrvs: 1, broker_props: Vec::new() }
+        Options { namesrvs: 1, broker_props: Vec::new(), controllers: 1 }
     }
 }
 
@@ -146,18 +149,24 @@ impl Cluster {
             brokers: Vec::new(),
             admin: Admin::default(),
         };
+        let controllers =
+            if topology == Topology::ControllerMode { options.controllers.min(options.namesrvs) } else { 0 };
+        let namesrv_name = |i: usize| format!("{network}-namesrv-{i}");
+        // Each controller's peer entry names its NameServer's container, so
+        // that brokers reach the leader address the controllers give out.
+        let peers: Vec<String> =
+            (1..=controllers).map(|i| format!("n{}-{}:{CONTROLLER_PORT}", i - 1, namesrv_name(i))).collect();
         for i in 1..=options.namesrvs {
-            let name = format!("{network}-namesrv-{i}");
+            let name = namesrv_name(i);
             let port = free_host_port();
             let image = base_image().with_exposed_port(NAMESRV_PORT.tcp());
-            // Controller mode: the first NameServer carries the controller,
-            // whose peer entry names the container, so that brokers reach
-            // the leader address it gives out.
-            let controller = if topology == Topology::ControllerMode && i == 1 {
+            let controller = if i <= controllers {
                 format!(
                     "enableControllerInNamesrv=true\ncontrollerDLegerGroup=group1\n\
-                     controllerDLegerPeers=n0-{name}:{CONTROLLER_PORT}\ncontrollerDLegerSelfId=n0\n\
-                     scanNotActiveBrokerInterval=1000"
+                     controllerDLegerPeers={}\ncontrollerDLegerSelfId=n{}\n\
+                     scanNotActiveBrokerInterval=1000",
+                    peers.join(";"),
+                    i - 1
                 )
             } else {
                 String::new()
@@ -178,12 +187,11 @@ impl Cluster {
             cluster.namesrvs.iter().map(|n| format!("{}:{NAMESRV_PORT}", n.name())).collect::<Vec<_>>().join(";");
         let controller_props = (topology == Topology::ControllerMode).then(|| {
             // The samples name 127.0.0.1 and give each node its own port, for
-            // one host; here the controller is the first NameServer's
-            // container, and each broker has a container of its own.
-            [
-                format!("controllerAddr={}:{CONTROLLER_PORT}", cluster.namesrvs[0].name()),
-                format!("listenPort={BROKER_PORT}"),
-            ]
+            // one host; here the controllers are NameServer containers, and
+            // each broker has a container of its own.
+            let addrs: Vec<String> =
+                cluster.namesrvs[..controllers].iter().map(|n| format!("{}:{CONTROLLER_PORT}", n.name())).collect();
+            [format!("controllerAddr={}", addrs.join(";")), format!("listenPort={BROKER_PORT}")]
         });
         let props = TEST_PROPS
             .iter()
@@ -247,8 +255,24 @@ impl Cluster {
     /// Controller mode: waits until broker-a's in-sync set has both brokers
     /// (the replica caught up and the master reported it); false after `within`.
     pub async fn wait_both_in_sync(&self, within: Duration) -> bool {
-        let controller = self.namesrvs[0].addr(CONTROLLER_PORT).await;
-        eventually(within, || async { self.admin.in_sync_set(&controller, "broker-a").await.len() >= 2 }).await
+        eventually(within, || async {
+            let Some(i) = self.controller_leader().await else { return false };
+            let controller = self.namesrvs[i].addr(CONTROLLER_PORT).await;
+            self.admin.in_sync_set(&controller, "broker-a").await.len() >= 2
+        })
+        .await
+    }
+
+    /// Controller mode: which NameServer (from 0) carries the controller
+    /// leader, as the first controller that answers says.
+    pub async fn controller_leader(&self) -> Option<usize> {
+        for node in &self.namesrvs {
+            let Some(ip) = node.ip().await else { continue };
+            if let Some(leader) = self.admin.controller_leader(&format!("{ip}:{CONTROLLER_PORT}")).await {
+                return self.namesrvs.iter().position(|n| leader.starts_with(&format!("{}:", n.name())));
+            }
+        }
+        None
     }
 
     /// Stems of the masters.

@@ -1,5 +1,6 @@
 //! Controller mode (`conf/controller/quick-start/`): the controller inside the
-//! NameServer, two brokers of broker-a with `allAckInSyncStateSet=true`.
+//! NameServer, two brokers of broker-a with `allAckInSyncStateSet=true`; and
+//! three NameServers with a controller each (a Raft group).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -145,6 +146,77 @@ async fn controller_master_cut_off_steps_down_when_it_returns() {
                 "broker-a-n0 cut off; 300 acks through broker-a-n1 {:.1} s after the cut; back as a replica {:.1} s after reconnecting; {} send errors",
                 went_on_after.as_secs_f64(),
                 stepped_down_after.as_secs_f64(),
+                after.errors()
+            ),
+        };
+        assert!(missing.is_empty(), "{} acknowledged messages lost, e.g. {:?}", missing.len(), sample(&missing));
+        consumer.shutdown().await;
+        close(producer, client).await;
+        tally
+    })
+    .await;
+}
+
+/// Three NameServers with a controller each. The NameServer carrying the
+/// controller leader is SIGKILLed mid-stream: the other two elect a new
+/// leader and no broker notices (broker-a keeps its master, sends go on
+/// through the other NameServers). Then the master is SIGKILLed: the new
+/// leader elects the replica, sends go on through it, and every acknowledged
+/// message is read back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Docker and the rmq image: run scripts/test-integration.sh"]
+async fn controller_leader_killed_no_broker_notices() {
+    case::run("controller mode: controller leader killed, then the master", Duration::from_secs(240), |case| async move {
+        let options = Options { namesrvs: 3, controllers: 3, ..Options::default() };
+        let cluster = Cluster::start_with(&case, Topology::ControllerMode, options).await;
+        let (first, first_addr) = eventually_master(&cluster).await;
+        let topic = "ControllerLeaderLoss";
+        cluster.admin().create_topic(&first_addr, topic, 4).await;
+        let ns = cluster.namesrv_addr();
+        let client = Client::new(case.name());
+        let producer = Arc::new(client.producer(&ns, "leader-loss-pg").await);
+        assert!(cluster.wait_both_in_sync(Duration::from_secs(60)).await, "the replica never joined the in-sync set");
+        let leader = cluster.controller_leader().await.expect("a controller leader");
+
+        let during = SendLoop::start(producer.clone(), topic, "leader-loss", 2);
+        assert!(during.wait_acked(200, Duration::from_secs(60)).await, "200 sends acknowledged before the kill");
+        cluster.namesrv(leader).0.kill().await;
+        let killed = Instant::now();
+        let new_leader = eventually(Duration::from_secs(30), || async {
+            cluster.controller_leader().await.is_some_and(|l| l != leader)
+        })
+        .await;
+        let new_leader_after = killed.elapsed();
+        assert!(during.wait_acked(700, Duration::from_secs(60)).await, "sends did not go on after the leader's death");
+        let during = during.finish().await;
+        assert!(new_leader, "no new controller leader within 30 s:\n{}", cluster.logs().await);
+        assert_eq!(eventually_master(&cluster).await.0, first, "a broker noticed: broker-a's master changed");
+
+        cluster.broker(first).kill().await;
+        let master_killed = Instant::now();
+        let after = SendLoop::start(producer.clone(), topic, "after", 2);
+        let went_on = after.wait_acked(300, Duration::from_secs(90)).await;
+        let went_on_after = master_killed.elapsed();
+        let after = after.finish().await;
+        assert!(went_on, "sends did not go on after the master's kill:\n{}", cluster.logs().await);
+        assert_ne!(eventually_master(&cluster).await.0, first, "the replica is master now");
+
+        let (mut consumer, inbox) = client.consumer(&ns, "leader-loss-cg", topic).await;
+        let mut all = during.acked();
+        all.extend(after.acked());
+        let missing = missing_after(&inbox, &all, Duration::from_secs(90)).await;
+        let tally = Tally {
+            sent: during.attempts() + after.attempts(),
+            acked: all.len(),
+            received: inbox.len(),
+            lost: missing.len(),
+            note: format!(
+                "controller leader (NameServer {}) SIGKILLed: a new leader {:.1} s later, {} send errors around it; \
+                 then {first} SIGKILLed: 300 acks through the replica {:.1} s after ({} send errors)",
+                leader + 1,
+                new_leader_after.as_secs_f64(),
+                during.errors(),
+                went_on_after.as_secs_f64(),
                 after.errors()
             ),
         };
