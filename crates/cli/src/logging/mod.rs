@@ -28,7 +28,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use tracing::Metadata;
-use tracing_subscriber::filter::{EnvFilter, filter_fn};
+use tracing_subscriber::filter::{Targets, filter_fn};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::prelude::*;
@@ -201,12 +201,20 @@ fn target_matches(target: &str, prefixes: &[&str]) -> bool {
 /// UPDATE_BROKER_CONFIG). Fails, changing nothing, on directives that do not
 /// parse or before [`init`].
 pub fn set_filter(directives: &str) -> Result<(), String> {
-    let filter = EnvFilter::try_new(directives).map_err(|e| format!("log level '{directives}': {e}"))?;
+    let filter = parse_levels(directives)?;
     let handle = FILTER.get().ok_or("logging is not initialised")?;
     handle.reload(filter).map_err(|e| e.to_string())
 }
 
-static FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
+/// `info`, or `info,rmq_store=debug`: a default level and levels per module.
+/// tracing-subscriber's `Targets` rather than its `EnvFilter`, whose span
+/// and field filters nobody configures here and whose regex engine costs the
+/// image ~0.2 MB.
+fn parse_levels(directives: &str) -> Result<Targets, String> {
+    directives.trim().parse::<Targets>().map_err(|e| format!("log level '{directives}': {e}"))
+}
+
+static FILTER: OnceLock<reload::Handle<Targets, Registry>> = OnceLock::new();
 
 fn file_writer(path: &Path, window: Window, lines: usize) -> Option<LineWriter> {
     match RollingFile::open(path, configured(window)) {
@@ -223,12 +231,12 @@ fn file_writer(path: &Path, window: Window, lines: usize) -> Option<LineWriter> 
 /// `broker`, `broker-a_0/broker`, ...), with `side_logs` beside its file and
 /// `level` as the filter when `RUST_LOG` is unset.
 pub fn init_with(name: &str, home: &Path, side_logs: &[SideLog], level: Option<&str>) -> LogGuard {
-    let initial = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(level.filter(|l| !l.trim().is_empty()).unwrap_or("info")))
-        .unwrap_or_else(|e| {
-            eprintln!("log level '{}': {e}; using info", level.unwrap_or_default());
-            EnvFilter::new("info")
-        });
+    let from_env = std::env::var("RUST_LOG").ok().filter(|l| !l.trim().is_empty());
+    let directives = from_env.as_deref().or(level.filter(|l| !l.trim().is_empty())).unwrap_or("info");
+    let initial = parse_levels(directives).unwrap_or_else(|e| {
+        eprintln!("{e}; using info");
+        Targets::new().with_default(tracing::Level::INFO)
+    });
     let (filter, handle) = reload::Layer::new(initial);
     let _ = FILTER.set(handle);
     let fmt = || tracing_subscriber::fmt::layer().with_timer(JavaTime).with_target(false).with_ansi(false);
