@@ -8,11 +8,12 @@ use rmq_protocol::header::{PullMessageRequestHeader, SendMessageRequestHeader};
 use rmq_protocol::{RemotingCommand, RequestCode};
 use rmq_remoting::{Client, ClientConfig, RejectAll};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
+
+mod process;
+use process::Running;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mqbroker");
 const MESSAGES: usize = 10_000;
@@ -31,29 +32,10 @@ fn now_ms() -> i64 {
 }
 
 /// `mqbroker -c conf`, waited for until it prints its boot line.
-fn start_broker(home: &Path, conf: &Path) -> Child {
-    let mut child = Command::new(BIN)
-        .arg("-c")
-        .arg(conf)
-        .env("JAVA_OPT", format!("-Duser.home={}", home.display()))
-        .env_remove("JAVA_OPT_EXT")
-        .env_remove("NAMESRV_ADDR")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn mqbroker");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("boot success") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(30)).expect("mqbroker boots");
-    child
+fn start_broker(home: &Path, conf: &Path) -> Running {
+    let broker = Running::start(BIN, home, &["-c", conf.to_str().unwrap()]);
+    broker.wait_line("boot success", Duration::from_secs(30));
+    broker
 }
 
 fn send(body: &str, deliver_ms: i64) -> RemotingCommand {
@@ -139,9 +121,7 @@ async fn ten_thousand_timers_survive_a_sigkill_on_time_and_once() {
     while arrivals.len() < MESSAGES && now_ms() < deadline {
         if down.is_none() && now_ms() - start >= KILL_AT_MS {
             let killed_at = now_ms();
-            let mut child = broker.take().unwrap();
-            child.kill().unwrap(); // SIGKILL
-            child.wait().unwrap();
+            broker.take().unwrap().sigkill();
             broker = Some(start_broker(home.path(), &conf));
             down = Some((killed_at, now_ms()));
             continue;
@@ -165,9 +145,7 @@ async fn ten_thousand_timers_survive_a_sigkill_on_time_and_once() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let (killed_at, back_at) = down.expect("the broker was killed");
-    let mut child = broker.take().unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    broker.take().unwrap().sigkill();
 
     assert!(
         duplicates.is_empty(),
