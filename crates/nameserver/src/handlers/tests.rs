@@ -224,6 +224,25 @@ fn unregister_and_query_data_version() {
     assert_eq!(route.broker_datas.len(), 1);
 }
 
+/// A master that stepped down (controller mode) unregisters as id 0 after
+/// its replica registered as id 0 on another address: the new master stays
+/// listed.
+#[test]
+fn an_unregister_removes_only_the_brokers_own_entry() {
+    let ns = with_three_brokers();
+    ok(&ns.process(None, &register("broker-a", "10.0.0.2:10911", 0, &["TopicTest", "OnlyA"], 2)));
+    let stale = UnregisterBrokerRequestHeader {
+        broker_name: "broker-a".into(),
+        broker_addr: "10.0.0.1:10911".into(),
+        cluster_name: "DefaultCluster".into(),
+        broker_id: 0,
+    };
+    ok(&ns.process(None, &RemotingCommand::request(RequestCode::UnregisterBroker, &stale)));
+    let route = TopicRouteData::decode(&ns.process(None, &route_request("OnlyA", 409)).body.to_bytes()).unwrap();
+    let a = route.broker_datas.iter().find(|b| b.broker_name == "broker-a").expect("broker-a still routed");
+    assert_eq!(a.broker_addrs.get(&0).map(String::as_str), Some("10.0.0.2:10911"));
+}
+
 #[test]
 fn kv_config_and_order_topics() {
     let ns = with_three_brokers();

@@ -199,7 +199,12 @@ impl RouteTable {
             broker_addr
         );
         let Some(group) = self.brokers.get_mut(broker_name) else { return };
-        group.broker_addrs.remove(&broker_id);
+        // Only the broker's own entry: Java removes whatever holds the id,
+        // so an old master stepping down (controller mode) would unlist the
+        // new master that registered as id 0 a moment before.
+        if group.broker_addrs.get(&broker_id).is_some_and(|listed| listed == broker_addr) {
+            group.broker_addrs.remove(&broker_id);
+        }
         if group.broker_addrs.is_empty() {
             self.brokers.remove(broker_name);
             self.forget_group(cluster, broker_name);
