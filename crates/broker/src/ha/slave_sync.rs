@@ -121,7 +121,13 @@ pub(super) async fn run(
             tracing::warn!("slave sync: master address {master} has no port");
             continue;
         };
-        match sync_all(&tables, &sync, &vip).await {
+        // A master that does not answer (paused, cut off) must not hold up
+        // a role change: each request waits up to its timeout.
+        let synced = tokio::select! {
+            _ = stop.cancelled() => return,
+            synced = sync_all(&tables, &sync, &vip) => synced,
+        };
+        match synced {
             Ok(()) => {
                 if failing {
                     tracing::info!("slave sync: metadata from master {vip} in step again");
