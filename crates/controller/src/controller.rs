@@ -64,6 +64,9 @@ pub struct Controller {
     /// against the state all earlier ones left.
     propose: tokio::sync::Mutex<()>,
     live: Mutex<LiveTable>,
+    /// The Raft term this controller leads and since when it knows (see
+    /// [`Controller::elections_held_back`]).
+    leading: Mutex<Option<(u64, Instant)>>,
 }
 
 /// Locks ignoring poisoning: a panic in one request must not stop the
@@ -87,6 +90,7 @@ impl Controller {
             durability: Durability::Local(Mutex::new(log)),
             propose: tokio::sync::Mutex::new(()),
             live: Mutex::new(LiveTable::default()),
+            leading: Mutex::new(None),
         }
     }
 
@@ -99,6 +103,7 @@ impl Controller {
             durability: Durability::Raft(node),
             propose: tokio::sync::Mutex::new(()),
             live: Mutex::new(LiveTable::default()),
+            leading: Mutex::new(None),
         }
     }
 
@@ -113,6 +118,32 @@ impl Controller {
     /// Whether this controller decides: always alone, the leader in a group.
     pub fn is_leader(&self) -> bool {
         self.raft().is_none_or(|node| node.role().is_leader)
+    }
+
+    /// How long a controller that became leader still holds elections back
+    /// (`None`: it does not). A new leader gives every broker one heartbeat
+    /// timeout (the longest it knows) before it elects a master: its own
+    /// view of who is alive may be stale, and a master holding a lease from
+    /// the previous leader may take sends until that long after its last
+    /// confirmed heartbeat. A leader change alone never causes a failover.
+    /// An operator's designated election (`mqadmin electMaster`) is not held back.
+    pub fn elections_held_back(&self) -> Option<Duration> {
+        let node = self.raft()?;
+        let mut leading = lock(&self.leading);
+        let Some(term) = node.leading_term() else {
+            *leading = None;
+            return None;
+        };
+        let now = Self::now();
+        let since = match *leading {
+            Some((known, since)) if known == term => since,
+            _ => {
+                *leading = Some((term, now));
+                now
+            }
+        };
+        let grace = lock(&self.live).longest_timeout();
+        (since + grace).checked_duration_since(now).filter(|left| !left.is_zero())
     }
 
     /// Refuses, in a group, unless this controller leads it and has applied
@@ -155,7 +186,7 @@ impl Controller {
             RequestCode::ControllerGetReplicaInfo => self.replica_info(request).await,
             RequestCode::ControllerGetMetadataInfo => Ok(self.metadata()),
             RequestCode::ControllerGetSyncStateData => self.sync_state_data(request).await,
-            RequestCode::BrokerHeartbeat => self.heartbeat(conn, request),
+            RequestCode::BrokerHeartbeat => self.heartbeat(conn, request).await,
             RequestCode::UpdateControllerConfig => Ok(self.update_config(request)),
             RequestCode::GetControllerConfig => Ok(self.config_text()),
             RequestCode::CleanBrokerData => self.clean_broker_data(request).await,
@@ -216,6 +247,14 @@ impl Controller {
     }
 
     async fn elect(&self, header: &ElectMasterRequestHeader) -> Result<RemotingCommand> {
+        if header.designate_elect != Some(true)
+            && let Some(left) = self.elections_held_back()
+        {
+            return Ok(RemotingCommand::response(
+                ResponseCode::ControllerElectMasterFailed,
+                Some(format!("a new controller leader elects no master for {} ms yet", left.as_millis())),
+            ));
+        }
         let unclean = self.config().enable_elect_unclean_master;
         let response = self.decide_and_commit(|state, live| state.decide_elect_master(header, unclean, live)).await?;
         if response.response_code() == ResponseCode::Success {
@@ -341,8 +380,22 @@ impl Controller {
         Ok(RemotingCommand::success().with_body(info.encode()))
     }
 
-    fn heartbeat(&self, conn: Option<ConnectionId>, request: &RemotingCommand) -> Result<RemotingCommand> {
+    /// BROKER_HEARTBEAT: recorded (Java's brokers send it oneway; rmq's to
+    /// every controller). A request marked as a lease renewal (an rmq master
+    /// with `enableMasterLease`) is answered SUCCESS only by the leader once
+    /// a quorum confirmed it leads, and only to the group's master in its
+    /// current epoch, which is then marked a lease holder.
+    async fn heartbeat(&self, conn: Option<ConnectionId>, request: &RemotingCommand) -> Result<RemotingCommand> {
         let header: BrokerHeartbeatRequestHeader = request.header()?;
+        let leased = !request.is_oneway() && request.ext(rmq_protocol::header::MASTER_LEASE_EXT) == Some("true");
+        // A renewal is taken in turn with decisions: an election decided
+        // before it is seen by it (and refuses it); one decided after it sees
+        // the master alive.
+        let _turn = if leased { Some(self.propose.lock().await) } else { None };
+        if leased {
+            self.ensure_leading().await?;
+            self.elections_held_back();
+        }
         let Some(broker_id) = header.broker_id else {
             return Ok(RemotingCommand::response(
                 ResponseCode::ControllerInvalidRequest,
@@ -357,7 +410,20 @@ impl Controller {
             max_offset: header.max_offset,
             confirm_offset: header.confirm_offset,
             election_priority: header.election_priority,
+            leased,
         };
+        if leased {
+            let epoch = header.epoch.unwrap_or(-1);
+            let serving = lock(&self.state).master_with_epoch(&who.broker_name);
+            if serving != Some((broker_id, epoch)) {
+                let remark = format!(
+                    "no lease: broker {broker_id} is not the master of {} in epoch {epoch} (the master is {serving:?})",
+                    who.broker_name
+                );
+                lock(&self.live).on_heartbeat(who, Heartbeat { leased: false, ..beat }, conn, Self::now());
+                return Ok(RemotingCommand::response(ResponseCode::ControllerFencedMasterEpoch, Some(remark)));
+            }
+        }
         lock(&self.live).on_heartbeat(who, beat, conn, Self::now());
         Ok(RemotingCommand::response(ResponseCode::Success, Some("Heart beat success".into())))
     }
@@ -412,6 +478,8 @@ impl Controller {
     /// Forgets brokers silent past their timeout; elects where a master was
     /// among them (Java's `scanNotActiveBroker` and `onBrokerInactive`).
     pub async fn scan_not_active_brokers(&self) -> Vec<RoleChange> {
+        // Notes a new term early, so its hold-back starts near the election.
+        self.elections_held_back();
         let expired = lock(&self.live).expire(Self::now());
         let mut notices = Vec::new();
         for (who, info) in expired {

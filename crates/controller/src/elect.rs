@@ -70,6 +70,7 @@ mod tests {
                 max_offset,
                 confirm_offset: 0,
                 election_priority,
+                leased: false,
             })
         }
     }

@@ -33,6 +33,11 @@ pub struct LiveInfo {
     pub confirm_offset: i64,
     /// Lower is preferred; `i32::MAX` when not given.
     pub election_priority: i32,
+    /// The broker renews a master lease with this controller as leader (an
+    /// rmq broker with `enableMasterLease`): a closed connection does not
+    /// make it inactive, only its heartbeat timeout does, since it may still
+    /// be taking sends until then.
+    pub leased: bool,
 }
 
 /// A heartbeat's fields.
@@ -44,6 +49,8 @@ pub struct Heartbeat {
     pub max_offset: Option<i64>,
     pub confirm_offset: Option<i64>,
     pub election_priority: Option<i32>,
+    /// A lease renewal, answered by the leader (see [`LiveInfo::leased`]).
+    pub leased: bool,
 }
 
 #[derive(Debug, Default)]
@@ -72,6 +79,7 @@ impl LiveTable {
                 prev.timeout = timeout;
                 prev.election_priority = priority;
                 prev.broker_addr = beat.broker_addr;
+                prev.leased |= beat.leased;
                 if connection.is_some() {
                     prev.connection = connection;
                 }
@@ -100,6 +108,7 @@ impl LiveTable {
                         max_offset,
                         confirm_offset,
                         election_priority: priority,
+                        leased: beat.leased,
                     },
                 );
             }
@@ -117,12 +126,13 @@ impl LiveTable {
         gone.into_iter().filter_map(|who| self.brokers.remove_entry(&who)).collect()
     }
 
-    /// Removes and returns the brokers that heart-beat over `connection`.
+    /// Removes and returns the brokers that heart-beat over `connection`,
+    /// but for lease holders: they stay until their timeout.
     pub fn remove_connection(&mut self, connection: ConnectionId) -> Vec<BrokerIdentity> {
         let gone: Vec<BrokerIdentity> = self
             .brokers
             .iter()
-            .filter(|(_, info)| info.connection == Some(connection))
+            .filter(|(_, info)| info.connection == Some(connection) && !info.leased)
             .map(|(who, _)| who.clone())
             .collect();
         for who in &gone {
@@ -137,6 +147,12 @@ impl LiveTable {
 
     pub fn get(&self, who: &BrokerIdentity) -> Option<&LiveInfo> {
         self.brokers.get(who)
+    }
+
+    /// The longest heartbeat timeout among the brokers, or the default
+    /// when none is known: how long a new leader holds elections back.
+    pub fn longest_timeout(&self) -> Duration {
+        self.brokers.values().map(|info| info.timeout).max().unwrap_or(DEFAULT_HEARTBEAT_TIMEOUT)
     }
 }
 
@@ -208,5 +224,38 @@ mod tests {
         assert_eq!((table.get(&who(1)).unwrap().epoch, table.get(&who(1)).unwrap().max_offset), (2, 100));
         table.on_heartbeat(who(1), beat(2, 150), None, t0);
         assert_eq!(table.get(&who(1)).unwrap().max_offset, 150);
+    }
+
+    #[test]
+    fn a_lease_holder_outlives_its_closed_connection_until_its_timeout() {
+        let t0 = Instant::now();
+        let mut table = LiveTable::default();
+        let conn = ConnectionId(7);
+        let beat = |leased| Heartbeat {
+            broker_addr: "a".into(),
+            timeout: Some(Duration::from_millis(3_000)),
+            leased,
+            ..Heartbeat::default()
+        };
+        table.on_heartbeat(who(1), beat(false), Some(conn), t0);
+        table.on_heartbeat(who(2), beat(false), Some(conn), t0);
+        // A renewal marks the holder; later oneway beats do not unmark it.
+        table.on_heartbeat(who(2), beat(true), Some(conn), t0);
+        table.on_heartbeat(who(2), beat(false), Some(conn), t0);
+        assert_eq!(table.remove_connection(conn), [who(1)]);
+        assert!(table.is_alive(&who(2), t0 + Duration::from_millis(3_000)));
+        let gone = table.expire(t0 + Duration::from_millis(3_001));
+        assert_eq!(gone.into_iter().map(|(w, _)| w).collect::<Vec<_>>(), [who(2)]);
+    }
+
+    #[test]
+    fn a_new_leader_waits_the_longest_timeout_it_knows() {
+        let mut table = LiveTable::default();
+        assert_eq!(table.longest_timeout(), DEFAULT_HEARTBEAT_TIMEOUT);
+        for (id, ms) in [(1, 2_000), (2, 15_000)] {
+            let beat = Heartbeat { timeout: Some(Duration::from_millis(ms)), ..Heartbeat::default() };
+            table.on_heartbeat(who(id), beat, None, Instant::now());
+        }
+        assert_eq!(table.longest_timeout(), Duration::from_millis(15_000));
     }
 }

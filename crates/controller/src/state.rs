@@ -495,6 +495,11 @@ impl ReplicaState {
         self.group(broker_name).and_then(|(_, s)| s.master_broker_id)
     }
 
+    /// The group's current master and its master epoch, if it has one.
+    pub fn master_with_epoch(&self, broker_name: &str) -> Option<(i64, i32)> {
+        self.group(broker_name).and_then(|(_, s)| Some((s.master_broker_id?, s.master_epoch)))
+    }
+
     /// The members of a group, for role-change notices.
     pub fn members_of(&self, broker_name: &str) -> Option<BrokerMemberGroup> {
         self.groups.get(broker_name).map(BrokerGroup::member_group)

@@ -89,3 +89,75 @@ async fn bad_requests_get_java_answers_never_a_panic() {
     assert_eq!(r.response_code(), ResponseCode::Success);
     assert!(c.config().enable_elect_unclean_master);
 }
+
+fn beat(id: i64, epoch: i32) -> BrokerHeartbeatRequestHeader {
+    BrokerHeartbeatRequestHeader {
+        cluster_name: "c".into(),
+        broker_addr: format!("127.0.0.1:3091{id}"),
+        broker_name: "broker-a".into(),
+        broker_id: Some(id),
+        epoch: Some(epoch),
+        heartbeat_timeout_mills: Some(60_000),
+        ..Default::default()
+    }
+}
+
+/// A master renewing its lease (BROKER_HEARTBEAT as a request) is
+/// confirmed only while it is the group's master in its current epoch, and
+/// then its closed connection does not make it inactive.
+#[tokio::test]
+async fn a_lease_is_renewed_for_the_master_of_the_current_epoch_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, _) = EventLog::open(dir.path()).unwrap();
+    let c = controller(log);
+    let (master_conn, replica_conn) = (ConnectionId(1), ConnectionId(2));
+    for (id, conn) in [(1, master_conn), (2, replica_conn)] {
+        let apply = apply_id(id).with_ext("registerCheckCode", format!("127.0.0.1:3091{id};1"));
+        assert_eq!(c.process(None, &apply, &mut Vec::new()).await.response_code(), ResponseCode::Success);
+        let oneway = RemotingCommand::request(RequestCode::BrokerHeartbeat, &beat(id, -1)).into_oneway();
+        c.process(Some(conn), &oneway, &mut Vec::new()).await;
+        let register = rmq_protocol::header::RegisterBrokerToControllerRequestHeader {
+            cluster_name: Some("c".into()),
+            broker_name: "broker-a".into(),
+            broker_id: Some(id),
+            broker_address: format!("127.0.0.1:3091{id}"),
+            invoke_time: None,
+        };
+        let register = RemotingCommand::request(RequestCode::ControllerRegisterBroker, &register);
+        assert_eq!(c.process(None, &register, &mut Vec::new()).await.response_code(), ResponseCode::Success);
+    }
+    let elect = rmq_protocol::header::ElectMasterRequestHeader {
+        cluster_name: Some("c".into()),
+        broker_name: "broker-a".into(),
+        broker_id: Some(1),
+        designate_elect: Some(false),
+        invoke_time: None,
+    };
+    let r =
+        c.process(None, &RemotingCommand::request(RequestCode::ControllerElectMaster, &elect), &mut Vec::new()).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    let (master, epoch) = c.state().master_with_epoch("broker-a").unwrap();
+    assert_eq!(master, 1);
+
+    let renew = |id, epoch| {
+        RemotingCommand::request(RequestCode::BrokerHeartbeat, &beat(id, epoch))
+            .with_ext(rmq_protocol::header::MASTER_LEASE_EXT, "true")
+    };
+    // A plain heartbeat request (no lease asked) is answered as ever.
+    let plain = RemotingCommand::request(RequestCode::BrokerHeartbeat, &beat(2, epoch));
+    assert_eq!(c.process(Some(replica_conn), &plain, &mut Vec::new()).await.response_code(), ResponseCode::Success);
+    let r = c.process(Some(replica_conn), &renew(2, epoch), &mut Vec::new()).await;
+    assert_eq!(r.response_code(), ResponseCode::ControllerFencedMasterEpoch, "a replica gets no lease");
+    let r = c.process(Some(master_conn), &renew(1, epoch - 1), &mut Vec::new()).await;
+    assert_eq!(r.response_code(), ResponseCode::ControllerFencedMasterEpoch, "nor a master of an older epoch");
+    let r = c.process(Some(master_conn), &renew(1, epoch), &mut Vec::new()).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+
+    // The lease holder's connection closes: no election; the replica's does: inactive.
+    assert!(c.connection_closed(master_conn).await.is_empty());
+    assert_eq!(c.state().master_with_epoch("broker-a"), Some((1, epoch)));
+    let who = |id| BrokerIdentity { cluster_name: "c".into(), broker_name: "broker-a".into(), broker_id: id };
+    assert!(lock(&c.live).is_alive(&who(1), Controller::now()));
+    c.connection_closed(replica_conn).await;
+    assert!(!lock(&c.live).is_alive(&who(2), Controller::now()));
+}

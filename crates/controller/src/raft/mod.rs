@@ -155,6 +155,13 @@ impl RaftNode {
         Role { is_leader: metrics.state == ServerState::Leader, leader }
     }
 
+    /// The term this member leads, if it leads.
+    pub fn leading_term(&self) -> Option<u64> {
+        let metrics = self.raft.metrics();
+        let m = metrics.borrow();
+        (m.state == ServerState::Leader).then_some(m.current_term)
+    }
+
     /// Refuses unless this member leads: CONTROLLER_NOT_LEADER naming the leader.
     pub fn ensure_leader(&self) -> Result<()> {
         let role = self.role();

@@ -28,6 +28,7 @@ impl Liveness for Alive {
             max_offset: 0,
             confirm_offset: 0,
             election_priority: 0,
+            leased: false,
         })
     }
 }

@@ -160,6 +160,11 @@ command_header! {
     }
 }
 
+/// An rmq ext field of BROKER_HEARTBEAT: `true` makes the heartbeat a
+/// master-lease renewal (`enableMasterLease`), answered by the controller
+/// leader for the group's current master only. Java's controllers ignore it.
+pub const MASTER_LEASE_EXT: &str = "rmqMasterLease";
+
 command_header! {
     /// BROKER_HEARTBEAT (904) as 5.x brokers send it to NameServers and
     /// controllers: the controller needs `brokerId`, and elects by `epoch`,
