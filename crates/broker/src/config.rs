@@ -127,6 +127,13 @@ config_struct! {
         /// in-sync set, so no send waits for it and it is never elected (a
         /// MessageStoreConfig key in Java).
         async_learner: bool = "asyncLearner" => false,
+        /// Controller mode, an rmq key: a master takes sends only while a
+        /// controller leader has confirmed it within its lease
+        /// (`controllerHeartBeatTimeoutMills` - 2 x `brokerHeartbeatInterval`),
+        /// so a master cut off from the controllers stops before they can
+        /// elect another. Off by default, as Java: with it on, losing every
+        /// controller stops writes.
+        enable_master_lease: bool = "enableMasterLease" => false,
         offset_check_in_slave: bool = "offsetCheckInSlave" => false,
 
         // --- Topics and groups ---
@@ -357,6 +364,22 @@ impl BrokerConfig {
         self.controller_addr.split(';').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect()
     }
 
+    /// Ms between heartbeats to the controllers (at least 100).
+    pub fn controller_heartbeat_period(&self) -> Duration {
+        Duration::from_millis(self.broker_heartbeat_interval.max(100))
+    }
+
+    /// How long a controller leader's confirmation lets a master take sends
+    /// under `enableMasterLease`: the controllers' timeout for this broker
+    /// less two heartbeat periods, so that the lease lapses before any
+    /// controller can count the master gone. `None` when that leaves less
+    /// than half a second.
+    pub fn master_lease(&self) -> Option<Duration> {
+        let timeout = Duration::from_millis(self.controller_heart_beat_timeout_mills);
+        let lease = timeout.checked_sub(self.controller_heartbeat_period() * 2)?;
+        (lease >= Duration::from_millis(500)).then_some(lease)
+    }
+
     /// The registration period clamped to [10 s, 60 s] as Java does.
     pub fn register_period(&self) -> Duration {
         Duration::from_millis(self.register_name_server_period.clamp(10_000, 60_000))
@@ -371,6 +394,12 @@ impl BrokerConfig {
         }
         if self.enable_controller_mode && self.controller_list().is_empty() {
             return Err("enableControllerMode=true needs controllerAddr (the controllers, `;`-separated)".to_owned());
+        }
+        if self.enable_master_lease && self.master_lease().is_none() {
+            return Err(format!(
+                "enableMasterLease=true needs controllerHeartBeatTimeoutMills ({}) above 2 x brokerHeartbeatInterval ({}) + 500",
+                self.controller_heart_beat_timeout_mills, self.broker_heartbeat_interval
+            ));
         }
         if role == BrokerRole::Slave && self.broker_id <= 0 && !self.enable_controller_mode {
             return Err("Slave's brokerId must be > 0".to_owned());
@@ -484,6 +513,23 @@ mod tests {
         c.namesrv_addr = Some("127.0.0.1:9876;10.0.0.2:9876".into());
         assert_eq!(c.validate(BrokerRole::Slave), Ok(()));
         assert_eq!(c.namesrv_list().len(), 2);
+    }
+
+    #[test]
+    fn the_master_lease_ends_two_heartbeats_before_the_controllers_timeout() {
+        let mut c = BrokerConfig::default();
+        assert_eq!(c.master_lease(), Some(Duration::from_millis(8_000)));
+        c.apply_all([
+            ("enableMasterLease", "true"),
+            ("controllerHeartBeatTimeoutMills", "2000"),
+            ("brokerHeartbeatInterval", "300"),
+        ])
+        .unwrap();
+        assert_eq!(c.master_lease(), Some(Duration::from_millis(1_400)));
+        assert_eq!(c.validate(BrokerRole::AsyncMaster), Ok(()));
+        c.broker_heartbeat_interval = 800;
+        assert_eq!(c.master_lease(), None);
+        assert!(c.validate(BrokerRole::AsyncMaster).unwrap_err().contains("enableMasterLease"));
     }
 
     #[test]

@@ -29,10 +29,10 @@ impl Durability {
         Durability { flushed, replication }
     }
 
-    /// Controller mode's `minInSyncReplicas`: whether a send that waits may
-    /// be stored at all (Java refuses it first, "in-sync replicas not enough").
-    pub(crate) fn enough_in_sync(&self) -> bool {
-        self.replication.enough_in_sync()
+    /// Controller mode: why a send may not be stored at all (`minInSyncReplicas`
+    /// for sends that wait, a lapsed master lease for every send).
+    pub(crate) fn refusal(&self, wait: bool) -> Option<crate::ha::ControllerRefusal> {
+        self.replication.refusal(wait)
     }
 
     /// No wait for the disk (ASYNC_FLUSH); only `replication`'s.

@@ -26,7 +26,7 @@ use rmq_replication::{Admission, HaConfig, Master, ReplicaHello, SecretLookup, S
 use rmq_store::{MessageStore, PutResult, StoreConfig};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::task::JoinSet;
 
@@ -52,6 +52,32 @@ pub struct Replication {
     /// members than it asks. One flag, set by the in-sync review, so the send
     /// path pays one load.
     too_few_in_sync: AtomicBool,
+    /// `enableMasterLease`: until when this master may take sends, in µs of
+    /// [`lease_clock`]; [`NO_LEASE`] when no lease applies. Read on every
+    /// send against the clock, not turned into a flag by a timer, so a
+    /// master that was paused (SIGSTOP, a stalled VM) refuses the sends
+    /// waiting in its sockets the moment it resumes.
+    lease_until: AtomicU64,
+}
+
+/// [`Replication::lease_until`] when no lease applies.
+const NO_LEASE: u64 = u64::MAX;
+
+/// Microseconds on the monotonic clock since the first call: the unit of
+/// master leases.
+pub(crate) fn lease_clock(at: std::time::Instant) -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(std::time::Instant::now);
+    at.saturating_duration_since(start).as_micros() as u64
+}
+
+/// Why a master in controller mode refuses a send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ControllerRefusal {
+    /// Fewer in-sync members than `minInSyncReplicas`: sends that wait only.
+    TooFewInSync,
+    /// No controller leader has confirmed the master within its lease: every send.
+    LeaseLapsed,
 }
 
 #[derive(Debug)]
@@ -115,6 +141,7 @@ impl Replication {
             fixed_master,
             broker_name: config.broker_name.clone().unwrap_or_default(),
             too_few_in_sync: AtomicBool::new(false),
+            lease_until: AtomicU64::new(NO_LEASE),
         }
     }
 
@@ -202,10 +229,29 @@ impl Replication {
         self.too_few_in_sync.store(members < min, Ordering::Relaxed);
     }
 
-    /// Whether the in-sync set is large enough for a send that waits
-    /// (always, outside controller mode).
-    pub(crate) fn enough_in_sync(&self) -> bool {
-        !self.too_few_in_sync.load(Ordering::Relaxed)
+    /// A master under `enableMasterLease`: it may take sends until `until`
+    /// ([`lease_clock`] µs; 0: not now). Never moves the end back but to 0.
+    pub(crate) fn hold_lease_until(&self, until: u64) {
+        if until == 0 {
+            self.lease_until.store(0, Ordering::Relaxed);
+        } else {
+            let _ = self.lease_until.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |now| {
+                (now == NO_LEASE || now < until).then_some(until)
+            });
+        }
+    }
+
+    /// Why a send (that waits for replicas, or not) may not be stored now;
+    /// always `None` outside controller mode.
+    pub(crate) fn refusal(&self, wait: bool) -> Option<ControllerRefusal> {
+        let until = self.lease_until.load(Ordering::Relaxed);
+        if until != NO_LEASE && lease_clock(std::time::Instant::now()) >= until {
+            Some(ControllerRefusal::LeaseLapsed)
+        } else if wait && self.too_few_in_sync.load(Ordering::Relaxed) {
+            Some(ControllerRefusal::TooFewInSync)
+        } else {
+            None
+        }
     }
 
     /// A master: the addresses the NameServers list as its group's slaves.

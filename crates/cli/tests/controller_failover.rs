@@ -514,3 +514,99 @@ async fn min_in_sync_replicas_refuses_sends_while_the_master_is_alone() {
     send(&namesrv, 20, "back").await;
     drop((broker_a, broker_b));
 }
+
+/// `enableMasterLease`: the controller stopped (SIGSTOP: its sockets stay
+/// open, nothing answers, as when the master is cut off from it), the
+/// master refuses sends, unstored, once its lease lapses (heartbeat 300 ms,
+/// timeout 2 s: a 1.4 s lease), before the controller could count it gone;
+/// the controller back, sends are taken again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leased_master_cut_off_from_the_controllers_stops_taking_sends() {
+    let Group { _root, _processes, namesrv, a, broker_a, broker_b, .. } =
+        start_group("enableMasterLease = true\n").await;
+    // Taken: the lease was confirmed (its log line came before boot success).
+    send(&namesrv, 20, "leased").await;
+    let (controller, _namesrv_process) = &_processes;
+    controller.signal("STOP");
+    let stopped = Instant::now();
+    broker_a.wait_line("master lease lapsed", Duration::from_secs(10));
+    let lapsed_after = stopped.elapsed();
+    eprintln!("the lease lapsed {lapsed_after:?} after the controller stopped");
+    assert!(
+        lapsed_after < Duration::from_millis(2_000),
+        "the lease outlived the controller's timeout: {lapsed_after:?}"
+    );
+    let end = runtime(&a.addr(), "commitLogMaxOffset").await.unwrap();
+    let producer = Producer::new(client(&namesrv), "failover-producer");
+    let refused = producer.send(&Message::new(TOPIC, b"cut off".to_vec())).await.unwrap_err();
+    assert!(refused.to_string().contains("master lease lapsed"), "{refused}");
+    assert_eq!(runtime(&a.addr(), "commitLogMaxOffset").await.unwrap(), end, "the refused message is not stored");
+
+    controller.signal("CONT");
+    wait_for(Duration::from_secs(30), "a send taken again once the controller is back", async || {
+        producer.send(&Message::new(TOPIC, b"back".to_vec())).await.ok()
+    })
+    .await;
+    producer.client().close();
+    drop((broker_a, broker_b));
+}
+
+/// `enableMasterLease` and a paused master (SIGSTOP: its sockets stay open,
+/// it answers nothing, as a master cut off by a partition or stalled). The
+/// controller elects the replica; a send queued in the old master's socket
+/// meanwhile is refused the moment it resumes, before it can learn of the
+/// new master: never two masters taking sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_leased_master_refuses_what_waited_for_it_once_the_replica_took_over() {
+    let Group { _root, _processes, controller, namesrv, a, b, broker_a, broker_b, .. } =
+        start_group("enableMasterLease = true\n").await;
+    wait_for(Duration::from_secs(30), "the replica in the in-sync set", async || {
+        (in_sync(&controller).await.len() == 2).then_some(())
+    })
+    .await;
+    send(&namesrv, 20, "before-pause").await;
+    // The replica must know the topic (its metadata sync) to serve it as master.
+    wait_for(Duration::from_secs(30), "the topic mirrored on the replica", async || {
+        let admin = Admin::new(client("127.0.0.1:1"));
+        let topics = admin.broker_command(&b.addr(), RequestCode::GetAllTopicConfig).await;
+        admin.client().close();
+        topics.ok().filter(|t| String::from_utf8_lossy(&t.body.to_bytes()).contains(TOPIC))
+    })
+    .await;
+
+    broker_a.signal("STOP");
+    let header = rmq_protocol::header::SendMessageRequestHeader {
+        producer_group: "failover-producer".into(),
+        topic: TOPIC.into(),
+        queue_id: 0,
+        born_timestamp: Some(0),
+        ..Default::default()
+    };
+    let queued = RemotingCommand::request(RequestCode::SendMessage, &header).with_body(b"queued while paused".to_vec());
+    let direct = client("127.0.0.1:1");
+    let a_addr = a.addr();
+    let answer = tokio::spawn(async move {
+        let answer = direct.invoke(&a_addr, queued, Some(Duration::from_secs(60))).await;
+        direct.close();
+        answer
+    });
+    broker_b.wait_line("serves as master", Duration::from_secs(30));
+    broker_a.signal("CONT");
+    // Refused, or unanswered (the old master may learn of the new one and
+    // close its connections first); never SEND_OK.
+    if let Ok(answer) = answer.await.unwrap() {
+        assert_eq!(
+            answer.response_code(),
+            rmq_protocol::ResponseCode::ServiceNotAvailable,
+            "the old master took a send after the replica took over: {:?}",
+            answer.remark
+        );
+        assert!(answer.remark.unwrap_or_default().contains("master lease lapsed"));
+    }
+    wait_for(Duration::from_secs(30), "the new master listed as brokerId 0", async || {
+        (members(&namesrv).await.get(&0) == Some(&b.addr())).then_some(())
+    })
+    .await;
+    send(&namesrv, 20, "after-pause").await;
+    drop((broker_a, broker_b));
+}

@@ -181,6 +181,24 @@ async fn three_controllers_elect_replicate_fail_over_and_catch_up() {
     assert_eq!(r.ext("nextBrokerId"), Some("2"), "the new leader knows the broker registered before");
     let r = call(&client, &new_leader, apply_id(2)).await.unwrap();
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    // A new leader holds elections back for a heartbeat timeout (10 s: it
+    // has heard of no broker): its view of who is alive may be stale, and
+    // masters may hold leases granted by the old leader.
+    let elect = rmq_protocol::header::ElectMasterRequestHeader {
+        cluster_name: Some("DefaultCluster".into()),
+        broker_name: GROUP.into(),
+        broker_id: Some(1),
+        designate_elect: Some(false),
+        invoke_time: None,
+    };
+    let r =
+        call(&client, &new_leader, RemotingCommand::request(RequestCode::ControllerElectMaster, &elect)).await.unwrap();
+    assert_eq!(r.response_code(), ResponseCode::ControllerElectMasterFailed, "{:?}", r.remark);
+    assert!(
+        r.remark.as_deref().unwrap_or_default().contains("a new controller leader elects no master"),
+        "{:?}",
+        r.remark
+    );
 
     // The killed controller restarts on its store and catches up.
     running[killed] = Some(members[killed].start());

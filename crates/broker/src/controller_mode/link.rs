@@ -262,6 +262,16 @@ impl ControllerLink {
         }
     }
 
+    /// BROKER_HEARTBEAT to the leader as a request marked as a lease
+    /// renewal: the leader answers SUCCESS only once a quorum has confirmed
+    /// its leadership and only to the group's current master, so the answer
+    /// renews this master's lease (`enableMasterLease`).
+    pub async fn renew_lease(&self, beat: BrokerHeartbeatRequestHeader) -> Result<(), LinkError> {
+        let request = RemotingCommand::request(RequestCode::BrokerHeartbeat, &beat)
+            .with_ext(rmq_protocol::header::MASTER_LEASE_EXT, "true");
+        self.call(request).await.map(drop)
+    }
+
     /// GET_BROKER_EPOCH_CACHE of the broker at `addr` (the master a replica
     /// is about to follow).
     pub async fn epoch_cache(&self, addr: &str) -> Result<EpochEntryCache, LinkError> {

@@ -18,12 +18,16 @@
 //!   epochs, since its log is now a prefix of the master's.
 //! * [`in_sync`]: a master reports which replicas are in sync
 //!   (CONTROLLER_ALTER_SYNC_STATE_SET); the controller elects only among them.
+//! * [`lease`]: with `enableMasterLease`, a master takes sends only while the
+//!   controller leader keeps confirming it, so a master cut off from the
+//!   controllers stops before they elect another.
 //!
 //! Replication itself is classic HA on the wire (not Java's AutoSwitch
 //! protocol): an rmq group in controller mode is all rmq.
 
 mod identity;
 mod in_sync;
+mod lease;
 mod link;
 mod supervisor;
 

@@ -16,7 +16,7 @@ use rmq_replication::epoch::{EpochEntry, EpochFile, consistent_point, ending_at}
 use rmq_store::MessageStore;
 
 use super::link::{ControllerLink, LinkError, MasterInfo, Me};
-use super::{ControllerView, from_wire, identity, in_sync, lock};
+use super::{ControllerView, from_wire, identity, in_sync, lease, lock};
 use crate::broker::Broker;
 use crate::ha::Replication;
 use crate::run::{BootInfo, serve};
@@ -116,6 +116,12 @@ async fn generation(
         let replication = broker.replication.clone();
         tokio::spawn(review_in_sync(link.clone(), settings.clone(), id, info.clone(), replication, store, stop.clone()))
     });
+    let lease = (is_master && settings.broker.enable_master_lease).then(|| {
+        let times = (settings.broker.controller_heartbeat_period(), settings.broker.master_lease().unwrap_or_default());
+        let (beat_link, view, settings) = (link.clone(), view.clone(), settings.clone());
+        let beat = move || heartbeat_of(&beat_link, &view, &settings, id);
+        tokio::spawn(lease::keep(link.clone(), beat, broker.replication.clone(), times, stop.clone()))
+    });
     let served = serve(broker, stop.clone(), |boot| {
         if let Some(ready) = ready.take() {
             ready(boot)
@@ -124,8 +130,8 @@ async fn generation(
     .await;
     stop.cancel();
     let _ = watcher.await;
-    if let Some(review) = review {
-        let _ = review.await;
+    for task in [review, lease].into_iter().flatten() {
+        let _ = task.await;
     }
     view.serving(None);
     served?;
@@ -343,26 +349,35 @@ async fn heartbeat(
     id: i64,
     stop: CancellationToken,
 ) {
-    let c = &settings.broker;
-    let period = Duration::from_millis(c.broker_heartbeat_interval.max(100));
+    let period = settings.broker.controller_heartbeat_period();
     loop {
-        let max_offset = view.max_offset();
-        let beat = BrokerHeartbeatRequestHeader {
-            cluster_name: link.me.cluster.clone(),
-            broker_addr: link.me.addr.clone(),
-            broker_name: link.me.broker_name.clone(),
-            broker_id: Some(id),
-            epoch: Some(view.last_epoch()),
-            max_offset: Some(max_offset),
-            confirm_offset: Some(max_offset),
-            heartbeat_timeout_mills: Some(c.controller_heart_beat_timeout_mills as i64),
-            election_priority: Some(c.broker_election_priority),
-        };
-        link.heartbeat(beat).await;
+        link.heartbeat(heartbeat_of(&link, &view, &settings, id)).await;
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(period) => {}
         }
+    }
+}
+
+/// This broker's heartbeat as it stands.
+fn heartbeat_of(
+    link: &ControllerLink,
+    view: &ControllerView,
+    settings: &Settings,
+    id: i64,
+) -> BrokerHeartbeatRequestHeader {
+    let c = &settings.broker;
+    let max_offset = view.max_offset();
+    BrokerHeartbeatRequestHeader {
+        cluster_name: link.me.cluster.clone(),
+        broker_addr: link.me.addr.clone(),
+        broker_name: link.me.broker_name.clone(),
+        broker_id: Some(id),
+        epoch: Some(view.last_epoch()),
+        max_offset: Some(max_offset),
+        confirm_offset: Some(max_offset),
+        heartbeat_timeout_mills: Some(c.controller_heart_beat_timeout_mills as i64),
+        election_priority: Some(c.broker_election_priority),
     }
 }
 

@@ -77,6 +77,13 @@ impl Running {
         found.into_iter().flatten().collect()
     }
 
+    /// Sends signal `name` (`STOP`, `CONT`, ...): a stopped process keeps
+    /// its sockets open but answers nothing, as a host cut off the network.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status().unwrap();
+        assert!(status.success(), "kill -{name} {}", self.child.id());
+    }
+
     /// Kills the process with SIGKILL and reaps it.
     pub fn sigkill(self) {
         drop(self);
