@@ -134,6 +134,18 @@ config_struct! {
         /// elect another. Off by default, as Java: with it on, losing every
         /// controller stops writes.
         enable_master_lease: bool = "enableMasterLease" => false,
+        /// 5.x: the replicas of the group (a MessageStoreConfig key). Java
+        /// reads it only in slave-acting-master mode; so does rmq, which has
+        /// no such mode: accepted, no effect.
+        total_replicas: usize = "totalReplicas" => 1,
+        /// 5.x: lower `inSyncReplicas` to what is in sync, never below
+        /// `minInSyncReplicas`. Java applies it only with
+        /// `enableSlaveActingMaster`, never in controller mode; so neither
+        /// does rmq: accepted, no effect.
+        enable_auto_in_sync_replicas: bool = "enableAutoInSyncReplicas" => false,
+        /// 5.x slave-acting-master mode (a slave stands in for a dead master
+        /// for a few operations): not implemented; `true` is warned about.
+        enable_slave_acting_master: bool = "enableSlaveActingMaster" => false,
         offset_check_in_slave: bool = "offsetCheckInSlave" => false,
 
         // --- Topics and groups ---

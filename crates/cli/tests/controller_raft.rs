@@ -181,11 +181,25 @@ async fn three_controllers_elect_replicate_fail_over_and_catch_up() {
     assert_eq!(r.ext("nextBrokerId"), Some("2"), "the new leader knows the broker registered before");
     let r = call(&client, &new_leader, apply_id(2)).await.unwrap();
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
-    // A new leader holds elections back for a heartbeat timeout (10 s: it
-    // has heard of no broker): its view of who is alive may be stale, and
-    // masters may hold leases granted by the old leader.
+    // A new leader holds elections back, in a group whose brokers run with
+    // master leases, for the longest heartbeat timeout it knows (10 s here):
+    // its master may hold a lease granted by the old leader.
+    let beat = rmq_protocol::header::BrokerHeartbeatRequestHeader {
+        cluster_name: CLUSTER.into(),
+        broker_addr: "127.0.0.1:30001".into(),
+        broker_name: GROUP.into(),
+        broker_id: Some(1),
+        heartbeat_timeout_mills: Some(10_000),
+        ..Default::default()
+    };
+    // As a request it asks for a lease too: refused (no master yet), but
+    // answered, so the controller has recorded it.
+    let announce = RemotingCommand::request(RequestCode::BrokerHeartbeat, &beat)
+        .with_ext(rmq_protocol::header::MASTER_LEASE_EXT, "true");
+    let r = call(&client, &new_leader, announce).await.unwrap();
+    assert_eq!(r.response_code(), ResponseCode::ControllerFencedMasterEpoch, "{:?}", r.remark);
     let elect = rmq_protocol::header::ElectMasterRequestHeader {
-        cluster_name: Some("DefaultCluster".into()),
+        cluster_name: Some(CLUSTER.into()),
         broker_name: GROUP.into(),
         broker_id: Some(1),
         designate_elect: Some(false),

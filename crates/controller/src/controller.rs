@@ -120,30 +120,43 @@ impl Controller {
         self.raft().is_none_or(|node| node.role().is_leader)
     }
 
-    /// How long a controller that became leader still holds elections back
-    /// (`None`: it does not). A new leader gives every broker one heartbeat
-    /// timeout (the longest it knows) before it elects a master: its own
-    /// view of who is alive may be stale, and a master holding a lease from
-    /// the previous leader may take sends until that long after its last
-    /// confirmed heartbeat. A leader change alone never causes a failover.
-    /// An operator's designated election (`mqadmin electMaster`) is not held back.
-    pub fn elections_held_back(&self) -> Option<Duration> {
+    /// Since when this controller leads its Raft group (`None`: it does not,
+    /// or it decides alone). Noted the first time it is asked in a term, so
+    /// it is asked on every scan and lease renewal.
+    pub fn leading_since(&self) -> Option<Instant> {
         let node = self.raft()?;
         let mut leading = lock(&self.leading);
         let Some(term) = node.leading_term() else {
             *leading = None;
             return None;
         };
-        let now = Self::now();
-        let since = match *leading {
+        Some(match *leading {
             Some((known, since)) if known == term => since,
             _ => {
+                let now = Self::now();
                 *leading = Some((term, now));
                 now
             }
+        })
+    }
+
+    /// How long a controller that became leader still holds back elections in
+    /// `broker_name` (`None`: it does not). Only groups whose brokers run with
+    /// `enableMasterLease`: their master may take sends for up to one heartbeat
+    /// timeout after its last renewal with the previous leader, so the new one
+    /// waits that long (the longest timeout it knows) before electing. Other
+    /// groups are elected at once, as Java does. An operator's designated
+    /// election (`mqadmin electMaster`) is not held back.
+    pub fn elections_held_back(&self, broker_name: &str) -> Option<Duration> {
+        let since = self.leading_since()?;
+        let grace = {
+            let live = lock(&self.live);
+            if !live.group_uses_leases(broker_name) {
+                return None;
+            }
+            live.longest_timeout()
         };
-        let grace = lock(&self.live).longest_timeout();
-        (since + grace).checked_duration_since(now).filter(|left| !left.is_zero())
+        (since + grace).checked_duration_since(Self::now()).filter(|left| !left.is_zero())
     }
 
     /// Refuses, in a group, unless this controller leads it and has applied
@@ -248,7 +261,7 @@ impl Controller {
 
     async fn elect(&self, header: &ElectMasterRequestHeader) -> Result<RemotingCommand> {
         if header.designate_elect != Some(true)
-            && let Some(left) = self.elections_held_back()
+            && let Some(left) = self.elections_held_back(&header.broker_name)
         {
             return Ok(RemotingCommand::response(
                 ResponseCode::ControllerElectMasterFailed,
@@ -381,20 +394,23 @@ impl Controller {
     }
 
     /// BROKER_HEARTBEAT: recorded (Java's brokers send it oneway; rmq's to
-    /// every controller). A request marked as a lease renewal (an rmq master
-    /// with `enableMasterLease`) is answered SUCCESS only by the leader once
-    /// a quorum confirmed it leads, and only to the group's master in its
-    /// current epoch, which is then marked a lease holder.
+    /// every controller). With the rmq lease field the broker runs with
+    /// `enableMasterLease` and is marked so; as a request it is a master's
+    /// lease renewal, answered SUCCESS only by the leader once a quorum
+    /// confirmed it leads, and only to the group's master in its current epoch.
     async fn heartbeat(&self, conn: Option<ConnectionId>, request: &RemotingCommand) -> Result<RemotingCommand> {
         let header: BrokerHeartbeatRequestHeader = request.header()?;
-        let leased = !request.is_oneway() && request.ext(rmq_protocol::header::MASTER_LEASE_EXT) == Some("true");
+        // The field on a oneway heartbeat: the broker runs with leases; on a
+        // request: it renews its lease.
+        let leased = request.ext(rmq_protocol::header::MASTER_LEASE_EXT) == Some("true");
+        let renewal = leased && !request.is_oneway();
         // A renewal is taken in turn with decisions: an election decided
         // before it is seen by it (and refuses it); one decided after it sees
         // the master alive.
-        let _turn = if leased { Some(self.propose.lock().await) } else { None };
-        if leased {
+        let _turn = if renewal { Some(self.propose.lock().await) } else { None };
+        if renewal {
             self.ensure_leading().await?;
-            self.elections_held_back();
+            self.leading_since();
         }
         let Some(broker_id) = header.broker_id else {
             return Ok(RemotingCommand::response(
@@ -412,7 +428,7 @@ impl Controller {
             election_priority: header.election_priority,
             leased,
         };
-        if leased {
+        if renewal {
             let epoch = header.epoch.unwrap_or(-1);
             let serving = lock(&self.state).master_with_epoch(&who.broker_name);
             if serving != Some((broker_id, epoch)) {
@@ -420,7 +436,7 @@ impl Controller {
                     "no lease: broker {broker_id} is not the master of {} in epoch {epoch} (the master is {serving:?})",
                     who.broker_name
                 );
-                lock(&self.live).on_heartbeat(who, Heartbeat { leased: false, ..beat }, conn, Self::now());
+                lock(&self.live).on_heartbeat(who, beat, conn, Self::now());
                 return Ok(RemotingCommand::response(ResponseCode::ControllerFencedMasterEpoch, Some(remark)));
             }
         }
@@ -479,7 +495,7 @@ impl Controller {
     /// among them (Java's `scanNotActiveBroker` and `onBrokerInactive`).
     pub async fn scan_not_active_brokers(&self) -> Vec<RoleChange> {
         // Notes a new term early, so its hold-back starts near the election.
-        self.elections_held_back();
+        self.leading_since();
         let expired = lock(&self.live).expire(Self::now());
         let mut notices = Vec::new();
         for (who, info) in expired {

@@ -33,10 +33,10 @@ pub struct LiveInfo {
     pub confirm_offset: i64,
     /// Lower is preferred; `i32::MAX` when not given.
     pub election_priority: i32,
-    /// The broker renews a master lease with this controller as leader (an
-    /// rmq broker with `enableMasterLease`): a closed connection does not
-    /// make it inactive, only its heartbeat timeout does, since it may still
-    /// be taking sends until then.
+    /// The broker runs with master leases (an rmq broker with
+    /// `enableMasterLease`): a closed connection does not make it inactive,
+    /// only its heartbeat timeout does, since as master it may still be
+    /// taking sends until then.
     pub leased: bool,
 }
 
@@ -49,7 +49,7 @@ pub struct Heartbeat {
     pub max_offset: Option<i64>,
     pub confirm_offset: Option<i64>,
     pub election_priority: Option<i32>,
-    /// A lease renewal, answered by the leader (see [`LiveInfo::leased`]).
+    /// The broker runs with master leases (see [`LiveInfo::leased`]).
     pub leased: bool,
 }
 
@@ -149,6 +149,11 @@ impl LiveTable {
         self.brokers.get(who)
     }
 
+    /// Whether a broker of group `broker_name` runs with master leases.
+    pub fn group_uses_leases(&self, broker_name: &str) -> bool {
+        self.brokers.iter().any(|(who, info)| info.leased && who.broker_name == broker_name)
+    }
+
     /// The longest heartbeat timeout among the brokers, or the default
     /// when none is known: how long a new leader holds elections back.
     pub fn longest_timeout(&self) -> Duration {
@@ -242,6 +247,8 @@ mod tests {
         // A renewal marks the holder; later oneway beats do not unmark it.
         table.on_heartbeat(who(2), beat(true), Some(conn), t0);
         table.on_heartbeat(who(2), beat(false), Some(conn), t0);
+        assert!(table.group_uses_leases("broker-a"));
+        assert!(!table.group_uses_leases("broker-b"));
         assert_eq!(table.remove_connection(conn), [who(1)]);
         assert!(table.is_alive(&who(2), t0 + Duration::from_millis(3_000)));
         let gone = table.expire(t0 + Duration::from_millis(3_001));

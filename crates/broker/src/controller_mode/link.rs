@@ -252,9 +252,13 @@ impl ControllerLink {
     }
 
     /// BROKER_HEARTBEAT to every controller, oneway (each keeps its own
-    /// view of who is alive).
-    pub async fn heartbeat(&self, beat: BrokerHeartbeatRequestHeader) {
-        let request = RemotingCommand::request(RequestCode::BrokerHeartbeat, &beat).into_oneway();
+    /// view of who is alive). `leased`: this broker runs with
+    /// `enableMasterLease`, which the heartbeat tells every controller.
+    pub async fn heartbeat(&self, beat: BrokerHeartbeatRequestHeader, leased: bool) {
+        let mut request = RemotingCommand::request(RequestCode::BrokerHeartbeat, &beat).into_oneway();
+        if leased {
+            request = request.with_ext(rmq_protocol::header::MASTER_LEASE_EXT, "true");
+        }
         for addr in &self.controllers {
             if let Err(e) = self.client.invoke_oneway(addr, request.clone()).await {
                 tracing::debug!("heartbeat to controller {addr}: {e}");

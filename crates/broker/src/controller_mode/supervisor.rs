@@ -351,7 +351,7 @@ async fn heartbeat(
 ) {
     let period = settings.broker.controller_heartbeat_period();
     loop {
-        link.heartbeat(heartbeat_of(&link, &view, &settings, id)).await;
+        link.heartbeat(heartbeat_of(&link, &view, &settings, id), settings.broker.enable_master_lease).await;
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(period) => {}

@@ -124,6 +124,12 @@ pub(crate) fn run(args: Vec<std::ffi::OsString>) -> i32 {
     for key in &report.unknown {
         tracing::warn!("config key '{key}' is not supported by rmq and is ignored");
     }
+    if settings.broker.enable_slave_acting_master {
+        tracing::warn!(
+            "enableSlaveActingMaster=true is not supported by rmq: a slave never stands in for its master \
+             (use controller mode, enableControllerMode=true, for failover)"
+        );
+    }
     if !report.java_only.is_empty() {
         tracing::info!("JVM/thread-pool keys accepted with no effect in rmq: {}", report.java_only.join(", "));
     }

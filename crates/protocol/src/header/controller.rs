@@ -160,8 +160,9 @@ command_header! {
     }
 }
 
-/// An rmq ext field of BROKER_HEARTBEAT: `true` makes the heartbeat a
-/// master-lease renewal (`enableMasterLease`), answered by the controller
+/// An rmq ext field of BROKER_HEARTBEAT, `true` from a broker with
+/// `enableMasterLease`: oneway, it says the broker runs with master leases;
+/// as a request it renews the master's lease, answered by the controller
 /// leader for the group's current master only. Java's controllers ignore it.
 pub const MASTER_LEASE_EXT: &str = "rmqMasterLease";
 
