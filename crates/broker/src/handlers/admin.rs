@@ -125,15 +125,26 @@ fn topic_attributes(
     topic: &str,
     modification: &str,
 ) -> Result<BTreeMap<String, String>, RemotingCommand> {
+    let asked = rmq_model::topic_attributes::parse_modification(modification)
+        .map_err(|e| reply(ResponseCode::SystemError, e.0))?;
+    altered_attributes(admin, topic, &asked)
+}
+
+/// As [`topic_attributes`], the modification already a map (`+key` to its
+/// value, `-key` to delete), as a topic of UPDATE_AND_CREATE_TOPIC_LIST carries it.
+pub(super) fn altered_attributes(
+    admin: &Admin,
+    topic: &str,
+    asked: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, RemotingCommand> {
     let system_error = |e: rmq_model::topic_attributes::AttributeError| reply(ResponseCode::SystemError, e.0);
-    let asked = rmq_model::topic_attributes::parse_modification(modification).map_err(system_error)?;
     let mixed = format!("+{}", rmq_model::topic_attributes::MESSAGE_TYPE);
     if !admin.config.get().enable_mixed_message_type && asked.get(&mixed).is_some_and(|v| v == "MIXED") {
         return Err(reply(ResponseCode::InvalidParameter, "MIXED message type is not supported."));
     }
     let current = admin.topics.get(topic);
     let existing = current.as_ref().map(|c| c.attributes.clone()).unwrap_or_default();
-    rmq_model::topic_attributes::alter(current.is_none(), &existing, &asked).map_err(system_error)
+    rmq_model::topic_attributes::alter(current.is_none(), &existing, asked).map_err(system_error)
 }
 
 fn delete_topic(admin: &Admin, req: &RemotingCommand) -> RemotingCommand {

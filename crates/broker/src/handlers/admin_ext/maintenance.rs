@@ -94,7 +94,8 @@ pub(super) fn create_topic_list(admin: &Admin, req: &RemotingCommand) -> Remotin
         Ok(body) => body,
         Err(e) => return reply(ResponseCode::SystemError, format!("the topic list body is not valid: {e}")),
     };
-    for config in &body.topic_config_list {
+    let mut configs = body.topic_config_list;
+    for config in &mut configs {
         if let Err(e) = topics::validate_topic_name(&config.topic_name) {
             return reply(ResponseCode::InvalidParameter, e.to_string());
         }
@@ -104,10 +105,16 @@ pub(super) fn create_topic_list(admin: &Admin, req: &RemotingCommand) -> Remotin
                 format!("The topic[{}] is conflict with system topic.", config.topic_name),
             );
         }
+        // Each topic's attributes are a modification (`+key`, `-key`), applied
+        // with the rules of UPDATE_AND_CREATE_TOPIC; one refused, none is stored.
+        match crate::handlers::admin::altered_attributes(admin, &config.topic_name, &config.attributes) {
+            Ok(attributes) => config.attributes = attributes,
+            Err(refusal) => return refusal,
+        }
     }
     let now = now_ms();
     let mut changed = false;
-    for config in body.topic_config_list {
+    for config in configs {
         changed |= admin.topics.upsert(config, now);
     }
     if changed {
