@@ -4,7 +4,9 @@
 # a release NameServer, a master and its slave on loopback (a controller and
 # two controller-mode brokers for the third), the same mqbench load for each;
 # prints the summaries and the differences. Bounded by DURATION.
-# BIN=/path/to/release uses prebuilt binaries.
+# BIN=/path/to/release uses prebuilt binaries. CONTROLLER_PROPS adds lines to
+# the controller-mode brokers' config (e.g. enableMasterLease=true).
+# ONLY_CONTROLLER=1 runs the controller-mode case alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
@@ -22,7 +24,9 @@ boot() { # $1 = name, $2 = properties
 
 declare -A tps
 port=38911
-for role in ASYNC_MASTER SYNC_MASTER; do
+roles="ASYNC_MASTER SYNC_MASTER"
+[ -z "${ONLY_CONTROLLER:-}" ] || roles=""
+for role in $roles; do
   boot "master-$role" "brokerRole=$role
 listenPort=$port"
   boot "slave-$role" "brokerRole=SLAVE
@@ -49,7 +53,8 @@ for node in 0 1; do
 controllerAddr=127.0.0.1:$ctl_port
 allAckInSyncStateSet=true
 checkSyncStateSetPeriod=500
-listenPort=$((port + node * 10))"
+listenPort=$((port + node * 10))
+${CONTROLLER_PROPS:-}"
 done
 for _ in $(seq 1 100); do
   "$bin/mqadmin" getSyncStateSet -a "127.0.0.1:$ctl_port" -b bench-ALL_ACK 2>/dev/null | grep -q "SyncStateSetNums.2" && break
@@ -59,5 +64,6 @@ line=$("$bin/mqbench" producer -n "127.0.0.1:$ns_port" -t BenchAllAck -s 1024 -w
 printf '%-13s 1024 B, %s in flight: %s\n' "allAck" "${INFLIGHT:-64}" "${line#Summary: }"
 tps[ALL_ACK]=$(sed -n 's/.* s, \([0-9]*\) msg\/s.*/\1/p' <<<"$line")
 
+[ -z "${ONLY_CONTROLLER:-}" ] || exit 0
 awk -v a="${tps[ASYNC_MASTER]}" -v s="${tps[SYNC_MASTER]}" -v c="${tps[ALL_ACK]}" \
   'BEGIN { printf "SYNC_MASTER is %.1f %% below ASYNC_MASTER; controller mode with allAckInSyncStateSet %.1f %% below SYNC_MASTER\n", (a - s) * 100 / a, (s - c) * 100 / s }'

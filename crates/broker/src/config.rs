@@ -407,6 +407,12 @@ impl BrokerConfig {
         if self.enable_controller_mode && self.controller_list().is_empty() {
             return Err("enableControllerMode=true needs controllerAddr (the controllers, `;`-separated)".to_owned());
         }
+        if self.enable_master_lease && !self.enable_controller_mode {
+            return Err(
+                "enableMasterLease=true needs enableControllerMode=true (the lease comes from the controllers)"
+                    .to_owned(),
+            );
+        }
         if self.enable_master_lease && self.master_lease().is_none() {
             return Err(format!(
                 "enableMasterLease=true needs controllerHeartBeatTimeoutMills ({}) above 2 x brokerHeartbeatInterval ({}) + 500",
@@ -538,6 +544,8 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.master_lease(), Some(Duration::from_millis(1_400)));
+        assert!(c.validate(BrokerRole::AsyncMaster).unwrap_err().contains("needs enableControllerMode"));
+        c.apply_all([("enableControllerMode", "true"), ("controllerAddr", "127.0.0.1:9878")]).unwrap();
         assert_eq!(c.validate(BrokerRole::AsyncMaster), Ok(()));
         c.broker_heartbeat_interval = 800;
         assert_eq!(c.master_lease(), None);
