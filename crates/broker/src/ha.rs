@@ -130,6 +130,8 @@ impl Replication {
                 Side::Master { master: Arc::new(master), sync: role == BrokerRole::SyncMaster }
             }
         };
+        let leased_master =
+            config.enable_controller_mode && config.enable_master_lease && store.broker_role != BrokerRole::Slave;
         // Java takes `haMasterAddress` only when it looks like an address.
         let fixed_master =
             config.ha_master_address.clone().filter(|a| a.trim().len() >= 6).map(|a| a.trim().to_owned());
@@ -141,7 +143,9 @@ impl Replication {
             fixed_master,
             broker_name: config.broker_name.clone().unwrap_or_default(),
             too_few_in_sync: AtomicBool::new(false),
-            lease_until: AtomicU64::new(NO_LEASE),
+            // A leased master takes no send before its first renewal, even one
+            // that comes before the lease keeper first runs.
+            lease_until: AtomicU64::new(if leased_master { 0 } else { NO_LEASE }),
         }
     }
 
@@ -322,5 +326,42 @@ impl Replication {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replication(pairs: &[(&str, &str)], role: BrokerRole) -> Replication {
+        let mut config = BrokerConfig::default();
+        config.apply_all(pairs.iter().copied()).unwrap();
+        let store = StoreConfig { broker_role: role, ..StoreConfig::default() };
+        Replication::new(&config, &store, None, None)
+    }
+
+    #[test]
+    fn a_leased_master_refuses_sends_outside_its_lease_and_others_never() {
+        let leased =
+            [("enableControllerMode", "true"), ("controllerAddr", "127.0.0.1:9878"), ("enableMasterLease", "true")];
+        let master = replication(&leased, BrokerRole::AsyncMaster);
+        assert_eq!(master.refusal(false), Some(ControllerRefusal::LeaseLapsed), "no send before the first renewal");
+        let now = std::time::Instant::now();
+        master.hold_lease_until(lease_clock(now + Duration::from_secs(5)));
+        assert_eq!(master.refusal(true), None);
+        // A later renewal never shortens it; only a reset to 0 does.
+        master.hold_lease_until(lease_clock(now + Duration::from_millis(1)));
+        assert_eq!(master.refusal(false), None);
+        master.hold_lease_until(0);
+        assert_eq!(master.refusal(false), Some(ControllerRefusal::LeaseLapsed));
+        master.hold_lease_until(lease_clock(now));
+        assert_eq!(master.refusal(false), Some(ControllerRefusal::LeaseLapsed), "an end already past");
+
+        assert_eq!(replication(&leased, BrokerRole::Slave).refusal(false), None, "a replica holds no lease");
+        assert_eq!(replication(&[], BrokerRole::AsyncMaster).refusal(true), None, "no lease outside controller mode");
+        master.set_in_sync(1, 2);
+        master.hold_lease_until(lease_clock(now + Duration::from_secs(5)));
+        assert_eq!(master.refusal(true), Some(ControllerRefusal::TooFewInSync));
+        assert_eq!(master.refusal(false), None, "minInSyncReplicas counts for sends that wait only");
     }
 }
