@@ -428,6 +428,7 @@ impl Controller {
             election_priority: header.election_priority,
             leased,
         };
+        let mut answer = RemotingCommand::response(ResponseCode::Success, Some("Heart beat success".into()));
         if renewal {
             let epoch = header.epoch.unwrap_or(-1);
             let serving = lock(&self.state).master_with_epoch(&who.broker_name);
@@ -436,12 +437,11 @@ impl Controller {
                     "no lease: broker {broker_id} is not the master of {} in epoch {epoch} (the master is {serving:?})",
                     who.broker_name
                 );
-                lock(&self.live).on_heartbeat(who, beat, conn, Self::now());
-                return Ok(RemotingCommand::response(ResponseCode::ControllerFencedMasterEpoch, Some(remark)));
+                answer = RemotingCommand::response(ResponseCode::ControllerFencedMasterEpoch, Some(remark));
             }
         }
         lock(&self.live).on_heartbeat(who, beat, conn, Self::now());
-        Ok(RemotingCommand::response(ResponseCode::Success, Some("Heart beat success".into())))
+        Ok(answer)
     }
 
     fn config_text(&self) -> RemotingCommand {

@@ -44,7 +44,7 @@ pub(crate) async fn keep(
     (period, lease): (Duration, Duration),
     stop: CancellationToken,
 ) {
-    replication.hold_lease_until(0);
+    // `replication` starts with no lease (`Replication::new`).
     // When the last confirmed heartbeat was sent.
     let (confirmed, mut renewed) = watch::channel(None::<Instant>);
     let renewing = tokio::spawn(renew(link, beat, (period, lease), replication, confirmed, stop.clone()));
@@ -100,13 +100,7 @@ async fn renew(
             Ok(()) => {
                 failures = 0;
                 replication.hold_lease_until(lease_clock((sent + lease).into_std()));
-                confirmed.send_if_modified(|last| {
-                    let newer = last.is_none_or(|last| sent > last);
-                    if newer {
-                        *last = Some(sent);
-                    }
-                    newer
-                });
+                confirmed.send_replace(Some(sent));
             }
             Err(e) => {
                 failures += 1;
