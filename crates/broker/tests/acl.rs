@@ -36,13 +36,13 @@ accounts:
 /// Signs as Java's `AclClientRPCHook` does, written out here independently
 /// of the broker's code: values of the sorted ext fields, then the body.
 fn signed(mut request: RemotingCommand, ak: &str, sk: &str) -> RemotingCommand {
-    request.ext_fields.insert("AccessKey".into(), ak.into());
+    request.ext_fields.insert("AccessKey", ak);
     let mut data: Vec<u8> = request.ext_fields.values().flat_map(|v| v.as_bytes().to_vec()).collect();
     data.extend_from_slice(&request.body.to_bytes());
     let mut mac = Hmac::<sha1::Sha1>::new_from_slice(sk.as_bytes()).unwrap();
     mac.update(&data);
     let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-    request.ext_fields.insert("Signature".into(), signature);
+    request.ext_fields.insert("Signature", signature);
     request
 }
 
@@ -101,7 +101,7 @@ async fn signatures_and_permissions_are_enforced_and_the_file_reloads() {
     assert_ne!(r.code, 16, "SUB on ReadOnly allows a POP: {:?}", r.remark);
     // A signature over other content: tamper after signing.
     let mut forged = signed(send("Allowed"), "RocketMQ", "12345678");
-    forged.ext_fields.insert("topic".into(), "Elsewhere".into());
+    forged.ext_fields.insert("topic", "Elsewhere");
     assert_eq!(call(forged).await.code, 16);
 
     // A broken file: logged, the old rules stay.
@@ -151,7 +151,7 @@ async fn acl_broker(home: &std::path::Path) -> rmq_testkit::broker::TestBroker {
 fn request(code: RequestCode, fields: &[(&str, &str)], body: &[u8]) -> RemotingCommand {
     let mut r = RemotingCommand::bare_request(code);
     for (k, v) in fields {
-        r.ext_fields.insert((*k).into(), (*v).into());
+        r.ext_fields.insert(k, v);
     }
     if body.is_empty() { r } else { r.with_body(body.to_vec()) }
 }
@@ -416,7 +416,7 @@ async fn records_named_by_offset_need_sub_on_the_topic_they_were_stored_in() {
     // reach the caller's retry (here dead-letter) topic.
     let hand_back = |offset| {
         let mut r = send_back_request(offset, "g", "Allowed", 16);
-        r.ext_fields.insert("delayLevel".into(), "-1".into());
+        r.ext_fields.insert("delayLevel", "-1");
         r
     };
     let dead_letters = || request(RequestCode::GetMaxOffset, &[("topic", "%DLQ%g"), ("queueId", "0")], b"");

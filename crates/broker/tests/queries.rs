@@ -17,7 +17,7 @@ fn query(topic: &str, key: &str, max: u32) -> RemotingCommand {
         ("beginTimestamp", "0".to_owned()),
         ("endTimestamp", i64::MAX.to_string()),
     ] {
-        r.ext_fields.insert(k.into(), v);
+        r.ext_fields.insert(k, v);
     }
     r
 }

@@ -101,7 +101,7 @@ async fn commit_delivers_rollback_discards_and_bad_requests_are_refused() {
         &[("TRAN_MSG", "true"), ("DELAY", "3"), ("TAGS", "T")],
         b"retried",
     );
-    resend.ext_fields.insert("reconsumeTimes".into(), "1".into());
+    resend.ext_fields.insert("reconsumeTimes", "1");
     let r = invoke(&client, &addr, resend).await;
     assert_eq!(r.code, 0, "{:?}", r.remark);
     let parked = pull_all(&client, &addr, "SCHEDULE_TOPIC_XXXX", 2, ("*", "TAG"), 1, Duration::from_secs(3)).await;

@@ -60,9 +60,9 @@ impl Credentials {
     /// (a retry) is signed anew.
     pub fn sign(&self, cmd: &mut RemotingCommand) {
         cmd.ext_fields.remove(sign::SIGNATURE);
-        cmd.ext_fields.insert(sign::ACCESS_KEY.to_owned(), self.access_key.clone());
+        cmd.ext_fields.insert(sign::ACCESS_KEY, &self.access_key);
         let signature = sign::sign(&sign::content(&cmd.ext_fields, &cmd.body.to_bytes()), &self.secret_key);
-        cmd.ext_fields.insert(sign::SIGNATURE.to_owned(), signature);
+        cmd.ext_fields.insert(sign::SIGNATURE, signature);
     }
 }
 

@@ -199,7 +199,7 @@ impl Producer {
         let mut cmd = RemotingCommand::bare_request(code);
         let ext = &mut cmd.ext_fields;
         let mut put = |key: &str, value: String| {
-            ext.insert(key.to_owned(), value);
+            ext.insert(key, value);
         };
         put("a", self.group.to_string());
         put("b", p.topic.clone());

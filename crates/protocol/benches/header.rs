@@ -38,7 +38,7 @@ fn send_frame() -> BytesMut {
         ("m", "false"),
         ("n", "broker-a"),
     ] {
-        cmd.ext_fields.insert(k.into(), v.into());
+        cmd.ext_fields.insert(k, v);
     }
     let cmd = cmd.with_body(Bytes::from(vec![b'x'; 1024]));
     let mut buf = BytesMut::new();

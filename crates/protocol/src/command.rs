@@ -2,7 +2,6 @@
 //! and responses share it; bit 0 of `flag` tells them apart.
 
 use bytes::Bytes;
-use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::code::{RequestCode, ResponseCode};
@@ -10,7 +9,7 @@ use crate::header::CommandHeader;
 
 /// The custom header fields of a command: all values are strings on the wire.
 /// Sorted, which is also the order ACL signatures are computed in.
-pub type ExtFields = BTreeMap<String, String>;
+pub use crate::ext_fields::ExtFields;
 
 /// `flag` bit 0: the command is a response.
 pub const FLAG_RESPONSE: i32 = 1;
@@ -257,8 +256,8 @@ impl RemotingCommand {
         self
     }
 
-    pub fn with_ext(mut self, key: impl Into<String>, value: impl Into<String>) -> RemotingCommand {
-        self.ext_fields.insert(key.into(), value.into());
+    pub fn with_ext(mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> RemotingCommand {
+        self.ext_fields.insert(key, value);
         self
     }
 
@@ -294,7 +293,7 @@ impl RemotingCommand {
     }
 
     pub fn ext(&self, key: &str) -> Option<&str> {
-        self.ext_fields.get(key).map(String::as_str)
+        self.ext_fields.get(key)
     }
 }
 

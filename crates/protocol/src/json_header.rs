@@ -14,6 +14,8 @@ use rmq_model::fastjson::{
     scalar::{self, Integer},
 };
 
+mod plain;
+
 #[derive(Serialize)]
 struct Out<'a> {
     code: i32,
@@ -63,25 +65,40 @@ struct In {
     ext_fields: ExtFields,
 }
 
-/// Reads a JSON header: first as standard JSON (the common, fast case), then,
-/// if that fails, through the fastjson layer that binds as Java's
-/// `RemotingCommand` decoding does (keys in any case, bare keys, ...).
+/// Reads a JSON header: first as the flat object every client writes (the
+/// common case, [`plain`]), then as standard JSON, then, if that fails, through
+/// the fastjson layer that binds as Java's `RemotingCommand` decoding does
+/// (keys in any case, bare keys, ...).
 pub(crate) fn decode(header: &[u8]) -> Result<RemotingCommand, FrameError> {
-    let h: In = match serde_json::from_slice(header) {
-        Ok(h) => h,
-        Err(_) => fastjson::from_slice(header)?,
+    let h = match plain::read(header) {
+        Some(h) => h,
+        None => general(header)?,
     };
-    Ok(RemotingCommand {
-        code: h.code,
-        language: h.language.0.as_deref().map_or(LanguageCode::Other, LanguageCode::from_name),
-        version: h.version,
-        opaque: h.opaque,
-        flag: h.flag,
-        remark: h.remark,
-        ext_fields: h.ext_fields,
-        serialize_type: SerializeType::Json,
-        ..RemotingCommand::default()
-    })
+    Ok(h.into_command())
+}
+
+impl In {
+    fn into_command(self) -> RemotingCommand {
+        RemotingCommand {
+            code: self.code,
+            language: self.language.0.as_deref().map_or(LanguageCode::Other, LanguageCode::from_name),
+            version: self.version,
+            opaque: self.opaque,
+            flag: self.flag,
+            remark: self.remark,
+            ext_fields: self.ext_fields,
+            serialize_type: SerializeType::Json,
+            ..RemotingCommand::default()
+        }
+    }
+}
+
+/// The slow path: serde, then fastjson.
+fn general(header: &[u8]) -> Result<In, FrameError> {
+    match serde_json::from_slice(header) {
+        Ok(h) => Ok(h),
+        Err(_) => Ok(fastjson::from_slice(header)?),
+    }
 }
 
 /// A JSON scalar as Java's string form: strings as is, numbers and booleans as

@@ -23,6 +23,7 @@ pub mod code;
 pub mod codec;
 pub mod command;
 pub mod error;
+mod ext_fields;
 pub mod frame;
 pub mod header;
 mod json_header;

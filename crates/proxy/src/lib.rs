@@ -100,7 +100,7 @@ impl Proxy {
         let mut found = None;
         for (_, addr) in self.brokers.readable_masters(&route) {
             let mut cmd = RemotingCommand::bare_request(RequestCode::GetSubscriptionGroupConfig);
-            cmd.ext_fields.insert("group".to_owned(), group.to_owned());
+            cmd.ext_fields.insert("group", group);
             match self.brokers.invoke(&addr, cmd, None).await {
                 Ok(resp) if resp.code == ResponseCode::Success.to_i32() => {
                     found = rmq_model::fastjson::from_slice(&resp.body.to_bytes()).ok();

@@ -57,7 +57,7 @@ fn request(body: &Bytes) -> RemotingCommand {
         ("k", "false"),
         ("m", "false"),
     ] {
-        cmd.ext_fields.insert(k.into(), v.into());
+        cmd.ext_fields.insert(k, v);
     }
     cmd.with_body(body.clone())
 }

@@ -216,9 +216,9 @@ accounts:
     }
 
     fn signed(mut request: RemotingCommand, ak: &str, sk: &str) -> RemotingCommand {
-        request.ext_fields.insert("AccessKey".into(), ak.into());
+        request.ext_fields.insert("AccessKey", ak);
         let signature = sign::sign(&sign::content(&request.ext_fields, &request.body.to_bytes()), sk);
-        request.ext_fields.insert("Signature".into(), signature);
+        request.ext_fields.insert("Signature", signature);
         request
     }
 
@@ -248,7 +248,7 @@ accounts:
         );
         // A tampered field breaks the signature.
         let mut tampered = signed(pull("topicA", "g"), "RocketMQ", "12345678");
-        tampered.ext_fields.insert("queueOffset".into(), "99".into());
+        tampered.ext_fields.insert("queueOffset", "99");
         assert!(acl.validate(ip, &tampered).unwrap_err().starts_with("Check signature failed"));
         let create = RemotingCommand::bare_request(RequestCode::UpdateAndCreateTopic);
         assert_eq!(

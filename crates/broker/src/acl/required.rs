@@ -247,8 +247,8 @@ mod tests {
     fn a_consumer_reads_its_own_retry_topics_by_its_group() {
         let pull = |topic: &str| {
             let mut r = RemotingCommand::bare_request(RequestCode::PullMessage);
-            r.ext_fields.insert("topic".into(), topic.into());
-            r.ext_fields.insert("consumerGroup".into(), "g".into());
+            r.ext_fields.insert("topic", topic);
+            r.ext_fields.insert("consumerGroup", "g");
             let Required::Named(names) = required(r.request_code()) else { panic!() };
             named_resources(&r, names)
         };

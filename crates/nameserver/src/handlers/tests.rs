@@ -139,7 +139,7 @@ fn bad_register_requests_get_errors_naming_the_problem() {
     let good = register("broker-a", "10.0.0.1:10911", 0, &["T"], 1);
 
     let mut bad_crc = good.clone();
-    bad_crc.ext_fields.insert("bodyCrc32".into(), "12345".into());
+    bad_crc.ext_fields.insert("bodyCrc32", "12345");
     let resp = ns.process(None, &bad_crc);
     assert_eq!((resp.code, resp.remark.as_deref()), (1, Some("crc32 not match")));
 
@@ -156,7 +156,7 @@ fn bad_register_requests_get_errors_naming_the_problem() {
     assert!(resp.remark.unwrap().contains("invalid register body JSON"));
 
     let mut bad_zip = good.clone().with_ext("compressed", "true");
-    bad_zip.ext_fields.insert("bodyCrc32".into(), "0".into());
+    bad_zip.ext_fields.insert("bodyCrc32", "0");
     assert_eq!(ns.process(None, &bad_zip).code, 1);
 
     // None of it registered anything.

@@ -132,25 +132,27 @@ impl ExtScalar for f64 {
 
 impl<T: ExtScalar> ExtValue for T {
     fn write(&self, key: &str, ext: &mut ExtFields) {
-        ext.insert(key.to_owned(), self.to_text());
+        ext.insert(key, self.to_text());
     }
     fn read(ext: &ExtFields, key: &'static str) -> Result<T, HeaderError> {
         let text = ext.get(key).ok_or(HeaderError::Missing(key))?;
-        T::from_text(text).ok_or_else(|| HeaderError::Illegal { key, value: text.clone() })
+        T::from_text(text).ok_or_else(|| HeaderError::Illegal { key, value: text.to_owned() })
     }
 }
 
 impl<T: ExtScalar> ExtValue for Option<T> {
     fn write(&self, key: &str, ext: &mut ExtFields) {
         if let Some(v) = self {
-            ext.insert(key.to_owned(), v.to_text());
+            ext.insert(key, v.to_text());
         }
     }
     fn read(ext: &ExtFields, key: &'static str) -> Result<Option<T>, HeaderError> {
         match ext.get(key) {
             None => Ok(None),
             Some(text) if T::is_absent(text) => Ok(None),
-            Some(text) => T::from_text(text).map(Some).ok_or_else(|| HeaderError::Illegal { key, value: text.clone() }),
+            Some(text) => {
+                T::from_text(text).map(Some).ok_or_else(|| HeaderError::Illegal { key, value: text.to_owned() })
+            }
         }
     }
 }
@@ -215,24 +217,24 @@ mod tests {
         assert_eq!(ext.len(), 3);
         assert_eq!(Sample::read_ext(&ext), Ok(s));
 
-        ext.insert("queueId".into(), " 4 ".into());
-        ext.insert("order".into(), "TRUE".into());
-        ext.insert("offset".into(), "null".into());
+        ext.insert("queueId", " 4 ");
+        ext.insert("order", "TRUE");
+        ext.insert("offset", "null");
         let lenient = Sample::read_ext(&ext).unwrap();
         assert_eq!((lenient.queue_id, lenient.order, lenient.offset), (4, true, None));
         for (text, order) in [("1", true), ("t", true), ("false", false), ("0", false), ("whatever", false)] {
-            ext.insert("order".into(), text.into());
+            ext.insert("order", text);
             assert_eq!(Sample::read_ext(&ext).unwrap().order, order, "{text}");
         }
-        ext.insert("offset".into(), " 12.0 ".into());
+        ext.insert("offset", " 12.0 ");
         assert_eq!(Sample::read_ext(&ext).unwrap().offset, Some(12));
-        ext.insert("offset".into(), "not-a-number".into());
+        ext.insert("offset", "not-a-number");
         assert_eq!(Sample::read_ext(&ext), Err(HeaderError::Illegal { key: "offset", value: "not-a-number".into() }));
         ext.remove("offset");
-        ext.insert("queueId".into(), "3000000000".into());
+        ext.insert("queueId", "3000000000");
         assert_eq!(Sample::read_ext(&ext), Err(HeaderError::Illegal { key: "queueId", value: "3000000000".into() }));
 
-        ext.insert("queueId".into(), "x".into());
+        ext.insert("queueId", "x");
         assert_eq!(Sample::read_ext(&ext), Err(HeaderError::Illegal { key: "queueId", value: "x".into() }));
         ext.remove("topic");
         assert_eq!(Sample::read_ext(&ext), Err(HeaderError::Missing("topic")));

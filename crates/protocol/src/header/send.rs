@@ -153,7 +153,7 @@ mod tests {
             ("k", "false"),
             ("m", "false"),
         ] {
-            ext.insert(k.into(), v.into());
+            ext.insert(k, v);
         }
         let h = SendMessageRequestHeaderV2::read_ext(&ext).unwrap().0;
         assert_eq!(h.topic, "TopicTest");

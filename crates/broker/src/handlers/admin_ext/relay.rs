@@ -43,7 +43,7 @@ pub(super) async fn to_consumer(admin: &Admin, req: RemotingCommand) -> Remoting
     let mut relayed = RemotingCommand::bare_request(req.request_code());
     relayed.ext_fields = req.ext_fields.clone();
     if relayed.request_code() == RequestCode::ConsumeMessageDirectly {
-        relayed.ext_fields.insert("brokerName".to_owned(), admin.identity.broker_name.clone());
+        relayed.ext_fields.insert("brokerName", &admin.identity.broker_name);
     }
     relayed.body = std::mem::take(&mut body);
     match channel.conn.request(relayed, CLIENT_CALL_TIMEOUT).await {

@@ -94,7 +94,7 @@ async fn refusals_in_javas_order() {
     let r = pulling.handle(&conn, pull("Events", 7, 0, "*")).await.unwrap();
     assert!(r.remark.unwrap().contains("queueId[7] is illegal"));
     let mut sql = pull("Events", 0, 0, "a >");
-    sql.ext_fields.insert("expressionType".into(), "SQL92".into());
+    sql.ext_fields.insert("expressionType", "SQL92");
     let r = pulling.handle(&conn, sql).await.unwrap();
     assert_eq!(r.response_code(), ResponseCode::SubscriptionParseFailed);
     f.config.update(|c| c.broker_permission = rmq_model::perm::WRITE);
