@@ -190,6 +190,9 @@ struct LedgerState {
     /// Results other than SEND_OK: UNIQ_KEY → body.
     not_ok: BTreeMap<String, String>,
     errors: usize,
+    /// When each SEND_OK came, the address of the broker that stored the
+    /// message (from its offset message id), and its UNIQ_KEY.
+    stores: Vec<(Instant, String, String)>,
 }
 
 impl Ledger {
@@ -222,6 +225,11 @@ impl Ledger {
         state.acked.iter().filter(|(_, (_, b))| b == broker).map(|(k, (body, _))| (k.clone(), body.clone())).collect()
     }
 
+    /// When each SEND_OK came, which broker (`ip:port`) stored it, and its UNIQ_KEY.
+    pub fn acks_by_store(&self) -> Vec<(Instant, String, String)> {
+        self.0.lock().unwrap().stores.clone()
+    }
+
     /// Sends one message synchronously and records the outcome.
     pub async fn send(&self, producer: &Producer, topic: &str, body: String) -> Sent {
         self.0.lock().unwrap().attempts += 1;
@@ -230,7 +238,10 @@ impl Ledger {
             Ok(Some(r)) if r.send_status == SendStatus::SendOk => {
                 let uniq = r.msg_id.map(|id| id.to_string()).unwrap_or_default();
                 let broker = r.message_queue.map(|q| q.broker_name().to_string()).unwrap_or_default();
-                self.0.lock().unwrap().acked.insert(uniq, (body, broker));
+                let store = r.offset_msg_id.as_deref().and_then(store_of).unwrap_or_default();
+                let mut state = self.0.lock().unwrap();
+                state.stores.push((Instant::now(), store, uniq.clone()));
+                state.acked.insert(uniq, (body, broker));
                 Sent::Ok
             }
             Ok(r) => {
@@ -244,6 +255,14 @@ impl Ledger {
             }
         }
     }
+}
+
+/// The broker address (`ip:port`) an offset message id names: its first 8
+/// bytes, in hex, are the storing broker's IPv4 address and port.
+fn store_of(offset_msg_id: &str) -> Option<String> {
+    let byte = |i: usize| u8::from_str_radix(offset_msg_id.get(2 * i..2 * i + 2)?, 16).ok();
+    let port = u32::from_str_radix(offset_msg_id.get(8..16)?, 16).ok()?;
+    Some(format!("{}.{}.{}.{}:{port}", byte(0)?, byte(1)?, byte(2)?, byte(3)?))
 }
 
 /// The outcome of one send.

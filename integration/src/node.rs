@@ -107,6 +107,43 @@ impl Node {
             .unwrap_or_else(|e| panic!("disconnect {} from {}: {e}", self.name, self.network));
     }
 
+    /// Drops every packet between this container and `peers` (addresses on
+    /// the cluster's network), both ways, while everything else (the host, so
+    /// the test's clients) still reaches it: a partial partition. The rules
+    /// live in the container's own network namespace (entered from the host
+    /// with `nsenter`; needs root and `iptables` on the host, as Docker does),
+    /// and go with it.
+    pub async fn isolate_from(&self, peers: &[String]) {
+        for peer in peers {
+            self.iptables(&["-I", "INPUT", "-s", peer, "-j", "DROP"]).await;
+            self.iptables(&["-I", "OUTPUT", "-d", peer, "-j", "DROP"]).await;
+        }
+    }
+
+    /// Undoes [`isolate_from`](Self::isolate_from).
+    pub async fn heal(&self) {
+        self.iptables(&["-F", "INPUT"]).await;
+        self.iptables(&["-F", "OUTPUT"]).await;
+    }
+
+    async fn iptables(&self, args: &[&str]) {
+        let info = self.docker.inspect_container(&self.name, None).await;
+        let pid = info.ok().and_then(|i| i.state?.pid).filter(|pid| *pid > 0);
+        let pid = pid.unwrap_or_else(|| panic!("{} has no process to partition", self.name)).to_string();
+        let argv: Vec<String> = ["-t", &pid, "-n", "iptables", "-w"].iter().chain(args).map(|a| a.to_string()).collect();
+        let run = tokio::task::spawn_blocking(move || std::process::Command::new("nsenter").args(argv).output());
+        let out = run
+            .await
+            .expect("the nsenter task")
+            .unwrap_or_else(|e| panic!("nsenter (needed to partition {}): {e}", self.name));
+        assert!(
+            out.status.success(),
+            "iptables {args:?} in {}'s network namespace: {}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Attaches the container to the cluster's network again (it may get
     /// another address).
     pub async fn reconnect(&self) {
