@@ -130,7 +130,8 @@ impl Node {
         let info = self.docker.inspect_container(&self.name, None).await;
         let pid = info.ok().and_then(|i| i.state?.pid).filter(|pid| *pid > 0);
         let pid = pid.unwrap_or_else(|| panic!("{} has no process to partition", self.name)).to_string();
-        let argv: Vec<String> = ["-t", &pid, "-n", "iptables", "-w"].iter().chain(args).map(|a| a.to_string()).collect();
+        let argv: Vec<String> =
+            ["-t", &pid, "-n", "iptables", "-w"].iter().chain(args).map(|a| a.to_string()).collect();
         let run = tokio::task::spawn_blocking(move || std::process::Command::new("nsenter").args(argv).output());
         let out = run
             .await

@@ -123,16 +123,8 @@ async fn controller_master_cut_off_steps_down_when_it_returns() {
         let back = Instant::now();
         let old_addr = cluster.broker_addr(first).await;
         let new_addr = cluster.broker_addr("broker-a-n1").await;
-        let stepped_down = eventually(Duration::from_secs(60), || async {
-            cluster.registered(0).await.iter().any(|(name, addrs)| {
-                name == "broker-a"
-                    && addrs.iter().any(|(id, addr)| *id == 0 && *addr == new_addr)
-                    && addrs.iter().any(|(id, addr)| *id > 0 && *addr == old_addr)
-            })
-        })
-        .await;
+        wait_stepped_down(&cluster, &new_addr, &old_addr).await;
         let stepped_down_after = back.elapsed();
-        assert!(stepped_down, "the old master did not step down: {:?}\n{}", cluster.registered(0).await, cluster.logs().await);
 
         let (mut consumer, inbox) = client.consumer(&ns, "partition-cg", topic).await;
         let mut all = before.acked();
@@ -240,16 +232,8 @@ async fn controller_master_partitioned_from_the_controller_never_two_masters() {
 
         cluster.broker(first).heal().await;
         let back = Instant::now();
-        let stepped_down = eventually(Duration::from_secs(60), || async {
-            cluster.registered(0).await.iter().any(|(name, addrs)| {
-                name == "broker-a"
-                    && addrs.iter().any(|(id, addr)| *id == 0 && *addr == other_addr)
-                    && addrs.iter().any(|(id, addr)| *id > 0 && *addr == first_addr)
-            })
-        })
-        .await;
+        wait_stepped_down(&cluster, &other_addr, &first_addr).await;
         let stepped_down_after = back.elapsed();
-        assert!(stepped_down, "the old master did not step down: {:?}\n{}", cluster.registered(0).await, cluster.logs().await);
 
         let (mut consumer, inbox) = client.consumer(&ns, "lease-cg", topic).await;
         // Everything acknowledged before the cut or by the new master must be read back.
@@ -352,6 +336,25 @@ async fn controller_leader_killed_no_broker_notices() {
         tally
     })
     .await;
+}
+
+/// Waits (up to 60 s) until the NameServer lists `new_addr` as broker-a's
+/// master and `old_addr` as one of its replicas: the old master stepped down.
+async fn wait_stepped_down(cluster: &Cluster, new_addr: &str, old_addr: &str) {
+    let stepped_down = eventually(Duration::from_secs(60), || async {
+        cluster.registered(0).await.iter().any(|(name, addrs)| {
+            name == "broker-a"
+                && addrs.iter().any(|(id, addr)| *id == 0 && addr == new_addr)
+                && addrs.iter().any(|(id, addr)| *id > 0 && addr == old_addr)
+        })
+    })
+    .await;
+    assert!(
+        stepped_down,
+        "the old master did not step down: {:?}\n{}",
+        cluster.registered(0).await,
+        cluster.logs().await
+    );
 }
 
 /// The SEND_OKs of a ledger (when, which broker, UNIQ_KEY) stored by the broker at `addr`.
