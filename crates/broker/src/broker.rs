@@ -200,10 +200,12 @@ impl Broker {
             boot_ms: now,
             store_open_ms,
         };
+        let durability = Arc::new(Durability::new(&store, replication.clone()));
         let transactions = Arc::new(Transactions {
             store: store.clone(),
             config: config.clone(),
             is_master,
+            durability: durability.clone(),
             topics: topics.clone(),
             offsets: offsets.clone(),
             clients: clients.clone(),
@@ -221,7 +223,7 @@ impl Broker {
                 topics: topics.clone(),
                 groups: groups.clone(),
                 stats: stats.clone(),
-                durability: Arc::new(Durability::new(&store, replication.clone())),
+                durability,
                 delay_levels: delay_levels.clone(),
                 timer_rules,
                 admission: send_admission,

@@ -4,12 +4,12 @@
 //! less safe than a sent message.
 
 use rmq_model::FlushDiskType;
-use rmq_protocol::ResponseCode;
+use rmq_protocol::{RemotingCommand, ResponseCode};
 use rmq_store::{MessageStore, OffsetWaiter, PutResult};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::ha::Replication;
+use crate::ha::{ControllerRefusal, Replication};
 
 #[derive(Debug)]
 pub(crate) struct Durability {
@@ -29,10 +29,22 @@ impl Durability {
         Durability { flushed, replication }
     }
 
-    /// Controller mode: why a send may not be stored at all (`minInSyncReplicas`
-    /// for sends that wait, a lapsed master lease for every send).
-    pub(crate) fn refusal(&self, wait: bool) -> Option<crate::ha::ControllerRefusal> {
-        self.replication.refusal(wait)
+    /// Controller mode: the answer to a write that may not be stored at all.
+    /// With `minInSyncReplicas`, one that waits while the in-sync set is too
+    /// small (Java's answer); with `enableMasterLease`, every write once the
+    /// lease has lapsed (an rmq answer: SERVICE_NOT_AVAILABLE, which producers
+    /// retry on another master and consumers answer by sending the message
+    /// back through another broker).
+    pub(crate) fn refusal(&self, wait: bool) -> Option<RemotingCommand> {
+        self.replication.refusal(wait).map(|why| match why {
+            ControllerRefusal::TooFewInSync => {
+                RemotingCommand::response(ResponseCode::SystemError, "in-sync replicas not enough".to_owned())
+            }
+            ControllerRefusal::LeaseLapsed => RemotingCommand::response(
+                ResponseCode::ServiceNotAvailable,
+                "master lease lapsed: no controller leader has confirmed this master lately".to_owned(),
+            ),
+        })
     }
 
     /// No wait for the disk (ASYNC_FLUSH); only `replication`'s.

@@ -20,8 +20,11 @@ use std::time::{Duration, Instant};
 
 use rmq_client::admin::Admin;
 use rmq_client::{Client, ClientOptions, Message, Producer};
-use rmq_protocol::header::GetReplicaInfoRequestHeader;
-use rmq_protocol::{RemotingCommand, RequestCode};
+use rmq_protocol::header::{
+    ConsumerSendMsgBackRequestHeader, EndTransactionRequestHeader, GetReplicaInfoRequestHeader,
+    SendMessageRequestHeader, SendMessageResponseHeader,
+};
+use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_testkit::ports::{free_broker_port, free_port};
 
 mod process;
@@ -526,6 +529,8 @@ async fn a_leased_master_cut_off_from_the_controllers_stops_taking_sends() {
         start_group("enableMasterLease = true\n").await;
     // Taken: the lease was confirmed (its log line came before boot success).
     send(&namesrv, 20, "leased").await;
+    let direct = client("127.0.0.1:1");
+    let half = send_half(&direct, &a.addr()).await;
     let (controller, _namesrv_process) = &_processes;
     controller.signal("STOP");
     let stopped = Instant::now();
@@ -540,15 +545,72 @@ async fn a_leased_master_cut_off_from_the_controllers_stops_taking_sends() {
     let producer = Producer::new(client(&namesrv), "failover-producer");
     let refused = producer.send(&Message::new(TOPIC, b"cut off".to_vec())).await.unwrap_err();
     assert!(refused.to_string().contains("master lease lapsed"), "{refused}");
-    assert_eq!(runtime(&a.addr(), "commitLogMaxOffset").await.unwrap(), end, "the refused message is not stored");
+    // Nor does it write a consumer's hand-back or a transaction's commit.
+    let hand_back = ConsumerSendMsgBackRequestHeader {
+        offset: half.1,
+        group: "failover-consumer".into(),
+        delay_level: 0,
+        origin_msg_id: None,
+        origin_topic: Some(TOPIC.into()),
+        unit_mode: Some(false),
+        max_reconsume_times: Some(16),
+    };
+    let hand_back = RemotingCommand::request(RequestCode::ConsumerSendMsgBack, &hand_back);
+    let commit = end_transaction(half);
+    for request in [hand_back, commit.clone()] {
+        let code = request.code;
+        let answer = direct.invoke(&a.addr(), request, Some(Duration::from_secs(5))).await.unwrap();
+        assert_eq!(answer.response_code(), ResponseCode::ServiceNotAvailable, "request {code}: {:?}", answer.remark);
+        assert!(answer.remark.as_deref().is_some_and(|r| r.contains("master lease lapsed")), "{:?}", answer.remark);
+    }
+    assert_eq!(runtime(&a.addr(), "commitLogMaxOffset").await.unwrap(), end, "nothing of them is stored");
 
     controller.signal("CONT");
     wait_for(Duration::from_secs(30), "a send taken again once the controller is back", async || {
         producer.send(&Message::new(TOPIC, b"back".to_vec())).await.ok()
     })
     .await;
+    // The same commit, refused only for the lease, is taken under a lease again.
+    let answer = direct.invoke(&a.addr(), commit, Some(Duration::from_secs(5))).await.unwrap();
+    assert_eq!(answer.response_code(), ResponseCode::Success, "{:?}", answer.remark);
+    direct.close();
     producer.client().close();
     drop((broker_a, broker_b));
+}
+
+/// Sends a transaction's half message to the broker at `addr`; returns its
+/// queue offset and CommitLog offset.
+async fn send_half(direct: &Client, addr: &str) -> (i64, i64) {
+    let header = SendMessageRequestHeader {
+        producer_group: "failover-producer".into(),
+        topic: TOPIC.into(),
+        queue_id: 0,
+        sys_flag: Some(0x4),
+        born_timestamp: Some(0),
+        properties: Some("TRAN_MSG\u{1}true\u{2}PGROUP\u{1}failover-producer\u{2}".into()),
+        ..Default::default()
+    };
+    let request = RemotingCommand::request(RequestCode::SendMessage, &header).with_body(b"half".to_vec());
+    let answer = direct.invoke(addr, request, Some(Duration::from_secs(5))).await.unwrap();
+    assert_eq!(answer.response_code(), ResponseCode::Success, "{:?}", answer.remark);
+    let h: SendMessageResponseHeader = answer.header().unwrap();
+    let offset = rmq_model::msg_id::decode_offset_msg_id(&h.msg_id).expect("an offset msg id").1;
+    (h.queue_offset, offset.as_i64())
+}
+
+/// END_TRANSACTION committing the half message at `(queue offset, CommitLog offset)`.
+fn end_transaction((queue_offset, commit_log_offset): (i64, i64)) -> RemotingCommand {
+    let header = EndTransactionRequestHeader {
+        producer_group: "failover-producer".into(),
+        tran_state_table_offset: queue_offset,
+        commit_log_offset,
+        commit_or_rollback: 8,
+        from_transaction_check: Some(false),
+        msg_id: None,
+        transaction_id: None,
+        topic: Some(TOPIC.into()),
+    };
+    RemotingCommand::request(RequestCode::EndTransaction, &header)
 }
 
 /// `enableMasterLease` and a paused master (SIGSTOP: its sockets stay open,

@@ -33,7 +33,7 @@ pub(crate) struct Fixture {
     pub offsets: Arc<ConsumerOffsets>,
     pub clients: Arc<Clients>,
     pub stats: Arc<BrokerStats>,
-    replication: Arc<Replication>,
+    pub(crate) replication: Arc<Replication>,
 }
 
 impl Fixture {

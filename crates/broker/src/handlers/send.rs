@@ -24,7 +24,6 @@ use super::{bad_header, reply, store_error};
 use crate::admission::Permits;
 use crate::delay::{self, DelayLevels};
 use crate::durability::Durability;
-use crate::ha::ControllerRefusal;
 use crate::live_config::LiveConfig;
 use crate::message_log::MessageLog;
 use crate::metrics::MessageType;
@@ -307,7 +306,7 @@ impl Sending {
             Ok(p) => p,
             Err(refusal) => return refusal,
         };
-        if let Some(refusal) = self.controller_refusal(p.wait) {
+        if let Some(refusal) = self.durability.refusal(p.wait) {
             return refusal;
         }
         let msg = NewMessage {
@@ -343,7 +342,7 @@ impl Sending {
             Ok(p) => p,
             Err(refusal) => return refusal,
         };
-        if let Some(refusal) = self.controller_refusal(p.wait) {
+        if let Some(refusal) = self.durability.refusal(p.wait) {
             return refusal;
         }
         let mut items = Vec::new();
@@ -378,22 +377,6 @@ impl Sending {
             .collect();
         let put = self.store.put_batch(&msgs);
         self.finish(put, (&target.topic.topic_name, kind), target.queue_id, p.wait).await
-    }
-
-    /// Controller mode: a send refused unstored. With `minInSyncReplicas`, one
-    /// that waits while the in-sync set is too small (Java's answer); with
-    /// `enableMasterLease`, every send once the lease has lapsed (an rmq
-    /// answer: SERVICE_NOT_AVAILABLE, which producers retry on another master).
-    fn controller_refusal(&self, wait: bool) -> Option<RemotingCommand> {
-        self.durability.refusal(wait).map(|why| match why {
-            ControllerRefusal::TooFewInSync => {
-                RemotingCommand::response(ResponseCode::SystemError, "in-sync replicas not enough".to_owned())
-            }
-            ControllerRefusal::LeaseLapsed => RemotingCommand::response(
-                ResponseCode::ServiceNotAvailable,
-                "master lease lapsed: no controller leader has confirmed this master lately".to_owned(),
-            ),
-        })
     }
 
     /// The message's type for `rocketmq_message_size`, told only when it is

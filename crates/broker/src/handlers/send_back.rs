@@ -101,6 +101,10 @@ impl Sending {
             prepared_transaction_offset: 0,
             ..original.stored_again(&topic, queue_id, properties.as_bytes())
         };
+        // Refused as a send would be: the copy waits as a send does.
+        if let Some(refusal) = self.durability.refusal(true) {
+            return refusal;
+        }
         let put = match self.store.put(&msg) {
             Ok(put) => put,
             Err(e) => return store_error::hand_back_refused(&e),

@@ -81,6 +81,11 @@ impl Transactions {
 
     /// Checks the request against the half message and settles it once.
     fn settle(&self, h: &EndTransactionRequestHeader, decision: Decision) -> RemotingCommand {
+        // A commit is a write as a send is; a master that may have been
+        // replaced writes neither (the producer is checked back later).
+        if let Some(refusal) = self.durability.refusal(false) {
+            return refusal;
+        }
         let not_found = || reply(ResponseCode::SystemError, "Find prepared transaction message failed");
         let Some(stored) = self.store.message_at(PhysicalOffset(h.commit_log_offset.max(0) as u64)) else {
             return not_found();

@@ -40,6 +40,7 @@ use tokio::task::JoinSet;
 use crate::background::Background;
 use crate::clients::Clients;
 use crate::delay::DelayLevels;
+use crate::durability::Durability;
 use crate::live_config::LiveConfig;
 use crate::tables::{ConsumerOffsets, TopicTable};
 pub(crate) use ledger::Ledger;
@@ -58,6 +59,8 @@ pub(crate) struct Transactions {
     pub config: Arc<LiveConfig>,
     /// Slaves refuse END_TRANSACTION and run no checker.
     pub is_master: bool,
+    /// A leased master (controller mode) settles nothing once its lease lapsed.
+    pub durability: Arc<Durability>,
     /// The half, op and give-up topics are made on first use.
     pub topics: Arc<TopicTable>,
     /// The checker's progress is `CID_RMQ_SYS_TRANS`'s offsets.

@@ -67,3 +67,26 @@ async fn past_its_maximum_it_goes_to_the_dead_letter_queue_and_bad_offsets_are_r
     let r = f.sending().send_back(&hand_back(offset, 16), None).await;
     assert_eq!(r.remark.as_deref(), Some("SERVICE_NOT_AVAILABLE"));
 }
+
+/// A leased master (controller mode, `enableMasterLease`) whose lease has
+/// lapsed takes no hand-back, as it takes no send: the copy would be written
+/// by a broker that may no longer be its group's master.
+#[tokio::test]
+async fn a_master_whose_lease_lapsed_refuses_hand_backs_unstored() {
+    let leased =
+        [("enableControllerMode", "true"), ("controllerAddr", "127.0.0.1:9878"), ("enableMasterLease", "true")];
+    let f = Fixture::with(|c| {
+        c.apply_all(leased).unwrap();
+    });
+    let offset = consumed(&f, 1);
+    let r = f.sending().send_back(&hand_back(offset, 16), None).await;
+    assert_eq!(r.response_code(), ResponseCode::ServiceNotAvailable, "{:?}", r.remark);
+    assert!(r.remark.unwrap().contains("master lease lapsed"));
+    assert!(f.log.queue(SCHEDULE_TOPIC, 3).is_empty(), "nothing stored");
+
+    let lease = crate::ha::lease_clock(std::time::Instant::now() + std::time::Duration::from_secs(5));
+    f.replication.hold_lease_until(lease);
+    let r = f.sending().send_back(&hand_back(offset, 16), None).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    assert_eq!(f.log.queue(SCHEDULE_TOPIC, 3).len(), 1);
+}
