@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rmq_integration::admin::eventually;
-use rmq_integration::{Client, Cluster, Options, SendLoop, Tally, Topology, case};
+use rmq_integration::client::Producer;
+use rmq_integration::{Case, Client, Cluster, Ledger, Options, SendLoop, Tally, Topology, case};
 
 use crate::common::{close, missing_after, sample};
 
@@ -24,18 +25,9 @@ async fn controller_master_killed_the_replica_takes_over() {
         let (first, first_addr) = eventually_master(&cluster).await;
         assert_eq!(first, "broker-a-n0", "the first broker to register is elected");
         let topic = "ControllerFailover";
-        cluster.admin().create_topic(&first_addr, topic, 4).await;
-        let ns = cluster.namesrv_addr();
-        let client = Client::new(case.name());
-        let producer = Arc::new(client.producer(&ns, "controller-pg").await);
-
-        let before = SendLoop::start(producer.clone(), topic, "before", 2);
-        assert!(before.wait_acked(500, Duration::from_secs(60)).await, "500 sends acknowledged before the kill");
-        let before = before.finish().await;
-        // Only a member of the in-sync set may be elected: the kill comes once
-        // the replica is one (with allAckInSyncStateSet, every later SEND_OK
-        // waited for it).
-        assert!(cluster.wait_both_in_sync(Duration::from_secs(60)).await, "the replica never joined the in-sync set");
+        // With allAckInSyncStateSet, every SEND_OK after the warm-up waited for the replica.
+        let Warm { ns, client, producer, before } =
+            warm_up(&case, &cluster, &first_addr, topic, "controller-pg", 500).await;
 
         cluster.broker(first).kill().await;
         let killed = Instant::now();
@@ -101,14 +93,7 @@ async fn controller_master_cut_off_steps_down_when_it_returns() {
         let cluster = Cluster::start_with(&case, Topology::ControllerMode, options).await;
         let (first, first_addr) = eventually_master(&cluster).await;
         let topic = "ControllerPartition";
-        cluster.admin().create_topic(&first_addr, topic, 4).await;
-        let ns = cluster.namesrv_addr();
-        let client = Client::new(case.name());
-        let producer = Arc::new(client.producer(&ns, "partition-pg").await);
-        let before = SendLoop::start(producer.clone(), topic, "before", 2);
-        assert!(before.wait_acked(300, Duration::from_secs(60)).await, "300 sends acknowledged before the cut");
-        let before = before.finish().await;
-        assert!(cluster.wait_both_in_sync(Duration::from_secs(60)).await, "the replica never joined the in-sync set");
+        let Warm { ns, client, producer, before } = warm_up(&case, &cluster, &first_addr, topic, "partition-pg", 300).await;
 
         cluster.broker(first).disconnect().await;
         let cut = Instant::now();
@@ -175,14 +160,7 @@ async fn controller_master_partitioned_from_the_controller_never_two_masters() {
         let other = if first == "broker-a-n0" { "broker-a-n1" } else { "broker-a-n0" };
         let other_addr = cluster.broker_addr(other).await;
         let topic = "ControllerLease";
-        cluster.admin().create_topic(&first_addr, topic, 4).await;
-        let ns = cluster.namesrv_addr();
-        let client = Client::new(case.name());
-        let producer = Arc::new(client.producer(&ns, "lease-pg").await);
-        let before = SendLoop::start(producer.clone(), topic, "before", 2);
-        assert!(before.wait_acked(300, Duration::from_secs(60)).await, "300 sends acknowledged before the partition");
-        let before = before.finish().await;
-        assert!(cluster.wait_both_in_sync(Duration::from_secs(60)).await, "the replica never joined the in-sync set");
+        let Warm { ns, client, producer, before } = warm_up(&case, &cluster, &first_addr, topic, "lease-pg", 300).await;
 
         let namesrv_ip = cluster.namesrv(0).0.ip().await.expect("the NameServer's address");
         let replica_ip = cluster.broker(other).ip().await.expect("the replica's address");
@@ -336,6 +314,30 @@ async fn controller_leader_killed_no_broker_notices() {
         tally
     })
     .await;
+}
+
+/// A case's producer once broker-a took its first sends.
+struct Warm {
+    ns: String,
+    client: Client,
+    producer: Arc<Producer>,
+    /// The warm-up's sends.
+    before: Ledger,
+}
+
+/// Creates `topic` on the master at `master_addr`, sends on it (two lanes)
+/// until `n` are acknowledged, then waits for the replica to join the in-sync
+/// set: only a member of it may be elected, so a fault comes after this.
+async fn warm_up(case: &Case, cluster: &Cluster, master_addr: &str, topic: &str, group: &str, n: usize) -> Warm {
+    cluster.admin().create_topic(master_addr, topic, 4).await;
+    let ns = cluster.namesrv_addr();
+    let client = Client::new(case.name());
+    let producer = Arc::new(client.producer(&ns, group).await);
+    let before = SendLoop::start(producer.clone(), topic, "before", 2);
+    assert!(before.wait_acked(n, Duration::from_secs(60)).await, "{n} sends acknowledged before the fault");
+    let before = before.finish().await;
+    assert!(cluster.wait_both_in_sync(Duration::from_secs(60)).await, "the replica never joined the in-sync set");
+    Warm { ns, client, producer, before }
 }
 
 /// Waits (up to 60 s) until the NameServer lists `new_addr` as broker-a's
