@@ -18,7 +18,7 @@ pub struct ExtFields {
     fields: Option<Box<Fields>>,
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default)]
 struct Fields {
     text: String,
     /// Sorted by key; no key twice.
@@ -26,7 +26,7 @@ struct Fields {
 }
 
 /// Where one field's key and value sit in the text.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 struct Entry {
     key: (usize, usize),
     value: (usize, usize),
@@ -123,9 +123,9 @@ impl ExtFields {
     }
 
     /// The fields in key order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+    pub fn iter(&self) -> Iter<'_> {
         let fields = self.fields();
-        fields.entries.iter().map(move |e| (fields.key_of(e), fields.value_of(e)))
+        Iter { fields, entries: fields.entries.iter() }
     }
 
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
@@ -167,11 +167,31 @@ impl<K: AsRef<str>, V: AsRef<str>> Extend<(K, V)> for ExtFields {
     }
 }
 
+/// The fields of an [`ExtFields`] in key order.
+#[derive(Debug)]
+pub struct Iter<'a> {
+    fields: &'a Fields,
+    entries: std::slice::Iter<'a, Entry>,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a str, &'a str);
+    fn next(&mut self) -> Option<(&'a str, &'a str)> {
+        let e = self.entries.next()?;
+        Some((self.fields.key_of(e), self.fields.value_of(e)))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.entries.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
 impl<'a> IntoIterator for &'a ExtFields {
     type Item = (&'a str, &'a str);
-    type IntoIter = Box<dyn ExactSizeIterator<Item = (&'a str, &'a str)> + 'a>;
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
+    type IntoIter = Iter<'a>;
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
     }
 }
 

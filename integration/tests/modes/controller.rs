@@ -184,8 +184,9 @@ async fn controller_master_partitioned_from_the_controller_never_two_masters() {
         assert!(listed, "the replica was not elected:\n{}", cluster.logs().await);
         let went_on = eventually(Duration::from_secs(120), through_new(300)).await;
         let went_on_after = cut.elapsed();
-        let acks = after.ledger().acks_by_store();
+        // Every SEND_OK, the last lanes' included.
         let after = after.finish().await;
+        let acks = after.acks_by_store();
         assert!(went_on, "300 sends did not go through the new master ({} acked):\n{}", after.acked_count(), cluster.logs().await);
 
         // The fencing: the old master's last SEND_OK before the new master was listed.

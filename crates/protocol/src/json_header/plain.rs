@@ -22,7 +22,6 @@ pub(super) fn read(header: &[u8]) -> Option<In> {
     let text = std::str::from_utf8(header).ok()?;
     let mut cur = Cursor { text, src: header, pos: 0 };
     let mut seen = Seen::default();
-    let mut code = None;
     let mut h = In {
         code: 0,
         language: Scalar(None),
@@ -37,32 +36,27 @@ pub(super) fn read(header: &[u8]) -> Option<In> {
         loop {
             let key = cur.key()?;
             cur.expect(b':')?;
+            let bit = KEYS.iter().position(|k| k.as_bytes() == key)?;
+            seen.first(bit)?;
             match key {
-                b"code" => code = Some(seen.first(0).and_then(|_| int_field(cur.scalar()?))?),
-                b"version" => h.version = seen.first(1).and_then(|_| int_field(cur.scalar()?))?,
-                b"opaque" => h.opaque = seen.first(2).and_then(|_| int_field(cur.scalar()?))?,
-                b"flag" => h.flag = seen.first(3).and_then(|_| int_field(cur.scalar()?))?,
-                b"language" => {
-                    h.language = Scalar(seen.first(4).and_then(|_| cur.scalar())?.into_text().map(Cow::into_owned))
-                }
+                b"code" => h.code = int_field(cur.scalar()?)?,
+                b"version" => h.version = int_field(cur.scalar()?)?,
+                b"opaque" => h.opaque = int_field(cur.scalar()?)?,
+                b"flag" => h.flag = int_field(cur.scalar()?)?,
+                b"language" => h.language = Scalar(cur.scalar()?.into_text().map(Cow::into_owned)),
                 b"remark" => {
-                    seen.first(5)?;
                     h.remark = match cur.scalar()? {
                         Value::Str(s) => Some(s.into_owned()),
                         Value::Null => None,
                         _ => return None,
                     }
                 }
-                b"extFields" => {
-                    seen.first(6)?;
-                    h.ext_fields = cur.ext_fields()?;
-                }
+                b"extFields" => h.ext_fields = cur.ext_fields()?,
                 // Written by Java's fastjson and ignored by serde: a string.
-                b"serializeTypeCurrentRPC" => match seen.first(7).and_then(|_| cur.scalar())? {
+                _ => match cur.scalar()? {
                     Value::Str(_) => {}
                     _ => return None,
                 },
-                _ => return None,
             }
             if cur.eat(b'}') {
                 break;
@@ -74,9 +68,13 @@ pub(super) fn read(header: &[u8]) -> Option<In> {
     if cur.pos != header.len() {
         return None;
     }
-    h.code = code?;
-    Some(h)
+    // `code` is the one key serde requires.
+    seen.has(0).then_some(h)
 }
+
+/// The keys the fast path knows; `code` first.
+const KEYS: [&str; 8] =
+    ["code", "version", "opaque", "flag", "language", "remark", "extFields", "serializeTypeCurrentRPC"];
 
 /// An `int` header field as the serde path reads it: null is 0, a number or a
 /// string holding one is wrapped to 32 bits.
@@ -103,12 +101,15 @@ fn special(bytes: &[u8]) -> Option<usize> {
 struct Seen(u8);
 
 impl Seen {
-    fn first(&mut self, bit: u8) -> Option<()> {
-        let mask = 1 << bit;
-        if self.0 & mask != 0 {
+    fn has(&self, bit: usize) -> bool {
+        self.0 & (1 << bit) != 0
+    }
+
+    fn first(&mut self, bit: usize) -> Option<()> {
+        if self.has(bit) {
             return None;
         }
-        self.0 |= mask;
+        self.0 |= 1 << bit;
         Some(())
     }
 }
@@ -439,9 +440,6 @@ mod tests {
             string(),
         ]
     }
-
-    const KEYS: [&str; 8] =
-        ["code", "version", "opaque", "flag", "language", "remark", "serializeTypeCurrentRPC", "extFields"];
 
     /// A value a header of that key would hold, mostly well formed.
     fn value_for(key: &str) -> BoxedStrategy<String> {
