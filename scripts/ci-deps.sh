@@ -18,6 +18,8 @@ command -v nix >/dev/null || need+=(nix-bin)
 command -v dash >/dev/null || need+=(dash)
 command -v shellcheck >/dev/null || need+=(shellcheck)
 command -v prometheus >/dev/null || need+=(prometheus) # crates/cli/tests/metrics_prometheus.rs
+command -v nsenter >/dev/null || need+=(util-linux)   # integration: the partial-partition case
+command -v iptables >/dev/null || need+=(iptables)   # the same (Docker's engine brings it too)
 # Python 3 and pip, for the official RocketMQ 5 Python client (below).
 command -v python3 >/dev/null || need+=(python3 python3-pip)
 command -v rustfmt >/dev/null || rustup component add rustfmt
