@@ -57,7 +57,7 @@ listenPort=$((port + node * 10))
 ${CONTROLLER_PROPS:-}"
 done
 for _ in $(seq 1 100); do
-  "$bin/mqadmin" getSyncStateSet -a "127.0.0.1:$ctl_port" -b bench-ALL_ACK 2>/dev/null | grep -q "SyncStateSetNums.2" && break
+  grep -q "SyncStateSetNums.2" <<<"$("$bin/mqadmin" getSyncStateSet -a "127.0.0.1:$ctl_port" -b bench-ALL_ACK 2>/dev/null)" && break
   sleep 0.2
 done
 line=$("$bin/mqbench" producer -n "127.0.0.1:$ns_port" -t BenchAllAck -s 1024 -w "${INFLIGHT:-64}" --duration "$DURATION" | tail -n 1)

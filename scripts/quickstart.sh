@@ -23,8 +23,9 @@ size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
 # (its size before the server started), or fails after 10 s.
 wait_for_line() {
   for _ in $(seq 1 100); do
-    if [ -f "$1" ] && tail -c +"$(($2 + 1))" "$1" | grep -q "$3"; then
-      tail -c +"$(($2 + 1))" "$1" | grep "$3" | tail -n 1
+    # Captured, not piped into grep -q: under pipefail an early-closing grep fails the pipe.
+    if [ -f "$1" ] && grep -q -- "$3" <<<"$(tail -c +"$(($2 + 1))" "$1")"; then
+      grep -- "$3" <<<"$(tail -c +"$(($2 + 1))" "$1")" | tail -n 1
       return 0
     fi
     sleep 0.1

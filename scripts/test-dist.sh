@@ -57,6 +57,16 @@ has() {
   if grep -qE -- "$1" "${3:-/dev/stdin}" <<<"$out"; then ok "$2"; else fail "$2: no /$1/ in: $(head -c 800 <<<"$out")"; fi
 }
 
+# logs_have CONTAINER REGEX: whether the container's log holds a match.
+# The log is captured before grep reads it: `docker logs | grep -q` fails
+# under pipefail whenever grep stops reading before docker logs has written
+# its last line (SIGPIPE), which made a boot-line check flaky in CI.
+logs_have() {
+  local log
+  log=$(docker logs "$1" 2>&1)
+  grep -q -- "$2" <<<"$log"
+}
+
 # The binaries rmq-cli declares (the "workspace" has them even if not built).
 if ! metadata=$(cargo metadata --no-deps --format-version 1 --locked 2>&1); then
   echo "FAIL - cargo metadata failed, so the binaries the workspace declares are unknown: $(tail -3 <<<"$metadata")"
@@ -287,8 +297,8 @@ test_image() {
   local ctl=rmqtest-ctl-$$
   containers+=("$ctl")
   docker run -d --name "$ctl" -e NODE_ROLE=controller "$image" -c ../conf/controller/controller-standalone.conf >/dev/null
-  for _ in $(seq 1 100); do docker logs "$ctl" 2>&1 | grep -q "The Controller Server boot success" && break; sleep 0.1; done
-  if docker logs "$ctl" 2>&1 | grep -q "The Controller Server boot success"; then
+  for _ in $(seq 1 100); do logs_have "$ctl" "The Controller Server boot success" && break; sleep 0.1; done
+  if logs_have "$ctl" "The Controller Server boot success"; then
     ok "NODE_ROLE=controller runs mqcontroller with conf/controller/controller-standalone.conf"
     expect 0 "^healthy: controller answered" "the healthcheck asks the controller over remoting" -- \
       docker exec "$ctl" sh docker-healthcheck.sh
@@ -301,9 +311,9 @@ test_image() {
   containers+=("$c")
   t0=$(date +%s%N)
   docker run -d --name "$c" "$image" nameserver >/dev/null
-  for _ in $(seq 1 200); do docker logs "$c" 2>&1 | grep -q "The Name Server boot success" && break; sleep 0.05; done
+  for _ in $(seq 1 200); do logs_have "$c" "The Name Server boot success" && break; sleep 0.05; done
   t1=$(date +%s%N)
-  if docker logs "$c" 2>&1 | grep -q "The Name Server boot success. serializeType=JSON"; then
+  if logs_have "$c" "The Name Server boot success. serializeType=JSON"; then
     ok "docker run <image> nameserver prints the boot line ($(( (t1 - t0) / 1000000 )) ms from docker run)"
   else
     fail "no NameServer boot line: $(docker logs "$c" 2>&1 | tail -5)"
@@ -334,7 +344,7 @@ test_image() {
   fi
   containers+=("$c-role")
   docker run -d --name "$c-role" -e NODE_ROLE=nameserver "$image" >/dev/null
-  for _ in $(seq 1 100); do docker logs "$c-role" 2>&1 | grep -q "boot success" && break; sleep 0.05; done
+  for _ in $(seq 1 100); do logs_have "$c-role" "boot success" && break; sleep 0.05; done
   expect 0 "The Name Server boot success" "NODE_ROLE=nameserver starts the NameServer" -- docker logs "$c-role"
   docker rm -f "$c-role" >/dev/null 2>&1
 
@@ -461,7 +471,8 @@ test_compose_mode() {
       "${admin[@]}" sendMessage -n 127.0.0.1:9876 -t "$topic" -p "$body"
     # A consumer that finds nothing on its first look looks again (up to 5 s), as real ones do.
     for _ in 1 2 3 4 5; do
-      "${admin[@]}" consumeMessage -n 127.0.0.1:9876 -t "$topic" -g "DistSmokeGroup$$" -c 8 2>/dev/null | grep -q "$body" && break
+      out=$("${admin[@]}" consumeMessage -n 127.0.0.1:9876 -t "$topic" -g "DistSmokeGroup$$" -c 8 2>/dev/null || true)
+      grep -q -- "$body" <<<"$out" && break
       sleep 1
     done
     expect 0 "$body" "compose $mode: a client on the host consumes it" -- \
@@ -533,7 +544,7 @@ test_compose_mode() {
   else
     fail "compose $mode: down -v failed"
   fi
-  if docker volume ls -q | grep -q "^${p}_"; then fail "compose $mode: volumes left behind"; fi
+  if grep -q "^${p}_" <<<"$(docker volume ls -q)"; then fail "compose $mode: volumes left behind"; fi
 }
 
 test_compose() {
