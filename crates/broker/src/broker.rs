@@ -100,7 +100,6 @@ impl Broker {
         let is_master = role.is_master();
 
         let waiters = Arc::new(PullWaiters::new());
-        let hooks = StoreHooks { listener: Some(waiters.clone()), ..StoreHooks::default() };
         let delay_levels = Arc::new(DelayLevels::of(&store_config));
         let timer_rules = TimerRules::of(&store_config);
         let files = ConfigFiles::new(store_config.config_dir());
@@ -108,6 +107,9 @@ impl Broker {
         let locks = QueueLocks::new(&broker_config, &store_config);
         let ha_accounts = broker_config.ha_auth_enable.then(|| acl.ha_accounts()).flatten();
         let replication = Arc::new(Replication::new(&broker_config, &store_config, client_tls.clone(), ha_accounts));
+        // Under a master lease no write of any kind outlives it, the broker's own included.
+        let hooks =
+            StoreHooks { listener: Some(waiters.clone()), lease: replication.write_lease(), ..StoreHooks::default() };
         let opening = std::time::Instant::now();
         let store = Arc::new(MessageStore::open(store_config, hooks)?);
         let store_open_ms = u64::try_from(opening.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -310,6 +312,7 @@ impl Broker {
             offsets: delay_offsets,
             levels: delay_levels,
             persist_every: persist_delay_offsets_every,
+            retries: Default::default(),
         });
         Ok(Broker {
             identity,

@@ -23,10 +23,10 @@ use rmq_model::BrokerRole;
 use rmq_protocol::ResponseCode;
 use rmq_remoting::{CancellationToken, ClientTls};
 use rmq_replication::{Admission, HaConfig, Master, ReplicaHello, SecretLookup, Slave, SyncOutcome};
-use rmq_store::{MessageStore, PutResult, StoreConfig};
+use rmq_store::{MessageStore, PutResult, StoreConfig, WriteLease};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::task::JoinSet;
 
@@ -52,23 +52,10 @@ pub struct Replication {
     /// members than it asks. One flag, set by the in-sync review, so the send
     /// path pays one load.
     too_few_in_sync: AtomicBool,
-    /// `enableMasterLease`: until when this master may take sends, in µs of
-    /// [`lease_clock`]; [`NO_LEASE`] when no lease applies. Read on every
-    /// send against the clock, not turned into a flag by a timer, so a
-    /// master that was paused (SIGSTOP, a stalled VM) refuses the sends
-    /// waiting in its sockets the moment it resumes.
-    lease_until: AtomicU64,
-}
-
-/// [`Replication::lease_until`] when no lease applies.
-const NO_LEASE: u64 = u64::MAX;
-
-/// Microseconds on the monotonic clock since the first call: the unit of
-/// master leases.
-pub(crate) fn lease_clock(at: std::time::Instant) -> u64 {
-    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    let start = *START.get_or_init(std::time::Instant::now);
-    at.saturating_duration_since(start).as_micros() as u64
+    /// `enableMasterLease`: until when this master may take writes. The
+    /// store holds it too and refuses every put outside it, the broker's own
+    /// included; the send path asks it first to word its answer.
+    lease: Option<Arc<WriteLease>>,
 }
 
 /// Why a master in controller mode refuses a send.
@@ -143,9 +130,9 @@ impl Replication {
             fixed_master,
             broker_name: config.broker_name.clone().unwrap_or_default(),
             too_few_in_sync: AtomicBool::new(false),
-            // A leased master takes no send before its first renewal, even one
+            // A leased master takes no write before its first renewal, even one
             // that comes before the lease keeper first runs.
-            lease_until: AtomicU64::new(if leased_master { 0 } else { NO_LEASE }),
+            lease: leased_master.then(|| Arc::new(WriteLease::new())),
         }
     }
 
@@ -233,23 +220,24 @@ impl Replication {
         self.too_few_in_sync.store(members < min, Ordering::Relaxed);
     }
 
-    /// A master under `enableMasterLease`: it may take sends until `until`
-    /// ([`lease_clock`] µs; 0: not now). Never moves the end back but to 0.
-    pub(crate) fn hold_lease_until(&self, until: u64) {
-        if until == 0 {
-            self.lease_until.store(0, Ordering::Relaxed);
-        } else {
-            let _ = self.lease_until.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |now| {
-                (now == NO_LEASE || now < until).then_some(until)
-            });
+    /// A master under `enableMasterLease`: it may take writes until `until`
+    /// (never moved back).
+    pub(crate) fn hold_lease_until(&self, until: std::time::Instant) {
+        if let Some(lease) = &self.lease {
+            lease.extend_to(until);
         }
+    }
+
+    /// The lease the store must hold its puts to; none outside
+    /// `enableMasterLease`.
+    pub(crate) fn write_lease(&self) -> Option<Arc<WriteLease>> {
+        self.lease.clone()
     }
 
     /// Why a send (that waits for replicas, or not) may not be stored now;
     /// always `None` outside controller mode.
     pub(crate) fn refusal(&self, wait: bool) -> Option<ControllerRefusal> {
-        let until = self.lease_until.load(Ordering::Relaxed);
-        if until != NO_LEASE && lease_clock(std::time::Instant::now()) >= until {
+        if self.lease.as_ref().is_some_and(|lease| lease.lapsed()) {
             Some(ControllerRefusal::LeaseLapsed)
         } else if wait && self.too_few_in_sync.load(Ordering::Relaxed) {
             Some(ControllerRefusal::TooFewInSync)
@@ -347,20 +335,15 @@ mod tests {
         let master = replication(&leased, BrokerRole::AsyncMaster);
         assert_eq!(master.refusal(false), Some(ControllerRefusal::LeaseLapsed), "no send before the first renewal");
         let now = std::time::Instant::now();
-        master.hold_lease_until(lease_clock(now + Duration::from_secs(5)));
+        master.hold_lease_until(now + Duration::from_secs(5));
         assert_eq!(master.refusal(true), None);
-        // A later renewal never shortens it; only a reset to 0 does.
-        master.hold_lease_until(lease_clock(now + Duration::from_millis(1)));
-        assert_eq!(master.refusal(false), None);
-        master.hold_lease_until(0);
+        master.write_lease().unwrap().revoke();
         assert_eq!(master.refusal(false), Some(ControllerRefusal::LeaseLapsed));
-        master.hold_lease_until(lease_clock(now));
-        assert_eq!(master.refusal(false), Some(ControllerRefusal::LeaseLapsed), "an end already past");
 
-        assert_eq!(replication(&leased, BrokerRole::Slave).refusal(false), None, "a replica holds no lease");
+        assert!(replication(&leased, BrokerRole::Slave).write_lease().is_none(), "a replica holds no lease");
         assert_eq!(replication(&[], BrokerRole::AsyncMaster).refusal(true), None, "no lease outside controller mode");
         master.set_in_sync(1, 2);
-        master.hold_lease_until(lease_clock(now + Duration::from_secs(5)));
+        master.hold_lease_until(now + Duration::from_secs(5));
         assert_eq!(master.refusal(true), Some(ControllerRefusal::TooFewInSync));
         assert_eq!(master.refusal(false), None, "minInSyncReplicas counts for sends that wait only");
     }

@@ -21,6 +21,8 @@ pub enum Unavailable {
     /// without them, so no write after it could be promised durable: the
     /// store takes no more puts until a restart recovers it from the disk.
     FlushFailed,
+    /// The store's [`crate::WriteLease`] has lapsed.
+    LeaseLapsed,
 }
 
 impl std::fmt::Display for Unavailable {
@@ -29,6 +31,9 @@ impl std::fmt::Display for Unavailable {
             Unavailable::ShutDown => "the store is shut down",
             Unavailable::DiskFull => "the disk is full",
             Unavailable::ReadOnly => "the store is read-only (slave)",
+            Unavailable::LeaseLapsed => {
+                "master lease lapsed: this master has not been confirmed lately, so another may have been elected"
+            }
             Unavailable::FlushFailed => {
                 "a CommitLog flush to disk failed, so nothing written can be promised durable; restart the broker once the disk is repaired"
             }

@@ -1,5 +1,6 @@
 //! What the store asks of its surroundings, replaceable in tests: the wall
-//! clock, the disk usage, and who to tell about dispatched messages.
+//! clock, the disk usage, who to tell about dispatched messages, and the
+//! write lease that bounds its puts, if any.
 
 use std::fmt::Debug;
 use std::path::Path;
@@ -120,11 +121,13 @@ pub struct StoreHooks {
     pub clock: Arc<dyn Clock>,
     pub disk: Arc<dyn DiskUsage>,
     pub listener: Option<Arc<dyn DispatchListener>>,
+    /// Puts are taken only while this lease holds; none: always.
+    pub lease: Option<Arc<crate::WriteLease>>,
 }
 
 impl Default for StoreHooks {
     fn default() -> StoreHooks {
-        StoreHooks { clock: Arc::new(SystemClock), disk: Arc::new(Statvfs), listener: None }
+        StoreHooks { clock: Arc::new(SystemClock), disk: Arc::new(Statvfs), listener: None, lease: None }
     }
 }
 
@@ -134,6 +137,7 @@ impl Debug for StoreHooks {
             .field("clock", &self.clock)
             .field("disk", &self.disk)
             .field("listener", &self.listener.is_some())
+            .field("lease", &self.lease)
             .finish()
     }
 }

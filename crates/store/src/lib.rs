@@ -21,7 +21,7 @@
 //!   lifecycle;
 //! * `store`: [`MessageStore`], which opens the files, recovers, starts the
 //!   services and serves puts and reads;
-//! * [`config`], [`hooks`], [`error`], `signal` (offsets to wait on, wake-ups)
+//! * [`config`], [`hooks`], [`lease`], [`error`], `signal` (offsets to wait on, wake-ups)
 //!   and `stats` serve them all.
 
 mod background;
@@ -36,6 +36,7 @@ pub mod error;
 mod faults;
 pub mod hooks;
 pub mod index;
+pub mod lease;
 mod recovery;
 mod retention;
 pub mod segment;
@@ -48,6 +49,7 @@ pub use consume_queue::CQ_UNIT;
 pub use dispatch::SCHEDULE_TOPIC;
 pub use error::{PutMessageStatus, Result, StoreError, Unavailable};
 pub use hooks::{Clock, DiskUsage, DispatchListener, Dispatched, FixedDiskUsage, ManualClock, StoreHooks, SystemClock};
+pub use lease::WriteLease;
 pub use signal::OffsetWaiter;
 pub use stats::StoreStats;
 pub use store::{AcceptAll, GetMessageResult, GetMessageStatus, MessageFilter, MessageStore, PutResult, QueryResult};

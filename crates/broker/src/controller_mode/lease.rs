@@ -1,6 +1,6 @@
 //! The master lease (`enableMasterLease`, an rmq key): a master cut off from
 //! the controllers but still reachable by its producers must stop taking
-//! sends before the controllers can elect another master, or two masters
+//! writes before the controllers can elect another master, or two masters
 //! of one group accept writes and the old one's are cut when it rejoins.
 //!
 //! The rule, with every time on this broker's monotonic clock:
@@ -20,9 +20,12 @@
 //! Until the first success of a role the master refuses sends; the first
 //! renewal is sent as the role starts, so that lasts one round trip.
 //!
-//! The send path compares the lease's end with the clock itself
-//! ([`Replication::refusal`]): a timer would let a master that was paused
-//! past its lease take the sends queued in its sockets before the timer ran.
+//! The lease is the store's ([`rmq_store::WriteLease`]): every put compares
+//! its end with the clock, so neither a client's send nor the broker's own
+//! writes (delay and timer deliveries, transaction checks, POP records) land
+//! outside it, and a master paused past its lease refuses the sends queued
+//! in its sockets before any timer could run. The send path asks first
+//! ([`Replication::refusal`]) only to word its answer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +35,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::link::ControllerLink;
-use crate::ha::{Replication, lease_clock};
+use crate::ha::Replication;
 
 /// Keeps `replication`'s lease while this master serves: renews every
 /// `period` and logs when the lease lapses and when it is confirmed again.
@@ -99,7 +102,7 @@ async fn renew(
         match link.renew_lease(beat()).await {
             Ok(()) => {
                 failures = 0;
-                replication.hold_lease_until(lease_clock((sent + lease).into_std()));
+                replication.hold_lease_until((sent + lease).into_std());
                 confirmed.send_replace(Some(sent));
             }
             Err(e) => {

@@ -73,6 +73,8 @@ pub struct MessageStore {
     shut_down: AtomicBool,
     /// A slave's store: client puts are refused, replicated bytes taken.
     read_only: AtomicBool,
+    /// Puts are taken only while it holds.
+    lease: Option<Arc<crate::WriteLease>>,
     /// Bytes of RAM behind the CommitLog end that count as "in memory".
     memory_window: u64,
     /// What recovery at open did.
@@ -191,6 +193,7 @@ impl MessageStore {
             services: Mutex::new(services),
             shut_down: AtomicBool::new(false),
             read_only: AtomicBool::new(read_only),
+            lease: hooks.lease,
             memory_window,
             recovered,
             _lock: lock,

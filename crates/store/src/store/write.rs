@@ -98,6 +98,9 @@ impl MessageStore {
         if self.read_only.load(Ordering::Relaxed) {
             return Err(StoreError::ServiceNotAvailable(Unavailable::ReadOnly));
         }
+        if self.lease.as_ref().is_some_and(|lease| lease.lapsed()) {
+            return Err(StoreError::ServiceNotAvailable(Unavailable::LeaseLapsed));
+        }
         if self.retention.is_disk_full() {
             return Err(StoreError::ServiceNotAvailable(Unavailable::DiskFull));
         }

@@ -84,8 +84,7 @@ async fn a_master_whose_lease_lapsed_refuses_hand_backs_unstored() {
     assert!(r.remark.unwrap().contains("master lease lapsed"));
     assert!(f.log.queue(SCHEDULE_TOPIC, 3).is_empty(), "nothing stored");
 
-    let lease = crate::ha::lease_clock(std::time::Instant::now() + std::time::Duration::from_secs(5));
-    f.replication.hold_lease_until(lease);
+    f.replication.hold_lease_until(std::time::Instant::now() + std::time::Duration::from_secs(5));
     let r = f.sending().send_back(&hand_back(offset, 16), None).await;
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
     assert_eq!(f.log.queue(SCHEDULE_TOPIC, 3).len(), 1);
