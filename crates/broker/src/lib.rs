@@ -41,6 +41,7 @@ mod periodic;
 mod pop;
 mod port_limits;
 mod registration;
+mod retry_log;
 mod run;
 mod runtime_info;
 mod schedule;

@@ -10,11 +10,12 @@ use rmq_model::record;
 use rmq_model::topic::SCHEDULE_TOPIC;
 use rmq_remoting::CancellationToken;
 use rmq_store::{AcceptAll, GetMessageStatus, MessageStore};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::delay::DelayLevels;
 use crate::now_ms;
+use crate::retry_log::RetryLog;
 use crate::tables::DelayOffsets;
 
 /// Longest sleep between looks at the levels: new messages are noticed this fast.
@@ -40,6 +41,8 @@ pub(crate) struct DelayDelivery {
     pub levels: Arc<DelayLevels>,
     /// `flushDelayOffsetInterval`: how often the offsets are saved.
     pub persist_every: Duration,
+    /// Re-puts the store refused in a row (disk full, lease lapsed).
+    pub retries: Mutex<RetryLog>,
 }
 
 impl DelayDelivery {
@@ -94,11 +97,13 @@ impl DelayDelivery {
                 self.offsets.set(level, offset);
                 return if delivered > 0 { Step::Delivered } else { Step::NotDue(due - now) };
             }
+            let mut retries = self.retries.lock().unwrap_or_else(|e| e.into_inner());
             if let Err(e) = self.redeliver(stored) {
-                tracing::warn!("delay level {level}: re-put of offset {} failed, retrying: {e}", queue_offset.0);
+                retries.refused(&format!("delay level {level}: re-put of offset {}", queue_offset.0), &e);
                 self.offsets.set(level, offset);
                 return Step::NotDue(100);
             }
+            retries.taken("delay level delivery");
             offset = queue_offset.as_i64() + 1;
         }
         self.offsets.set(level, got.next_begin_offset.as_i64().max(offset));

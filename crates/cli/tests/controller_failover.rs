@@ -531,6 +531,21 @@ async fn a_leased_master_cut_off_from_the_controllers_stops_taking_sends() {
     send(&namesrv, 20, "leased").await;
     let direct = client("127.0.0.1:1");
     let half = send_half(&direct, &a.addr()).await;
+    // Two messages the broker itself must store again once due, after the
+    // lease will have lapsed: a delay level's (5 s) and a timer's (4 s).
+    let producer = Producer::new(client(&namesrv), "failover-producer");
+    let due_at = now_ms() + 4_000;
+    for msg in [
+        Message::new(TOPIC, b"delayed".to_vec()).with_property("DELAY", "2"),
+        Message::new(TOPIC, b"timed".to_vec()).with_property("TIMER_DELIVER_MS", due_at.to_string()),
+    ] {
+        assert_eq!(producer.send(&msg).await.unwrap().status.as_str(), "SEND_OK");
+    }
+    // The consume queues may trail the acknowledgements a little.
+    let in_topic = wait_for(Duration::from_secs(10), "the 20 sends in the topic's queues", async || {
+        Some(queued_in_topic(&a.addr()).await).filter(|&n| n >= 20)
+    })
+    .await;
     let (controller, _namesrv_process) = &_processes;
     controller.signal("STOP");
     let stopped = Instant::now();
@@ -542,7 +557,6 @@ async fn a_leased_master_cut_off_from_the_controllers_stops_taking_sends() {
         "the lease outlived the controller's timeout: {lapsed_after:?}"
     );
     let end = runtime(&a.addr(), "commitLogMaxOffset").await.unwrap();
-    let producer = Producer::new(client(&namesrv), "failover-producer");
     let refused = producer.send(&Message::new(TOPIC, b"cut off".to_vec())).await.unwrap_err();
     assert!(refused.to_string().contains("master lease lapsed"), "{refused}");
     // Nor does it write a consumer's hand-back or a transaction's commit.
@@ -563,6 +577,8 @@ async fn a_leased_master_cut_off_from_the_controllers_stops_taking_sends() {
         assert_eq!(answer.response_code(), ResponseCode::ServiceNotAvailable, "request {code}: {:?}", answer.remark);
         assert!(answer.remark.as_deref().is_some_and(|r| r.contains("master lease lapsed")), "{:?}", answer.remark);
     }
+    // Nor, once they are due, its own copies of the delayed and the timed message.
+    broker_a.wait_lines(&["timer delivery to FailoverTopic refused", "delay level 2: re-put"], Duration::from_secs(15));
     assert_eq!(runtime(&a.addr(), "commitLogMaxOffset").await.unwrap(), end, "nothing of them is stored");
 
     controller.signal("CONT");
@@ -573,9 +589,30 @@ async fn a_leased_master_cut_off_from_the_controllers_stops_taking_sends() {
     // The same commit, refused only for the lease, is taken under a lease again.
     let answer = direct.invoke(&a.addr(), commit, Some(Duration::from_secs(5))).await.unwrap();
     assert_eq!(answer.response_code(), ResponseCode::Success, "{:?}", answer.remark);
+    // Each delayed message delivered once, beside the send and the commit
+    // taken again (the controller, back, may have renewed the master's role:
+    // its new generation delivers what the old one could not).
+    wait_for(Duration::from_secs(30), "the delayed and the timed message delivered", async || {
+        (queued_in_topic(&a.addr()).await == in_topic + 4).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(queued_in_topic(&a.addr()).await, in_topic + 4, "a delivery repeated");
     direct.close();
     producer.client().close();
     drop((broker_a, broker_b));
+}
+
+/// Messages in the test topic's queues on the broker at `addr`.
+async fn queued_in_topic(addr: &str) -> i64 {
+    let admin = Admin::new(client("127.0.0.1:1"));
+    let stats = admin.topic_stats(addr, TOPIC).await.unwrap();
+    admin.client().close();
+    stats.offset_table.values().map(|q| q.max_offset - q.min_offset).sum()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
 /// Sends a transaction's half message to the broker at `addr`; returns its

@@ -34,6 +34,7 @@ use super::deliver::{copy_of, delivered_since};
 use super::entry::{ENTRY_SIZE, Entry, LogPos};
 use super::log::TimerLog;
 use super::wheel::Wheel;
+use crate::retry_log::RetryLog;
 use rmq_model::properties::keys;
 
 /// How long a checkpoint waits for the CommitLog flush before it gives up
@@ -97,6 +98,8 @@ pub(crate) struct TimerEngine {
     /// delivered since.
     saved_at_ms: i64,
     delivered_since_save: bool,
+    /// Deliveries the store refused in a row (disk full, lease lapsed).
+    retries: RetryLog,
 }
 
 impl TimerEngine {
@@ -176,6 +179,7 @@ impl TimerEngine {
             saved,
             saved_at_ms: now_ms,
             delivered_since_save: false,
+            retries: RetryLog::default(),
         })
     }
 
@@ -314,13 +318,16 @@ impl TimerEngine {
         let properties = props.encode();
         let msg = view.stored_again(&topic, queue_id, properties.as_bytes());
         match self.store.put(&msg) {
-            Ok(_) => Ok(true),
+            Ok(_) => {
+                self.retries.taken("timer delivery");
+                Ok(true)
+            }
             Err(e @ (StoreError::MessageIllegal(_) | StoreError::PropertiesSizeExceeded { .. })) => {
                 tracing::warn!("timer: delivering CommitLog offset {} to {topic} refused for good: {e}", entry.offset);
                 Ok(true)
             }
             Err(e) => {
-                tracing::warn!("timer: delivering to {topic} failed, will retry: {e}");
+                self.retries.refused(&format!("timer delivery to {topic}"), &e);
                 Ok(false)
             }
         }
