@@ -9,6 +9,7 @@
 //! their text behind, which a header's short life makes harmless.
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
+use std::cmp::Ordering;
 use std::fmt;
 
 #[derive(Clone, Default)]
@@ -41,11 +42,16 @@ impl Fields {
         &self.text[entry.value.0..entry.value.1]
     }
 
+    fn key_bytes(&self, entry: &Entry) -> &[u8] {
+        &self.text.as_bytes()[entry.key.0..entry.key.1]
+    }
+
     fn find(&self, key: &str) -> Result<usize, usize> {
+        let key = key.as_bytes();
         // Decoders insert in the order clients write, mostly sorted: look at the end first.
         match self.entries.last() {
-            Some(last) if self.key_of(last) < key => Err(self.entries.len()),
-            _ => self.entries.binary_search_by(|e| self.key_of(e).cmp(key)),
+            Some(last) if compare(self.key_bytes(last), key) == Ordering::Less => Err(self.entries.len()),
+            _ => self.entries.binary_search_by(|e| compare(self.key_bytes(e), key)),
         }
     }
 
@@ -64,6 +70,20 @@ impl Fields {
             }
         }
     }
+}
+
+/// Byte order, as `str`'s `Ord`. Keys are a few bytes long and a typed
+/// header looks up each of its fields, so a loop the compiler inlines
+/// beats a call into the C library's `memcmp` per comparison (which a
+/// profile of the send path showed at 3 % of the broker's CPU).
+#[inline]
+fn compare(a: &[u8], b: &[u8]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 impl ExtFields {
