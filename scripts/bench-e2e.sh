@@ -10,6 +10,8 @@
 #   scripts/bench-e2e.sh                      # 5,000, 10,000, 20,000 msg/s, 15 s each
 #   RATES='8000 20000' DURATION=30 scripts/bench-e2e.sh
 #   BIN=/path/to/release scripts/bench-e2e.sh # prebuilt binaries
+#   BROKER_EXTRA_CONF=$'flushIntervalCommitLog=5000' scripts/bench-e2e.sh
+#                                             # more broker keys, one per line
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATES=${RATES:-5000 10000 20000}
@@ -19,6 +21,7 @@ DURATION=${DURATION:-15}
 bench_setup
 start_namesrv 59876
 printf 'listenPort=59911\nbrokerIP1=127.0.0.1\n' >"$home/broker.conf"
+[ -z "${BROKER_EXTRA_CONF:-}" ] || printf '%s\n' "$BROKER_EXTRA_CONF" >>"$home/broker.conf"
 start_broker_process "$home" "$home/broker.conf" "$home/broker.out" 59876
 broker=$broker_pid
 # Creates the topic before the consumers look up its queues.
