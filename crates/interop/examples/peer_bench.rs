@@ -97,8 +97,11 @@ async fn run(harness: &client::Harness, ns: String, topic: String, in_flight: us
                         sent.fetch_add(1, Ordering::Relaxed);
                         let _ = latency.record((begun.elapsed().as_micros() as u64).max(1));
                     }
-                    _ => {
-                        failed.fetch_add(1, Ordering::Relaxed);
+                    other => {
+                        // The first few failures say why.
+                        if failed.fetch_add(1, Ordering::Relaxed) < 5 {
+                            eprintln!("send failed: {other:?}");
+                        }
                     }
                 }
             }
