@@ -30,8 +30,7 @@ impl WriteLease {
     /// Takes puts until `until`. Never moves the end back: a grant that
     /// arrives late (its answer overtaken by a later one) shortens nothing.
     pub fn extend_to(&self, until: Instant) {
-        let until = micros(until).max(1);
-        self.until.fetch_max(until, Ordering::Relaxed);
+        self.until.fetch_max(micros(until), Ordering::Relaxed);
     }
 
     /// Refuses puts from now on, until the next [`WriteLease::extend_to`].
@@ -45,11 +44,13 @@ impl WriteLease {
     }
 }
 
-/// Microseconds on the monotonic clock since the first call in this process.
+/// Microseconds on the monotonic clock since the first call in this
+/// process, plus one: never 0, which stands for "revoked". Truncated to the
+/// microsecond, so a lease ends up to 1 µs early, never late.
 fn micros(at: Instant) -> u64 {
     static START: OnceLock<Instant> = OnceLock::new();
     let start = *START.get_or_init(Instant::now);
-    at.saturating_duration_since(start).as_micros() as u64
+    at.saturating_duration_since(start).as_micros() as u64 + 1
 }
 
 #[cfg(test)]
