@@ -40,9 +40,10 @@ impl Durability {
             ControllerRefusal::TooFewInSync => {
                 RemotingCommand::response(ResponseCode::SystemError, "in-sync replicas not enough".to_owned())
             }
+            // Worded as the store words its own refusal of the same put.
             ControllerRefusal::LeaseLapsed => RemotingCommand::response(
                 ResponseCode::ServiceNotAvailable,
-                "master lease lapsed: no controller leader has confirmed this master lately".to_owned(),
+                rmq_store::Unavailable::LeaseLapsed.to_string(),
             ),
         })
     }

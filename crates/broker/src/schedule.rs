@@ -88,6 +88,7 @@ impl DelayDelivery {
             _ => return Step::Empty,
         }
         let now = now_ms();
+        let mut retries = self.retries.lock().unwrap_or_else(|e| e.into_inner());
         for (delivered, (stored, queue_offset)) in got.messages.iter().zip(&got.queue_offsets).enumerate() {
             let due = match record::decode_message(stored, false) {
                 Ok(view) => self.due_time(level, view.store_timestamp),
@@ -97,7 +98,6 @@ impl DelayDelivery {
                 self.offsets.set(level, offset);
                 return if delivered > 0 { Step::Delivered } else { Step::NotDue(due - now) };
             }
-            let mut retries = self.retries.lock().unwrap_or_else(|e| e.into_inner());
             if let Err(e) = self.redeliver(stored) {
                 retries.refused(&format!("delay level {level}: re-put of offset {}", queue_offset.0), &e);
                 self.offsets.set(level, offset);
