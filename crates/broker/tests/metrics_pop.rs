@@ -5,6 +5,8 @@
 mod common;
 
 use common::{TestBroker, client, create_topic_request, invoke, send_request};
+use rmq_protocol::header::{OffsetResponseHeader, QueueRequestHeader};
+use rmq_protocol::{RemotingCommand, RequestCode};
 use rmq_testkit::pop::{PopAsk, pop_request, popped};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -40,6 +42,17 @@ async fn popped_messages_are_in_flight_until_acked() {
     for i in 0..5 {
         let send = send_request("metrics-producer", TOPIC, 0, 0, &[], format!("m{i}").as_bytes());
         assert_eq!(invoke(&c, &broker.addr, send).await.code, 0);
+    }
+    // A pop takes what the consume queue already holds, and the dispatch may
+    // trail the SEND_OKs by a fraction of a millisecond: wait for all five.
+    let max = || {
+        let header = QueueRequestHeader { topic: TOPIC.into(), queue_id: 0, committed: None };
+        RemotingCommand::request(RequestCode::GetMaxOffset, &header)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while invoke(&c, &broker.addr, max()).await.header::<OffsetResponseHeader>().map_or(0, |h| h.offset) < 5 {
+        assert!(std::time::Instant::now() < deadline, "the five sends never reached the consume queue");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     let ask =
         PopAsk { group: GROUP, topic: TOPIC, queue_id: 0, max: 3, invisible_ms: 60_000, poll_ms: 1_000, order: false };
