@@ -435,7 +435,7 @@ test_compose_mode() {
   local b
   for b in $brokers; do
     if [ "$b" = proxy ]; then
-      expect 0 "The proxy boot success\. gRPC on 0\.0\.0\.0:8081 and name server is namesrv:9876" \
+      expect 0 "The proxy boot success\. gRPC on 0\.0\.0\.0:8081, remoting on 0\.0\.0\.0:8080 and name server is namesrv:9876" \
         "compose $mode: proxy boot line" -- docker-compose -p "$p" -f "$f" logs --no-color proxy
       continue
     fi

@@ -230,6 +230,18 @@ impl Client {
         expect_success(addr, resp)
     }
 
+    /// Sends someone else's request to `addr` as it is: its language,
+    /// version and signature stay the sender's (a proxy relaying a client's
+    /// request, which the broker then checks as if the client had sent it).
+    pub async fn forward(&self, addr: &str, cmd: RemotingCommand, timeout: Duration) -> Result<RemotingCommand> {
+        Ok(self.inner.transport.invoke(addr, cmd, timeout).await?)
+    }
+
+    /// [`Client::forward`] of a oneway request.
+    pub async fn forward_oneway(&self, addr: &str, cmd: RemotingCommand) -> Result<()> {
+        Ok(self.inner.transport.invoke_oneway(addr, cmd).await?)
+    }
+
     pub async fn invoke_oneway(&self, addr: &str, cmd: RemotingCommand) -> Result<()> {
         Ok(self.inner.transport.invoke_oneway(addr, self.stamp(cmd)).await?)
     }

@@ -18,6 +18,9 @@ pub enum ProxyMode {
     Local { broker_name: String },
 }
 
+/// Java's `remotingListenPort`.
+pub const DEFAULT_REMOTING_PORT: u16 = 8080;
+
 /// Everything the proxy needs to serve. Defaults are Java's `ProxyConfig`'s.
 #[derive(Clone, Debug)]
 pub struct ProxyConfig {
@@ -25,6 +28,15 @@ pub struct ProxyConfig {
     /// `;`-separated NameServer list.
     pub namesrv_addr: String,
     pub listen: SocketAddr,
+    /// `remotingListenPort`: the remoting port for 4.x-protocol clients
+    /// (they take the proxy for their NameServer and their brokers).
+    /// `None`: Java's 8080 in cluster mode, none in local mode, where the
+    /// broker's own port already serves them.
+    pub remoting_port: Option<u16>,
+    /// `remotingAccessAddr`: the host routes name as every broker's address
+    /// on the remoting port; empty: the address the client reached the
+    /// proxy on.
+    pub remoting_access_addr: Option<String>,
     pub mode: ProxyMode,
     /// Shortest invisible time a receive may ask for (`minInvisibleTimeMillsForRecv`).
     pub min_invisible_ms: i64,
@@ -125,6 +137,8 @@ impl Default for ProxyConfig {
             cluster_name: "DefaultCluster".into(),
             namesrv_addr: "127.0.0.1:9876".into(),
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8081),
+            remoting_port: None,
+            remoting_access_addr: None,
             mode: ProxyMode::Cluster,
             min_invisible_ms: 10_000,
             max_invisible_ms: 12 * 3600 * 1000,
@@ -170,6 +184,8 @@ struct ProxyJson {
     rocket_mq_cluster_name: Option<String>,
     namesrv_addr: Option<String>,
     grpc_server_port: Option<u16>,
+    remoting_listen_port: Option<u16>,
+    remoting_access_addr: Option<String>,
     proxy_mode: Option<String>,
     min_invisible_time_mills_for_recv: Option<i64>,
     max_invisible_time_mills: Option<i64>,
@@ -208,6 +224,8 @@ const KNOWN_KEYS: &[&str] = &[
     "rocketMQClusterName",
     "namesrvAddr",
     "grpcServerPort",
+    "remotingListenPort",
+    "remotingAccessAddr",
     "proxyMode",
     "minInvisibleTimeMillsForRecv",
     "maxInvisibleTimeMills",
@@ -234,6 +252,16 @@ const KNOWN_KEYS: &[&str] = &[
 ];
 
 impl ProxyConfig {
+    /// Where the remoting port listens, if it does (see [`ProxyConfig::remoting_port`]).
+    pub fn remoting_listen(&self) -> Option<SocketAddr> {
+        let port = match (self.remoting_port, &self.mode) {
+            (Some(port), _) => port,
+            (None, ProxyMode::Cluster) => DEFAULT_REMOTING_PORT,
+            (None, ProxyMode::Local { .. }) => return None,
+        };
+        Some(SocketAddr::new(self.listen.ip(), port))
+    }
+
     /// Reads `path` over the defaults; returns the keys it ignored too.
     /// `proxyMode: LOCAL` in the file alone cannot name a broker, so it is
     /// only honoured by `mqbroker --enable-proxy`, which sets the mode itself.
@@ -271,6 +299,8 @@ impl ProxyConfig {
         if let Some(port) = json.grpc_server_port {
             config.listen.set_port(port);
         }
+        config.remoting_port = json.remoting_listen_port;
+        config.remoting_access_addr = json.remoting_access_addr.filter(|a| !a.trim().is_empty());
         if let Some(mode) = json.proxy_mode
             && !mode.eq_ignore_ascii_case("cluster")
             && !mode.eq_ignore_ascii_case("local")
@@ -379,7 +409,14 @@ mod tests {
         let (c, ignored) = ProxyConfig::from_json(text).unwrap();
         assert_eq!(c.listen.port(), 18081);
         assert_eq!(c.max_message_size, usize::MAX);
-        assert_eq!(ignored, vec!["remotingListenPort".to_owned()]);
+        assert!(ignored.is_empty(), "{ignored:?}");
+        assert_eq!(c.remoting_port, Some(8080));
+        assert_eq!(c.remoting_listen(), Some("0.0.0.0:8080".parse().unwrap()));
+        let (c, _) = ProxyConfig::from_json(r#"{"remotingAccessAddr": "proxy.example", "remotingListenPort": "0"}"#).unwrap();
+        assert_eq!((c.remoting_access_addr.as_deref(), c.remoting_port), (Some("proxy.example"), Some(0)));
+        let local = ProxyConfig { mode: ProxyMode::Local { broker_name: "a".into() }, ..ProxyConfig::default() };
+        assert_eq!(local.remoting_listen(), None, "local mode: the broker's own port serves remoting");
+        assert_eq!(ProxyConfig::default().remoting_listen().map(|a| a.port()), Some(8080));
     }
 
     #[test]

@@ -15,7 +15,8 @@
 //! `auth` checks 5.x clients' credentials and permissions (ACL 1.0),
 //! `brokers` holds routes and queue choice, `sessions` the clients,
 //! `renew` the invisible times of `auto_renew` receives, `message_type`
-//! the topics' message types.
+//! the topics' message types. `remoting_port` serves clients of the
+//! remoting protocol on `remotingListenPort` (8080), relaying to brokers.
 
 #![forbid(unsafe_code)]
 
@@ -35,6 +36,7 @@ mod message_type;
 mod offsets;
 mod receipt;
 mod receive;
+mod remoting_port;
 mod renew;
 mod route;
 mod send;
@@ -68,6 +70,8 @@ pub(crate) struct Proxy {
     pub auth: auth::Auth,
     pub renewals: renew::Renewals,
     pub topic_types: message_type::TopicTypes,
+    pub remoting_clients: remoting_port::RemotingClients,
+    pub directory: remoting_port::Directory,
     groups: Mutex<HashMap<String, (Instant, Option<SubscriptionGroupConfig>)>>,
 }
 
@@ -84,6 +88,8 @@ impl Proxy {
             auth,
             renewals: Default::default(),
             topic_types: Default::default(),
+            remoting_clients: Default::default(),
+            directory: Default::default(),
             groups: Default::default(),
         }
     }

@@ -29,8 +29,7 @@ pub(crate) struct TopicTypes(Mutex<HashMap<String, (Instant, TopicMessageType)>>
 
 /// A message's type by its properties (Java's
 /// `TopicMessageType.parseFromMessageProperty`).
-fn of_message(message: &Outgoing) -> TopicMessageType {
-    let p = &message.message.properties;
+pub(crate) fn of_properties(p: &rmq_model::Properties) -> TopicMessageType {
     if p.get(keys::TRANSACTION_PREPARED) == Some("true") {
         TopicMessageType::Transaction
     } else if [keys::DELAY_TIME_LEVEL, keys::TIMER_DELIVER_MS, keys::TIMER_DELAY_SEC, keys::TIMER_DELAY_MS]
@@ -100,26 +99,30 @@ impl Proxy {
     /// Refuses messages the topic's type does not take, when the check is on
     /// (retry and DLQ topics are not checked, as in Java).
     pub(crate) async fn check_message_types(&self, topic: &str, messages: &[Outgoing]) -> Outcome<()> {
+        for message in messages {
+            if let Some(conflict) = self.type_conflict(topic, of_properties(&message.message.properties)).await {
+                return Err(Refusal::new(Code::MessagePropertyConflictWithType, conflict));
+            }
+        }
+        Ok(())
+    }
+
+    /// Why the topic does not take a message of type `actual`, when the
+    /// check is on and it does not (Java's texts).
+    pub(crate) async fn type_conflict(&self, topic: &str, actual: TopicMessageType) -> Option<String> {
         if !self.config.topic_message_type_check
             || rmq_model::topic::is_retry_topic(topic)
             || rmq_model::topic::is_dlq_topic(topic)
         {
-            return Ok(());
+            return None;
         }
         let expected = self.topic_type(topic).await;
-        for message in messages {
-            let actual = of_message(message);
-            if !expected.accepts(actual) {
-                return Err(Refusal::new(
-                    Code::MessagePropertyConflictWithType,
-                    format!(
-                        "TopicMessageType validate failed, the expected type is {}, but actual type is {}",
-                        expected.as_str(),
-                        actual.as_str()
-                    ),
-                ));
-            }
-        }
-        Ok(())
+        (!expected.accepts(actual)).then(|| {
+            format!(
+                "TopicMessageType validate failed, the expected type is {}, but actual type is {}",
+                expected.as_str(),
+                actual.as_str()
+            )
+        })
     }
 }

@@ -1,6 +1,6 @@
 //! Starting and stopping the proxy: the remoting client to the brokers, the
 //! background tasks (transaction checks, producer-group heartbeats, renewals) and the
-//! gRPC server on `grpcServerPort`.
+//! gRPC server on `grpcServerPort`, and the remoting port on `remotingListenPort`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,11 +51,12 @@ fn broker_credentials(config: &ProxyConfig) -> Option<rmq_client::Credentials> {
     found
 }
 
-/// Serves until `shutdown`; `ready` gets the bound address once it listens.
+/// Serves until `shutdown`; `ready` gets the bound gRPC address, and the
+/// remoting port's when there is one, once both listen.
 pub async fn run(
     config: ProxyConfig,
     shutdown: CancellationToken,
-    ready: impl FnOnce(SocketAddr),
+    ready: impl FnOnce(SocketAddr, Option<SocketAddr>),
 ) -> Result<(), ProxyError> {
     let acceptor = crate::tls::acceptor(&config.tls)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -80,8 +81,15 @@ pub async fn run(
         (Some(_), _) => "TLS and plaintext",
     };
     tracing::info!("rmq proxy serves gRPC on {addr} ({tls}), NameServer {}", proxy.config.namesrv_addr);
+    let remoting = match proxy.config.remoting_listen() {
+        Some(listen) => Some(crate::remoting_port::serve(proxy.clone(), listen, tasks.clone()).await?),
+        None => None,
+    };
+    if let Some((remoting_addr, _)) = &remoting {
+        tracing::info!("rmq proxy serves remoting clients on {remoting_addr}");
+    }
     let connections = crate::tls::incoming(listener, acceptor, proxy.config.tls.mode, tasks.clone());
-    ready(addr);
+    ready(addr, remoting.as_ref().map(|(a, _)| *a));
     let service = MessagingServiceServer::new(Service(proxy))
         .max_decoding_message_size(MAX_INBOUND)
         .max_encoding_message_size(MAX_INBOUND);
@@ -95,6 +103,9 @@ pub async fn run(
     let _ = relay.await;
     let _ = heartbeats.await;
     let _ = renewals.await;
+    if let Some((_, serving)) = remoting {
+        let _ = serving.await;
+    }
     client.close();
     served.map_err(ProxyError::from)
 }

@@ -229,9 +229,10 @@ async fn serve_local_proxy(
         None => tracing::warn!("--enable-proxy without a NameServer: the proxy finds no routes"),
     }
     config.mode = rmq_proxy::ProxyMode::Local { broker_name: info.broker_name.clone() };
-    let ready = |addr: std::net::SocketAddr| {
+    let ready = |addr: std::net::SocketAddr, remoting: Option<std::net::SocketAddr>| {
+        let remoting = remoting.map(|r| format!(", remoting on {r}")).unwrap_or_default();
         logging::announce(&format!(
-            "The proxy boot success. gRPC on {addr}, local mode for broker {}",
+            "The proxy boot success. gRPC on {addr}{remoting}, local mode for broker {}",
             info.broker_name
         ));
     };

@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Cluster mode (the default) serves every broker the NameServers know; it
-//! prints `The proxy boot success. gRPC on <addr> and name server is <addrs>`
+//! prints `The proxy boot success. gRPC on <addr>, remoting on <addr> and name server is <addrs>`
 //! once it listens and exits 0 after SIGTERM or SIGINT. `-pm local` is
 //! `mqbroker --enable-proxy -c <bc>`: a broker with the proxy inside.
 //! NameServer precedence as Java's: the file's `namesrvAddr`, then
@@ -147,8 +147,9 @@ fn serve(config: ProxyConfig) -> i32 {
             }
         };
         let namesrv = config.namesrv_addr.clone();
-        let ready = move |addr: std::net::SocketAddr| {
-            logging::announce(&format!("The proxy boot success. gRPC on {addr} and name server is {namesrv}"));
+        let ready = move |addr: std::net::SocketAddr, remoting: Option<std::net::SocketAddr>| {
+            let remoting = remoting.map(|r| format!(", remoting on {r}")).unwrap_or_default();
+            logging::announce(&format!("The proxy boot success. gRPC on {addr}{remoting} and name server is {namesrv}"));
         };
         match rmq_proxy::run(config, shutdown, ready).await {
             Ok(()) => exit::OK,

@@ -258,24 +258,32 @@ impl Broker {
     }
 }
 
-/// An `mqproxy` process (cluster mode) on its own gRPC port.
+/// An `mqproxy` process (cluster mode) on its own gRPC and remoting ports.
 pub struct Proxy {
     /// `127.0.0.1:grpcServerPort`.
     pub addr: String,
+    /// `127.0.0.1:remotingListenPort`: what remoting clients take for their NameServer.
+    pub remoting_addr: String,
     pub process: Process,
 }
 
 impl Proxy {
     pub fn start(home: &Path, namesrv: &str) -> Proxy {
         let port = free_port();
+        let remoting = free_port();
         let dir = home.join(format!("proxy-{port}"));
         std::fs::create_dir_all(&dir).unwrap();
         let conf = dir.join("rmq-proxy.json");
-        std::fs::write(&conf, format!("{{\"rocketMQClusterName\": \"DefaultCluster\", \"grpcServerPort\": {port}}}\n"))
-            .unwrap();
+        std::fs::write(
+            &conf,
+            format!(
+                "{{\"rocketMQClusterName\": \"DefaultCluster\", \"grpcServerPort\": {port}, \"remotingListenPort\": {remoting}}}\n"
+            ),
+        )
+        .unwrap();
         let args = vec!["-n".to_owned(), namesrv.to_owned(), "-pc".to_owned(), conf.display().to_string()];
         let process = Process::spawn(&format!("proxy:{port}"), binary("mqproxy"), args, &dir, "The proxy boot success");
-        Proxy { addr: format!("127.0.0.1:{port}"), process }
+        Proxy { addr: format!("127.0.0.1:{port}"), remoting_addr: format!("127.0.0.1:{remoting}"), process }
     }
 }
 

@@ -1,0 +1,220 @@
+//! The proxy's remoting port (`remotingListenPort`) with a remoting client we
+//! did not write (rocketmq-client-rust 1.0, which names the broker group in
+//! every request as Java's 5.x remoting clients do): the client takes
+//! `mqproxy` for its NameServer and never learns a broker's address. Two
+//! masters behind the proxy; one is SIGKILLed while producers send: sends go
+//! on through the other, and consumers receive everything acknowledged.
+//! Bad requests get Java's proxy's answers and leave the connection up.
+//!
+//! Needs the binaries: `cargo build -p rmq-cli`, then
+//! `cargo test -p rmq-interop --test proxy_remoting`.
+#![recursion_limit = "256"]
+
+#[path = "common/v4_clients.rs"]
+mod clients;
+mod common;
+#[path = "common/processes.rs"]
+mod processes;
+
+use common::client::Harness;
+use processes::{Broker, Namesrv, Proxy, admin, repo_conf};
+use rmq_protocol::body::route::TopicRouteData;
+use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use rocketmq_client_rust::SendStatus;
+use rocketmq_model::common::message::message_single::Message;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TOPIC: &str = "ProxyRemotingTopic";
+const GROUP: &str = "proxy-remoting-cg";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remoting_clients_through_the_proxy_survive_a_master_killed() {
+    let home = tempfile::tempdir().unwrap();
+    let ns = Namesrv::start(home.path());
+    let mut a = Broker::start(home.path(), &repo_conf("2m-noslave/broker-a.properties"), &ns.addr, &[]);
+    let b = Broker::start(home.path(), &repo_conf("2m-noslave/broker-b.properties"), &ns.addr, &[]);
+    let admin_client = admin::client();
+    for master in [&a.addr, &b.addr] {
+        admin::create_topic(&admin_client, master, TOPIC, 4).await;
+    }
+    let proxy = Proxy::start(home.path(), &ns.addr);
+    let via = proxy.remoting_addr.clone();
+
+    // The route the client gets names the proxy for both broker groups.
+    let header = rmq_protocol::header::GetRouteInfoRequestHeader { topic: TOPIC.into(), accept_standard_json_only: None };
+    let resp = admin_client
+        .invoke(&via, RemotingCommand::request(RequestCode::GetRouteinfoByTopic, &header), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(resp.code, ResponseCode::Success.to_i32(), "{:?}", resp.remark);
+    let route = TopicRouteData::decode(&resp.body.to_bytes()).unwrap();
+    let names: BTreeSet<&str> = route.broker_datas.iter().map(|b| b.broker_name.as_str()).collect();
+    assert_eq!(names, BTreeSet::from(["broker-a", "broker-b"]));
+    assert!(route.broker_datas.iter().all(|b| b.broker_addrs.values().all(|addr| *addr == via)), "{route:?}");
+
+    let harness = Harness::new_tuned("proxy-remoting").expect("client runtime");
+    let inboxes: [clients::Inbox; 2] = Default::default();
+    let mut consumers = Vec::new();
+    for inbox in &inboxes {
+        consumers.push(clients::consumer(&harness, &via, GROUP, TOPIC, inbox).await);
+    }
+    let producer = Arc::new(clients::producer(&harness, &via, "proxy-remoting-pg").await);
+    // (ms since the kill or -1 before it, broker name, UNIQ_KEY) of every SEND_OK.
+    let acked: Arc<Mutex<Vec<(i64, String, String)>>> = Arc::default();
+    let failed: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let killed_at: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let since_kill = {
+        let killed_at = killed_at.clone();
+        move || killed_at.lock().unwrap().map_or(-1, |t| t.elapsed().as_millis() as i64)
+    };
+    let stop = Arc::new(AtomicUsize::new(0));
+    let mut senders = tokio::task::JoinSet::new();
+    for s in 0..2 {
+        let (producer, acked, failed, stop, since_kill) =
+            (producer.clone(), acked.clone(), failed.clone(), stop.clone(), since_kill.clone());
+        senders.spawn(async move {
+            let mut i = 0;
+            while stop.load(Ordering::Relaxed) == 0 {
+                i += 1;
+                let body = format!("sender {s} message {i}");
+                let msg = Message::builder().topic(TOPIC).body_slice(body.as_bytes()).build_unchecked();
+                match Box::pin(producer.send(msg)).await {
+                    Ok(Some(r)) if r.send_status == SendStatus::SendOk => {
+                        let broker = r.message_queue.map(|q| q.broker_name().to_string()).unwrap_or_default();
+                        acked.lock().unwrap().push((since_kill(), broker, r.msg_id.expect("id").to_string()));
+                    }
+                    _ => failed.lock().unwrap().push(since_kill()),
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+    }
+    admin::wait_until("sends through the proxy to both masters", Duration::from_secs(30), || async {
+        let acked = acked.lock().unwrap();
+        acked.len() > 200 && acked.iter().any(|a| a.1 == "broker-a") && acked.iter().any(|a| a.1 == "broker-b")
+    })
+    .await;
+    // Both consumers of the group are members, as the proxy tells them.
+    let header = rmq_protocol::header::ConsumerGroupRequestHeader { consumer_group: GROUP.into() };
+    let mut ids = RemotingCommand::request(RequestCode::GetConsumerListByGroup, &header);
+    ids.ext_fields.insert("bname", "broker-a");
+    let resp = admin_client.invoke(&via, ids, Duration::from_secs(5)).await.unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&resp.body.to_bytes()).unwrap();
+    assert_eq!(list["consumerIdList"].as_array().map(Vec::len), Some(2), "{list}");
+
+    // The group's two members split the eight queues between them.
+    admin::wait_until("both members of the group consuming", Duration::from_secs(45), || async {
+        inboxes.iter().all(|i| !i.lock().unwrap().is_empty())
+    })
+    .await;
+
+    a.process.kill();
+    *killed_at.lock().unwrap() = Some(Instant::now());
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    stop.store(1, Ordering::Relaxed);
+    while senders.join_next().await.is_some() {}
+    let acked = acked.lock().unwrap().clone();
+    let failed = failed.lock().unwrap().clone();
+    let after: Vec<&(i64, String, String)> = acked.iter().filter(|a| a.0 >= 0).collect();
+    let failures_after = failed.iter().filter(|f| **f >= 0).count();
+    eprintln!(
+        "{} sends acknowledged through the proxy ({} after the kill), {} failed ({} after the kill)",
+        acked.len(),
+        after.len(),
+        failed.len(),
+        failures_after
+    );
+    assert!(after.len() > 200, "sends went on after the kill");
+    assert!(after.iter().filter(|a| a.0 > 1_000).all(|a| a.1 == "broker-b"), "nothing acknowledged by a dead broker");
+    assert!(failures_after <= 50, "{failures_after} failed sends after the kill");
+
+    // Everything broker-b acknowledged reaches the group (broker-a's share
+    // sits in its store until it is back), each message with one consumer
+    // or both, never lost.
+    let wanted: BTreeSet<String> = acked.iter().filter(|a| a.1 == "broker-b").map(|a| a.2.clone()).collect();
+    admin::wait_until("broker-b's messages consumed through the proxy", Duration::from_secs(60), || async {
+        let got: BTreeSet<String> = inboxes.iter().flat_map(|i| i.lock().unwrap().clone()).collect();
+        wanted.is_subset(&got)
+    })
+    .await;
+    for mut c in consumers {
+        c.shutdown().await;
+    }
+    Arc::try_unwrap(producer).ok().expect("sole owner").shutdown().await;
+    harness.shutdown_async().await;
+    drop((b, ns, proxy));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_javas_proxy_answers_and_the_connection_stays() {
+    let home = tempfile::tempdir().unwrap();
+    let ns = Namesrv::start(home.path());
+    let a = Broker::start(home.path(), &repo_conf("2m-noslave/broker-a.properties"), &ns.addr, &[]);
+    let client = admin::client();
+    admin::create_topic(&client, &a.addr, TOPIC, 4).await;
+    let proxy = Proxy::start(home.path(), &ns.addr);
+    let via = &proxy.remoting_addr;
+    let ask = |cmd: RemotingCommand| {
+        let client = client.clone();
+        let via = via.clone();
+        async move { client.invoke(&via, cmd, Duration::from_secs(5)).await.unwrap() }
+    };
+    let send = |bname: Option<&str>, properties: &str| {
+        let mut cmd = RemotingCommand::bare_request(RequestCode::SendMessageV2).with_body(b"hello".to_vec());
+        for (k, v) in [("a", "pg"), ("b", TOPIC), ("c", "TBW102"), ("d", "4"), ("e", "0"), ("f", "0"), ("g", "0")] {
+            cmd.ext_fields.insert(k, v);
+        }
+        cmd.ext_fields.insert("h", "0");
+        cmd.ext_fields.insert("i", properties);
+        if let Some(name) = bname {
+            cmd.ext_fields.insert("n", name);
+        }
+        cmd
+    };
+
+    // 4.x clients name no broker group: Java's proxy refuses them so.
+    let resp = ask(send(None, "")).await;
+    assert_eq!(resp.code, ResponseCode::VersionNotSupported.to_i32());
+    assert_eq!(resp.remark.as_deref(), Some("Request doesn't have field bname"));
+    // An unknown request code, an unknown broker group, an unknown topic.
+    let resp = ask(RemotingCommand::bare_request(RequestCode::Unknown(4242))).await;
+    assert_eq!(resp.code, ResponseCode::RequestCodeNotSupported.to_i32());
+    let resp = ask(send(Some("broker-z"), "")).await;
+    assert_eq!(resp.code, ResponseCode::SystemError.to_i32());
+    assert!(resp.remark.as_deref().unwrap_or("").contains("broker-z"), "{:?}", resp.remark);
+    let header = rmq_protocol::header::GetRouteInfoRequestHeader { topic: "NoSuchTopic".into(), accept_standard_json_only: None };
+    let resp = ask(RemotingCommand::request(RequestCode::GetRouteinfoByTopic, &header)).await;
+    assert_eq!(resp.code, ResponseCode::TopicNotExist.to_i32());
+    // A delayed message to a NORMAL topic: the proxy's type check, Java's code.
+    let resp = ask(send(Some("broker-a"), "DELAY\u{1}3\u{2}")).await;
+    assert_eq!(resp.code, ResponseCode::MessageIllegal.to_i32(), "{:?}", resp.remark);
+    // A pull of a group that never sent a heartbeat here.
+    let mut pull = RemotingCommand::bare_request(RequestCode::PullMessage);
+    for (k, v) in [
+        ("consumerGroup", "nobody"),
+        ("topic", TOPIC),
+        ("queueId", "0"),
+        ("queueOffset", "0"),
+        ("maxMsgNums", "32"),
+        ("sysFlag", "2"),
+        ("bname", "broker-a"),
+    ] {
+        pull.ext_fields.insert(k, v);
+    }
+    let resp = ask(pull).await;
+    assert_eq!(resp.code, ResponseCode::SubscriptionNotLatest.to_i32(), "{:?}", resp.remark);
+    // A malformed heartbeat body.
+    let resp = ask(RemotingCommand::bare_request(RequestCode::HeartBeat).with_body(b"{not json".to_vec())).await;
+    assert_eq!(resp.code, ResponseCode::SystemError.to_i32());
+    // After all that, the same connection still relays a good send.
+    let resp = ask(send(Some("broker-a"), "UNIQ_KEY\u{1}k1\u{2}")).await;
+    assert_eq!(resp.code, ResponseCode::Success.to_i32(), "{:?}", resp.remark);
+    admin::wait_until("the relayed send in queue 0", Duration::from_secs(5), || async {
+        admin::max_offset(&client, &a.addr, TOPIC, 0).await == 1
+    })
+    .await;
+    drop((a, ns, proxy));
+}
