@@ -94,6 +94,9 @@ pub struct TransactionCheck {
     pub broker_addr: String,
     pub header: CheckTransactionStateRequestHeader,
     pub message: crate::MessageExt,
+    /// The request's body as the broker wrote it (the message's stored
+    /// form), for a proxy passing the check on to a remoting producer.
+    pub body: Bytes,
 }
 
 /// Splits `"a:9876;b:9876"` into addresses, blanks dropped.
@@ -360,7 +363,8 @@ impl Service for BrokerRequests {
                 let header = req.header::<CheckTransactionStateRequestHeader>().ok()?;
                 let body = req.body.to_bytes();
                 let message = crate::MessageExt::decode_all(&body).ok()?.into_iter().next()?;
-                let _ = checks.send(TransactionCheck { broker_addr: conn.remote_addr().to_string(), header, message });
+                let broker_addr = conn.remote_addr().to_string();
+                let _ = checks.send(TransactionCheck { broker_addr, header, message, body });
                 None
             }
             RequestCode::ResetConsumerClientOffset => {

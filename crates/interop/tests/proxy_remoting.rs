@@ -20,8 +20,15 @@ use common::client::Harness;
 use processes::{Broker, Namesrv, Proxy, admin, repo_conf};
 use rmq_protocol::body::route::TopicRouteData;
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
-use rocketmq_client_rust::SendStatus;
+use rocketmq_client_rust::{
+    ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, DefaultMQPushConsumer, LocalTransactionState,
+    MQPushConsumer, SendStatus, TransactionListener, TransactionMQProducer,
+};
+use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
+use rocketmq_model::common::message::MessageTrait;
+use rocketmq_model::common::message::message_ext::MessageExt;
 use rocketmq_model::common::message::message_single::Message;
+use std::any::Any;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -44,7 +51,8 @@ async fn remoting_clients_through_the_proxy_survive_a_master_killed() {
     let via = proxy.remoting_addr.clone();
 
     // The route the client gets names the proxy for both broker groups.
-    let header = rmq_protocol::header::GetRouteInfoRequestHeader { topic: TOPIC.into(), accept_standard_json_only: None };
+    let header =
+        rmq_protocol::header::GetRouteInfoRequestHeader { topic: TOPIC.into(), accept_standard_json_only: None };
     let resp = admin_client
         .invoke(&via, RemotingCommand::request(RequestCode::GetRouteinfoByTopic, &header), Duration::from_secs(5))
         .await
@@ -185,7 +193,10 @@ async fn bad_requests_get_javas_proxy_answers_and_the_connection_stays() {
     let resp = ask(send(Some("broker-z"), "")).await;
     assert_eq!(resp.code, ResponseCode::SystemError.to_i32());
     assert!(resp.remark.as_deref().unwrap_or("").contains("broker-z"), "{:?}", resp.remark);
-    let header = rmq_protocol::header::GetRouteInfoRequestHeader { topic: "NoSuchTopic".into(), accept_standard_json_only: None };
+    let header = rmq_protocol::header::GetRouteInfoRequestHeader {
+        topic: "NoSuchTopic".into(),
+        accept_standard_json_only: None,
+    };
     let resp = ask(RemotingCommand::request(RequestCode::GetRouteinfoByTopic, &header)).await;
     assert_eq!(resp.code, ResponseCode::TopicNotExist.to_i32());
     // A delayed message to a NORMAL topic: the proxy's type check, Java's code.
@@ -216,5 +227,100 @@ async fn bad_requests_get_javas_proxy_answers_and_the_connection_stays() {
         admin::max_offset(&client, &a.addr, TOPIC, 0).await == 1
     })
     .await;
+    drop((a, ns, proxy));
+}
+
+/// Commits or rolls back by the body; bodies `unknown-then-*` are left to the
+/// broker's check, which must reach the producer through the proxy.
+#[derive(Default, Clone)]
+struct Listener {
+    checked: Arc<Mutex<Vec<String>>>,
+}
+
+fn body_of(msg: &dyn MessageTrait) -> String {
+    String::from_utf8_lossy(msg.get_body().map(|b| b.to_vec()).unwrap_or_default().as_slice()).into_owned()
+}
+
+impl TransactionListener for Listener {
+    fn execute_local_transaction(
+        &self,
+        msg: &dyn MessageTrait,
+        _arg: Option<&(dyn Any + Send + Sync)>,
+    ) -> LocalTransactionState {
+        match body_of(msg).as_str() {
+            b if b.starts_with("commit") => LocalTransactionState::CommitMessage,
+            b if b.starts_with("rollback") => LocalTransactionState::RollbackMessage,
+            _ => LocalTransactionState::Unknown,
+        }
+    }
+
+    fn check_local_transaction(&self, msg: &MessageExt) -> LocalTransactionState {
+        let body = body_of(msg);
+        self.checked.lock().unwrap().push(body.clone());
+        if body.ends_with("then-commit") {
+            LocalTransactionState::CommitMessage
+        } else {
+            LocalTransactionState::RollbackMessage
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::large_futures)]
+async fn transactions_through_the_proxy_are_checked_back_through_it() {
+    const TX_TOPIC: &str = "ProxyTxTopic";
+    let home = tempfile::tempdir().unwrap();
+    let ns = Namesrv::start(home.path());
+    let check = [("transactionCheckInterval", "1000"), ("transactionTimeOut", "1000")];
+    let a = Broker::start(home.path(), &repo_conf("2m-noslave/broker-a.properties"), &ns.addr, &check);
+    let client = admin::client();
+    admin::create_topic_with(&client, &a.addr, TX_TOPIC, 4, Some("+message.type=TRANSACTION")).await;
+    let proxy = Proxy::start(home.path(), &ns.addr);
+    let via = proxy.remoting_addr.clone();
+    let harness = Harness::new_tuned("proxy-remoting-tx").expect("client runtime");
+    let listener = Listener::default();
+    let mut producer = TransactionMQProducer::builder(harness.client_runtime())
+        .producer_group("proxy-tx-pg")
+        .name_server_addr(&via)
+        .topics(vec![TX_TOPIC])
+        .transaction_listener(listener.clone())
+        .check_thread_pool_min_size(1)
+        .check_thread_pool_max_size(2)
+        .check_request_hold_max(100)
+        .build();
+    producer.start().await.expect("producer start");
+    for body in ["commit-1", "rollback-1", "unknown-then-commit", "unknown-then-rollback"] {
+        let msg = Message::builder().topic(TX_TOPIC).body_slice(body.as_bytes()).build_unchecked();
+        let r = producer.send_message_in_transaction(msg, None::<()>).await.expect("transactional send");
+        assert!(r.send_result.is_some(), "{body}: half message stored through the proxy");
+    }
+    let received = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = received.clone();
+    let mut consumer = DefaultMQPushConsumer::builder(harness.client_runtime())
+        .consumer_group("proxy-tx-cg")
+        .name_server_addr(&via)
+        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
+        .build();
+    consumer.subscribe(TX_TOPIC, "*").await.expect("subscribe");
+    consumer.register_message_listener_concurrently(move |msgs: &[&MessageExt], _: &ConsumeConcurrentlyContext| {
+        sink.lock().unwrap().extend(msgs.iter().map(|m| body_of(*m)));
+        Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
+    });
+    consumer.start().await.expect("consumer start");
+    let want: BTreeSet<String> = ["commit-1", "unknown-then-commit"].iter().map(|s| s.to_string()).collect();
+    admin::wait_until(
+        "the committed and the checked-then-committed message delivered",
+        Duration::from_secs(40),
+        || async { received.lock().unwrap().iter().cloned().collect::<BTreeSet<_>>() == want },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "each committed message once, nothing rolled back: {got:?}");
+    let checked: BTreeSet<String> = listener.checked.lock().unwrap().iter().cloned().collect();
+    assert!(checked.contains("unknown-then-commit") && checked.contains("unknown-then-rollback"), "{checked:?}");
+    consumer.shutdown().await;
+    producer.shutdown().await;
+    harness.shutdown_async().await;
     drop((a, ns, proxy));
 }

@@ -412,7 +412,8 @@ mod tests {
         assert!(ignored.is_empty(), "{ignored:?}");
         assert_eq!(c.remoting_port, Some(8080));
         assert_eq!(c.remoting_listen(), Some("0.0.0.0:8080".parse().unwrap()));
-        let (c, _) = ProxyConfig::from_json(r#"{"remotingAccessAddr": "proxy.example", "remotingListenPort": "0"}"#).unwrap();
+        let (c, _) =
+            ProxyConfig::from_json(r#"{"remotingAccessAddr": "proxy.example", "remotingListenPort": "0"}"#).unwrap();
         assert_eq!((c.remoting_access_addr.as_deref(), c.remoting_port), (Some("proxy.example"), Some(0)));
         let local = ProxyConfig { mode: ProxyMode::Local { broker_name: "a".into() }, ..ProxyConfig::default() };
         assert_eq!(local.remoting_listen(), None, "local mode: the broker's own port serves remoting");

@@ -155,10 +155,7 @@ impl Proxy {
                 .or_else(|| check.message.properties.unique_key().map(str::to_owned))
                 .unwrap_or_default();
             if check.message.properties.get(keys::PRODUCER_GROUP) != Some(topic.as_str()) {
-                tracing::debug!(
-                    "transaction check for group {:?} is not ours",
-                    check.message.properties.get(keys::PRODUCER_GROUP)
-                );
+                self.relay_check_to_remoting(check).await;
                 continue;
             }
             let Some(producer) = self.sessions.producer_of(&topic) else {
@@ -186,9 +183,32 @@ impl Proxy {
         }
     }
 
+    /// Passes a broker's transaction check on to a producer of its group
+    /// connected to the remoting port, with the broker group named (`bname`)
+    /// so that the producer's END_TRANSACTION comes back through the proxy
+    /// to that broker.
+    async fn relay_check_to_remoting(&self, check: TransactionCheck) {
+        let group = check.message.properties.get(keys::PRODUCER_GROUP).unwrap_or_default().to_owned();
+        let Some(producer) = self.remoting_clients.producer_of(&group) else {
+            tracing::debug!("no producer of group {group} connected to answer a transaction check");
+            return;
+        };
+        let Some(broker_name) = self.directory.name_of(&check.broker_addr).await else {
+            tracing::debug!("a transaction check from {}, which is no known broker", check.broker_addr);
+            return;
+        };
+        let request = RemotingCommand::request(RequestCode::CheckTransactionState, &check.header)
+            .with_ext("bname", &broker_name)
+            .with_body(check.body);
+        if producer.try_oneway(request).is_err() {
+            tracing::debug!("the producer of group {group} cannot take a transaction check now");
+        }
+    }
+
     /// Registers every published topic as a producer group at the brokers
-    /// serving it, every 20 s and whenever a producer appears, so the
-    /// brokers' transaction checks reach the proxy.
+    /// serving it, and the remoting port's producer groups at every master,
+    /// every 20 s and whenever a producer appears, so the brokers'
+    /// transaction checks reach the proxy.
     pub(crate) async fn heartbeat_producers(self: Arc<Self>, stop: CancellationToken) {
         let client_id = format!("rmq-proxy-producer-client@{}", self.brokers.client.client_id());
         loop {
@@ -202,6 +222,19 @@ impl Proxy {
                 tracing::info!("forgot {forgotten} client(s) gone for {:?}", crate::sessions::FORGET_AFTER);
             }
             let topics = self.sessions.published_topics();
+            let remoting_groups = self.remoting_clients.producer_groups();
+            if !remoting_groups.is_empty() {
+                let data = HeartbeatData {
+                    client_id: format!("rmq-proxy-remoting-client@{}", self.brokers.client.client_id()),
+                    producer_data_set: remoting_groups.into_iter().map(|g| ProducerData { group_name: g }).collect(),
+                    ..HeartbeatData::default()
+                };
+                for addr in self.directory.masters(&self.brokers.client).await {
+                    if let Err(e) = self.brokers.client.heartbeat(&addr, &data).await {
+                        tracing::debug!("producer heartbeat to {addr} failed: {e}");
+                    }
+                }
+            }
             if topics.is_empty() {
                 continue;
             }

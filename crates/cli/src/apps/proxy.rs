@@ -149,7 +149,9 @@ fn serve(config: ProxyConfig) -> i32 {
         let namesrv = config.namesrv_addr.clone();
         let ready = move |addr: std::net::SocketAddr, remoting: Option<std::net::SocketAddr>| {
             let remoting = remoting.map(|r| format!(", remoting on {r}")).unwrap_or_default();
-            logging::announce(&format!("The proxy boot success. gRPC on {addr}{remoting} and name server is {namesrv}"));
+            logging::announce(&format!(
+                "The proxy boot success. gRPC on {addr}{remoting} and name server is {namesrv}"
+            ));
         };
         match rmq_proxy::run(config, shutdown, ready).await {
             Ok(()) => exit::OK,

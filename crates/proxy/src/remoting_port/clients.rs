@@ -79,12 +79,8 @@ impl RemotingClients {
 
     /// The client ids of a consumer group, sorted.
     pub fn consumer_ids(&self, group: &str) -> Vec<String> {
-        let ids: BTreeSet<String> = self
-            .members()
-            .values()
-            .filter(|m| m.consumers.contains_key(group))
-            .map(|m| m.client_id.clone())
-            .collect();
+        let ids: BTreeSet<String> =
+            self.members().values().filter(|m| m.consumers.contains_key(group)).map(|m| m.client_id.clone()).collect();
         ids.into_iter().collect()
     }
 

@@ -49,6 +49,24 @@ impl Directory {
         }
     }
 
+    /// The broker group `addr` belongs to, by the last table asked for.
+    pub async fn name_of(&self, addr: &str) -> Option<String> {
+        let table = self.table.lock().await;
+        let (_, groups) = table.as_ref()?;
+        groups.values().find(|g| g.broker_addrs.values().any(|a| a == addr)).map(|g| g.broker_name.clone())
+    }
+
+    /// The masters of every broker group.
+    pub async fn masters(&self, client: &Client) -> Vec<String> {
+        match self.table(client).await {
+            Ok(groups) => groups.values().filter_map(|g| g.master_addr().map(str::to_owned)).collect(),
+            Err(e) => {
+                tracing::debug!("cannot ask the NameServers for brokers: {e}");
+                Vec::new()
+            }
+        }
+    }
+
     /// Makes the next lookup ask the NameServers (a broker just failed).
     pub async fn forget(&self) {
         *self.table.lock().await = None;

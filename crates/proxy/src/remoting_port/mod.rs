@@ -70,12 +70,18 @@ impl Service for Front {
             PullMessage | LitePullMessage => self.proxy.relay_pull(request).await,
             PopMessage => self.proxy.relay_pop(request).await,
             LockBatchMq | UnlockBatchMq => self.proxy.relay_lock(request).await,
-            ConsumerSendMsgBack | EndTransaction | UpdateConsumerOffset | AckMessage | BatchAckMessage
+            ConsumerSendMsgBack
+            | EndTransaction
+            | UpdateConsumerOffset
+            | AckMessage
+            | BatchAckMessage
             | ChangeMessageInvisibletime => self.proxy.relay(request, false, None).await,
             QueryConsumerOffset | SearchOffsetByTimestamp | GetMinOffset | GetMaxOffset | GetEarliestMsgStoretime => {
                 self.proxy.relay(request, true, None).await
             }
-            other => answer(ResponseCode::RequestCodeNotSupported, format!(" request type {} not supported", other.to_i32())),
+            other => {
+                answer(ResponseCode::RequestCodeNotSupported, format!(" request type {} not supported", other.to_i32()))
+            }
         }
     }
 
@@ -129,9 +135,12 @@ impl Front {
             Ok(data) => data,
             Err(e) => return answer(ResponseCode::SystemError, format!("bad heartbeat body: {e}")),
         };
+        let producers_before = self.proxy.remoting_clients.producer_groups();
         let changed = self.proxy.remoting_clients.heartbeat(conn, data);
         self.notify(&changed);
-        if !self.proxy.remoting_clients.producer_groups().is_empty() {
+        if self.proxy.remoting_clients.producer_groups() != producers_before {
+            // A new producer group: registered at the brokers now, so that
+            // their transaction checks find the proxy.
             self.proxy.transactions.wake_heartbeat();
         }
         answer(ResponseCode::Success, "")

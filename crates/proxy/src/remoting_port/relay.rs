@@ -120,7 +120,9 @@ impl Proxy {
                 Err(false) => {
                     return answer(ResponseCode::SubscriptionNotLatest, "the consumer's subscription not latest");
                 }
-                Err(true) => return answer(ResponseCode::SubscriptionNotExist, "the consumer's subscription not exist"),
+                Err(true) => {
+                    return answer(ResponseCode::SubscriptionNotExist, "the consumer's subscription not exist");
+                }
             };
             let ext = &mut request.ext_fields;
             ext.insert("subscription", &subscription.sub_string);
