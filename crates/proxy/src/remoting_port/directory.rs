@@ -14,15 +14,19 @@ use tokio::sync::Mutex;
 /// How long the table is used before it is asked for again.
 const FRESH_FOR: Duration = Duration::from_secs(5);
 
+/// brokerName → the group's members.
+type Groups = Arc<BTreeMap<String, BrokerData>>;
+
 #[derive(Debug, Default)]
 pub(crate) struct Directory {
-    table: Mutex<Option<(Instant, Arc<BTreeMap<String, BrokerData>>)>>,
+    /// The groups, and when they were asked for.
+    table: Mutex<Option<(Instant, Groups)>>,
 }
 
 impl Directory {
     /// The broker groups, asked of the NameServers when older than
     /// [`FRESH_FOR`] (one request at a time; the others wait for it).
-    async fn table(&self, client: &Client) -> Result<Arc<BTreeMap<String, BrokerData>>, rmq_client::ClientError> {
+    async fn table(&self, client: &Client) -> Result<Groups, rmq_client::ClientError> {
         let mut table = self.table.lock().await;
         if let Some((at, t)) = table.as_ref()
             && at.elapsed() < FRESH_FOR

@@ -90,11 +90,13 @@ pub async fn start(tls: TlsSettings, namesrv: Option<String>) -> (SocketAddr, Ca
 /// Starts a proxy with `config`, on an ephemeral loopback port.
 pub async fn start_with(mut config: ProxyConfig) -> (SocketAddr, CancellationToken) {
     config.listen = "127.0.0.1:0".parse().unwrap();
+    // Tests run side by side: the remoting port on an ephemeral port too.
+    config.remoting_port = Some(0);
     let stop = CancellationToken::new();
     let (tx, rx) = tokio::sync::oneshot::channel();
     let token = stop.clone();
     tokio::spawn(async move {
-        run(config, token, move |addr| {
+        run(config, token, move |addr, _remoting| {
             let _ = tx.send(addr);
         })
         .await
