@@ -324,3 +324,118 @@ async fn transactions_through_the_proxy_are_checked_back_through_it() {
     harness.shutdown_async().await;
     drop((a, ns, proxy));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::large_futures)]
+async fn signed_clients_through_the_proxy_keep_their_own_account_at_acl_brokers() {
+    const ACL_TOPIC: &str = "ProxyAclTopic";
+    let rules = format!(
+        "accounts:\n  - accessKey: RocketMQ\n    secretKey: 12345678\n    admin: false\n    defaultTopicPerm: DENY\n    \
+         defaultGroupPerm: SUB\n    topicPerms:\n      - {ACL_TOPIC}=PUB|SUB\n  - accessKey: rocketmq2\n    \
+         secretKey: 12345678\n    admin: true\n"
+    );
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join("conf")).unwrap();
+    let acl_file = home.path().join("conf/plain_acl.yml");
+    std::fs::write(&acl_file, rules).unwrap();
+    let rocketmq_home = home.path().display().to_string();
+    let ns = Namesrv::start(home.path());
+    let acl = [("aclEnable", "true"), ("rocketmqHome", rocketmq_home.as_str())];
+    let a = Broker::start(home.path(), &repo_conf("2m-noslave/broker-a.properties"), &ns.addr, &acl);
+    let admin_client =
+        rmq_remoting::Client::new(rmq_remoting::ClientConfig::default(), std::sync::Arc::new(rmq_remoting::RejectAll));
+    let mut create = RemotingCommand::request(
+        RequestCode::UpdateAndCreateTopic,
+        &rmq_protocol::header::CreateTopicRequestHeader {
+            topic: ACL_TOPIC.into(),
+            default_topic: Some("TBW102".into()),
+            read_queue_nums: 4,
+            write_queue_nums: 4,
+            perm: 6,
+            topic_filter_type: None,
+            topic_sys_flag: None,
+            order: None,
+            attributes: None,
+            force: None,
+        },
+    );
+    sign_as(&mut create, "rocketmq2");
+    let resp = admin_client.invoke(&a.addr, create, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(resp.code, 0, "{:?}", resp.remark);
+    let proxy = Proxy::start_with(
+        home.path(),
+        &ns.addr,
+        &format!(
+            "\"aclEnable\": true, \"aclFilePath\": \"{}\", \"enableAclRpcHookForClusterMode\": true, \
+             \"innerClientAuthenticationCredentials\": \"{{\\\"accessKey\\\":\\\"rocketmq2\\\",\\\"secretKey\\\":\\\"12345678\\\"}}\"",
+            acl_file.display()
+        ),
+    );
+    let via = proxy.remoting_addr.clone();
+    let harness = Harness::new_tuned("proxy-remoting-acl").expect("client runtime");
+    let hook = |ak: &str| {
+        Arc::new(rocketmq_client_rust::AclClientRPCHook::new(rocketmq_client_rust::SessionCredentials::with_keys(
+            ak.to_owned(),
+            "12345678".to_owned(),
+        )))
+    };
+    let mut producer = rocketmq_client_rust::DefaultMQProducer::builder(harness.client_runtime())
+        .producer_group("proxy-acl-pg")
+        .name_server_addr(&via)
+        .retry_times_when_send_failed(0)
+        .rpc_hook(hook("RocketMQ"))
+        .build();
+    producer.start().await.expect("producer start");
+    for i in 0..5 {
+        let msg = Message::builder().topic(ACL_TOPIC).body_slice(format!("signed-{i}").as_bytes()).build_unchecked();
+        let r = producer.send(msg).await.expect("signed send through the proxy").expect("result");
+        assert_eq!(r.send_status, SendStatus::SendOk);
+    }
+    // The broker checks the client's own account, not the proxy's admin one.
+    let mut stranger = rocketmq_client_rust::DefaultMQProducer::builder(harness.client_runtime())
+        .producer_group("proxy-acl-pg-stranger")
+        .name_server_addr(&via)
+        .retry_times_when_send_failed(0)
+        .rpc_hook(hook("Stranger1"))
+        .build();
+    stranger.start().await.expect("producer start");
+    let msg = Message::builder().topic(ACL_TOPIC).body_slice(b"stranger").build_unchecked();
+    let refused = stranger.send(msg).await.err().and_then(|e| e.broker_response_code());
+    assert_eq!(refused, Some(16), "an unknown account is refused through the proxy too");
+    // A push consumer's pulls get their subscription from the proxy and are
+    // signed again with the consumer's account.
+    let received = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = received.clone();
+    let mut consumer = DefaultMQPushConsumer::builder(harness.client_runtime())
+        .consumer_group("proxy-acl-cg")
+        .name_server_addr(&via)
+        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
+        .rpc_hook(Some(hook("RocketMQ")))
+        .build();
+    consumer.subscribe(ACL_TOPIC, "*").await.expect("subscribe");
+    consumer.register_message_listener_concurrently(move |msgs: &[&MessageExt], _: &ConsumeConcurrentlyContext| {
+        sink.lock().unwrap().extend(msgs.iter().map(|m| body_of(*m)));
+        Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
+    });
+    consumer.start().await.expect("consumer start");
+    admin::wait_until("the signed messages consumed through the proxy", Duration::from_secs(30), || async {
+        received.lock().unwrap().len() >= 5
+    })
+    .await;
+    let mut got = received.lock().unwrap().clone();
+    got.sort();
+    assert_eq!(got, (0..5).map(|i| format!("signed-{i}")).collect::<Vec<_>>());
+    consumer.shutdown().await;
+    producer.shutdown().await;
+    stranger.shutdown().await;
+    harness.shutdown_async().await;
+    drop((a, ns, proxy));
+}
+
+/// Signs `cmd` as `access_key` (secret 12345678), as Java's AclClientRPCHook does.
+fn sign_as(cmd: &mut RemotingCommand, access_key: &str) {
+    cmd.ext_fields.insert("AccessKey", access_key);
+    let body = cmd.body.to_bytes();
+    let content = rmq_acl::sign::content(cmd.ext_fields.iter(), &body);
+    cmd.ext_fields.insert("Signature", rmq_acl::sign::sign(&content, "12345678"));
+}

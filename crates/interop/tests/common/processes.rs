@@ -269,6 +269,11 @@ pub struct Proxy {
 
 impl Proxy {
     pub fn start(home: &Path, namesrv: &str) -> Proxy {
+        Proxy::start_with(home, namesrv, "")
+    }
+
+    /// [`Proxy::start`] with more keys of `rmq-proxy.json` (`"key": value, ...`).
+    pub fn start_with(home: &Path, namesrv: &str, more_json: &str) -> Proxy {
         let port = free_port();
         let remoting = free_port();
         let dir = home.join(format!("proxy-{port}"));
@@ -277,7 +282,8 @@ impl Proxy {
         std::fs::write(
             &conf,
             format!(
-                "{{\"rocketMQClusterName\": \"DefaultCluster\", \"grpcServerPort\": {port}, \"remotingListenPort\": {remoting}}}\n"
+                "{{\"rocketMQClusterName\": \"DefaultCluster\", \"grpcServerPort\": {port}, \"remotingListenPort\": {remoting}{}{more_json}}}\n",
+                if more_json.is_empty() { "" } else { ", " }
             ),
         )
         .unwrap();

@@ -115,6 +115,12 @@ impl Proxy {
             Err(e) => return answer(ResponseCode::SystemError, e.to_string()),
         };
         if !pull::has_subscription(header.sys_flag) {
+            // The request changes here: a signed one is checked first and
+            // signed again with the client's own account.
+            let resigner = match self.auth.resigner(&request) {
+                Ok(r) => r,
+                Err(why) => return answer(ResponseCode::NoPermission, why),
+            };
             let subscription = match self.remoting_clients.subscription(&header.consumer_group, &header.topic) {
                 Ok(s) => s,
                 Err(false) => {
@@ -129,6 +135,9 @@ impl Proxy {
             ext.insert("expressionType", &subscription.expression_type);
             ext.insert("subVersion", subscription.sub_version.to_string());
             ext.insert("sysFlag", (header.sys_flag | pull::SUBSCRIPTION).to_string());
+            if let Some(resigner) = resigner {
+                resigner.sign(&mut request);
+            }
         }
         let hold = Duration::from_millis(header.suspend_timeout_millis.unwrap_or(0).max(0) as u64);
         self.forward(&name, request, true, Some(hold + HOLD_MARGIN)).await
