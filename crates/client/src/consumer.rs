@@ -9,7 +9,7 @@ use rmq_protocol::header::{
     OffsetResponseHeader, PullMessageRequestHeader, PullMessageResponseHeader, QueryConsumerOffsetRequestHeader,
     QueueRequestHeader, SearchOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
 };
-use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use rmq_protocol::{CommandHeader, RemotingCommand, RequestCode, ResponseCode};
 use std::time::Duration;
 
 use crate::client::{Client, refused};
@@ -145,7 +145,7 @@ impl PullConsumer {
         let addr = self.addr_of(mq).await?;
         let timeout = req.suspend.map(|s| s + Duration::from_secs(10)).or(Some(self.client.timeout()));
         let resp =
-            self.client.invoke(&addr, RemotingCommand::request(RequestCode::PullMessage, &header), timeout).await?;
+            self.client.invoke(&addr, for_queue(RequestCode::PullMessage, &header, mq), timeout).await?;
         let status = match resp.response_code() {
             ResponseCode::Success => PullStatus::Found,
             ResponseCode::PullNotFound => PullStatus::NoNewMsg,
@@ -182,7 +182,7 @@ impl PullConsumer {
     async fn offset_call(&self, mq: &MessageQueue, code: RequestCode) -> Result<i64> {
         let header = QueueRequestHeader { topic: mq.topic.clone(), queue_id: mq.queue_id, committed: None };
         let addr = self.addr_of(mq).await?;
-        let resp = self.client.call(&addr, RemotingCommand::request(code, &header)).await?;
+        let resp = self.client.call(&addr, for_queue(code, &header, mq)).await?;
         offset_of(&addr, &resp)
     }
 
@@ -206,7 +206,7 @@ impl PullConsumer {
         };
         let addr = self.addr_of(mq).await?;
         let resp =
-            self.client.call(&addr, RemotingCommand::request(RequestCode::SearchOffsetByTimestamp, &header)).await?;
+            self.client.call(&addr, for_queue(RequestCode::SearchOffsetByTimestamp, &header, mq)).await?;
         offset_of(&addr, &resp)
     }
 
@@ -221,7 +221,7 @@ impl PullConsumer {
         let addr = self.addr_of(mq).await?;
         let resp = self
             .client
-            .invoke(&addr, RemotingCommand::request(RequestCode::QueryConsumerOffset, &header), None)
+            .invoke(&addr, for_queue(RequestCode::QueryConsumerOffset, &header, mq), None)
             .await?;
         match resp.response_code() {
             ResponseCode::Success => offset_of(&addr, &resp).map(Some),
@@ -239,13 +239,19 @@ impl PullConsumer {
             commit_offset: offset,
         };
         let addr = self.addr_of(mq).await?;
-        self.client.call(&addr, RemotingCommand::request(RequestCode::UpdateConsumerOffset, &header)).await.map(drop)
+        self.client.call(&addr, for_queue(RequestCode::UpdateConsumerOffset, &header, mq)).await.map(drop)
     }
 
     /// A pull loop over one queue from `offset`.
     pub fn puller(&self, mq: MessageQueue, expression: &str, offset: i64) -> QueuePuller {
         QueuePuller { consumer: self.clone(), mq, request: PullRequest::new(expression, offset, 32) }
     }
+}
+
+/// A request about one queue, naming its broker group (`bname`) as 5.x
+/// clients do: brokers ignore it, a proxy's remoting port relays by it.
+fn for_queue(code: RequestCode, header: &impl CommandHeader, mq: &MessageQueue) -> RemotingCommand {
+    RemotingCommand::request(code, header).with_ext("bname", &mq.broker_name)
 }
 
 fn offset_of(addr: &str, resp: &RemotingCommand) -> Result<i64> {
