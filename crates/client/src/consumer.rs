@@ -144,8 +144,7 @@ impl PullConsumer {
         };
         let addr = self.addr_of(mq).await?;
         let timeout = req.suspend.map(|s| s + Duration::from_secs(10)).or(Some(self.client.timeout()));
-        let resp =
-            self.client.invoke(&addr, for_queue(RequestCode::PullMessage, &header, mq), timeout).await?;
+        let resp = self.client.invoke(&addr, for_queue(RequestCode::PullMessage, &header, mq), timeout).await?;
         let status = match resp.response_code() {
             ResponseCode::Success => PullStatus::Found,
             ResponseCode::PullNotFound => PullStatus::NoNewMsg,
@@ -205,8 +204,7 @@ impl PullConsumer {
             boundary_type: None,
         };
         let addr = self.addr_of(mq).await?;
-        let resp =
-            self.client.call(&addr, for_queue(RequestCode::SearchOffsetByTimestamp, &header, mq)).await?;
+        let resp = self.client.call(&addr, for_queue(RequestCode::SearchOffsetByTimestamp, &header, mq)).await?;
         offset_of(&addr, &resp)
     }
 
@@ -219,10 +217,7 @@ impl PullConsumer {
             set_zero_if_not_found: Some(false),
         };
         let addr = self.addr_of(mq).await?;
-        let resp = self
-            .client
-            .invoke(&addr, for_queue(RequestCode::QueryConsumerOffset, &header, mq), None)
-            .await?;
+        let resp = self.client.invoke(&addr, for_queue(RequestCode::QueryConsumerOffset, &header, mq), None).await?;
         match resp.response_code() {
             ResponseCode::Success => offset_of(&addr, &resp).map(Some),
             ResponseCode::QueryNotFound => Ok(None),

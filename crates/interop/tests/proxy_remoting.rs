@@ -220,6 +220,23 @@ async fn bad_requests_get_javas_proxy_answers_and_the_connection_stays() {
     // A malformed heartbeat body.
     let resp = ask(RemotingCommand::bare_request(RequestCode::HeartBeat).with_body(b"{not json".to_vec())).await;
     assert_eq!(resp.code, ResponseCode::SystemError.to_i32());
+    // The port is permissive, as the brokers' are by default: a TLS client is served too.
+    let tls = rmq_remoting::ClientTls::from_settings(&rmq_remoting::TlsSettings {
+        client_enable: true,
+        ..rmq_remoting::TlsSettings::default()
+    })
+    .expect("client TLS");
+    let tls_client = rmq_remoting::Client::new(
+        rmq_remoting::ClientConfig { tls, ..rmq_remoting::ClientConfig::default() },
+        Arc::new(rmq_remoting::RejectAll),
+    );
+    let header =
+        rmq_protocol::header::GetRouteInfoRequestHeader { topic: TOPIC.into(), accept_standard_json_only: None };
+    let resp = tls_client
+        .invoke(via, RemotingCommand::request(RequestCode::GetRouteinfoByTopic, &header), Duration::from_secs(5))
+        .await
+        .expect("a route over TLS");
+    assert_eq!(resp.code, ResponseCode::Success.to_i32());
     // After all that, the same connection still relays a good send.
     let resp = ask(send(Some("broker-a"), "UNIQ_KEY\u{1}k1\u{2}")).await;
     assert_eq!(resp.code, ResponseCode::Success.to_i32(), "{:?}", resp.remark);

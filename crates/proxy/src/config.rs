@@ -37,6 +37,9 @@ pub struct ProxyConfig {
     /// on the remoting port; empty: the address the client reached the
     /// proxy on.
     pub remoting_access_addr: Option<String>,
+    /// TLS on the remoting port (`tls.server.mode` and Java's other `tls.*`
+    /// switches, as on the brokers' ports); the caller resolves it.
+    pub remoting_server_tls: rmq_remoting::ServerTls,
     pub mode: ProxyMode,
     /// Shortest invisible time a receive may ask for (`minInvisibleTimeMillsForRecv`).
     pub min_invisible_ms: i64,
@@ -139,6 +142,7 @@ impl Default for ProxyConfig {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8081),
             remoting_port: None,
             remoting_access_addr: None,
+            remoting_server_tls: rmq_remoting::ServerTls::disabled(),
             mode: ProxyMode::Cluster,
             min_invisible_ms: 10_000,
             max_invisible_ms: 12 * 3600 * 1000,

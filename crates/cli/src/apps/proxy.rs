@@ -82,7 +82,20 @@ pub(crate) fn load_config(path: Option<&Path>) -> Result<(ProxyConfig, Vec<Strin
     };
     config.apply_tls_properties(java_opts::property)?;
     config.remoting_tls = crate::tls::client().map_err(|e| format!("TLS: {e}"))?;
+    config.remoting_server_tls = remoting_server_tls(&config)?;
     Ok((config, ignored))
+}
+
+/// TLS on the remoting port: Java's `tls.*` switches as the brokers' ports
+/// take them (permissive by default), with the proxy's own certificate
+/// (`tlsCertPath`/`tlsKeyPath`) when it names one.
+fn remoting_server_tls(config: &ProxyConfig) -> Result<rmq_remoting::ServerTls, String> {
+    let mut settings = crate::tls::resolve(rmq_remoting::TlsSettings::default()).map_err(|e| format!("TLS: {e}"))?;
+    if let (Some(cert), Some(key)) = (&config.tls.cert_path, &config.tls.key_path) {
+        settings.server_cert_path = Some(cert.clone());
+        settings.server_key_path = Some(key.clone());
+    }
+    rmq_remoting::ServerTls::from_settings(&settings).map_err(|e| format!("TLS on the remoting port: {e}"))
 }
 
 fn run(args: Vec<OsString>) -> i32 {

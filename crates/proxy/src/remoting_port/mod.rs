@@ -45,8 +45,8 @@ pub(crate) async fn serve(
     listen: SocketAddr,
     shutdown: CancellationToken,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), ProxyError> {
-    let server =
-        Server::bind(ServerConfig::new(listen)).await.map_err(|source| ProxyError::Listen { addr: listen, source })?;
+    let config = ServerConfig { tls: proxy.config.remoting_server_tls.clone(), ..ServerConfig::new(listen) };
+    let server = Server::bind(config).await.map_err(|source| ProxyError::Listen { addr: listen, source })?;
     let addr = server.local_addr();
     let front = Arc::new(Front { proxy, port: addr.port() });
     Ok((addr, tokio::spawn(server.run(front, shutdown))))
