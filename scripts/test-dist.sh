@@ -513,6 +513,20 @@ test_compose_mode() {
       expect 0 "SEND_OK" "compose $mode: broker-b takes sends through broker-b-n1 (NameServers n1, n2)" -- \
         "${admin[@]}" sendMessage -n "127.0.0.1:9886;127.0.0.1:9896" -t "$topic" -p "after-second-failover-$$" -b broker-b
     fi
+    if grep -q '"8080:8080"' "$f"; then
+      # A remoting client through the proxy's remoting port: it takes the
+      # proxy for its NameServer, and the routes it gets name the proxy.
+      local via_body="through-the-proxy-$mode-$$"
+      expect 0 "SEND_OK" "compose $mode: a remoting client on the host sends through the proxy (127.0.0.1:8080)" -- \
+        "${admin[@]}" sendMessage -n 127.0.0.1:8080 -t "$topic" -p "$via_body"
+      for _ in 1 2 3 4 5; do
+        out=$("${admin[@]}" consumeMessage -n 127.0.0.1:8080 -t "$topic" -g "DistProxyGroup$$" -c 8 2>/dev/null || true)
+        grep -q -- "$via_body" <<<"$out" && break
+        sleep 1
+      done
+      expect 0 "$via_body" "compose $mode: ... and consumes it through the proxy" -- \
+        "${admin[@]}" consumeMessage -n 127.0.0.1:8080 -t "$topic" -g "DistProxyGroup$$" -c 8
+    fi
     if grep -q '"8081:8081"' "$f"; then
       # A RocketMQ 5 client (the official Rust one, gRPC) on the host, through the proxy.
       local smoke=${CARGO_TARGET_DIR:-$root/target}/debug/examples/grpc_smoke
