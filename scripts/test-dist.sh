@@ -469,12 +469,17 @@ test_compose_mode() {
       "${admin[@]}" updateTopic -n 127.0.0.1:9876 -c DefaultCluster -t "$topic"
     expect 0 "SEND_OK" "compose $mode: a client on the host produces" -- \
       "${admin[@]}" sendMessage -n 127.0.0.1:9876 -t "$topic" -p "$body"
-    # A consumer that finds nothing on its first look looks again (up to 5 s), as real ones do.
-    for _ in 1 2 3 4 5; do
-      out=$("${admin[@]}" consumeMessage -n 127.0.0.1:9876 -t "$topic" -g "DistSmokeGroup$$" -c 8 2>/dev/null || true)
-      grep -q -- "$body" <<<"$out" && break
-      sleep 1
-    done
+    # A consumer that finds nothing on its first look looks again (up to 5
+    # s), as real ones do: consumable NAMESRV GROUP BODY waits for that.
+    consumable() {
+      local out
+      for _ in 1 2 3 4 5; do
+        out=$("${admin[@]}" consumeMessage -n "$1" -t "$topic" -g "$2" -c 8 2>/dev/null || true)
+        grep -q -- "$3" <<<"$out" && return 0
+        sleep 1
+      done
+    }
+    consumable 127.0.0.1:9876 "DistSmokeGroup$$" "$body" || true
     expect 0 "$body" "compose $mode: a client on the host consumes it" -- \
       "${admin[@]}" consumeMessage -n 127.0.0.1:9876 -t "$topic" -g "DistSmokeGroup$$" -c 8
     if [ "$mode" = 2m-2s-controller ]; then
@@ -519,11 +524,7 @@ test_compose_mode() {
       local via_body="through-the-proxy-$mode-$$"
       expect 0 "SEND_OK" "compose $mode: a remoting client on the host sends through the proxy (127.0.0.1:8080)" -- \
         "${admin[@]}" sendMessage -n 127.0.0.1:8080 -t "$topic" -p "$via_body"
-      for _ in 1 2 3 4 5; do
-        out=$("${admin[@]}" consumeMessage -n 127.0.0.1:8080 -t "$topic" -g "DistProxyGroup$$" -c 8 2>/dev/null || true)
-        grep -q -- "$via_body" <<<"$out" && break
-        sleep 1
-      done
+      consumable 127.0.0.1:8080 "DistProxyGroup$$" "$via_body" || true
       expect 0 "$via_body" "compose $mode: ... and consumes it through the proxy" -- \
         "${admin[@]}" consumeMessage -n 127.0.0.1:8080 -t "$topic" -g "DistProxyGroup$$" -c 8
     fi

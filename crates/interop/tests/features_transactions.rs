@@ -6,65 +6,30 @@
 // The third-party client's futures are large; boxing every call would only add noise here.
 #![allow(clippy::large_futures)]
 
+#[path = "common/v4_clients.rs"]
+mod clients;
 mod common;
 
 use common::client::Harness;
 use common::servers::Cluster;
 use rocketmq_client_rust::{
-    ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, DefaultMQPushConsumer, LocalTransactionState,
-    MQPushConsumer, TransactionListener, TransactionMQProducer,
+    ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, DefaultMQPushConsumer, MQPushConsumer, TransactionMQProducer,
 };
 use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
-use rocketmq_model::common::message::MessageTrait;
 use rocketmq_model::common::message::message_ext::MessageExt;
 use rocketmq_model::common::message::message_single::Message;
-use std::any::Any;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const TOPIC: &str = "TxTopic";
-
-/// Decides by the message body; counts the check-backs per body.
-#[derive(Default, Clone)]
-struct Listener {
-    checks: Arc<Mutex<BTreeMap<String, u32>>>,
-}
-
-fn body_of(msg: &dyn MessageTrait) -> String {
-    String::from_utf8_lossy(msg.get_body().map(|b| b.to_vec()).unwrap_or_default().as_slice()).into_owned()
-}
-
-impl TransactionListener for Listener {
-    fn execute_local_transaction(
-        &self,
-        msg: &dyn MessageTrait,
-        _arg: Option<&(dyn Any + Send + Sync)>,
-    ) -> LocalTransactionState {
-        match body_of(msg).as_str() {
-            b if b.starts_with("commit") => LocalTransactionState::CommitMessage,
-            b if b.starts_with("rollback") => LocalTransactionState::RollbackMessage,
-            _ => LocalTransactionState::Unknown,
-        }
-    }
-
-    fn check_local_transaction(&self, msg: &MessageExt) -> LocalTransactionState {
-        let body = body_of(msg);
-        *self.checks.lock().unwrap().entry(body.clone()).or_default() += 1;
-        if body.ends_with("then-commit") {
-            LocalTransactionState::CommitMessage
-        } else {
-            LocalTransactionState::RollbackMessage
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn committed_delivered_rolled_back_dropped_unknown_checked_back() {
     let cluster = Cluster::start(&[("transactionCheckInterval", "1000"), ("transactionTimeOut", "1000")]).await;
     let ns = cluster.namesrv_addr();
     let harness = Harness::new_tuned("transactions").expect("client runtime");
-    let listener = Listener::default();
+    let listener = clients::TxListener::default();
     let mut producer = TransactionMQProducer::builder(harness.client_runtime())
         .producer_group("tx-pg")
         .name_server_addr(&ns)
@@ -92,7 +57,7 @@ async fn committed_delivered_rolled_back_dropped_unknown_checked_back() {
         .build();
     consumer.subscribe(TOPIC, "*").await.expect("subscribe");
     consumer.register_message_listener_concurrently(move |msgs: &[&MessageExt], _: &ConsumeConcurrentlyContext| {
-        sink.lock().unwrap().extend(msgs.iter().map(|m| body_of(*m)));
+        sink.lock().unwrap().extend(msgs.iter().map(|m| clients::body_of(*m)));
         Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
     });
     consumer.start().await.expect("consumer start");

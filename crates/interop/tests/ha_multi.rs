@@ -15,12 +15,9 @@ mod processes;
 
 use common::client::Harness;
 use processes::{Broker, Namesrv, admin, repo_conf};
-use rocketmq_client_rust::SendStatus;
-use rocketmq_model::common::message::message_single::Message;
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 const TOPIC: &str = "HaMultiTopic";
 
@@ -38,40 +35,9 @@ async fn one_master_of_two_down_sends_go_on_through_the_other() {
     }
     let harness = Harness::new_tuned("ha-multi").expect("client runtime");
     let producer = Arc::new(clients::producer(&harness, &list, "ha-multi-pg").await);
-    // (elapsed since the kill in ms or -1 before it, broker name) of every SEND_OK; failures likewise.
-    let acked: Arc<Mutex<Vec<(i64, String, String)>>> = Arc::default();
-    let failed: Arc<Mutex<Vec<i64>>> = Arc::default();
-    let killed_at: Arc<Mutex<Option<Instant>>> = Arc::default();
-    let since_kill = {
-        let killed_at = killed_at.clone();
-        move || killed_at.lock().unwrap().map_or(-1, |t| t.elapsed().as_millis() as i64)
-    };
-    let stop = Arc::new(AtomicUsize::new(0));
-    let mut senders = tokio::task::JoinSet::new();
-    for s in 0..4 {
-        let (producer, acked, failed, stop, since_kill) =
-            (producer.clone(), acked.clone(), failed.clone(), stop.clone(), since_kill.clone());
-        senders.spawn(async move {
-            let mut i = 0;
-            while stop.load(Ordering::Relaxed) == 0 {
-                i += 1;
-                let body = format!("sender {s} message {i}");
-                let msg = Message::builder().topic(TOPIC).body_slice(body.as_bytes()).build_unchecked();
-                match Box::pin(producer.send(msg)).await {
-                    Ok(Some(r)) if r.send_status == SendStatus::SendOk => {
-                        let broker = r.message_queue.map(|q| q.broker_name().to_string()).unwrap_or_default();
-                        acked.lock().unwrap().push((since_kill(), broker, r.msg_id.expect("id").to_string()));
-                    }
-                    _ => {
-                        failed.lock().unwrap().push(since_kill());
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    }
-                }
-            }
-        });
-    }
+    let sends = clients::SendLoop::start(producer.clone(), TOPIC, 4, Duration::ZERO);
     admin::wait_until("sends to both masters", Duration::from_secs(30), || async {
-        let acked = acked.lock().unwrap();
+        let acked = sends.sent().acked;
         acked.len() > 500 && acked.iter().any(|a| a.1 == "broker-a") && acked.iter().any(|a| a.1 == "broker-b")
     })
     .await;
@@ -79,21 +45,18 @@ async fn one_master_of_two_down_sends_go_on_through_the_other() {
     ns1.process.kill();
     tokio::time::sleep(Duration::from_secs(1)).await;
     a.process.kill();
-    *killed_at.lock().unwrap() = Some(Instant::now());
+    sends.mark();
     // Two route refreshes (10 s each at the client's minimum) and some more.
     tokio::time::sleep(Duration::from_secs(25)).await;
-    stop.store(1, Ordering::Relaxed);
-    while senders.join_next().await.is_some() {}
-    let acked = acked.lock().unwrap().clone();
-    let failed = failed.lock().unwrap().clone();
-    let after: Vec<&(i64, String, String)> = acked.iter().filter(|a| a.0 >= 0).collect();
-    let failures_after = failed.iter().filter(|f| **f >= 0).count();
-    let last_failure = failed.iter().copied().max().unwrap_or(-1);
+    let sent = sends.stop().await;
+    let after = sent.acked_after();
+    let failures_after = sent.failed_after();
+    let last_failure = sent.failed.iter().copied().max().unwrap_or(-1);
     eprintln!(
         "{} sends acknowledged ({} after the kill), {} failed ({} after the kill, the last {} ms after it)",
-        acked.len(),
+        sent.acked.len(),
         after.len(),
-        failed.len(),
+        sent.failed.len(),
         failures_after,
         last_failure
     );

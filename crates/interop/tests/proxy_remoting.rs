@@ -21,18 +21,15 @@ use processes::{Broker, Namesrv, Proxy, admin, repo_conf};
 use rmq_protocol::body::route::TopicRouteData;
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use rocketmq_client_rust::{
-    ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, DefaultMQPushConsumer, LocalTransactionState,
-    MQPushConsumer, SendStatus, TransactionListener, TransactionMQProducer,
+    ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, DefaultMQPushConsumer, MQPushConsumer, SendStatus,
+    TransactionMQProducer,
 };
 use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
-use rocketmq_model::common::message::MessageTrait;
 use rocketmq_model::common::message::message_ext::MessageExt;
 use rocketmq_model::common::message::message_single::Message;
-use std::any::Any;
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const TOPIC: &str = "ProxyRemotingTopic";
 const GROUP: &str = "proxy-remoting-cg";
@@ -70,38 +67,9 @@ async fn remoting_clients_through_the_proxy_survive_a_master_killed() {
         consumers.push(clients::consumer(&harness, &via, GROUP, TOPIC, inbox).await);
     }
     let producer = Arc::new(clients::producer(&harness, &via, "proxy-remoting-pg").await);
-    // (ms since the kill or -1 before it, broker name, UNIQ_KEY) of every SEND_OK.
-    let acked: Arc<Mutex<Vec<(i64, String, String)>>> = Arc::default();
-    let failed: Arc<Mutex<Vec<i64>>> = Arc::default();
-    let killed_at: Arc<Mutex<Option<Instant>>> = Arc::default();
-    let since_kill = {
-        let killed_at = killed_at.clone();
-        move || killed_at.lock().unwrap().map_or(-1, |t| t.elapsed().as_millis() as i64)
-    };
-    let stop = Arc::new(AtomicUsize::new(0));
-    let mut senders = tokio::task::JoinSet::new();
-    for s in 0..2 {
-        let (producer, acked, failed, stop, since_kill) =
-            (producer.clone(), acked.clone(), failed.clone(), stop.clone(), since_kill.clone());
-        senders.spawn(async move {
-            let mut i = 0;
-            while stop.load(Ordering::Relaxed) == 0 {
-                i += 1;
-                let body = format!("sender {s} message {i}");
-                let msg = Message::builder().topic(TOPIC).body_slice(body.as_bytes()).build_unchecked();
-                match Box::pin(producer.send(msg)).await {
-                    Ok(Some(r)) if r.send_status == SendStatus::SendOk => {
-                        let broker = r.message_queue.map(|q| q.broker_name().to_string()).unwrap_or_default();
-                        acked.lock().unwrap().push((since_kill(), broker, r.msg_id.expect("id").to_string()));
-                    }
-                    _ => failed.lock().unwrap().push(since_kill()),
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        });
-    }
+    let sends = clients::SendLoop::start(producer.clone(), TOPIC, 2, Duration::from_millis(5));
     admin::wait_until("sends through the proxy to both masters", Duration::from_secs(30), || async {
-        let acked = acked.lock().unwrap();
+        let acked = sends.sent().acked;
         acked.len() > 200 && acked.iter().any(|a| a.1 == "broker-a") && acked.iter().any(|a| a.1 == "broker-b")
     })
     .await;
@@ -120,19 +88,16 @@ async fn remoting_clients_through_the_proxy_survive_a_master_killed() {
     .await;
 
     a.process.kill();
-    *killed_at.lock().unwrap() = Some(Instant::now());
+    sends.mark();
     tokio::time::sleep(Duration::from_secs(15)).await;
-    stop.store(1, Ordering::Relaxed);
-    while senders.join_next().await.is_some() {}
-    let acked = acked.lock().unwrap().clone();
-    let failed = failed.lock().unwrap().clone();
-    let after: Vec<&(i64, String, String)> = acked.iter().filter(|a| a.0 >= 0).collect();
-    let failures_after = failed.iter().filter(|f| **f >= 0).count();
+    let sent = sends.stop().await;
+    let after = sent.acked_after();
+    let failures_after = sent.failed_after();
     eprintln!(
         "{} sends acknowledged through the proxy ({} after the kill), {} failed ({} after the kill)",
-        acked.len(),
+        sent.acked.len(),
         after.len(),
-        failed.len(),
+        sent.failed.len(),
         failures_after
     );
     assert!(after.len() > 200, "sends went on after the kill");
@@ -142,7 +107,7 @@ async fn remoting_clients_through_the_proxy_survive_a_master_killed() {
     // Everything broker-b acknowledged reaches the group (broker-a's share
     // sits in its store until it is back), each message with one consumer
     // or both, never lost.
-    let wanted: BTreeSet<String> = acked.iter().filter(|a| a.1 == "broker-b").map(|a| a.2.clone()).collect();
+    let wanted: BTreeSet<String> = sent.acked.iter().filter(|a| a.1 == "broker-b").map(|a| a.2.clone()).collect();
     admin::wait_until("broker-b's messages consumed through the proxy", Duration::from_secs(60), || async {
         let got: BTreeSet<String> = inboxes.iter().flat_map(|i| i.lock().unwrap().clone()).collect();
         wanted.is_subset(&got)
@@ -247,41 +212,6 @@ async fn bad_requests_get_javas_proxy_answers_and_the_connection_stays() {
     drop((a, ns, proxy));
 }
 
-/// Commits or rolls back by the body; bodies `unknown-then-*` are left to the
-/// broker's check, which must reach the producer through the proxy.
-#[derive(Default, Clone)]
-struct Listener {
-    checked: Arc<Mutex<Vec<String>>>,
-}
-
-fn body_of(msg: &dyn MessageTrait) -> String {
-    String::from_utf8_lossy(msg.get_body().map(|b| b.to_vec()).unwrap_or_default().as_slice()).into_owned()
-}
-
-impl TransactionListener for Listener {
-    fn execute_local_transaction(
-        &self,
-        msg: &dyn MessageTrait,
-        _arg: Option<&(dyn Any + Send + Sync)>,
-    ) -> LocalTransactionState {
-        match body_of(msg).as_str() {
-            b if b.starts_with("commit") => LocalTransactionState::CommitMessage,
-            b if b.starts_with("rollback") => LocalTransactionState::RollbackMessage,
-            _ => LocalTransactionState::Unknown,
-        }
-    }
-
-    fn check_local_transaction(&self, msg: &MessageExt) -> LocalTransactionState {
-        let body = body_of(msg);
-        self.checked.lock().unwrap().push(body.clone());
-        if body.ends_with("then-commit") {
-            LocalTransactionState::CommitMessage
-        } else {
-            LocalTransactionState::RollbackMessage
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::large_futures)]
 async fn transactions_through_the_proxy_are_checked_back_through_it() {
@@ -295,7 +225,7 @@ async fn transactions_through_the_proxy_are_checked_back_through_it() {
     let proxy = Proxy::start(home.path(), &ns.addr);
     let via = proxy.remoting_addr.clone();
     let harness = Harness::new_tuned("proxy-remoting-tx").expect("client runtime");
-    let listener = Listener::default();
+    let listener = clients::TxListener::default();
     let mut producer = TransactionMQProducer::builder(harness.client_runtime())
         .producer_group("proxy-tx-pg")
         .name_server_addr(&via)
@@ -320,7 +250,7 @@ async fn transactions_through_the_proxy_are_checked_back_through_it() {
         .build();
     consumer.subscribe(TX_TOPIC, "*").await.expect("subscribe");
     consumer.register_message_listener_concurrently(move |msgs: &[&MessageExt], _: &ConsumeConcurrentlyContext| {
-        sink.lock().unwrap().extend(msgs.iter().map(|m| body_of(*m)));
+        sink.lock().unwrap().extend(msgs.iter().map(|m| clients::body_of(*m)));
         Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
     });
     consumer.start().await.expect("consumer start");
@@ -334,7 +264,7 @@ async fn transactions_through_the_proxy_are_checked_back_through_it() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let got = received.lock().unwrap().clone();
     assert_eq!(got.len(), 2, "each committed message once, nothing rolled back: {got:?}");
-    let checked: BTreeSet<String> = listener.checked.lock().unwrap().iter().cloned().collect();
+    let checked: BTreeSet<String> = listener.checks.lock().unwrap().keys().cloned().collect();
     assert!(checked.contains("unknown-then-commit") && checked.contains("unknown-then-rollback"), "{checked:?}");
     consumer.shutdown().await;
     producer.shutdown().await;
@@ -431,7 +361,7 @@ async fn signed_clients_through_the_proxy_keep_their_own_account_at_acl_brokers(
         .build();
     consumer.subscribe(ACL_TOPIC, "*").await.expect("subscribe");
     consumer.register_message_listener_concurrently(move |msgs: &[&MessageExt], _: &ConsumeConcurrentlyContext| {
-        sink.lock().unwrap().extend(msgs.iter().map(|m| body_of(*m)));
+        sink.lock().unwrap().extend(msgs.iter().map(|m| clients::body_of(*m)));
         Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
     });
     consumer.start().await.expect("consumer start");
