@@ -209,6 +209,13 @@ async fn bad_requests_get_javas_proxy_answers_and_the_connection_stays() {
         admin::max_offset(&client, &a.addr, TOPIC, 0).await == 1
     })
     .await;
+    // The NameServer gone: the proxy relays by the broker table it has, as a
+    // client keeps its routes (past the table's 5 s freshness).
+    let mut ns = ns;
+    ns.process.kill();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let resp = ask(send(Some("broker-a"), "UNIQ_KEY\u{1}k2\u{2}")).await;
+    assert_eq!(resp.code, ResponseCode::Success.to_i32(), "with the NameServer down: {:?}", resp.remark);
     drop((a, ns, proxy));
 }
 

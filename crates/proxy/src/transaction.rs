@@ -193,7 +193,7 @@ impl Proxy {
             tracing::debug!("no producer of group {group} connected to answer a transaction check");
             return;
         };
-        let Some(broker_name) = self.directory.name_of(&check.broker_addr).await else {
+        let Some(broker_name) = self.directory.name_of(&check.broker_addr) else {
             tracing::debug!("a transaction check from {}, which is no known broker", check.broker_addr);
             return;
         };

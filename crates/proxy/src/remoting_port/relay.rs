@@ -75,7 +75,7 @@ impl Proxy {
             Ok(response) => Some(response),
             Err(e) => {
                 // The NameServers may know of a new master (or none) by now.
-                self.directory.forget().await;
+                self.directory.forget();
                 answer(ResponseCode::SystemError, format!("broker {broker_name} ({addr}) failed: {e}"))
             }
         }
