@@ -5,18 +5,15 @@
 // The third-party client's futures are large; boxing every call would only add noise here.
 #![allow(clippy::large_futures)]
 
+#[path = "common/v4_clients.rs"]
+mod clients;
 mod common;
 
 use common::client::Harness;
 use common::servers::Cluster;
-use rocketmq_client_rust::{
-    AclClientRPCHook, ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, DefaultMQProducer, DefaultMQPushConsumer,
-    MQPushConsumer, SendStatus, SessionCredentials,
-};
-use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
-use rocketmq_model::common::message::message_ext::MessageExt;
+use rocketmq_client_rust::{AclClientRPCHook, DefaultMQProducer, SendStatus, SessionCredentials};
 use rocketmq_model::common::message::message_single::Message;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const RULES: &str = "globalWhiteRemoteAddresses:
@@ -83,23 +80,8 @@ async fn signed_requests_pass_and_the_rest_get_no_permission() {
     assert_eq!(stranger.send(message("AclTopic", "stranger")).await.err().and_then(refused), Some(16));
 
     // A signed consumer gets the signed messages (heartbeat, offsets and pulls all pass).
-    let received = Arc::new(Mutex::new(Vec::<String>::new()));
-    let sink = received.clone();
-    let mut consumer = DefaultMQPushConsumer::builder(harness.client_runtime())
-        .consumer_group("acl-cg")
-        .name_server_addr(&ns)
-        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
-        .rpc_hook(Some(hook("RocketMQ", "12345678")))
-        .build();
-    consumer.subscribe("AclTopic", "*").await.expect("subscribe");
-    consumer.register_message_listener_concurrently(move |msgs: &[&MessageExt], _: &ConsumeConcurrentlyContext| {
-        let mut sink = sink.lock().unwrap();
-        sink.extend(msgs.iter().map(|m| {
-            String::from_utf8_lossy(m.body().map(|b| b.to_vec()).unwrap_or_default().as_slice()).into_owned()
-        }));
-        Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
-    });
-    consumer.start().await.expect("consumer start");
+    let signer = Some(hook("RocketMQ", "12345678"));
+    let (mut consumer, received) = clients::body_consumer(&harness, &ns, "acl-cg", "AclTopic", signer).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     while received.lock().unwrap().len() < 5 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;

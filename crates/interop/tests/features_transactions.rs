@@ -12,14 +12,8 @@ mod common;
 
 use common::client::Harness;
 use common::servers::Cluster;
-use rocketmq_client_rust::{
-    ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, DefaultMQPushConsumer, MQPushConsumer, TransactionMQProducer,
-};
-use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
-use rocketmq_model::common::message::message_ext::MessageExt;
 use rocketmq_model::common::message::message_single::Message;
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const TOPIC: &str = "TxTopic";
@@ -30,16 +24,7 @@ async fn committed_delivered_rolled_back_dropped_unknown_checked_back() {
     let ns = cluster.namesrv_addr();
     let harness = Harness::new_tuned("transactions").expect("client runtime");
     let listener = clients::TxListener::default();
-    let mut producer = TransactionMQProducer::builder(harness.client_runtime())
-        .producer_group("tx-pg")
-        .name_server_addr(&ns)
-        .topics(vec![TOPIC])
-        .transaction_listener(listener.clone())
-        .check_thread_pool_min_size(1)
-        .check_thread_pool_max_size(2)
-        .check_request_hold_max(100)
-        .build();
-    producer.start().await.expect("producer start");
+    let mut producer = clients::tx_producer(&harness, &ns, "tx-pg", TOPIC, &listener).await;
 
     let bodies = ["commit-1", "rollback-1", "unknown-then-commit", "unknown-then-rollback", "commit-2"];
     for body in bodies {
@@ -48,19 +33,7 @@ async fn committed_delivered_rolled_back_dropped_unknown_checked_back() {
         assert!(r.send_result.is_some(), "{body}: half message stored");
     }
 
-    let received = Arc::new(Mutex::new(Vec::<String>::new()));
-    let sink = received.clone();
-    let mut consumer = DefaultMQPushConsumer::builder(harness.client_runtime())
-        .consumer_group("tx-cg")
-        .name_server_addr(&ns)
-        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
-        .build();
-    consumer.subscribe(TOPIC, "*").await.expect("subscribe");
-    consumer.register_message_listener_concurrently(move |msgs: &[&MessageExt], _: &ConsumeConcurrentlyContext| {
-        sink.lock().unwrap().extend(msgs.iter().map(|m| clients::body_of(*m)));
-        Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
-    });
-    consumer.start().await.expect("consumer start");
+    let (mut consumer, received) = clients::body_consumer(&harness, &ns, "tx-cg", TOPIC, None).await;
 
     let want: BTreeSet<String> =
         ["commit-1", "commit-2", "unknown-then-commit"].iter().map(|s| s.to_string()).collect();

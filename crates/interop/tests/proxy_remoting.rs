@@ -20,15 +20,10 @@ use common::client::Harness;
 use processes::{Broker, Namesrv, Proxy, admin, repo_conf};
 use rmq_protocol::body::route::TopicRouteData;
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
-use rocketmq_client_rust::{
-    ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, DefaultMQPushConsumer, MQPushConsumer, SendStatus,
-    TransactionMQProducer,
-};
-use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
-use rocketmq_model::common::message::message_ext::MessageExt;
+use rocketmq_client_rust::SendStatus;
 use rocketmq_model::common::message::message_single::Message;
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 const TOPIC: &str = "ProxyRemotingTopic";
@@ -233,34 +228,13 @@ async fn transactions_through_the_proxy_are_checked_back_through_it() {
     let via = proxy.remoting_addr.clone();
     let harness = Harness::new_tuned("proxy-remoting-tx").expect("client runtime");
     let listener = clients::TxListener::default();
-    let mut producer = TransactionMQProducer::builder(harness.client_runtime())
-        .producer_group("proxy-tx-pg")
-        .name_server_addr(&via)
-        .topics(vec![TX_TOPIC])
-        .transaction_listener(listener.clone())
-        .check_thread_pool_min_size(1)
-        .check_thread_pool_max_size(2)
-        .check_request_hold_max(100)
-        .build();
-    producer.start().await.expect("producer start");
+    let mut producer = clients::tx_producer(&harness, &via, "proxy-tx-pg", TX_TOPIC, &listener).await;
     for body in ["commit-1", "rollback-1", "unknown-then-commit", "unknown-then-rollback"] {
         let msg = Message::builder().topic(TX_TOPIC).body_slice(body.as_bytes()).build_unchecked();
         let r = producer.send_message_in_transaction(msg, None::<()>).await.expect("transactional send");
         assert!(r.send_result.is_some(), "{body}: half message stored through the proxy");
     }
-    let received = Arc::new(Mutex::new(Vec::<String>::new()));
-    let sink = received.clone();
-    let mut consumer = DefaultMQPushConsumer::builder(harness.client_runtime())
-        .consumer_group("proxy-tx-cg")
-        .name_server_addr(&via)
-        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
-        .build();
-    consumer.subscribe(TX_TOPIC, "*").await.expect("subscribe");
-    consumer.register_message_listener_concurrently(move |msgs: &[&MessageExt], _: &ConsumeConcurrentlyContext| {
-        sink.lock().unwrap().extend(msgs.iter().map(|m| clients::body_of(*m)));
-        Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
-    });
-    consumer.start().await.expect("consumer start");
+    let (mut consumer, received) = clients::body_consumer(&harness, &via, "proxy-tx-cg", TX_TOPIC, None).await;
     let want: BTreeSet<String> = ["commit-1", "unknown-then-commit"].iter().map(|s| s.to_string()).collect();
     admin::wait_until(
         "the committed and the checked-then-committed message delivered",
@@ -358,20 +332,9 @@ async fn signed_clients_through_the_proxy_keep_their_own_account_at_acl_brokers(
     assert_eq!(refused, Some(16), "an unknown account is refused through the proxy too");
     // A push consumer's pulls get their subscription from the proxy and are
     // signed again with the consumer's account.
-    let received = Arc::new(Mutex::new(Vec::<String>::new()));
-    let sink = received.clone();
-    let mut consumer = DefaultMQPushConsumer::builder(harness.client_runtime())
-        .consumer_group("proxy-acl-cg")
-        .name_server_addr(&via)
-        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
-        .rpc_hook(Some(hook("RocketMQ")))
-        .build();
-    consumer.subscribe(ACL_TOPIC, "*").await.expect("subscribe");
-    consumer.register_message_listener_concurrently(move |msgs: &[&MessageExt], _: &ConsumeConcurrentlyContext| {
-        sink.lock().unwrap().extend(msgs.iter().map(|m| clients::body_of(*m)));
-        Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
-    });
-    consumer.start().await.expect("consumer start");
+    let signer = hook("RocketMQ");
+    let (mut consumer, received) =
+        clients::body_consumer(&harness, &via, "proxy-acl-cg", ACL_TOPIC, Some(signer)).await;
     admin::wait_until("the signed messages consumed through the proxy", Duration::from_secs(30), || async {
         received.lock().unwrap().len() >= 5
     })

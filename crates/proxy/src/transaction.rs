@@ -223,19 +223,7 @@ impl Proxy {
             }
             let topics = self.sessions.published_topics();
             let remoting_groups = self.remoting_clients.producer_groups();
-            if !remoting_groups.is_empty() {
-                let data = HeartbeatData {
-                    client_id: format!("rmq-proxy-remoting-client@{}", self.brokers.client.client_id()),
-                    producer_data_set: remoting_groups.into_iter().map(|g| ProducerData { group_name: g }).collect(),
-                    ..HeartbeatData::default()
-                };
-                for addr in self.directory.masters(&self.brokers.client).await {
-                    if let Err(e) = self.brokers.client.heartbeat(&addr, &data).await {
-                        tracing::debug!("producer heartbeat to {addr} failed: {e}");
-                    }
-                }
-            }
-            if topics.is_empty() {
+            if topics.is_empty() && remoting_groups.is_empty() {
                 continue;
             }
             let mut masters = std::collections::BTreeSet::new();
@@ -249,9 +237,18 @@ impl Proxy {
                     );
                 }
             }
+            // A remoting producer's group publishes to topics the proxy does
+            // not see in advance: registered at every master.
+            if !remoting_groups.is_empty() {
+                masters.extend(self.directory.masters(&self.brokers.client).await);
+            }
             let data = HeartbeatData {
                 client_id: client_id.clone(),
-                producer_data_set: topics.iter().map(|t| ProducerData { group_name: t.clone() }).collect(),
+                producer_data_set: topics
+                    .into_iter()
+                    .chain(remoting_groups)
+                    .map(|group_name| ProducerData { group_name })
+                    .collect(),
                 ..HeartbeatData::default()
             };
             for addr in masters {

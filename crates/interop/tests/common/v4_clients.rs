@@ -6,9 +6,11 @@
 use crate::common::client::Harness;
 use rocketmq_client_rust::ClientConfig;
 use rocketmq_client_rust::{
+    AclClientRPCHook, LocalTransactionState, SendStatus, TransactionListener, TransactionMQProducer,
+};
+use rocketmq_client_rust::{
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, DefaultMQProducer, DefaultMQPushConsumer, MQPushConsumer,
 };
-use rocketmq_client_rust::{LocalTransactionState, SendStatus, TransactionListener};
 use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
 use rocketmq_model::common::message::MessageTrait;
 use rocketmq_model::common::message::message_ext::MessageExt;
@@ -177,4 +179,54 @@ impl TransactionListener for TxListener {
             LocalTransactionState::RollbackMessage
         }
     }
+}
+
+/// Bodies a consumer received, in arrival order.
+pub type Bodies = Arc<Mutex<Vec<String>>>;
+
+/// A started push consumer of every tag of `topic` from the first offset,
+/// signing with `signer` if given, recording the bodies it receives.
+pub async fn body_consumer(
+    harness: &Harness,
+    ns: &str,
+    group: &str,
+    topic: &str,
+    signer: Option<Arc<AclClientRPCHook>>,
+) -> (DefaultMQPushConsumer, Bodies) {
+    let received = Bodies::default();
+    let sink = received.clone();
+    let mut consumer = DefaultMQPushConsumer::builder(harness.client_runtime())
+        .consumer_group(group)
+        .name_server_addr(ns)
+        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
+        .rpc_hook(signer.map(|s| s as _))
+        .build();
+    consumer.subscribe(topic, "*").await.expect("subscribe");
+    consumer.register_message_listener_concurrently(move |msgs: &[&MessageExt], _: &ConsumeConcurrentlyContext| {
+        sink.lock().unwrap().extend(msgs.iter().map(|m| body_of(*m)));
+        Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
+    });
+    consumer.start().await.expect("consumer start");
+    (consumer, received)
+}
+
+/// A started transactional producer of `topic` answering with `listener`.
+pub async fn tx_producer(
+    harness: &Harness,
+    ns: &str,
+    group: &str,
+    topic: &str,
+    listener: &TxListener,
+) -> TransactionMQProducer {
+    let mut producer = TransactionMQProducer::builder(harness.client_runtime())
+        .producer_group(group)
+        .name_server_addr(ns)
+        .topics(vec![topic])
+        .transaction_listener(listener.clone())
+        .check_thread_pool_min_size(1)
+        .check_thread_pool_max_size(2)
+        .check_request_hold_max(100)
+        .build();
+    producer.start().await.expect("producer start");
+    producer
 }

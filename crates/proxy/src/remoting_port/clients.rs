@@ -22,6 +22,15 @@ struct Member {
     consumers: BTreeMap<String, BTreeMap<String, SubscriptionData>>,
 }
 
+/// What a heartbeat changed.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Changed {
+    /// The consumer groups the connection joined or left.
+    pub consumer_groups: Vec<String>,
+    /// Whether its producer groups are others than before.
+    pub producers_changed: bool,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct RemotingClients {
     members: Mutex<HashMap<ConnectionId, Member>>,
@@ -32,10 +41,9 @@ impl RemotingClients {
         self.members.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records a heartbeat; returns the consumer groups this connection
-    /// joined or left by it. A heartbeat `withoutSub` keeps the group's
-    /// subscriptions from before.
-    pub fn heartbeat(&self, conn: &Connection, data: HeartbeatData) -> Vec<String> {
+    /// Records a heartbeat; returns what it changed. A heartbeat
+    /// `withoutSub` keeps the group's subscriptions from before.
+    pub fn heartbeat(&self, conn: &Connection, data: HeartbeatData) -> Changed {
         let mut members = self.members();
         let member = members.entry(conn.id()).or_insert_with(|| Member {
             conn: conn.clone(),
@@ -44,7 +52,9 @@ impl RemotingClients {
             consumers: BTreeMap::new(),
         });
         member.client_id = data.client_id;
-        member.producers = data.producer_data_set.into_iter().map(|p| p.group_name).collect();
+        let producers: BTreeSet<String> = data.producer_data_set.into_iter().map(|p| p.group_name).collect();
+        let producers_changed = producers != member.producers;
+        member.producers = producers;
         let keep_subscriptions = data.without_sub == Some(true);
         let before: BTreeSet<String> = member.consumers.keys().cloned().collect();
         let mut consumers = BTreeMap::new();
@@ -58,7 +68,7 @@ impl RemotingClients {
         }
         member.consumers = consumers;
         let after: BTreeSet<String> = member.consumers.keys().cloned().collect();
-        before.symmetric_difference(&after).cloned().collect()
+        Changed { consumer_groups: before.symmetric_difference(&after).cloned().collect(), producers_changed }
     }
 
     /// UNREGISTER_CLIENT of one producer and/or consumer group; returns the
@@ -149,9 +159,11 @@ mod tests {
         let clients = RemotingClients::default();
         let (a, _ra) = Connection::detached("127.0.0.1:1".parse().unwrap());
         let (b, _rb) = Connection::detached("127.0.0.1:2".parse().unwrap());
-        assert_eq!(clients.heartbeat(&a, heartbeat("A", &[("g", "T", "x || y")], false)), ["g"]);
-        assert_eq!(clients.heartbeat(&a, heartbeat("A", &[("g", "T", "x || y")], false)), Vec::<String>::new());
-        assert_eq!(clients.heartbeat(&b, heartbeat("B", &[("g", "T", "*")], false)), ["g"]);
+        let first = clients.heartbeat(&a, heartbeat("A", &[("g", "T", "x || y")], false));
+        assert_eq!(first, Changed { consumer_groups: vec!["g".into()], producers_changed: true });
+        let again = clients.heartbeat(&a, heartbeat("A", &[("g", "T", "x || y")], false));
+        assert_eq!(again, Changed { consumer_groups: Vec::new(), producers_changed: false });
+        assert_eq!(clients.heartbeat(&b, heartbeat("B", &[("g", "T", "*")], false)).consumer_groups, ["g"]);
         assert_eq!(clients.consumer_ids("g"), ["A", "B"]);
         assert_eq!(clients.subscription("g", "U"), Err(true), "group known, topic not");
         assert_eq!(clients.subscription("h", "T"), Err(false), "group unknown");

@@ -135,10 +135,9 @@ impl Front {
             Ok(data) => data,
             Err(e) => return answer(ResponseCode::SystemError, format!("bad heartbeat body: {e}")),
         };
-        let producers_before = self.proxy.remoting_clients.producer_groups();
         let changed = self.proxy.remoting_clients.heartbeat(conn, data);
-        self.notify(&changed);
-        if self.proxy.remoting_clients.producer_groups() != producers_before {
+        self.notify(&changed.consumer_groups);
+        if changed.producers_changed {
             // A new producer group: registered at the brokers now, so that
             // their transaction checks find the proxy.
             self.proxy.transactions.wake_heartbeat();
