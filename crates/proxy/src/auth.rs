@@ -78,27 +78,16 @@ impl Auth {
     }
 }
 
-/// The secret a relayed remoting request may be signed again with, once the
-/// proxy has had to change it.
-#[derive(Debug)]
-pub(crate) struct Resigner(String);
-
-impl Resigner {
-    /// Signs `cmd` (changed since it was checked) with the client's secret.
-    pub(crate) fn sign(&self, cmd: &mut rmq_protocol::RemotingCommand) {
-        let body = cmd.body.to_bytes();
-        let signature = sign::sign(&sign::content(cmd.ext_fields.iter(), &body), &self.0);
-        cmd.ext_fields.insert(sign::SIGNATURE, signature);
-    }
-}
-
 impl Auth {
     /// Before the proxy changes a client's signed remoting request: checks
-    /// the client's signature, and returns the secret to sign the changed
-    /// request with, so that brokers with ACL on still see the client's
-    /// own account. `None`: the request is not signed. Refused (the
-    /// remark) when it is signed and the proxy cannot vouch for it.
-    pub(crate) fn resigner(&self, cmd: &rmq_protocol::RemotingCommand) -> Result<Option<Resigner>, String> {
+    /// the client's signature, and returns the client's account to sign the
+    /// changed request with, so that brokers with ACL on still see the
+    /// client's own account. `None`: the request is not signed. Refused
+    /// (the remark) when it is signed and the proxy cannot vouch for it.
+    pub(crate) fn resigner(
+        &self,
+        cmd: &rmq_protocol::RemotingCommand,
+    ) -> Result<Option<rmq_client::Credentials>, String> {
         let Some(access_key) = cmd.ext(sign::ACCESS_KEY) else { return Ok(None) };
         let Some(file) = &self.file else {
             return Err(format!(
@@ -115,7 +104,7 @@ impl Auth {
         if !sign::same(&expected, cmd.ext(sign::SIGNATURE).unwrap_or("")) {
             return Err(format!("Check signature failed for accessKey={access_key}"));
         }
-        Ok(Some(Resigner(account.secret_key.clone())))
+        Ok(Some(rmq_client::Credentials::new(access_key, &account.secret_key)))
     }
 }
 
