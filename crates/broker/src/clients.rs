@@ -30,13 +30,23 @@ pub struct ClientChannel {
     pub last_update_ms: i64,
 }
 
+/// One consumer of a group: its connection and its client id. A connection
+/// usually carries one client, but a 5.x proxy registers each of its gRPC
+/// consumers over its one connection (Java's local mode gives each its own
+/// channel), so the client id is part of the key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ChannelKey {
+    pub conn: ConnectionId,
+    pub client_id: String,
+}
+
 /// A consumer group as the broker sees it.
 #[derive(Clone, Debug)]
 pub struct ConsumerGroup {
     pub consume_type: ConsumeType,
     pub message_model: MessageModel,
     pub consume_from_where: ConsumeFromWhere,
-    pub channels: HashMap<ConnectionId, ClientChannel>,
+    pub channels: HashMap<ChannelKey, ClientChannel>,
     pub subscriptions: HashMap<String, SubscriptionData>,
 }
 
@@ -104,11 +114,13 @@ impl Clients {
         changed
     }
 
-    /// UNREGISTER_CLIENT: removes the connection from the named groups.
-    /// Returns the consumer groups whose membership changed.
+    /// UNREGISTER_CLIENT: removes the client from the named groups (every
+    /// client of the connection when the request names none). Returns the
+    /// consumer groups whose membership changed.
     pub fn unregister(
         &self,
         conn: ConnectionId,
+        client_id: &str,
         producer_group: Option<&str>,
         consumer_group: Option<&str>,
     ) -> Vec<String> {
@@ -116,7 +128,8 @@ impl Clients {
         if let Some(group) = producer_group {
             remove_producer(&mut tables, group, conn);
         }
-        consumer_group.filter(|g| remove_consumer(&mut tables, g, conn)).map(str::to_owned).into_iter().collect()
+        let leaving = |key: &ChannelKey| key.conn == conn && (client_id.is_empty() || key.client_id == client_id);
+        consumer_group.filter(|g| remove_consumer(&mut tables, g, leaving)).map(str::to_owned).into_iter().collect()
     }
 
     /// A connection closed: it leaves every group. Returns the consumer groups
@@ -128,7 +141,7 @@ impl Clients {
             remove_producer(&mut tables, &group, conn);
         }
         let consumer_groups: Vec<String> = tables.consumers.keys().cloned().collect();
-        consumer_groups.into_iter().filter(|g| remove_consumer(&mut tables, g, conn)).collect()
+        consumer_groups.into_iter().filter(|g| remove_consumer(&mut tables, g, |key| key.conn == conn)).collect()
     }
 
     /// Drops channels not heard from within `timeout` and closes their
@@ -185,13 +198,12 @@ impl Clients {
         self.lock().consumers.iter().map(|(name, group)| (name.clone(), group.clone())).collect()
     }
 
-    /// Connections of a group's consumers, for notifications.
+    /// Connections of a group's consumers, each once, for notifications.
     pub fn consumer_connections(&self, group: &str) -> Vec<Connection> {
-        self.lock()
-            .consumers
-            .get(group)
-            .map(|g| g.channels.values().map(|c| c.conn.clone()).collect())
-            .unwrap_or_default()
+        let tables = self.lock();
+        let Some(g) = tables.consumers.get(group) else { return Vec::new() };
+        let mut seen = std::collections::HashSet::new();
+        g.channels.values().filter(|c| seen.insert(c.conn.id())).map(|c| c.conn.clone()).collect()
     }
 
     /// The channel of one client of a consumer group (relayed admin calls).
@@ -225,7 +237,7 @@ impl Clients {
 
 /// Adds or refreshes a consumer's channel; true if the group's membership or
 /// subscriptions changed.
-fn register_consumer(tables: &mut Tables, data: &ConsumerData, id: ConnectionId, channel: &ClientChannel) -> bool {
+fn register_consumer(tables: &mut Tables, data: &ConsumerData, conn: ConnectionId, channel: &ClientChannel) -> bool {
     let group = tables.consumers.entry(data.group_name.clone()).or_insert_with(|| ConsumerGroup {
         consume_type: data.consume_type,
         message_model: data.message_model,
@@ -236,7 +248,8 @@ fn register_consumer(tables: &mut Tables, data: &ConsumerData, id: ConnectionId,
     group.consume_type = data.consume_type;
     group.message_model = data.message_model;
     group.consume_from_where = data.consume_from_where;
-    let joined = group.channels.insert(id, channel.clone()).is_none_or(|old| old.client_id != channel.client_id);
+    let key = ChannelKey { conn, client_id: channel.client_id.clone() };
+    let joined = group.channels.insert(key, channel.clone()).is_none();
     let mut subscriptions_changed = false;
     for sub in &data.subscription_data_set {
         // Tag codes are recomputed from the expression: a client that hashed
@@ -279,12 +292,53 @@ fn remove_producer(tables: &mut Tables, group: &str, conn: ConnectionId) {
     }
 }
 
-/// True if the connection was a member of the group.
-fn remove_consumer(tables: &mut Tables, group: &str, conn: ConnectionId) -> bool {
+/// Removes the group's channels `leaving` picks; true if there were any.
+fn remove_consumer(tables: &mut Tables, group: &str, leaving: impl Fn(&ChannelKey) -> bool) -> bool {
     let Some(g) = tables.consumers.get_mut(group) else { return false };
-    let removed = g.channels.remove(&conn).is_some();
+    let before = g.channels.len();
+    g.channels.retain(|key, _| !leaving(key));
+    let removed = g.channels.len() != before;
     if g.channels.is_empty() {
         tables.consumers.remove(group);
     }
     removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn heartbeat_of(client_id: &str, group: &str) -> HeartbeatData {
+        HeartbeatData {
+            client_id: client_id.to_owned(),
+            consumer_data_set: vec![ConsumerData { group_name: group.to_owned(), ..Default::default() }],
+            ..Default::default()
+        }
+    }
+
+    fn origin(port: u16) -> ClientOrigin {
+        let (conn, _) = Connection::detached(([127, 0, 0, 1], port).into());
+        ClientOrigin { conn, language: LanguageCode::Java, version: 0 }
+    }
+
+    #[test]
+    fn clients_sharing_a_connection_are_each_a_member() {
+        let clients = Clients::new();
+        let proxy = origin(1);
+        let alone = origin(2);
+        assert_eq!(clients.heartbeat(&proxy, &heartbeat_of("grpc-a", "G"), 0), ["G"]);
+        assert_eq!(clients.heartbeat(&proxy, &heartbeat_of("grpc-b", "G"), 0), ["G"], "a second client joins");
+        assert!(clients.heartbeat(&proxy, &heartbeat_of("grpc-a", "G"), 0).is_empty(), "a refresh changes nothing");
+        assert_eq!(clients.heartbeat(&alone, &heartbeat_of("remoting", "G"), 0), ["G"]);
+        assert_eq!(clients.consumer_ids("G"), ["grpc-a", "grpc-b", "remoting"]);
+        assert_eq!(clients.consumer_channel("G", "grpc-b").unwrap().conn.id(), proxy.conn.id());
+        assert_eq!(clients.consumer_connections("G").len(), 2, "one notification per connection");
+
+        assert_eq!(clients.unregister(proxy.conn.id(), "grpc-a", None, Some("G")), ["G"]);
+        assert_eq!(clients.consumer_ids("G"), ["grpc-b", "remoting"], "only the named client leaves");
+        assert_eq!(clients.connection_closed(proxy.conn.id()), ["G"]);
+        assert_eq!(clients.consumer_ids("G"), ["remoting"]);
+        assert_eq!(clients.unregister(alone.conn.id(), "", None, Some("G")), ["G"], "no id: the whole connection");
+        assert!(clients.consumer_group("G").is_none());
+    }
 }

@@ -35,6 +35,10 @@ pub struct ClientOptions {
     /// declines them (a tool has no transactions to answer for). The proxy
     /// relays them to its 5.x producers.
     pub transaction_checks: Option<tokio::sync::mpsc::UnboundedSender<TransactionCheck>>,
+    /// Where GET_CONSUMER_RUNNING_INFO and CONSUME_MESSAGE_DIRECTLY go when
+    /// this client registered consumers for others: the proxy answers them
+    /// for its 5.x consumers. `None`: this client answers them itself.
+    pub client_calls: Option<tokio::sync::mpsc::UnboundedSender<ClientCall>>,
     /// An ACL 1.0 account: when set, every request carries `AccessKey` and
     /// `Signature`, as Java's `AclClientRPCHook` adds them, so brokers with
     /// `aclEnable=true` accept it.
@@ -81,10 +85,20 @@ impl ClientOptions {
             instance_name: None,
             language: LanguageCode::Java,
             transaction_checks: None,
+            client_calls: None,
             credentials: None,
             tls: None,
         }
     }
+}
+
+/// A broker's request for one of the clients this client acts for (the
+/// header's `clientId` says which), and where its answer goes. A dropped
+/// `answer` is answered SYSTEM_ERROR.
+#[derive(Debug)]
+pub struct ClientCall {
+    pub request: RemotingCommand,
+    pub answer: tokio::sync::oneshot::Sender<RemotingCommand>,
 }
 
 /// A broker asking whether a half message's transaction is committed
@@ -137,8 +151,11 @@ pub(crate) struct Inner {
 
 impl Client {
     pub fn new(options: ClientOptions) -> Client {
-        let requests =
-            Arc::new(BrokerRequests { transaction_checks: options.transaction_checks, ..Default::default() });
+        let requests = Arc::new(BrokerRequests {
+            transaction_checks: options.transaction_checks,
+            client_calls: options.client_calls,
+            ..Default::default()
+        });
         let transport =
             rmq_remoting::Client::new(ClientConfig { tls: options.tls, ..ClientConfig::default() }, requests.clone());
         let ip = local_ipv4();
@@ -307,6 +324,18 @@ impl Client {
         self.call(addr, RemotingCommand::bare_request(RequestCode::HeartBeat).with_body(body)).await.map(drop)
     }
 
+    /// A heartbeat for another client (a proxy registering a 5.x consumer):
+    /// `data` names that client, and the command carries its language so
+    /// the broker lists it as what it is. Signed as this client's calls are.
+    pub async fn heartbeat_for(&self, addr: &str, data: &HeartbeatData, language: LanguageCode) -> Result<()> {
+        let body = rmq_model::fastjson::to_vec(data);
+        let mut cmd = self.stamp(RemotingCommand::bare_request(RequestCode::HeartBeat).with_body(body));
+        // The signature covers the fields and the body, not the language.
+        cmd.language = language;
+        let resp = self.inner.transport.invoke(addr, cmd, self.inner.timeout).await?;
+        expect_success(addr, resp).map(drop)
+    }
+
     /// Offset resets brokers pushed to this client since the last call.
     pub fn take_offset_resets(&self) -> Vec<OffsetReset> {
         std::mem::take(&mut *self.inner.requests.resets.lock().unwrap_or_else(|e| e.into_inner()))
@@ -352,6 +381,23 @@ fn local_ipv4() -> [u8; 4] {
 struct BrokerRequests {
     resets: Mutex<Vec<OffsetReset>>,
     transaction_checks: Option<tokio::sync::mpsc::UnboundedSender<TransactionCheck>>,
+    client_calls: Option<tokio::sync::mpsc::UnboundedSender<ClientCall>>,
+}
+
+impl BrokerRequests {
+    /// Hands a request for a client this one acts for to whoever answers it.
+    async fn pass_on(
+        calls: &tokio::sync::mpsc::UnboundedSender<ClientCall>,
+        request: RemotingCommand,
+    ) -> RemotingCommand {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        if calls.send(ClientCall { request, answer }).is_err() {
+            return RemotingCommand::response(ResponseCode::SystemError, Some("the client is shutting down".into()));
+        }
+        answered.await.unwrap_or_else(|_| {
+            RemotingCommand::response(ResponseCode::SystemError, Some("the client did not answer".into()))
+        })
+    }
 }
 
 impl Service for BrokerRequests {
@@ -373,6 +419,11 @@ impl Service for BrokerRequests {
                 let reset = OffsetReset { group: h.group, topic: h.topic, timestamp: h.timestamp, offsets };
                 self.resets.lock().unwrap_or_else(|e| e.into_inner()).push(reset);
                 Some(RemotingCommand::success())
+            }
+            RequestCode::GetConsumerRunningInfo | RequestCode::ConsumeMessageDirectly
+                if let Some(calls) = &self.client_calls =>
+            {
+                Some(Self::pass_on(calls, req).await)
             }
             RequestCode::GetConsumerRunningInfo => {
                 let info = concat!(

@@ -55,7 +55,7 @@ mod producer;
 mod route;
 mod uniq_id;
 
-pub use client::{Client, ClientOptions, Credentials, OffsetReset, TransactionCheck, parse_namesrv_list};
+pub use client::{Client, ClientCall, ClientOptions, Credentials, OffsetReset, TransactionCheck, parse_namesrv_list};
 pub use consumer::{PullConsumer, PullRequest, PullResult, PullStatus, QueuePuller};
 pub use error::{ClientError, Result};
 pub use message::{Message, MessageExt};

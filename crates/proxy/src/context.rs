@@ -5,6 +5,8 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use rmq_protocol::LanguageCode;
+
 use crate::auth::{Auth, Caller, Guarded};
 use crate::pb::Code;
 use crate::status::{Outcome, Refusal};
@@ -18,6 +20,10 @@ pub(crate) struct Ctx {
     pub deadline: Option<Duration>,
     /// Who authenticated (`Caller::Anyone` when ACL is off).
     pub caller: Caller,
+    /// What the client says it is (`x-mq-language`, `x-mq-client-version`):
+    /// brokers list a 5.x consumer registered for it with these.
+    pub language: LanguageCode,
+    pub client_version: String,
 }
 
 impl Ctx {
@@ -32,9 +38,12 @@ impl Ctx {
         let unknown = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
         let peer = req.remote_addr().unwrap_or(unknown);
         let caller = auth.admit(peer.ip(), meta, req.get_ref())?;
+        let text = |key: &str| meta.get(key).and_then(|v| v.to_str().ok()).unwrap_or_default().trim().to_owned();
         Ok(Ctx {
             client_id: client_id.to_owned(),
             caller,
+            language: LanguageCode::from_name(&text("x-mq-language")),
+            client_version: text("x-mq-client-version"),
             peer,
             local: req.local_addr().unwrap_or(unknown),
             deadline: meta.get("grpc-timeout").and_then(|v| v.to_str().ok()).and_then(parse_grpc_timeout),

@@ -14,6 +14,8 @@
 //! `status` answers as Java's proxy does (a `Code` in the response, gRPC OK),
 //! `auth` checks 5.x clients' credentials and permissions (ACL 1.0),
 //! `brokers` holds routes and queue choice, `sessions` the clients,
+//! `consumers` registers 5.x consumers at brokers and answers the admin
+//! calls brokers relay to them (thread stacks, consume directly),
 //! `renew` the invisible times of `auto_renew` receives, `message_type`
 //! the topics' message types. `remoting_port` serves clients of the
 //! remoting protocol on `remotingListenPort` (8080), relaying to brokers.
@@ -30,6 +32,7 @@ mod ack;
 mod auth;
 mod brokers;
 pub mod config;
+mod consumers;
 mod context;
 mod convert;
 mod message_type;
@@ -71,6 +74,7 @@ pub(crate) struct Proxy {
     pub renewals: renew::Renewals,
     pub topic_types: message_type::TopicTypes,
     pub remoting_clients: remoting_port::RemotingClients,
+    pub client_answers: consumers::PendingAnswers,
     pub directory: remoting_port::Directory,
     groups: Mutex<HashMap<String, (Instant, Option<SubscriptionGroupConfig>)>>,
 }
@@ -89,6 +93,7 @@ impl Proxy {
             renewals: Default::default(),
             topic_types: Default::default(),
             remoting_clients: Default::default(),
+            client_answers: Default::default(),
             directory: Default::default(),
             groups: Default::default(),
         }

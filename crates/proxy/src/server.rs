@@ -1,5 +1,6 @@
 //! Starting and stopping the proxy: the remoting client to the brokers, the
-//! background tasks (transaction checks, producer-group heartbeats, renewals) and the
+//! background tasks (transaction checks, producer-group and consumer heartbeats,
+//! renewals, admin calls for 5.x consumers) and the
 //! gRPC server on `grpcServerPort`, and the remoting port on `remotingListenPort`.
 
 use std::net::SocketAddr;
@@ -64,9 +65,11 @@ pub async fn run(
         .map_err(|source| ProxyError::Listen { addr: config.listen, source })?;
     let addr = listener.local_addr().map_err(|source| ProxyError::Listen { addr: config.listen, source })?;
     let (checks_tx, checks_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (calls_tx, calls_rx) = tokio::sync::mpsc::unbounded_channel();
     let mut options = rmq_client::ClientOptions::new(&config.namesrv_addr);
     options.instance_name = Some(format!("rmq-proxy-{}", addr.port()));
     options.transaction_checks = Some(checks_tx);
+    options.client_calls = Some(calls_tx);
     options.credentials = broker_credentials(&config);
     options.tls = config.remoting_tls.clone();
     let client = rmq_client::Client::new(options);
@@ -75,6 +78,8 @@ pub async fn run(
     let relay = tokio::spawn(proxy.clone().relay_checks(checks_rx, tasks.clone()));
     let heartbeats = tokio::spawn(proxy.clone().heartbeat_producers(tasks.clone()));
     let renewals = tokio::spawn(proxy.clone().renew_held(tasks.clone()));
+    let consumers = tokio::spawn(proxy.clone().heartbeat_consumers(tasks.clone()));
+    let client_calls = tokio::spawn(proxy.clone().answer_client_calls(calls_rx, tasks.clone()));
     let tls = match (&acceptor, proxy.config.tls.mode) {
         (None, _) => "plaintext",
         (Some(_), crate::tls::TlsMode::Enforcing) => "TLS only",
@@ -103,6 +108,8 @@ pub async fn run(
     let _ = relay.await;
     let _ = heartbeats.await;
     let _ = renewals.await;
+    let _ = consumers.await;
+    let _ = client_calls.await;
     if let Some((_, serving)) = remoting {
         let _ = serving.await;
     }

@@ -1,12 +1,15 @@
 //! The 5.x clients the proxy knows, by client id (`x-mq-client-id`): the
-//! settings each sent on its Telemetry stream, and the stream's sending half
-//! so the proxy can push commands (transaction checks) to it.
+//! settings each sent on its Telemetry stream, what it said it is, and the
+//! stream's sending half so the proxy can push commands to it (transaction
+//! checks, thread-stack and verify-message requests).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+
+use rmq_protocol::LanguageCode;
 
 use crate::pb::{ClientType, Settings, TelemetryCommand, settings::PubSub};
 
@@ -21,9 +24,30 @@ pub(crate) const MAX_SESSIONS: usize = 100_000;
 /// heartbeat (clients heartbeat every 10–30 s).
 pub(crate) const FORGET_AFTER: Duration = Duration::from_secs(120);
 
+/// What a client said of itself when it sent its settings.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ClientInfo {
+    pub language: LanguageCode,
+    /// As the client wrote it (`5.0.0`).
+    pub version: String,
+    /// When its first settings arrived, in ms since the epoch.
+    pub since_ms: i64,
+}
+
+/// A connected consumer: enough to register it at brokers and answer for it.
+#[derive(Clone, Debug)]
+pub(crate) struct Consumer {
+    pub client_id: String,
+    pub settings: Settings,
+    pub info: ClientInfo,
+    /// `None` once its stream closed.
+    pub telemetry: Option<TelemetrySender>,
+}
+
 #[derive(Debug)]
 struct Session {
     settings: Settings,
+    info: ClientInfo,
     telemetry: Option<TelemetrySender>,
     /// The last Settings or Heartbeat.
     last_seen: Instant,
@@ -41,13 +65,39 @@ impl Sessions {
     }
 
     /// Records what a client said it is; false when the table is full.
-    pub fn register(&self, client_id: &str, settings: Settings, telemetry: TelemetrySender) -> bool {
+    pub fn register(&self, client_id: &str, settings: Settings, info: ClientInfo, telemetry: TelemetrySender) -> bool {
         let mut all = self.lock();
         if all.len() >= MAX_SESSIONS && !all.contains_key(client_id) {
             return false;
         }
-        all.insert(client_id.to_owned(), Session { settings, telemetry: Some(telemetry), last_seen: Instant::now() });
+        // Settings sent again keep the time the client first appeared.
+        let since_ms = all.get(client_id).map_or(info.since_ms, |s| s.info.since_ms);
+        let info = ClientInfo { since_ms, ..info };
+        let session = Session { settings, info, telemetry: Some(telemetry), last_seen: Instant::now() };
+        all.insert(client_id.to_owned(), session);
         true
+    }
+
+    /// The consumer `client_id`, if the proxy knows one by that id.
+    pub fn consumer(&self, client_id: &str) -> Option<Consumer> {
+        let all = self.lock();
+        let session = all.get(client_id)?;
+        Self::as_consumer(client_id, session)
+    }
+
+    /// Every consumer whose stream is open.
+    pub fn connected_consumers(&self) -> Vec<Consumer> {
+        let all = self.lock();
+        all.iter().filter_map(|(id, s)| Self::as_consumer(id, s)).filter(|c| c.telemetry.is_some()).collect()
+    }
+
+    fn as_consumer(client_id: &str, s: &Session) -> Option<Consumer> {
+        matches!(s.settings.pub_sub, Some(PubSub::Subscription(_))).then(|| Consumer {
+            client_id: client_id.to_owned(),
+            settings: s.settings.clone(),
+            info: s.info.clone(),
+            telemetry: s.telemetry.clone().filter(|t| !t.is_closed()),
+        })
     }
 
     /// A heartbeat: the client is alive; its settings, if known.
@@ -139,7 +189,8 @@ mod tests {
     fn producers_by_topic_and_forgetting_the_gone() {
         let sessions = Sessions::default();
         let (tx, rx) = mpsc::channel(1);
-        assert!(sessions.register("a", producer_of("T"), tx.clone()));
+        assert!(sessions.register("a", producer_of("T"), ClientInfo::default(), tx.clone()));
+        assert!(sessions.consumer("a").is_none(), "a producer is no consumer");
         assert!(sessions.producer_of("T").is_some());
         assert!(sessions.producer_of("U").is_none());
         assert_eq!(sessions.published_topics().into_iter().collect::<Vec<_>>(), ["T"]);

@@ -19,6 +19,7 @@ use crate::pb::{
     ClientType, Code, CustomizedBackoff, ExponentialBackoff, HeartbeatRequest, HeartbeatResponse,
     NotifyClientTerminationRequest, NotifyClientTerminationResponse, RetryPolicy, Settings, TelemetryCommand,
 };
+use crate::sessions::ClientInfo;
 use crate::status::{Outcome, Refusal, ok, status};
 
 /// Commands queued for one client before the proxy stops waiting for it.
@@ -66,6 +67,10 @@ impl Proxy {
                     Some(Command::Settings(settings)) => match proxy.accept_settings(&ctx, settings, &tx).await {
                         Ok(reply) => {
                             settled = true;
+                            if let Some(consumer) = proxy.sessions.consumer(&ctx.client_id) {
+                                let proxy = proxy.clone();
+                                tokio::spawn(async move { proxy.register_consumer(&consumer).await });
+                            }
                             let answer =
                                 TelemetryCommand { status: Some(ok()), command: Some(Command::Settings(reply)) };
                             if tx.send(Ok(answer)).await.is_err() {
@@ -85,10 +90,16 @@ impl Proxy {
                         }
                     },
                     Some(Command::ThreadStackTrace(t)) => {
-                        tracing::debug!("thread stack of {} (nonce {}) received", ctx.client_id, t.nonce);
+                        let nonce = t.nonce.clone();
+                        let answer =
+                            TelemetryCommand { status: command.status, command: Some(Command::ThreadStackTrace(t)) };
+                        proxy.client_answers.complete(&ctx.client_id, &nonce, answer);
                     }
                     Some(Command::VerifyMessageResult(v)) => {
-                        tracing::debug!("verify result of {} (nonce {}) received", ctx.client_id, v.nonce);
+                        let nonce = v.nonce.clone();
+                        let answer =
+                            TelemetryCommand { status: command.status, command: Some(Command::VerifyMessageResult(v)) };
+                        proxy.client_answers.complete(&ctx.client_id, &nonce, answer);
                     }
                     _ => tracing::debug!("telemetry command from {} ignored", ctx.client_id),
                 }
@@ -145,7 +156,12 @@ impl Proxy {
                 return Err(Refusal::new(Code::BadRequest, "there is no publishing or subscription data in settings"));
             }
         }
-        if !self.sessions.register(&ctx.client_id, merged.clone(), tx.clone()) {
+        let info = ClientInfo {
+            language: ctx.language,
+            version: ctx.client_version.clone(),
+            since_ms: rmq_model::clock::now_ms(),
+        };
+        if !self.sessions.register(&ctx.client_id, merged.clone(), info, tx.clone()) {
             return Err(Refusal::new(Code::TooManyRequests, "too many clients on this proxy"));
         }
         if matches!(merged.pub_sub, Some(PubSub::Publishing(_))) {
@@ -175,6 +191,9 @@ impl Proxy {
     ) -> Outcome<NotifyClientTerminationResponse> {
         // Java unregisters the consumer, which returns what it held at once.
         self.return_client_messages(&ctx.client_id).await;
+        if let Some(consumer) = self.sessions.consumer(&ctx.client_id) {
+            self.unregister_consumer(&consumer).await;
+        }
         match self.sessions.remove(&ctx.client_id) {
             Some(_) => Ok(NotifyClientTerminationResponse { status: Some(ok()) }),
             None => Ok(NotifyClientTerminationResponse {

@@ -73,7 +73,7 @@ impl Membership {
         let h = header_or_reply!(req, UnregisterClientRequestHeader);
         let producer = h.producer_group.as_deref().filter(|g| !g.is_empty());
         let consumer = h.consumer_group.as_deref().filter(|g| !g.is_empty());
-        for group in self.clients.unregister(conn.id(), producer, consumer) {
+        for group in self.clients.unregister(conn.id(), &h.client_id, producer, consumer) {
             tracing::info!("client {} left consumer group {group}", h.client_id);
             self.notifier.group_changed(&group);
         }

@@ -145,6 +145,62 @@ pub struct ConsumerConnection {
     pub subscription_table: BTreeMap<String, SubscriptionData>,
 }
 
+/// GET_CONSUMER_RUNNING_INFO's answer (Java's `ConsumerRunningInfo`), as
+/// written for a consumer that holds no queues of its own: a 5.x consumer
+/// served by a proxy, whose queue tables are empty (`{}`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumerRunningInfo {
+    /// The client's thread stacks, when they were asked for and it sent them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jstack: Option<String>,
+    pub mq_table: BTreeMap<String, String>,
+    /// `PROP_CONSUME_TYPE`, `PROP_CLIENT_VERSION`, … as Java's clients name them.
+    pub properties: BTreeMap<String, String>,
+    pub status_table: BTreeMap<String, String>,
+    pub subscription_set: Vec<SubscriptionData>,
+}
+
+/// CONSUME_MESSAGE_DIRECTLY's answer (Java's `ConsumeMessageDirectlyResult`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConsumeMessageDirectlyResult {
+    pub auto_commit: bool,
+    /// `CR_SUCCESS`, `CR_LATER`, `CR_ROLLBACK`, `CR_COMMIT`, `CR_THROW_EXCEPTION`, `CR_RETURN_NULL`.
+    pub consume_result: Option<String>,
+    pub order: bool,
+    pub remark: Option<String>,
+    pub spent_time_mills: i64,
+}
+
+impl Default for ConsumeMessageDirectlyResult {
+    /// Java's field defaults.
+    fn default() -> ConsumeMessageDirectlyResult {
+        ConsumeMessageDirectlyResult {
+            auto_commit: true,
+            consume_result: None,
+            order: false,
+            remark: None,
+            spent_time_mills: 0,
+        }
+    }
+}
+
+impl std::fmt::Display for ConsumeMessageDirectlyResult {
+    /// Java's `toString`, which `mqadmin queryMsgById -g -d` prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ConsumeMessageDirectlyResult [order={}, autoCommit={}, consumeResult={}, remark={}, spentTimeMills={}]",
+            self.order,
+            self.auto_commit,
+            self.consume_result.as_deref().unwrap_or("null"),
+            self.remark.as_deref().unwrap_or("null"),
+            self.spent_time_mills
+        )
+    }
+}
+
 /// GET_PRODUCER_CONNECTION_LIST (204).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

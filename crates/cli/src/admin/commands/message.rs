@@ -4,9 +4,9 @@
 use anyhow::{Context, Result, anyhow};
 use rmq_client::{Message, MessageExt, Producer, PullConsumer, PullRequest, PullStatus};
 use rmq_model::{MessageQueue, fastjson};
+use rmq_protocol::body::admin::ConsumeMessageDirectlyResult;
 use rmq_protocol::body::heartbeat::ConsumeType;
 use rmq_protocol::body::route::MASTER_ID;
-use serde::Deserialize;
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -132,24 +132,7 @@ async fn consumed(ctx: &Ctx, msg: &MessageExt, group: &str) -> Result<bool> {
 
 /// Java's `ConsumeMessageDirectlyResult.toString` of a client's answer.
 fn direct_result_text(json: &str) -> String {
-    #[derive(Deserialize, Default)]
-    #[serde(rename_all = "camelCase", default)]
-    struct Direct {
-        order: bool,
-        auto_commit: bool,
-        consume_result: Option<String>,
-        remark: Option<String>,
-        spent_time_mills: i64,
-    }
-    let d: Direct = fastjson::from_str(json).unwrap_or_default();
-    format!(
-        "ConsumeMessageDirectlyResult [order={}, autoCommit={}, consumeResult={}, remark={}, spentTimeMills={}]",
-        d.order,
-        d.auto_commit,
-        d.consume_result.unwrap_or_else(|| "null".into()),
-        d.remark.unwrap_or_else(|| "null".into()),
-        d.spent_time_mills
-    )
+    fastjson::from_str::<ConsumeMessageDirectlyResult>(json).unwrap_or_default().to_string()
 }
 
 /// Asks a consumer (through a broker of its group) to consume one message.
