@@ -144,36 +144,43 @@ impl Clients {
         consumer_groups.into_iter().filter(|g| remove_consumer(&mut tables, g, |key| key.conn == conn)).collect()
     }
 
-    /// Drops channels not heard from within `timeout` and closes their
-    /// connections. Returns the consumer groups whose membership changed.
+    /// Drops channels not heard from within `timeout`, and closes the
+    /// connections left with no live channel (a proxy's connection carries
+    /// many clients: one gone silent must not cut off the others). Returns
+    /// the consumer groups whose membership changed.
     pub fn expire(&self, now: Instant, timeout: Duration) -> Vec<String> {
         let stale = |c: &ClientChannel| now.saturating_duration_since(c.last_update) > timeout;
+        let mut dropped: HashMap<ConnectionId, Connection> = HashMap::new();
+        let mut drop_stale = |c: &ClientChannel| {
+            let stale = stale(c);
+            if stale {
+                dropped.insert(c.conn.id(), c.conn.clone());
+            }
+            !stale
+        };
         let mut tables = self.lock();
         for channels in tables.producers.values_mut() {
-            channels.retain(|_, c| {
-                let keep = !stale(c);
-                if !keep {
-                    c.conn.close();
-                }
-                keep
-            });
+            channels.retain(|_, c| drop_stale(c));
         }
         tables.producers.retain(|_, channels| !channels.is_empty());
         let mut changed = Vec::new();
         for (name, group) in tables.consumers.iter_mut() {
             let before = group.channels.len();
-            group.channels.retain(|_, c| {
-                let keep = !stale(c);
-                if !keep {
-                    c.conn.close();
-                }
-                keep
-            });
+            group.channels.retain(|_, c| drop_stale(c));
             if group.channels.len() != before {
                 changed.push(name.clone());
             }
         }
         tables.consumers.retain(|_, g| !g.channels.is_empty());
+        let still_used = |id: &ConnectionId| {
+            tables.producers.values().any(|channels| channels.contains_key(id))
+                || tables.consumers.values().any(|g| g.channels.keys().any(|key| key.conn == *id))
+        };
+        for (id, conn) in &dropped {
+            if !still_used(id) {
+                conn.close();
+            }
+        }
         changed
     }
 
@@ -340,5 +347,28 @@ mod tests {
         assert_eq!(clients.consumer_ids("G"), ["remoting"]);
         assert_eq!(clients.unregister(alone.conn.id(), "", None, Some("G")), ["G"], "no id: the whole connection");
         assert!(clients.consumer_group("G").is_none());
+    }
+
+    #[test]
+    fn a_silent_client_does_not_close_a_connection_others_still_use() {
+        let clients = Clients::new();
+        let proxy = origin(1);
+        clients.heartbeat(&proxy, &heartbeat_of("gone", "G"), 0);
+        let later = Instant::now() + Duration::from_secs(100);
+        // "alive" heartbeats 100 s after "gone" did.
+        {
+            clients.heartbeat(&proxy, &heartbeat_of("alive", "G"), 0);
+            let mut tables = clients.lock();
+            let group = tables.consumers.get_mut("G").unwrap();
+            for channel in group.channels.values_mut().filter(|c| c.client_id == "alive") {
+                channel.last_update = later;
+            }
+        }
+        let at = later + Duration::from_secs(30);
+        assert_eq!(clients.expire(at, CHANNEL_EXPIRED_TIMEOUT), ["G"]);
+        assert_eq!(clients.consumer_ids("G"), ["alive"]);
+        assert!(!proxy.conn.is_closed(), "the connection still carries a live client");
+        assert_eq!(clients.expire(at + CHANNEL_EXPIRED_TIMEOUT, CHANNEL_EXPIRED_TIMEOUT), ["G"]);
+        assert!(proxy.conn.is_closed(), "no live client left on it");
     }
 }
