@@ -9,8 +9,12 @@
 //! client error; these tests read those lines. The client must be installed
 //! (`scripts/ci-deps.sh`); without it every test fails saying so.
 
+#[path = "../../interop/tests/common/mod.rs"]
+mod common;
 #[path = "../../interop/tests/common/processes.rs"]
 mod processes;
+#[path = "../../interop/tests/common/v4_clients.rs"]
+mod v4_clients;
 
 use processes::{Broker, Namesrv, Proxy, admin, repo_conf};
 use rmq_protocol::{RemotingCommand, RequestCode};
@@ -571,6 +575,115 @@ async fn cluster_mode_through_mqproxy_sends_to_both_masters_and_both_consumer_ki
         let got: BTreeSet<String> = consumer.received().into_iter().map(|r| r.body).collect();
         assert_eq!(got, bodies("c", 40), "{consumer}");
     }
+}
+
+/// The admin calls brokers relay to consumers, asked of a 5.x consumer
+/// behind the proxy, in both modes, with a 4.x admin client we did not
+/// write (rocketmq-client-rust's `DefaultMQAdminExt`, what `mqadmin
+/// consumerConnection`, `consumerStatus -s` and `queryMsgById -g -d` send).
+/// The consumer is `telemetry_answerer.py`, which answers the Telemetry
+/// questions as Java's client does (no official client here answers them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_calls_reach_a_5x_consumer_through_the_proxy_in_both_modes() {
+    let topic = "PyAdminTopic";
+    let env = local(topic, &[]).await;
+    create_plain_group(&env.broker.addr, "py-admin-local-cg").await;
+    admin_calls_reach_the_consumer(env.home.path(), &env._ns.addr, &env.url, topic, "py-admin-local-cg").await;
+
+    let home = tempfile::tempdir().unwrap();
+    let ns = Namesrv::start(home.path());
+    let broker = Broker::start(home.path(), &repo_conf("2m-noslave/broker-b.properties"), &ns.addr, &[]);
+    admin::create_topic(&admin::client(), &broker.addr, topic, 4).await;
+    create_plain_group(&broker.addr, "py-admin-cluster-cg").await;
+    let proxy = Proxy::start(home.path(), &ns.addr);
+    admin_calls_reach_the_consumer(home.path(), &ns.addr, &proxy.addr, topic, "py-admin-cluster-cg").await;
+}
+
+async fn admin_calls_reach_the_consumer(home: &Path, ns: &str, url: &str, topic: &str, group: &str) {
+    use rocketmq_client_rust::ConsumerAdmin;
+
+    let mut answerer = spawn(home, group, "telemetry_answerer", url, topic, 60, &["--group", group]);
+    answerer.wait_for_line("READY", Duration::from_secs(15));
+    let printed = |tag: &str| -> Vec<String> {
+        let out = std::fs::read_to_string(answerer.dir.join("stdout")).unwrap_or_default();
+        out.lines().filter_map(|l| l.strip_prefix(tag)).map(|rest| rest.trim().to_owned()).collect()
+    };
+    let client_id = printed("READY ").remove(0);
+    let harness = common::client::Harness::new_tuned("v5-admin").expect("client runtime");
+    let mut admin = rocketmq_client_rust::DefaultMQAdminExt::new(harness.client_runtime());
+    admin.set_namesrv_addr(ns);
+    admin.start().await.expect("admin start");
+    let listed = |connection: &rocketmq_protocol::protocol::body::consumer_connection::ConsumerConnection| {
+        connection.get_connection_set().iter().find(|c| c.get_client_id().as_str() == client_id).cloned()
+    };
+
+    // Registered at the broker by the proxy as soon as its settings arrive.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let connection = loop {
+        match admin.examine_consumer_connection_info(group.into(), None).await {
+            Ok(c) if listed(&c).is_some() => break listed(&c).unwrap(),
+            other if Instant::now() > deadline => panic!("{client_id} not listed in {group}: {other:?}"),
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    assert_eq!(connection.get_language().to_string().to_uppercase(), "PYTHON", "{connection:?}");
+
+    // Without thread stacks: what the proxy knows of the client.
+    let info = admin
+        .get_consumer_running_info(group.into(), client_id.as_str().into(), false, None)
+        .await
+        .expect("running info");
+    assert_eq!(info.properties.get("PROP_CONSUME_TYPE").map(String::as_str), Some("CONSUME_ACTIVELY"), "{info:?}");
+    assert!(info.subscription_set.iter().any(|s| s.topic.as_str() == topic), "{info:?}");
+    assert!(info.jstack.is_none(), "not asked for: {info:?}");
+    assert!(printed("STACKS_ASKED").is_empty(), "the client is not asked without jstack");
+
+    // With them: asked of the client through its Telemetry stream.
+    let info = admin
+        .get_consumer_running_info(group.into(), client_id.as_str().into(), true, None)
+        .await
+        .expect("running info with thread stacks");
+    let stacks = info.jstack.clone().unwrap_or_default();
+    assert!(stacks.contains("answer_telemetry_commands"), "the client's own stacks: {stacks}");
+    assert_eq!(printed("STACKS_ASKED").len(), 1);
+
+    // A message handed to the client to consume directly.
+    let mut producer = v4_clients::producer(&harness, ns, "py-admin-pg").await;
+    let message = rocketmq_model::common::message::message_single::Message::builder()
+        .topic(topic)
+        .body_slice(b"direct-1")
+        .build_unchecked();
+    let sent = producer.send(message).await.expect("send").expect("result");
+    let offset_id = sent.offset_msg_id.expect("offset msg id").to_string();
+    // rocketmq-client-rust 1.0 reads ConsumeMessageDirectlyResult with
+    // snake_case keys (Java writes camelCase), so `mqadmin` asks here.
+    let out = std::process::Command::new(processes::binary("mqadmin"))
+        .args(["queryMsgById", "-n", ns, "-i", &offset_id, "-g", group, "-d", &client_id])
+        .output()
+        .expect("mqadmin runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "mqadmin queryMsgById -g -d: {text}");
+    assert!(text.contains("consumeResult=CR_SUCCESS, remark=from gRPC client"), "{text}");
+    let verified = printed("VERIFY ");
+    assert_eq!(verified.len(), 1, "{verified:?}");
+    assert!(verified[0].starts_with(&format!("{topic} direct-1 ")), "{verified:?}");
+
+    // A client that says goodbye leaves the broker's list at once (not 120 s later).
+    std::fs::write(answerer.dir.join("leave"), b"").unwrap();
+    let run = answerer.wait().ok();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match admin.examine_consumer_connection_info(group.into(), None).await {
+            Ok(c) if listed(&c).is_some() && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await
+            }
+            Ok(c) if listed(&c).is_some() => panic!("{client_id} still listed after it left\n{run}"),
+            _ => break,
+        }
+    }
+    producer.shutdown().await;
+    admin.shutdown().await;
+    harness.shutdown_async().await;
 }
 
 /// A receive whose client goes away (the Python client's shutdown closes the
