@@ -504,6 +504,54 @@ async fn acl_credentials_are_checked_and_the_proxy_signs_its_broker_calls() {
     drop(broker);
 }
 
+/// The broker's consumer connections of `group` (GET_CONSUMER_CONNECTION_LIST).
+async fn connections(broker: &str, group: &str) -> rmq_protocol::body::admin::ConsumerConnection {
+    let header = rmq_protocol::header::ConsumerGroupRequestHeader { consumer_group: group.to_owned() };
+    let request = RemotingCommand::request(RequestCode::GetConsumerConnectionList, &header);
+    let answer = admin::client().invoke(broker, request, Duration::from_secs(5)).await.unwrap();
+    rmq_model::fastjson::from_slice(&answer.body.to_bytes()).unwrap_or_default()
+}
+
+/// The official Rust client, registered at the broker by the proxy (Java's
+/// local mode), is listed as a Rust consumer; it does not answer a request
+/// for its thread stacks, which the broker's caller learns after the proxy's
+/// 5 s as Java's proxy says it; its shutdown takes it off the list at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_the_broker_lists_a_5x_consumer_and_a_silent_one_times_out() {
+    let topic = "V5ListedTopic";
+    let group = "v5-listed-cg";
+    let env = local(topic, &[]).await;
+    create_group(&env.broker.addr, &format!(r#"{{"groupName":"{group}","consumeEnable":true}}"#)).await;
+    let consumer = consumer(&env.url, topic, group).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let listed = loop {
+        let c = connections(&env.broker.addr, group).await;
+        if let Some(rust) = c.connection_set.iter().find(|c| c.language == "RUST") {
+            break rust.clone();
+        }
+        assert!(Instant::now() < deadline, "the 5.x consumer is not listed: {c:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let header = rmq_protocol::header::GetConsumerRunningInfoRequestHeader {
+        consumer_group: group.to_owned(),
+        client_id: listed.client_id.clone(),
+        jstack_enable: Some(true),
+    };
+    let request = RemotingCommand::request(RequestCode::GetConsumerRunningInfo, &header);
+    let asked = Instant::now();
+    let answer = admin::client().invoke(&env.broker.addr, request, Duration::from_secs(15)).await.unwrap();
+    assert_eq!(answer.code, 2, "SYSTEM_BUSY: {answer:?}");
+    assert_eq!(answer.remark.as_deref(), Some("call remote timeout"));
+    assert!(asked.elapsed() >= Duration::from_secs(5), "after the proxy waited: {:?}", asked.elapsed());
+
+    consumer.shutdown().await.expect("consumer shutdown");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while connections(&env.broker.addr, group).await.connection_set.iter().any(|c| c.client_id == listed.client_id) {
+        assert!(Instant::now() < deadline, "still listed after its shutdown");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// `mqadmin updateTopic -n <ns> -b <broker> -t <topic> -a <attributes>`
 /// (the real binary); its exit status and output.
 fn mqadmin_update_topic(namesrv: &str, broker: &str, topic: &str, attributes: &str) -> (bool, String) {

@@ -240,7 +240,7 @@ impl Proxy {
             // A remoting producer's group publishes to topics the proxy does
             // not see in advance: registered at every master.
             if !remoting_groups.is_empty() {
-                masters.extend(self.directory.masters(&self.brokers.client).await);
+                masters.extend(self.directory.masters(&self.brokers.client, |_| true).await);
             }
             let data = HeartbeatData {
                 client_id: client_id.clone(),

@@ -79,8 +79,14 @@ pub(crate) fn consume_type(settings: &Settings) -> ConsumeType {
 }
 
 impl Proxy {
-    /// The masters this proxy serves that hold a topic of `data`.
+    /// The masters this proxy serves that hold a topic of `data`; every
+    /// master it serves when `data` names no topic (the Rust 5.0.0 simple
+    /// consumer names its topics only when it receives).
     async fn masters_of(&self, data: &ConsumerData) -> BTreeSet<String> {
+        if data.subscription_data_set.is_empty() {
+            let client = &self.brokers.client;
+            return self.directory.masters(client, |name| self.brokers.serves(name)).await.into_iter().collect();
+        }
         let mut masters = BTreeSet::new();
         for sub in &data.subscription_data_set {
             if let Ok(route) = self.brokers.route(&sub.topic).await {

@@ -102,10 +102,14 @@ impl Directory {
         groups.values().find(|g| g.broker_addrs.values().any(|a| a == addr)).map(|g| g.broker_name.clone())
     }
 
-    /// The masters of every broker group.
-    pub async fn masters(&self, client: &Client) -> Vec<String> {
+    /// The masters of the broker groups `wanted` names.
+    pub async fn masters(&self, client: &Client, wanted: impl Fn(&str) -> bool) -> Vec<String> {
         match self.table(client).await {
-            Ok(groups) => groups.values().filter_map(|g| g.master_addr().map(str::to_owned)).collect(),
+            Ok(groups) => groups
+                .values()
+                .filter(|g| wanted(&g.broker_name))
+                .filter_map(|g| g.master_addr().map(str::to_owned))
+                .collect(),
             Err(e) => {
                 tracing::debug!("cannot ask the NameServers for brokers: {e}");
                 Vec::new()
