@@ -116,6 +116,62 @@ async fn remoting_clients_through_the_proxy_survive_a_master_killed() {
     drop((b, ns, proxy));
 }
 
+/// A consumer of the remoting port is registered at the brokers by the
+/// proxy, so an admin at the NameServer (rocketmq-client-rust's
+/// `DefaultMQAdminExt`, what `mqadmin consumerConnection` and
+/// `consumerStatus` send) lists it, and the running-info request the broker
+/// relays reaches the client itself through the proxy (its queue table is
+/// the client's own). It leaves the brokers' list when it shuts down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_calls_reach_a_remoting_consumer_through_the_proxy() {
+    use rocketmq_client_rust::ConsumerAdmin;
+    let group = "proxy-remoting-admin-cg";
+    let home = tempfile::tempdir().unwrap();
+    let ns = Namesrv::start(home.path());
+    let b = Broker::start(home.path(), &repo_conf("2m-noslave/broker-b.properties"), &ns.addr, &[]);
+    admin::create_topic(&admin::client(), &b.addr, TOPIC, 4).await;
+    let proxy = Proxy::start(home.path(), &ns.addr);
+    let harness = Harness::new_tuned("proxy-remoting-admin").expect("client runtime");
+    let (mut consumer, _) = clients::body_consumer(&harness, &proxy.remoting_addr, group, TOPIC, None).await;
+
+    let mut admin = rocketmq_client_rust::DefaultMQAdminExt::new(harness.client_runtime());
+    admin.set_namesrv_addr(ns.addr.as_str());
+    admin.start().await.expect("admin start");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let client_id = loop {
+        let listed = admin.examine_consumer_connection_info(group.into(), None).await;
+        if let Some(c) = listed.as_ref().ok().and_then(|c| c.get_connection_set().iter().next()) {
+            break c.get_client_id();
+        }
+        assert!(std::time::Instant::now() < deadline, "the proxied consumer is not listed: {listed:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let info = loop {
+        let info = admin.get_consumer_running_info(group.into(), client_id.clone(), false, None).await;
+        match info {
+            Ok(info) if !info.mq_table.is_empty() => break info,
+            other => assert!(std::time::Instant::now() < deadline, "no running info with queues: {other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let topics: BTreeSet<String> = info.mq_table.keys().map(|mq| mq.topic().to_string()).collect();
+    assert!(topics.contains(TOPIC), "the client's own queue table: {topics:?}");
+
+    consumer.shutdown().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while let Ok(c) = admin.examine_consumer_connection_info(group.into(), None).await {
+        if c.get_connection_set().is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still listed after its shutdown: {c:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    admin.shutdown().await;
+    harness.shutdown_async().await;
+    drop((b, ns, proxy));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_javas_proxy_answers_and_the_connection_stays() {
     let home = tempfile::tempdir().unwrap();

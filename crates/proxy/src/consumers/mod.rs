@@ -1,12 +1,14 @@
-//! 5.x consumers at the brokers. The proxy registers each connected 5.x
-//! consumer with the masters serving its topics (a HEART_BEAT on its behalf,
-//! with its client id and language, over the proxy's one connection), as
-//! Java's local mode registers them in its broker. Brokers then list them
-//! (`mqadmin consumerConnection`) and relay admin calls meant for them,
-//! which [`relay`] answers through the client's Telemetry stream.
+//! The proxy's consumers at the brokers. The proxy registers each connected
+//! 5.x consumer with the masters serving its topics (a HEART_BEAT on its
+//! behalf, with its client id and language, over the proxy's one
+//! connection), as Java's local mode registers them in its broker, and so
+//! the consumers of its remoting port. Brokers then list them (`mqadmin
+//! consumerConnection`) and relay admin calls meant for them, which [`relay`]
+//! answers through a 5.x client's Telemetry stream, or passes on to a
+//! remoting client's connection.
 //!
 //! Java's cluster-mode proxy registers nobody at the brokers; rmq does it in
-//! both modes, so the admin tools see 5.x consumers wherever they connect.
+//! both modes, so the admin tools see these consumers wherever they connect.
 
 mod relay;
 
@@ -17,7 +19,7 @@ use rmq_protocol::body::heartbeat::{
     ConsumeFromWhere, ConsumeType, ConsumerData, EXPRESSION_SQL92, HeartbeatData, MessageModel, SubscriptionData,
 };
 use rmq_protocol::header::UnregisterClientRequestHeader;
-use rmq_protocol::{RemotingCommand, RequestCode};
+use rmq_protocol::{LanguageCode, RemotingCommand, RequestCode};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,34 +98,47 @@ impl Proxy {
         masters
     }
 
-    /// Registers one consumer at the masters serving its topics.
+    /// Registers one 5.x consumer at the masters serving its topics.
     pub(crate) async fn register_consumer(&self, consumer: &Consumer) {
         let Some(data) = consumer_data(&consumer.settings, rmq_model::clock::now_ms()) else { return };
+        self.register_at_masters(&consumer.client_id, data, consumer.info.language).await;
+    }
+
+    /// Takes a 5.x consumer that said goodbye off the brokers at once (they
+    /// would forget it 120 s later).
+    pub(crate) async fn unregister_consumer(&self, consumer: &Consumer) {
+        let Some(data) = consumer_data(&consumer.settings, 0) else { return };
+        self.unregister_at_masters(&consumer.client_id, &data).await;
+    }
+
+    /// Registers `client_id` as a member of `data`'s group at the masters
+    /// serving its topics, as a client of `language`.
+    pub(crate) async fn register_at_masters(&self, client_id: &str, data: ConsumerData, language: LanguageCode) {
+        let masters = self.masters_of(&data).await;
         let heartbeat = HeartbeatData {
-            client_id: consumer.client_id.clone(),
+            client_id: client_id.to_owned(),
             consumer_data_set: vec![data],
             ..HeartbeatData::default()
         };
-        for addr in self.masters_of(&heartbeat.consumer_data_set[0]).await {
-            if let Err(e) = self.brokers.client.heartbeat_for(&addr, &heartbeat, consumer.info.language).await {
-                tracing::debug!("registering consumer {} at {addr} failed: {e}", consumer.client_id);
+        for addr in masters {
+            if let Err(e) = self.brokers.client.heartbeat_for(&addr, &heartbeat, language).await {
+                tracing::debug!("registering consumer {client_id} at {addr} failed: {e}");
             }
         }
     }
 
-    /// Takes a consumer that said goodbye off the brokers at once (they
-    /// would forget it 120 s later).
-    pub(crate) async fn unregister_consumer(&self, consumer: &Consumer) {
-        let Some(data) = consumer_data(&consumer.settings, 0) else { return };
+    /// UNREGISTER_CLIENT of `client_id` from `data`'s group at the masters
+    /// serving its topics.
+    pub(crate) async fn unregister_at_masters(&self, client_id: &str, data: &ConsumerData) {
         let header = UnregisterClientRequestHeader {
-            client_id: consumer.client_id.clone(),
+            client_id: client_id.to_owned(),
             producer_group: None,
             consumer_group: Some(data.group_name.clone()),
         };
-        for addr in self.masters_of(&data).await {
+        for addr in self.masters_of(data).await {
             let cmd = RemotingCommand::request(RequestCode::UnregisterClient, &header);
             if let Err(e) = self.brokers.invoke(&addr, cmd, None).await {
-                tracing::debug!("unregistering consumer {} at {addr} failed: {}", consumer.client_id, e.0.message);
+                tracing::debug!("unregistering consumer {client_id} at {addr} failed: {}", e.0.message);
             }
         }
     }

@@ -1,5 +1,7 @@
-//! Admin calls a broker relays to a 5.x consumer the proxy registered:
-//! GET_CONSUMER_RUNNING_INFO and CONSUME_MESSAGE_DIRECTLY. Asked with
+//! Admin calls a broker relays to a consumer the proxy registered:
+//! GET_CONSUMER_RUNNING_INFO and CONSUME_MESSAGE_DIRECTLY. A client of the
+//! remoting port gets the request as the broker sent it, on its own
+//! connection, and answers it itself. For a 5.x client, asked with
 //! `jstackEnable`, the running info holds the client's thread stacks, asked
 //! for on its Telemetry stream (PrintThreadStackTraceCommand); a message to
 //! consume directly goes to it the same way (VerifyMessageCommand). Its
@@ -30,6 +32,8 @@ use crate::sessions::Consumer;
 
 /// How long a client has to answer (Java's default).
 const ANSWER_WITHIN: Duration = Duration::from_secs(5);
+/// How long a remoting client has (under the broker's own 10 s).
+const REMOTING_CLIENT_WITHIN: Duration = Duration::from_secs(8);
 /// Most questions awaiting an answer at once; beyond it the call is busy.
 const MAX_WAITING: usize = 10_000;
 
@@ -117,12 +121,26 @@ impl Proxy {
             Err(e) => return reply(ResponseCode::SystemError, format!("bad request header: {e}")),
         };
         let Some(consumer) = self.sessions.consumer(&client_id) else {
-            return reply(ResponseCode::SystemError, format!("the 5.x client {client_id} is not known to this proxy"));
+            return self.pass_to_remoting_client(&client_id, request).await;
         };
         if request.request_code() == RequestCode::GetConsumerRunningInfo {
             self.running_info(&consumer, &request).await
         } else {
             self.consume_directly(&consumer, &request).await
+        }
+    }
+
+    /// Passes the request on to the remoting-port client `client_id`.
+    async fn pass_to_remoting_client(&self, client_id: &str, request: RemotingCommand) -> RemotingCommand {
+        let Some(conn) = self.remoting_clients.consumer_connection(client_id) else {
+            return reply(ResponseCode::SystemError, format!("the client {client_id} is not connected to this proxy"));
+        };
+        let mut relayed = RemotingCommand::bare_request(request.request_code());
+        relayed.ext_fields = request.ext_fields;
+        relayed.body = request.body;
+        match conn.request(relayed, REMOTING_CLIENT_WITHIN).await {
+            Ok(answer) => answer,
+            Err(e) => reply(ResponseCode::SystemError, format!("invoke consumer {client_id} failed: {e}")),
         }
     }
 
@@ -226,7 +244,7 @@ fn known_running_info(consumer: &Consumer) -> ConsumerRunningInfo {
     let version = format!("V{}", consumer.info.version.replace(['.', '-'], "_").to_uppercase());
     for (key, value) in [
         ("PROP_CONSUME_TYPE", consume_type(settings).as_str().to_owned()),
-        ("PROP_CONSUME_ORDERLY", fifo.to_string()),
+        ("PROP_CONSUMEORDERLY", fifo.to_string()),
         ("PROP_CLIENT_VERSION", version),
         ("PROP_CLIENT_LANGUAGE", consumer.info.language.name().to_owned()),
         ("PROP_CONSUMER_START_TIMESTAMP", consumer.info.since_ms.to_string()),

@@ -1,13 +1,15 @@
 //! The clients of the remoting port: which producer and consumer groups each
 //! connection heart-beats for, and what each consumer group subscribes to.
 //!
-//! Brokers behind the proxy never see these clients (Java's proxy in cluster
-//! mode keeps them to itself too): the proxy answers GET_CONSUMER_LIST_BY_GROUP
-//! from here, fills a pull's subscription from here, and tells a group's
-//! members when the group changes (NOTIFY_CONSUMER_IDS_CHANGED), as a broker
-//! would, so they rebalance at once rather than at their next 20 s round.
+//! The proxy answers GET_CONSUMER_LIST_BY_GROUP from here, fills a pull's
+//! subscription from here, and tells a group's members when the group
+//! changes (NOTIFY_CONSUMER_IDS_CHANGED), as a broker would, so they
+//! rebalance at once rather than at their next 20 s round. It also registers
+//! the consumers at the brokers (`consumers`), so the admin calls brokers
+//! relay to a consumer reach them; Java's cluster-mode proxy keeps them to
+//! itself.
 
-use rmq_protocol::body::heartbeat::{HeartbeatData, SubscriptionData};
+use rmq_protocol::body::heartbeat::{ConsumerData, HeartbeatData, SubscriptionData};
 use rmq_remoting::{Connection, ConnectionId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -20,6 +22,9 @@ struct Member {
     producers: BTreeSet<String>,
     /// Consumer group → its subscriptions by topic.
     consumers: BTreeMap<String, BTreeMap<String, SubscriptionData>>,
+    /// Consumer group → how it consumes (its heartbeat's data, without the
+    /// subscriptions), for registering it at the brokers.
+    kinds: BTreeMap<String, ConsumerData>,
 }
 
 /// What a heartbeat changed.
@@ -50,6 +55,7 @@ impl RemotingClients {
             client_id: String::new(),
             producers: BTreeSet::new(),
             consumers: BTreeMap::new(),
+            kinds: BTreeMap::new(),
         });
         member.client_id = data.client_id;
         let producers: BTreeSet<String> = data.producer_data_set.into_iter().map(|p| p.group_name).collect();
@@ -58,13 +64,16 @@ impl RemotingClients {
         let keep_subscriptions = data.without_sub == Some(true);
         let before: BTreeSet<String> = member.consumers.keys().cloned().collect();
         let mut consumers = BTreeMap::new();
+        member.kinds.clear();
         for group in data.consumer_data_set {
+            let name = group.group_name.clone();
             let subscriptions = if keep_subscriptions && group.subscription_data_set.is_empty() {
-                member.consumers.remove(&group.group_name).unwrap_or_default()
+                member.consumers.remove(&name).unwrap_or_default()
             } else {
-                group.subscription_data_set.into_iter().map(|s| (s.topic.clone(), s)).collect()
+                group.subscription_data_set.iter().map(|s| (s.topic.clone(), s.clone())).collect()
             };
-            consumers.insert(group.group_name, subscriptions);
+            member.kinds.insert(name.clone(), ConsumerData { subscription_data_set: Vec::new(), ..group });
+            consumers.insert(name, subscriptions);
         }
         member.consumers = consumers;
         let after: BTreeSet<String> = member.consumers.keys().cloned().collect();
@@ -85,6 +94,33 @@ impl RemotingClients {
     /// Forgets a closed connection; returns the consumer groups it was in.
     pub fn disconnected(&self, conn: &Connection) -> Vec<String> {
         self.members().remove(&conn.id()).map(|m| m.consumers.into_keys().collect()).unwrap_or_default()
+    }
+
+    /// The client id of a connection and its consumer groups, each with the
+    /// subscriptions it registered (kept across `withoutSub` heartbeats).
+    pub fn consumer_groups_of(&self, conn: &Connection) -> Option<(String, Vec<ConsumerData>)> {
+        let members = self.members();
+        let member = members.get(&conn.id())?;
+        let groups = member
+            .consumers
+            .iter()
+            .map(|(group, subscriptions)| ConsumerData {
+                subscription_data_set: subscriptions.values().cloned().collect(),
+                ..member
+                    .kinds
+                    .get(group)
+                    .cloned()
+                    .unwrap_or_else(|| ConsumerData { group_name: group.clone(), ..ConsumerData::default() })
+            })
+            .collect();
+        Some((member.client_id.clone(), groups))
+    }
+
+    /// The connection of the consumer `client_id`, if it is connected here.
+    pub fn consumer_connection(&self, client_id: &str) -> Option<Connection> {
+        let members = self.members();
+        let member = members.values().find(|m| m.client_id == client_id && !m.consumers.is_empty())?;
+        Some(member.conn.clone())
     }
 
     /// The client ids of a consumer group, sorted.
@@ -131,7 +167,7 @@ impl RemotingClients {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rmq_protocol::body::heartbeat::{ConsumerData, ProducerData};
+    use rmq_protocol::body::heartbeat::ProducerData;
 
     fn heartbeat(client: &str, groups: &[(&str, &str, &str)], without_sub: bool) -> HeartbeatData {
         HeartbeatData {
@@ -172,6 +208,11 @@ mod tests {
         clients.heartbeat(&a, heartbeat("A", &[("g", "", "")], true));
         clients.disconnected(&b);
         assert_eq!(clients.subscription("g", "T").unwrap().sub_string, "x || y");
+        let (id, groups) = clients.consumer_groups_of(&a).unwrap();
+        assert_eq!((id.as_str(), groups[0].group_name.as_str()), ("A", "g"));
+        assert_eq!(groups[0].subscription_data_set[0].sub_string, "x || y", "kept across withoutSub");
+        assert_eq!(clients.consumer_connection("A").unwrap().id(), a.id());
+        assert!(clients.consumer_connection("B").is_none(), "gone");
         assert_eq!(clients.producer_groups().into_iter().collect::<Vec<_>>(), ["pg"]);
         assert!(clients.producer_of("pg").is_some());
         assert_eq!(clients.unregister(&a, Some("pg"), Some("g")), ["g"]);

@@ -86,6 +86,7 @@ impl Service for Front {
     }
 
     fn on_disconnected(&self, conn: &Connection) {
+        self.leave_brokers(conn, None);
         let left = self.proxy.remoting_clients.disconnected(conn);
         self.notify(&left);
     }
@@ -137,6 +138,7 @@ impl Front {
         };
         let changed = self.proxy.remoting_clients.heartbeat(conn, data);
         self.notify(&changed.consumer_groups);
+        self.join_brokers(conn, request.language);
         if changed.producers_changed {
             // A new producer group: registered at the brokers now, so that
             // their transaction checks find the proxy.
@@ -150,6 +152,9 @@ impl Front {
             Ok(h) => h,
             Err(e) => return answer(ResponseCode::SystemError, e.to_string()),
         };
+        if let Some(group) = header.consumer_group.as_deref() {
+            self.leave_brokers(conn, Some(group));
+        }
         let left = self.proxy.remoting_clients.unregister(
             conn,
             header.producer_group.as_deref(),
@@ -170,6 +175,30 @@ impl Front {
         }
         let body = rmq_model::fastjson::to_vec(&ConsumerIdList { consumer_id_list: ids });
         Some(RemotingCommand::success().with_body(body))
+    }
+
+    /// Registers the connection's consumer groups at the brokers (each
+    /// heartbeat, so the brokers keep them as long as the client beats).
+    fn join_brokers(&self, conn: &Connection, language: rmq_protocol::LanguageCode) {
+        let Some((client_id, groups)) = self.proxy.remoting_clients.consumer_groups_of(conn) else { return };
+        let proxy = self.proxy.clone();
+        tokio::spawn(async move {
+            for data in groups {
+                proxy.register_at_masters(&client_id, data, language).await;
+            }
+        });
+    }
+
+    /// Takes the connection's consumer groups (or `only` that one) off the brokers.
+    fn leave_brokers(&self, conn: &Connection, only: Option<&str>) {
+        let Some((client_id, mut groups)) = self.proxy.remoting_clients.consumer_groups_of(conn) else { return };
+        groups.retain(|g| only.is_none_or(|only| g.group_name == only));
+        let proxy = self.proxy.clone();
+        tokio::spawn(async move {
+            for data in &groups {
+                proxy.unregister_at_masters(&client_id, data).await;
+            }
+        });
     }
 
     /// Tells the members of each group that its membership changed, as a
