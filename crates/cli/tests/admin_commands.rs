@@ -71,6 +71,54 @@ fn consumer_online(rt: &tokio::runtime::Runtime, s: &Servers, group: &str, topic
     client
 }
 
+/// The `#Version` column of the group's one consumer in `consumerConnection`.
+fn connection_version(s: &Servers) -> String {
+    let conn = ok(&s.mqadmin(&["consumerConnection", "-g", "AdminGroup"])).to_owned();
+    conn.lines().nth(1).and_then(|l| l.split_whitespace().nth(3)).unwrap().to_owned()
+}
+
+/// `consumerStatus` (Java's `ConsumerStatusSubCommand`) for AdminGroup,
+/// whose one member is this process's `rmq_client`, which answers the
+/// relayed GET_CONSUMER_RUNNING_INFO with a minimal body.
+fn consumer_status(s: &Servers, client_id: &str, version: &str) {
+    let one = ok(&s.mqadmin(&["consumerStatus", "-g", "AdminGroup", "-i", client_id])).to_owned();
+    assert_golden("consumerStatus-i.txt", &one);
+    let with_stacks =
+        ok(&s.mqadmin(&["consumerStatus", "-g", "AdminGroup", "-i", client_id, "-s", "-b", &s.broker])).to_owned();
+    assert_eq!(with_stacks, one, "-s and -b are accepted; this client has no stacks to add");
+
+    let cwd = tempfile::tempdir().unwrap();
+    let all = s.mqadmin_in(cwd.path(), &["consumerStatus", "-g", "AdminGroup"]);
+    assert_eq!(all.code, 0, "{all:?}");
+    let mut lines = all.stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            format!("{:<10} {:<40} {:<20} {}", "#Index", "#ClientId", "#Version", "#ConsumerRunningInfoFile").as_str()
+        )
+    );
+    let row = lines.next().unwrap();
+    let path = row.rsplit(' ').next().unwrap();
+    assert_eq!(row, format!("{:<10} {client_id:<40} {version:<20} {path}", 1));
+    assert!(
+        path.ends_with(&format!("/{client_id}")) && path.split('/').next().unwrap().parse::<i64>().is_ok(),
+        "{path}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(cwd.path().join(path)).unwrap(),
+        one,
+        "the file holds the client's formatString"
+    );
+    let rest: Vec<&str> = lines.collect();
+    assert_eq!(rest, ["", "", "Same subscription in the same group of consumer", "", "Rebalance OK"], "{}", all.stdout);
+
+    let offline = s.mqadmin(&["consumerStatus", "-g", "AdminGroup", "-i", "10.9.9.9@1"]);
+    assert_eq!(offline.code, 1, "{offline:?}");
+    assert!(offline.stderr.starts_with("consumerStatus command failed: "), "{offline:?}");
+    let nobody = s.mqadmin(&["consumerStatus", "-g", "NoSuchGroup"]);
+    assert_ne!(nobody.code, 0, "{nobody:?}");
+}
+
 #[test]
 fn every_sub_command_against_real_servers() {
     let s = Servers::start();
@@ -237,6 +285,7 @@ fn every_sub_command_against_real_servers() {
         .replace(&format!("{:<36}", member.client_id()), &format!("{:<36}", "<CLIENT>"))
         .replace(&format!("{client_addr:<22}"), &format!("{:<22}", "<ADDR>"));
     assert_golden("consumerConnection.txt", &conn);
+    consumer_status(&s, member.client_id(), &connection_version(&s));
     let producers = ok(&s.mqadmin(&["producerConnection", "-g", "PG_admin", "-t", "AdminTopic"])).to_owned();
     assert!(producers.starts_with(&format!("0001  {:<32} ", member.client_id())), "{producers}");
     let reset = ok(&s.mqadmin(&["resetOffsetByTime", "-g", "AdminGroup", "-t", "AdminTopic", "-s", "0"])).to_owned();

@@ -279,12 +279,20 @@ impl Admin {
     }
 
     /// GET_CONSUMER_RUNNING_INFO (307), relayed by the broker to the client;
-    /// the client's JSON as it answered.
-    pub async fn consumer_running_info(&self, broker: &str, group: &str, client_id: &str) -> Result<String> {
+    /// the client's JSON as it answered. With `jstack`, the client adds its
+    /// thread stacks (`jstack`), which costs it a thread dump: ask only when
+    /// an operator wants them (`mqadmin consumerStatus -s`).
+    pub async fn consumer_running_info(
+        &self,
+        broker: &str,
+        group: &str,
+        client_id: &str,
+        jstack: bool,
+    ) -> Result<String> {
         let header = GetConsumerRunningInfoRequestHeader {
             consumer_group: group.to_owned(),
             client_id: client_id.to_owned(),
-            jstack_enable: Some(false),
+            jstack_enable: Some(jstack),
         };
         let resp =
             self.client.call(broker, RemotingCommand::request(RequestCode::GetConsumerRunningInfo, &header)).await?;

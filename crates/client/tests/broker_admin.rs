@@ -239,9 +239,9 @@ async fn admin_requests_of_admin_ext() {
     assert_eq!(offline.code(), Some(ResponseCode::ConsumerNotOnline));
 
     // 307 and 309 are answered by the client itself; 223 asks every client.
-    let info = admin.consumer_running_info(&broker, "G", member.client_id()).await.unwrap();
+    let info = admin.consumer_running_info(&broker, "G", member.client_id(), false).await.unwrap();
     assert!(info.contains("PROP_CLIENT_VERSION"), "{info}");
-    let gone = admin.consumer_running_info(&broker, "G", "10.9.9.9@1").await.unwrap_err();
+    let gone = admin.consumer_running_info(&broker, "G", "10.9.9.9@1", false).await.unwrap_err();
     assert!(gone.to_string().contains("not online"), "{gone}");
     let sent = producer.send(&Message::new("Stats", &b"direct"[..])).await.unwrap();
     let direct =

@@ -12,6 +12,12 @@ pub fn human_time(ms: i64) -> String {
     Local.timestamp_millis_opt(ms).single().map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M:%S,%3f").to_string())
 }
 
+/// `UtilAll.timeMillisToHumanString`: `yyyyMMddHHmmssSSS`, local time, as
+/// Java's `ProcessQueueInfo.toString` prints its timestamps.
+pub fn compact_time(ms: i64) -> String {
+    Local.timestamp_millis_opt(ms).single().map_or_else(String::new, |t| t.format("%Y%m%d%H%M%S%3f").to_string())
+}
+
 /// `yyyy-MM-dd HH:mm:ss`, local time (`UtilAll.YYYY_MM_DD_HH_MM_SS`).
 pub fn date_time(ms: i64) -> String {
     Local.timestamp_millis_opt(ms).single().map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
@@ -35,6 +41,48 @@ pub fn front(text: &str, size: usize) -> &str {
         Some((at, _)) => &text[..at],
         None => text,
     }
+}
+
+/// Java's `String.format("%.<decimals>f", value)`: Java rounds the shortest
+/// decimal form of the double half up (3.125 → `3.13`, 2.675 → `2.68`),
+/// where Rust's `{:.2}` rounds the exact binary value half to even (`3.12`,
+/// `2.67`).
+pub fn java_fixed(value: f64, decimals: usize) -> String {
+    if !value.is_finite() {
+        return match value {
+            v if v.is_nan() => "NaN".to_owned(),
+            v if v > 0.0 => "Infinity".to_owned(),
+            _ => "-Infinity".to_owned(),
+        };
+    }
+    let shortest = value.abs().to_string();
+    let (int, frac) = shortest.split_once('.').unwrap_or((&shortest, ""));
+    let kept = &frac[..decimals.min(frac.len())];
+    let mut digits: Vec<u8> = format!("{int}{kept:0<decimals$}").into_bytes();
+    if frac.as_bytes().get(decimals).is_some_and(|d| *d >= b'5') {
+        round_up(&mut digits);
+    }
+    let point = digits.len() - decimals;
+    let (whole, fraction) = digits.split_at(point);
+    let sign = if value.is_sign_negative() { "-" } else { "" };
+    let whole = String::from_utf8_lossy(whole);
+    if decimals == 0 {
+        return format!("{sign}{whole}");
+    }
+    format!("{sign}{whole}.{}", String::from_utf8_lossy(fraction))
+}
+
+/// Adds one to a string of decimal digits, carrying into a new leading `1`.
+fn round_up(digits: &mut Vec<u8>) {
+    for d in digits.iter_mut().rev() {
+        if *d == b'9' {
+            *d = b'0';
+        } else {
+            *d += 1;
+            return;
+        }
+    }
+    digits.insert(0, b'1');
 }
 
 /// Java's `Boolean.parseBoolean`.
@@ -188,8 +236,23 @@ mod tests {
         let ms = parse_java_date("2024-01-02#03:04:05:006").unwrap();
         assert_eq!(human_time(ms), "2024-01-02 03:04:05,006");
         assert_eq!(date_time(ms), "2024-01-02 03:04:05");
+        assert_eq!(compact_time(ms), "20240102030405006");
         assert_eq!(parse_timestamp("1700000000000"), Some(1700000000000));
         assert_eq!(parse_timestamp("yesterday"), None);
+    }
+
+    #[test]
+    fn fixed_point_as_java_rounds() {
+        // String.format("%.2f", …) in Java.
+        assert_eq!(java_fixed(3.125, 2), "3.13");
+        assert_eq!(java_fixed(2.675, 2), "2.68");
+        assert_eq!(java_fixed(1.005, 2), "1.01");
+        assert_eq!(java_fixed(0.0, 2), "0.00");
+        assert_eq!(java_fixed(99.999, 2), "100.00");
+        assert_eq!(java_fixed(-0.001, 2), "-0.00");
+        assert_eq!(java_fixed(12.5, 0), "13");
+        assert_eq!(java_fixed(1e21, 2), "1000000000000000000000.00");
+        assert_eq!(java_fixed(f64::NAN, 2), "NaN");
     }
 
     #[test]

@@ -222,17 +222,25 @@ impl Ctx {
         Ok(stats)
     }
 
-    /// `examineConsumerConnectionInfo`: asks a broker of the group's retry topic.
-    pub async fn consumer_connection(&self, group: &str, broker: Option<&str>) -> Result<ConsumerConnection> {
-        let addr = match broker {
-            Some(addr) => addr.to_owned(),
+    /// The broker to ask about a group's consumers: `broker` (`-b`) when
+    /// given, else the first broker of the group's retry topic, where every
+    /// consumer of the group sends its heartbeats (Java's
+    /// `examineConsumerConnectionInfo` and `getConsumerRunningInfo`).
+    pub async fn group_broker(&self, group: &str, broker: Option<&str>) -> Result<String> {
+        match broker {
+            Some(addr) => Ok(addr.to_owned()),
             None => self
                 .route_addrs(&rmq_model::topic::retry_topic(group))
                 .await?
                 .into_iter()
                 .next()
-                .ok_or_else(|| anyhow!("Not found the consumer group connection"))?,
-        };
+                .ok_or_else(|| anyhow!("Not found the consumer group connection")),
+        }
+    }
+
+    /// `examineConsumerConnectionInfo`: asks [`Ctx::group_broker`].
+    pub async fn consumer_connection(&self, group: &str, broker: Option<&str>) -> Result<ConsumerConnection> {
+        let addr = self.group_broker(group, broker).await?;
         let conn = self.admin.consumer_connection(&addr, group).await?;
         if conn.connection_set.is_empty() {
             return Err(anyhow!("Not found the consumer group connection"));

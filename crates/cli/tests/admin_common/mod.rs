@@ -146,6 +146,14 @@ impl Servers {
         run_mqadmin_with(&all, self.home.path(), &self.java_opt_extra)
     }
 
+    /// [`Servers::mqadmin`] run in `cwd`, for commands that write files
+    /// relative to the working directory (`consumerStatus`).
+    pub fn mqadmin_in(&self, cwd: &Path, args: &[&str]) -> Run {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["-n", self.namesrv.as_str()]);
+        run(mqadmin_command(&all, self.home.path(), &self.java_opt_extra).current_dir(cwd))
+    }
+
     /// Until `topicRoute` finds the topic (registration is asynchronous).
     pub fn wait_for_route(&self, topic: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -186,15 +194,24 @@ pub fn run_mqadmin(args: &[&str], home: &Path) -> Run {
 
 /// [`run_mqadmin`] with `java_opt` as `JAVA_OPT`.
 pub fn run_mqadmin_with(args: &[&str], home: &Path, java_opt: &str) -> Run {
-    let out: Output = Command::new(MQADMIN)
+    run(&mut mqadmin_command(args, home, java_opt))
+}
+
+/// `mqadmin <args>` with `HOME` and `JAVA_OPT` set and no inherited NameServer.
+fn mqadmin_command(args: &[&str], home: &Path, java_opt: &str) -> Command {
+    let mut command = Command::new(MQADMIN);
+    command
         .args(args)
         .env("HOME", home)
         .env_remove("NAMESRV_ADDR")
         .env("JAVA_OPT", java_opt)
         .env_remove("JAVA_OPT_EXT")
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("mqadmin runs");
+        .env_remove("RUST_BACKTRACE");
+    command
+}
+
+fn run(command: &mut Command) -> Run {
+    let out: Output = command.output().expect("mqadmin runs");
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -1,14 +1,16 @@
 //! Consumer and producer group sub-commands: `updateSubGroup`,
 //! `deleteSubGroup`, `consumerProgress`, `consumerConnection`,
-//! `producerConnection`, `cloneGroupOffset`, `resetOffsetByTime`.
+//! `consumerStatus`, `producerConnection`, `cloneGroupOffset`, `resetOffsetByTime`.
 
-use anyhow::{Result, anyhow};
-use rmq_model::{MessageQueue, SubscriptionGroupConfig, fastjson, topic as topics};
+use anyhow::{Context, Result, anyhow};
+use rmq_model::clock::now_ms;
+use rmq_model::{MessageQueue, SubscriptionGroupConfig, topic as topics};
+use rmq_protocol::body::admin::ConsumerConnection;
 use rmq_protocol::body::heartbeat::{ConsumeType, MessageModel};
-use serde::Deserialize;
 use std::collections::BTreeMap;
 
 use super::number;
+use super::running_info::{RunningInfo, same_subscription, stuck_queues};
 use super::topic::delete_topic_in_cluster;
 use crate::admin::format::{date_time, front, java_bool, parse_timestamp, version_desc};
 use crate::admin::options::Args;
@@ -138,23 +140,13 @@ pub async fn delete_sub_group(ctx: &Ctx, args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// The part of a consumer's running info `consumerProgress -s` reads.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct RunningInfo {
-    #[serde(deserialize_with = "fastjson::object_key::map")]
-    mq_table: BTreeMap<MessageQueue, serde_json::Value>,
-}
-
 /// Which client (its IP) consumes each queue, from the clients' running info.
 async fn allocation(ctx: &Ctx, group: &str) -> BTreeMap<MessageQueue, String> {
     let mut out = BTreeMap::new();
-    let Ok(conn) = ctx.consumer_connection(group, None).await else { return out };
-    let Ok(addrs) = ctx.route_addrs(&topics::retry_topic(group)).await else { return out };
-    let Some(addr) = addrs.first() else { return out };
+    let Ok(addr) = ctx.group_broker(group, None).await else { return out };
+    let Ok(conn) = ctx.consumer_connection(group, Some(&addr)).await else { return out };
     for c in &conn.connection_set {
-        let Ok(text) = ctx.admin.consumer_running_info(addr, group, &c.client_id).await else { continue };
-        let info: RunningInfo = fastjson::from_str(&text).unwrap_or_default();
+        let Ok(info) = running_info(ctx, &addr, group, &c.client_id, false).await else { continue };
         let ip = c.client_id.split('@').next().unwrap_or_default().to_owned();
         out.extend(info.mq_table.into_keys().map(|mq| (mq, ip.clone())));
     }
@@ -260,6 +252,93 @@ pub async fn consumer_connection(ctx: &Ctx, args: &Args) -> Result<()> {
     println!("MessageModel: {}", cc.message_model.as_str());
     println!("ConsumeFromWhere: {}", cc.consume_from_where.as_str());
     Ok(())
+}
+
+/// One client's running info, relayed by the broker at `addr`.
+async fn running_info(ctx: &Ctx, addr: &str, group: &str, client_id: &str, jstack: bool) -> Result<RunningInfo> {
+    let text = ctx.admin.consumer_running_info(addr, group, client_id, jstack).await.at(addr)?;
+    RunningInfo::parse(&text).with_context(|| format!("the running info of {client_id} is malformed"))
+}
+
+/// `consumerStatus`: the running info of one client (`-i`), or of every
+/// client of the group, each saved to `<now-ms>/<clientId>` (relative to the
+/// working directory, as Java writes it) with a check of the group as a whole.
+pub async fn consumer_status(ctx: &Ctx, args: &Args) -> Result<()> {
+    let group = args.req('g');
+    let addr = ctx.group_broker(&group, args.get('b').as_deref()).await?;
+    let conn = ctx.consumer_connection(&group, Some(&addr)).await?;
+    let jstack = args.has('s');
+    if let Some(client_id) = args.get('i') {
+        let info = running_info(ctx, &addr, &group, &client_id, jstack).await?;
+        print!("{}", info.format_string());
+        return Ok(());
+    }
+    let now = now_ms();
+    let by_client = save_each_client(ctx, &addr, &group, &conn, jstack, now).await;
+    print_group_analysis(&by_client, now);
+    Ok(())
+}
+
+/// Asks every client of the connection list for its running info, saves
+/// each to a file and lists it. A client that fails is named on stderr and
+/// skipped (Java prints the stack trace and goes on).
+async fn save_each_client(
+    ctx: &Ctx,
+    addr: &str,
+    group: &str,
+    conn: &ConsumerConnection,
+    jstack: bool,
+    now: i64,
+) -> BTreeMap<String, RunningInfo> {
+    println!("{:<10} {:<40} {:<20} {}", "#Index", "#ClientId", "#Version", "#ConsumerRunningInfoFile");
+    let mut by_client = BTreeMap::new();
+    let mut index = 1;
+    for c in &conn.connection_set {
+        let info = match running_info(ctx, addr, group, &c.client_id, jstack).await {
+            Ok(info) => info,
+            Err(e) => {
+                eprintln!("getting the running info of {} failed: {e:#}", c.client_id);
+                continue;
+            }
+        };
+        let path = format!("{now}/{}", c.client_id);
+        let saved = save(&path, &info.format_string());
+        // As Java, a client whose file could not be written is still analyzed.
+        by_client.insert(c.client_id.clone(), info);
+        if let Err(e) = saved {
+            eprintln!("writing {path} failed: {e}");
+            continue;
+        }
+        println!("{index:<10} {:<40} {:<20} {path}", c.client_id, version_desc(c.version));
+        index += 1;
+    }
+    by_client
+}
+
+/// `MixAll.string2FileNotSafe`: the file and its missing parent directories.
+fn save(path: &str, text: &str) -> std::io::Result<()> {
+    if let Some(parent) = std::path::Path::new(path).parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, text)
+}
+
+/// The lines Java's `consumerStatus` prints after the table: whether the
+/// clients subscribe alike and, if so, which of their queues look stuck.
+fn print_group_analysis(by_client: &BTreeMap<String, RunningInfo>, now: i64) {
+    if by_client.is_empty() {
+        return;
+    }
+    if !same_subscription(by_client, now) {
+        print!("\n\nWARN: Different subscription in the same group of consumer!!!");
+        return;
+    }
+    print!("\n\nSame subscription in the same group of consumer");
+    // Java's analyzeRebalance checks nothing yet: the same subscription is OK.
+    print!("\n\nRebalance {}\n", "OK");
+    for (client_id, info) in by_client {
+        print!("{}", stuck_queues(client_id, info, now));
+    }
 }
 
 pub async fn producer_connection(ctx: &Ctx, args: &Args) -> Result<()> {

@@ -12,6 +12,7 @@ mod controller;
 mod group;
 mod message;
 mod namesrv;
+mod running_info;
 mod stats;
 mod topic;
 
@@ -187,6 +188,16 @@ pub const ALL: &[Spec] = &[
         [
             val('g', "groupName", false, "consumer group name"),
             val('s', "showClientIP", false, "Show Client IP per Queue"),
+        ]
+    ),
+    spec!(
+        "consumerStatus",
+        "Query consumer's internal data structure.",
+        [
+            val('g', "consumerGroup", true, "consumer group name"),
+            val('i', "clientId", false, "The consumer's client id"),
+            val('b', "brokerAddr", false, "broker address"),
+            flag('s', "jstack", "Run jstack command in the consumer progress"),
         ]
     ),
     spec!(
@@ -417,6 +428,7 @@ pub async fn run(spec: &Spec, ctx: &Ctx, args: &Args) -> Result<()> {
         "producerConnection" => group::producer_connection(ctx, args).await,
         "consumerConnection" => group::consumer_connection(ctx, args).await,
         "consumerProgress" => group::consumer_progress(ctx, args).await,
+        "consumerStatus" => group::consumer_status(ctx, args).await,
         "cloneGroupOffset" => group::clone_group_offset(ctx, args).await,
         "clusterList" => cluster::cluster_list(ctx, args).await,
         "topicList" => topic::topic_list(ctx, args).await,
