@@ -646,6 +646,17 @@ async fn admin_calls_reach_the_consumer(home: &Path, ns: &str, url: &str, topic:
     let stacks = info.jstack.clone().unwrap_or_default();
     assert!(stacks.contains("answer_telemetry_commands"), "the client's own stacks: {stacks}");
     assert_eq!(printed("STACKS_ASKED").len(), 1);
+    // The same through rmq's `mqadmin consumerStatus -i <id> -s`.
+    let out = std::process::Command::new(processes::binary("mqadmin"))
+        .args(["consumerStatus", "-n", ns, "-g", group, "-i", &client_id, "-s"])
+        .output()
+        .expect("mqadmin runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "mqadmin consumerStatus: {text}{}", String::from_utf8_lossy(&out.stderr));
+    let jstack = text.split_once("#Consumer jstack#").map(|(_, after)| after).unwrap_or_default();
+    assert!(jstack.contains("answer_telemetry_commands"), "{text}");
+    assert!(text.contains("CONSUME_ACTIVELY"), "{text}");
+    assert_eq!(printed("STACKS_ASKED").len(), 2);
 
     // A message handed to the client to consume directly.
     let mut producer = v4_clients::producer(&harness, ns, "py-admin-pg").await;
