@@ -13,6 +13,7 @@ use rmq_protocol::body::heartbeat::{ConsumerData, HeartbeatData, SubscriptionDat
 use rmq_remoting::{Connection, ConnectionId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// What one connection registered.
 #[derive(Debug)]
@@ -25,7 +26,14 @@ struct Member {
     /// Consumer group → how it consumes (its heartbeat's data, without the
     /// subscriptions), for registering it at the brokers.
     kinds: BTreeMap<String, ConsumerData>,
+    /// When its groups were last registered at the brokers.
+    registered_at: Option<Instant>,
 }
+
+/// How often a client's heartbeats are passed on to the brokers when its
+/// groups stay the same: often enough for the brokers' 120 s, and a client
+/// heart-beating in a loop cannot make the proxy do so too.
+const REGISTER_AGAIN_AFTER: Duration = Duration::from_secs(10);
 
 /// What a heartbeat changed.
 #[derive(Debug, PartialEq, Eq)]
@@ -56,6 +64,7 @@ impl RemotingClients {
             producers: BTreeSet::new(),
             consumers: BTreeMap::new(),
             kinds: BTreeMap::new(),
+            registered_at: None,
         });
         member.client_id = data.client_id;
         let producers: BTreeSet<String> = data.producer_data_set.into_iter().map(|p| p.group_name).collect();
@@ -114,6 +123,21 @@ impl RemotingClients {
             })
             .collect();
         Some((member.client_id.clone(), groups))
+    }
+
+    /// [`RemotingClients::consumer_groups_of`] when they are due to be
+    /// registered at the brokers again (`changed`, or not for a while).
+    pub fn groups_to_register(&self, conn: &Connection, changed: bool) -> Option<(String, Vec<ConsumerData>)> {
+        {
+            let mut members = self.members();
+            let member = members.get_mut(&conn.id())?;
+            let recent = member.registered_at.is_some_and(|at| at.elapsed() < REGISTER_AGAIN_AFTER);
+            if (recent && !changed) || member.consumers.is_empty() {
+                return None;
+            }
+            member.registered_at = Some(Instant::now());
+        }
+        self.consumer_groups_of(conn)
     }
 
     /// The connection of the consumer `client_id`, if it is connected here.
@@ -212,6 +236,9 @@ mod tests {
         assert_eq!((id.as_str(), groups[0].group_name.as_str()), ("A", "g"));
         assert_eq!(groups[0].subscription_data_set[0].sub_string, "x || y", "kept across withoutSub");
         assert_eq!(clients.consumer_connection("A").unwrap().id(), a.id());
+        assert!(clients.groups_to_register(&a, false).is_some(), "never registered");
+        assert!(clients.groups_to_register(&a, false).is_none(), "just registered");
+        assert!(clients.groups_to_register(&a, true).is_some(), "its groups changed");
         assert!(clients.consumer_connection("B").is_none(), "gone");
         assert_eq!(clients.producer_groups().into_iter().collect::<Vec<_>>(), ["pg"]);
         assert!(clients.producer_of("pg").is_some());

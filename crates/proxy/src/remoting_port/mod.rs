@@ -138,7 +138,7 @@ impl Front {
         };
         let changed = self.proxy.remoting_clients.heartbeat(conn, data);
         self.notify(&changed.consumer_groups);
-        self.join_brokers(conn, request.language);
+        self.join_brokers(conn, request.language, !changed.consumer_groups.is_empty());
         if changed.producers_changed {
             // A new producer group: registered at the brokers now, so that
             // their transaction checks find the proxy.
@@ -177,10 +177,11 @@ impl Front {
         Some(RemotingCommand::success().with_body(body))
     }
 
-    /// Registers the connection's consumer groups at the brokers (each
-    /// heartbeat, so the brokers keep them as long as the client beats).
-    fn join_brokers(&self, conn: &Connection, language: rmq_protocol::LanguageCode) {
-        let Some((client_id, groups)) = self.proxy.remoting_clients.consumer_groups_of(conn) else { return };
+    /// Registers the connection's consumer groups at the brokers (at its
+    /// heartbeats, at most every 10 s unless they changed, so the brokers
+    /// keep them as long as the client beats).
+    fn join_brokers(&self, conn: &Connection, language: rmq_protocol::LanguageCode, changed: bool) {
+        let Some((client_id, groups)) = self.proxy.remoting_clients.groups_to_register(conn, changed) else { return };
         let proxy = self.proxy.clone();
         tokio::spawn(async move {
             for data in groups {
