@@ -10,9 +10,12 @@
 //! comes due; a set of keys gives the same result without depending on
 //! the order of a slot's entries.
 //!
-//! The RECALL_MESSAGE handler notes the key as well, as soon as the marker
-//! is written, so that a second recall of the same handle is refused (Java
-//! would store a second marker and answer SUCCESS again).
+//! The RECALL_MESSAGE handler notes the key as well, just before it writes
+//! the marker (and takes the note back if the write fails), so that a second
+//! recall of the same handle is refused (Java would store a second marker
+//! and answer SUCCESS again). A restart forgets these notes until the timer
+//! has recovered its markers: a second recall in that window is answered
+//! SUCCESS with a second, harmless marker, as in Java.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
