@@ -8,8 +8,9 @@ Modes:
   delay        as normal, delivery timestamp now + --delay-seconds (whole s)
   recall       as delay, then recalls (Producer.recall_message, RocketMQ 5.3)
                the bodies given to --recall by their receipts' recall
-               handles, each once more (which must be refused), and once
-               with a handle that is not one
+               handles, each once more (which must be refused), once with
+               a handle that is not one and once with a well-formed handle
+               naming a broker group that does not exist (broker-z)
   transaction  half messages --commit B..., --rollback B..., --orphan B...
                (no decision: the broker's check asks the TransactionChecker,
                which commits the bodies given to --check-commit and rolls
@@ -18,10 +19,11 @@ Modes:
 Prints `SENT <body> <message_id> [k=v...]` per message, `COMMITTED <body>` /
 `ROLLED_BACK <body>` per decision, `CHECKED <body> COMMIT|ROLLBACK` per check,
 `RECALLED <body> <message_id>` per recall answered, `REFUSED <what>
-<exception> <text>` per recall refused (`<body>`, `again:<body>` or
-`garbage`), then `DONE`.
+<exception> <text>` per recall refused (`<body>`, `again:<body>`, `garbage`
+or `foreign`), then `DONE`.
 """
 
+import base64
 import threading
 import time
 
@@ -141,7 +143,9 @@ def main():
 
 def recall(producer, topic, handles, bodies):
     """Recalls each of `bodies` by its handle, then each again, then once by
-    a handle that is not one; refusals are printed, not raised."""
+    a handle that is not one and once by one of another broker group (RocketMQ
+    5.3's format: URL-safe base64 of `v1 <topic> <broker> <ms> <id>`);
+    refusals are printed, not raised."""
 
     def attempt(what, handle):
         try:
@@ -156,6 +160,8 @@ def recall(producer, topic, handles, bodies):
     for body in bodies:
         attempt(f"again:{body}", handles.get(body) or "")
     attempt("garbage", "bm90IGEgaGFuZGxl!")
+    foreign = f"v1 {topic} broker-z {int(time.time() * 1000) + 60000} 00000000000000000000000000000000"
+    attempt("foreign", base64.urlsafe_b64encode(foreign.encode()).decode())
 
 
 if __name__ == "__main__":

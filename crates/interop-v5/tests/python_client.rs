@@ -425,7 +425,7 @@ async fn local_mode_a_delayed_message_carries_only_the_producers_user_properties
 
 /// Six messages due in 10 s; three recalled by their receipts' handles
 /// (RocketMQ 5.3's `Producer.recall_message`), each then recalled once
-/// more, and a handle that is not one; with `kill_broker`, the broker is
+/// more, a handle that is not one and one naming an unknown broker group; with `kill_broker`, the broker is
 /// SIGKILLed and restarted after the recalls, before the messages are due
 /// (the markers are in the CommitLog; the timer must honour them after
 /// recovery). A consumer then waits past the due time. Checked against
@@ -450,12 +450,17 @@ async fn recall_delayed_messages(topic: &str, group: &str, kill_broker: bool) {
         producer.lines("REFUSED").into_iter().map(|f| (f[0].to_owned(), f[2..].join(" "))).collect();
     assert_eq!(
         refused.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["again:r1", "again:r3", "again:r5", "garbage"],
-        "second recalls and the garbage handle are refused\n{producer}"
+        ["again:r1", "again:r3", "again:r5", "foreign", "garbage"],
+        "second recalls, the garbage handle and another group's handle are refused\n{producer}"
     );
     for (what, text) in &refused {
-        let why = if what == "garbage" { "recall handle is invalid" } else { "already recalled" };
-        assert!(text.starts_with("50001") && text.contains(why), "{what}: {text}\n{producer}");
+        let (code, why) = match what.as_str() {
+            "garbage" => ("50001", "recall handle is invalid"),
+            // Java's proxy: INVALID_BROKER_NAME is BAD_REQUEST.
+            "foreign" => ("40000", "cannot find broker broker-z"),
+            _ => ("50001", "already recalled"),
+        };
+        assert!(text.starts_with(code) && text.contains(why), "{what}: {text}\n{producer}");
     }
     let due_ms = producer
         .lines("SENT")
