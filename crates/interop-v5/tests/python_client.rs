@@ -424,12 +424,13 @@ async fn local_mode_a_delayed_message_carries_only_the_producers_user_properties
 }
 
 /// Six messages due in 10 s; three recalled by their receipts' handles
-/// (RocketMQ 5.3's `Producer.recall_message`), each then recalled once
-/// more, a handle that is not one and one naming an unknown broker group; with `kill_broker`, the broker is
-/// SIGKILLed and restarted after the recalls, before the messages are due
-/// (the markers are in the CommitLog; the timer must honour them after
-/// recovery). A consumer then waits past the due time. Checked against
-/// Java 5.3's `RecallMessageProcessor` and its timer's delete markers.
+/// (RocketMQ 5.3's `Producer.recall_message`), each then recalled once more,
+/// then a handle that is not one and one naming an unknown broker group.
+/// With `kill_broker`, the broker is SIGKILLed and restarted after the
+/// recalls, before the messages are due (the markers are in the CommitLog;
+/// the timer must honour them after recovery). A consumer then waits past
+/// the due time. Checked against Java 5.3's `RecallMessageProcessor` and its
+/// timer's delete markers.
 async fn recall_delayed_messages(topic: &str, group: &str, kill_broker: bool) {
     let mut env = local_typed(topic, &[("recallMessageEnable", "true")], "DELAY").await;
     create_plain_group(&env.broker.addr, group).await;
