@@ -11,7 +11,7 @@
 //!   find broker <name>"; a topic without a route: TOPIC_NOT_FOUND;
 //! - the broker's refusal by the common table ([`from_remoting`]): its
 //!   TOPIC_NOT_EXIST is TOPIC_NOT_FOUND, every other refusal (bad handle,
-//!   time passed, recall disabled, already recalled) INTERNAL_SERVER_ERROR
+//!   time passed, recall disabled) INTERNAL_SERVER_ERROR
 //!   with the broker's remark.
 
 use rmq_model::topic_attributes::TopicMessageType;

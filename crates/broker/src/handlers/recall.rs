@@ -11,9 +11,10 @@
 //! any timer message and which cancels the one it names
 //! ([`crate::timer::Recalls`]). The answer carries the message id.
 //!
-//! rmq's one addition: a second recall of a handle whose message is still
-//! parked is refused (ILLEGAL_OPERATION, "recall failed, the message was
-//! already recalled"); Java stores another marker and answers SUCCESS.
+//! A second recall of a handle whose message is still parked answers
+//! SUCCESS with the message id, as Java's does (a client retrying a recall
+//! whose answer it lost must not see it fail), but stores no second marker
+//! (Java stores another).
 
 use rmq_model::properties::keys;
 use rmq_model::record::NewMessage;
@@ -141,7 +142,8 @@ impl Recalling {
         let tick = out_ms.div_euclid(self.timer_rules.precision_ms);
         let slot_end = tick.saturating_add(1).saturating_mul(self.timer_rules.precision_ms);
         if !self.recalls.note(&key, slot_end) {
-            return reply(ResponseCode::IllegalOperation, "recall failed, the message was already recalled");
+            let header = RecallMessageResponseHeader { msg_id: handle.message_id.clone() };
+            return RemotingCommand::success().with_header(&header);
         }
         let properties = props.encode();
         let msg = NewMessage {

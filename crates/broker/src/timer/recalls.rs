@@ -12,10 +12,10 @@
 //!
 //! The RECALL_MESSAGE handler notes the key as well, just before it writes
 //! the marker (and takes the note back if the write fails), so that a second
-//! recall of the same handle is refused (Java would store a second marker
-//! and answer SUCCESS again). A restart forgets these notes until the timer
-//! has recovered its markers: a second recall in that window is answered
-//! SUCCESS with a second, harmless marker, as in Java.
+//! recall of the same handle is answered SUCCESS without a second marker
+//! (Java stores another). A restart forgets these notes until the timer has
+//! recovered its markers: a second recall in that window stores a second,
+//! harmless marker, as in Java.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
