@@ -28,6 +28,7 @@ use crate::handlers::offset::OffsetQueries;
 use crate::handlers::pop::Popping;
 use crate::handlers::pull::Pulling;
 use crate::handlers::query::MessageQueries;
+use crate::handlers::recall::Recalling;
 use crate::handlers::send::{Admission, Sending};
 use crate::live_config::LiveConfig;
 use crate::lock::QueueLocks;
@@ -45,7 +46,7 @@ use crate::stats::BrokerStats;
 use crate::tables::{
     ConsumerOffsets, DelayOffsets, RequestModes, SubscriptionGroups, TableFile, TopicDefaults, TopicTable,
 };
-use crate::timer::{TimerDelivery, TimerRules};
+use crate::timer::{Recalls, TimerDelivery, TimerRules};
 use crate::transaction::Transactions;
 use crate::{BrokerError, now_ms};
 
@@ -113,7 +114,9 @@ impl Broker {
         let opening = std::time::Instant::now();
         let store = Arc::new(MessageStore::open(store_config, hooks)?);
         let store_open_ms = u64::try_from(opening.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let timers = TimerDelivery::of(&store);
+        // Recalled timer messages: noted by RECALL_MESSAGE and the timer, skipped by the timer.
+        let recalls = Arc::new(Recalls::default());
+        let timers = TimerDelivery::of(&store, &recalls);
 
         let topics = Arc::new(TopicTable::open(
             &topic_defaults(&broker_config, &identity),
@@ -225,10 +228,21 @@ impl Broker {
                 topics: topics.clone(),
                 groups: groups.clone(),
                 stats: stats.clone(),
-                durability,
+                durability: durability.clone(),
                 delay_levels: delay_levels.clone(),
                 timer_rules,
                 admission: send_admission,
+            },
+            recalling: Recalling {
+                store: store.clone(),
+                config: config.clone(),
+                identity: identity.clone(),
+                topics: topics.clone(),
+                stats: stats.clone(),
+                durability,
+                timer_rules,
+                recalls,
+                is_master,
             },
             assignments: Assignments {
                 topics: topics.clone(),

@@ -210,6 +210,13 @@ config_struct! {
         /// Period of the check-back scan, ms.
         transaction_check_interval: u64 = "transactionCheckInterval" => 60_000,
 
+        // --- Recall (5.3) ---
+        /// Serve RECALL_MESSAGE: timer messages may be cancelled before they
+        /// are due. Off by default, as in Java (a recall is NO_PERMISSION).
+        recall_message_enable: bool = "recallMessageEnable" => false,
+        /// Recalls are still taken while `brokerPermission` forbids writes.
+        allow_recall_when_broker_not_writeable: bool = "allowRecallWhenBrokerNotWriteable" => true,
+
         // --- Security ---
         /// Check ACL 1.0 signatures and permissions (`conf/plain_acl.yml`).
         acl_enable: bool = "aclEnable" => false,

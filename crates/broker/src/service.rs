@@ -15,6 +15,7 @@ use crate::handlers::offset::OffsetQueries;
 use crate::handlers::pop::Popping;
 use crate::handlers::pull::Pulling;
 use crate::handlers::query::MessageQueries;
+use crate::handlers::recall::Recalling;
 use crate::handlers::send::Sending;
 use crate::stats::BrokerStats;
 use crate::transaction::Transactions;
@@ -26,6 +27,7 @@ pub(crate) struct Handlers {
     /// Controller mode only: role-change notices and the epoch cache.
     pub controller: Option<Arc<ControllerView>>,
     pub sending: Sending,
+    pub recalling: Recalling,
     pub pulling: Pulling,
     pub popping: Popping,
     pub assignments: Assignments,
@@ -124,6 +126,7 @@ impl BrokerService {
                 h.sending.send_back(&req, h.acl.enabled().then_some(&gate)).await
             }
             EndTransaction => return h.transactions.end(conn, &req),
+            RecallMessage => h.recalling.recall(conn, &req).await,
             PullMessage | LitePullMessage => not_supported(&req),
             PopMessage => h.popping.pop(conn, &req).await,
             PeekMessage => h.popping.peek(&req),

@@ -70,6 +70,8 @@ pub struct SendResult {
     pub offset_msg_id: String,
     pub queue: MessageQueue,
     pub queue_offset: i64,
+    /// 5.3 brokers: the handle that recalls a timer message before it is due.
+    pub recall_handle: Option<String>,
 }
 
 /// How a [`Producer`] sends.
@@ -338,7 +340,14 @@ fn send_result(
         reason: e.to_string(),
     })?;
     let queue = MessageQueue { queue_id: h.queue_id, ..queue };
-    Ok(SendResult { status, msg_id: msg_id.to_owned(), offset_msg_id: h.msg_id, queue, queue_offset: h.queue_offset })
+    Ok(SendResult {
+        status,
+        msg_id: msg_id.to_owned(),
+        offset_msg_id: h.msg_id,
+        queue,
+        queue_offset: h.queue_offset,
+        recall_handle: h.recall_handle,
+    })
 }
 
 #[cfg(test)]

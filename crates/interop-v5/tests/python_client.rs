@@ -427,6 +427,86 @@ async fn local_mode_a_delayed_message_carries_only_the_producers_user_properties
     assert_eq!(got.get("props"), "kind:delayed", "{consumer}");
 }
 
+/// Six messages due in 10 s; three recalled by their receipts' handles
+/// (RocketMQ 5.3's `Producer.recall_message`), each then recalled once more
+/// (answered as the first, as Java's broker answers a retried recall), then
+/// a handle that is not one and one naming an unknown broker group.
+/// With `kill_broker`, the broker is SIGKILLed and restarted after the
+/// recalls, before the messages are due (the markers are in the CommitLog;
+/// the timer must honour them after recovery). A consumer then waits past
+/// the due time. Checked against Java 5.3's `RecallMessageProcessor` and its
+/// timer's delete markers.
+async fn recall_delayed_messages(topic: &str, group: &str, kill_broker: bool) {
+    let mut env = local_typed(topic, &[("recallMessageEnable", "true")], "DELAY").await;
+    create_plain_group(&env.broker.addr, group).await;
+    let home = env.home.path().to_owned();
+    let recalled = ["r1", "r3", "r5"];
+    let mut args = vec!["--mode", "recall", "--count", "6", "--prefix", "r", "--delay-seconds", "10", "--recall"];
+    args.extend(recalled);
+    let producer = run(&home, "producer", "producer", &env.url, topic, 30, &args);
+    let ids = sent(&producer);
+    assert_eq!(ids.keys().cloned().collect::<BTreeSet<_>>(), bodies("r", 6), "{producer}");
+    assert!(producer.lines("SENT").iter().all(|f| f.contains(&"handle=yes")), "every receipt has a handle\n{producer}");
+    let answered: BTreeMap<String, String> =
+        producer.lines("RECALLED").into_iter().map(|f| (f[0].to_owned(), f[1].to_owned())).collect();
+    let expected: BTreeMap<String, String> = recalled
+        .iter()
+        .flat_map(|b| [(b.to_string(), ids[*b].clone()), (format!("again:{b}"), ids[*b].clone())])
+        .collect();
+    assert_eq!(answered, expected, "each recall, and each again, answered with its message id\n{producer}");
+    // The client raises the proxy's INTERNAL_SERVER_ERROR (50001) with the broker's or proxy's remark.
+    let refused: BTreeMap<String, String> =
+        producer.lines("REFUSED").into_iter().map(|f| (f[0].to_owned(), f[2..].join(" "))).collect();
+    assert_eq!(
+        refused.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["foreign", "garbage"],
+        "the garbage handle and another group's handle are refused\n{producer}"
+    );
+    for (what, text) in &refused {
+        let (code, why) = match what.as_str() {
+            "garbage" => ("50001", "recall handle is invalid"),
+            // Java's proxy: INVALID_BROKER_NAME is BAD_REQUEST.
+            _ => ("40000", "cannot find broker broker-z"),
+        };
+        assert!(text.starts_with(code) && text.contains(why), "{what}: {text}\n{producer}");
+    }
+    let due_ms = producer
+        .lines("SENT")
+        .iter()
+        .filter_map(|f| f.iter().find_map(|kv| kv.strip_prefix("due=")))
+        .filter_map(|s| s.parse::<i64>().ok())
+        .max()
+        .unwrap_or_else(|| panic!("no due= on SENT\n{producer}"))
+        * 1000;
+    if kill_broker {
+        assert!(rmq_model::clock::now_ms() < due_ms - 3000, "too late to restart before the messages are due");
+        env.broker.process.kill();
+        env.broker.restart();
+    }
+    let consumer = run(
+        &home,
+        "simple",
+        "simple_consumer",
+        &env.url,
+        topic,
+        40,
+        // All were due within the same second or two: 3 s more shows the recalled ones stay away.
+        &["--group", group, "--expect", "3", "--linger", "3"],
+    );
+    let got: BTreeSet<String> = consumer.received().into_iter().map(|r| r.body).collect();
+    assert_eq!(got, BTreeSet::from(["r0", "r2", "r4"].map(String::from)), "recalled ones never delivered\n{consumer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_recalled_delayed_messages_are_never_delivered_and_a_second_recall_answers_as_the_first() {
+    recall_delayed_messages("PyRecallTopic", "py-recall-cg", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_a_recall_holds_after_the_broker_is_killed_and_restarted_before_the_due_time() {
+    recall_delayed_messages("PyRecallRestartTopic", "py-recall-restart-cg", true).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_mode_transactions_commit_roll_back_and_orphans_are_resolved_by_the_checker() {
     let topic = "PyTxTopic";

@@ -270,6 +270,69 @@ async fn bad_requests_get_javas_proxy_answers_and_the_connection_stays() {
     drop((a, ns, proxy));
 }
 
+/// RECALL_MESSAGE (RocketMQ 5.3) through the port: relayed by `bname` as
+/// Java's proxy does (its clients copy it from the handle), else to the
+/// group the handle names; the broker's answers come back unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recalls_through_the_proxy_reach_the_broker_the_handle_names() {
+    const DELAYED: &str = "ProxyRecallTopic";
+    let home = tempfile::tempdir().unwrap();
+    let ns = Namesrv::start(home.path());
+    let on = [("recallMessageEnable", "true")];
+    let a = Broker::start(home.path(), &repo_conf("2m-noslave/broker-a.properties"), &ns.addr, &on);
+    let b = Broker::start(home.path(), &repo_conf("2m-noslave/broker-b.properties"), &ns.addr, &on);
+    let client = admin::client();
+    for master in [&a.addr, &b.addr] {
+        admin::create_topic_with(&client, master, DELAYED, 4, Some("+message.type=DELAY")).await;
+    }
+    let proxy = Proxy::start(home.path(), &ns.addr);
+    let via = &proxy.remoting_addr;
+    let ask = |cmd: RemotingCommand| {
+        let client = client.clone();
+        let via = via.clone();
+        async move { client.invoke(&via, cmd, Duration::from_secs(5)).await.unwrap() }
+    };
+    // A message due in a minute, to broker-b.
+    let mut send = RemotingCommand::bare_request(RequestCode::SendMessageV2).with_body(b"later".to_vec());
+    for (k, v) in [("a", "pg"), ("b", DELAYED), ("c", "TBW102"), ("d", "4"), ("e", "0"), ("f", "0"), ("g", "0")] {
+        send.ext_fields.insert(k, v);
+    }
+    send.ext_fields.insert("h", "0");
+    send.ext_fields.insert("i", "TIMER_DELAY_SEC\u{1}60\u{2}UNIQ_KEY\u{1}recall-me\u{2}");
+    send.ext_fields.insert("n", "broker-b");
+    let sent = ask(send).await;
+    assert_eq!(sent.code, ResponseCode::Success.to_i32(), "{:?}", sent.remark);
+    let handle = sent.ext("recallHandle").expect("a handle for a timer message").to_owned();
+    let recall = |bname: Option<&str>, handle: &str| {
+        let mut cmd = RemotingCommand::bare_request(RequestCode::RecallMessage);
+        cmd.ext_fields.insert("topic", DELAYED);
+        cmd.ext_fields.insert("recallHandle", handle);
+        if let Some(name) = bname {
+            cmd.ext_fields.insert("bname", name);
+        }
+        cmd
+    };
+
+    // Named by bname to the wrong group: that broker refuses, as Java's does.
+    let resp = ask(recall(Some("broker-a"), &handle)).await;
+    assert_eq!(resp.code, ResponseCode::IllegalOperation.to_i32(), "{:?}", resp.remark);
+    assert_eq!(resp.remark.as_deref(), Some("recall failed, broker service not available"));
+    // Without bname: to the group in the handle.
+    let resp = ask(recall(None, &handle)).await;
+    assert_eq!(resp.code, ResponseCode::Success.to_i32(), "{:?}", resp.remark);
+    assert_eq!(resp.ext("msgId"), Some("recall-me"));
+    let resp = ask(recall(Some("broker-b"), &handle)).await;
+    assert_eq!(resp.code, ResponseCode::Success.to_i32(), "a second recall, answered as the first: {:?}", resp.remark);
+    assert_eq!(resp.ext("msgId"), Some("recall-me"));
+    // Neither bname nor a readable handle: Java's proxy answer.
+    let resp = ask(recall(None, "garbage")).await;
+    assert_eq!(resp.code, ResponseCode::VersionNotSupported.to_i32(), "{:?}", resp.remark);
+    // A readable handle to a group that does not exist.
+    let resp = ask(recall(Some("broker-z"), &handle)).await;
+    assert_eq!(resp.code, ResponseCode::SystemError.to_i32(), "{:?}", resp.remark);
+    drop((a, b, ns, proxy));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::large_futures)]
 async fn transactions_through_the_proxy_are_checked_back_through_it() {

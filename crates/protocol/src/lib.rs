@@ -27,6 +27,7 @@ mod ext_fields;
 pub mod frame;
 pub mod header;
 mod json_header;
+pub mod recall;
 pub mod receipt;
 pub mod remark;
 

@@ -37,6 +37,7 @@ mod context;
 mod convert;
 mod message_type;
 mod offsets;
+mod recall;
 mod receipt;
 mod receive;
 mod remoting_port;

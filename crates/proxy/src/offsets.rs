@@ -1,6 +1,6 @@
 //! The calls of the newer API for clients that keep their own offsets:
 //! PullMessage, GetOffset, UpdateOffset, QueryOffset. Each goes to the master
-//! of the broker group the client's queue names. RecallMessage is not served.
+//! of the broker group the client's queue names.
 
 use rmq_client::{PullConsumer, PullRequest, PullStatus};
 use rmq_model::MessageQueue;

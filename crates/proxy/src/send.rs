@@ -99,7 +99,7 @@ impl Proxy {
             message_id: out.message_id.clone(),
             transaction_id,
             offset: result.queue_offset,
-            recall_handle: String::new(),
+            recall_handle: result.recall_handle.unwrap_or_default(),
         }
     }
 }

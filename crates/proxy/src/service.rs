@@ -129,10 +129,6 @@ impl MessagingService for Service {
     }
 
     async fn recall_message(&self, req: Request<RecallMessageRequest>) -> Answer<RecallMessageResponse> {
-        let status = match Ctx::of(&req, &self.0.auth) {
-            Ok(_) => crate::status::status(Code::NotImplemented, "recalling a message is not supported by rmq"),
-            Err(refusal) => refusal.0,
-        };
-        Ok(Response::new(RecallMessageResponse { status: Some(status), message_id: String::new() }))
+        unary!(self, req, recall_message, RecallMessageResponse)
     }
 }

@@ -20,6 +20,13 @@ fn route_request(topic: &str) -> String {
     body.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// RecallMessageRequest { topic: Resource { name }, recall_handle } as protobuf, in hex.
+fn recall_request(topic: &str, handle: &str) -> String {
+    let mut field = vec![0x12, handle.len() as u8];
+    field.extend_from_slice(handle.as_bytes());
+    route_request(topic) + &field.iter().map(|b| format!("{b:02x}")).collect::<String>()
+}
+
 fn args(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
@@ -45,6 +52,13 @@ async fn malformed_unknown_and_missing_things_get_their_codes() {
     // Heartbeat before any Settings: UNRECOGNIZED_CLIENT_TYPE.
     let got = blocking(RAW_CALL, args(&[&a, "/apache.rocketmq.v2.MessagingService/Heartbeat", "1001", "c1"])).await;
     assert_eq!(got, "CODE 40015", "heartbeat without settings");
+    // RecallMessage: an illegal topic; a topic the proxy cannot type (Java's
+    // check wants DELAY) before the garbage handle is even read.
+    const RECALL: &str = "/apache.rocketmq.v2.MessagingService/RecallMessage";
+    let got = blocking(RAW_CALL, args(&[&a, RECALL, &recall_request("bad topic!", "x"), "c1"])).await;
+    assert_eq!(got, "CODE 40002", "recall: ILLEGAL_TOPIC");
+    let got = blocking(RAW_CALL, args(&[&a, RECALL, &recall_request("NoSuchTopic", "garbage"), "c1"])).await;
+    assert_eq!(got, "CODE 40014", "recall: MESSAGE_PROPERTY_CONFLICT_WITH_TYPE");
     // After all that, a good call is still answered.
     let got = blocking(RAW_CALL, args(&[&a, QUERY_ROUTE, &route_request("NoSuchTopic"), "c2"])).await;
     assert_eq!(got, "CODE 40402");

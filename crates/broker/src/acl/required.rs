@@ -78,6 +78,8 @@ pub(crate) fn required(code: RequestCode) -> Required {
         // 5.x clients name the topic; 4.9 clients do not (then only the
         // half message's producer group, checked by the handler, guards it).
         EndTransaction => Named(&[Topic("topic", PUB)]),
+        // 5.x ACL 2.0: PUB on the topic, as for a send.
+        RecallMessage => Named(&[Topic("topic", PUB)]),
         // Consumers.
         PullMessage
         | LitePullMessage
@@ -236,7 +238,7 @@ mod tests {
             open,
             [
                 10, 11, 12, 14, 15, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 41, 42, 46, 202, 203, 208, 300, 303, 305,
-                310, 320, 321, 351, 352, 361, 400, 200050, 200051, 200052, 200053, 200054, 200055, 200151
+                310, 320, 321, 351, 352, 361, 370, 400, 200050, 200051, 200052, 200053, 200054, 200055, 200151
             ],
             "a code changed class: update docs/compatibility.md's table too"
         );

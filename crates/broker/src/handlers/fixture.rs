@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::memory_log::MemoryLog;
 use super::offset::OffsetQueries;
 use super::pull::Pulling;
+use super::recall::Recalling;
 use super::send::{Admission, Sending};
 use crate::admission::Permits;
 use crate::clients::Clients;
@@ -86,6 +87,21 @@ impl Fixture {
             delay_levels: Arc::new(DelayLevels::new(Vec::new())),
             timer_rules: crate::timer::TimerRules::of(&rmq_store::StoreConfig::default()),
             admission: Admission::new(8, 4 * 1024 * 1024),
+        }
+    }
+
+    /// RECALL_MESSAGE over the same log; `is_master` false for a slave.
+    pub(crate) fn recalling(&self, is_master: bool) -> Recalling {
+        Recalling {
+            store: self.log.clone(),
+            config: self.config.clone(),
+            identity: self.identity.clone(),
+            topics: self.topics.clone(),
+            stats: self.stats.clone(),
+            durability: Arc::new(Durability::without_disk(self.replication.clone())),
+            timer_rules: crate::timer::TimerRules::of(&rmq_store::StoreConfig::default()),
+            recalls: Arc::default(),
+            is_master,
         }
     }
 

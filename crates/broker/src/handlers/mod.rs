@@ -13,6 +13,7 @@ pub(crate) mod offset;
 pub(crate) mod pop;
 pub(crate) mod pull;
 pub(crate) mod query;
+pub(crate) mod recall;
 pub(crate) mod send;
 pub(crate) mod send_back;
 pub(crate) mod store_error;

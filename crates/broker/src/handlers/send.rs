@@ -13,6 +13,7 @@ use rmq_model::sysflag::message as sysflag;
 use rmq_model::topic::{self as topics, TopicFilterType};
 use rmq_model::{Properties, TopicConfig, perm};
 use rmq_protocol::header::{SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader};
+use rmq_protocol::recall::RecallHandle;
 use rmq_protocol::remark::{FAQ_SUFFIX, OVERLOAD};
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_remoting::Connection;
@@ -87,6 +88,8 @@ struct Prepared {
     properties: String,
     sys_flag: i32,
     wait: bool,
+    /// For a message the timer parked: the handle that recalls it.
+    recall_handle: Option<String>,
 }
 
 impl Sending {
@@ -221,6 +224,7 @@ impl Sending {
         }
         let mut topic = target.topic.topic_name.clone();
         let mut queue_id = target.queue_id;
+        let mut recall_handle = None;
         // Only the timer writes this mark; a client's would make a restart skip a timer.
         props.remove(crate::timer::DELIVERED_FROM);
         if let Some(group) = props.get(keys::SHARDING_KEY).filter(|g| !g.is_empty()) {
@@ -281,16 +285,31 @@ impl Sending {
             if kind == sysflag::TRANSACTION_NOT_TYPE || kind == sysflag::TRANSACTION_COMMIT_TYPE {
                 // The timer first: a DELAY level makes it drop its properties
                 // and leaves the message to the delay rule.
-                let parked = timer::park(&mut props, &topic, queue_id, &self.timer_rules, now_ms())
-                    .map_err(|refusal| refusal.reply(&self.timer_rules))?
-                    .or_else(|| delay::park(&mut props, &topic, queue_id, &self.delay_levels));
+                let timer = timer::park(&mut props, &topic, queue_id, &self.timer_rules, now_ms())
+                    .map_err(|refusal| refusal.reply(&self.timer_rules))?;
+                if timer.is_some() {
+                    recall_handle = self.recall_handle(&topic, &props);
+                }
+                let parked = timer.or_else(|| delay::park(&mut props, &topic, queue_id, &self.delay_levels));
                 if let Some(parked) = parked {
                     topic = parked.topic;
                     queue_id = parked.queue_id;
                 }
             }
         }
-        Ok(Prepared { topic, queue_id, properties: props.encode(), sys_flag, wait })
+        Ok(Prepared { topic, queue_id, properties: props.encode(), sys_flag, wait, recall_handle })
+    }
+
+    /// The recall handle of a message the timer just parked for `topic`, as
+    /// Java's `attachRecallHandle` builds it: none for a retry topic's
+    /// message (or one without a `UNIQ_KEY`, which nothing could name).
+    fn recall_handle(&self, topic: &str, props: &Properties) -> Option<String> {
+        if topics::is_retry_topic(topic) {
+            return None;
+        }
+        let out_ms = props.get(keys::TIMER_OUT_MS)?.parse().ok()?;
+        let id = props.unique_key()?;
+        Some(RecallHandle::for_timer(topic, &self.identity.broker_name, out_ms, id).encode())
     }
 
     async fn send_one(
@@ -322,7 +341,19 @@ impl Sending {
             prepared_transaction_offset: 0,
         };
         let put = self.store.put(&msg);
-        self.finish(put, (&target.topic.topic_name, kind), target.queue_id, p.wait).await
+        let response = self.finish(put, (&target.topic.topic_name, kind), target.queue_id, p.wait).await;
+        // Java attaches it whenever the message was stored, waits that ran out included.
+        let stored = matches!(
+            response.response_code(),
+            ResponseCode::Success
+                | ResponseCode::FlushDiskTimeout
+                | ResponseCode::FlushSlaveTimeout
+                | ResponseCode::SlaveNotAvailable
+        );
+        match p.recall_handle {
+            Some(handle) if stored => response.with_ext("recallHandle", handle),
+            _ => response,
+        }
     }
 
     async fn send_batch(
@@ -409,6 +440,7 @@ impl Sending {
             queue_offset: put.queue_offset.as_i64(),
             transaction_id: None,
             batch_uniq_id: None,
+            recall_handle: None,
         };
         RemotingCommand::response(status, remark).with_header(&header)
     }

@@ -17,6 +17,9 @@
 //! 3. the CommitLog from the checkpoint's `commitlog_end` on is scanned for
 //!    copies (they carry [`DELIVERED_FROM`]); those entries are skipped when
 //!    their slot is delivered again.
+//! 4. the recall markers among the pending entries (and among those
+//!    enqueued again) note their keys in [`Recalls`] before any slot is
+//!    delivered, so a recalled message stays recalled across a crash.
 //!
 //! [`DELIVERED_FROM`]: super::deliver::DELIVERED_FROM
 
@@ -33,6 +36,7 @@ use super::checkpoint::{Checkpoint, CheckpointFile};
 use super::deliver::{copy_of, delivered_since};
 use super::entry::{ENTRY_SIZE, Entry, LogPos};
 use super::log::TimerLog;
+use super::recalls::{Recalls, recall_key};
 use super::wheel::Wheel;
 use crate::retry_log::RetryLog;
 use rmq_model::properties::keys;
@@ -100,6 +104,8 @@ pub(crate) struct TimerEngine {
     delivered_since_save: bool,
     /// Deliveries the store refused in a row (disk full, lease lapsed).
     retries: RetryLog,
+    /// Keys of recalled messages: never delivered.
+    recalls: Arc<Recalls>,
 }
 
 impl TimerEngine {
@@ -109,6 +115,7 @@ impl TimerEngine {
         dir: &Path,
         geometry: Geometry,
         now_ms: i64,
+        recalls: Arc<Recalls>,
     ) -> Result<TimerEngine, TimerError> {
         let started = std::time::Instant::now();
         std::fs::create_dir_all(dir).map_err(|e| TimerError::io(dir, "create directory", e))?;
@@ -133,6 +140,7 @@ impl TimerEngine {
         let mut log = TimerLog::open(&dir.join("log"), LogPos(saved.log_end), geometry.segment_bytes)?;
         let mut wheel = Wheel::new(geometry.wheel_slots);
         let (delivered_tick, mut pending, mut outside) = (saved.delivered_tick, 0u64, 0u64);
+        let mut markers = Vec::new();
         log.scan(|pos, e| {
             if e.slot_tick > delivered_tick {
                 if e.slot_tick > delivered_tick + wheel.window() {
@@ -140,9 +148,20 @@ impl TimerEngine {
                 } else {
                     wheel.link(e.slot_tick, pos);
                     pending += 1;
+                    if e.recall {
+                        markers.push(*e);
+                    }
                 }
             }
         })?;
+        for marker in &markers {
+            match marker_key(&store, marker.offset) {
+                Some(key) => {
+                    recalls.note(&key, keep_until(marker, precision_ms));
+                }
+                None => tracing::warn!("timer: the recall marker at CommitLog offset {} is gone", marker.offset),
+            }
+        }
         if outside > 0 {
             tracing::error!(
                 "timer: {outside} entries lie beyond the wheel's window (was it resized?); they are skipped"
@@ -156,8 +175,9 @@ impl TimerEngine {
             enqueued = enqueued.clamp(min, max);
         }
         tracing::info!(
-            "timer: {pending} pending entries, {} segment(s), delivered up to {} ms, {} queued offset {enqueued}, \
+            "timer: {pending} pending entries ({} recall markers), {} segment(s), delivered up to {} ms, {} queued offset {enqueued}, \
              {} copies delivered after the checkpoint; recovered in {} ms",
+            markers.len(),
             log.segment_count(),
             (delivered_tick + 1) * precision_ms,
             TIMER_TOPIC,
@@ -180,6 +200,7 @@ impl TimerEngine {
             saved_at_ms: now_ms,
             delivered_since_save: false,
             retries: RetryLog::default(),
+            recalls,
         })
     }
 
@@ -207,12 +228,25 @@ impl TimerEngine {
     }
 
     /// An entry for a message due at `deliver_ms`, to be appended at `pos`,
-    /// linked into its slot.
-    fn place(&mut self, deliver_ms: i64, offset: u64, size: u32, enqueue_ms: i64, pos: LogPos) -> Entry {
-        let due_tick = deliver_ms.div_euclid(self.precision_ms);
+    /// linked into its slot. A recall marker's key is noted until that slot
+    /// (or its due one, if later) is delivered.
+    fn place(&mut self, parked: Parked<'_>, enqueue_ms: i64, pos: LogPos) -> Entry {
+        let due_tick = parked.deliver_ms.div_euclid(self.precision_ms);
         let slot_tick = self.wheel.slot_tick_for(due_tick, self.delivered_tick, self.earliest_open_tick());
         let prev = self.wheel.link(slot_tick, pos);
-        Entry { slot_tick, deliver_ms, offset, size, prev, enqueue_ms }
+        let entry = Entry {
+            slot_tick,
+            deliver_ms: parked.deliver_ms,
+            offset: parked.offset,
+            size: parked.size,
+            prev,
+            enqueue_ms,
+            recall: parked.recall_key.is_some(),
+        };
+        if let Some(key) = parked.recall_key {
+            self.recalls.note(key, keep_until(&entry, self.precision_ms));
+        }
+        entry
     }
 
     /// Appends entries for up to about `budget` new timer-topic messages.
@@ -243,8 +277,14 @@ impl TimerEngine {
                     .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok())
                     .unwrap_or(now_ms);
                 let pos = LogPos(first + entries.len() as u64 * ENTRY_SIZE);
-                let offset = view.physical_offset as u64;
-                entries.push(self.place(deliver_ms, offset, view.total_size, now_ms, pos));
+                let recall_key = view.property(keys::TIMER_DEL_UNIQKEY).map(String::from_utf8_lossy);
+                let parked = Parked {
+                    deliver_ms,
+                    offset: view.physical_offset as u64,
+                    size: view.total_size,
+                    recall_key: recall_key.as_deref(),
+                };
+                entries.push(self.place(parked, now_ms, pos));
             }
             self.log.append(&entries)?;
             count += got.messages.len();
@@ -284,6 +324,7 @@ impl TimerEngine {
             self.wheel.clear(tick);
             self.in_progress = None;
             self.delivered_tick = tick;
+            self.recalls.forget_through(slot_end);
             self.clean_commitlog_end = self.store.max_physical_offset().0;
             if tick >= self.recovered_until && !self.recovered.is_empty() {
                 self.recovered = HashSet::new();
@@ -297,11 +338,20 @@ impl TimerEngine {
         if entry.deliver_ms.div_euclid(self.precision_ms) > tick {
             // It waited at the window's end: append it again, nearer its time.
             let pos = self.log.end();
-            let again = self.place(entry.deliver_ms, entry.offset, entry.size, entry.enqueue_ms, pos);
+            let recall_key = if entry.recall { marker_key(&self.store, entry.offset) } else { None };
+            let parked = Parked {
+                deliver_ms: entry.deliver_ms,
+                offset: entry.offset,
+                size: entry.size,
+                recall_key: recall_key.as_deref(),
+            };
+            let mut again = self.place(parked, entry.enqueue_ms, pos);
+            // A marker whose message is gone still stays a marker.
+            again.recall = entry.recall;
             self.log.append(&[again])?;
             return Ok(true);
         }
-        if self.recovered.contains(&entry.offset) {
+        if entry.recall || self.recovered.contains(&entry.offset) {
             return Ok(true);
         }
         let Some(stored) = self.store.message_at(PhysicalOffset(entry.offset)) else {
@@ -315,6 +365,12 @@ impl TimerEngine {
             tracing::warn!("timer: the message at CommitLog offset {} has no real topic; dropped", entry.offset);
             return Ok(true);
         };
+        if let Some(id) = props.unique_key()
+            && self.recalls.is_recalled(&recall_key(&topic, id))
+        {
+            tracing::debug!("timer: message {id} of {topic} was recalled; not delivered");
+            return Ok(true);
+        }
         let properties = props.encode();
         let msg = view.stored_again(&topic, queue_id, properties.as_bytes());
         match self.store.put(&msg) {
@@ -373,6 +429,29 @@ impl TimerEngine {
     pub(crate) fn precision_ms(&self) -> i64 {
         self.precision_ms
     }
+}
+
+/// What [`TimerEngine::place`] needs of a parked message.
+struct Parked<'a> {
+    deliver_ms: i64,
+    offset: u64,
+    size: u32,
+    /// For a recall marker, the key it recalls.
+    recall_key: Option<&'a str>,
+}
+
+/// How long a marker's key must be kept: until the later of its slot and
+/// its due tick was delivered (the message it recalls waits in one of them).
+fn keep_until(marker: &Entry, precision_ms: i64) -> i64 {
+    let tick = marker.slot_tick.max(marker.deliver_ms.div_euclid(precision_ms));
+    tick.saturating_add(1).saturating_mul(precision_ms)
+}
+
+/// The key the recall marker stored at CommitLog `offset` names.
+fn marker_key(store: &MessageStore, offset: u64) -> Option<String> {
+    let stored = store.message_at(PhysicalOffset(offset))?;
+    let view = record::decode_message(&stored, false).ok()?;
+    view.property(keys::TIMER_DEL_UNIQKEY).map(|k| String::from_utf8_lossy(k).into_owned())
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! | 8..16 | `deliver_ms`   | the message's `TIMER_OUT_MS`                         |
 //! | 16..24| `offset`       | CommitLog offset of the parked message               |
 //! | 24..28| `size`         | its size in bytes                                    |
-//! | 28..32| magic          | [`ENTRY_MAGIC`]: a written entry (zeros are not)     |
+//! | 28..32| magic          | [`ENTRY_MAGIC`], or [`RECALL_MAGIC`] for a recall marker; zeros are not an entry |
 //! | 32..40| `prev`         | log position of the previous entry of the slot, + 1; 0 = none |
 //! | 40..48| `enqueue_ms`   | when the message entered the timer (`TIMER_ENQUEUE_MS`) |
 //!
@@ -21,6 +21,10 @@
 pub(crate) const ENTRY_SIZE: u64 = 48;
 /// Marks a written entry; a torn or never-written one reads as zeros.
 pub(crate) const ENTRY_MAGIC: u32 = 0x5449_4D31; // "TIM1"
+/// Marks a written entry whose message is a recall marker
+/// (`TIMER_DEL_UNIQKEY`): recovery finds the markers among the pending
+/// entries without reading every parked message, and delivery skips them.
+pub(crate) const RECALL_MAGIC: u32 = 0x5449_4D52; // "TIMR"
 
 /// Where an entry lives in the timer log: its byte position from the log's
 /// very first entry (file names are such positions).
@@ -35,6 +39,8 @@ pub(crate) struct Entry {
     pub size: u32,
     pub prev: Option<LogPos>,
     pub enqueue_ms: i64,
+    /// A recall marker, never delivered itself.
+    pub recall: bool,
 }
 
 impl Entry {
@@ -44,7 +50,8 @@ impl Entry {
         out[8..16].copy_from_slice(&self.deliver_ms.to_be_bytes());
         out[16..24].copy_from_slice(&self.offset.to_be_bytes());
         out[24..28].copy_from_slice(&self.size.to_be_bytes());
-        out[28..32].copy_from_slice(&ENTRY_MAGIC.to_be_bytes());
+        let magic = if self.recall { RECALL_MAGIC } else { ENTRY_MAGIC };
+        out[28..32].copy_from_slice(&magic.to_be_bytes());
         let prev = self.prev.map_or(0, |p| p.0 + 1);
         out[32..40].copy_from_slice(&prev.to_be_bytes());
         out[40..48].copy_from_slice(&self.enqueue_ms.to_be_bytes());
@@ -54,9 +61,14 @@ impl Entry {
     /// `None` when the bytes are not a written entry (wrong magic).
     pub(crate) fn decode(b: &[u8]) -> Option<Entry> {
         let u64_at = |i: usize| u64::from_be_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-        if b.len() < ENTRY_SIZE as usize || u32::from_be_bytes(b[28..32].try_into().expect("4 bytes")) != ENTRY_MAGIC {
+        if b.len() < ENTRY_SIZE as usize {
             return None;
         }
+        let recall = match u32::from_be_bytes(b[28..32].try_into().expect("4 bytes")) {
+            ENTRY_MAGIC => false,
+            RECALL_MAGIC => true,
+            _ => return None,
+        };
         let prev = u64_at(32);
         Some(Entry {
             slot_tick: u64_at(0) as i64,
@@ -65,6 +77,7 @@ impl Entry {
             size: u32::from_be_bytes(b[24..28].try_into().expect("4 bytes")),
             prev: prev.checked_sub(1).map(LogPos),
             enqueue_ms: u64_at(40) as i64,
+            recall,
         })
     }
 }
@@ -82,6 +95,7 @@ mod tests {
             size: 321,
             prev: Some(LogPos(0)),
             enqueue_ms: 42,
+            recall: false,
         };
         let bytes = e.encode();
         assert_eq!(&bytes[28..32], b"TIM1");
@@ -89,5 +103,8 @@ mod tests {
         assert_eq!(Entry::decode(&bytes), Some(e));
         assert_eq!(Entry::decode(&Entry { prev: None, ..e }.encode()).unwrap().prev, None);
         assert_eq!(Entry::decode(&[0u8; 48]), None);
+        let marker = Entry { recall: true, ..e }.encode();
+        assert_eq!(&marker[28..32], b"TIMR");
+        assert_eq!(Entry::decode(&marker), Some(Entry { recall: true, ..e }));
     }
 }

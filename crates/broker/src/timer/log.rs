@@ -221,7 +221,7 @@ mod tests {
     use super::*;
 
     fn entry(slot_tick: i64, offset: u64) -> Entry {
-        Entry { slot_tick, deliver_ms: slot_tick * 1000, offset, size: 100, prev: None, enqueue_ms: 1 }
+        Entry { slot_tick, deliver_ms: slot_tick * 1000, offset, size: 100, prev: None, enqueue_ms: 1, recall: false }
     }
 
     const SMALL: u64 = 4 * ENTRY_SIZE;

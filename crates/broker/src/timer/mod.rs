@@ -7,6 +7,8 @@
 //! - [`TimerDelivery`] (masters only) takes them from that queue into a
 //!   timing wheel and stores each again under its real topic when its tick
 //!   has ended ([`deliver`] says what the copy carries).
+//! - [`recalls`]: a recall marker (5.3's RECALL_MESSAGE) cancels the parked
+//!   message it names; neither is ever delivered.
 //!
 //! On disk, under `<storePathRootDir>/rmq_timer/` (a name of rmq's own:
 //! the layout is not Java's `timerwheel`/`timerlog`/`timercheck`, and a Java
@@ -27,10 +29,12 @@ mod engine;
 mod entry;
 mod log;
 mod park;
+mod recalls;
 mod wheel;
 
 pub(crate) use deliver::DELIVERED_FROM;
 pub(crate) use park::{TimerRules, park};
+pub(crate) use recalls::{Recalls, recall_key};
 
 use rmq_remoting::CancellationToken;
 use rmq_store::MessageStore;
@@ -78,11 +82,13 @@ pub(crate) struct TimerDelivery {
     pub precision_ms: i64,
     /// `timerFlushIntervalMs`: how often a checkpoint is attempted.
     pub checkpoint_every: Duration,
+    /// Recalled messages, shared with the RECALL_MESSAGE handler.
+    pub recalls: Arc<Recalls>,
 }
 
 impl TimerDelivery {
     /// The timer of a store, if `timerWheelEnable` is on.
-    pub(crate) fn of(store: &Arc<MessageStore>) -> Option<Arc<TimerDelivery>> {
+    pub(crate) fn of(store: &Arc<MessageStore>, recalls: &Arc<Recalls>) -> Option<Arc<TimerDelivery>> {
         let c = store.config();
         c.timer_wheel_enable.then(|| {
             Arc::new(TimerDelivery {
@@ -90,19 +96,20 @@ impl TimerDelivery {
                 dir: timer_dir(&c.store_path_root_dir),
                 precision_ms: c.timer_precision_ms.max(1) as i64,
                 checkpoint_every: Duration::from_millis(c.timer_flush_interval_ms.max(10)),
+                recalls: recalls.clone(),
             })
         })
     }
 
     /// Opens the timer's files and recovers from the last checkpoint.
     async fn open(&self) -> Result<TimerEngine, TimerError> {
-        let (store, dir) = (self.store.clone(), self.dir.clone());
+        let (store, dir, recalls) = (self.store.clone(), self.dir.clone(), self.recalls.clone());
         let geometry = Geometry {
             precision_ms: self.precision_ms,
             wheel_slots: wheel::WHEEL_SLOTS,
             segment_bytes: log::SEGMENT_BYTES,
         };
-        tokio::task::spawn_blocking(move || TimerEngine::open(store, &dir, geometry, now_ms()))
+        tokio::task::spawn_blocking(move || TimerEngine::open(store, &dir, geometry, now_ms(), recalls))
             .await
             .map_err(|e| TimerError::Task(e.to_string()))
             .and_then(|r| r)

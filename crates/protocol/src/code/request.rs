@@ -11,6 +11,7 @@ code_enum! {
         SendBatchMessage = 320 => "SEND_BATCH_MESSAGE",
         ConsumerSendMsgBack = 36 => "CONSUMER_SEND_MSG_BACK",
         EndTransaction = 37 => "END_TRANSACTION",
+        RecallMessage = 370 => "RECALL_MESSAGE",
         SendReplyMessage = 324 => "SEND_REPLY_MESSAGE",
         SendReplyMessageV2 = 325 => "SEND_REPLY_MESSAGE_V2",
         HeartBeat = 34 => "HEART_BEAT",

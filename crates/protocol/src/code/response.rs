@@ -47,6 +47,9 @@ code_enum! {
         DeleteAclConfigFailed = 210 => "DELETE_ACL_CONFIG_FAILED",
         UpdateGlobalWhiteAddrsConfigFailed = 211 => "UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED",
         FlowControl = 215 => "FLOW_CONTROL",
+        /// 5.x: a recall whose handle does not fit (bad, another topic or
+        /// broker, its time passed).
+        IllegalOperation = 604 => "ILLEGAL_OPERATION",
         // 5.x controller mode.
         ControllerFencedMasterEpoch = 2000 => "CONTROLLER_FENCED_MASTER_EPOCH",
         ControllerFencedSyncStateSetEpoch = 2001 => "CONTROLLER_FENCED_SYNC_STATE_SET_EPOCH",

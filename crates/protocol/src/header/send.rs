@@ -85,6 +85,29 @@ command_header! {
         queue_offset: i64 => "queueOffset",
         transaction_id: Option<String> => "transactionId",
         batch_uniq_id: Option<String> => "batchUniqId",
+        /// 5.3: for a timer message, the handle that can recall it before
+        /// it is due ([`crate::recall::RecallHandle`]).
+        recall_handle: Option<String> => "recallHandle",
+    }
+}
+
+command_header! {
+    /// RECALL_MESSAGE (370, RocketMQ 5.3): cancel a timer message not yet
+    /// delivered, by the handle its send answered with.
+    pub struct RecallMessageRequestHeader {
+        producer_group: Option<String> => "producerGroup",
+        topic: String => "topic",
+        recall_handle: String => "recallHandle",
+        /// The broker group the handle names; proxies relay by it.
+        broker_name: Option<String> => "bname",
+    }
+}
+
+command_header! {
+    /// The answer to RECALL_MESSAGE.
+    pub struct RecallMessageResponseHeader {
+        /// The recalled message's `UNIQ_KEY`.
+        msg_id: String => "msgId",
     }
 }
 

@@ -70,6 +70,7 @@ impl Service for Front {
             PullMessage | LitePullMessage => self.proxy.relay_pull(request).await,
             PopMessage => self.proxy.relay_pop(request).await,
             LockBatchMq | UnlockBatchMq => self.proxy.relay_lock(request).await,
+            RecallMessage => self.proxy.relay_recall(request).await,
             ConsumerSendMsgBack
             | EndTransaction
             | UpdateConsumerOffset

@@ -1,11 +1,13 @@
 //! Forwarding a client's request to the broker group it names, and the few
-//! requests that need a look first: sends (the topic's message type), pulls
-//! (their subscription), POP (its long polling) and queue locks (the group
-//! is in the body).
+//! requests that need a look first: sends and recalls (the topic's message
+//! type), pulls (their subscription), POP (its long polling) and queue locks
+//! (the group is in the body).
 
 use rmq_model::sysflag::pull;
+use rmq_model::topic_attributes::TopicMessageType;
 use rmq_protocol::body::lock::LockBatchRequestBody;
 use rmq_protocol::header::PullMessageRequestHeader;
+use rmq_protocol::recall::RecallHandle;
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use std::time::Duration;
 
@@ -18,6 +20,8 @@ use crate::remoting_port::answer;
 const TRANSFER_FLAG: &str = "TRANSFER_FLAG";
 /// What a long-polling request may take beyond its own hold (Java: 10 s).
 const HOLD_MARGIN: Duration = Duration::from_secs(10);
+/// How long a broker is given to answer a recall (Java's proxy: 2 s).
+const RECALL_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Proxy {
     /// The broker group a request names (the first of `keys` present), or
@@ -100,6 +104,27 @@ impl Proxy {
             }
         }
         self.forward(&name, request, false, None).await
+    }
+
+    /// RECALL_MESSAGE (5.3): refused when the topic does not take DELAY
+    /// messages (MESSAGE_ILLEGAL, as for a send), else relayed to the
+    /// group in `bname`, as Java's proxy does; Java's clients copy it from
+    /// the handle. A request without `bname` goes to the group the handle
+    /// names (Java would answer VERSION_NOT_SUPPORTED), and one whose handle
+    /// cannot be read either is left to that refusal.
+    pub(crate) async fn relay_recall(&self, request: RemotingCommand) -> Option<RemotingCommand> {
+        let topic = request.ext("topic").unwrap_or("");
+        if let Some(conflict) = self.type_conflict(topic, TopicMessageType::Delay).await {
+            return answer(ResponseCode::MessageIllegal, conflict);
+        }
+        let named = self.named_broker(&request, &["bname"]).or_else(|refusal| {
+            let handle = RecallHandle::decode(request.ext("recallHandle").unwrap_or(""));
+            handle.map(|h| h.broker_name).map_err(|_| refusal)
+        });
+        match named {
+            Ok(name) => self.forward(&name, request, false, Some(RECALL_TIMEOUT)).await,
+            Err(refusal) => refusal,
+        }
     }
 
     /// PULL_MESSAGE, LITE_PULL_MESSAGE: a pull without its subscription (a

@@ -4,5 +4,6 @@
 
 mod offsets;
 mod pull;
+mod recall;
 mod send;
 mod send_back;
