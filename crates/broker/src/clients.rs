@@ -107,7 +107,8 @@ impl Clients {
         }
         let mut changed = Vec::new();
         for consumer in &data.consumer_data_set {
-            if register_consumer(&mut tables, consumer, id, &channel) {
+            let keep_subscriptions = data.without_sub == Some(true) && consumer.subscription_data_set.is_empty();
+            if register_consumer(&mut tables, consumer, id, &channel, keep_subscriptions) {
                 changed.push(consumer.group_name.clone());
             }
         }
@@ -243,8 +244,15 @@ impl Clients {
 }
 
 /// Adds or refreshes a consumer's channel; true if the group's membership or
-/// subscriptions changed.
-fn register_consumer(tables: &mut Tables, data: &ConsumerData, conn: ConnectionId, channel: &ClientChannel) -> bool {
+/// subscriptions changed. With `keep_subscriptions` (a heartbeat `withoutSub`
+/// that lists none) the group's subscriptions stay as they are.
+fn register_consumer(
+    tables: &mut Tables,
+    data: &ConsumerData,
+    conn: ConnectionId,
+    channel: &ClientChannel,
+    keep_subscriptions: bool,
+) -> bool {
     let group = tables.consumers.entry(data.group_name.clone()).or_insert_with(|| ConsumerGroup {
         consume_type: data.consume_type,
         message_model: data.message_model,
@@ -257,6 +265,9 @@ fn register_consumer(tables: &mut Tables, data: &ConsumerData, conn: ConnectionI
     group.consume_from_where = data.consume_from_where;
     let key = ChannelKey { conn, client_id: channel.client_id.clone() };
     let joined = group.channels.insert(key, channel.clone()).is_none();
+    if keep_subscriptions {
+        return joined;
+    }
     let mut subscriptions_changed = false;
     for sub in &data.subscription_data_set {
         // Tag codes are recomputed from the expression: a client that hashed
@@ -347,6 +358,20 @@ mod tests {
         assert_eq!(clients.consumer_ids("G"), ["remoting"]);
         assert_eq!(clients.unregister(alone.conn.id(), "", None, Some("G")), ["G"], "no id: the whole connection");
         assert!(clients.consumer_group("G").is_none());
+    }
+
+    #[test]
+    fn a_heartbeat_without_subscriptions_keeps_the_groups() {
+        let clients = Clients::new();
+        let mut named = heartbeat_of("named", "G");
+        named.consumer_data_set[0].subscription_data_set = vec![SubscriptionData::tags("T", "*", 1)];
+        clients.heartbeat(&origin(1), &named, 0);
+        let mut silent = heartbeat_of("silent", "G");
+        silent.without_sub = Some(true);
+        assert_eq!(clients.heartbeat(&origin(2), &silent, 0), ["G"], "it joins");
+        assert!(clients.subscription("G", "T").is_some(), "the group's subscription stays");
+        assert!(clients.heartbeat(&origin(3), &heartbeat_of("lists-none", "G"), 0).contains(&"G".to_owned()));
+        assert!(clients.subscription("G", "T").is_none(), "a heartbeat listing none (not withoutSub) drops it");
     }
 
     #[test]

@@ -181,11 +181,7 @@ async fn bad_requests_get_javas_proxy_answers_and_the_connection_stays() {
     admin::create_topic(&client, &a.addr, TOPIC, 4).await;
     let proxy = Proxy::start(home.path(), &ns.addr);
     let via = &proxy.remoting_addr;
-    let ask = |cmd: RemotingCommand| {
-        let client = client.clone();
-        let via = via.clone();
-        async move { client.invoke(&via, cmd, Duration::from_secs(5)).await.unwrap() }
-    };
+    let ask = asker(&client, via);
     let send = |bname: Option<&str>, properties: &str| {
         let mut cmd = RemotingCommand::bare_request(RequestCode::SendMessageV2).with_body(b"hello".to_vec());
         for (k, v) in [("a", "pg"), ("b", TOPIC), ("c", "TBW102"), ("d", "4"), ("e", "0"), ("f", "0"), ("g", "0")] {
@@ -287,11 +283,7 @@ async fn recalls_through_the_proxy_reach_the_broker_the_handle_names() {
     }
     let proxy = Proxy::start(home.path(), &ns.addr);
     let via = &proxy.remoting_addr;
-    let ask = |cmd: RemotingCommand| {
-        let client = client.clone();
-        let via = via.clone();
-        async move { client.invoke(&via, cmd, Duration::from_secs(5)).await.unwrap() }
-    };
+    let ask = asker(&client, via);
     // A message due in a minute, to broker-b.
     let mut send = RemotingCommand::bare_request(RequestCode::SendMessageV2).with_body(b"later".to_vec());
     for (k, v) in [("a", "pg"), ("b", DELAYED), ("c", "TBW102"), ("d", "4"), ("e", "0"), ("f", "0"), ("g", "0")] {
@@ -466,6 +458,18 @@ async fn signed_clients_through_the_proxy_keep_their_own_account_at_acl_brokers(
     stranger.shutdown().await;
     harness.shutdown_async().await;
     drop((a, ns, proxy));
+}
+
+/// Sends a request to the proxy's remoting port `via` and returns the answer.
+fn asker(
+    client: &rmq_remoting::Client,
+    via: &str,
+) -> impl Fn(RemotingCommand) -> std::pin::Pin<Box<dyn std::future::Future<Output = RemotingCommand> + Send>> + use<> {
+    let (client, via) = (client.clone(), via.to_owned());
+    move |cmd| {
+        let (client, via) = (client.clone(), via.clone());
+        Box::pin(async move { client.invoke(&via, cmd, Duration::from_secs(5)).await.unwrap() })
+    }
 }
 
 /// Signs `cmd` as `access_key` (secret 12345678), as Java's AclClientRPCHook does.

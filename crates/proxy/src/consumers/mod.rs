@@ -115,9 +115,13 @@ impl Proxy {
     /// serving its topics, as a client of `language`.
     pub(crate) async fn register_at_masters(&self, client_id: &str, data: ConsumerData, language: LanguageCode) {
         let masters = self.masters_of(&data).await;
+        // A consumer naming no topic (Rust 5.0.0's simple consumer) must not
+        // empty its group's subscriptions at the broker: `withoutSub` keeps them.
+        let without_sub = data.subscription_data_set.is_empty().then_some(true);
         let heartbeat = HeartbeatData {
             client_id: client_id.to_owned(),
             consumer_data_set: vec![data],
+            without_sub,
             ..HeartbeatData::default()
         };
         for addr in masters {
