@@ -61,6 +61,10 @@ pub mod keys {
     /// rmq's mark on a timer message's delivered copy: the CommitLog offset
     /// of the parked message it was made from (exactly-once delivery).
     pub const TIMER_DELIVERED_FROM: &str = "__RMQ_TIMER_FROM";
+    /// 5.x: when the message was born, written by the proxy and on recall markers.
+    pub const BORN_TIMESTAMP: &str = "BORN_TIMESTAMP";
+    /// 5.x: the client's tracing context (empty on recall markers).
+    pub const TRACE_CONTEXT: &str = "TRACE_CONTEXT";
 }
 
 /// An ordered set of message properties. Order is kept so that a string decoded

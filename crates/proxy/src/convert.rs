@@ -7,6 +7,7 @@ use md5::{Digest as _, Md5};
 use prost_types::{Duration as PbDuration, Timestamp};
 use rmq_client::{Message as RemotingMessage, MessageExt};
 use rmq_model::properties::keys;
+use rmq_model::properties::keys::{BORN_TIMESTAMP, TRACE_CONTEXT};
 
 use crate::config::ProxyConfig;
 use crate::pb::{
@@ -65,8 +66,6 @@ const RESERVED: &[&str] = &[
 ];
 
 const BORN_HOST: &str = "__BORNHOST";
-const BORN_TIMESTAMP: &str = "BORN_TIMESTAMP";
-const TRACE_CONTEXT: &str = "TRACE_CONTEXT";
 const DLQ_ORIGIN_TOPIC: &str = "DLQ_ORIGIN_TOPIC";
 const DLQ_ORIGIN_MESSAGE_ID: &str = "DLQ_ORIGIN_MESSAGE_ID";
 

@@ -27,7 +27,7 @@ use crate::pb::{Code, RecallMessageRequest, RecallMessageResponse};
 use crate::status::{Outcome, Refusal, from_remoting, ok};
 
 /// How long the broker is given (Java's proxy: 2 s).
-const RECALL_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const RECALL_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Proxy {
     pub(crate) async fn recall_message(&self, _ctx: &Ctx, req: RecallMessageRequest) -> Outcome<RecallMessageResponse> {

@@ -37,10 +37,6 @@ use crate::timer::{self, Recalls, TimerRules, recall_key};
 
 /// The tag of a recall marker (Java's `RECALL_MESSAGE_TAG`).
 const RECALL_TAG: &str = "_RECALL_TAG_";
-/// Java's `MessageConst.PROPERTY_BORN_TIMESTAMP`, set on the marker.
-const BORN_TIMESTAMP: &str = "BORN_TIMESTAMP";
-/// Java's `MessageConst.PROPERTY_TRACE_CONTEXT`, set empty on the marker.
-const TRACE_CONTEXT: &str = "TRACE_CONTEXT";
 
 /// The recall side of the broker.
 #[derive(Debug)]
@@ -128,8 +124,8 @@ impl Recalling {
         props.insert(keys::TIMER_DEL_UNIQKEY, key.as_str());
         props.insert(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, handle.message_id.as_str());
         props.insert(keys::TIMER_DELIVER_MS, handle.timestamp.as_str());
-        props.insert(BORN_TIMESTAMP, now.to_string());
-        props.insert(TRACE_CONTEXT, "");
+        props.insert(keys::BORN_TIMESTAMP, now.to_string());
+        props.insert(keys::TRACE_CONTEXT, "");
         if let Some(group) = &h.producer_group {
             props.insert(keys::PRODUCER_GROUP, group.as_str());
         }

@@ -36,7 +36,7 @@ use super::checkpoint::{Checkpoint, CheckpointFile};
 use super::deliver::{copy_of, delivered_since};
 use super::entry::{ENTRY_SIZE, Entry, LogPos};
 use super::log::TimerLog;
-use super::recalls::{Recalls, recall_key};
+use super::recalls::Recalls;
 use super::wheel::Wheel;
 use crate::retry_log::RetryLog;
 use rmq_model::properties::keys;
@@ -366,7 +366,7 @@ impl TimerEngine {
             return Ok(true);
         };
         if let Some(id) = props.unique_key()
-            && self.recalls.is_recalled(&recall_key(&topic, id))
+            && self.recalls.is_recalled(&topic, id)
         {
             tracing::debug!("timer: message {id} of {topic} was recalled; not delivered");
             return Ok(true);

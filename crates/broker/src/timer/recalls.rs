@@ -57,10 +57,11 @@ impl Recalls {
         self.keys().remove(key);
     }
 
-    /// Whether the message with `key` was recalled.
-    pub(crate) fn is_recalled(&self, key: &str) -> bool {
+    /// Whether the message `unique_key` of `real_topic` was recalled. With
+    /// nothing recalled (the usual case) no key is built for the question.
+    pub(crate) fn is_recalled(&self, real_topic: &str, unique_key: &str) -> bool {
         let keys = self.keys();
-        !keys.is_empty() && keys.contains_key(key)
+        !keys.is_empty() && keys.contains_key(&recall_key(real_topic, unique_key))
     }
 
     /// Forgets the keys kept only until `slot_end_ms` or earlier: their
@@ -87,11 +88,11 @@ mod tests {
         let r = Recalls::default();
         assert!(r.note("T+id", 5_000));
         assert!(!r.note("T+id", 7_000), "a second note of the same key");
-        assert!(r.is_recalled("T+id") && !r.is_recalled("T+other"));
+        assert!(r.is_recalled("T", "id") && !r.is_recalled("T", "other"));
         r.forget_through(6_000);
-        assert!(r.is_recalled("T+id"), "the later note extended it");
+        assert!(r.is_recalled("T", "id"), "the later note extended it");
         r.forget_through(7_000);
-        assert!(!r.is_recalled("T+id"));
+        assert!(!r.is_recalled("T", "id"));
         assert!(r.note("T+id", 1));
         r.withdraw("T+id");
         assert_eq!(r.len(), 0);

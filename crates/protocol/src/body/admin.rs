@@ -145,6 +145,16 @@ pub struct ConsumerConnection {
     pub subscription_table: BTreeMap<String, SubscriptionData>,
 }
 
+/// Keys of a [`ConsumerRunningInfo`]'s `properties` (Java's constants):
+/// `CONSUME_PASSIVELY` for a push consumer, `CONSUME_ACTIVELY` for a pull one.
+pub const PROP_CONSUME_TYPE: &str = "PROP_CONSUME_TYPE";
+/// Java's `PROP_CONSUME_ORDERLY`, whose key has no underscore after CONSUME.
+pub const PROP_CONSUME_ORDERLY: &str = "PROP_CONSUMEORDERLY";
+/// When the consumer started, in ms.
+pub const PROP_CONSUMER_START_TIMESTAMP: &str = "PROP_CONSUMER_START_TIMESTAMP";
+/// The client's version (`V5_0_0`).
+pub const PROP_CLIENT_VERSION: &str = "PROP_CLIENT_VERSION";
+
 /// GET_CONSUMER_RUNNING_INFO's answer (Java's `ConsumerRunningInfo`), as
 /// written for a consumer that holds no queues of its own: a 5.x consumer
 /// served by a proxy, whose queue tables are empty (`{}`).

@@ -12,7 +12,10 @@
 //! timeout"; VERIFY_FIFO_MESSAGE_UNSUPPORTED is NO_PERMISSION.
 
 use rmq_client::ClientCall;
-use rmq_protocol::body::admin::{ConsumeMessageDirectlyResult, ConsumerRunningInfo};
+use rmq_protocol::body::admin::{
+    ConsumeMessageDirectlyResult, ConsumerRunningInfo, PROP_CLIENT_VERSION, PROP_CONSUME_ORDERLY, PROP_CONSUME_TYPE,
+    PROP_CONSUMER_START_TIMESTAMP,
+};
 use rmq_protocol::header::{ConsumeMessageDirectlyRequestHeader, GetConsumerRunningInfoRequestHeader};
 use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use std::collections::HashMap;
@@ -110,21 +113,23 @@ impl Proxy {
     }
 
     async fn client_call(&self, request: RemotingCommand) -> RemotingCommand {
-        let client_id = match request.request_code() {
-            RequestCode::GetConsumerRunningInfo => {
-                request.header::<GetConsumerRunningInfoRequestHeader>().map(|h| h.client_id)
-            }
-            _ => request.header::<ConsumeMessageDirectlyRequestHeader>().map(|h| h.client_id.unwrap_or_default()),
+        let running_info = request.request_code() == RequestCode::GetConsumerRunningInfo;
+        let asked = if running_info {
+            request
+                .header::<GetConsumerRunningInfoRequestHeader>()
+                .map(|h| (h.client_id, h.jstack_enable == Some(true)))
+        } else {
+            request.header::<ConsumeMessageDirectlyRequestHeader>().map(|h| (h.client_id.unwrap_or_default(), false))
         };
-        let client_id = match client_id {
-            Ok(id) => id,
+        let (client_id, jstack) = match asked {
+            Ok(asked) => asked,
             Err(e) => return reply(ResponseCode::SystemError, format!("bad request header: {e}")),
         };
         let Some(consumer) = self.sessions.consumer(&client_id) else {
             return self.pass_to_remoting_client(&client_id, request).await;
         };
-        if request.request_code() == RequestCode::GetConsumerRunningInfo {
-            self.running_info(&consumer, &request).await
+        if running_info {
+            self.running_info(&consumer, jstack).await
         } else {
             self.consume_directly(&consumer, &request).await
         }
@@ -145,27 +150,24 @@ impl Proxy {
     }
 
     /// What the proxy knows of the consumer, and its thread stacks when asked for.
-    async fn running_info(&self, consumer: &Consumer, request: &RemotingCommand) -> RemotingCommand {
-        let jstack = request.header::<GetConsumerRunningInfoRequestHeader>().ok().and_then(|h| h.jstack_enable);
+    async fn running_info(&self, consumer: &Consumer, jstack: bool) -> RemotingCommand {
         let mut info = known_running_info(consumer);
-        if jstack == Some(true) {
+        if jstack {
             let question = |nonce| Command::PrintThreadStackTraceCommand(PrintThreadStackTraceCommand { nonce });
-            match self.ask(consumer, question).await {
-                Ok(TelemetryCommand { status, command: Some(Command::ThreadStackTrace(t)) }) => {
-                    match status.map_or(Code::Ok as i32, |s| s.code) {
-                        c if c == Code::Ok as i32 => info.jstack = Some(t.thread_stack_trace.unwrap_or_default()),
-                        c if c == Code::VerifyFifoMessageUnsupported as i32 => {
-                            return reply(ResponseCode::NoPermission, "forbidden to verify message");
-                        }
-                        _ => return reply(ResponseCode::SystemError, "verify message failed"),
-                    }
-                }
+            let stacks = match self.ask(consumer, question).await {
+                Ok(TelemetryCommand { status, command: Some(Command::ThreadStackTrace(t)) }) => (status, t),
                 Ok(_) => return reply(ResponseCode::SystemError, "the client answered something else"),
                 Err(refused) => return refused,
+            };
+            match Code::try_from(stacks.0.map_or(Code::Ok as i32, |s| s.code)) {
+                Ok(Code::Ok) => info.jstack = Some(stacks.1.thread_stack_trace.unwrap_or_default()),
+                Ok(Code::VerifyFifoMessageUnsupported) => {
+                    return reply(ResponseCode::NoPermission, "forbidden to verify message");
+                }
+                _ => return reply(ResponseCode::SystemError, "verify message failed"),
             }
         }
-        let body = serde_json::to_vec(&info).unwrap_or_default();
-        RemotingCommand::success().with_body(body)
+        RemotingCommand::success().with_body(rmq_model::fastjson::to_vec(&info))
     }
 
     /// Hands the message to the client to consume; its status becomes the result.
@@ -194,7 +196,7 @@ impl Proxy {
             spent_time_mills: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
             ..ConsumeMessageDirectlyResult::default()
         };
-        RemotingCommand::success().with_body(serde_json::to_vec(&result).unwrap_or_default())
+        RemotingCommand::success().with_body(rmq_model::fastjson::to_vec(&result))
     }
 
     /// Sends the question `make(nonce)` on the consumer's Telemetry stream
@@ -243,11 +245,11 @@ fn known_running_info(consumer: &Consumer) -> ConsumerRunningInfo {
     };
     let version = format!("V{}", consumer.info.version.replace(['.', '-'], "_").to_uppercase());
     for (key, value) in [
-        ("PROP_CONSUME_TYPE", consume_type(settings).as_str().to_owned()),
-        ("PROP_CONSUMEORDERLY", fifo.to_string()),
-        ("PROP_CLIENT_VERSION", version),
+        (PROP_CONSUME_TYPE, consume_type(settings).as_str().to_owned()),
+        (PROP_CONSUME_ORDERLY, fifo.to_string()),
+        (PROP_CLIENT_VERSION, version),
         ("PROP_CLIENT_LANGUAGE", consumer.info.language.name().to_owned()),
-        ("PROP_CONSUMER_START_TIMESTAMP", consumer.info.since_ms.to_string()),
+        (PROP_CONSUMER_START_TIMESTAMP, consumer.info.since_ms.to_string()),
     ] {
         info.properties.insert(key.to_owned(), value);
     }

@@ -20,8 +20,6 @@ use crate::remoting_port::answer;
 const TRANSFER_FLAG: &str = "TRANSFER_FLAG";
 /// What a long-polling request may take beyond its own hold (Java: 10 s).
 const HOLD_MARGIN: Duration = Duration::from_secs(10);
-/// How long a broker is given to answer a recall (Java's proxy: 2 s).
-const RECALL_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Proxy {
     /// The broker group a request names (the first of `keys` present), or
@@ -122,14 +120,15 @@ impl Proxy {
             handle.map(|h| h.broker_name).map_err(|_| refusal)
         });
         match named {
-            Ok(name) => self.forward(&name, request, false, Some(RECALL_TIMEOUT)).await,
+            Ok(name) => self.forward(&name, request, false, Some(crate::recall::RECALL_TIMEOUT)).await,
             Err(refusal) => refusal,
         }
     }
 
     /// PULL_MESSAGE, LITE_PULL_MESSAGE: a pull without its subscription (a
     /// push consumer's, as Java's sends by default) gets the one its group
-    /// registered here, since the broker never saw the group's heartbeat.
+    /// registered here: the broker learns the group only from the proxy's
+    /// registration, which runs beside the heartbeat and may not be there yet.
     pub(crate) async fn relay_pull(&self, mut request: RemotingCommand) -> Option<RemotingCommand> {
         let name = match self.named_broker(&request, &["bname"]) {
             Ok(name) => name,

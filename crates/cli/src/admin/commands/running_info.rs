@@ -9,6 +9,7 @@
 //! `MessageQueue` objects, which only a reader needs to understand.
 
 use rmq_model::{MessageQueue, fastjson};
+use rmq_protocol::body::admin::{PROP_CONSUME_ORDERLY, PROP_CONSUME_TYPE, PROP_CONSUMER_START_TIMESTAMP};
 use rmq_protocol::body::heartbeat::SubscriptionData;
 use serde::Deserialize;
 use serde::de::{MapAccess, Visitor};
@@ -16,13 +17,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write};
 
 use crate::admin::format::{compact_time, java_bool, java_fixed};
-
-/// `ConsumerRunningInfo.PROP_CONSUME_TYPE`: `CONSUME_PASSIVELY` for push consumers.
-const PROP_CONSUME_TYPE: &str = "PROP_CONSUME_TYPE";
-/// `ConsumerRunningInfo.PROP_CONSUME_ORDERLY` (Java spells the key without the underscore).
-const PROP_CONSUME_ORDERLY: &str = "PROP_CONSUMEORDERLY";
-/// `ConsumerRunningInfo.PROP_CONSUMER_START_TIMESTAMP`, milliseconds.
-const PROP_CONSUMER_START_TIMESTAMP: &str = "PROP_CONSUMER_START_TIMESTAMP";
 
 /// How long a push consumer must have run before its subscription is
 /// compared with its group's (Java: two minutes, rebalancing settles first).
